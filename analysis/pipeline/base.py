@@ -1,0 +1,74 @@
+"""The one interface every pipeline stage implements.
+
+A stage ``compute``s its result from the video and from what earlier stages persisted, then
+``persist``s it. The runner calls ``persist`` inside one transaction together with marking the
+stage done, so a worker killed at any moment resumes from the last finished stage, and a stage
+that runs twice replaces its own rows instead of duplicating them.
+
+Heavy libraries (torch, faster-whisper, librosa, OpenCV) are imported inside ``compute``: the
+web process imports this package for the stage list but must never load them.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from analysis.models import Analysis
+
+ResultT = TypeVar("ResultT")
+
+
+class Cancelled(Exception):
+    """Raised from a progress report when the user cancelled the analysis."""
+
+
+class StageError(Exception):
+    """A stage cannot go on; the message is shown to the user as the reason."""
+
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class StageContext:
+    """What a stage may use. ``report(fraction, message)`` raises ``Cancelled`` when asked to stop."""
+
+    analysis: Analysis
+    video_path: Path
+    workdir: Path
+    report: ProgressFn
+    parameters: dict[str, Any] = field(default_factory=dict)
+    # Facts a stage leaves for later ones within one run (recomputed on resume if missing).
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.parameters.get(name, default)
+
+
+class Stage(abc.ABC, Generic[ResultT]):
+    """A step of the analysis. Subclasses set ``name``, ``label`` and ``weight``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # shown to users while the stage runs
+    weight: ClassVar[float] = 1.0  # share of the progress bar, relative to other stages
+
+    @abc.abstractmethod
+    def compute(self, ctx: StageContext) -> ResultT:
+        """Do the work and return the result; write nothing to the database."""
+
+    @abc.abstractmethod
+    def persist(self, ctx: StageContext, result: ResultT) -> None:
+        """Replace this stage's rows for ``ctx.analysis`` with ``result`` (runs in a transaction)."""
+
+
+STAGES: dict[str, type[Stage[Any]]] = {}
+
+
+def register(cls: type[Stage[Any]]) -> type[Stage[Any]]:
+    """Class decorator: make a stage available by its ``name``."""
+    STAGES[cls.name] = cls
+    return cls

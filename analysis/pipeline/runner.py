@@ -1,0 +1,209 @@
+"""Runs an analysis's stages in order, persisting each before the next starts.
+
+Idempotent by construction: the run claims the analysis with a conditional UPDATE, skips stages
+already marked done, and each stage replaces its own rows. A worker killed at any point leaves
+the analysis ``running`` with the finished stages recorded; the next delivery resumes there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from analysis.media import MediaError
+from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
+from analysis.pipeline import build_pipeline
+from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
+from analysis.progress import analysis_publish
+
+logger = logging.getLogger(__name__)
+REPORT_INTERVAL_SECONDS = 0.5
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+Listener = Callable[[Analysis], None]
+
+
+def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> Analysis | None:
+    """Run (or resume) the analysis; returns it, or None if it is not waiting to run.
+
+    Args:
+        analysis_id: the Analysis to run.
+        listener: called with the analysis after each saved progress report (the CLI's bar).
+    """
+    analysis = _claim(analysis_id)
+    if analysis is None:
+        return None
+    stages = build_pipeline(analysis.parameters.get("stages"))
+    reporter = ProgressReporter(analysis, stages, listener)
+    current = ""
+    try:
+        with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
+            ctx = StageContext(analysis, path, workdir, reporter.report, dict(analysis.parameters))
+            for stage in stages:
+                current = stage.name
+                _run_stage(stage, ctx, reporter)
+        _complete(analysis)
+        shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
+    except Cancelled:
+        logger.info("analysis %s cancelled during %s", analysis.id, current)
+    except (StageError, MediaError) as exc:
+        _fail(analysis, str(exc))
+    except TRANSIENT_ERRORS:
+        raise  # the database is away: let the broker retry; finished stages are kept
+    except Exception as exc:
+        logger.exception("analysis %s failed in stage %s", analysis.id, current)
+        _fail(analysis, f"Internal error in stage '{current}': {exc.__class__.__name__}: {exc}")
+    analysis.refresh_from_db()
+    return analysis
+
+
+def _claim(analysis_id: Any) -> Analysis | None:
+    claimed = Analysis.objects.filter(pk=analysis_id, status__in=ACTIVE_STATUSES).update(
+        status=AnalysisStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce(F("started_at"), Now()),
+        updated_at=Now(),
+        message="Starting",
+    )
+    if not claimed:
+        return None
+    return Analysis.objects.select_related("video").get(pk=analysis_id)
+
+
+def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter) -> None:
+    analysis = ctx.analysis
+    if stage.name in analysis.completed_stages:
+        return
+    reporter.begin(stage)
+    started = time.perf_counter()
+    result = stage.compute(ctx)
+    seconds = round(time.perf_counter() - started, 3)
+    with transaction.atomic():
+        # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if locked.status != AnalysisStatus.RUNNING:
+            raise Cancelled()
+        stage.persist(ctx, result)
+        locked.completed_stages = [*locked.completed_stages, stage.name]
+        locked.metadata = {**locked.metadata, **analysis.metadata}
+        locked.metadata.setdefault("stage_seconds", {})[stage.name] = seconds
+        locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
+    analysis.completed_stages = locked.completed_stages
+    analysis.metadata = locked.metadata
+
+
+class ProgressReporter:
+    """Turns a stage's fraction into overall progress, saves it, publishes it, checks for cancel."""
+
+    def __init__(self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None) -> None:
+        self.analysis = analysis
+        self.listener = listener
+        self.stages = stages
+        self.total = sum(s.weight for s in stages) or 1.0
+        self.stage: Stage[Any] | None = None
+        self.last_write = 0.0
+
+    def begin(self, stage: Stage[Any]) -> None:
+        self.stage = stage
+        self.report(0.0, stage.label, force=True)
+
+    def _base(self) -> float:
+        done = [s.weight for s in self.stages if s.name in self.analysis.completed_stages]
+        return sum(done) / self.total
+
+    def report(self, fraction: float, message: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < REPORT_INTERVAL_SECONDS:
+            return
+        self.last_write = now
+        stage = self.stage
+        weight = stage.weight if stage else 0.0
+        progress = min(0.999, self._base() + weight * max(0.0, min(1.0, fraction)) / self.total)
+        text = (message or (stage.label if stage else ""))[:500]
+        # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
+        updated = Analysis.objects.filter(pk=self.analysis.pk, status=AnalysisStatus.RUNNING).update(
+            progress=progress, message=text, current_stage=stage.name if stage else "", updated_at=Now()
+        )
+        if not updated:
+            raise Cancelled()
+        self.analysis.progress, self.analysis.message = progress, text
+        self.analysis.current_stage = stage.name if stage else ""
+        self.analysis.updated_at = timezone.now()
+        analysis_publish(self.analysis)
+        if self.listener:
+            self.listener(self.analysis)
+
+
+def _complete(analysis: Analysis) -> None:
+    from analysis.selectors import analysis_result, analysis_result_write
+
+    seconds = round(sum(analysis.metadata.get("stage_seconds", {}).values()), 3)
+    with transaction.atomic():
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if locked.status != AnalysisStatus.RUNNING:
+            raise Cancelled()
+        locked.status = AnalysisStatus.COMPLETED
+        locked.progress = 1.0
+        locked.message = "Analysis complete"
+        locked.finished_at = timezone.now()
+        locked.analysis_time_seconds = seconds
+        locked.save()
+    analysis_result_write(locked, analysis_result(locked))
+    analysis_publish(locked)
+
+
+def _fail(analysis: Analysis, reason: str) -> None:
+    with contextlib.suppress(DatabaseError):
+        Analysis.objects.filter(pk=analysis.pk, status=AnalysisStatus.RUNNING).update(
+            status=AnalysisStatus.FAILED,
+            error=reason[:5000],
+            message="Analysis failed",
+            finished_at=Now(),
+            updated_at=Now(),
+        )
+        analysis.refresh_from_db()
+        analysis_publish(analysis)
+    shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
+
+
+def _workdir_path(analysis: Analysis) -> Path:
+    return Path(settings.VAR_DIR) / "work" / str(analysis.id)
+
+
+@contextlib.contextmanager
+def _workdir(analysis: Analysis) -> Iterator[Path]:
+    """Scratch space kept across resumes (caches such as decoded audio live here)."""
+    path = _workdir_path(analysis)
+    path.mkdir(parents=True, exist_ok=True)
+    yield path
+
+
+@contextlib.contextmanager
+def video_local_path(video: Video, workdir: Path) -> Iterator[Path]:
+    """A local file for the video: the stored file itself, or a download from remote storage."""
+    try:
+        local: Path | None = Path(video.file.path)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        if not local.exists():
+            raise MediaError("The video file is missing from storage.")
+        yield local
+        return
+    target = workdir / f"source{video.extension}"
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        with video.file.open("rb") as src, partial.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        partial.rename(target)
+    yield target

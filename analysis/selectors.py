@@ -1,0 +1,277 @@
+"""Reads: ownership-checked lookups and the JSON shapes of results."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from analysis.media import ALLOWED_EXTENSIONS
+from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def videos_for_user(user: User) -> QuerySet[Video]:
+    if not user.is_authenticated:
+        return Video.objects.none()
+    return Video.objects.filter(owner=user).prefetch_related(
+        Prefetch("analyses", queryset=Analysis.objects.order_by("-created_at"), to_attr="analyses_newest_first")
+    )
+
+
+def video_get_for_user(user: User, video_id: Any) -> Video:
+    """The user's video; 404 for anyone else's, so ids of others' videos reveal nothing."""
+    try:
+        return Video.objects.get(pk=video_id, owner_id=getattr(user, "pk", None))
+    except (Video.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such video.") from exc
+
+
+def analysis_get_for_user(user: User, analysis_id: Any) -> Analysis:
+    try:
+        return Analysis.objects.select_related("video").get(
+            pk=analysis_id, video__owner_id=getattr(user, "pk", None)
+        )
+    except (Analysis.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such analysis.") from exc
+
+
+def analysis_latest(video: Video) -> Analysis | None:
+    cached = getattr(video, "analyses_newest_first", None)
+    if cached is not None:
+        return cached[0] if cached else None
+    return video.analyses.order_by("-created_at").first()
+
+
+def scenes_with_details(analysis: Analysis) -> list[Scene]:
+    """Scenes in order with audio, transcript segments and storyline memberships loaded."""
+    return list(
+        analysis.scenes.select_related("audio")
+        .prefetch_related(
+            Prefetch("segments", queryset=TranscriptSegment.objects.order_by("start_time")),
+            Prefetch("memberships", queryset=StorylineScene.objects.select_related("storyline")),
+        )
+        .order_by("index")
+    )
+
+
+def scene_transcript(scene: Scene) -> str:
+    return " ".join(seg.text.strip() for seg in scene.segments.all() if seg.text.strip())
+
+
+def scene_primary_storyline_id(scene: Scene) -> int | None:
+    members = sorted(scene.memberships.all(), key=lambda m: -m.relevance)
+    return members[0].storyline_id if members else None
+
+
+def sample_videos() -> list[str]:
+    """Video files in the samples folder (the original service's ``sample-videos``)."""
+    folder = Path(settings.SAMPLES_DIR)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in os.scandir(folder)
+        if entry.is_file() and Path(entry.name).suffix.lower() in ALLOWED_EXTENSIONS
+    )
+
+
+def sample_video_path(filename: str) -> Path | None:
+    """The sample's path, only for a plain name that is listed (no traversal possible)."""
+    return Path(settings.SAMPLES_DIR) / filename if filename in sample_videos() else None
+
+
+# --- The original service's JSON shapes ----------------------------------------------------------
+
+
+class AudioFeaturesJSON(TypedDict):
+    rms_energy: float
+    spectral_centroid_mean: float
+    zero_crossing_rate: float
+    tempo: float
+
+
+def _audio_json(scene: Scene) -> dict[str, Any]:
+    audio = getattr(scene, "audio", None)
+    features: AudioFeaturesJSON | None = None
+    if audio is not None:
+        features = AudioFeaturesJSON(
+            rms_energy=audio.rms_energy,
+            spectral_centroid_mean=audio.spectral_centroid_mean,
+            zero_crossing_rate=audio.zero_crossing_rate,
+            tempo=audio.tempo,
+        )
+    segments = list(scene.segments.all())
+    return {
+        "transcript": scene_transcript(scene),
+        "language": segments[0].language if segments else None,
+        "audio_features": features,
+        "speakers": None,
+        "emotions": None,
+    }
+
+
+def scene_json(scene: Scene) -> dict[str, Any]:
+    return {
+        "id": scene.public_id,
+        "start_time": round(scene.start_time, 3),
+        "end_time": round(scene.end_time, 3),
+        "duration": round(scene.duration, 3),
+        "start_frame": scene.start_frame,
+        "end_frame": scene.end_frame,
+        "audio_analysis": _audio_json(scene),
+    }
+
+
+def segment_json(segment: TranscriptSegment, scene: Scene) -> dict[str, Any]:
+    return {
+        "scene_id": scene.public_id,
+        "start_time": round(segment.start_time, 3),
+        "end_time": round(segment.end_time, 3),
+        "text": segment.text.strip(),
+        "start_in_scene": round(segment.start_time - scene.start_time, 3),
+        "end_in_scene": round(segment.end_time - scene.start_time, 3),
+    }
+
+
+def _storylines_json(analysis: Analysis, scenes: list[Scene]) -> list[dict[str, Any]]:
+    by_storyline: dict[int, list[Scene]] = {}
+    for scene in scenes:
+        for member in scene.memberships.all():
+            by_storyline.setdefault(member.storyline_id, []).append(scene)
+    result = []
+    for order, storyline in enumerate(analysis.storylines.order_by("order"), start=1):
+        members = sorted(by_storyline.get(storyline.pk, []), key=lambda s: s.index)
+        start = min((s.start_time for s in members), default=0.0)
+        end = max((s.end_time for s in members), default=0.0)
+        result.append(
+            {
+                "id": f"storyline_{order}",
+                "name": storyline.name,
+                "description": storyline.description,
+                "scenes": [scene_json(s) for s in members],
+                "duration": round(sum(s.duration for s in members), 3),
+                "start_time": round(start, 3),
+                "end_time": round(end, 3),
+            }
+        )
+    return result
+
+
+def analysis_result(analysis: Analysis) -> dict[str, Any]:
+    """The ``result`` object of the original ``GET /api/analysis/{task_id}``."""
+    scenes = scenes_with_details(analysis)
+    video = analysis.video
+    segments = [segment_json(seg, scene) for scene in scenes for seg in scene.segments.all()]
+    return {
+        "video_filename": video.original_name,
+        "duration": video.duration,
+        "total_scenes": len(scenes),
+        "storylines": _storylines_json(analysis, scenes),
+        "segments": segments,
+        "timestamp": (analysis.finished_at or timezone.now()).isoformat(),
+        "metadata": {
+            "fps": video.fps,
+            "size": [video.width, video.height],
+            "analysis_time_seconds": analysis.analysis_time_seconds,
+            "stage_seconds": analysis.metadata.get("stage_seconds", {}),
+            "language": analysis.metadata.get("language"),
+            "parameters": analysis.parameters,
+        },
+    }
+
+
+ORIGINAL_STATUS = {"queued": "processing", "running": "processing"}
+
+
+def analysis_status_json(analysis: Analysis) -> dict[str, Any]:
+    """The original endpoint's body: progress while running, the result when completed."""
+    if analysis.status == "completed":
+        return {"status": "completed", "task_id": str(analysis.id), "result": analysis_result(analysis)}
+    body: dict[str, Any] = {
+        "status": ORIGINAL_STATUS.get(analysis.status, analysis.status),
+        "message": analysis.error or analysis.message,
+        "progress": round(analysis.progress, 4),
+        "last_updated": analysis.updated_at.isoformat(),
+    }
+    return body
+
+
+def analysis_result_path(analysis: Analysis) -> Path:
+    return Path(settings.RESULTS_DIR) / f"{analysis.id}.json"
+
+
+def analysis_result_write(analysis: Analysis, result: dict[str, Any]) -> Path:
+    """Keep the result as a JSON file too (the original kept them in ``results/``)."""
+    path = analysis_result_path(analysis)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def analysis_result_json_text(analysis: Analysis) -> str:
+    """The stored result file when there is one, else the result built now."""
+    path = analysis_result_path(analysis)
+    if analysis.status == "completed" and path.exists():
+        return path.read_text(encoding="utf-8")
+    return json.dumps(analysis_status_json(analysis), ensure_ascii=False, indent=2)
+
+
+def storylines_summary(analysis: Analysis) -> list[dict[str, Any]]:
+    scenes = {s.pk: s for s in analysis.scenes.all()}
+    result = []
+    for storyline in analysis.storylines.prefetch_related("memberships").order_by("order"):
+        members = sorted((scenes[m.scene_id] for m in storyline.memberships.all()), key=lambda s: s.index)
+        result.append(
+            {
+                "id": storyline.pk,
+                "name": storyline.name,
+                "description": storyline.description,
+                "color": storyline.color,
+                "order": storyline.order,
+                "scene_ids": [s.public_id for s in members],
+                "duration": round(sum(s.duration for s in members), 3),
+                "start_time": min((s.start_time for s in members), default=0.0),
+                "end_time": max((s.end_time for s in members), default=0.0),
+            }
+        )
+    return result
+
+
+def transcript_segments(analysis: Analysis) -> list[dict[str, Any]]:
+    segments = analysis.segments.select_related("scene").order_by("start_time")
+    return [
+        {**segment_json(seg, seg.scene), "language": seg.language, "words": seg.words} for seg in segments
+    ]
+
+
+def media_path_allowed(user: User, name: str) -> bool:
+    """Whether ``user`` may read the stored file ``name`` (a video or an analysis's images)."""
+    parts = name.split("/")
+    if not user.is_authenticated or ".." in parts or len(parts) < 3:
+        return False
+    if parts[0] == "videos":
+        return Video.objects.filter(pk=_uuid_or_none(parts[2]), owner_id=user.pk).exists()
+    if parts[0] == "analyses":
+        return Analysis.objects.filter(pk=_uuid_or_none(parts[1]), video__owner_id=user.pk).exists()
+    return False
+
+
+def _uuid_or_none(value: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None

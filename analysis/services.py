@@ -1,0 +1,231 @@
+"""Business logic for videos and analyses. Views, API handlers, consumers and actors call these."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from analysis import media
+from analysis.media import MediaError
+from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
+from analysis.progress import analysis_publish
+
+logger = logging.getLogger(__name__)
+
+
+class AnalysisParameterError(ValueError):
+    """A parameter of an analysis request is out of range; the message is for the user."""
+
+
+class UploadTooLarge(MediaError):
+    pass
+
+
+# --- Videos --------------------------------------------------------------------------------------
+
+
+def video_create(*, owner: AbstractBaseUser, fileobj: IO[bytes], original_name: str) -> Video:
+    """Check, probe and store an uploaded video; the same file twice returns the first Video.
+
+    The file is probed before anything is written; the row and the stored file are created
+    together: if saving the row fails, the stored file is removed again.
+
+    Raises:
+        MediaError: not a usable video, or larger than ``MAX_UPLOAD_BYTES``.
+    """
+    name = media.safe_display_name(original_name)
+    extension = media.checked_extension(name)
+    with _local_copy(fileobj, extension) as path:
+        size = path.stat().st_size
+        if size > settings.MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(f"The file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes.")
+        info = media.probe(path)
+        with path.open("rb") as handle:
+            digest = media.sha256_of(handle)
+        existing = Video.objects.filter(owner=owner, sha256=digest).first()
+        if existing:
+            return existing
+        return _video_store(owner=owner, path=path, name=name, extension=extension, digest=digest, info=info)
+
+
+def _video_store(
+    *, owner: AbstractBaseUser, path: Path, name: str, extension: str, digest: str, info: media.MediaInfo
+) -> Video:
+    video = Video(
+        owner=owner,
+        original_name=name,
+        extension=extension,
+        sha256=digest,
+        size_bytes=path.stat().st_size,
+        duration=info.duration,
+        fps=info.fps,
+        frame_count=info.frame_count,
+        width=info.width,
+        height=info.height,
+        video_codec=info.video_codec,
+        audio_codec=info.audio_codec,
+        has_audio=info.has_audio,
+        rotation=info.rotation,
+    )
+    with path.open("rb") as handle:
+        video.file.save(name, File(handle), save=False)
+    try:
+        with transaction.atomic():
+            video.save()
+    except IntegrityError:
+        # A concurrent upload of the same file won the race: keep theirs, drop our copy.
+        video.file.storage.delete(video.file.name)
+        return Video.objects.get(owner=owner, sha256=digest)
+    except BaseException:
+        video.file.storage.delete(video.file.name)
+        raise
+    return video
+
+
+class _local_copy:
+    """A local path for ``fileobj``: its own temp path when it has one, else a temporary copy."""
+
+    def __init__(self, fileobj: IO[bytes], suffix: str) -> None:
+        self.fileobj = fileobj
+        self.suffix = suffix
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        existing = getattr(self.fileobj, "temporary_file_path", None)
+        if callable(existing):
+            return Path(existing())
+        handle = tempfile.NamedTemporaryFile(prefix="upload-", suffix=self.suffix, delete=False)
+        with handle:
+            self.fileobj.seek(0)
+            shutil.copyfileobj(self.fileobj, handle, 1 << 20)
+        self.tmp = Path(handle.name)
+        return self.tmp
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp:
+            self.tmp.unlink(missing_ok=True)
+
+
+def video_create_from_path(*, owner: AbstractBaseUser, path: Path) -> Video:
+    with path.open("rb") as handle:
+        return video_create(owner=owner, fileobj=handle, original_name=path.name)
+
+
+@transaction.atomic
+def video_delete(*, video: Video) -> None:
+    """Delete a video with its analyses and files; running analyses are cancelled first."""
+    for analysis in video.analyses.filter(status__in=ACTIVE_STATUSES):
+        analysis_cancel(analysis=analysis)
+    video.delete()
+
+
+# --- Analyses ------------------------------------------------------------------------------------
+
+
+def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise user-supplied analysis parameters.
+
+    Raises:
+        AnalysisParameterError: with a message naming the parameter and the allowed range.
+    """
+    params: dict[str, Any] = {}
+    num = raw.get("num_storylines", settings.DEFAULT_NUM_STORYLINES)
+    if num is not None and num != "auto":
+        if isinstance(num, bool):
+            raise AnalysisParameterError("num_storylines must be a whole number or null (automatic).")
+        try:
+            num = int(num)
+        except (TypeError, ValueError):
+            raise AnalysisParameterError("num_storylines must be a whole number or null (automatic).") from None
+        if not 1 <= num <= settings.MAX_NUM_STORYLINES:
+            raise AnalysisParameterError(
+                f"num_storylines must be between 1 and {settings.MAX_NUM_STORYLINES}, or null for automatic."
+            )
+    params["num_storylines"] = None if num == "auto" else num
+    device = raw.get("device") or None
+    if device not in (None, "cpu", "cuda"):
+        raise AnalysisParameterError("device must be 'cpu', 'cuda' or left out.")
+    if device:
+        params["device"] = device
+    for key in ("scene_detector", "scene_threshold", "min_scene_seconds", "language", "whisper_model"):
+        if raw.get(key) not in (None, ""):
+            params[key] = raw[key]
+    return params
+
+
+def analysis_start(
+    *, video: Video, parameters: dict[str, Any] | None = None, enqueue: bool = True
+) -> Analysis:
+    """Create an analysis and queue it once the transaction commits (unless run in the foreground)."""
+    params = analysis_parameters_clean(parameters or {})
+    with transaction.atomic():
+        analysis = Analysis.objects.create(video=video, parameters=params, message="Waiting for a worker")
+        if enqueue:
+            transaction.on_commit(
+                lambda: analysis_enqueue(analysis_id=analysis.id, device=params.get("device"))
+            )
+    return analysis
+
+
+def analysis_enqueue(*, analysis_id: Any, device: str | None = None) -> None:
+    """Send the job to the GPU queue when the analysis asks for CUDA, else to the CPU queue."""
+    from analysis.actors import run_analysis, run_analysis_gpu
+
+    actor = run_analysis_gpu if device == "cuda" else run_analysis
+    actor.send(str(analysis_id))
+
+
+def analysis_cancel(*, analysis: Analysis) -> Analysis:
+    """Ask a queued or running analysis to stop; the worker stops at its next progress report."""
+    updated = Analysis.objects.filter(pk=analysis.pk, status__in=ACTIVE_STATUSES).update(
+        status=AnalysisStatus.CANCELLED,
+        message="Cancelled by the user",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    analysis.refresh_from_db()
+    if updated:
+        analysis_publish(analysis)
+    return analysis
+
+
+def analysis_rerun(*, analysis: Analysis) -> Analysis:
+    """Start a new analysis of the same video with the same parameters."""
+    return analysis_start(video=analysis.video, parameters=dict(analysis.parameters))
+
+
+def analyses_resume_unfinished() -> int:
+    """Re-send every queued or running analysis (after a restart of the embedded worker)."""
+    rows = list(Analysis.objects.filter(status__in=ACTIVE_STATUSES).values_list("id", "parameters"))
+    for analysis_id, params in rows:
+        analysis_enqueue(analysis_id=analysis_id, device=params.get("device"))
+    return len(rows)
+
+
+def analysis_start_for_sample(
+    *, owner: AbstractBaseUser, filename: str, num_storylines: int | None
+) -> Analysis:
+    """The original ``POST /api/analyze``: analyse a file of the samples folder.
+
+    Raises:
+        Http404: the name is not a listed sample (paths and traversal never match).
+    """
+    from django.http import Http404
+
+    from analysis.selectors import sample_video_path
+
+    path = sample_video_path(filename)
+    if path is None:
+        raise Http404(f"No sample video named '{media.safe_display_name(filename)}'.")
+    params = analysis_parameters_clean({"num_storylines": num_storylines})
+    video = video_create_from_path(owner=owner, path=path)
+    return analysis_start(video=video, parameters=params)

@@ -1,0 +1,42 @@
+"""The in-process Dramatiq worker of the embedded mode (no Redis configured).
+
+Jobs live in Postgres, not in the stub broker's memory: at start the worker re-sends every
+analysis that is still queued or running, so a restart of the app resumes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+_started = threading.Event()
+_worker: dramatiq.Worker | None = None
+
+
+def start_embedded_worker() -> dramatiq.Worker:
+    global _worker
+    if _started.is_set() and _worker is not None:
+        return _worker
+    _started.set()
+    from analysis import actors  # noqa: F401  (registers the actors on the broker)
+    from analysis.services import analyses_resume_unfinished
+
+    broker = dramatiq.get_broker()
+    _worker = dramatiq.Worker(broker, worker_threads=settings.EMBEDDED_WORKER_THREADS, worker_timeout=100)
+    _worker.start()
+    threading.Thread(target=_resume, args=(analyses_resume_unfinished,), daemon=True).start()
+    logger.info("embedded worker started (%d thread(s))", settings.EMBEDDED_WORKER_THREADS)
+    return _worker
+
+
+def _resume(resume: object) -> None:
+    try:
+        count = resume()  # type: ignore[operator]
+        if count:
+            logger.info("re-queued %d unfinished analyses", count)
+    except Exception:  # the app must come up even if the database is not ready yet
+        logger.exception("could not re-queue unfinished analyses")

@@ -1,0 +1,71 @@
+"""The API root: authentication, domain errors mapped to HTTP once, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.security import APIKeyHeader, HttpBearer, django_auth
+
+from analysis.api import router as analysis_router
+from analysis.media import MediaError
+from analysis.models import ApiToken
+from analysis.services import AnalysisParameterError, UploadTooLarge
+from videoanalyzer.health import health_report
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` for scripts and other backends."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+        found = ApiToken.objects.select_related("user").filter(key=token, user__is_active=True).first()
+        return found.user if found else None
+
+
+class TokenHeaderAuth(APIKeyHeader):
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> AbstractBaseUser | None:
+        return TokenAuth().authenticate(request, key or "")
+
+
+api = NinjaAPI(
+    title="videoanalyzer",
+    version="1",
+    description="Scenes, transcripts, audio and storylines of videos.",
+    auth=[django_auth, TokenAuth(), TokenHeaderAuth()],
+    urls_namespace="api",
+)
+api.add_router("/", analysis_router)
+
+
+def _error(request: HttpRequest, status: int, detail: str) -> HttpResponse:
+    return api.create_response(request, {"detail": detail}, status=status)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, str(exc) or "Not found.")
+
+
+@api.exception_handler(UploadTooLarge)
+def too_large(request: HttpRequest, exc: UploadTooLarge) -> HttpResponse:
+    return _error(request, 413, str(exc))
+
+
+@api.exception_handler(MediaError)
+def bad_media(request: HttpRequest, exc: MediaError) -> HttpResponse:
+    return _error(request, 400, str(exc))
+
+
+@api.exception_handler(AnalysisParameterError)
+def bad_parameter(request: HttpRequest, exc: AnalysisParameterError) -> HttpResponse:
+    return _error(request, 422, str(exc))
+
+
+@api.get("/health", auth=None, tags=["health"])
+def health(request: HttpRequest) -> Any:
+    report = health_report()
+    return api.create_response(request, report, status=200 if report["status"] == "ok" else 503)

@@ -1,0 +1,203 @@
+"""Settings for videoanalyzer, read from environment variables only.
+
+With nothing configured the app runs self-contained: an embedded Postgres (pgserver) in
+``var/pgdata``, an in-process Dramatiq worker on a stub broker and the in-memory channel layer.
+Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to the production stack (external Postgres,
+Redis broker, ``channels_redis``, separate ``manage.py rundramatiq`` workers).
+Every variable is listed in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+DEBUG = envbool("DEBUG", False)
+# The embedded default is a local, single-user install; production must set its own key.
+SECRET_KEY = env("SECRET_KEY") or "insecure-dev-key-set-SECRET_KEY-in-production-0123456789abcdef"
+ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_dramatiq",
+    "channels",
+    "analysis",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "videoanalyzer.middleware.UploadSizeLimitMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "videoanalyzer.urls"
+ASGI_APPLICATION = "videoanalyzer.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: one Postgres path everywhere -------------------------------------------------
+DATABASE_URL = env("DATABASE_URL")
+EMBEDDED_DB = not DATABASE_URL
+if EMBEDDED_DB:
+    from videoanalyzer.embedded import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(VAR_DIR / "pgdata")
+
+import dj_database_url  # noqa: E402
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Broker, workers and channel layer ------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+# Without Redis the web process runs the worker itself (threads on a stub broker).
+EMBEDDED_WORKER = envbool("EMBEDDED_WORKER", not REDIS_URL)
+DRAMATIQ_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Retries",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+if REDIS_URL:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "OPTIONS": {"url": REDIS_URL},
+        "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.stub.StubBroker",
+        "OPTIONS": {},
+        "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "videoanalyzer.channel_layers.ThreadSafeInMemoryChannelLayer"}}
+DRAMATIQ_TASKS_DATABASE = "default"
+EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 1)
+
+# --- Files --------------------------------------------------------------------------------
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+RESULTS_DIR = Path(env("RESULTS_DIR", str(VAR_DIR / "results")))
+SAMPLES_DIR = Path(env("SAMPLES_DIR", str(BASE_DIR / "samples")))
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": env("FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if env("AWS_STORAGE_BUCKET_NAME"):
+    # S3-compatible object store shared by web and workers on many machines.
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL") or None
+
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 4 * 1024**3)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
+FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+
+# --- Analysis defaults -----------------------------------------------------------------------
+DEFAULT_NUM_STORYLINES = envint("DEFAULT_NUM_STORYLINES", 3)
+MAX_NUM_STORYLINES = envint("MAX_NUM_STORYLINES", 50)
+SCENE_DETECTOR = env("SCENE_DETECTOR", "content")
+SCENE_THRESHOLD = envfloat("SCENE_THRESHOLD", 27.0)
+MIN_SCENE_SECONDS = envfloat("MIN_SCENE_SECONDS", 0.6)
+WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
+WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
+WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
+WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
+MODELS_DIR = Path(env("MODELS_DIR", str(VAR_DIR / "models")))
+ANALYSIS_TIME_LIMIT_SECONDS = envint("ANALYSIS_TIME_LIMIT_SECONDS", 6 * 3600)
+
+# --- Auth and security -------------------------------------------------------------------------
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+}
