@@ -35,7 +35,8 @@ api = NinjaAPI(
     title="videoanalyzer",
     version="1",
     description="Scenes, transcripts, audio and storylines of videos.",
-    auth=[django_auth, TokenAuth(), TokenHeaderAuth()],
+    # Tokens first: the session check demands a CSRF token, which scripts do not have.
+    auth=[TokenAuth(), TokenHeaderAuth(), django_auth],
     urls_namespace="api",
 )
 api.add_router("/", analysis_router)

@@ -128,7 +128,9 @@ class ProgressReporter:
         self.last_write = now
         stage = self.stage
         weight = stage.weight if stage else 0.0
-        progress = min(0.999, self._base() + weight * max(0.0, min(1.0, fraction)) / self.total)
+        raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
+        # Rounded and never lower than before: the bar only moves forward.
+        progress = max(self.analysis.progress, round(min(0.999, raw), 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         updated = Analysis.objects.filter(pk=self.analysis.pk, status=AnalysisStatus.RUNNING).update(

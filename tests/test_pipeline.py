@@ -1,0 +1,121 @@
+"""The pipeline runner end to end on a real clip: completion, resume, cancel, failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis import services
+from analysis.models import Analysis, Scene, SceneAudioFeatures, StorylineScene, Video
+from analysis.pipeline import DEFAULT_PIPELINE
+from analysis.pipeline.runner import analysis_execute
+from analysis.selectors import analysis_result_path, analysis_status_json
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+class Crash(BaseException):
+    """Stands in for a worker killed mid-stage: nothing in the runner may catch it."""
+
+
+def start(user: Any, clip: Path, **params: Any) -> Analysis:
+    video = services.video_create_from_path(owner=user, path=clip)
+    return services.analysis_start(video=video, parameters=params, enqueue=False)
+
+
+def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip, num_storylines=2)
+    seen: list[tuple[str, float]] = []
+    done = analysis_execute(analysis_id=analysis.id, listener=lambda a: seen.append((a.current_stage, a.progress)))
+    assert done is not None and done.status == "completed", done.error if done else None
+    assert done.progress == 1.0 and done.completed_stages == DEFAULT_PIPELINE
+    assert set(done.metadata["stage_seconds"]) == set(DEFAULT_PIPELINE)
+    assert done.analysis_time_seconds and done.analysis_time_seconds > 0
+    # Progress rose monotonically through the stages in order.
+    progresses = [p for _, p in seen]
+    assert progresses == sorted(progresses)
+    stages_in_order = list(dict.fromkeys(stage for stage, _ in seen))
+    assert stages_in_order == DEFAULT_PIPELINE
+    # Three shots with hard cuts at frames 30 and 60.
+    scenes = list(done.scenes.order_by("index"))
+    assert [s.start_frame for s in scenes] == [0, 30, 60]
+    assert all(s.keyframe.name and Path(s.keyframe.path).is_file() for s in scenes)
+    assert SceneAudioFeatures.objects.filter(scene__analysis=done).count() == 3
+    assert StorylineScene.objects.filter(scene__analysis=done).count() == 3
+    assert done.storylines.count() == 2
+    # The result is in the original shape and also kept as a file.
+    body = analysis_status_json(done)
+    assert body["result"]["total_scenes"] == 3
+    stored = json.loads(analysis_result_path(done).read_text())
+    assert stored["total_scenes"] == 3 and stored["metadata"]["fps"] == pytest.approx(25)
+
+
+def test_a_killed_run_resumes_from_the_last_finished_stage(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip, num_storylines=1)
+
+    def crash_in_audio(current: Analysis) -> None:
+        if current.current_stage == "audio":
+            raise Crash()
+
+    with pytest.raises(Crash):
+        analysis_execute(analysis_id=analysis.id, listener=crash_in_audio)
+    analysis.refresh_from_db()
+    assert analysis.status == "running"
+    assert analysis.completed_stages == ["probe", "shots", "keyframes"]
+    scene_ids = list(analysis.scenes.order_by("index").values_list("id", flat=True))
+    calls: list[str] = []
+    done = analysis_execute(analysis_id=analysis.id, listener=lambda a: calls.append(a.current_stage))
+    assert done is not None and done.status == "completed"
+    assert "shots" not in calls and "keyframes" not in calls  # not redone
+    assert list(done.scenes.order_by("index").values_list("id", flat=True)) == scene_ids
+    assert done.attempts == 2
+    assert Scene.objects.filter(analysis=done).count() == 3
+
+
+def test_a_rerun_of_a_stage_replaces_its_rows(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip, num_storylines=1)
+    analysis_execute(analysis_id=analysis.id)
+    # Pretend the last stages never finished, as after a crash during their commit.
+    Analysis.objects.filter(pk=analysis.pk).update(
+        status="running", completed_stages=["probe", "shots", "keyframes"]
+    )
+    done = analysis_execute(analysis_id=analysis.id)
+    assert done is not None and done.status == "completed"
+    assert SceneAudioFeatures.objects.filter(scene__analysis=done).count() == 3
+    assert StorylineScene.objects.filter(scene__analysis=done).count() == 3
+
+
+def test_cancel_stops_the_run(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip)
+    reached: list[str] = []
+
+    def cancel_in_keyframes(current: Analysis) -> None:
+        reached.append(current.current_stage)
+        if current.current_stage == "keyframes":
+            services.analysis_cancel(analysis=Analysis.objects.get(pk=current.pk))
+
+    done = analysis_execute(analysis_id=analysis.id, listener=cancel_in_keyframes)
+    assert done is not None and done.status == "cancelled"
+    assert "transcript" not in reached
+    assert "storylines" not in done.completed_stages
+    # A cancelled analysis is not picked up again.
+    assert analysis_execute(analysis_id=analysis.id) is None
+
+
+def test_a_file_broken_after_upload_fails_with_a_reason(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip)
+    Path(analysis.video.file.path).write_bytes(b"garbage" * 10)
+    done = analysis_execute(analysis_id=analysis.id)
+    assert done is not None and done.status == "failed"
+    assert "not a video" in done.error
+    assert done.finished_at is not None
+
+
+def test_a_completed_analysis_is_not_run_twice(user: Any, three_shot_clip: Path) -> None:
+    analysis = start(user, three_shot_clip, num_storylines=1)
+    analysis_execute(analysis_id=analysis.id)
+    assert analysis_execute(analysis_id=analysis.id) is None
+    assert Video.objects.count() == 1
