@@ -126,7 +126,9 @@ class Detail(Schema):
 
 def _video_out(video: Video) -> dict[str, Any]:
     latest = selectors.analysis_latest(video)
-    data = {field: getattr(video, field) for field in VideoOut.model_fields if hasattr(video, field)}
+    data = {
+        field: getattr(video, field) for field in VideoOut.model_fields if hasattr(video, field)
+    }
     data["url"] = video.file.url
     data["latest_analysis"] = latest
     return data
@@ -192,8 +194,12 @@ def analysis_status(request: HttpRequest, task_id: UUID) -> dict[str, Any]:
 
 
 @router.post("/videos", response={201: VideoOut})
-def video_upload(request: HttpRequest, file: UploadedFile = File(...)) -> tuple[int, dict[str, Any]]:
-    video = services.video_create(owner=request.auth, fileobj=file, original_name=file.name or "video")
+def video_upload(
+    request: HttpRequest, file: UploadedFile = File(...)
+) -> tuple[int, dict[str, Any]]:
+    video = services.video_create(
+        owner=request.auth, fileobj=file, original_name=file.name or "video"
+    )
     return 201, _video_out(video)
 
 
@@ -219,7 +225,9 @@ def video_analyses(request: HttpRequest, video_id: UUID) -> Any:
 
 
 @router.post("/videos/{video_id}/analyses", response={201: AnalysisOut})
-def analysis_create(request: HttpRequest, video_id: UUID, payload: AnalysisIn) -> tuple[int, Analysis]:
+def analysis_create(
+    request: HttpRequest, video_id: UUID, payload: AnalysisIn
+) -> tuple[int, Analysis]:
     video = selectors.video_get_for_user(request.auth, video_id)
     params = payload.model_dump(exclude_unset=True)
     return 201, services.analysis_start(video=video, parameters=params)
@@ -235,7 +243,9 @@ def analysis_detail(request: HttpRequest, analysis_id: UUID) -> Analysis:
 
 @router.post("/analyses/{analysis_id}/cancel", response=AnalysisOut)
 def analysis_cancel(request: HttpRequest, analysis_id: UUID) -> Analysis:
-    return services.analysis_cancel(analysis=selectors.analysis_get_for_user(request.auth, analysis_id))
+    return services.analysis_cancel(
+        analysis=selectors.analysis_get_for_user(request.auth, analysis_id)
+    )
 
 
 @router.post("/analyses/{analysis_id}/rerun", response={201: AnalysisOut})
@@ -267,7 +277,8 @@ def analysis_result_file(request: HttpRequest, analysis_id: UUID) -> HttpRespons
     """The result JSON as a download (the file the original kept in ``results/``)."""
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     response = HttpResponse(
-        selectors.analysis_result_json_text(analysis), content_type="application/json; charset=utf-8"
+        selectors.analysis_result_json_text(analysis),
+        content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.id}.json"'
     return response

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-ALLOWED_EXTENSIONS = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+ALLOWED_EXTENSIONS = {
+    ".mp4",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".wmv",
+    ".flv",
+}
 MAX_PIXELS = 8192 * 8192
 # FFmpeg renders plain text as "video" through these demuxers: never a real upload.
 TEXT_FORMATS = {"tty", "bin", "ansi", "txt", "idf", "adf", "xbin"}
@@ -47,7 +59,9 @@ def probe(path: Path) -> MediaInfo:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaError("This file is not a video that can be read (unknown or damaged container).") from exc
+        raise MediaError(
+            "This file is not a video that can be read (unknown or damaged container)."
+        ) from exc
     with container:
         if container.format.name in TEXT_FORMATS or not container.streams.video:
             raise MediaError("The file has no video stream (is it an audio or text file?).")
@@ -56,16 +70,20 @@ def probe(path: Path) -> MediaInfo:
         if not ctx.width or not ctx.height:
             raise MediaError("The video stream has no picture size; the file is damaged.")
         if ctx.width * ctx.height > MAX_PIXELS:
-            raise MediaError(f"The resolution {ctx.width}x{ctx.height} is larger than supported (8192x8192).")
+            raise MediaError(
+                f"The resolution {ctx.width}x{ctx.height} is larger than supported (8192x8192)."
+            )
         fps = _fps(stream)
         duration = _duration(container, stream)
         if duration <= 0:
             duration = _decode_duration(container, stream, fps)
         if duration <= 0:
             raise MediaError("The video has no frames that can be decoded.")
-        frames = stream.frames or int(round(duration * fps))
+        frames = stream.frames or round(duration * fps)
         audio = container.streams.audio[0] if container.streams.audio else None
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        start = (
+            float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        )
         return MediaInfo(
             duration=round(duration, 3),
             fps=round(fps, 3),

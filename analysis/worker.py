@@ -26,7 +26,9 @@ def start_embedded_worker() -> dramatiq.Worker:
     from analysis.services import analyses_resume_unfinished
 
     broker = dramatiq.get_broker()
-    _worker = dramatiq.Worker(broker, worker_threads=settings.EMBEDDED_WORKER_THREADS, worker_timeout=100)
+    _worker = dramatiq.Worker(
+        broker, worker_threads=settings.EMBEDDED_WORKER_THREADS, worker_timeout=100
+    )
     _worker.start()
     threading.Thread(target=_resume, args=(analyses_resume_unfinished,), daemon=True).start()
     logger.info("embedded worker started (%d thread(s))", settings.EMBEDDED_WORKER_THREADS)

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-pytest_plugins = ["tests.fixtures_media"] if (Path(__file__).parent / "fixtures_media.py").exists() else []
+pytest_plugins = (
+    ["tests.fixtures_media"] if (Path(__file__).parent / "fixtures_media.py").exists() else []
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,7 +78,9 @@ def bob(other_user: Any) -> Client:
     return client
 
 
-def make_clip(path: Path, *, seconds_per_shot: float = 1.2, shots: int = 3, audio: bool = True) -> Path:
+def make_clip(
+    path: Path, *, seconds_per_shot: float = 1.2, shots: int = 3, audio: bool = True
+) -> Path:
     """A small real video: ``shots`` visually different test sources joined by hard cuts."""
     sources = ["testsrc2", "smptebars", "rgbtestsrc", "yuvtestsrc", "testsrc"]
     inputs: list[str] = []

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from analysis.models import Analysis, ApiToken, Scene, Storyline, StorylineScene, TranscriptSegment, Video
+from analysis.models import (
+    Analysis,
+    ApiToken,
+    Scene,
+    Storyline,
+    StorylineScene,
+    TranscriptSegment,
+    Video,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +45,9 @@ def test_api_requires_authentication() -> None:
     assert Client().get("/api/videos").status_code == 401
 
 
-def test_upload_probes_and_stores_the_video(alice: Client, three_shot_clip: Path, settings: Any) -> None:
+def test_upload_probes_and_stores_the_video(
+    alice: Client, three_shot_clip: Path, settings: Any
+) -> None:
     response = upload(alice, three_shot_clip)
     assert response.status_code == 201, response.content
     body = response.json()
@@ -84,7 +94,8 @@ def test_audio_only_file_is_refused(alice: Client, clip_dir: Path) -> None:
 
     path = clip_dir / "tone.m4a.mp4"
     subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1", str(path)], check=True
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1", str(path)],
+        check=True,
     )
     response = upload(alice, path)
     assert response.status_code == 400
@@ -101,7 +112,9 @@ def test_upload_over_the_limit_is_refused_before_reading(alice: Client, settings
     assert "limit" in response.json()["detail"]
 
 
-def test_path_traversal_name_is_reduced_to_a_plain_name(alice: Client, three_shot_clip: Path) -> None:
+def test_path_traversal_name_is_reduced_to_a_plain_name(
+    alice: Client, three_shot_clip: Path
+) -> None:
     response = upload(alice, three_shot_clip, name="../../etc/passwd.mp4")
     assert response.status_code == 201
     video = Video.objects.get(pk=response.json()["id"])
@@ -109,7 +122,9 @@ def test_path_traversal_name_is_reduced_to_a_plain_name(alice: Client, three_sho
     assert "etc" not in video.file.name
 
 
-def test_another_user_gets_404_everywhere(alice: Client, bob: Client, three_shot_clip: Path) -> None:
+def test_another_user_gets_404_everywhere(
+    alice: Client, bob: Client, three_shot_clip: Path
+) -> None:
     video_id = upload(alice, three_shot_clip).json()["id"]
     analysis = alice.post(f"/api/videos/{video_id}/analyses", {}, content_type="application/json")
     analysis_id = analysis.json()["id"]
@@ -138,10 +153,14 @@ def test_media_supports_byte_ranges_for_seeking(alice: Client, three_shot_clip: 
 @pytest.mark.parametrize(
     ("value", "status"), [(0, 422), (-1, 422), (10_000, 422), ("many", 422), (None, 201), (3, 201)]
 )
-def test_num_storylines_is_validated(alice: Client, three_shot_clip: Path, value: Any, status: int) -> None:
+def test_num_storylines_is_validated(
+    alice: Client, three_shot_clip: Path, value: Any, status: int
+) -> None:
     video_id = upload(alice, three_shot_clip).json()["id"]
     response = alice.post(
-        f"/api/videos/{video_id}/analyses", {"num_storylines": value}, content_type="application/json"
+        f"/api/videos/{video_id}/analyses",
+        {"num_storylines": value},
+        content_type="application/json",
     )
     assert response.status_code == status, response.content
     if status == 422:
@@ -162,32 +181,50 @@ def test_token_auth(user: Any, three_shot_clip: Path) -> None:
     assert Client(HTTP_AUTHORIZATION="Bearer wrong").get("/api/videos").status_code == 401
 
 
-def test_original_sample_videos_and_analyze(alice: Client, three_shot_clip: Path, settings: Any) -> None:
+def test_original_sample_videos_and_analyze(
+    alice: Client, three_shot_clip: Path, settings: Any
+) -> None:
     shutil.copy(three_shot_clip, Path(settings.SAMPLES_DIR) / "clip.mp4")
     assert alice.get("/api/sample-videos").json() == {"videos": ["clip.mp4"]}
-    response = alice.post("/api/analyze", {"filename": "clip.mp4", "num_storylines": 2}, "application/json")
+    response = alice.post(
+        "/api/analyze", {"filename": "clip.mp4", "num_storylines": 2}, "application/json"
+    )
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "processing" and body["message"]
     status = alice.get(f"/api/analysis/{body['task_id']}").json()
     assert set(status) == {"status", "message", "progress", "last_updated"}
     assert status["status"] == "processing"
-    bad = alice.post("/api/analyze", {"filename": "../clip.mp4", "num_storylines": 2}, "application/json")
+    bad = alice.post(
+        "/api/analyze", {"filename": "../clip.mp4", "num_storylines": 2}, "application/json"
+    )
     assert bad.status_code == 404
 
 
 def _completed_analysis(video: Video) -> Analysis:
     analysis = Analysis.objects.create(video=video, status="completed", progress=1.0, parameters={})
     scenes = [
-        Scene.objects.create(analysis=analysis, index=i, start_time=i * 1.2, end_time=(i + 1) * 1.2,
-                             start_frame=i * 30, end_frame=(i + 1) * 30)
+        Scene.objects.create(
+            analysis=analysis,
+            index=i,
+            start_time=i * 1.2,
+            end_time=(i + 1) * 1.2,
+            start_frame=i * 30,
+            end_frame=(i + 1) * 30,
+        )
         for i in range(3)
     ]
     story = Storyline.objects.create(analysis=analysis, name="Storyline 1", order=0)
     for scene in scenes:
         StorylineScene.objects.create(storyline=story, scene=scene)
-    TranscriptSegment.objects.create(analysis=analysis, scene=scenes[1], start_time=1.5, end_time=2.0,
-                                     text=" Hello there", language="en")
+    TranscriptSegment.objects.create(
+        analysis=analysis,
+        scene=scenes[1],
+        start_time=1.5,
+        end_time=2.0,
+        text=" Hello there",
+        language="en",
+    )
     return analysis
 
 
@@ -203,12 +240,32 @@ def test_original_result_shape(alice: Client, three_shot_clip: Path) -> None:
     assert storyline["id"] == "storyline_1"
     assert [s["id"] for s in storyline["scenes"]] == ["scene_1", "scene_2", "scene_3"]
     scene = storyline["scenes"][1]
-    assert set(scene) == {"id", "start_time", "end_time", "duration", "start_frame", "end_frame", "audio_analysis"}
+    assert set(scene) == {
+        "id",
+        "start_time",
+        "end_time",
+        "duration",
+        "start_frame",
+        "end_frame",
+        "audio_analysis",
+    }
     assert scene["audio_analysis"]["transcript"] == "Hello there"
-    assert set(scene["audio_analysis"]) == {"transcript", "language", "audio_features", "speakers", "emotions"}
+    assert set(scene["audio_analysis"]) == {
+        "transcript",
+        "language",
+        "audio_features",
+        "speakers",
+        "emotions",
+    }
     assert result["segments"] == [
-        {"scene_id": "scene_2", "start_time": 1.5, "end_time": 2.0, "text": "Hello there",
-         "start_in_scene": 0.3, "end_in_scene": 0.8}
+        {
+            "scene_id": "scene_2",
+            "start_time": 1.5,
+            "end_time": 2.0,
+            "text": "Hello there",
+            "start_in_scene": 0.3,
+            "end_in_scene": 0.8,
+        }
     ]
     assert result["metadata"]["size"] == [320, 240]
     json.dumps(body)

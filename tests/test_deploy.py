@@ -38,7 +38,9 @@ def test_compose_describes_the_production_stack() -> None:
     assert "cpu" in services["worker-cpu"]["command"]
     for name in ("web", "worker-cpu", "worker-gpu"):
         env = services[name]["environment"]
-        assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith("redis://")
+        assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith(
+            "redis://"
+        )
         assert any(v.startswith("media:") for v in services[name]["volumes"]), name
 
 
@@ -49,7 +51,9 @@ def test_readme_names_the_two_commands_and_ci_calls_the_test_command() -> None:
 
 
 def test_web_code_does_not_import_torch_at_module_level() -> None:
-    heavy = re.compile(r"^(import|from) (torch|transformers|faster_whisper|librosa|cv2|scenedetect)\b", re.M)
+    heavy = re.compile(
+        r"^(import|from) (torch|transformers|faster_whisper|librosa|cv2|scenedetect)\b", re.M
+    )
     for folder in ("videoanalyzer", "frontend", "analysis"):
         for path in (ROOT / folder).rglob("*.py"):
             assert not heavy.search(path.read_text()), f"heavy import at module top in {path}"
@@ -62,10 +66,12 @@ def test_the_web_process_loads_no_ml_library() -> None:
 
     probe = (
         "import django, sys; django.setup();"
-        "import videoanalyzer.urls, analysis.api, analysis.actors, analysis.pipeline as p; p.load_stages();"
-        "print(sorted(m for m in ('torch', 'faster_whisper', 'librosa', 'cv2', 'scenedetect', 'sklearn',"
-        " 'ctranslate2') if m in sys.modules))"
+        "import videoanalyzer.urls, analysis.api, analysis.actors, analysis.pipeline as p;"
+        "p.load_stages(); heavy = ('torch', 'faster_whisper', 'librosa', 'cv2', 'scenedetect',"
+        " 'sklearn', 'ctranslate2'); print(sorted(m for m in heavy if m in sys.modules))"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "videoanalyzer.settings"}
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -32,20 +32,31 @@ def free_port() -> int:
 
 
 def embedded_env(var_dir: Path, samples: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
     env.update(VAR_DIR=str(var_dir), SAMPLES_DIR=str(samples), ADMIN_PASSWORD="embedded-pass")
     return env
 
 
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return done.stdout
 
 
 @pytest.fixture(scope="module")
-def embedded_server(tmp_path_factory: pytest.TempPathFactory, clip_dir: Path) -> Iterator[dict[str, Any]]:
+def embedded_server(
+    tmp_path_factory: pytest.TempPathFactory, clip_dir: Path
+) -> Iterator[dict[str, Any]]:
     from tests.conftest import make_clip
 
     var_dir = tmp_path_factory.mktemp("embedded-var")
@@ -54,16 +65,31 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory, clip_dir: Path) ->
     env = embedded_env(var_dir, samples)
     manage(env, "migrate", "--noinput")
     manage(env, "bootstrap")
-    token = manage(
-        env, "shell", "-c",
-        "from analysis.models import ApiToken; from django.contrib.auth.models import User;"
-        "print(ApiToken.objects.create(user=User.objects.get(username='editor')).key)",
-    ).strip().splitlines()[-1]
+    token = (
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from analysis.models import ApiToken; from django.contrib.auth.models import User;"
+            "print(ApiToken.objects.create(user=User.objects.get(username='editor')).key)",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-         "videoanalyzer.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "videoanalyzer.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -105,10 +131,16 @@ def test_health_reports_the_embedded_parts(embedded_server: dict[str, Any]) -> N
     assert (embedded_server["var_dir"] / "pgdata" / "PG_VERSION").is_file()
 
 
-def test_sample_is_analysed_in_process_with_progress_over_websocket(embedded_server: dict[str, Any]) -> None:
+def test_sample_is_analysed_in_process_with_progress_over_websocket(
+    embedded_server: dict[str, Any],
+) -> None:
     # bootstrap seeded the packaged bikes.mp4 beside our own clip
-    assert call(embedded_server, "GET", "/api/sample-videos") == {"videos": ["bikes.mp4", "sample.mp4"]}
-    started = call(embedded_server, "POST", "/api/analyze", {"filename": "sample.mp4", "num_storylines": 2})
+    assert call(embedded_server, "GET", "/api/sample-videos") == {
+        "videos": ["bikes.mp4", "sample.mp4"]
+    }
+    started = call(
+        embedded_server, "POST", "/api/analyze", {"filename": "sample.mp4", "num_storylines": 2}
+    )
     task_id = started["task_id"]
     events = asyncio.run(_watch(embedded_server, task_id))
     assert events[-1]["status"] == "completed", events[-1]
@@ -145,6 +177,8 @@ def _session_cookie(server: dict[str, Any]) -> str:
     opener.open(server["base"] + "/login/").read()
     csrf = next(c.value for c in jar if c.name == "csrftoken")
     data = f"username=editor&password=embedded-pass&csrfmiddlewaretoken={csrf}".encode()
-    request = urllib.request.Request(server["base"] + "/login/", data=data, headers={"Referer": server["base"]})
+    request = urllib.request.Request(
+        server["base"] + "/login/", data=data, headers={"Referer": server["base"]}
+    )
     opener.open(request).read()
     return "; ".join(f"{c.name}={c.value}" for c in jar)

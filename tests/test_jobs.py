@@ -58,7 +58,9 @@ def test_an_analysis_sent_to_redis_is_run_by_a_worker(
     assert analysis.scenes.count() == 3
 
 
-def test_sending_the_same_job_twice_runs_it_once(redis_worker: Any, user: Any, three_shot_clip: Path) -> None:
+def test_sending_the_same_job_twice_runs_it_once(
+    redis_worker: Any, user: Any, three_shot_clip: Path
+) -> None:
     video = services.video_create_from_path(owner=user, path=three_shot_clip)
     analysis = services.analysis_start(video=video, parameters={"num_storylines": 1})
     services.analysis_enqueue(analysis_id=analysis.id)  # a duplicate delivery
@@ -88,7 +90,9 @@ async def _connect(path: str, cookie: bytes) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, path, headers=headers)
 
 
-def test_websocket_streams_progress_to_the_owner_only(user: Any, other_user: Any, three_shot_clip: Path) -> None:
+def test_websocket_streams_progress_to_the_owner_only(
+    user: Any, other_user: Any, three_shot_clip: Path
+) -> None:
     video = services.video_create_from_path(owner=user, path=three_shot_clip)
     analysis = Analysis.objects.create(video=video, parameters={}, message="Waiting")
     path = f"/ws/analyses/{analysis.id}/"

@@ -29,7 +29,9 @@ def start(user: Any, clip: Path, **params: Any) -> Analysis:
 def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: Path) -> None:
     analysis = start(user, three_shot_clip, num_storylines=2)
     seen: list[tuple[str, float]] = []
-    done = analysis_execute(analysis_id=analysis.id, listener=lambda a: seen.append((a.current_stage, a.progress)))
+    done = analysis_execute(
+        analysis_id=analysis.id, listener=lambda a: seen.append((a.current_stage, a.progress))
+    )
     assert done is not None and done.status == "completed", done.error if done else None
     assert done.progress == 1.0 and done.completed_stages == DEFAULT_PIPELINE
     assert set(done.metadata["stage_seconds"]) == set(DEFAULT_PIPELINE)
@@ -53,7 +55,9 @@ def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: P
     assert stored["total_scenes"] == 3 and stored["metadata"]["fps"] == pytest.approx(25)
 
 
-def test_a_killed_run_resumes_from_the_last_finished_stage(user: Any, three_shot_clip: Path) -> None:
+def test_a_killed_run_resumes_from_the_last_finished_stage(
+    user: Any, three_shot_clip: Path
+) -> None:
     analysis = start(user, three_shot_clip, num_storylines=1)
 
     def crash_in_audio(current: Analysis) -> None:
@@ -67,7 +71,9 @@ def test_a_killed_run_resumes_from_the_last_finished_stage(user: Any, three_shot
     assert analysis.completed_stages == ["probe", "shots", "keyframes"]
     scene_ids = list(analysis.scenes.order_by("index").values_list("id", flat=True))
     calls: list[str] = []
-    done = analysis_execute(analysis_id=analysis.id, listener=lambda a: calls.append(a.current_stage))
+    done = analysis_execute(
+        analysis_id=analysis.id, listener=lambda a: calls.append(a.current_stage)
+    )
     assert done is not None and done.status == "completed"
     assert "shots" not in calls and "keyframes" not in calls  # not redone
     assert list(done.scenes.order_by("index").values_list("id", flat=True)) == scene_ids

@@ -20,7 +20,9 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` for scripts and other backends."""
 
     def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
-        found = ApiToken.objects.select_related("user").filter(key=token, user__is_active=True).first()
+        found = (
+            ApiToken.objects.select_related("user").filter(key=token, user__is_active=True).first()
+        )
         return found.user if found else None
 
 

@@ -23,7 +23,9 @@ def _broker_ok() -> bool:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
         return bool(client.ping())
     except redis.RedisError:
         return False

@@ -99,7 +99,9 @@ if EMBEDDED_DB:
 
 import dj_database_url  # noqa: E402
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))
+}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -132,7 +134,9 @@ else:
         "OPTIONS": {},
         "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "videoanalyzer.channel_layers.ThreadSafeInMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "videoanalyzer.channel_layers.ThreadSafeInMemoryChannelLayer"}
+    }
 DRAMATIQ_TASKS_DATABASE = "default"
 EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 1)
 
@@ -185,7 +189,9 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
+)
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
 LANGUAGE_CODE = "en-us"

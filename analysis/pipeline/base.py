@@ -35,7 +35,7 @@ ProgressFn = Callable[[float, str], None]
 
 @dataclass
 class StageContext:
-    """What a stage may use. ``report(fraction, message)`` raises ``Cancelled`` when asked to stop."""
+    """What a stage may use; ``report(fraction, message)`` raises ``Cancelled`` on a cancel."""
 
     analysis: Analysis
     video_path: Path
@@ -62,7 +62,7 @@ class Stage(abc.ABC, Generic[ResultT]):
 
     @abc.abstractmethod
     def persist(self, ctx: StageContext, result: ResultT) -> None:
-        """Replace this stage's rows for ``ctx.analysis`` with ``result`` (runs in a transaction)."""
+        """Replace this stage's rows for ``ctx.analysis`` with ``result`` (in a transaction)."""
 
 
 STAGES: dict[str, type[Stage[Any]]] = {}

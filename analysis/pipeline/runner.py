@@ -105,7 +105,9 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
 class ProgressReporter:
     """Turns a stage's fraction into overall progress, saves it, publishes it, checks for cancel."""
 
-    def __init__(self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None) -> None:
+    def __init__(
+        self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None
+    ) -> None:
         self.analysis = analysis
         self.listener = listener
         self.stages = stages
@@ -133,8 +135,13 @@ class ProgressReporter:
         progress = max(self.analysis.progress, round(min(0.999, raw), 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
-        updated = Analysis.objects.filter(pk=self.analysis.pk, status=AnalysisStatus.RUNNING).update(
-            progress=progress, message=text, current_stage=stage.name if stage else "", updated_at=Now()
+        updated = Analysis.objects.filter(
+            pk=self.analysis.pk, status=AnalysisStatus.RUNNING
+        ).update(
+            progress=progress,
+            message=text,
+            current_stage=stage.name if stage else "",
+            updated_at=Now(),
         )
         if not updated:
             raise Cancelled()

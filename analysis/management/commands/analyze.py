@@ -34,7 +34,10 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         owner, _ = get_user_model().objects.get_or_create(username=options["user"])
-        params = {"num_storylines": options["storylines"] or "auto", "language": options["language"]}
+        params = {
+            "num_storylines": options["storylines"] or "auto",
+            "language": options["language"],
+        }
         try:
             video = services.video_create_from_path(owner=owner, path=path)
             analysis = services.analysis_start(video=video, parameters=params, enqueue=False)

@@ -29,4 +29,6 @@ class Command(BaseCommand):
                 return
             password = "editor"  # the embedded default listens on loopback only
         users.create_superuser(username=username, email="", password=password)
-        self.stdout.write(f"Created user '{username}' with password '{password}'. Change it in /admin/.")
+        self.stdout.write(
+            f"Created user '{username}' with password '{password}'. Change it in /admin/."
+        )
