@@ -14,6 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from analysis.extensions import scene_extras
 from analysis.media import ALLOWED_EXTENSIONS
 from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
 
@@ -124,7 +125,7 @@ def _audio_json(scene: Scene) -> dict[str, Any]:
     }
 
 
-def scene_json(scene: Scene) -> dict[str, Any]:
+def scene_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": scene.public_id,
         "start_time": round(scene.start_time, 3),
@@ -133,6 +134,7 @@ def scene_json(scene: Scene) -> dict[str, Any]:
         "start_frame": scene.start_frame,
         "end_frame": scene.end_frame,
         "audio_analysis": _audio_json(scene),
+        **(extra or {}),
     }
 
 
@@ -148,6 +150,7 @@ def segment_json(segment: TranscriptSegment, scene: Scene) -> dict[str, Any]:
 
 
 def _storylines_json(analysis: Analysis, scenes: list[Scene]) -> list[dict[str, Any]]:
+    extras = scene_extras(scenes)
     by_storyline: dict[int, list[Scene]] = {}
     for scene in scenes:
         for member in scene.memberships.all():
@@ -162,7 +165,7 @@ def _storylines_json(analysis: Analysis, scenes: list[Scene]) -> list[dict[str, 
                 "id": f"storyline_{order}",
                 "name": storyline.name,
                 "description": storyline.description,
-                "scenes": [scene_json(s) for s in members],
+                "scenes": [scene_json(s, extras.get(s.pk)) for s in members],
                 "duration": round(sum(s.duration for s in members), 3),
                 "start_time": round(start, 3),
                 "end_time": round(end, 3),

@@ -165,6 +165,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp fil
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
+# --- Pipeline: modules that register stages, and the order stages run in ---------------------
+PIPELINE_STAGE_MODULES = ["analysis.pipeline.stages"]
+ANALYSIS_PIPELINE = ["probe", "shots", "keyframes", "audio", "transcript", "storylines"]
+
 # --- Analysis defaults -----------------------------------------------------------------------
 DEFAULT_NUM_STORYLINES = envint("DEFAULT_NUM_STORYLINES", 3)
 MAX_NUM_STORYLINES = envint("MAX_NUM_STORYLINES", 50)
