@@ -1,0 +1,120 @@
+"""Audio stage: loudness, brightness, noisiness, tempo and speech share of every scene.
+
+The track is decoded once to mono 16 kHz float32 and cached in the run's scratch directory
+(``decode.load_audio``), where the transcript stage picks it up. Speech is found with the
+Silero VAD model that faster-whisper bundles (ONNX, CPU): the same detector the transcript's
+``vad_filter`` uses, so "speech" means the same thing in both stages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from analysis.models import SceneAudioFeatures
+from analysis.pipeline.base import Stage, StageContext, register
+from analysis.pipeline.decode import SAMPLE_RATE, load_audio
+from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SILENT_DB = -100.0
+SILENT_RMS = 1e-4  # about -80 dBFS: nothing to measure a tempo on
+MIN_TEMPO_SECONDS = 2.0  # shorter excerpts hold too few beats for a meaningful BPM
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    scene_index: int
+    rms_energy: float = 0.0
+    spectral_centroid_mean: float = 0.0
+    zero_crossing_rate: float = 0.0
+    tempo: float = 0.0
+    loudness_db: float = SILENT_DB
+    speech_ratio: float = 0.0
+
+
+def speech_intervals(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Speech (start, end) seconds according to Silero VAD."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300))
+    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks]
+
+
+def overlap_ratio(start: float, end: float, intervals: list[tuple[float, float]]) -> float:
+    """Fraction of [start, end) covered by ``intervals`` (which do not overlap each other)."""
+    if end <= start:
+        return 0.0
+    covered = sum(max(0.0, min(end, b) - max(start, a)) for a, b in intervals)
+    return min(1.0, covered / (end - start))
+
+
+def scene_features(
+    scene: SceneSpan, samples: np.ndarray, speech: list[tuple[float, float]]
+) -> AudioFeatures:
+    """The features of one scene's excerpt of ``samples``."""
+    import librosa
+    import numpy as np
+
+    excerpt = samples[int(scene.start_time * SAMPLE_RATE) : int(scene.end_time * SAMPLE_RATE)]
+    if excerpt.size < 2:  # the track ends before this scene
+        return AudioFeatures(scene.index)
+    rms = float(np.mean(librosa.feature.rms(y=excerpt)))
+    centroid = float(np.mean(librosa.feature.spectral_centroid(y=excerpt, sr=SAMPLE_RATE)))
+    tempo = 0.0
+    if rms >= SILENT_RMS and excerpt.size >= MIN_TEMPO_SECONDS * SAMPLE_RATE:
+        bpm, _beats = librosa.beat.beat_track(y=excerpt, sr=SAMPLE_RATE)
+        tempo = float(np.atleast_1d(bpm)[0])
+    return AudioFeatures(
+        scene_index=scene.index,
+        rms_energy=rms,
+        spectral_centroid_mean=centroid if rms > 0 else 0.0,
+        zero_crossing_rate=float(np.mean(librosa.feature.zero_crossing_rate(excerpt))),
+        tempo=round(tempo, 2),
+        loudness_db=max(SILENT_DB, 20 * math.log10(rms)) if rms > 0 else SILENT_DB,
+        speech_ratio=round(overlap_ratio(scene.start_time, scene.end_time, speech), 4),
+    )
+
+
+@register
+class AudioStage(Stage[list[AudioFeatures]]):
+    """Measure every scene's audio; a video without sound gets silent features, not an error."""
+
+    name = "audio"
+    label = "Analysing audio"
+    weight = 1.0
+
+    def compute(self, ctx: StageContext) -> list[AudioFeatures]:
+        scenes = load_scenes(ctx.analysis)
+        ctx.report(0.0, "Decoding the audio track")
+        samples = load_audio(ctx.video_path, ctx.workdir)
+        if samples is None or samples.size == 0:
+            ctx.report(1.0, "The video has no audio")
+            return [AudioFeatures(scene.index) for scene in scenes]
+        ctx.report(0.1, "Finding speech")
+        speech = speech_intervals(samples)
+        progress, result = Throttled(ctx.report), []
+        for done, scene in enumerate(scenes):
+            progress(0.2 + 0.8 * done / len(scenes), f"Audio of scene {done + 1} of {len(scenes)}")
+            result.append(scene_features(scene, samples, speech))
+        ctx.report(1.0, f"Measured the audio of {len(scenes)} scenes")
+        return result
+
+    def persist(self, ctx: StageContext, result: list[AudioFeatures]) -> None:
+        scene_ids = dict(ctx.analysis.scenes.values_list("index", "id"))
+        SceneAudioFeatures.objects.filter(scene__analysis=ctx.analysis).delete()
+        SceneAudioFeatures.objects.bulk_create(
+            SceneAudioFeatures(
+                scene_id=scene_ids[item.scene_index],
+                rms_energy=item.rms_energy,
+                spectral_centroid_mean=item.spectral_centroid_mean,
+                zero_crossing_rate=item.zero_crossing_rate,
+                tempo=item.tempo,
+                loudness_db=item.loudness_db,
+                speech_ratio=item.speech_ratio,
+            )
+            for item in result
+        )

