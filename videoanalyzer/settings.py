@@ -138,6 +138,8 @@ else:
         "default": {"BACKEND": "videoanalyzer.channel_layers.ThreadSafeInMemoryChannelLayer"}
     }
 DRAMATIQ_TASKS_DATABASE = "default"
+# rundramatiq imports these modules of every app: our actors live in actors.py.
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
 EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 1)
 
 # --- Files --------------------------------------------------------------------------------
