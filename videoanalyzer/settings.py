@@ -125,7 +125,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Above channels_redis's 5 s blocking read, or idle sockets time out and drop.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -168,8 +169,17 @@ FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Pipeline: modules that register stages, and the order stages run in ---------------------
-PIPELINE_STAGE_MODULES = ["analysis.pipeline.stages"]
-ANALYSIS_PIPELINE = ["probe", "shots", "keyframes", "audio", "transcript", "storylines"]
+PIPELINE_STAGE_MODULES = [
+    "analysis.pipeline.stages",
+]
+ANALYSIS_PIPELINE = [
+    "probe",
+    "shots",
+    "keyframes",
+    "audio",
+    "transcript",
+    "storylines",
+]
 
 # --- Analysis defaults -----------------------------------------------------------------------
 DEFAULT_NUM_STORYLINES = envint("DEFAULT_NUM_STORYLINES", 3)
@@ -183,6 +193,7 @@ WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
 MODELS_DIR = Path(env("MODELS_DIR", str(VAR_DIR / "models")))
 ANALYSIS_TIME_LIMIT_SECONDS = envint("ANALYSIS_TIME_LIMIT_SECONDS", 6 * 3600)
+
 
 # --- Auth and security -------------------------------------------------------------------------
 LOGIN_URL = "/login/"

@@ -1,0 +1,132 @@
+"""Read-only view data for the pages: what the templates and the page scripts start from.
+
+Ownership checks live in ``analysis.selectors``; this module only shapes what they return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from analysis.models import Analysis, Video
+from analysis.pipeline import DEFAULT_PIPELINE, load_stages
+from analysis.pipeline.base import STAGES
+from analysis.progress import progress_event
+from analysis.selectors import User, analysis_latest, videos_for_user
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    """One line of the library: a video and the newest analysis of it, if any."""
+
+    video: Video
+    latest: Analysis | None
+
+    @property
+    def analysis_url(self) -> str | None:
+        return reverse("frontend:analysis", args=[self.latest.pk]) if self.latest else None
+
+    @property
+    def duration_label(self) -> str:
+        return clock(self.video.duration)
+
+    @property
+    def status(self) -> str:
+        return self.latest.status if self.latest else "none"
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.latest)
+
+
+def clock(seconds: float) -> str:
+    """Whole seconds as ``m:ss`` or ``h:mm:ss`` (a video's length in a list)."""
+    total = max(round(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def status_label(analysis: Analysis | None) -> str:
+    if analysis is None:
+        return "Not analysed"
+    label = str(analysis.get_status_display())
+    if analysis.is_active and analysis.progress > 0:
+        return f"{label} · {round(analysis.progress * 100)} %"
+    return label
+
+
+def library_rows(user: User) -> list[VideoRow]:
+    return [VideoRow(video=video, latest=analysis_latest(video)) for video in videos_for_user(user)]
+
+
+def library_page_data() -> dict[str, Any]:
+    """The JSON the library page script starts from."""
+    return {
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        "urls": {
+            "videos": reverse("api:video_list"),
+            "video_analyses": _url_template("api:analysis_create", "video_id"),
+            "video": _url_template("api:video_detail", "video_id"),
+            "analysis_page": _url_template("frontend:analysis", "analysis_id"),
+            "video_page": _url_template("frontend:video", "video_id"),
+        },
+    }
+
+
+_PLACEHOLDER_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _url_template(name: str, kwarg: str) -> str:
+    """The URL of ``name`` with ``{id}`` where the object's id goes, for the page scripts."""
+    return reverse(name, kwargs={kwarg: _PLACEHOLDER_UUID}).replace(_PLACEHOLDER_UUID, "{id}")
+
+
+def _api_url(name: str, analysis: Analysis) -> str:
+    return reverse(f"api:{name}", kwargs={"analysis_id": analysis.pk})
+
+
+def stage_labels() -> dict[str, str]:
+    """Stage name → label shown while it runs (the polling fallback only gets the name)."""
+    load_stages()
+    return {name: stage.label for name, stage in STAGES.items()}
+
+
+def pipeline_steps(analysis: Analysis, labels: dict[str, str]) -> list[dict[str, str]]:
+    """The stages this analysis runs, in order, for the step list beside the progress bar."""
+    names = analysis.parameters.get("stages") or DEFAULT_PIPELINE
+    return [{"name": name, "label": labels.get(name, name)} for name in names]
+
+
+def analysis_page_data(analysis: Analysis) -> dict[str, Any]:
+    """The JSON the analysis page script starts from (rendered with ``json_script``)."""
+    labels = stage_labels()
+    video = analysis.video
+    state = dict(progress_event(analysis))
+    state["stage_label"] = state["stage_label"] or labels.get(analysis.current_stage, "")
+    return {
+        "analysis_id": str(analysis.pk),
+        "video_id": str(video.pk),
+        "video_url": video.file.url if video.file else "",
+        "duration": video.duration,
+        "duration_label": clock(video.duration),
+        "num_storylines": analysis.num_storylines,
+        "state": state,
+        "stage_labels": labels,
+        "steps": pipeline_steps(analysis, labels),
+        "urls": {
+            "analysis": _api_url("analysis_detail", analysis),
+            "cancel": _api_url("analysis_cancel", analysis),
+            "rerun": _api_url("analysis_rerun", analysis),
+            "new_analysis": reverse("api:analysis_create", kwargs={"video_id": video.pk}),
+            "scenes": _api_url("analysis_scenes", analysis),
+            "storylines": _api_url("analysis_storylines", analysis),
+            "result_file": _api_url("analysis_result_file", analysis),
+            "socket": f"/ws/analyses/{analysis.pk}/",  # Channels routes have no reverse()
+            "analysis_page": _url_template("frontend:analysis", "analysis_id"),
+            "library": reverse("frontend:library"),
+        },
+    }

@@ -1,0 +1,13 @@
+from django.urls import URLPattern, path
+
+from frontend import views
+
+app_name = "frontend"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.library, name="library"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("analyses/<uuid:analysis_id>/", views.analysis_detail, name="analysis"),
+    path("videos/<uuid:video_id>/", views.video_detail, name="video"),
+]
