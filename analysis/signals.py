@@ -5,14 +5,17 @@ Deletion waits for the commit, so a rolled-back delete never loses a file.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from analysis.models import Scene, Video
+from analysis.models import Analysis, Scene, Video
 
 
 def _delete_after_commit(*files: FieldFile) -> None:
@@ -30,3 +33,31 @@ def video_deleted(sender: type[Video], instance: Video, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Scene)
 def scene_deleted(sender: type[Scene], instance: Scene, **kwargs: Any) -> None:
     _delete_after_commit(instance.keyframe, instance.thumbnail)
+
+
+def _delete_folder(storage: Any, folder: str) -> None:
+    """Remove every file under ``folder`` (files that no FileField points to, e.g. strips)."""
+    try:
+        dirs, files = storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for name in files:
+        storage.delete(f"{folder}/{name}")
+    for sub in dirs:
+        _delete_folder(storage, f"{folder}/{sub}")
+
+
+@receiver(post_delete, sender=Analysis)
+def analysis_deleted(sender: type[Analysis], instance: Analysis, **kwargs: Any) -> None:
+    """An analysis's images, result file and scratch space go with it."""
+    storage = Scene._meta.get_field("keyframe").storage
+    folder = f"analyses/{instance.pk}"
+    result = Path(settings.RESULTS_DIR) / f"{instance.pk}.json"
+    work = Path(settings.VAR_DIR) / "work" / str(instance.pk)
+
+    def cleanup() -> None:
+        _delete_folder(storage, folder)
+        result.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    transaction.on_commit(cleanup)

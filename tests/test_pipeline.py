@@ -125,3 +125,40 @@ def test_a_completed_analysis_is_not_run_twice(user: Any, three_shot_clip: Path)
     analysis_execute(analysis_id=analysis.id)
     assert analysis_execute(analysis_id=analysis.id) is None
     assert Video.objects.count() == 1
+
+
+def test_deleting_a_video_leaves_no_file_behind(
+    user: Any, three_shot_clip: Path, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    analysis = start(user, three_shot_clip, num_storylines=1)
+    analysis_execute(analysis_id=analysis.id)
+    media = Path(settings.MEDIA_ROOT)
+    assert any((media / "analyses" / str(analysis.id)).iterdir())
+    assert analysis_result_path(analysis).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.video_delete(video=analysis.video)
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+    assert not analysis_result_path(analysis).exists()
+
+
+def test_analyze_command_runs_in_the_foreground(
+    user: Any, three_shot_clip: Path, tmp_path: Path
+) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "result.json"
+    call_command("analyze", str(three_shot_clip), "--storylines", "2", "--json", str(out))
+    body = json.loads(out.read_text())
+    assert body["status"] == "completed"
+    assert body["result"]["total_scenes"] == 3
+    assert len(body["result"]["storylines"]) == 2
+    assert Analysis.objects.get(pk=body["task_id"]).video.owner.username == "cli"
+
+
+def test_analyze_command_reports_a_bad_file(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    with pytest.raises(CommandError, match="not a video"):
+        call_command("analyze", str(bad))
