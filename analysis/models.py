@@ -83,6 +83,11 @@ class Analysis(models.Model):
     metadata = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     attempts = models.IntegerField(default=0)
+    # A running analysis is leased by one worker, which renews the lease while it lives; an
+    # expired lease means the worker died, and recovery hands the job to another worker.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+import dramatiq
+import redis
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
@@ -28,6 +30,14 @@ class AnalysisParameterError(ValueError):
 
 class UploadTooLarge(MediaError):
     pass
+
+
+QUEUE_DOWN_MESSAGE = "The job queue is unavailable; the analysis will start when it is back."
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    dramatiq.errors.ConnectionError,
+    redis.exceptions.RedisError,
+    OSError,
+)
 
 
 # --- Videos --------------------------------------------------------------------------------------
@@ -196,15 +206,24 @@ def analysis_start(
             transaction.on_commit(
                 lambda: analysis_enqueue(analysis_id=analysis.id, device=params.get("device"))
             )
+    analysis.refresh_from_db()  # the enqueue may have noted that the queue is down
     return analysis
 
 
-def analysis_enqueue(*, analysis_id: Any, device: str | None = None) -> None:
+def analysis_enqueue(*, analysis_id: Any, device: str | None = None) -> bool:
     """Send the job to the GPU queue when the analysis asks for CUDA, else to the CPU queue."""
     from analysis.actors import run_analysis, run_analysis_gpu
 
     actor = run_analysis_gpu if device == "cuda" else run_analysis
-    actor.send(str(analysis_id))
+    try:
+        actor.send(str(analysis_id))
+    except BROKER_ERRORS:
+        # The row is safe in Postgres; recovery sends it again once the broker is back.
+        logger.warning("job queue unavailable: analysis %s waits for it", analysis_id)
+        Analysis.objects.filter(pk=analysis_id).update(message=QUEUE_DOWN_MESSAGE)
+        return False
+    Analysis.objects.filter(pk=analysis_id).update(enqueued_at=timezone.now())
+    return True
 
 
 def analysis_cancel(*, analysis: Analysis) -> Analysis:

@@ -115,6 +115,7 @@ DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "analysis.middleware.RecoveryMiddleware",
 ]
 if REDIS_URL:
     DRAMATIQ_BROKER = {
@@ -193,6 +194,11 @@ WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
 MODELS_DIR = Path(env("MODELS_DIR", str(VAR_DIR / "models")))
 ANALYSIS_TIME_LIMIT_SECONDS = envint("ANALYSIS_TIME_LIMIT_SECONDS", 6 * 3600)
+# Recovery: a worker renews its lease while alive; an expired lease hands the job to another.
+ANALYSIS_LEASE_SECONDS = envfloat("ANALYSIS_LEASE_SECONDS", 60.0)
+ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 5)
+RECOVERY_INTERVAL_SECONDS = envfloat("RECOVERY_INTERVAL_SECONDS", 30.0)
+QUEUED_RESEND_SECONDS = envfloat("QUEUED_RESEND_SECONDS", 600.0)
 
 
 # --- Auth and security -------------------------------------------------------------------------

@@ -17,13 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from analysis.media import MediaError
-from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
-from analysis.pipeline import build_pipeline
+from analysis.models import Analysis, AnalysisStatus, Video
+from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.progress import analysis_publish
 
@@ -40,11 +39,22 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
         analysis_id: the Analysis to run.
         listener: called with the analysis after each saved progress report (the CLI's bar).
     """
-    analysis = _claim(analysis_id)
+    owner = lease.new_owner()
+    analysis = lease.claim(analysis_id, owner)
     if analysis is None:
         return None
+    try:
+        with lease.Heartbeat(analysis.pk, owner):
+            _execute(analysis, owner, listener)
+    finally:
+        lease.release(analysis.pk, owner)  # best effort: an expired lease frees it anyway
+    analysis.refresh_from_db()
+    return analysis
+
+
+def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
-    reporter = ProgressReporter(analysis, stages, listener)
+    reporter = ProgressReporter(analysis, stages, listener, owner)
     current = ""
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
@@ -52,32 +62,20 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
             for stage in stages:
                 current = stage.name
                 _run_stage(stage, ctx, reporter)
-        _complete(analysis)
+        _complete(analysis, owner)
         shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
     except Cancelled:
         logger.info("analysis %s cancelled during %s", analysis.id, current)
     except (StageError, MediaError) as exc:
-        _fail(analysis, str(exc))
+        _fail(analysis, owner, str(exc))
     except TRANSIENT_ERRORS:
-        raise  # the database is away: let the broker retry; finished stages are kept
+        # The database is away: finished stages are kept; once the lease runs out, recovery
+        # sends the job again.
+        raise
     except Exception as exc:
         logger.exception("analysis %s failed in stage %s", analysis.id, current)
-        _fail(analysis, f"Internal error in stage '{current}': {exc.__class__.__name__}: {exc}")
-    analysis.refresh_from_db()
-    return analysis
-
-
-def _claim(analysis_id: Any) -> Analysis | None:
-    claimed = Analysis.objects.filter(pk=analysis_id, status__in=ACTIVE_STATUSES).update(
-        status=AnalysisStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=Coalesce(F("started_at"), Now()),
-        updated_at=Now(),
-        message="Starting",
-    )
-    if not claimed:
-        return None
-    return Analysis.objects.select_related("video").get(pk=analysis_id)
+        reason = f"Internal error in stage '{current}': {exc.__class__.__name__}: {exc}"
+        _fail(analysis, owner, reason)
 
 
 def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter) -> None:
@@ -91,7 +89,7 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
-        if locked.status != AnalysisStatus.RUNNING:
+        if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != reporter.owner:
             raise Cancelled()
         stage.persist(ctx, result)
         locked.completed_stages = [*locked.completed_stages, stage.name]
@@ -106,10 +104,11 @@ class ProgressReporter:
     """Turns a stage's fraction into overall progress, saves it, publishes it, checks for cancel."""
 
     def __init__(
-        self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None
+        self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None, owner: str
     ) -> None:
         self.analysis = analysis
         self.listener = listener
+        self.owner = owner
         self.stages = stages
         self.total = sum(s.weight for s in stages) or 1.0
         self.stage: Stage[Any] | None = None
@@ -135,9 +134,8 @@ class ProgressReporter:
         progress = max(self.analysis.progress, round(min(0.999, raw), 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
-        updated = Analysis.objects.filter(
-            pk=self.analysis.pk, status=AnalysisStatus.RUNNING
-        ).update(
+        mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
+        updated = Analysis.objects.filter(**mine).update(
             progress=progress,
             message=text,
             current_stage=stage.name if stage else "",
@@ -153,13 +151,13 @@ class ProgressReporter:
             self.listener(self.analysis)
 
 
-def _complete(analysis: Analysis) -> None:
+def _complete(analysis: Analysis, owner: str) -> None:
     from analysis.selectors import analysis_result, analysis_result_write
 
     seconds = round(sum(analysis.metadata.get("stage_seconds", {}).values()), 3)
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
-        if locked.status != AnalysisStatus.RUNNING:
+        if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != owner:
             raise Cancelled()
         locked.status = AnalysisStatus.COMPLETED
         locked.progress = 1.0
@@ -171,9 +169,10 @@ def _complete(analysis: Analysis) -> None:
     analysis_publish(locked)
 
 
-def _fail(analysis: Analysis, reason: str) -> None:
+def _fail(analysis: Analysis, owner: str, reason: str) -> None:
     with contextlib.suppress(DatabaseError):
-        Analysis.objects.filter(pk=analysis.pk, status=AnalysisStatus.RUNNING).update(
+        mine = {"pk": analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": owner}
+        Analysis.objects.filter(**mine).update(
             status=AnalysisStatus.FAILED,
             error=reason[:5000],
             message="Analysis failed",

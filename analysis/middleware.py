@@ -1,0 +1,41 @@
+"""Dramatiq middleware of our workers. Imported while settings load: no models at module top."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+
+logger = logging.getLogger(__name__)
+
+
+class RecoveryMiddleware(dramatiq.Middleware):
+    """Runs recovery every ``RECOVERY_INTERVAL_SECONDS`` in each worker process."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.clear()
+        threading.Thread(target=self._loop, name="analysis-recovery", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(settings.RECOVERY_INTERVAL_SECONDS):
+                try:
+                    close_old_connections()
+                    from analysis.recovery import analyses_recover
+
+                    analyses_recover()
+                except DatabaseError:
+                    logger.warning("recovery skipped: the database is unavailable")
+                except Exception:  # recovery must never kill the worker
+                    logger.exception("recovery failed")
+        finally:
+            connection.close()
