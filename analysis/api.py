@@ -9,9 +9,11 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
+from pydantic import BaseModel, ConfigDict
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
+from videoanalyzer.ratelimit import rate_limited
 
 router = Router(tags=["analysis"])
 
@@ -40,6 +42,7 @@ class VideoOut(Schema):
     video_codec: str
     audio_codec: str
     has_audio: bool
+    has_subtitles: bool
     created_at: datetime
     latest_analysis: AnalysisBrief | None
 
@@ -61,11 +64,19 @@ class AnalysisOut(Schema):
     analysis_time_seconds: float | None
 
 
-class AnalysisIn(Schema):
+class AnalysisIn(BaseModel):
+    """Known parameters; the stages of other apps accept more (validated by their cleaners).
+
+    A plain pydantic model: ninja's ``Schema`` drops undeclared keys even with extra="allow".
+    """
+
+    model_config = ConfigDict(extra="allow")
+
     num_storylines: int | None = None
     scene_detector: str | None = None
     language: str | None = None
     device: str | None = None
+    preset: str | None = None  # storyline preset: auto, film, news, lecture, sports (+aliases)
 
 
 class OriginalAnalyzeIn(Schema):
@@ -130,6 +141,7 @@ def _video_out(video: Video) -> dict[str, Any]:
         field: getattr(video, field) for field in VideoOut.model_fields if hasattr(video, field)
     }
     data["url"] = video.file.url
+    data["has_subtitles"] = bool(video.subtitles)
     data["latest_analysis"] = latest
     return data
 
@@ -193,7 +205,8 @@ def analysis_status(request: HttpRequest, task_id: UUID) -> dict[str, Any]:
 # --- Videos --------------------------------------------------------------------------------------
 
 
-@router.post("/videos", response={201: VideoOut})
+@router.post("/videos", response={201: VideoOut, 429: Detail})
+@rate_limited("upload")
 def video_upload(
     request: HttpRequest, file: UploadedFile = File(...)
 ) -> tuple[int, dict[str, Any]]:
@@ -217,6 +230,24 @@ def video_detail(request: HttpRequest, video_id: UUID) -> dict[str, Any]:
 def video_delete(request: HttpRequest, video_id: UUID) -> tuple[int, None]:
     services.video_delete(video=selectors.video_get_for_user(request.auth, video_id))
     return 204, None
+
+
+@router.post("/videos/{video_id}/subtitles", response={200: VideoOut})
+def video_subtitles_upload(
+    request: HttpRequest, video_id: UUID, file: UploadedFile = File(...)
+) -> dict[str, Any]:
+    """Attach an SRT/VTT: later analyses use it instead of (or to check) speech recognition."""
+    video = selectors.video_get_for_user(request.auth, video_id)
+    name = file.name or "subtitles.srt"
+    return _video_out(
+        services.video_attach_subtitles(video=video, fileobj=file, original_name=name)
+    )
+
+
+@router.delete("/videos/{video_id}/subtitles", response={200: VideoOut})
+def video_subtitles_delete(request: HttpRequest, video_id: UUID) -> dict[str, Any]:
+    video = selectors.video_get_for_user(request.auth, video_id)
+    return _video_out(services.video_remove_subtitles(video=video))
 
 
 @router.get("/videos/{video_id}/analyses", response=list[AnalysisOut])
@@ -281,4 +312,27 @@ def analysis_result_file(request: HttpRequest, analysis_id: UUID) -> HttpRespons
         content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.id}.json"'
+    return response
+
+
+@router.get("/analyses/{analysis_id}/transcript.{fmt}")
+def analysis_transcript_subtitles(
+    request: HttpRequest, analysis_id: UUID, fmt: str
+) -> HttpResponse:
+    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT)."""
+    from analysis.subtitles import Cue, to_srt, to_vtt
+
+    if fmt not in ("srt", "vtt"):
+        return HttpResponse(b'{"detail": "Use transcript.srt or transcript.vtt."}', status=404,
+                            content_type="application/json")  # fmt: skip
+    analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
+    segments = analysis.segments.order_by("start_time").values_list(
+        "start_time", "end_time", "text"
+    )
+    cues = [Cue(start, end, text) for start, end, text in segments]
+    body, kind = (
+        (to_srt(cues), "application/x-subrip") if fmt == "srt" else (to_vtt(cues), "text/vtt")
+    )
+    response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="transcript-{analysis.id}.{fmt}"'
     return response

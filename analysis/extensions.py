@@ -1,8 +1,10 @@
-"""Extension points for other apps: extra per-scene fields in the result JSON.
+"""Extension points for other apps, registered in their ``AppConfig.ready``.
 
-An app registers a batch function in its ``AppConfig.ready``; it receives all scenes of an
-analysis at once (so it can load its rows in one query) and returns, per scene pk, the keys
-to add beside ``audio_analysis`` in the original result shape.
+- Scene extras: a batch function receives all scenes of an analysis at once (so it can load its
+  rows in one query) and returns, per scene pk, keys to add beside ``audio_analysis`` in the
+  original result shape. Audio extras do the same inside ``audio_analysis`` (e.g. ``speakers``).
+- Parameter cleaners validate the analysis parameters an app understands; they return the
+  cleaned subset and raise ``ValueError`` with a message for the user.
 """
 
 from __future__ import annotations
@@ -28,3 +30,34 @@ def scene_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
         for pk, extra in fn(scenes).items():
             merged.setdefault(pk, {}).update(extra)
     return merged
+
+
+_audio_extras: list[SceneExtra] = []
+
+
+def register_audio_extra(fn: SceneExtra) -> SceneExtra:
+    if fn not in _audio_extras:
+        _audio_extras.append(fn)
+    return fn
+
+
+def audio_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
+    merged: dict[int, dict[str, Any]] = {scene.pk: {} for scene in scenes}
+    for fn in _audio_extras:
+        for pk, extra in fn(scenes).items():
+            merged.setdefault(pk, {}).update(extra)
+    return merged
+
+
+ParameterCleaner = Callable[[dict[str, Any]], dict[str, Any]]
+_parameter_cleaners: list[ParameterCleaner] = []
+
+
+def register_parameter_cleaner(fn: ParameterCleaner) -> ParameterCleaner:
+    if fn not in _parameter_cleaners:
+        _parameter_cleaners.append(fn)
+    return fn
+
+
+def parameter_cleaners() -> list[ParameterCleaner]:
+    return list(_parameter_cleaners)

@@ -5,6 +5,7 @@ PyAV is used (it bundles FFmpeg's libraries); it is light enough for the web pro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +68,17 @@ def probe(path: Path) -> MediaInfo:
             raise MediaError("The file has no video stream (is it an audio or text file?).")
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if ctx is None:  # PyAV found no decoder for the stream's codec (or fourcc)
+            raise MediaError(
+                "The video codec of this file is not supported: its frames cannot be decoded."
+            )
         if not ctx.width or not ctx.height:
             raise MediaError("The video stream has no picture size; the file is damaged.")
         if ctx.width * ctx.height > MAX_PIXELS:
             raise MediaError(
                 f"The resolution {ctx.width}x{ctx.height} is larger than supported (8192x8192)."
             )
+        frame_rotation = _first_frame_rotation(container, stream)
         fps = _fps(stream)
         duration = _duration(container, stream)
         if duration <= 0:
@@ -93,9 +99,28 @@ def probe(path: Path) -> MediaInfo:
             video_codec=ctx.name or "",
             audio_codec=(audio.codec_context.name or "") if audio else "",
             has_audio=audio is not None,
-            rotation=_rotation(stream),
+            rotation=_rotation(stream) or frame_rotation,
             start_time=start,
         )
+
+
+def _first_frame_rotation(container: object, stream: object) -> int:
+    """Decode the first picture and return its display rotation (degrees, 0 when upright).
+
+    A file whose frames cannot be read is refused at upload this way; damage later in the file
+    is the analysis's business (it uses the frames that decode).
+    """
+    import av
+
+    try:
+        frame = next(iter(container.decode(stream)), None)  # type: ignore[attr-defined]
+    except av.FFmpegError as exc:
+        raise MediaError(f"The video frames cannot be decoded ({exc.strerror}).") from exc
+    if frame is None:
+        raise MediaError("The video has no frames that can be decoded.")
+    with contextlib.suppress(av.FFmpegError):  # rewind for the duration count below
+        container.seek(0)  # type: ignore[attr-defined]
+    return int(getattr(frame, "rotation", 0) or 0) % 360
 
 
 def _fps(stream: object) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,10 @@ from django.db.models import F, Q
 def video_upload_to(instance: Video, filename: str) -> str:
     # The stored name never comes from the user: only the checked extension does.
     return f"videos/{instance.owner_id}/{instance.id}/source{instance.extension}"
+
+
+def subtitles_upload_to(instance: Video, filename: str) -> str:
+    return f"videos/{instance.owner_id}/{instance.id}/subtitles{Path(filename).suffix.lower()}"
 
 
 def scene_image_upload_to(instance: Scene, filename: str) -> str:
@@ -42,6 +47,8 @@ class Video(models.Model):
     audio_codec = models.CharField(max_length=50, blank=True)
     has_audio = models.BooleanField(default=False)
     rotation = models.IntegerField(default=0)
+    # The user's own subtitles (SRT/VTT): used instead of, or to check, the transcript.
+    subtitles = models.FileField(upload_to=subtitles_upload_to, max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,7 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from analysis.extensions import scene_extras
+from analysis.extensions import audio_extras, scene_extras
 from analysis.media import ALLOWED_EXTENSIONS
 from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
 
@@ -105,7 +105,7 @@ class AudioFeaturesJSON(TypedDict):
     tempo: float
 
 
-def _audio_json(scene: Scene) -> dict[str, Any]:
+def _audio_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     audio = getattr(scene, "audio", None)
     features: AudioFeaturesJSON | None = None
     if audio is not None:
@@ -122,10 +122,13 @@ def _audio_json(scene: Scene) -> dict[str, Any]:
         "audio_features": features,
         "speakers": None,
         "emotions": None,
+        **(extra or {}),
     }
 
 
-def scene_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def scene_json(
+    scene: Scene, extra: dict[str, Any] | None = None, audio: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": scene.public_id,
         "start_time": round(scene.start_time, 3),
@@ -133,7 +136,7 @@ def scene_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, A
         "duration": round(scene.duration, 3),
         "start_frame": scene.start_frame,
         "end_frame": scene.end_frame,
-        "audio_analysis": _audio_json(scene),
+        "audio_analysis": _audio_json(scene, audio),
         **(extra or {}),
     }
 
@@ -150,7 +153,7 @@ def segment_json(segment: TranscriptSegment, scene: Scene) -> dict[str, Any]:
 
 
 def _storylines_json(analysis: Analysis, scenes: list[Scene]) -> list[dict[str, Any]]:
-    extras = scene_extras(scenes)
+    extras, audio = scene_extras(scenes), audio_extras(scenes)
     by_storyline: dict[int, list[Scene]] = {}
     for scene in scenes:
         for member in scene.memberships.all():
@@ -165,7 +168,7 @@ def _storylines_json(analysis: Analysis, scenes: list[Scene]) -> list[dict[str, 
                 "id": f"storyline_{order}",
                 "name": storyline.name,
                 "description": storyline.description,
-                "scenes": [scene_json(s, extras.get(s.pk)) for s in members],
+                "scenes": [scene_json(s, extras.get(s.pk), audio.get(s.pk)) for s in members],
                 "duration": round(sum(s.duration for s in members), 3),
                 "start_time": round(start, 3),
                 "end_time": round(end, 3),

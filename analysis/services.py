@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analysis import media
+from analysis.extensions import parameter_cleaners
 from analysis.media import MediaError
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
 from analysis.progress import analysis_publish
@@ -32,6 +34,8 @@ class UploadTooLarge(MediaError):
     pass
 
 
+# ISO 639 codes as Whisper knows them ("en", "ru", "haw"), optionally with a region, or "auto".
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?|auto")
 QUEUE_DOWN_MESSAGE = "The job queue is unavailable; the analysis will start when it is back."
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     dramatiq.errors.ConnectionError,
@@ -123,7 +127,10 @@ class _local_copy:
         existing = getattr(self.fileobj, "temporary_file_path", None)
         if callable(existing):
             return Path(existing())
-        handle = tempfile.NamedTemporaryFile(prefix="upload-", suffix=self.suffix, delete=False)
+        # Beside Django's own upload temp files, so one folder holds (and cleans) them all.
+        handle = tempfile.NamedTemporaryFile(
+            prefix="upload-", suffix=self.suffix, delete=False, dir=settings.FILE_UPLOAD_TEMP_DIR
+        )
         with handle:
             self.fileobj.seek(0)
             shutil.copyfileobj(self.fileobj, handle, 1 << 20)
@@ -181,6 +188,13 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         raise AnalysisParameterError("device must be 'cpu', 'cuda' or left out.")
     if device:
         params["device"] = device
+    language = raw.get("language")
+    if language not in (None, "") and (
+        not isinstance(language, str) or not LANGUAGE_CODE.fullmatch(language)
+    ):
+        raise AnalysisParameterError(
+            "language must be a language code such as 'en' or 'ru', 'auto', or left out."
+        )
     for key in (
         "scene_detector",
         "scene_threshold",
@@ -190,7 +204,24 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
     ):
         if raw.get(key) not in (None, ""):
             params[key] = raw[key]
+    if raw.get("preset") not in (None, ""):
+        params["preset"] = _preset(raw["preset"])
+    for clean in parameter_cleaners():  # parameters of the other apps' stages
+        try:
+            params.update(clean(raw))
+        except ValueError as exc:
+            raise AnalysisParameterError(str(exc)) from None
     return params
+
+
+def _preset(value: Any) -> str:
+    """The storyline preset (story app): a genre name or ``auto``."""
+    from story.presets import preset_name
+
+    try:
+        return preset_name(str(value))
+    except ValueError as exc:
+        raise AnalysisParameterError(str(exc)) from None
 
 
 def analysis_start(
@@ -198,6 +229,7 @@ def analysis_start(
 ) -> Analysis:
     """Create an analysis; queue it once the transaction commits unless run in the foreground."""
     params = analysis_parameters_clean(parameters or {})
+    params.update(_subtitles_parameters(video, parameters or {}))
     with transaction.atomic():
         analysis = Analysis.objects.create(
             video=video, parameters=params, message="Waiting for a worker"
@@ -271,3 +303,58 @@ def analysis_start_for_sample(
     params = analysis_parameters_clean({"num_storylines": num_storylines})
     video = video_create_from_path(owner=owner, path=path)
     return analysis_start(video=video, parameters=params)
+
+
+# --- Subtitles ---------------------------------------------------------------------------------
+
+SUBTITLE_EXTENSIONS = {".srt", ".vtt"}
+
+
+def video_attach_subtitles(*, video: Video, fileobj: IO[bytes], original_name: str) -> Video:
+    """Check and store the user's SRT/VTT for ``video``, replacing any earlier one.
+
+    Raises:
+        MediaError: not an .srt/.vtt, too large, or unreadable (with the cue at fault).
+    """
+    from analysis.subtitles import MAX_SUBTITLE_BYTES, SubtitlesError, parse_subtitles
+
+    suffix = Path(media.safe_display_name(original_name)).suffix.lower()
+    if suffix not in SUBTITLE_EXTENSIONS:
+        raise MediaError("Subtitles must be an .srt or .vtt file.")
+    with _local_copy(fileobj, suffix) as path:
+        if path.stat().st_size > MAX_SUBTITLE_BYTES:
+            raise MediaError("The subtitles file is larger than 5 MB.")
+        try:
+            parse_subtitles(path)
+        except SubtitlesError as exc:
+            raise MediaError(str(exc)) from exc
+        old = video.subtitles.name if video.subtitles else ""
+        with path.open("rb") as handle:
+            video.subtitles.save(f"subtitles{suffix}", File(handle), save=False)
+    video.save(update_fields=["subtitles"])
+    if old and old != video.subtitles.name:
+        video.subtitles.storage.delete(old)
+    return video
+
+
+def video_remove_subtitles(*, video: Video) -> Video:
+    if video.subtitles:
+        video.subtitles.delete(save=False)
+        video.save(update_fields=["subtitles"])
+    return video
+
+
+def _subtitles_parameters(video: Video, raw: dict[str, Any]) -> dict[str, Any]:
+    """Analyses of a video with subtitles use them unless asked not to (``use_subtitles``)."""
+    mode = raw.get("subtitles_mode") or "replace"
+    if mode not in ("replace", "check"):
+        raise AnalysisParameterError("subtitles_mode must be 'replace' or 'check'.")
+    if raw.get("use_subtitles") is False:
+        return {"use_subtitles": False}
+    if not video.subtitles:
+        return {}
+    try:
+        path = video.subtitles.path
+    except NotImplementedError:  # remote storage: the stage cannot read it in place
+        return {}
+    return {"subtitles_path": path, "subtitles_mode": mode}

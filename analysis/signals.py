@@ -27,7 +27,7 @@ def _delete_after_commit(*files: FieldFile) -> None:
 
 @receiver(post_delete, sender=Video)
 def video_deleted(sender: type[Video], instance: Video, **kwargs: Any) -> None:
-    _delete_after_commit(instance.file)
+    _delete_after_commit(instance.file, instance.subtitles)
 
 
 @receiver(post_delete, sender=Scene)

@@ -45,6 +45,14 @@ class AnalysisProgressConsumer(AsyncJsonWebsocketConsumer):
     async def analysis_progress(self, event: dict[str, Any]) -> None:
         await self.send_json({**event, "type": "progress"})
 
+    async def storyline_changed(self, event: dict[str, Any]) -> None:
+        """An editor changed the storylines (story app): clients reload what they show."""
+        await self.send_json({**event, "type": "storyline.changed"})
+
+    async def export_progress(self, event: dict[str, Any]) -> None:
+        """An export job of this analysis moved on (exports app)."""
+        await self.send_json({**event, "type": "export.progress"})
+
     @database_sync_to_async
     def _state(self, analysis_id: Any) -> dict[str, Any] | None:
         try:

@@ -130,3 +130,47 @@ def analysis_page_data(analysis: Analysis) -> dict[str, Any]:
             "library": reverse("frontend:library"),
         },
     }
+
+
+_PLACEHOLDER_INT = 987654321
+
+
+def _story_url(name: str, analysis: Analysis, **kwargs: Any) -> str:
+    """A story/exports API URL with ``{scene}`` / ``{storyline}`` where the page fills ids in."""
+    values: dict[str, Any] = {"analysis_id": analysis.pk}
+    if "scene" in kwargs:
+        values["scene_id"] = "SCENEPLACEHOLDER"
+    if "storyline" in kwargs:
+        values["storyline_id"] = _PLACEHOLDER_INT
+    url = reverse(f"api:{name}", kwargs=values)
+    return url.replace("SCENEPLACEHOLDER", "{scene}").replace(str(_PLACEHOLDER_INT), "{storyline}")
+
+
+def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
+    """The JSON the timeline page script starts from (rendered with ``json_script``)."""
+    video = analysis.video
+    export_url = reverse("api:export_detail", kwargs={"job_id": _PLACEHOLDER_UUID})
+    return {
+        "analysis_id": str(analysis.pk),
+        "video_url": video.file.url if video.file else "",
+        "duration": video.duration,
+        "duration_label": clock(video.duration),
+        "urls": {
+            "timeline": _api_url("analysis_timeline", analysis),
+            "scene": _story_url("timeline_scene", analysis, scene=True),
+            "transcript": _api_url("analysis_transcript", analysis),
+            "waveform": _api_url("analysis_waveform", analysis),
+            "analysis": _api_url("analysis_detail", analysis),
+            "move": _story_url("move_scene", analysis, scene=True),
+            "create": _story_url("create_storyline", analysis),
+            "storyline": _story_url("update_storyline", analysis, storyline=True),
+            "split": _story_url("split_storyline", analysis, storyline=True),
+            "merge": _story_url("merge_storylines", analysis, storyline=True),
+            "undo": _story_url("undo", analysis),
+            "redo": _story_url("redo", analysis),
+            "exports": _api_url("export_list", analysis),
+            "export": export_url.replace(_PLACEHOLDER_UUID, "{id}"),
+            "socket": f"/ws/analyses/{analysis.pk}/",
+            "analysis_page": reverse("frontend:analysis", args=[analysis.pk]),
+        },
+    }

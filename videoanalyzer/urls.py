@@ -12,4 +12,5 @@ urlpatterns = [
     path("", root, name="root"),
     # The pages come before describe's root-level API, whose ninja root would shadow "/".
     path("", include("frontend.urls")),
+    path("", include("describe.urls")),
 ]

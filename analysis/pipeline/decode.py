@@ -1,23 +1,67 @@
-"""Decoding shared by the stages: video frames in presentation order, and the audio track.
+"""Decoding shared by the stages: one pass over the video frames, and the audio track.
 
 Frames are numbered 0, 1, 2… in the order they are presented, and their time is
 ``pts * time_base`` minus the first frame's, so a file whose streams start late still begins
-at 0.0 s. Stages that decode the same file (shots, keyframes) get the same numbering, which is
-what lets a later stage find "frame 123" again. PyAV is imported inside the functions.
+at 0.0 s and a variable-frame-rate file keeps its true times. PyAV is imported inside the
+functions (the web process never loads it through this module).
+
+The shots stage makes the one decode pass of a run (``run_frame_pass``): every consumer of
+frames (cut detectors, keyframe candidates, the thumbnail strip, the motion measure) gets each
+frame there, and leaves what later stages need in the run's scratch directory:
+
+``motion.npy``
+    float32, one value per frame: the mean absolute difference of the luma (0..1) between the
+    frame and the one before it, on a 64-pixel-wide copy (0.0 for frame 0). Read it with
+    :func:`scene_motion`; the first frame of a scene is left out (its difference is the cut).
+``frame_times.npy``
+    float64, every frame's time in seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from analysis.media import MediaError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
 
 SAMPLE_RATE = 16_000
 AUDIO_CACHE_NAME = "audio16k.npy"
+MOTION_NAME = "motion.npy"
+TIMES_NAME = "frame_times.npy"
+ANALYSIS_WIDTH = 256  # detectors compare colours, not detail: small frames are enough
+MOTION_WIDTH = 64
+# Pixel formats whose planes can be scaled directly (no full-size colour conversion).
+PLANAR_420 = {"yuv420p", "yuvj420p"}
+
+
+def rotate_image(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn a decoded picture upright; ``rotation`` is the display matrix angle in degrees.
+
+    The angle is counter-clockwise (FFmpeg's convention, ``frame.rotation`` in PyAV): -90 means
+    the picture must be turned 90 degrees clockwise to be shown, as ``ffmpeg`` itself does.
+    """
+    import cv2
+
+    turn = round(rotation / 90) % 4
+    if turn == 0:
+        return image
+    codes = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+    return cv2.rotate(image, codes[turn])
+
+
+def _plane(frame: Any, index: int, width: int, height: int) -> np.ndarray:
+    import numpy as np
+
+    plane = frame.planes[index]
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
 
 
 @dataclass
@@ -27,38 +71,212 @@ class DecodedFrame:
     index: int
     time: float
     av_frame: Any  # av.VideoFrame
+    rotation: int = 0
+    _small: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def bgr(self, width: int | None = None) -> np.ndarray:
-        """The picture as a BGR array, scaled to ``width`` (keeping the aspect) if given."""
-        if width is None or width >= self.av_frame.width:
-            return self.av_frame.to_ndarray(format="bgr24")
-        height = max(2, round(self.av_frame.height * width / self.av_frame.width / 2) * 2)
-        return self.av_frame.to_ndarray(width=width, height=height, format="bgr24")
+    def bgr(self, width: int | None = None, upright: bool = True) -> np.ndarray:
+        """The picture as BGR, scaled to ``width`` (of the stored picture) and turned upright."""
+        frame = self.av_frame
+        if width is None or width >= frame.width:
+            image = frame.to_ndarray(format="bgr24")
+        else:
+            image = self.small(width).copy()
+        return rotate_image(image, self.rotation) if upright else image
+
+    def small(self, width: int = ANALYSIS_WIDTH) -> np.ndarray:
+        """A ``width``-pixel-wide BGR copy as stored (not rotated), computed once per width.
+
+        8-bit 4:2:0 frames are scaled plane by plane before the colour conversion, which costs
+        a fraction of converting the full-size picture first.
+        """
+        if width not in self._small:
+            self._small[width] = self._scaled(width)
+        return self._small[width]
+
+    def _scaled(self, width: int) -> np.ndarray:
+        import cv2
+
+        frame = self.av_frame
+        width = min(width, frame.width)
+        height = max(2, round(frame.height * width / frame.width / 2) * 2)
+        if frame.format.name not in PLANAR_420 or frame.width < 2 or frame.height < 2:
+            return frame.to_ndarray(width=width, height=height, format="bgr24")
+        if bigger := [w for w in self._small if w > width]:  # cheaper: shrink a small copy
+            source = self._small[min(bigger)]
+            return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
+        size = (width, height)
+        cw, ch = (frame.width + 1) // 2, (frame.height + 1) // 2
+        luma = _plane(frame, 0, frame.width, frame.height)
+        luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        u = cv2.resize(_plane(frame, 1, cw, ch), size, interpolation=cv2.INTER_AREA)
+        v = cv2.resize(_plane(frame, 2, cw, ch), size, interpolation=cv2.INTER_AREA)
+        # Full-range conversion of limited-range video: slightly flat colours, which the
+        # detectors do not mind (keyframes use the exact conversion of ``to_ndarray``).
+        return cv2.cvtColor(cv2.merge([luma, u, v]), cv2.COLOR_YUV2BGR)
+
+
+def _open_video(path: Path) -> Any:
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError("This file is not a video that can be read.") from exc
+    if not container.streams.video:
+        container.close()
+        raise MediaError("The file has no video stream (is it an audio file?).")
+    return container
+
+
+def decode_tolerant(container: Any, stream: Any) -> Iterator[Any]:
+    """Frames of ``stream``, skipping packets the decoder rejects as invalid data.
+
+    A file damaged in the middle still yields every frame that can be read (the decoder
+    conceals what it can; a packet it refuses outright is dropped) instead of failing the run.
+    """
+    import av
+
+    skipped = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.InvalidDataError as exc:
+            skipped += 1
+            if skipped == 1:
+                logger.warning("skipping undecodable data in %s: %s", container.name, exc)
+            continue
+        yield from frames
+    if skipped:
+        logger.warning("%d damaged packets skipped in %s", skipped, container.name)
 
 
 def iter_frames(path: Path) -> Iterator[DecodedFrame]:
-    """Yield every frame of the first video stream, decoded with the codec's own threads."""
-    import av
+    """Yield every frame of the first video stream, decoded with the codec's own threads.
 
-    with av.open(str(path), metadata_errors="ignore") as container:
+    Raises:
+        MediaError: the file cannot be opened or has no video stream.
+    """
+    with _open_video(path) as container:
         stream = container.streams.video[0]
         # Frame and slice threading: several times faster on multi-core machines.
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 25)
         first: float | None = None
-        for index, frame in enumerate(container.decode(stream)):
+        for index, frame in enumerate(decode_tolerant(container, stream)):
             raw = frame.time if frame.time is not None else index / fps  # pts * time_base
             if first is None:
                 first = raw
-            yield DecodedFrame(index=index, time=max(0.0, raw - first), av_frame=frame)
+            rotation = int(getattr(frame, "rotation", 0) or 0)
+            yield DecodedFrame(index, max(0.0, raw - first), frame, rotation)
 
 
 def video_start_time(path: Path) -> float:
-    """Presentation time of the first video frame (the zero of every stage's clock)."""
-    for frame in iter_frames(path):
-        raw = frame.av_frame.pts
-        return float(raw * frame.av_frame.time_base) if raw is not None else 0.0
+    """Presentation time of the first video frame (the zero of every stage's clock).
+
+    0.0 for a file without video (an audio file given to the transcript alone).
+    """
+    try:
+        for frame in iter_frames(path):
+            raw = frame.av_frame.pts
+            return float(raw * frame.av_frame.time_base) if raw is not None else 0.0
+    except MediaError:
+        return 0.0
     return 0.0
+
+
+class FrameConsumer(Protocol):
+    """Something that looks at every frame of the one decode pass."""
+
+    def consume(self, frame: DecodedFrame) -> None: ...
+
+    def finish(self, frame_count: int) -> None: ...
+
+
+class MotionMeter:
+    """Per-frame motion: mean absolute luma difference to the previous frame, 0..1."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self._previous: np.ndarray | None = None
+
+    def consume(self, frame: DecodedFrame) -> None:
+        import cv2
+        import numpy as np
+
+        grey = cv2.cvtColor(frame.small(MOTION_WIDTH), cv2.COLOR_BGR2GRAY).astype(np.int16)
+        previous = self._previous
+        if previous is not None and previous.shape == grey.shape:
+            self.values.append(float(np.mean(np.abs(grey - previous))) / 255)
+        else:
+            self.values.append(0.0)
+        self._previous = grey
+
+    def finish(self, frame_count: int) -> None:
+        return None
+
+    def save(self, workdir: Path) -> Path:
+        import numpy as np
+
+        return save_array(workdir / MOTION_NAME, np.asarray(self.values, dtype=np.float32))
+
+
+def save_array(path: Path, array: np.ndarray) -> Path:
+    """``np.save`` under a temporary name, then rename: never a truncated file."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+    return path
+
+
+def run_frame_pass(
+    path: Path,
+    consumers: Iterable[FrameConsumer],
+    progress: Any = None,
+    expected_frames: int = 0,
+) -> list[float]:
+    """Decode ``path`` once, giving every frame to every consumer; return the frame times.
+
+    ``progress(fraction, message)`` is called for every frame (throttle it yourself).
+
+    Raises:
+        MediaError: no video stream, or not one frame could be decoded.
+    """
+    consumers = list(consumers)
+    times: list[float] = []
+    expected = max(expected_frames, 1)
+    for frame in iter_frames(path):
+        times.append(frame.time)
+        for consumer in consumers:
+            consumer.consume(frame)
+        if progress is not None:
+            progress(
+                min(frame.index / expected, 1.0),
+                f"Finding cuts: frame {frame.index + 1} of ~{expected}",
+            )
+    if not times:
+        raise MediaError("The video has no frames that can be decoded.")
+    for consumer in consumers:
+        consumer.finish(len(times))
+    return times
+
+
+def scene_motion(workdir: Path, start_frame: int, end_frame: int) -> float:
+    """Mean motion of frames ``(start_frame, end_frame)`` from ``motion.npy`` (0 = still).
+
+    The scene's first frame is left out: its difference to the previous frame is the cut.
+    Returns 0.0 when the file is missing or the range holds no frame.
+    """
+    import numpy as np
+
+    path = workdir / MOTION_NAME
+    if not path.exists():
+        return 0.0
+    motion = np.load(path, mmap_mode="r")
+    values = motion[max(start_frame + 1, 0) : max(end_frame, 0)]
+    return float(np.mean(values)) if values.size else 0.0
 
 
 def load_audio(path: Path, workdir: Path) -> np.ndarray | None:
@@ -72,17 +290,15 @@ def load_audio(path: Path, workdir: Path) -> np.ndarray | None:
     cache = workdir / AUDIO_CACHE_NAME
     if cache.exists():
         return np.load(cache)
-    samples = _decode_audio(path)
+    samples = decode_audio(path)
     if samples is None:
         return None
-    workdir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npy")
-    np.save(tmp, samples)
-    tmp.replace(cache)  # a killed run never leaves a truncated cache behind
+    save_array(cache, samples)  # a killed run never leaves a truncated cache behind
     return samples
 
 
-def _decode_audio(path: Path) -> np.ndarray | None:
+def decode_audio(path: Path) -> np.ndarray | None:
+    """Mono 16 kHz float32 samples, sample 0 at the first video frame; None without audio."""
     import av
     import numpy as np
 
@@ -93,7 +309,7 @@ def _decode_audio(path: Path) -> np.ndarray | None:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         chunks: list[np.ndarray] = []
         audio_start: float | None = None
-        for frame in container.decode(stream):
+        for frame in decode_tolerant(container, stream):
             if audio_start is None:
                 audio_start = frame.time
             chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))

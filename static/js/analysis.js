@@ -22,6 +22,7 @@ const ui = {
   connection: $("connection-state"),
   steps: $("step-list"),
   resultLink: $("result-link"),
+  timelineLink: $("timeline-link"),
   player: $("player"),
   playerNow: $("player-now"),
   sceneList: $("scene-list"),
@@ -90,6 +91,7 @@ function renderState(state) {
   ui.cancel.hidden = !active;
   ui.rerunForm.hidden = active;
   ui.resultLink.hidden = status !== "completed";
+  ui.timelineLink.hidden = status !== "completed";
   if (status === "completed") loadResults();
   else if (!resultsRequested) showScenesPlaceholder(status);
 }

@@ -1,5 +1,12 @@
 """Audio stage: loudness, brightness, noisiness, tempo and speech share of every scene.
 
+Per scene, from its excerpt of the one decoded track: ``rms_energy`` (mean of librosa's
+frame RMS, full scale = 1), ``spectral_centroid_mean`` (Hz), ``zero_crossing_rate`` (mean per
+sample), ``tempo`` (BPM from librosa's beat tracker; 0 for silence or under 2 s),
+``loudness_db`` (that RMS in dBFS: 20·log10(rms), -100 for silence; a sine at full scale is
+-3 dBFS; not K-weighted, so not LUFS) and ``speech_ratio`` (share of the scene's time inside
+Silero VAD speech).
+
 The track is decoded once to mono 16 kHz float32 and cached in the run's scratch directory
 (``decode.load_audio``), where the transcript stage picks it up. Speech is found with the
 Silero VAD model that faster-whisper bundles (ONNX, CPU): the same detector the transcript's

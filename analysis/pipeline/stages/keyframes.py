@@ -1,29 +1,48 @@
-"""Keyframes stage: one representative picture per scene, plus a thumbnail and a 1-second frame.
+"""Keyframes stage: per scene a representative picture, its thumbnail and the frame 1 s in;
+plus the timeline's thumbnail strip.
 
-All wanted frames are collected in one sequential decode pass (seeking per scene would decode
-each GOP again). ``compute`` writes JPEGs to the scratch directory; ``persist`` moves them into
-Django's storage under deterministic names, after deleting what an earlier run left there.
+The pictures come from the candidates the shots stage kept during the run's one decode pass
+(``analysis.pipeline.framestore``): the keyframe is the candidate nearest the middle of the
+scene, the "after 1 s" frame the one nearest 1 s after its start (both inside the scene when
+the scene holds one). Only when the scratch files are gone (a run resumed on another machine)
+is the video decoded again, once, to collect candidates.
+
+Storage names (``analyses/<analysis id>/``): ``scene_0001.jpg`` (keyframe),
+``scene_0001_thumb.jpg`` (160 px wide), ``scene_0001_after1s.jpg``, and ``strip.jpg``, whose
+layout goes to ``analysis.metadata["thumbnail_strip"]`` = {"path", "interval", "tile_width",
+"tile_height", "count"}: tile ``i`` shows the video at ``i * interval`` seconds.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.core.files.base import ContentFile
 
-from analysis.models import Scene
+from analysis.media import MediaError
+from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import DecodedFrame, iter_frames
+from analysis.pipeline.decode import FrameConsumer, run_frame_pass
+from analysis.pipeline.framestore import (
+    AFTER_START_SECONDS,
+    Candidate,
+    KeyframeCandidates,
+    ThumbnailStrip,
+    candidate_interval,
+    encode_jpeg,
+    load_candidates,
+    load_strip,
+    tile_interval,
+)
 from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes, scene_stem
 
-if TYPE_CHECKING:
-    import numpy as np
-
-JPEG_QUALITY = 85
+logger = logging.getLogger(__name__)
 THUMB_WIDTH = 160
-AFTER_START_SECONDS = 1.0  # the "second frame": what the shot looks like once it has settled
+STRIP_STORAGE_NAME = "strip.jpg"
+__all__ = ["AFTER_START_SECONDS", "KeyframesStage", "SceneImages", "encode_jpeg"]
 
 
 @dataclass(frozen=True)
@@ -31,113 +50,115 @@ class SceneImages:
     scene_index: int
     keyframe_time: float
     keyframe: Path
-    thumbnail: Path
     after_start: Path
+    after_time: float
 
 
-def wanted_frames(scenes: list[SceneSpan], fps: float) -> dict[int, list[tuple[int, str]]]:
-    """Frame index -> [(scene index, "key" | "after")]: the middle and ~1 s after the start."""
-    wanted: dict[int, list[tuple[int, str]]] = {}
+@dataclass(frozen=True)
+class KeyframesResult:
+    scenes: list[SceneImages]
+    strip: tuple[Path, dict[str, Any]] | None
+
+
+def nearest(candidates: list[Candidate], time: float, scene: SceneSpan) -> Candidate:
+    """The candidate nearest ``time`` inside the scene, else the nearest one anywhere."""
+    inside = [c for c in candidates if scene.start_frame <= c.index < scene.end_frame]
+    return min(inside or candidates, key=lambda c: abs(c.time - time))
+
+
+def pick(candidates: list[Candidate], scenes: list[SceneSpan]) -> list[SceneImages]:
+    """Each scene's keyframe (nearest its middle) and its frame ~1 s after the start."""
+    result = []
     for scene in scenes:
-        last = max(scene.start_frame, scene.end_frame - 1)
-        middle = scene.start_frame + (scene.end_frame - scene.start_frame) // 2
-        after = min(scene.start_frame + round(AFTER_START_SECONDS * fps), last)
-        wanted.setdefault(middle, []).append((scene.index, "key"))
-        wanted.setdefault(after, []).append((scene.index, "after"))
-    return wanted
+        key = nearest(candidates, (scene.start_time + scene.end_time) / 2, scene)
+        after = nearest(candidates, scene.start_time + AFTER_START_SECONDS, scene)
+        result.append(SceneImages(scene.index, key.time, key.path, after.path, after.time))
+    return result
 
 
-def encode_jpeg(image: np.ndarray, width: int | None = None) -> bytes:
-    """JPEG bytes of ``image`` (BGR), scaled down to ``width`` if given."""
-    import cv2
-
-    if width is not None and image.shape[1] > width:
-        height = max(1, round(image.shape[0] * width / image.shape[1]))
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise StageError("Could not encode a keyframe as JPEG.")
-    return buffer.tobytes()
-
-
-def _write(out: Path, name: str, frame: DecodedFrame, kind: str) -> dict[str, tuple[Path, float]]:
-    image = frame.bgr()
-    if kind == "after":
-        path = out / f"{name}_after1s.jpg"
-        path.write_bytes(encode_jpeg(image))
-        return {"after": (path, frame.time)}
-    key, thumb = out / f"{name}.jpg", out / f"{name}_thumb.jpg"
-    key.write_bytes(encode_jpeg(image))
-    thumb.write_bytes(encode_jpeg(image, THUMB_WIDTH))
-    return {"key": (key, frame.time), "thumb": (thumb, frame.time)}
-
-
-def extract(ctx: StageContext, scenes: list[SceneSpan]) -> dict[int, dict[str, tuple[Path, float]]]:
-    """Decode once, writing each wanted frame; scene index -> {"key"|"thumb"|"after": file}."""
-    wanted = wanted_frames(scenes, ctx.analysis.video.fps or 25.0)
-    out = ctx.workdir / "keyframes"
-    out.mkdir(parents=True, exist_ok=True)
-    found: dict[int, dict[str, tuple[Path, float]]] = {s.index: {} for s in scenes}
-    last_wanted, progress = max(wanted), Throttled(ctx.report)
-    last: DecodedFrame | None = None
-    for frame in iter_frames(ctx.video_path):
-        last = frame
-        for scene_index, kind in wanted.get(frame.index, []):
-            found[scene_index].update(_write(out, scene_stem(scene_index), frame, kind))
-        progress(frame.index / max(last_wanted, 1), f"Extracting keyframes: frame {frame.index}")
-        if frame.index >= last_wanted:
-            break
-    if last is None:
+def decode_candidates(ctx: StageContext) -> list[Candidate]:
+    """Fallback when the pass's files are missing: one decode pass to collect candidates."""
+    video = ctx.analysis.video
+    duration = video.duration or video.frame_count / (video.fps or 25.0)
+    logger.info("analysis %s: keyframe candidates missing, decoding again", ctx.analysis.pk)
+    progress = Throttled(ctx.report)
+    consumers: list[FrameConsumer] = [
+        KeyframeCandidates(ctx.workdir, candidate_interval(duration)),
+        ThumbnailStrip(ctx.workdir, tile_interval(duration)),
+    ]
+    try:
+        run_frame_pass(ctx.video_path, consumers, progress, video.frame_count)
+    except MediaError as exc:
+        raise StageError(str(exc)) from exc
+    found = load_candidates(ctx.workdir)
+    if not found:
         raise StageError("The video has no frames that can be decoded.")
-    # A stream shorter than its scene list (damaged tail): fall back to the last frame seen.
-    for scene_index, files in found.items():
-        for kind in ("key", "after"):
-            if kind not in files:
-                files.update(_write(out, scene_stem(scene_index), last, kind))
     return found
 
 
 @register
-class KeyframesStage(Stage[list[SceneImages]]):
+class KeyframesStage(Stage[KeyframesResult]):
     """Save a keyframe (middle of the scene), its thumbnail and the frame 1 s in, per scene."""
 
     name = "keyframes"
     label = "Extracting keyframes"
-    weight = 1.0
+    weight = 0.5
 
-    def compute(self, ctx: StageContext) -> list[SceneImages]:
+    def compute(self, ctx: StageContext) -> KeyframesResult:
         scenes = load_scenes(ctx.analysis)
         if not scenes:
-            return []
-        ctx.report(0.0, "Extracting keyframes")
-        found = extract(ctx, scenes)
-        ctx.report(1.0, f"Extracted keyframes of {len(scenes)} scenes")
-        return [
-            SceneImages(
-                scene_index=index,
-                keyframe_time=round(files["key"][1], 3),
-                keyframe=files["key"][0],
-                thumbnail=files["thumb"][0],
-                after_start=files["after"][0],
-            )
-            for index, files in sorted(found.items())
-        ]
+            return KeyframesResult([], None)
+        ctx.report(0.0, "Choosing keyframes")
+        candidates = load_candidates(ctx.workdir) or decode_candidates(ctx)
+        chosen = pick(candidates, scenes)
+        ctx.report(1.0, f"Chose the keyframes of {len(scenes)} scenes")
+        return KeyframesResult(chosen, load_strip(ctx.workdir))
 
-    def persist(self, ctx: StageContext, result: list[SceneImages]) -> None:
+    def persist(self, ctx: StageContext, result: KeyframesResult) -> None:
         storage = Scene._meta.get_field("keyframe").storage
         folder = f"analyses/{ctx.analysis.pk}"
         remove_scene_images(storage, folder)
         scenes = {scene.index: scene for scene in ctx.analysis.scenes.all()}
-        for item in result:
+        for item in result.scenes:
             scene = scenes[item.scene_index]
             stem = scene_stem(item.scene_index)
-            scene.keyframe.save(f"{stem}.jpg", ContentFile(item.keyframe.read_bytes()), save=False)
-            thumb = ContentFile(item.thumbnail.read_bytes())
+            picture = item.keyframe.read_bytes()
+            scene.keyframe.save(f"{stem}.jpg", ContentFile(picture), save=False)
+            thumb = ContentFile(_thumbnail(picture))
             scene.thumbnail.save(f"{stem}_thumb.jpg", thumb, save=False)
-            after = ContentFile(item.after_start.read_bytes())
-            storage.save(f"{folder}/{stem}_after1s.jpg", after)
-            scene.keyframe_time = item.keyframe_time
+            storage.save(f"{folder}/{stem}_after1s.jpg", ContentFile(item.after_start.read_bytes()))
+            scene.keyframe_time = round(item.keyframe_time, 3)
         Scene.objects.bulk_update(list(scenes.values()), ["keyframe", "thumbnail", "keyframe_time"])
+        _save_strip(ctx, storage, folder, result.strip)
+
+
+def _thumbnail(jpeg: bytes) -> bytes:
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise StageError("A keyframe could not be read back.")
+    return encode_jpeg(image, THUMB_WIDTH)
+
+
+def _save_strip(
+    ctx: StageContext, storage: Any, folder: str, strip: tuple[Path, dict[str, Any]] | None
+) -> None:
+    name = f"{folder}/{STRIP_STORAGE_NAME}"
+    if storage.exists(name):
+        storage.delete(name)  # else the storage would pick a new, suffixed name
+    analysis = Analysis.objects.select_for_update().get(pk=ctx.analysis.pk)
+    metadata = dict(analysis.metadata or {})
+    if strip is None:
+        metadata.pop("thumbnail_strip", None)
+    else:
+        path, layout = strip
+        saved = storage.save(name, ContentFile(path.read_bytes()))
+        metadata["thumbnail_strip"] = {"path": saved, **layout}
+    analysis.metadata = metadata
+    analysis.save(update_fields=["metadata"])
+    ctx.analysis.metadata = metadata
 
 
 def remove_scene_images(storage: object, folder: str) -> None:

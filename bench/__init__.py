@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations on ``../shared/media``: ``python -m bench.run`` runs them all."""

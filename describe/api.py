@@ -1,0 +1,115 @@
+"""HTTP API of the description service: ``POST /process`` and ``GET /process/{id}``.
+
+The same endpoints are served twice: at the site root (the original service's paths, by
+``root_api``) and under ``/api`` (``router``, registered in ``videoanalyzer/api.py``).
+Callers authenticate as a *client* with ``Authorization: Bearer <client token>``; reading a job
+also works for the logged-in user who owns the client (the job's web page uses that).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Router, Schema
+from ninja.security import HttpBearer, django_auth
+
+from describe import selectors, services
+from describe.models import DescribeClient
+from videoanalyzer.ratelimit import rate_limited
+
+
+class ClientTokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` of a ``DescribeClient`` (not a user's API token)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> DescribeClient | None:
+        return selectors.client_for_token(token)
+
+
+class ProcessIn(Schema):
+    url: str
+    subtitles: str | None = None
+    callback_url: str | None = None
+    language: str | None = None
+
+
+class ProcessOut(Schema):
+    id: UUID
+    status: str
+
+
+class Detail(Schema):
+    detail: str
+
+
+FORMATS = {"json", "vtt", "srt"}
+
+
+def _principal(request: HttpRequest) -> Any:
+    """Who Ninja authenticated: a ``DescribeClient`` (token) or a ``User`` (session)."""
+    return getattr(request, "auth", None)
+
+
+READ_AUTH = [ClientTokenAuth(), django_auth]
+
+
+def _track(job: Any, fmt: str) -> HttpResponse:
+    if fmt == "vtt":
+        response = HttpResponse(selectors.job_vtt(job), content_type="text/vtt; charset=utf-8")
+    else:
+        response = HttpResponse(
+            selectors.job_srt(job), content_type="application/x-subrip; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'inline; filename="{job.id}.{fmt}"'
+    return response
+
+
+def build_router() -> Router:
+    """A fresh router with the endpoints (a router can be mounted on one API only)."""
+    router = Router(tags=["describe"])
+
+    @router.post(
+        "/process", response={200: ProcessOut, 422: Detail, 429: Detail}, auth=[ClientTokenAuth()]
+    )
+    @rate_limited("process")
+    def process(request: HttpRequest, body: ProcessIn) -> Any:
+        """Start describing the video at ``url``; results go to the callback as they come."""
+        try:
+            job = services.job_create(client=_principal(request), data=body.dict())
+        except services.JobRequestError as exc:
+            return 422, {"detail": str(exc)}
+        return 200, {"id": job.id, "status": job.status}
+
+    @router.get("/process/{uuid:job_id}", auth=READ_AUTH)
+    def job_detail(request: HttpRequest, job_id: UUID, format: str = "json") -> Any:
+        """Status and all results; ``?format=vtt`` or ``srt`` returns them as a track."""
+        job = selectors.job_get(_principal(request), job_id)
+        if format not in FORMATS:
+            return JsonResponse({"detail": "format must be json, vtt or srt."}, status=422)
+        return selectors.job_json(job) if format == "json" else _track(job, format)
+
+    @router.get("/process/{uuid:job_id}.vtt", auth=READ_AUTH)
+    def job_vtt(request: HttpRequest, job_id: UUID) -> HttpResponse:
+        """The results as a WebVTT track of kind ``descriptions``."""
+        return _track(selectors.job_get(_principal(request), job_id), "vtt")
+
+    @router.get("/process/{uuid:job_id}.srt", auth=READ_AUTH)
+    def job_srt(request: HttpRequest, job_id: UUID) -> HttpResponse:
+        """The results as SubRip subtitles."""
+        return _track(selectors.job_get(_principal(request), job_id), "srt")
+
+    return router
+
+
+router = build_router()
+
+# The original service's paths at the site root; no docs here (they are under /api/docs).
+root_api = NinjaAPI(
+    title="videoanalyzer describe",
+    version="describe-1",
+    urls_namespace="describe_api",
+    docs_url=None,
+    openapi_url=None,
+)
+root_api.add_router("/", build_router())

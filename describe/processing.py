@@ -1,0 +1,422 @@
+"""One description job from start to end: download, find speech and scenes, describe, report.
+
+Steps (the original service's, in its order):
+
+1. download the video (and subtitles) with the guarded fetcher, check the container;
+2. find speech: the subtitle cues, or Silero VAD on the audio track when there are none;
+3. find the scenes with the analysis pipeline's shot detector (same decoder, same detector);
+4. decode once more, and for each scene take the frame ``DESCRIBE_FRAME_OFFSET_SECONDS`` after
+   its start; where the silence around it holds at least ``DESCRIBE_MIN_PAUSE_SECONDS``,
+   describe it;
+5. keep the description only if it differs enough from the previous accepted one, save it and
+   post it to the callback at once;
+6. finish with PROCESSED, or NOT_PROCESSED and the reason on any failure.
+
+The run is idempotent: it claims the job with a conditional UPDATE, and a result already saved
+for a scene (from an interrupted earlier attempt) is taken over instead of made again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from analysis.media import MediaError, MediaInfo, probe
+from analysis.pipeline.base import StageError
+from describe import callbacks, conf
+from describe.describers import Describer, FrameSample, get_describer
+from describe.fetch import FetchError, download
+from describe.models import DescribeJob, DescriptionResult, JobStatus
+from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subtitles, silences
+from describe.similarity import similarity
+
+if TYPE_CHECKING:
+    from analysis.pipeline.stages.shots import Shot
+
+logger = logging.getLogger(__name__)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+EXPECTED_ERRORS = (FetchError, MediaError, SubtitleError, StageError)
+FOLLOWING_SECONDS = 0.2  # the second frame the motion estimate compares with
+DESCRIBE_WIDTH = 768  # describers need no more; keeps a 4K frame small in memory
+ResultListener = Callable[[DescriptionResult], None]
+ProgressListener = Callable[[float, str], None]
+
+
+class JobTakenOver(Exception):
+    """The job is no longer ours (finished or taken over by another worker): stop quietly."""
+
+
+def job_execute(
+    *,
+    job_id: Any,
+    on_result: ResultListener | None = None,
+    on_progress: ProgressListener | None = None,
+) -> DescribeJob | None:
+    """Run the job if it waits to run; returns it, or None when there was nothing to do."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    workdir = Path(settings.VAR_DIR) / "describe" / str(job.id)
+    started = time.perf_counter()
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        JobRun(job, workdir, on_result, on_progress).run()
+        _finish(job, JobStatus.PROCESSED, "", time.perf_counter() - started)
+    except JobTakenOver:
+        logger.info("describe job %s was taken over", job.id)
+        return job
+    except EXPECTED_ERRORS as exc:
+        _finish(job, JobStatus.NOT_PROCESSED, str(exc), time.perf_counter() - started)
+    except TRANSIENT_ERRORS:
+        raise  # the database is away: the broker retries; saved results are kept
+    except Exception as exc:
+        logger.exception("describe job %s failed", job.id)
+        reason = f"Internal error: {exc.__class__.__name__}: {exc}"
+        _finish(job, JobStatus.NOT_PROCESSED, reason, time.perf_counter() - started)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    job.refresh_from_db()
+    return job
+
+
+def _claim(job_id: Any) -> DescribeJob | None:
+    """Take a queued job, or a PROCESSING one whose worker has been silent too long."""
+    stale = timezone.now() - timedelta(seconds=float(conf.get("DESCRIBE_STALE_SECONDS")))
+    claimed = (
+        DescribeJob.objects.filter(pk=job_id)
+        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.PROCESSING, updated_at__lt=stale))
+        .update(
+            status=JobStatus.PROCESSING,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce(F("started_at"), Now()),
+            updated_at=Now(),
+            message="Starting",
+        )
+    )
+    if not claimed:
+        return None
+    return DescribeJob.objects.select_related("client").get(pk=job_id)
+
+
+def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
+    """Set the final status, record its callback in the same transaction, then send."""
+    with transaction.atomic():
+        locked = DescribeJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != JobStatus.PROCESSING:
+            return
+        locked.status, locked.error = status, error[:5000]
+        locked.progress = 1.0 if status == JobStatus.PROCESSED else locked.progress
+        locked.message = "Done" if status == JobStatus.PROCESSED else "Failed"
+        locked.finished_at = timezone.now()
+        locked.metadata = {**job.metadata, "seconds": round(seconds, 3)}
+        locked.save()
+        callbacks.delivery_for_status(locked)
+    if status == JobStatus.NOT_PROCESSED:
+        logger.warning("describe job %s not processed: %s", job.pk, error)
+    send_callbacks(job.pk)
+
+
+def send_callbacks(job_id: Any, *, attempts: int | None = None) -> bool:
+    """Deliver what is pending now; leave the rest to the broker's retrying actor."""
+    try:
+        if callbacks.flush(job_id, attempts=attempts):
+            return True
+    except DatabaseError:
+        logger.warning("could not send the callbacks of job %s now", job_id, exc_info=True)
+    from describe.actors import deliver_callbacks
+
+    transaction.on_commit(lambda: deliver_callbacks.send(str(job_id)))
+    return False
+
+
+@dataclass
+class SceneWork:
+    """A scene whose frame is wanted: its index, span and the frame indices to keep."""
+
+    index: int
+    start: float
+    end: float
+    frame: int
+    following: int
+
+
+@dataclass
+class JobRun:
+    job: DescribeJob
+    workdir: Path
+    on_result: ResultListener | None = None
+    on_progress: ProgressListener | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _last_report: float = 0.0
+    _callbacks_down: bool = False
+
+    def __post_init__(self) -> None:
+        # Shared with the job object: what is known so far is saved even when a step fails.
+        self.job.metadata = self.metadata = {**self.job.metadata, **self.metadata}
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        clock = self.timed("download")
+        video, info = self.fetch_video()
+        clock = self.timed("speech", clock)
+        speech, source = self.find_speech(video)
+        gaps = silences(speech, info.duration)
+        self.metadata.update(
+            duration=info.duration,
+            fps=info.fps,
+            speech_source=source,
+            speech_seconds=round(sum(b - a for a, b in speech), 3),
+            pauses=sum(1 for a, b in gaps if b - a >= self.min_pause),
+        )
+        clock = self.timed("shots", clock)
+        shots = self.find_shots(video, info)
+        self.metadata["scenes"] = len(shots)
+        clock = self.timed("describe", clock)
+        self.describe_scenes(video, info, shots, gaps)
+        self.timed("", clock)
+
+    def timed(self, step: str, previous: tuple[str, float] | None = None) -> tuple[str, float]:
+        """Close the previous step's clock (into ``metadata["step_seconds"]``), start ``step``."""
+        now = time.perf_counter()
+        if previous is not None:
+            steps = self.metadata.setdefault("step_seconds", {})
+            steps[previous[0]] = round(now - previous[1], 3)
+        return step, now
+
+    def fetch_video(self) -> tuple[Path, MediaInfo]:
+        self.report(0.0, "Downloading the video", force=True)
+        got = download(
+            self.job.url,
+            self.workdir / "video",
+            kind="video",
+            max_bytes=int(conf.get("DESCRIBE_MAX_VIDEO_BYTES")),
+            **self._fetch_options(),
+        )
+        self.metadata["video_bytes"] = got.size
+        try:
+            info = probe(got.path)
+        except MediaError as exc:
+            raise MediaError(f"The downloaded file is not a usable video: {exc}") from None
+        self.report(0.08, "Video downloaded", force=True)
+        return got.path, info
+
+    def _fetch_options(self) -> dict[str, Any]:
+        return {
+            "allow_private": callbacks.allows_private(self.job),
+            "timeout": float(conf.get("DESCRIBE_DOWNLOAD_TIMEOUT_SECONDS")),
+            "connect_timeout": float(conf.get("DESCRIBE_CONNECT_TIMEOUT_SECONDS")),
+            "max_redirects": int(conf.get("DESCRIBE_MAX_REDIRECTS")),
+        }
+
+    def find_speech(self, video: Path) -> tuple[list[Interval], str]:
+        """Speech intervals from the subtitles, else from voice activity in the audio."""
+        if self.job.subtitles_url:
+            self.report(0.08, "Downloading the subtitles", force=True)
+            got = download(
+                self.job.subtitles_url,
+                self.workdir / "subtitles",
+                kind="subtitles",
+                max_bytes=int(conf.get("DESCRIBE_MAX_SUBTITLE_BYTES")),
+                **self._fetch_options(),
+            )
+            return parse_subtitles(got.path), "subtitles"
+        from analysis.pipeline.decode import load_audio
+        from analysis.pipeline.stages.audio import speech_intervals
+
+        self.report(0.08, "Finding speech in the audio", force=True)
+        samples = load_audio(video, self.workdir)
+        if samples is None or samples.size == 0:
+            return [], "no-audio"
+        return speech_intervals(samples), "vad"
+
+    def find_shots(self, video: Path, info: MediaInfo) -> list[Shot]:
+        """The analysis pipeline's shot detection (same detectors, same rules) on the file."""
+        from analysis.models import Analysis, Video
+        from analysis.pipeline.base import StageContext
+        from analysis.pipeline.cuts import enforce_min_length
+        from analysis.pipeline.stages.shots import (
+            choose_detector,
+            detect_cuts,
+            make_detector,
+            shots_from_cuts,
+        )
+
+        fps = info.fps or 25.0
+        # An unsaved Analysis/Video pair only carries the facts the detector loop reads.
+        transient = Analysis(video=Video(fps=fps, frame_count=info.frame_count))
+        params = {"scene_detector": conf.get("DESCRIBE_SCENE_DETECTOR") or None}
+
+        def report(fraction: float, message: str) -> None:
+            self.report(0.15 + 0.45 * fraction, message)
+
+        ctx = StageContext(transient, video, self.workdir, report, params)
+        kind, threshold, min_seconds = choose_detector(ctx)
+        detector = make_detector(kind, threshold, round(min_seconds * fps), self.workdir, fps)
+        self.metadata["scene_detector"] = kind
+        cuts, times = detect_cuts(ctx, detector, fps)
+        cuts = enforce_min_length(cuts, times, min_seconds)
+        return shots_from_cuts(cuts, times, fps, min_seconds)
+
+    def describe_scenes(
+        self, video: Path, info: MediaInfo, shots: list[Shot], gaps: list[Interval]
+    ) -> None:
+        """Decode again, describing the frame of each scene that falls into a pause."""
+        from analysis.pipeline.decode import iter_frames
+
+        fps = info.fps or 25.0
+        work = scene_frames(shots, fps, float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS")))
+        by_frame = {item.frame: item for item in work}
+        wanted_following = {item.following: item for item in work}
+        last = max((max(item.frame, item.following) for item in work), default=-1)
+        describer = get_describer()
+        self.metadata.update(describer=describer.name, described=0, duplicates=0, in_pauses=0)
+        previous = self._existing_results()
+        held: dict[int, tuple[Slot, FrameSample]] = {}
+        for frame in iter_frames(video):
+            item = by_frame.get(frame.index)
+            if item is not None:
+                slot = self._slot(item, frame.time, gaps, previous.get("last"))
+                if slot is not None:
+                    held[item.index] = (slot, FrameSample(rgb(frame), round(frame.time, 3)))
+            follower = wanted_following.get(frame.index)
+            if follower is not None and follower.index in held:
+                slot, sample = held.pop(follower.index)
+                sample = FrameSample(sample.image, sample.time, rgb(frame))
+                self._describe(follower, slot, sample, describer, previous)
+            self.report(0.6 + 0.4 * frame.index / max(last, 1), "Describing scenes")
+            if frame.index >= last:
+                break
+        for index, (slot, sample) in sorted(held.items()):  # no following frame was decoded
+            self._describe(work[index], slot, sample, describer, previous)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    @property
+    def min_pause(self) -> float:
+        return float(conf.get("DESCRIBE_MIN_PAUSE_SECONDS"))
+
+    def _existing_results(self) -> dict[str, Any]:
+        """Results an interrupted earlier attempt saved, by scene, and the last of them."""
+        rows = list(self.job.results.order_by("index"))
+        return {"by_scene": {r.scene: r for r in rows}, "last": rows[-1] if rows else None}
+
+    def _slot(self, item: SceneWork, moment: float, gaps: list[Interval], last: Any) -> Slot | None:
+        slot = find_slot(
+            moment,
+            item.end,
+            gaps,
+            min_pause=self.min_pause,
+            max_length=float(conf.get("DESCRIBE_MAX_DESCRIPTION_SECONDS")),
+            not_before=last.end if last is not None else 0.0,
+        )
+        if slot is not None:
+            self.metadata["in_pauses"] += 1
+        return slot
+
+    def _describe(
+        self,
+        item: SceneWork,
+        slot: Slot,
+        sample: FrameSample,
+        describer: Describer,
+        previous: dict[str, Any],
+    ) -> None:
+        existing = previous["by_scene"].get(item.index)
+        if existing is not None:  # saved by an earlier attempt: keep it, send if still pending
+            previous["last"] = existing
+            return
+        language = self.job.language or str(conf.get("DESCRIBE_LANGUAGE"))
+        text = describer.describe(sample, language).strip()
+        self.metadata["described"] += 1
+        last: DescriptionResult | None = previous["last"]
+        score = similarity(text, last.text) if last is not None else None
+        if not text or (score is not None and score >= self.threshold):
+            self.metadata["duplicates"] += 1
+            return
+        result = self._save(item, slot, sample.time, text, score, last)
+        previous["last"] = result
+        if self.on_result:
+            self.on_result(result)
+        if not self._callbacks_down:
+            self._callbacks_down = not send_callbacks(self.job.pk)
+
+    @property
+    def threshold(self) -> float:
+        return float(conf.get("DESCRIBE_SIMILARITY_THRESHOLD"))
+
+    def _save(
+        self,
+        item: SceneWork,
+        slot: Slot,
+        moment: float,
+        text: str,
+        score: float | None,
+        last: DescriptionResult | None,
+    ) -> DescriptionResult:
+        """Save the result and its callback together (one transaction).
+
+        The result lasts as long as reading it aloud takes (at least the minimum pause), within
+        its slot: the next description may start once it is over.
+        """
+        reading = len(text) / float(conf.get("DESCRIBE_SPEECH_CHARS_PER_SECOND"))
+        end = min(slot.end, slot.start + max(self.min_pause, reading))
+        with transaction.atomic():
+            result = DescriptionResult.objects.create(
+                job=self.job,
+                index=last.index + 1 if last is not None else 0,
+                scene=item.index,
+                timestamp=slot.start,
+                end=round(end, 3),
+                text=text,
+                frame_time=moment,
+                similarity=round(score, 4) if score is not None else None,
+            )
+            callbacks.delivery_for_result(result)
+        return result
+
+    def report(self, fraction: float, message: str, force: bool = False) -> None:
+        """Save progress (at most twice a second); doubles as the check the job is still ours."""
+        now = time.monotonic()
+        if not force and now - self._last_report < 0.5:
+            return
+        self._last_report = now
+        progress = round(max(self.job.progress, min(0.99, fraction)), 4)
+        updated = DescribeJob.objects.filter(
+            pk=self.job.pk, status=JobStatus.PROCESSING, attempts=self.job.attempts
+        ).update(progress=progress, message=message[:500], updated_at=Now())
+        if not updated:
+            raise JobTakenOver()
+        self.job.progress, self.job.message = progress, message
+        if self.on_progress:
+            self.on_progress(progress, message)
+
+
+def rgb(frame: Any) -> Any:
+    """A decoded frame as a contiguous RGB array, at most ``DESCRIBE_WIDTH`` wide."""
+    import numpy as np
+
+    return np.ascontiguousarray(frame.bgr(DESCRIBE_WIDTH)[:, :, ::-1])
+
+
+def scene_frames(shots: list[Shot], fps: float, offset: float) -> list[SceneWork]:
+    """For each scene: the frame ``offset`` s after its start and one a little later."""
+    work = []
+    for index, shot in enumerate(shots):
+        last = max(shot.start_frame, shot.end_frame - 1)
+        frame = min(shot.start_frame + round(offset * fps), last)
+        following = min(frame + max(1, round(FOLLOWING_SECONDS * fps)), last)
+        work.append(SceneWork(index, shot.start_time, shot.end_time, frame, following))
+    return work

@@ -1,0 +1,101 @@
+"""Reads of the description service: who may see a job, and the shapes it is shown in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import Http404
+
+from describe.models import DescribeClient, DescribeJob, DescriptionResult, token_digest
+
+
+def client_for_token(token: str) -> DescribeClient | None:
+    """The active client holding ``token`` (compared by digest), or None."""
+    if not token:
+        return None
+    return (
+        DescribeClient.objects.select_related("owner")
+        .filter(token_hash=token_digest(token), is_active=True, owner__is_active=True)
+        .first()
+    )
+
+
+def job_get(principal: DescribeClient | AbstractBaseUser, job_id: Any) -> DescribeJob:
+    """The job if ``principal`` (its client, or the user owning that client) may see it.
+
+    Raises:
+        Http404: no such job, or it belongs to someone else (the two look the same).
+    """
+    jobs = DescribeJob.objects.select_related("client")
+    if isinstance(principal, DescribeClient):
+        jobs = jobs.filter(client=principal)
+    else:
+        jobs = jobs.filter(client__owner_id=principal.pk)
+    job = jobs.filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def result_json(result: DescriptionResult) -> dict[str, Any]:
+    return {
+        "id": str(result.id),
+        "index": result.index,
+        "timestamp": result.timestamp,
+        "end": result.end,
+        "text": result.text,
+        "scene": result.scene,
+        "delivered": result.delivered_at is not None,
+    }
+
+
+def job_json(job: DescribeJob) -> dict[str, Any]:
+    """Status, facts of the run and every result so far."""
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "url": job.url,
+        "subtitles": job.subtitles_url or None,
+        "callback_url": job.callback_url or None,
+        "language": job.language or None,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error or None,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "metadata": job.metadata,
+        "results": [result_json(r) for r in job.results.order_by("index")],
+    }
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _cue_text(text: str) -> str:
+    # A blank line would end the cue and "-->" would start a new one: neither may appear.
+    return " ".join(text.split()).replace("-->", "->")
+
+
+def job_vtt(job: DescribeJob) -> str:
+    """The results as a WebVTT track for ``<track kind="descriptions">``."""
+    lines = ["WEBVTT", "Kind: descriptions", f"Language: {job.language or 'en'}", ""]
+    for result in job.results.order_by("index"):
+        start, end = _clock(result.timestamp, "."), _clock(result.end, ".")
+        lines += [str(result.index + 1), f"{start} --> {end}", _cue_text(result.text), ""]
+    return "\n".join(lines)
+
+
+def job_srt(job: DescribeJob) -> str:
+    """The results as SubRip subtitles."""
+    lines: list[str] = []
+    for number, result in enumerate(job.results.order_by("index"), start=1):
+        start, end = _clock(result.timestamp, ","), _clock(result.end, ",")
+        lines += [str(number), f"{start} --> {end}", _cue_text(result.text), ""]
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""Writes of the description service: clients and jobs. API, views and commands call these."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+
+from describe.fetch import FetchError, parse_url
+from describe.models import DescribeClient, DescribeJob, token_digest
+
+MAX_URL_LENGTH = 2000
+LANGUAGE_CODES = {"en", "ru"}
+
+
+class JobRequestError(ValueError):
+    """A field of a ``/process`` request is unusable; the message names it (HTTP 422)."""
+
+
+def client_create(
+    *,
+    owner: AbstractBaseUser,
+    name: str,
+    callback_url: str = "",
+    allow_private_urls: bool = False,
+) -> tuple[DescribeClient, str]:
+    """Create a client; returns it with its token, which is shown this once and never stored."""
+    if callback_url:
+        _checked_url(callback_url, "callback_url")
+    token = secrets.token_urlsafe(32)
+    client = DescribeClient.objects.create(
+        owner_id=owner.pk,
+        name=name,
+        token_hash=token_digest(token),
+        token_prefix=token[:8],
+        secret=secrets.token_urlsafe(32),
+        callback_url=callback_url,
+        allow_private_urls=allow_private_urls,
+    )
+    return client, token
+
+
+def client_rotate_token(*, client: DescribeClient) -> str:
+    """Replace the client's token (the old one stops working at once); returns the new one."""
+    token = secrets.token_urlsafe(32)
+    client.token_hash, client.token_prefix = token_digest(token), token[:8]
+    client.save(update_fields=["token_hash", "token_prefix"])
+    return token
+
+
+def _checked_url(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise JobRequestError(f"{field} must be an http or https URL.")
+    url = value.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise JobRequestError(f"{field} is longer than {MAX_URL_LENGTH} characters.")
+    try:
+        parse_url(url)
+    except FetchError as exc:
+        raise JobRequestError(f"{field}: {exc}") from None
+    return url
+
+
+def job_request_clean(raw: dict[str, Any]) -> dict[str, str]:
+    """Check a ``/process`` body: ``url``; optional ``subtitles``, ``callback_url``, ``language``.
+
+    Only the form of the URLs is checked here; whether their hosts may be contacted is decided
+    by the job when it resolves them (the answer can change between now and then).
+    """
+    cleaned = {"url": _checked_url(raw.get("url"), "url")}
+    for key, field in (("subtitles", "subtitles_url"), ("callback_url", "callback_url")):
+        value = raw.get(key)
+        cleaned[field] = _checked_url(value, key) if value not in (None, "") else ""
+    language = raw.get("language") or ""
+    if not isinstance(language, str) or (language and language.split("-")[0] not in LANGUAGE_CODES):
+        raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
+    cleaned["language"] = language.split("-")[0]
+    return cleaned
+
+
+def job_create(
+    *,
+    client: DescribeClient | None,
+    data: dict[str, Any],
+    enqueue: bool = True,
+    allow_private_urls: bool = False,
+) -> DescribeJob:
+    """Create a job from a request body; it is queued once the transaction commits.
+
+    Raises:
+        JobRequestError: a field is missing or malformed.
+    """
+    cleaned = job_request_clean(data)
+    with transaction.atomic():
+        job = DescribeJob.objects.create(
+            client=client,
+            allow_private_urls=allow_private_urls or bool(client and client.allow_private_urls),
+            message="Waiting for a worker",
+            **cleaned,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: job_enqueue(job_id=job.id))
+    return job
+
+
+def job_enqueue(*, job_id: Any) -> None:
+    from describe.actors import run_describe_job
+
+    run_describe_job.send(str(job_id))

@@ -1,0 +1,76 @@
+"""REST API of the exports: request an export, follow it, download it.
+
+Every path is checked against the owner: another user's analysis, job or file is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import FileResponse, Http404, HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from analysis.selectors import analysis_get_for_user
+from exports import selectors, services
+
+router = Router(tags=["exports"])
+
+
+class Detail(Schema):
+    detail: str
+
+
+class ExportIn(Schema):
+    kind: str = Field(description="mp4, edl, otio, fcpxml, srt, vtt, json (storyline); "
+                      "json, csv, edl, otio, fcpxml, zip (whole analysis)")  # fmt: skip
+    storyline_id: int | None = Field(default=None, description="null: the whole analysis")
+    mode: str | None = Field(default=None, description="copy (fast) or exact (re-encode)")
+
+
+@router.get("/analyses/{analysis_id}/exports", summary="Export jobs of an analysis, newest first")
+def export_list(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+    analysis = analysis_get_for_user(request.auth, analysis_id)
+    current = selectors.analysis_fingerprint(analysis)
+    return [selectors.job_json(j, current) for j in selectors.exports_for_analysis(analysis)]
+
+
+@router.post(
+    "/analyses/{analysis_id}/exports",
+    response={200: dict, 202: dict, 400: Detail, 404: Detail, 409: Detail},
+    summary="Start an export (200 with the cached job when the analysis has not changed)",
+)
+def export_create(request: HttpRequest, analysis_id: UUID, payload: ExportIn) -> tuple[int, Any]:
+    analysis = analysis_get_for_user(request.auth, analysis_id)
+    try:
+        job, created = services.export_request(
+            analysis=analysis, kind=payload.kind, storyline_id=payload.storyline_id,
+            mode=payload.mode,
+        )  # fmt: skip
+    except services.ExportError as exc:
+        return exc.status, {"detail": str(exc)}
+    return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
+
+
+@router.get("/exports/{job_id}", summary="An export job's state")
+def export_detail(request: HttpRequest, job_id: UUID) -> dict[str, Any]:
+    job = selectors.export_get_for_user(request.auth, job_id)
+    return selectors.job_json(job, selectors.analysis_fingerprint(job.analysis))
+
+
+@router.get("/exports/{job_id}/download", url_name="export_download",
+            summary="The exported file")  # fmt: skip
+def export_download(request: HttpRequest, job_id: UUID) -> FileResponse:
+    job = selectors.export_get_for_user(request.auth, job_id)
+    if (
+        job.status != "completed"
+        or not job.file
+        or not job.file.storage.exists(job.file.name or "")
+    ):
+        raise Http404("This export has no file (yet).")
+    # FileResponse writes Content-Disposition with filename*=UTF-8'' (RFC 5987) when needed.
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
+                            content_type=job.content_type)  # fmt: skip
+    response["Cache-Control"] = "private, max-age=0"
+    return response

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ExportsConfig(AppConfig):
+    """Per-storyline cuts, edit lists, subtitles and data files, made as background jobs."""
+
+    name = "exports"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from exports import signals  # noqa: F401  (deletes export files with their rows)

@@ -1,0 +1,91 @@
+"""Export jobs: one file made from an analysis (or one of its storylines), cached by content.
+
+A job is keyed by what it exports (analysis, storyline, kind, mode) and by the fingerprint of
+the analysis's editable state when it ran: a request for the same export of an unchanged
+analysis gets the finished job back instead of a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from analysis.models import Analysis, Storyline
+
+
+def export_upload_to(instance: ExportJob, filename: str) -> str:
+    # The stored name is ours; the download name (with the video's name) is sent separately.
+    return f"exports/{instance.analysis_id}/{instance.id}/{filename}"
+
+
+class ExportKind(models.TextChoices):
+    MP4 = "mp4", "Video cut (MP4)"
+    EDL = "edl", "Edit list (CMX 3600 EDL)"
+    OTIO = "otio", "OpenTimelineIO"
+    FCPXML = "fcpxml", "Final Cut Pro XML (Premiere, Resolve)"
+    SRT = "srt", "Subtitles (SRT)"
+    VTT = "vtt", "Subtitles (WebVTT)"
+    JSON = "json", "JSON"
+    CSV = "csv", "Scenes (CSV)"
+    ZIP = "zip", "Everything per storyline (ZIP)"
+
+
+class ExportMode(models.TextChoices):
+    NONE = "", "Not applicable"
+    COPY = "copy", "Fast: stream copy, cut at keyframes"
+    EXACT = "exact", "Frame-accurate: re-encode"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="export_jobs")
+    storyline = models.ForeignKey(
+        Storyline, null=True, blank=True, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    kind = models.CharField(max_length=8, choices=ExportKind.choices)
+    mode = models.CharField(max_length=8, choices=ExportMode.choices, blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    # The analysis state the file was made from (scenes, memberships, names): the cache key.
+    fingerprint = models.CharField(max_length=64)
+    file = models.FileField(upload_to=export_upload_to, max_length=500, blank=True)
+    filename = models.CharField(max_length=255, blank=True)  # the download name
+    content_type = models.CharField(max_length=100, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    # Facts about the run: encoder, seconds, spans cut, output duration.
+    metadata = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["analysis", "kind", "fingerprint"]),
+            models.Index(fields=["analysis", "-created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="export_progress_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.kind} of {self.analysis_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)

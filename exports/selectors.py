@@ -1,0 +1,124 @@
+"""Reads of the exports app: ownership-checked jobs, the cache fingerprint, what to export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
+
+from analysis.models import Analysis, Scene, Storyline, StorylineScene
+from analysis.selectors import User
+from exports.models import ExportJob
+
+
+def export_get_for_user(user: User, job_id: Any) -> ExportJob:
+    """The user's export job; 404 for anyone else's (the download URL too)."""
+    try:
+        return ExportJob.objects.select_related("analysis__video", "storyline").get(
+            pk=job_id, analysis__video__owner_id=getattr(user, "pk", None)
+        )
+    except (ExportJob.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such export.") from exc
+
+
+def exports_for_analysis(analysis: Analysis) -> QuerySet[ExportJob]:
+    return analysis.export_jobs.select_related("storyline").order_by("-created_at")
+
+
+def analysis_fingerprint(analysis: Analysis) -> str:
+    """A hash of everything an export shows: scenes, who is in which storyline, names and
+    colours, and the transcript. Any correction changes it; nothing else does."""
+    scenes = list(
+        Scene.objects.filter(analysis=analysis)
+        .order_by("index")
+        .values_list("index", "start_time", "end_time")
+    )
+    members = sorted(
+        StorylineScene.objects.filter(scene__analysis=analysis).values_list(
+            "scene__index", "storyline_id", "relevance"
+        )
+    )
+    storylines = list(
+        Storyline.objects.filter(analysis=analysis)
+        .order_by("order")
+        .values_list("id", "name", "color", "order", "description")
+    )
+    segments = analysis.segments.count()
+    state = [str(analysis.pk), scenes, members, storylines, segments]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SceneRow:
+    public_id: str
+    index: int
+    start: float
+    end: float
+    relevance: float
+
+
+@dataclass(frozen=True)
+class StorylinePlan:
+    """A storyline's scenes in film order, as the exports need them."""
+
+    pk: int
+    number: int  # 1-based, as ``storyline_N`` in the result JSON
+    name: str
+    color: str
+    scenes: list[SceneRow]
+
+
+def storyline_plans(analysis: Analysis) -> list[StorylinePlan]:
+    members: dict[int, list[SceneRow]] = {}
+    rows = (
+        StorylineScene.objects.filter(scene__analysis=analysis)
+        .select_related("scene")
+        .order_by("scene__index")
+    )
+    for m in rows:
+        scene = m.scene
+        members.setdefault(m.storyline_id, []).append(
+            SceneRow(scene.public_id, scene.index, scene.start_time, scene.end_time, m.relevance)
+        )
+    return [
+        StorylinePlan(s.pk, n, s.name, s.color, members.get(s.pk, []))
+        for n, s in enumerate(Storyline.objects.filter(analysis=analysis).order_by("order"), 1)
+    ]
+
+
+def segments_json(analysis: Analysis) -> list[dict[str, Any]]:
+    """Transcript segments with their words, in time order."""
+    rows = analysis.segments.order_by("start_time").values(
+        "start_time", "end_time", "text", "words"
+    )
+    return [dict(row) for row in rows]
+
+
+def job_json(job: ExportJob, current_fingerprint: str | None = None) -> dict[str, Any]:
+    done = job.status == "completed"
+    return {
+        "id": str(job.pk),
+        "analysis_id": str(job.analysis_id),
+        "storyline_id": job.storyline_id,
+        "storyline_name": job.storyline.name if job.storyline else None,
+        "kind": job.kind,
+        "kind_label": job.get_kind_display(),
+        "mode": job.mode,
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "message": job.message,
+        "error": job.error,
+        "filename": job.filename,
+        "content_type": job.content_type,
+        "size_bytes": job.size_bytes,
+        "download_url": reverse("api:export_download", kwargs={"job_id": job.pk}) if done else None,
+        "stale": current_fingerprint is not None and job.fingerprint != current_fingerprint,
+        "metadata": job.metadata,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }

@@ -1,0 +1,163 @@
+"""Settings of the people stages and the analysis parameters that override them.
+
+Every default comes from a Django setting of the same name when the project defines it, else
+from the environment variable of that name, else from the value below. An analysis may override
+each with a parameter (lower-case name, e.g. ``{"faces": false, "face_detector": "cnn"}``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+FACE_DETECTORS = ("auto", "hog", "cnn")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class PeopleParameterError(ValueError):
+    """An analysis parameter of the people stages is invalid; the message says which."""
+
+
+# Environment variables read here (each also the Django setting of the same name).
+ENV_VARS = (
+    "FACES_ENABLED",
+    "FACE_DETECTOR",
+    "FACE_DEVICE",
+    "FACE_FRAMES_PER_SCENE",
+    "FACE_DETECT_WIDTH",
+    "FACE_UPSAMPLE",
+    "FACE_MIN_SCORE",
+    "FACE_MIN_SIZE",
+    "FACE_CLUSTER_THRESHOLD",
+    "FACE_CARRY_THRESHOLD",
+    "SPEAKERS_ENABLED",
+    "SPEAKER_DEVICE",
+    "SPEAKER_CLUSTER_THRESHOLD",
+    "SPEAKER_CARRY_THRESHOLD",
+    "SPEAKER_MIN_SECONDS",
+)
+
+
+def setting(name: str, default: Any) -> Any:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    enabled: bool
+    detector: str  # "auto" | "hog" | "cnn"
+    device: str  # "auto" | "cpu" | "cuda"
+    frames_per_scene: int
+    detect_width: int  # frames are scaled down to this width for detection
+    upsample: int  # HOG finds faces of ~80 px; each upsampling halves that
+    min_score: float
+    min_size: int  # smallest face side kept, in video pixels
+    cluster_threshold: float  # face-embedding distance joining two faces into one character
+    carry_threshold: float  # distance matching a new character to an editor-named one
+
+
+@dataclass(frozen=True)
+class SpeakerConfig:
+    enabled: bool
+    device: str
+    cluster_threshold: float  # cosine distance joining two segments into one speaker
+    carry_threshold: float
+    num_speakers: int | None
+    min_seconds: float  # shorter segments hold too little voice for an embedding
+
+
+def _number(params: dict[str, Any], key: str, default: Any, kind: type, low: float, high: float):
+    raw = params.get(key)
+    value = setting(key.upper(), default) if raw in (None, "") else raw
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise PeopleParameterError(f"{key} must be a number between {low} and {high}.") from None
+    if isinstance(value, bool) or not low <= number <= high:
+        raise PeopleParameterError(f"{key} must be a number between {low} and {high}.")
+    return number
+
+
+def _choice(params: dict[str, Any], key: str, env: str, choices: tuple[str, ...]) -> str:
+    value = str(params.get(key) or setting(env, "auto")).lower()
+    if value not in choices:
+        raise PeopleParameterError(f"{key} must be one of {', '.join(choices)}.")
+    return value
+
+
+def face_config(params: dict[str, Any]) -> FaceConfig:
+    """The face settings of an analysis (``params`` are its parameters)."""
+    enabled = params.get("faces")
+    return FaceConfig(
+        enabled=as_bool(setting("FACES_ENABLED", True) if enabled is None else enabled),
+        detector=_choice(params, "face_detector", "FACE_DETECTOR", FACE_DETECTORS),
+        device=_choice(params, "device", "FACE_DEVICE", DEVICES),
+        frames_per_scene=_number(params, "face_frames_per_scene", 2, int, 1, 30),
+        detect_width=_number(params, "face_detect_width", 640, int, 160, 4096),
+        upsample=_number(params, "face_upsample", 1, int, 0, 3),
+        min_score=_number(params, "face_min_score", 0.25, float, -5.0, 5.0),
+        min_size=_number(params, "face_min_size", 36, int, 8, 4096),
+        cluster_threshold=_number(params, "face_cluster_threshold", 0.5, float, 0.05, 1.5),
+        carry_threshold=_number(params, "face_carry_threshold", 0.5, float, 0.05, 1.5),
+    )
+
+
+def speaker_config(params: dict[str, Any]) -> SpeakerConfig:
+    """The speaker settings of an analysis."""
+    enabled = params.get("speakers")
+    num = params.get("num_speakers")
+    return SpeakerConfig(
+        enabled=as_bool(setting("SPEAKERS_ENABLED", True) if enabled is None else enabled),
+        device=_choice(params, "device", "SPEAKER_DEVICE", DEVICES),
+        cluster_threshold=_number(params, "speaker_cluster_threshold", 0.3, float, 0.01, 1.99),
+        carry_threshold=_number(params, "speaker_carry_threshold", 0.25, float, 0.01, 1.99),
+        num_speakers=None
+        if num in (None, "", "auto")
+        else _number(params, "num_speakers", None, int, 1, 50),
+        min_seconds=_number(params, "speaker_min_seconds", 0.5, float, 0.1, 30.0),
+    )
+
+
+PARAMETER_KEYS = (
+    "faces",
+    "face_detector",
+    "face_frames_per_scene",
+    "face_detect_width",
+    "face_upsample",
+    "face_min_score",
+    "face_min_size",
+    "face_cluster_threshold",
+    "face_carry_threshold",
+    "speakers",
+    "speaker_cluster_threshold",
+    "speaker_carry_threshold",
+    "num_speakers",
+    "speaker_min_seconds",
+)
+
+
+def people_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
+    """The people parameters present in ``raw``, validated (for ``analysis_parameters_clean``).
+
+    Raises:
+        PeopleParameterError: naming the parameter and what it accepts.
+    """
+    params = {key: raw[key] for key in PARAMETER_KEYS if raw.get(key) not in (None, "")}
+    for key in ("faces", "speakers"):
+        if key in params and not isinstance(params[key], bool):
+            raise PeopleParameterError(f"{key} must be true or false.")
+    face_config(params)
+    speaker_config(params)
+    return params

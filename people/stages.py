@@ -1,0 +1,346 @@
+"""Pipeline stages of the people app: ``faces`` (characters) and ``speakers`` (voices).
+
+Both are optional (analysis parameters ``faces`` / ``speakers``, default on) and configurable
+(see ``people.conf``). ``compute`` does the heavy work and the clustering; ``persist`` hands the
+clusters to ``people.services``, which matches them against editor-named people of earlier runs
+so names and merges survive a re-run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from analysis.models import Analysis, Scene, TranscriptSegment
+from analysis.pipeline.base import Stage, StageContext, register
+from analysis.pipeline.decode import SAMPLE_RATE, iter_frames, load_audio
+from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes, scene_stem
+from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
+from people import services
+from people.conf import FaceConfig, face_config, speaker_config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+THUMB_QUALITY = 88
+
+
+@dataclass(frozen=True)
+class FrameSample:
+    """A frame to look for faces on, and the part of its scene it stands for."""
+
+    scene_id: int
+    frame: int
+    time: float
+    start: float
+    end: float
+
+
+def sample_frames(scene: SceneSpan, count: int) -> list[int]:
+    """``count`` frame indices spread evenly over the scene (its middle when ``count`` is 1)."""
+    length = scene.end_frame - scene.start_frame
+    picked = {scene.start_frame + int(length * (k + 0.5) / count) for k in range(count)}
+    return sorted(min(max(f, scene.start_frame), scene.end_frame - 1) for f in picked)
+
+
+def cover(scene: SceneSpan, timed: list[tuple[int, float]]) -> list[FrameSample]:
+    """Give each sampled (frame, time) the scene's range up to halfway to its neighbours."""
+    timed = sorted(timed, key=lambda item: item[1])
+    samples = []
+    for i, (frame, at) in enumerate(timed):
+        start = scene.start_time if i == 0 else (timed[i - 1][1] + at) / 2
+        end = scene.end_time if i == len(timed) - 1 else (at + timed[i + 1][1]) / 2
+        samples.append(FrameSample(scene.id, frame, round(at, 3), round(start, 3), round(end, 3)))
+    return samples
+
+
+def _stored_times(ctx: StageContext, scene: SceneSpan, row: Scene, count: int) -> list[Any]:
+    """(frame, time, storage name) of the scene's keyframe and, if wanted, its 1-second frame."""
+    fps = ctx.analysis.video.fps or 25.0
+    key_time = row.keyframe_time if row.keyframe_time is not None else scene.start_time
+    key_frame = scene.start_frame + round((key_time - scene.start_time) * fps)
+    found = [(key_frame, key_time, str(row.keyframe.name))]
+    after_time = min(scene.start_time + AFTER_START_SECONDS, scene.end_time - 1.0 / fps)
+    name = f"analyses/{ctx.analysis.pk}/{scene_stem(scene.index)}_after1s.jpg"
+    storage = Scene._meta.get_field("keyframe").storage
+    if count > 1 and abs(after_time - key_time) * fps >= 1 and storage.exists(name):
+        frame = scene.start_frame + round((after_time - scene.start_time) * fps)
+        found.append((frame, after_time, name))
+    return found
+
+
+def _stored_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
+    """(sample, RGB image) from the keyframes stage's pictures: the keyframe and 1 s in."""
+    import cv2
+    import numpy as np
+
+    rows = {s.pk: s for s in Scene.objects.filter(analysis=ctx.analysis)}
+    storage = Scene._meta.get_field("keyframe").storage
+    for scene in scenes:
+        stored = _stored_times(ctx, scene, rows[scene.id], count)
+        names = {frame: name for frame, _at, name in stored}
+        for sample in cover(scene, [(frame, at) for frame, at, _name in stored]):
+            with storage.open(names[sample.frame], "rb") as handle:
+                data = np.frombuffer(handle.read(), dtype=np.uint8)
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            if image is not None:
+                yield sample, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _decoded_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
+    """(sample, RGB image) from one decode pass over the video, ``count`` frames per scene."""
+    per_scene = {scene.id: sample_frames(scene, count) for scene in scenes}
+    wanted = {f: scene for scene in scenes for f in per_scene[scene.id]}
+    last = max(wanted)
+    images: dict[int, tuple[float, Any]] = {}
+    for frame in iter_frames(ctx.video_path):
+        scene = wanted.get(frame.index)
+        if scene is not None:
+            images[frame.index] = (frame.time, frame.av_frame.to_ndarray(format="rgb24"))
+            mine = per_scene[scene.id]
+            if frame.index == mine[-1]:  # the scene's samples are all decoded: hand them out
+                for sample in cover(scene, [(f, images[f][0]) for f in mine if f in images]):
+                    yield sample, images.pop(sample.frame)[1]
+        if frame.index >= last:
+            break
+
+
+def frame_images(ctx: StageContext, scenes: list[SceneSpan], config: FaceConfig) -> Iterator[Any]:
+    """The sampled frames: stored keyframes when two per scene suffice, else a decode pass."""
+    keyframes_stored = not Scene.objects.filter(analysis=ctx.analysis, keyframe="").exists()
+    if config.frames_per_scene <= 2 and keyframes_stored:
+        return _stored_images(ctx, scenes, config.frames_per_scene)
+    return _decoded_images(ctx, scenes, config.frames_per_scene)
+
+
+def to_video_pixels(face: Any, scale: float) -> Any:
+    """The face with its box in the video's pixels (stored keyframes may be scaled down)."""
+    if abs(scale - 1.0) > 1e-3:
+        face.x, face.y = round(face.x * scale), round(face.y * scale)
+        face.w, face.h = max(1, round(face.w * scale)), max(1, round(face.h * scale))
+    return face
+
+
+@dataclass
+class FacesResult:
+    clusters: list[services.FaceCluster] = field(default_factory=list)
+    frames: int = 0
+    faces: int = 0
+    detector: str = ""
+    device: str = ""
+    skipped: bool = False
+    config: FaceConfig | None = None
+
+
+def _thumbnail(chip: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buffer = cv2.imencode(
+        ".jpg", cv2.cvtColor(chip, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY]
+    )
+    return buffer.tobytes() if ok else b""
+
+
+def build_face_clusters(found: list[tuple[FrameSample, Any]], config: FaceConfig) -> list[Any]:
+    """Cluster embedded faces; each cluster keeps its hits and its best face as thumbnail."""
+    import numpy as np
+
+    from people.clustering import cluster
+
+    if not found:
+        return []
+    vectors = np.stack([face.embedding for _sample, face in found])
+    labels = cluster(vectors, config.cluster_threshold, "euclidean")
+    clusters: list[services.FaceCluster] = []
+    for label in range(max(labels) + 1):
+        members = [found[i] for i, lab in enumerate(labels) if lab == label]
+        best = max(members, key=lambda m: m[1].w * m[1].h * (1.0 + max(m[1].score, 0.0)))
+        hits = [
+            services.FaceHit(
+                sample.scene_id,
+                sample.start,
+                sample.end,
+                sample.time,
+                face.x,
+                face.y,
+                face.w,
+                face.h,
+                face.score,
+                face.embedding.tolist(),
+            )
+            for sample, face in members
+        ]
+        quality = best[1].w * best[1].h * (1.0 + max(best[1].score, 0.0))
+        clusters.append(services.FaceCluster(hits, _thumbnail(best[1].chip), quality))
+    return clusters
+
+
+@register
+class FacesStage(Stage[FacesResult]):
+    """Find faces on a few frames per scene and group them into the video's characters."""
+
+    name = "faces"
+    label = "Finding characters"
+    weight = 1.0
+
+    def compute(self, ctx: StageContext) -> FacesResult:
+        from people.faces import (
+            detect_faces,
+            dlib_cuda_devices,
+            embed_faces,
+            select_detector,
+            select_device,
+        )
+
+        config = face_config(ctx.parameters)
+        scenes = load_scenes(ctx.analysis)
+        if not config.enabled or not scenes:
+            ctx.report(1.0, "Faces are off for this analysis" if scenes else "No scenes")
+            return FacesResult(skipped=not config.enabled, config=config)
+        device = select_device(config.device, dlib_cuda_devices())
+        detector = select_detector(config.detector, device)
+        progress, frames = Throttled(ctx.report), 0
+        found: list[tuple[FrameSample, Any]] = []
+        expected = len(scenes) * config.frames_per_scene
+        width = ctx.analysis.video.width
+        for sample, image in frame_images(ctx, scenes, config):
+            frames += 1
+            faces = detect_faces(image, config, detector)
+            found.extend((sample, to_video_pixels(f, width / image.shape[1])) for f in faces)
+            progress(0.8 * frames / expected, f"Looking for faces: frame {frames} of ~{expected}")
+        ctx.report(0.8, f"Comparing {len(found)} faces")
+        embed_faces(
+            [face for _sample, face in found],
+            lambda f: progress(0.8 + 0.15 * f, f"Comparing {len(found)} faces"),
+        )
+        clusters = build_face_clusters(found, config)
+        ctx.report(1.0, f"Found {len(found)} faces of {len(clusters)} people on {frames} frames")
+        return FacesResult(clusters, frames, len(found), detector, device, config=config)
+
+    def persist(self, ctx: StageContext, result: FacesResult) -> None:
+        config = result.config or face_config(ctx.parameters)
+        services.characters_replace(
+            analysis=ctx.analysis,
+            clusters=result.clusters,
+            cluster_threshold=config.cluster_threshold,
+            carry_threshold=config.carry_threshold,
+        )
+        _record(
+            ctx.analysis,
+            "faces",
+            {
+                "skipped": result.skipped,
+                "frames": result.frames,
+                "faces": result.faces,
+                "detector": result.detector,
+                "device": result.device,
+            },
+        )
+
+
+@dataclass
+class SpeakersResult:
+    clusters: list[services.VoiceCluster] = field(default_factory=list)
+    segments: int = 0
+    embedded: int = 0
+    device: str = ""
+    seconds: float = 0.0
+    skipped: bool = False
+
+
+def _excerpts(samples: np.ndarray, rows: list[Any], min_seconds: float) -> list[Any]:
+    """(segment row, audio excerpt) of every segment long enough to carry a voice."""
+    kept = []
+    for row in rows:
+        if row.end_time - row.start_time < min_seconds:
+            continue
+        excerpt = samples[int(row.start_time * SAMPLE_RATE) : int(row.end_time * SAMPLE_RATE)]
+        if excerpt.size >= min_seconds * SAMPLE_RATE:
+            kept.append((row, excerpt))
+    return kept
+
+
+def build_voice_clusters(
+    embedded: list[tuple[Any, np.ndarray]], threshold: float, num_speakers: int | None
+) -> list[Any]:
+    """Cluster segment embeddings into speakers, in order of first speech."""
+    import numpy as np
+
+    from people.clustering import cluster
+
+    if not embedded:
+        return []
+    vectors = np.stack([vector for _row, vector in embedded])
+    labels = cluster(vectors, threshold, "cosine", num_speakers)
+    clusters = []
+    for label in range(max(labels) + 1):
+        hits = [
+            services.VoiceHit(row.pk, row.scene_id, row.start_time, row.end_time, vector.tolist())
+            for (row, vector), lab in zip(embedded, labels, strict=True)
+            if lab == label
+        ]
+        clusters.append(services.VoiceCluster(hits))
+    return clusters
+
+
+@register
+class SpeakersStage(Stage[SpeakersResult]):
+    """Tell the voices of the transcript segments apart and group them into speakers."""
+
+    name = "speakers"
+    label = "Telling speakers apart"
+    weight = 0.5
+
+    def compute(self, ctx: StageContext) -> SpeakersResult:
+        from people.voices import embed_segments, select_device, torch_cuda_available
+
+        config = speaker_config(ctx.parameters)
+        rows = list(TranscriptSegment.objects.filter(analysis=ctx.analysis).order_by("start_time"))
+        if not config.enabled or not rows:
+            ctx.report(1.0, "Speakers are off for this analysis" if rows else "No speech")
+            return SpeakersResult(skipped=not config.enabled)
+        samples = load_audio(ctx.video_path, ctx.workdir)
+        if samples is None or samples.size == 0:
+            return SpeakersResult(segments=len(rows))
+        device = select_device(config.device, torch_cuda_available())
+        kept = _excerpts(samples, rows, config.min_seconds)
+        progress = Throttled(ctx.report)
+        ctx.report(0.1, f"Listening to {len(kept)} speech segments")
+        started = time.perf_counter()
+        vectors = embed_segments(
+            [excerpt for _row, excerpt in kept],
+            device,
+            lambda f: progress(0.1 + 0.8 * f, f"Listening to {len(kept)} speech segments"),
+        )
+        seconds = time.perf_counter() - started
+        embedded = [(row, v) for (row, _e), v in zip(kept, vectors, strict=True) if v is not None]
+        ctx.report(0.9, "Grouping voices")
+        clusters = build_voice_clusters(embedded, config.cluster_threshold, config.num_speakers)
+        ctx.report(1.0, f"{len(clusters)} speakers in {len(embedded)} segments")
+        return SpeakersResult(clusters, len(rows), len(embedded), device, round(seconds, 3))
+
+    def persist(self, ctx: StageContext, result: SpeakersResult) -> None:
+        config = speaker_config(ctx.parameters)
+        services.speakers_replace(
+            analysis=ctx.analysis,
+            clusters=result.clusters,
+            cluster_threshold=config.cluster_threshold,
+            carry_threshold=config.carry_threshold,
+        )
+        _record(
+            ctx.analysis,
+            "speakers",
+            {
+                "skipped": result.skipped,
+                "segments": result.segments,
+                "embedded": result.embedded,
+                "device": result.device,
+            },
+        )
+
+
+def _record(analysis: Analysis, key: str, facts: dict[str, Any]) -> None:
+    """Keep what the stage did in the analysis's metadata (the runner saves it after persist)."""
+    analysis.metadata = {**(analysis.metadata or {}), key: facts}

@@ -1,0 +1,153 @@
+// The export panel: choose a storyline (or the whole analysis), a format and a cut mode; jobs run
+// in the background with progress (WebSocket events, and polling as a fallback) and end with a
+// download link.
+
+import { ApiError, apiFetch } from "../api.js";
+import { fileSize, percent } from "../format.js";
+
+const KINDS = {
+  storyline: [
+    ["mp4", "Video cut (MP4)"],
+    ["edl", "Edit list (CMX 3600 EDL)"],
+    ["fcpxml", "FCP XML (Premiere, Resolve)"],
+    ["otio", "OpenTimelineIO (.otio)"],
+    ["srt", "Subtitles (SRT)"],
+    ["vtt", "Subtitles (WebVTT)"],
+    ["json", "Storyline (JSON)"],
+  ],
+  analysis: [
+    ["zip", "Every storyline (ZIP)"],
+    ["fcpxml", "FCP XML, storylines as tracks"],
+    ["otio", "OpenTimelineIO, storylines as tracks"],
+    ["edl", "Edit list (EDL)"],
+    ["json", "Analysis (JSON)"],
+    ["csv", "Scenes (CSV)"],
+  ],
+};
+const TIMED = new Set(["mp4", "srt", "vtt", "zip"]);
+const POLL_MS = 1000;
+
+export class ExportPanel {
+  constructor({ form, list, urls, toaster, model }) {
+    this.form = form;
+    this.list = list;
+    this.urls = urls;
+    this.toaster = toaster;
+    this.model = model;
+    this.jobs = new Map();
+    this.polls = new Map();
+    this.target = form.querySelector("[name=target]");
+    this.kind = form.querySelector("[name=kind]");
+    this.mode = form.querySelector("[name=mode]");
+    this.modeField = form.querySelector("[data-field=mode]");
+    this.target.addEventListener("change", () => this.fillKinds());
+    this.kind.addEventListener("change", () => this.syncMode());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.start();
+    });
+  }
+
+  /** Refill the storyline choice after the storylines changed (keeps the current choice). */
+  syncStorylines() {
+    const current = this.target.value;
+    const options = [new Option("Whole analysis", "")];
+    for (const s of this.model.storylines) options.push(new Option(s.name, String(s.id)));
+    this.target.replaceChildren(...options);
+    this.target.value = [...this.target.options].some((o) => o.value === current) ? current : this.model.storylines[0] ? String(this.model.storylines[0].id) : "";
+    this.fillKinds();
+  }
+
+  fillKinds() {
+    const scope = this.target.value ? "storyline" : "analysis";
+    const current = this.kind.value;
+    this.kind.replaceChildren(...KINDS[scope].map(([value, label]) => new Option(label, value)));
+    if (KINDS[scope].some(([value]) => value === current)) this.kind.value = current;
+    this.syncMode();
+  }
+
+  syncMode() {
+    this.modeField.hidden = !TIMED.has(this.kind.value);
+  }
+
+  async load() {
+    const jobs = await apiFetch(this.urls.exports);
+    for (const job of jobs.reverse()) this.upsert(job);
+  }
+
+  async start() {
+    const button = this.form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const payload = { kind: this.kind.value, storyline_id: this.target.value ? Number(this.target.value) : null };
+    if (TIMED.has(payload.kind)) payload.mode = this.mode.value;
+    try {
+      const job = await apiFetch(this.urls.exports, { method: "POST", json: payload });
+      this.upsert(job);
+      this.toaster.show(job.cached ? "This export is ready: nothing changed since it was made." : "Export started", { kind: "info" });
+    } catch (error) {
+      this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** A job's state from the API or a WebSocket event. */
+  upsert(job) {
+    const known = this.jobs.get(job.id);
+    if (known && known.status === "completed" && job.status !== "completed") return; // late event
+    this.jobs.set(job.id, { ...known, ...job });
+    this.renderJob(this.jobs.get(job.id));
+    if (job.status === "queued" || job.status === "running") this.poll(job.id);
+    else {
+      clearTimeout(this.polls.get(job.id));
+      this.polls.delete(job.id);
+    }
+  }
+
+  poll(id) {
+    if (this.polls.has(id)) return;
+    const tick = async () => {
+      try {
+        const job = await apiFetch(this.urls.export.replace("{id}", id));
+        this.polls.delete(id);
+        this.upsert(job);
+      } catch {
+        this.polls.set(id, setTimeout(tick, POLL_MS * 3));
+      }
+    };
+    this.polls.set(id, setTimeout(tick, POLL_MS));
+  }
+
+  label(job) {
+    const what = job.storyline_name ? job.storyline_name : "Whole analysis";
+    const mode = job.mode ? ` \u00b7 ${job.mode === "copy" ? "fast" : "frame-accurate"}` : "";
+    return `${what} \u00b7 ${job.kind_label || job.kind}${mode}`;
+  }
+
+  renderJob(job) {
+    let item = this.list.querySelector(`[data-job="${job.id}"]`);
+    if (!item) {
+      item = document.createElement("li");
+      item.className = "export-job";
+      item.dataset.job = job.id;
+      item.dataset.testid = "export-job";
+      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a>';
+      this.list.prepend(item);
+    }
+    item.dataset.status = job.status;
+    item.querySelector(".export-job__label").textContent = this.label(job);
+    const value = job.status === "completed" ? 100 : percent(job.progress);
+    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `Ready \u00b7 ${fileSize(job.size_bytes)}${job.stale ? " \u00b7 outdated" : ""}`, failed: job.error || "Failed" }[job.status];
+    item.querySelector(".export-job__state").textContent = state || job.status;
+    const bar = item.querySelector(".progress");
+    bar.hidden = job.status === "completed" || job.status === "failed";
+    bar.style.setProperty("--value", `${value}%`);
+    const link = item.querySelector(".export-job__download");
+    link.hidden = !job.download_url;
+    if (job.download_url) {
+      link.href = job.download_url;
+      link.setAttribute("download", job.filename || "");
+      link.setAttribute("aria-label", `Download ${job.filename}`);
+    }
+  }
+}

@@ -1,0 +1,417 @@
+// The timeline page: wires the player, the canvas timeline, lane headers (rename, recolour,
+// merge), the details panel, shortcuts, exports and the live connection together.
+
+import { apiFetch, pageData } from "../api.js";
+import { timecode } from "../format.js";
+import { DetailsPanel } from "./details.js";
+import { Editor } from "./editor.js";
+import { ExportPanel } from "./exports.js";
+import { bindShortcuts, fillHelp } from "./keys.js";
+import { LiveSocket } from "./live.js";
+import { NO_STORYLINE, TimelineModel } from "./model.js";
+import { Toaster } from "./toast.js";
+import { SpokenLine } from "./transcript.js";
+import { TimelineView } from "./view.js";
+
+const data = pageData("timeline-data");
+const $ = (id) => document.getElementById(id);
+const player = $("player");
+const model = new TimelineModel();
+const toaster = new Toaster($("toasts"));
+const spoken = new SpokenLine($("spoken-line"));
+let selection = []; // scene ids, the first is the one shown in the details panel
+
+const view = new TimelineView({
+  canvas: $("timeline-canvas"),
+  model,
+  onSceneClick: (scene, { additive }) => (additive ? toggleSelected(scene.id) : selectScene(scene.id, true)),
+  onSceneDrop: (ids, storylineId) => editor.move(ids, storylineId),
+  onSeek: (time, scene) => {
+    seek(time);
+    if (scene) select([scene.id]);
+  },
+  onLayout: renderHeaders,
+  onViewChange: syncRanges,
+});
+
+const editor = new Editor({ urls: data.urls, model, toaster, reload });
+const details = new DetailsPanel({
+  root: $("details"),
+  urlFor: (id) => data.urls.scene.replace("{scene}", encodeURIComponent(id)),
+  onSeek: seek,
+  onSelect: selectScene,
+});
+const exportsPanel = new ExportPanel({
+  form: $("export-form"),
+  list: $("export-jobs"),
+  urls: { exports: data.urls.exports, export: data.urls.export },
+  toaster,
+  model,
+});
+
+// --- Data ---------------------------------------------------------------------------------
+
+let laneSignature = "";
+
+async function reload() {
+  const body = await apiFetch(data.urls.timeline);
+  model.update(body);
+  const signature = model.lanes.map((l) => `${l.key}:${l.storyline?.name}:${l.storyline?.color}`).join("|");
+  if (signature !== laneSignature) {
+    laneSignature = signature;
+    view.layout();
+    exportsPanel.syncStorylines();
+  } else {
+    renderHeaderCounts();
+    view.requestRender();
+  }
+  selection = selection.filter((id) => model.scene(id));
+  view.select(selection);
+  renderSelection();
+  $("undo-button").disabled = !model.canUndo;
+  $("redo-button").disabled = !model.canRedo;
+  $("scene-total").textContent = `${model.scenes.length} scenes \u00b7 ${model.storylines.length} storylines`;
+  if (selection[0]) details.show(selection[0], model);
+}
+
+async function loadTranscript() {
+  model.setSegments(await apiFetch(data.urls.transcript));
+  view.requestRender();
+}
+
+async function loadWaveform() {
+  model.waveform = await apiFetch(data.urls.waveform);
+  view.requestRender();
+}
+
+// --- Lane headers ---------------------------------------------------------------------------
+
+const ROW_LABELS = { ruler: "Time", film: "Film", text: "Transcript", wave: "Sound" };
+
+function renderHeaders(rows) {
+  const root = $("lane-headers");
+  root.replaceChildren(
+    ...rows.map((row) => {
+      const item = document.createElement("div");
+      item.className = `lane-head lane-head--${row.kind}`;
+      item.style.height = `${row.h}px`;
+      if (row.kind !== "lane") item.textContent = ROW_LABELS[row.kind];
+      else if (row.lane.key === NO_STORYLINE) {
+        item.dataset.testid = "lane-none";
+        item.innerHTML = '<span class="lane-head__swatch lane-head__swatch--none" aria-hidden="true"></span><span class="lane-head__name">No storyline</span><span class="lane-head__count muted num"></span>';
+      } else item.append(...laneControls(row.lane.storyline, row.index));
+      item.dataset.lane = String(row.lane?.key ?? row.kind);
+      return item;
+    }),
+  );
+  renderHeaderCounts();
+}
+
+function laneControls(storyline, index) {
+  const colour = document.createElement("input");
+  colour.type = "color";
+  colour.value = storyline.color;
+  colour.className = "lane-head__colour";
+  colour.setAttribute("aria-label", `Colour of ${storyline.name}`);
+  colour.dataset.testid = "lane-colour";
+  colour.addEventListener("change", () => editor.recolour(storyline.id, colour.value));
+  const name = document.createElement("button");
+  name.type = "button";
+  name.className = "lane-head__name";
+  name.dataset.testid = "lane-name";
+  name.textContent = storyline.name;
+  name.title = `${storyline.name} (key ${index + 1}). Click to rename.`;
+  name.addEventListener("click", () => startRename(name, storyline));
+  const count = document.createElement("span");
+  count.className = "lane-head__count muted num";
+  const merge = document.createElement("select");
+  merge.className = "lane-head__merge";
+  merge.setAttribute("aria-label", `Merge ${storyline.name} into another storyline`);
+  merge.dataset.testid = "lane-merge";
+  merge.append(new Option("Merge into\u2026", ""));
+  for (const other of model.storylines) if (other.id !== storyline.id) merge.append(new Option(other.name, String(other.id)));
+  merge.addEventListener("change", () => {
+    if (merge.value) editor.merge(storyline.id, Number(merge.value));
+    merge.value = "";
+  });
+  const key = document.createElement("kbd");
+  key.className = "lane-head__key";
+  key.textContent = index < 9 ? String(index + 1) : "";
+  return [key, colour, name, count, merge];
+}
+
+function startRename(button, storyline) {
+  const input = document.createElement("input");
+  input.className = "lane-head__input";
+  input.value = storyline.name;
+  input.maxLength = 200;
+  input.dataset.testid = "lane-name-input";
+  input.setAttribute("aria-label", "Storyline name");
+  let done = false;
+  const finish = (save) => {
+    if (done) return;
+    done = true;
+    const value = input.value.trim();
+    input.replaceWith(button);
+    if (save && value && value !== storyline.name) editor.rename(storyline.id, value);
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") finish(true);
+    if (event.key === "Escape") finish(false);
+  });
+  input.addEventListener("blur", () => finish(true));
+  button.replaceWith(input);
+  input.focus();
+  input.select();
+}
+
+function renderHeaderCounts() {
+  const counts = new Map();
+  for (const scene of model.scenes) {
+    const key = String(scene.storyline_id ?? NO_STORYLINE);
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  for (const head of $("lane-headers").querySelectorAll(".lane-head")) {
+    const count = head.querySelector(".lane-head__count");
+    if (count) count.textContent = String(counts.get(head.dataset.lane) || 0);
+  }
+}
+
+// --- Selection and playback --------------------------------------------------------------
+
+function select(ids) {
+  selection = ids;
+  view.select(ids);
+  renderSelection();
+  if (ids[0]) details.show(ids[0], model);
+  else details.clear();
+}
+
+function toggleSelected(id) {
+  select(selection.includes(id) ? selection.filter((x) => x !== id) : [...selection, id]);
+}
+
+function selectScene(id, play = false) {
+  const scene = model.scene(id);
+  if (!scene) return;
+  select([id]);
+  view.reveal(scene.start);
+  if (play) playFrom(scene.start);
+  else seek(scene.start);
+}
+
+function renderSelection() {
+  const count = selection.length;
+  const first = model.scene(selection[0]);
+  $("selection-label").textContent = count === 0 ? "" : count === 1 ? `Scene ${first.index + 1} selected` : `${count} scenes selected`;
+  const lanes = new Set(selection.map((id) => model.scene(id)?.storyline_id ?? null));
+  $("split-button").disabled = !(count > 0 && lanes.size === 1 && !lanes.has(null));
+  $("exclude-button").disabled = count === 0;
+}
+
+function whenReady(fn) {
+  if (player.readyState >= HTMLMediaElement.HAVE_METADATA) fn();
+  else player.addEventListener("loadedmetadata", fn, { once: true });
+}
+
+function seek(time) {
+  whenReady(() => {
+    player.currentTime = time;
+  });
+  tick(time);
+}
+
+function playFrom(time) {
+  whenReady(() => {
+    player.currentTime = time;
+    player.play().catch(() => {
+      /* autoplay refused: the player waits at the scene start */
+    });
+  });
+  tick(time);
+}
+
+function tick(time = player.currentTime) {
+  view.setTime(time, !player.paused);
+  spoken.update(model.segmentAt(time), time);
+  details.highlight(time);
+  $("time-display").textContent = timecode(time);
+}
+
+let loop = 0;
+function followPlayback() {
+  tick();
+  loop = player.paused ? 0 : requestAnimationFrame(followPlayback);
+}
+
+player.addEventListener("play", () => {
+  $("play-button").textContent = "\u275a\u275a";
+  $("play-button").setAttribute("aria-label", "Pause");
+  if (!loop) loop = requestAnimationFrame(followPlayback);
+});
+player.addEventListener("pause", () => {
+  $("play-button").textContent = "\u25b6";
+  $("play-button").setAttribute("aria-label", "Play");
+});
+player.addEventListener("seeked", () => tick());
+
+function playPause() {
+  if (player.paused) player.play().catch(() => {});
+  else player.pause();
+}
+
+function step(direction) {
+  const from = selection[0] || model.sceneAt(player.currentTime)?.id;
+  const next = model.neighbour(from, direction);
+  if (next) selectScene(next.id, !player.paused);
+}
+
+function moveSelectionTo(number) {
+  if (!selection.length) {
+    toaster.show("Select a scene first (click it, or J / K).", { kind: "info" });
+    return;
+  }
+  if (number === null) {
+    editor.move(selection, null);
+    return;
+  }
+  const storyline = model.storylines[number - 1];
+  if (!storyline) toaster.show(`There is no storyline ${number}.`, { kind: "error" });
+  else editor.move(selection, storyline.id);
+}
+
+// --- Toolbar -------------------------------------------------------------------------------
+
+const ZOOM_STEPS = 1000;
+
+function syncRanges() {
+  const min = view.minPps();
+  const max = 400;
+  const zoom = Math.log(view.pps / min) / Math.log(max / min || 2);
+  $("zoom-range").value = String(Math.round(Math.max(0, Math.min(1, zoom)) * ZOOM_STEPS));
+  const room = Math.max(0, model.duration - view.visibleSeconds());
+  $("scroll-range").value = room ? String(Math.round((view.start / room) * ZOOM_STEPS)) : "0";
+  $("scroll-range").disabled = room === 0;
+}
+
+function bindToolbar() {
+  $("play-button").addEventListener("click", playPause);
+  $("zoom-in").addEventListener("click", () => view.zoom(1.5));
+  $("zoom-out").addEventListener("click", () => view.zoom(1 / 1.5));
+  $("zoom-fit").addEventListener("click", () => view.fit());
+  $("zoom-range").addEventListener("input", (event) => {
+    const min = view.minPps();
+    const pps = min * (400 / min) ** (Number(event.target.value) / ZOOM_STEPS);
+    view.zoom(pps / view.pps);
+  });
+  $("scroll-range").addEventListener("input", (event) => {
+    const room = Math.max(0, model.duration - view.visibleSeconds());
+    view.setView((room * Number(event.target.value)) / ZOOM_STEPS, view.pps);
+  });
+  $("undo-button").addEventListener("click", () => editor.undo());
+  $("redo-button").addEventListener("click", () => editor.redo());
+  $("new-storyline").addEventListener("click", () => editor.create(`Storyline ${model.storylines.length + 1}`, selection));
+  $("exclude-button").addEventListener("click", () => moveSelectionTo(null));
+  $("split-button").addEventListener("click", () => {
+    const storyline = model.storyline(model.scene(selection[0])?.storyline_id);
+    if (storyline) editor.split(storyline.id, selection, `${storyline.name} (part 2)`);
+  });
+  const dialog = $("help-dialog");
+  fillHelp($("help-list"));
+  $("help-button").addEventListener("click", () => dialog.showModal());
+  bindShortcuts({
+    playPause,
+    next: () => step(1),
+    previous: () => step(-1),
+    moveTo: moveSelectionTo,
+    undo: () => editor.undo(),
+    redo: () => editor.redo(),
+    zoom: (factor) => view.zoom(factor),
+    fit: () => view.fit(),
+    help: () => (dialog.open ? dialog.close() : dialog.showModal()),
+    escape: () => (dialog.open ? dialog.close() : select([])),
+  });
+}
+
+// --- Live updates ----------------------------------------------------------------------------
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting\u2026",
+  live: "Live: changes from other windows appear here",
+  reconnecting: "Connection lost, reconnecting\u2026",
+  polling: "Live connection unavailable, checking every 5 s",
+};
+
+function connectLive() {
+  const live = new LiveSocket({
+    socketUrl: data.urls.socket,
+    pollUrl: data.urls.analysis,
+    toState: (body) => ({ type: "progress", status: body.status, progress: body.progress }),
+    pollInterval: 5000,
+  });
+  let reloadTimer = 0;
+  const reloadSoon = () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => reload().catch(() => {}), 150);
+  };
+  let wasLive = false;
+  live.on("connection", (mode) => {
+    const state = $("connection-state");
+    state.dataset.state = mode;
+    state.querySelector(".connection__text").textContent = CONNECTION_TEXT[mode] || mode;
+    if (mode === "live" && wasLive) reloadSoon(); // back after a drop: catch up
+    if (mode === "live") wasLive = true;
+  });
+  live.on("state", () => {
+    if (live.mode === "polling") reloadSoon();
+  });
+  live.on("storyline.changed", (event) => {
+    if (!editor.isRecentOwnChange()) {
+      const who = event.edit?.user ? ` by ${event.edit.user}` : "";
+      toaster.show(`Changed in another window${who}: ${event.edit?.summary || event.step}`, { kind: "info" });
+    }
+    reloadSoon();
+  });
+  live.on("export.progress", (job) => exportsPanel.upsert(job));
+  window.addEventListener("pagehide", () => live.destroy(), { once: true });
+  live.start();
+}
+
+// --- Start -----------------------------------------------------------------------------------
+
+async function start() {
+  bindToolbar();
+  const began = performance.now();
+  try {
+    await Promise.all([reload(), loadTranscript()]);
+  } catch (error) {
+    toaster.show(`The timeline could not load: ${error.message}`, { kind: "error", ms: 60000 });
+    return;
+  }
+  view.draw(); // the first frame now, not at the next animation frame
+  performance.mark("timeline-drawn");
+  document.body.dataset.timeline = "ready";
+  document.body.dataset.timelineLoadMs = String(Math.round(performance.now() - began));
+  tick(0);
+  loadWaveform().catch(() => {});
+  exportsPanel.load().catch(() => {});
+  connectLive();
+}
+
+// For tests and benchmarks: where things are drawn, and the view's frame statistics.
+window.timelineDebug = {
+  view,
+  model,
+  sceneRect(id) {
+    const rect = view.sceneRect(id);
+    if (!rect) return null;
+    const box = view.canvas.getBoundingClientRect();
+    return { x: box.left + rect.x, y: box.top + rect.y, width: rect.width, height: rect.height };
+  },
+  laneCenterY(index) {
+    const row = view.laneRow(index);
+    return view.canvas.getBoundingClientRect().top + row.y + row.h / 2;
+  },
+};
+
+start();

@@ -1,0 +1,317 @@
+"""Storylines from the scene graph: spectral clustering with editors' constraints.
+
+Plain numpy (no scikit-learn): the normalised affinity D^-1/2 W D^-1/2, its leading
+eigenvectors, k-means on the row-normalised embedding (Ng, Jordan & Weiss 2001). The number
+of storylines, when not given, is the one with the best silhouette (eigengaps are shown too).
+Editors' decisions are hard constraints: scenes an editor put in one storyline are linked with
+weight 1 and scenes put in different storylines get weight 0 (Kamvar et al. 2003), each editor
+storyline is pinned to one cluster, and its scenes can never leave it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MAX_AUTO_STORYLINES = 8
+KMEANS_RESTARTS = 12
+REFINE_ROUNDS = 20
+MIN_SILHOUETTE = 0.1
+
+
+@dataclass
+class Constraints:
+    """Editor decisions over positions 0..n-1: groups that must stay together and apart."""
+
+    groups: list[list[int]] = field(default_factory=list)  # one list per editor storyline
+    excluded: set[int] = field(default_factory=set)  # in no storyline at all
+
+    @property
+    def fixed(self) -> dict[int, int]:
+        return {pos: g for g, members in enumerate(self.groups) for pos in members}
+
+    def must_link(self) -> list[tuple[int, int]]:
+        return [(a, b) for m in self.groups for i, a in enumerate(m) for b in m[i + 1 :]]
+
+    def cannot_link(self) -> list[tuple[int, int]]:
+        pairs = []
+        for g, first in enumerate(self.groups):
+            for second in self.groups[g + 1 :]:
+                pairs += [(a, b) for a in first for b in second]
+        return pairs
+
+
+@dataclass
+class Clustering:
+    labels: list[int]  # per position; -1 = in no storyline
+    relevance: np.ndarray  # n x k, rows sum to 1 (0 rows for excluded scenes)
+    k: int
+    criterion: dict[str, Any]
+    group_cluster: dict[int, int]  # editor group -> cluster
+
+
+def constrained_affinity(matrix: np.ndarray, cons: Constraints) -> np.ndarray:
+    w = matrix.copy()
+    for a, b in cons.must_link():
+        w[a, b] = w[b, a] = 1.0
+    for a, b in cons.cannot_link():
+        w[a, b] = w[b, a] = 0.0
+    return w
+
+
+def spectrum(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and eigenvectors of the normalised affinity."""
+    import numpy as np
+
+    degree = np.maximum(w.sum(axis=1), 1e-9)
+    inv = 1.0 / np.sqrt(degree)
+    values, vectors = np.linalg.eigh(inv[:, None] * w * inv[None, :])
+    order = np.argsort(values)[::-1]
+    return values[order], vectors[:, order]
+
+
+def kmeans(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding, best of several restarts (deterministic)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    best, best_cost = np.zeros(len(points), dtype=int), np.inf
+    for _ in range(KMEANS_RESTARTS):
+        centres = [points[rng.integers(len(points))]]
+        for _c in range(1, k):
+            d2 = np.min([((points - c) ** 2).sum(axis=1) for c in centres], axis=0)
+            total = d2.sum()
+            pick = rng.choice(len(points), p=d2 / total) if total > 0 else rng.integers(len(points))
+            centres.append(points[pick])
+        labels, cost = _lloyd(points, np.array(centres))
+        if cost < best_cost:
+            best, best_cost = labels, cost
+    return best
+
+
+def _lloyd(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
+    import numpy as np
+
+    labels = np.zeros(len(points), dtype=int)
+    for _ in range(100):
+        d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        new = d2.argmin(axis=1)
+        for c in range(len(centres)):
+            if (new == c).any():
+                centres[c] = points[new == c].mean(axis=0)
+        if (new == labels).all():
+            break
+        labels = new
+    d2 = ((points - centres[labels]) ** 2).sum(axis=1)
+    return labels, float(d2.sum())
+
+
+def _pin_groups(labels: np.ndarray, cons: Constraints, k: int) -> dict[int, int]:
+    """Editor group -> cluster with the largest overlap, each cluster to at most one group."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    if not cons.groups:
+        return {}
+    overlap = np.zeros((len(cons.groups), k))
+    for g, members in enumerate(cons.groups):
+        for pos in members:
+            overlap[g, labels[pos]] += 1
+    rows, cols = linear_sum_assignment(-overlap)
+    return {int(g): int(c) for g, c in zip(rows, cols, strict=True)}
+
+
+def relevance_of(w: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Mean affinity of each scene to each cluster's other members, rows scaled to sum 1."""
+    import numpy as np
+
+    n = len(labels)
+    out = np.zeros((n, k))
+    for c in range(k):
+        members = labels == c
+        for i in range(n):
+            others = members.copy()
+            others[i] = False
+            out[i, c] = w[i, others].mean() if others.any() else 0.0
+    sums = out.sum(axis=1, keepdims=True)
+    uniform = np.full((n, k), 1.0 / max(k, 1))
+    return np.where(sums > 1e-12, out / np.maximum(sums, 1e-12), uniform)
+
+
+def _refine(w: np.ndarray, labels: np.ndarray, k: int, fixed: dict[int, int]) -> np.ndarray:
+    """Move free scenes to the cluster they are most related to, until nothing moves.
+
+    After this, every free scene's storyline is its highest relevance (its primary).
+    """
+    for _ in range(REFINE_ROUNDS):
+        rel = relevance_of(w, labels, k)
+        new = rel.argmax(axis=1)
+        for pos, cluster in fixed.items():
+            new[pos] = cluster
+        if (new == labels).all():
+            break
+        labels = new
+    return labels
+
+
+def silhouette(distance: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette width of ``labels`` under a precomputed distance matrix."""
+    import numpy as np
+
+    clusters = sorted({int(c) for c in labels})
+    if len(clusters) < 2:
+        return 0.0
+    widths = []
+    for i in range(len(labels)):
+        same = labels == labels[i]
+        same[i] = False
+        if not same.any():
+            widths.append(0.0)
+            continue
+        a = distance[i, same].mean()
+        b = min(distance[i, labels == c].mean() for c in clusters if c != labels[i])
+        widths.append((b - a) / max(a, b, 1e-12))
+    return float(np.mean(widths))
+
+
+def _partition(
+    w: np.ndarray, k: int, cons: Constraints
+) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
+    """Labels for ``k`` clusters, editor scenes pinned: (labels, fixed positions, group pins)."""
+    import numpy as np
+
+    if k <= 1 or len(w) <= 1:
+        labels = np.zeros(len(w), dtype=int)
+    else:
+        _values, vectors = spectrum(w)
+        embedding = vectors[:, :k]
+        embedding = embedding / np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-9)
+        labels = kmeans(embedding, k)
+    pins = _pin_groups(labels, cons, max(k, 1))
+    fixed = {pos: pins[g] for g, members in enumerate(cons.groups) for pos in members}
+    for pos, c in fixed.items():
+        labels[pos] = c
+    labels = _refine(w, labels, max(k, 1), fixed)
+    return _fill_empty(w, labels, max(k, 1), fixed), fixed, pins
+
+
+def _fill_empty(w: np.ndarray, labels: np.ndarray, k: int, fixed: dict[int, int]) -> np.ndarray:
+    """When k was asked for, each cluster gets a scene: the free one least tied to its own."""
+    import numpy as np
+
+    labels = labels.copy()
+    for c in range(min(k, len(labels))):
+        if (labels == c).any():
+            continue
+        sizes = np.bincount(labels, minlength=k)
+        rel = relevance_of(w, labels, k)
+        free = [i for i in range(len(labels)) if i not in fixed and sizes[labels[i]] > 1]
+        if not free:
+            break
+        labels[min(free, key=lambda i: rel[i, labels[i]])] = c
+    return labels
+
+
+def cluster(matrix: np.ndarray, wanted: int | None, cons: Constraints) -> Clustering:
+    """Labels, relevance and the criterion for ``wanted`` storylines (None: automatic)."""
+    import numpy as np
+
+    n = len(matrix)
+    active = [i for i in range(n) if i not in cons.excluded]
+    groups = [[active.index(p) for p in g if p in active] for g in cons.groups]
+    sub_cons = Constraints(groups=[g for g in groups if g])
+    if not active:
+        return Clustering([-1] * n, np.zeros((n, 0)), 0, {"method": "none", "k": 0}, {})
+    w = constrained_affinity(matrix[np.ix_(active, active)], sub_cons)
+    if wanted is not None:
+        k = max(1, min(int(wanted), len(active)), len(sub_cons.groups))
+        criterion: dict[str, Any] = {"method": "given", "requested": int(wanted)}
+        labels, fixed, pins = _partition(w, k, sub_cons)
+    else:
+        k, labels, fixed, pins, criterion = _automatic(w, sub_cons)
+    return _finish(n, active, w, labels, k, fixed, criterion, pins, cons)
+
+
+def _automatic(
+    w: np.ndarray, cons: Constraints
+) -> tuple[int, np.ndarray, dict[int, int], dict[int, int], dict[str, Any]]:
+    """The k of 2..8 whose partition has the best silhouette (distance 1 - affinity), among
+    those whose every storyline has at least max(2, sqrt(n)/2) scenes.
+
+    One storyline when even the best silhouette is below ``MIN_SILHOUETTE`` (nothing stands
+    apart). The eigengaps are reported beside it for comparison.
+    """
+    import numpy as np
+
+    n = len(w)
+    low, high = max(2, len(cons.groups)), min(MAX_AUTO_STORYLINES, n - 1)
+    values, _ = spectrum(w)
+    gaps = [round(float(values[k - 1] - values[k]), 4) for k in range(1, min(n, 10))]
+    criterion: dict[str, Any] = {"method": "silhouette", "eigengaps": gaps, "silhouettes": {}}
+    if n < 3 or high < low:
+        k = max(1, len(cons.groups))
+        labels, fixed, pins = _partition(w, k, cons)
+        return k, labels, fixed, pins, {**criterion, "note": "too few scenes to compare"}
+    distance = 1.0 - w
+    np.fill_diagonal(distance, 0.0)
+    smallest = max(2, round(math.sqrt(n) / 2))
+    criterion["min_scenes_per_storyline"] = smallest
+    best: tuple[float, int, Any] | None = None
+    for k in range(low, high + 1):
+        result = _partition(w, k, cons)
+        score = silhouette(distance, result[0])
+        criterion["silhouettes"][str(k)] = round(score, 4)
+        # A "storyline" of one or two stray shots is noise, not a thread: such a k is skipped.
+        big_enough = int(np.bincount(result[0]).min()) >= smallest or bool(cons.groups)
+        if big_enough and (best is None or score > best[0] + 1e-9):
+            best = (score, k, result)
+    if best is None:
+        return (
+            max(1, len(cons.groups)),
+            *_partition(w, max(1, len(cons.groups)), cons),
+            {**criterion, "note": f"no partition with {smallest}+ scenes per storyline"},
+        )
+    score, k, (labels, fixed, pins) = best
+    if score < MIN_SILHOUETTE and not cons.groups:
+        k = 1
+        labels, fixed, pins = _partition(w, 1, cons)
+        criterion["note"] = f"best silhouette {score:.3f} < {MIN_SILHOUETTE}: one storyline"
+    return k, labels, fixed, pins, criterion
+
+
+def _finish(
+    n: int,
+    active: list[int],
+    w: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    fixed: dict[int, int],
+    criterion: dict[str, Any],
+    pins: dict[int, int],
+    cons: Constraints,
+) -> Clustering:
+    """Drop empty clusters, renumber, and give editor-placed scenes a one-hot relevance row."""
+    import numpy as np
+
+    used = sorted({int(c) for c in labels} | set(pins.values()))
+    remap = {c: i for i, c in enumerate(used)}
+    labels = np.array([remap[int(c)] for c in labels])
+    k2 = len(used)
+    rel = relevance_of(w, labels, k2)
+    for pos, c in fixed.items():
+        rel[pos] = 0.0
+        rel[pos, remap[c]] = 1.0
+    full_labels = [-1] * n
+    full_rel = np.zeros((n, k2))
+    for sub, pos in enumerate(active):
+        full_labels[pos] = int(labels[sub])
+        full_rel[pos] = rel[sub]
+    group_cluster = {g: remap[c] for g, c in pins.items()}
+    # Map back from the compacted group numbering to the caller's groups.
+    original = [g for g, members in enumerate(cons.groups) if any(p in active for p in members)]
+    group_cluster = {original[g]: c for g, c in group_cluster.items()}
+    return Clustering(full_labels, full_rel, k2, {**criterion, "k": k2}, group_cluster)

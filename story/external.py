@@ -1,0 +1,119 @@
+"""Signals other apps provide, read through their selectors; each one is optional.
+
+An app that is not installed, lacks the selector, or has no rows for the analysis simply adds
+nothing: the graph renormalises over the signals that are present. Contracts used:
+
+- ``people.selectors.characters_by_scene(analysis) -> {scene_pk: set[character_pk]}``
+- ``people.selectors.speakers_by_scene(analysis) -> {scene_pk: [speaker label, …]}``
+- ``people.selectors.character_names(analysis) -> {character_pk: name}`` (else the
+  ``people.Character`` rows are read: name or label)
+- ``vision.selectors.scene_signals(analysis) -> {scene_pk: {"embedding": [float] | None,
+  "objects": [label], "ocr": str, "caption": str}}`` (else the vision app's rows are read
+  directly: ``SceneEmbedding``, ``SceneObjects``, ``SceneText``, ``SceneCaption``)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+
+from analysis.models import Analysis
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExternalSignals:
+    """Per scene pk: what the people and vision apps know about it."""
+
+    characters: dict[int, set[Any]] = field(default_factory=dict)
+    character_names: dict[Any, str] = field(default_factory=dict)
+    speakers: dict[int, list[str]] = field(default_factory=dict)
+    vision: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def available(self) -> list[str]:
+        names = [
+            ("characters", self.characters),
+            ("speakers", self.speakers),
+            ("vision", self.vision),
+        ]
+        return [name for name, value in names if value]
+
+
+def _safe(fn: Any, analysis: Analysis) -> Any:
+    try:
+        return fn(analysis)
+    except Exception:  # a schema mismatch with another app must not stop the storylines
+        logger.warning("reading %s failed; going on without it", fn.__name__, exc_info=True)
+        return {}
+
+
+def _call(app: str, function: str, analysis: Analysis) -> Any:
+    """``app.selectors.function(analysis)``, or None when the app or the function is absent."""
+    if not apps.is_installed(app):
+        return None
+    try:
+        fn = getattr(import_module(f"{app}.selectors"), function)
+    except (ImportError, AttributeError):
+        return None
+    try:
+        return fn(analysis)
+    except Exception:  # another app's failure must not stop the storylines
+        logger.warning("%s.selectors.%s failed; going on without it", app, function, exc_info=True)
+        return None
+
+
+def vision_rows(analysis: Analysis) -> dict[int, dict[str, Any]]:
+    """The vision app's rows read directly (until it offers ``scene_signals``)."""
+    if not apps.is_installed("vision"):
+        return {}
+    try:
+        from vision.models import SceneCaption, SceneEmbedding, SceneObjects, SceneText
+        from vision.search import as_vector
+    except ImportError:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    for row in SceneEmbedding.objects.filter(analysis=analysis):
+        out.setdefault(row.scene_id, {})["embedding"] = as_vector(bytes(row.vector)).tolist()
+    for obj in SceneObjects.objects.filter(analysis=analysis):
+        labels = [item.get("label") for item in [*obj.labels, *obj.tags] if item.get("label")]
+        out.setdefault(obj.scene_id, {})["objects"] = labels
+    for scene_id, text in SceneText.objects.filter(analysis=analysis).values_list(
+        "scene_id", "text"
+    ):
+        out.setdefault(scene_id, {})["ocr"] = text
+    for scene_id, text in SceneCaption.objects.filter(analysis=analysis).values_list(
+        "scene_id", "text"
+    ):
+        out.setdefault(scene_id, {})["caption"] = text
+    return out
+
+
+def character_names(analysis: Analysis) -> dict[Any, str]:
+    """Character pk -> the editor's name or the people app's label."""
+    if not apps.is_installed("people"):
+        return {}
+    try:
+        from people.models import Character
+    except ImportError:
+        return {}
+    rows = Character.objects.filter(analysis=analysis).values_list("pk", "name", "label")
+    return {pk: name or label for pk, name, label in rows if name or label}
+
+
+def load_external(analysis: Analysis) -> ExternalSignals:
+    """Everything the other apps offer for ``analysis`` (empty parts when they offer nothing)."""
+    characters = _call("people", "characters_by_scene", analysis) or {}
+    speakers = _call("people", "speakers_by_scene", analysis) or {}
+    names = _call("people", "character_names", analysis) or _safe(character_names, analysis)
+    vision = _call("vision", "scene_signals", analysis) or _safe(vision_rows, analysis)
+    return ExternalSignals(
+        characters={k: set(v) for k, v in characters.items() if v},
+        character_names=dict(names),
+        speakers={k: [str(s) for s in v] for k, v in speakers.items() if v},
+        vision={k: dict(v) for k, v in vision.items() if v},
+    )

@@ -1,0 +1,177 @@
+"""Signals measured from the media for every scene, in one decoding pass.
+
+Everything here is computed by the storylines stage and stored as ``SceneFeatures.data`` (plain
+JSON), so the graph can be rebuilt after an editor's correction without touching the video:
+
+- ``colour``: the colour layout of the scene: its frames (about 4 a second) shrunk to 8 x 6
+  cells in CIE Lab and averaged, which captures both the palette and the framing (black bars,
+  a bright sky at the top) and separates footage from different sources well;
+- ``motion``: mean absolute difference between consecutive small grey frames (0..1), the cut
+  frame itself excluded;
+- ``voice``: mean MFCCs 1..19 over the scene's loud audio frames (c0, the loudness, left
+  out), a cheap fingerprint of the voice *and* the recording chain (microphone, room, codec);
+- ``loudness_change``: spread of the 0.5-second loudness (dB) inside the scene;
+- ``text`` / ``words`` / ``text_vector``: the transcript, its content words and its sentence
+  embedding (multilingual USE);
+- ``words_per_second``: speech density.
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.pipeline.base import StageContext
+from analysis.pipeline.decode import SAMPLE_RATE, iter_frames, load_audio
+from analysis.pipeline.stages.common import SceneSpan, Throttled
+from story.text import content_words, embed_texts
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SMALL_WIDTH = 64
+COLOUR_SAMPLES_PER_SECOND = 4.0
+MIN_VOICE_SECONDS = 0.5
+MFCC_COUNT = 20
+LAYOUT_SIZE = (8, 6)
+
+
+def colour_layout(bgr: np.ndarray) -> np.ndarray:
+    """The picture shrunk to 8 x 6 cells in CIE Lab: where the colours are (framing, borders)."""
+    import cv2
+    import numpy as np
+
+    small = cv2.resize(bgr, LAYOUT_SIZE, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float64)
+    return lab.reshape(-1)
+
+
+class _FrameAccumulator:
+    """Colour and motion of each scene, fed one decoded frame at a time."""
+
+    def __init__(self, scenes: list[SceneSpan], fps: float) -> None:
+        import numpy as np
+
+        self.scenes = scenes
+        self.starts = [s.start_frame for s in scenes]
+        self.every = max(1, round(fps / COLOUR_SAMPLES_PER_SECOND))
+        self.samples = [0] * len(scenes)
+        self.motion = [0.0] * len(scenes)
+        self.motion_n = [0] * len(scenes)
+        self.layout = [np.zeros(LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3) for _ in scenes]
+        self.previous: Any = None
+
+    def add(self, index: int, bgr: np.ndarray) -> None:
+        import cv2
+        import numpy as np
+
+        pos = max(0, bisect.bisect_right(self.starts, index) - 1)
+        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+        # The first frame of a scene differs from the last of the one before: not motion.
+        if self.previous is not None and index != self.starts[pos]:
+            self.motion[pos] += float(np.mean(np.abs(grey - self.previous)))
+            self.motion_n[pos] += 1
+        self.previous = grey
+        if (index - self.starts[pos]) % self.every == 0:
+            self.layout[pos] += colour_layout(bgr)
+            self.samples[pos] += 1
+
+    def result(self, i: int) -> dict[str, Any]:
+        layout = self.layout[i] / max(self.samples[i], 1)
+        return {
+            "colour": [round(float(v), 2) for v in layout] if self.samples[i] else None,
+            "motion": round(self.motion[i] / self.motion_n[i], 5) if self.motion_n[i] else 0.0,
+        }
+
+
+def picture_features(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
+    """Colour and motion of every scene from one sequential decode at 64 pixels wide."""
+    acc = _FrameAccumulator(scenes, ctx.analysis.video.fps or 25.0)
+    last = scenes[-1].end_frame
+    progress = Throttled(ctx.report)
+    for frame in iter_frames(ctx.video_path):
+        if frame.index >= last:
+            break
+        acc.add(frame.index, frame.bgr(SMALL_WIDTH))
+        progress(0.6 * frame.index / max(last, 1), f"Looking at the scenes: frame {frame.index}")
+    return [acc.result(i) for i in range(len(scenes))]
+
+
+def voice_features(samples: np.ndarray | None, scene: SceneSpan) -> dict[str, Any]:
+    """MFCC fingerprint of the scene's loud frames and the spread of its loudness."""
+    import numpy as np
+
+    empty: dict[str, Any] = {"voice": None, "loudness_change": 0.0}
+    if samples is None:
+        return empty
+    excerpt = samples[int(scene.start_time * SAMPLE_RATE) : int(scene.end_time * SAMPLE_RATE)]
+    if excerpt.size < SAMPLE_RATE // 4:
+        return empty
+    import librosa
+
+    hop = 512
+    rms = librosa.feature.rms(y=excerpt, hop_length=hop)[0]
+    db = 20 * np.log10(np.maximum(rms, 1e-5))
+    half = max(1, int(0.5 * SAMPLE_RATE / hop))
+    windows = [db[i : i + half].mean() for i in range(0, len(db), half)]
+    change = float(np.std(windows)) if len(windows) > 1 else 0.0
+    loud = db > max(db.max() - 30.0, -60.0)  # frames within 30 dB of the loudest: the voice
+    result: dict[str, Any] = {"voice": None, "loudness_change": round(change, 3)}
+    if loud.sum() * hop / SAMPLE_RATE < MIN_VOICE_SECONDS:
+        return result
+    mfcc = librosa.feature.mfcc(y=excerpt, sr=SAMPLE_RATE, n_mfcc=MFCC_COUNT, hop_length=hop)
+    mfcc = mfcc[:, : len(loud)][:, loud[: mfcc.shape[1]]]
+    vector = mfcc[1:].mean(axis=1)
+    result["voice"] = [round(float(v), 4) for v in vector]
+    return result
+
+
+def text_features(
+    texts: list[str], words_per_scene: list[int], scenes: list[SceneSpan]
+) -> list[dict[str, Any]]:
+    """Transcript, content words, sentence embedding and words per second of every scene."""
+    vectors = embed_texts(texts)
+    result = []
+    for i, (text, scene) in enumerate(zip(texts, scenes, strict=True)):
+        duration = max(scene.end_time - scene.start_time, 1e-3)
+        result.append(
+            {
+                "text": text,
+                "words": content_words(text),
+                "text_vector": [round(float(v), 5) for v in vectors[i]] if text.strip() else None,
+                "words_per_second": round(words_per_scene[i] / duration, 3),
+            }
+        )
+    return result
+
+
+def scene_texts(ctx: StageContext, scenes: list[SceneSpan]) -> tuple[list[str], list[int]]:
+    """Each scene's transcript and its number of spoken words, from the transcript stage."""
+    from analysis.models import TranscriptSegment
+
+    by_scene: dict[int, list[str]] = {s.id: [] for s in scenes}
+    counts: dict[int, int] = dict.fromkeys(by_scene, 0)
+    rows = TranscriptSegment.objects.filter(analysis=ctx.analysis).order_by("start_time")
+    for scene_id, text, words in rows.values_list("scene_id", "text", "words"):
+        if scene_id in by_scene and text.strip():
+            by_scene[scene_id].append(text.strip())
+            counts[scene_id] += len(words) if words else len(text.split())
+    return [" ".join(by_scene[s.id]) for s in scenes], [counts[s.id] for s in scenes]
+
+
+def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
+    """Every signal of every scene, as JSON-ready dicts in scene order."""
+    pictures = picture_features(ctx, scenes)
+    ctx.report(0.6, "Listening to the voices")
+    samples = _audio(ctx.video_path, ctx.workdir)
+    voices = [voice_features(samples, scene) for scene in scenes]
+    ctx.report(0.75, "Reading the transcript")
+    texts, counts = scene_texts(ctx, scenes)
+    words = text_features(texts, counts, scenes)
+    return [{**p, **v, **w} for p, v, w in zip(pictures, voices, words, strict=True)]
+
+
+def _audio(path: Path, workdir: Path) -> np.ndarray | None:
+    samples = load_audio(path, workdir)
+    return samples if samples is not None and samples.size else None

