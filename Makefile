@@ -47,7 +47,7 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install ## mypy with django-stubs
-	$(VENV)/bin/mypy analysis videoanalyzer frontend
+	$(VENV)/bin/mypy analysis videoanalyzer frontend people vision story exports describe
 
 bench: install ## Benchmarks on ../shared/media, written to bench/RESULTS.md
 	$(PY) -m bench.run

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import BaseModel, ConfigDict
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
+from videoanalyzer.http import AuthedRequest
 from videoanalyzer.ratelimit import rate_limited
 
 router = Router(tags=["analysis"])
@@ -181,12 +182,12 @@ def _scene_out(scene: Scene) -> dict[str, Any]:
 
 
 @router.get("/sample-videos", response=dict[str, list[str]])
-def sample_videos(request: HttpRequest) -> dict[str, list[str]]:
+def sample_videos(request: AuthedRequest) -> dict[str, list[str]]:
     return {"videos": selectors.sample_videos()}
 
 
 @router.post("/analyze", response={202: OriginalAnalyzeOut, 404: Detail})
-def analyze(request: HttpRequest, payload: OriginalAnalyzeIn) -> tuple[int, dict[str, Any]]:
+def analyze(request: AuthedRequest, payload: OriginalAnalyzeIn) -> tuple[int, dict[str, Any]]:
     analysis = services.analysis_start_for_sample(
         owner=request.auth, filename=payload.filename, num_storylines=payload.num_storylines
     )
@@ -198,7 +199,7 @@ def analyze(request: HttpRequest, payload: OriginalAnalyzeIn) -> tuple[int, dict
 
 
 @router.get("/analysis/{task_id}")
-def analysis_status(request: HttpRequest, task_id: UUID) -> dict[str, Any]:
+def analysis_status(request: AuthedRequest, task_id: UUID) -> dict[str, Any]:
     return selectors.analysis_status_json(selectors.analysis_get_for_user(request.auth, task_id))
 
 
@@ -208,7 +209,7 @@ def analysis_status(request: HttpRequest, task_id: UUID) -> dict[str, Any]:
 @router.post("/videos", response={201: VideoOut, 429: Detail})
 @rate_limited("upload")
 def video_upload(
-    request: HttpRequest, file: UploadedFile = File(...)
+    request: AuthedRequest, file: UploadedFile = File(...)
 ) -> tuple[int, dict[str, Any]]:
     video = services.video_create(
         owner=request.auth, fileobj=file, original_name=file.name or "video"
@@ -217,24 +218,24 @@ def video_upload(
 
 
 @router.get("/videos", response=list[VideoOut])
-def video_list(request: HttpRequest) -> list[dict[str, Any]]:
+def video_list(request: AuthedRequest) -> list[dict[str, Any]]:
     return [_video_out(v) for v in selectors.videos_for_user(request.auth)]
 
 
 @router.get("/videos/{video_id}", response=VideoOut)
-def video_detail(request: HttpRequest, video_id: UUID) -> dict[str, Any]:
+def video_detail(request: AuthedRequest, video_id: UUID) -> dict[str, Any]:
     return _video_out(selectors.video_get_for_user(request.auth, video_id))
 
 
 @router.delete("/videos/{video_id}", response={204: None})
-def video_delete(request: HttpRequest, video_id: UUID) -> tuple[int, None]:
+def video_delete(request: AuthedRequest, video_id: UUID) -> tuple[int, None]:
     services.video_delete(video=selectors.video_get_for_user(request.auth, video_id))
     return 204, None
 
 
 @router.post("/videos/{video_id}/subtitles", response={200: VideoOut})
 def video_subtitles_upload(
-    request: HttpRequest, video_id: UUID, file: UploadedFile = File(...)
+    request: AuthedRequest, video_id: UUID, file: UploadedFile = File(...)
 ) -> dict[str, Any]:
     """Attach an SRT/VTT: later analyses use it instead of (or to check) speech recognition."""
     video = selectors.video_get_for_user(request.auth, video_id)
@@ -245,19 +246,19 @@ def video_subtitles_upload(
 
 
 @router.delete("/videos/{video_id}/subtitles", response={200: VideoOut})
-def video_subtitles_delete(request: HttpRequest, video_id: UUID) -> dict[str, Any]:
+def video_subtitles_delete(request: AuthedRequest, video_id: UUID) -> dict[str, Any]:
     video = selectors.video_get_for_user(request.auth, video_id)
     return _video_out(services.video_remove_subtitles(video=video))
 
 
 @router.get("/videos/{video_id}/analyses", response=list[AnalysisOut])
-def video_analyses(request: HttpRequest, video_id: UUID) -> Any:
+def video_analyses(request: AuthedRequest, video_id: UUID) -> Any:
     return selectors.video_get_for_user(request.auth, video_id).analyses.order_by("-created_at")
 
 
 @router.post("/videos/{video_id}/analyses", response={201: AnalysisOut})
 def analysis_create(
-    request: HttpRequest, video_id: UUID, payload: AnalysisIn
+    request: AuthedRequest, video_id: UUID, payload: AnalysisIn
 ) -> tuple[int, Analysis]:
     video = selectors.video_get_for_user(request.auth, video_id)
     params = payload.model_dump(exclude_unset=True)
@@ -268,43 +269,43 @@ def analysis_create(
 
 
 @router.get("/analyses/{analysis_id}", response=AnalysisOut)
-def analysis_detail(request: HttpRequest, analysis_id: UUID) -> Analysis:
+def analysis_detail(request: AuthedRequest, analysis_id: UUID) -> Analysis:
     return selectors.analysis_get_for_user(request.auth, analysis_id)
 
 
 @router.post("/analyses/{analysis_id}/cancel", response=AnalysisOut)
-def analysis_cancel(request: HttpRequest, analysis_id: UUID) -> Analysis:
+def analysis_cancel(request: AuthedRequest, analysis_id: UUID) -> Analysis:
     return services.analysis_cancel(
         analysis=selectors.analysis_get_for_user(request.auth, analysis_id)
     )
 
 
 @router.post("/analyses/{analysis_id}/rerun", response={201: AnalysisOut})
-def analysis_rerun(request: HttpRequest, analysis_id: UUID) -> tuple[int, Analysis]:
+def analysis_rerun(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Analysis]:
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     return 201, services.analysis_rerun(analysis=analysis)
 
 
 @router.get("/analyses/{analysis_id}/scenes", response=list[SceneOut])
-def analysis_scenes(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_scenes(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     return [_scene_out(s) for s in selectors.scenes_with_details(analysis)]
 
 
 @router.get("/analyses/{analysis_id}/storylines", response=list[StorylineOut])
-def analysis_storylines(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_storylines(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     return selectors.storylines_summary(analysis)
 
 
 @router.get("/analyses/{analysis_id}/transcript", response=list[SegmentOut])
-def analysis_transcript(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_transcript(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     return selectors.transcript_segments(analysis)
 
 
 @router.get("/analyses/{analysis_id}/result.json")
-def analysis_result_file(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
+def analysis_result_file(request: AuthedRequest, analysis_id: UUID) -> HttpResponse:
     """The result JSON as a download (the file the original kept in ``results/``)."""
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     response = HttpResponse(
@@ -317,7 +318,7 @@ def analysis_result_file(request: HttpRequest, analysis_id: UUID) -> HttpRespons
 
 @router.get("/analyses/{analysis_id}/transcript.{fmt}")
 def analysis_transcript_subtitles(
-    request: HttpRequest, analysis_id: UUID, fmt: str
+    request: AuthedRequest, analysis_id: UUID, fmt: str
 ) -> HttpResponse:
     """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT)."""
     from analysis.subtitles import Cue, to_srt, to_vtt

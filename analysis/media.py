@@ -85,10 +85,12 @@ def probe(path: Path) -> MediaInfo:
             duration = _decode_duration(container, stream, fps)
         if duration <= 0:
             raise MediaError("The video has no frames that can be decoded.")
-        frames = stream.frames or round(duration * fps)
+        frames = stream.frames or round(duration * float(fps))
         audio = container.streams.audio[0] if container.streams.audio else None
         start = (
-            float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            float(stream.start_time * stream.time_base)
+            if stream.start_time is not None and stream.time_base is not None
+            else 0.0
         )
         return MediaInfo(
             duration=round(duration, 3),

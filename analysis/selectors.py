@@ -24,7 +24,7 @@ User = AbstractBaseUser | AnonymousUser
 def videos_for_user(user: User) -> QuerySet[Video]:
     if not user.is_authenticated:
         return Video.objects.none()
-    return Video.objects.filter(owner=user).prefetch_related(
+    return Video.objects.filter(owner_id=user.pk).prefetch_related(
         Prefetch(
             "analyses",
             queryset=Analysis.objects.order_by("-created_at"),
@@ -278,10 +278,10 @@ def media_path_allowed(user: User, name: str) -> bool:
     parts = name.split("/")
     if not user.is_authenticated or ".." in parts or len(parts) < 3:
         return False
-    if parts[0] == "videos":
-        return Video.objects.filter(pk=_uuid_or_none(parts[2]), owner_id=user.pk).exists()
-    if parts[0] == "analyses":
-        return Analysis.objects.filter(pk=_uuid_or_none(parts[1]), video__owner_id=user.pk).exists()
+    if parts[0] == "videos" and (video_id := _uuid_or_none(parts[2])):
+        return Video.objects.filter(pk=video_id, owner_id=user.pk).exists()
+    if parts[0] == "analyses" and (analysis_id := _uuid_or_none(parts[1])):
+        return Analysis.objects.filter(pk=analysis_id, video__owner_id=user.pk).exists()
     return False
 
 

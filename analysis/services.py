@@ -12,7 +12,7 @@ from typing import IO, Any
 import dramatiq
 import redis
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,7 +47,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 # --- Videos --------------------------------------------------------------------------------------
 
 
-def video_create(*, owner: AbstractBaseUser, fileobj: IO[bytes], original_name: str) -> Video:
+def video_create(*, owner: User, fileobj: IO[bytes], original_name: str) -> Video:
     """Check, probe and store an uploaded video; the same file twice returns the first Video.
 
     The file is probed before anything is written; the row and the stored file are created
@@ -77,7 +77,7 @@ def video_create(*, owner: AbstractBaseUser, fileobj: IO[bytes], original_name: 
 
 def _video_store(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     path: Path,
     name: str,
     extension: str,
@@ -102,15 +102,16 @@ def _video_store(
     )
     with path.open("rb") as handle:
         video.file.save(name, File(handle), save=False)
+    stored = str(video.file.name)
     try:
         with transaction.atomic():
             video.save()
     except IntegrityError:
         # A concurrent upload of the same file won the race: keep theirs, drop our copy.
-        video.file.storage.delete(video.file.name)
+        video.file.storage.delete(stored)
         return Video.objects.get(owner=owner, sha256=digest)
     except BaseException:
-        video.file.storage.delete(video.file.name)
+        video.file.storage.delete(stored)
         raise
     return video
 
@@ -142,7 +143,7 @@ class _local_copy:
             self.tmp.unlink(missing_ok=True)
 
 
-def video_create_from_path(*, owner: AbstractBaseUser, path: Path) -> Video:
+def video_create_from_path(*, owner: User, path: Path) -> Video:
     with path.open("rb") as handle:
         return video_create(owner=owner, fileobj=handle, original_name=path.name)
 
@@ -286,7 +287,7 @@ def analyses_resume_unfinished() -> int:
 
 
 def analysis_start_for_sample(
-    *, owner: AbstractBaseUser, filename: str, num_storylines: int | None
+    *, owner: User, filename: str, num_storylines: int | None
 ) -> Analysis:
     """The original ``POST /api/analyze``: analyse a file of the samples folder.
 

@@ -6,6 +6,7 @@ Deletion waits for the commit, so a rolled-back delete never loses a file.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,7 @@ from analysis.models import Analysis, Scene, Video
 def _delete_after_commit(*files: FieldFile) -> None:
     for f in files:
         if f and f.name:
-            storage, name = f.storage, f.name
-            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+            transaction.on_commit(partial(f.storage.delete, str(f.name)))
 
 
 @receiver(post_delete, sender=Video)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404
 from ninja import Router, Schema
 from pydantic import Field
 
 from analysis.selectors import analysis_get_for_user
 from exports import selectors, services
+from videoanalyzer.http import AuthedRequest
 
 router = Router(tags=["exports"])
 
@@ -30,7 +31,7 @@ class ExportIn(Schema):
 
 
 @router.get("/analyses/{analysis_id}/exports", summary="Export jobs of an analysis, newest first")
-def export_list(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def export_list(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = analysis_get_for_user(request.auth, analysis_id)
     current = selectors.analysis_fingerprint(analysis)
     return [selectors.job_json(j, current) for j in selectors.exports_for_analysis(analysis)]
@@ -41,7 +42,7 @@ def export_list(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]
     response={200: dict, 202: dict, 400: Detail, 404: Detail, 409: Detail},
     summary="Start an export (200 with the cached job when the analysis has not changed)",
 )
-def export_create(request: HttpRequest, analysis_id: UUID, payload: ExportIn) -> tuple[int, Any]:
+def export_create(request: AuthedRequest, analysis_id: UUID, payload: ExportIn) -> tuple[int, Any]:
     analysis = analysis_get_for_user(request.auth, analysis_id)
     try:
         job, created = services.export_request(
@@ -54,14 +55,14 @@ def export_create(request: HttpRequest, analysis_id: UUID, payload: ExportIn) ->
 
 
 @router.get("/exports/{job_id}", summary="An export job's state")
-def export_detail(request: HttpRequest, job_id: UUID) -> dict[str, Any]:
+def export_detail(request: AuthedRequest, job_id: UUID) -> dict[str, Any]:
     job = selectors.export_get_for_user(request.auth, job_id)
     return selectors.job_json(job, selectors.analysis_fingerprint(job.analysis))
 
 
 @router.get("/exports/{job_id}/download", url_name="export_download",
             summary="The exported file")  # fmt: skip
-def export_download(request: HttpRequest, job_id: UUID) -> FileResponse:
+def export_download(request: AuthedRequest, job_id: UUID) -> FileResponse:
     job = selectors.export_get_for_user(request.auth, job_id)
     if (
         job.status != "completed"

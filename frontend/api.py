@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Router
 
 from analysis.selectors import analysis_get_for_user
 from frontend import timeline, waveform
+from videoanalyzer.http import AuthedRequest
 
 router = Router(tags=["timeline"])
 
 
 @router.get("/analyses/{analysis_id}/timeline", summary="Storylines and scenes for drawing")
-def analysis_timeline(request: HttpRequest, analysis_id: UUID) -> dict[str, Any]:
+def analysis_timeline(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     return timeline.timeline_json(analysis_get_for_user(request.auth, analysis_id))
 
 
@@ -23,7 +24,7 @@ def analysis_timeline(request: HttpRequest, analysis_id: UUID) -> dict[str, Any]
     "/analyses/{analysis_id}/timeline/scenes/{scene_id}",
     summary="One scene: transcript with words, captions, characters, interest, relevance…",
 )
-def timeline_scene(request: HttpRequest, analysis_id: UUID, scene_id: str) -> dict[str, Any]:
+def timeline_scene(request: AuthedRequest, analysis_id: UUID, scene_id: str) -> dict[str, Any]:
     from story.selectors import scene_by_public_id
 
     analysis = analysis_get_for_user(request.auth, analysis_id)
@@ -31,7 +32,7 @@ def timeline_scene(request: HttpRequest, analysis_id: UUID, scene_id: str) -> di
 
 
 @router.get("/analyses/{analysis_id}/waveform", summary="Peaks of the sound, 0..255")
-def analysis_waveform(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
+def analysis_waveform(request: AuthedRequest, analysis_id: UUID) -> HttpResponse:
     import json
 
     analysis = analysis_get_for_user(request.auth, analysis_id)

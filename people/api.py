@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from analysis import selectors as analysis_selectors
 from people import selectors, services
 from people.models import Character, Speaker
+from videoanalyzer.http import AuthedRequest
 
 router = Router(tags=["people"])
 
@@ -134,13 +134,13 @@ def _fresh_speaker(speaker: Speaker) -> dict[str, Any]:
 
 
 @router.get("/analyses/{analysis_id}/characters", response=list[CharacterOut])
-def analysis_characters(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_characters(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = analysis_selectors.analysis_get_for_user(request.auth, analysis_id)
     return [_character_out(c) for c in selectors.characters_with_appearances(analysis)]
 
 
 @router.patch("/characters/{character_id}", response={200: CharacterOut, 400: Detail})
-def character_rename(request: HttpRequest, character_id: int, payload: NameIn) -> Any:
+def character_rename(request: AuthedRequest, character_id: int, payload: NameIn) -> Any:
     character = selectors.character_get_for_user(request.auth, character_id)
     try:
         services.character_rename(character=character, name=payload.name)
@@ -150,7 +150,7 @@ def character_rename(request: HttpRequest, character_id: int, payload: NameIn) -
 
 
 @router.post("/characters/{character_id}/merge", response={200: CharacterOut, 400: Detail})
-def character_merge(request: HttpRequest, character_id: int, payload: PersonMergeIn) -> Any:
+def character_merge(request: AuthedRequest, character_id: int, payload: PersonMergeIn) -> Any:
     """Merge this character into ``into``; returns the merged character."""
     character = selectors.character_get_for_user(request.auth, character_id)
     into = selectors.character_get_for_user(request.auth, payload.into)
@@ -162,13 +162,13 @@ def character_merge(request: HttpRequest, character_id: int, payload: PersonMerg
 
 
 @router.get("/analyses/{analysis_id}/speakers", response=list[SpeakerOut])
-def analysis_speakers(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_speakers(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = analysis_selectors.analysis_get_for_user(request.auth, analysis_id)
     return [_speaker_out(s) for s in selectors.speakers_with_turns(analysis)]
 
 
 @router.patch("/speakers/{speaker_id}", response={200: SpeakerOut, 400: Detail})
-def speaker_rename(request: HttpRequest, speaker_id: int, payload: NameIn) -> Any:
+def speaker_rename(request: AuthedRequest, speaker_id: int, payload: NameIn) -> Any:
     speaker = selectors.speaker_get_for_user(request.auth, speaker_id)
     try:
         services.speaker_rename(speaker=speaker, name=payload.name)
@@ -178,7 +178,7 @@ def speaker_rename(request: HttpRequest, speaker_id: int, payload: NameIn) -> An
 
 
 @router.post("/speakers/{speaker_id}/merge", response={200: SpeakerOut, 400: Detail})
-def speaker_merge(request: HttpRequest, speaker_id: int, payload: PersonMergeIn) -> Any:
+def speaker_merge(request: AuthedRequest, speaker_id: int, payload: PersonMergeIn) -> Any:
     """Merge this speaker into ``into``; returns the merged speaker."""
     speaker = selectors.speaker_get_for_user(request.auth, speaker_id)
     into = selectors.speaker_get_for_user(request.auth, payload.into)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from analysis.selectors import analysis_get_for_user
 from story import selectors, services
 from story.presets import PRESET_CHOICES
+from videoanalyzer.http import AuthedRequest
 
 router = Router(tags=["storylines"])
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
@@ -62,15 +62,15 @@ class PreferencesIn(Schema):
     learn_from_edits: bool
 
 
-def _user(request: HttpRequest) -> Any:
+def _user(request: AuthedRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]  # set by ninja's authentication
 
 
-def _analysis(request: HttpRequest, analysis_id: UUID) -> Any:
+def _analysis(request: AuthedRequest, analysis_id: UUID) -> Any:
     return analysis_get_for_user(_user(request), analysis_id)
 
 
-def _run(request: HttpRequest, analysis: Any, fn: Any, **kwargs: Any) -> tuple[int, Any]:
+def _run(request: AuthedRequest, analysis: Any, fn: Any, **kwargs: Any) -> tuple[int, Any]:
     """Apply a correction; the new state, or the error as {"detail"} with its status."""
     try:
         fn(analysis=analysis, user=_user(request), **kwargs)
@@ -84,7 +84,7 @@ ERRORS = {400: Detail, 404: Detail, 409: Detail, 422: Detail}
 
 
 @router.get("/analyses/{analysis_id}/graph", summary="Scene graph: nodes, weighted edges and why")
-def graph(request: HttpRequest, analysis_id: UUID, min_weight: float = 0.0) -> dict[str, Any]:
+def graph(request: AuthedRequest, analysis_id: UUID, min_weight: float = 0.0) -> dict[str, Any]:
     return selectors.graph_json(_analysis(request, analysis_id), min_weight)
 
 
@@ -93,7 +93,7 @@ def graph(request: HttpRequest, analysis_id: UUID, min_weight: float = 0.0) -> d
     summary="A scene's strongest neighbours in the graph, and why",
 )
 def scene_neighbours(
-    request: HttpRequest, analysis_id: UUID, scene_id: str, limit: int = 5
+    request: AuthedRequest, analysis_id: UUID, scene_id: str, limit: int = 5
 ) -> list[dict[str, Any]]:
     analysis = _analysis(request, analysis_id)
     scene = selectors.scene_by_public_id(analysis, scene_id)
@@ -101,7 +101,7 @@ def scene_neighbours(
 
 
 @router.get("/analyses/{analysis_id}/relevance", summary="Scene x storyline relevance matrix")
-def relevance(request: HttpRequest, analysis_id: UUID) -> dict[str, Any]:
+def relevance(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     return selectors.relevance_json(_analysis(request, analysis_id))
 
 
@@ -112,19 +112,19 @@ class InterestQuery(Schema):
 
 @router.get("/analyses/{analysis_id}/interest", summary="Interest score of every scene, parts")
 def interest(
-    request: HttpRequest, analysis_id: UUID, query: Query[InterestQuery]
+    request: AuthedRequest, analysis_id: UUID, query: Query[InterestQuery]
 ) -> list[dict[str, Any]]:
     analysis = _analysis(request, analysis_id)
     return selectors.interest_list(analysis, query.order, query.min_interest)
 
 
 @router.get("/analyses/{analysis_id}/story", summary="Storylines with locks, undo/redo state")
-def story_state(request: HttpRequest, analysis_id: UUID) -> dict[str, Any]:
+def story_state(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     return selectors.story_state(_analysis(request, analysis_id))
 
 
 @router.get("/analyses/{analysis_id}/story/history", summary="Corrections, oldest first")
-def story_history(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def story_history(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     return selectors.history(_analysis(request, analysis_id))
 
 
@@ -134,7 +134,7 @@ def story_history(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any
     summary="Move a scene to a storyline (storyline_id null: in no storyline)",
 )
 def move_scene(
-    request: HttpRequest, analysis_id: UUID, scene_id: str, payload: MoveIn
+    request: AuthedRequest, analysis_id: UUID, scene_id: str, payload: MoveIn
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scene = selectors.scene_by_public_id(analysis, scene_id)
@@ -148,7 +148,7 @@ def move_scene(
     summary="Create a storyline, optionally moving scenes into it",
 )
 def create_storyline(
-    request: HttpRequest, analysis_id: UUID, payload: StorylineCreate
+    request: AuthedRequest, analysis_id: UUID, payload: StorylineCreate
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scenes = selectors.scenes_by_public_ids(analysis, payload.scene_ids)
@@ -162,7 +162,7 @@ def create_storyline(
     summary="Rename, recolour or re-describe a storyline",
 )
 def update_storyline(
-    request: HttpRequest, analysis_id: UUID, storyline_id: int, payload: StorylinePatch
+    request: AuthedRequest, analysis_id: UUID, storyline_id: int, payload: StorylinePatch
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     changes = payload.model_dump(exclude_none=True)
@@ -176,7 +176,7 @@ def update_storyline(
     summary="Split: the given scenes of a storyline become a new storyline",
 )
 def split_storyline(
-    request: HttpRequest, analysis_id: UUID, storyline_id: int, payload: SplitIn
+    request: AuthedRequest, analysis_id: UUID, storyline_id: int, payload: SplitIn
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scenes = selectors.scenes_by_public_ids(analysis, payload.scene_ids)
@@ -190,7 +190,7 @@ def split_storyline(
     summary="Merge a storyline into another (it disappears)",
 )
 def merge_storylines(
-    request: HttpRequest, analysis_id: UUID, storyline_id: int, payload: MergeIn
+    request: AuthedRequest, analysis_id: UUID, storyline_id: int, payload: MergeIn
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     return _run(request, analysis, services.merge_storylines, storyline_id=storyline_id,
@@ -199,13 +199,13 @@ def merge_storylines(
 
 @router.post("/analyses/{analysis_id}/story/undo", response={200: dict, **ERRORS},
              summary="Undo the latest correction")  # fmt: skip
-def undo(request: HttpRequest, analysis_id: UUID) -> tuple[int, Any]:
+def undo(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
     return _run(request, _analysis(request, analysis_id), services.undo)
 
 
 @router.post("/analyses/{analysis_id}/story/redo", response={200: dict, **ERRORS},
              summary="Redo the earliest undone correction")  # fmt: skip
-def redo(request: HttpRequest, analysis_id: UUID) -> tuple[int, Any]:
+def redo(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
     return _run(request, _analysis(request, analysis_id), services.redo)
 
 
@@ -214,7 +214,7 @@ def redo(request: HttpRequest, analysis_id: UUID) -> tuple[int, Any]:
     response={200: dict, **ERRORS},
     summary="Group the scenes again, keeping every correction as a constraint",
 )
-def regroup(request: HttpRequest, analysis_id: UUID, payload: RegroupIn) -> tuple[int, Any]:
+def regroup(request: AuthedRequest, analysis_id: UUID, payload: RegroupIn) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     if payload.preset is not None and payload.preset not in PRESET_CHOICES:
         return 422, {"detail": f"preset must be one of: {', '.join(PRESET_CHOICES)}."}
@@ -223,11 +223,11 @@ def regroup(request: HttpRequest, analysis_id: UUID, payload: RegroupIn) -> tupl
 
 
 @router.get("/story/preferences", summary="Whether corrections teach your next videos")
-def preferences(request: HttpRequest) -> dict[str, Any]:
+def preferences(request: AuthedRequest) -> dict[str, Any]:
     return selectors.preferences_json(_user(request))
 
 
 @router.put("/story/preferences", summary="Opt in or out of learning from corrections")
-def preferences_set(request: HttpRequest, payload: PreferencesIn) -> dict[str, Any]:
+def preferences_set(request: AuthedRequest, payload: PreferencesIn) -> dict[str, Any]:
     services.set_preferences(user=_user(request), learn_from_edits=payload.learn_from_edits)
     return selectors.preferences_json(_user(request))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from analysis.selectors import analysis_get_for_user
+from videoanalyzer.http import AuthedRequest
 from vision import selectors
 from vision.search import SearchError
 
@@ -49,7 +49,7 @@ class SimilarScene(Schema):
 
 @router.get("/search", response=SearchOut)
 def search(
-    request: HttpRequest,
+    request: AuthedRequest,
     q: str = "",
     analysis: UUID | None = None,
     video: UUID | None = None,
@@ -67,14 +67,14 @@ def search(
 
 
 @router.get("/analyses/{analysis_id}/index", response=list[dict[str, Any]])
-def scene_index(request: HttpRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def scene_index(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     """Per scene: ``scene_index`` ({objects, people, actions, text, sceneId}…) and visuals."""
     analysis = analysis_get_for_user(request.auth, analysis_id)
     return selectors.analysis_scene_index(analysis)
 
 
 @router.get("/analyses/{analysis_id}/scenes/{number}/similar", response=list[SimilarScene])
-def similar(request: HttpRequest, analysis_id: UUID, number: int) -> list[Any]:
+def similar(request: AuthedRequest, analysis_id: UUID, number: int) -> list[Any]:
     """Scenes whose keyframes look like scene ``scene_<number>``'s (image embeddings)."""
     analysis = analysis_get_for_user(request.auth, analysis_id)
     return selectors.similar_scenes(analysis, selectors.scene_by_number(analysis, number))
