@@ -24,12 +24,16 @@ def register_scene_extra(fn: SceneExtra) -> SceneExtra:
     return fn
 
 
-def scene_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
+def _merged(fns: list[SceneExtra], scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
     merged: dict[int, dict[str, Any]] = {scene.pk: {} for scene in scenes}
-    for fn in _scene_extras:
+    for fn in fns:
         for pk, extra in fn(scenes).items():
             merged.setdefault(pk, {}).update(extra)
     return merged
+
+
+def scene_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
+    return _merged(_scene_extras, scenes)
 
 
 _audio_extras: list[SceneExtra] = []
@@ -42,11 +46,7 @@ def register_audio_extra(fn: SceneExtra) -> SceneExtra:
 
 
 def audio_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
-    merged: dict[int, dict[str, Any]] = {scene.pk: {} for scene in scenes}
-    for fn in _audio_extras:
-        for pk, extra in fn(scenes).items():
-            merged.setdefault(pk, {}).update(extra)
-    return merged
+    return _merged(_audio_extras, scenes)
 
 
 ParameterCleaner = Callable[[dict[str, Any]], dict[str, Any]]
