@@ -28,7 +28,8 @@ class Cue:
     text: str
 
 
-def _clock(seconds: float, separator: str) -> str:
+def clock(seconds: float, separator: str) -> str:
+    """``HH:MM:SS<sep>mmm``: ``,`` for SubRip, ``.`` for WebVTT."""
     millis = max(0, round(seconds * 1000))
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
@@ -46,7 +47,7 @@ def to_srt(cues: Iterable[Cue]) -> str:
     """SubRip text: numbered cues, ``00:00:01,500 --> 00:00:03,000`` timings."""
     blocks = []
     for number, cue in enumerate((c for c in cues if _clean(c.text)), start=1):
-        timing = f"{_clock(cue.start, ',')} --> {_clock(max(cue.end, cue.start), ',')}"
+        timing = f"{clock(cue.start, ',')} --> {clock(max(cue.end, cue.start), ',')}"
         blocks.append(f"{number}\n{timing}\n{_clean(cue.text)}\n")
     return "\n".join(blocks)
 
@@ -57,7 +58,7 @@ def to_vtt(cues: Iterable[Cue]) -> str:
     for cue in cues:
         text = _clean(cue.text)
         if text:
-            timing = f"{_clock(cue.start, '.')} --> {_clock(max(cue.end, cue.start), '.')}"
+            timing = f"{clock(cue.start, '.')} --> {clock(max(cue.end, cue.start), '.')}"
             blocks.append(f"{timing}\n{text}\n")
     return "\n".join(blocks)
 
@@ -82,7 +83,7 @@ def parse_subtitles_text(text: str, format_hint: str | None = None) -> list[Cue]
     ]
     for number, cue in enumerate(cues, start=1):
         if cue.text and cue.end < cue.start:
-            timing = f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}"
+            timing = f"{clock(cue.start, ',')} --> {clock(cue.end, ',')}"
             raise SubtitlesError(f"Cue {number} ends before it starts ({timing}).")
     cues = sorted((c for c in cues if c.text), key=lambda c: (c.start, c.end))
     if not cues:

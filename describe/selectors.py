@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import Http404
 
+from analysis.subtitles import clock
 from describe.models import DescribeClient, DescribeJob, DescriptionResult, token_digest
 
 
@@ -70,14 +71,6 @@ def job_json(job: DescribeJob) -> dict[str, Any]:
     }
 
 
-def _clock(seconds: float, separator: str) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
 def _cue_text(text: str) -> str:
     # A blank line would end the cue and "-->" would start a new one: neither may appear.
     return " ".join(text.split()).replace("-->", "->")
@@ -87,7 +80,7 @@ def job_vtt(job: DescribeJob) -> str:
     """The results as a WebVTT track for ``<track kind="descriptions">``."""
     lines = ["WEBVTT", "Kind: descriptions", f"Language: {job.language or 'en'}", ""]
     for result in job.results.order_by("index"):
-        start, end = _clock(result.timestamp, "."), _clock(result.end, ".")
+        start, end = clock(result.timestamp, "."), clock(result.end, ".")
         lines += [str(result.index + 1), f"{start} --> {end}", _cue_text(result.text), ""]
     return "\n".join(lines)
 
@@ -96,6 +89,6 @@ def job_srt(job: DescribeJob) -> str:
     """The results as SubRip subtitles."""
     lines: list[str] = []
     for number, result in enumerate(job.results.order_by("index"), start=1):
-        start, end = _clock(result.timestamp, ","), _clock(result.end, ",")
+        start, end = clock(result.timestamp, ","), clock(result.end, ",")
         lines += [str(number), f"{start} --> {end}", _cue_text(result.text), ""]
     return "\n".join(lines)
