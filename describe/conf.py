@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 
+from videoanalyzer.conf import typed_from_env
+
 DEFAULTS: dict[str, Any] = {
     # Downloads
     "DESCRIBE_MAX_VIDEO_BYTES": 2 * 1024**3,
@@ -51,10 +53,4 @@ def get(name: str) -> Any:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    return raw
+    return typed_from_env(raw, default)

@@ -26,6 +26,8 @@ from typing import Any
 
 from django.conf import settings
 
+from videoanalyzer.conf import typed_from_env
+
 DEFAULTS: dict[str, Any] = {
     "VISION_STAGES": "embeddings,objects,ocr,captions",
     "VISION_DEVICE": "auto",
@@ -63,13 +65,8 @@ def setting(name: str) -> Any:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    return raw.strip()
+    value = typed_from_env(raw, default)
+    return value.strip() if isinstance(value, str) else value
 
 
 def as_list(value: Any) -> list[str]:
