@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from analysis.media import ALLOWED_EXTENSIONS
 from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
 
 User = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
 
 
 def videos_for_user(user: User) -> QuerySet[Video]:
@@ -33,21 +35,25 @@ def videos_for_user(user: User) -> QuerySet[Video]:
     )
 
 
-def video_get_for_user(user: User, video_id: Any) -> Video:
-    """The user's video; 404 for anyone else's, so ids of others' videos reveal nothing."""
+def owned_or_404(queryset: QuerySet[M], owner_path: str, user: User, pk: Any, noun: str) -> M:
+    """The row ``pk`` if ``user`` owns it through ``owner_path``, else 404.
+
+    Anyone else's id, an unknown id and a malformed id all get the same answer, so ids reveal
+    nothing about other users' things.
+    """
     try:
-        return Video.objects.get(pk=video_id, owner_id=getattr(user, "pk", None))
-    except (Video.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such video.") from exc
+        return queryset.get(pk=pk, **{owner_path: getattr(user, "pk", None)})
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise Http404(f"No such {noun}.") from exc
+
+
+def video_get_for_user(user: User, video_id: Any) -> Video:
+    return owned_or_404(Video.objects.all(), "owner_id", user, video_id, "video")
 
 
 def analysis_get_for_user(user: User, analysis_id: Any) -> Analysis:
-    try:
-        return Analysis.objects.select_related("video").get(
-            pk=analysis_id, video__owner_id=getattr(user, "pk", None)
-        )
-    except (Analysis.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such analysis.") from exc
+    queryset = Analysis.objects.select_related("video")
+    return owned_or_404(queryset, "video__owner_id", user, analysis_id, "analysis")
 
 
 def analysis_latest(video: Video) -> Analysis | None:

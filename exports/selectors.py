@@ -8,22 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
 
 from analysis.models import Analysis, Scene, Storyline, StorylineScene
-from analysis.selectors import User
+from analysis.selectors import User, owned_or_404
 from exports.models import ExportJob
 
 
 def export_get_for_user(user: User, job_id: Any) -> ExportJob:
     """The user's export job; 404 for anyone else's (the download URL too)."""
-    try:
-        return ExportJob.objects.select_related("analysis__video", "storyline").get(
-            pk=job_id, analysis__video__owner_id=getattr(user, "pk", None)
-        )
-    except (ExportJob.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such export.") from exc
+    queryset = ExportJob.objects.select_related("analysis__video", "storyline")
+    return owned_or_404(queryset, "analysis__video__owner_id", user, job_id, "export")
 
 
 def exports_for_analysis(analysis: Analysis) -> QuerySet[ExportJob]:

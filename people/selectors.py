@@ -10,31 +10,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
-from django.http import Http404
 
 from analysis.models import Analysis, Scene
-from analysis.selectors import User
+from analysis.selectors import User, owned_or_404
 from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
 
 
 def character_get_for_user(user: User, character_id: Any) -> Character:
-    """The user's character; 404 for anyone else's."""
-    try:
-        return Character.objects.select_related("analysis").get(
-            pk=character_id, analysis__video__owner_id=getattr(user, "pk", None)
-        )
-    except (Character.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such character.") from exc
+    queryset = Character.objects.select_related("analysis")
+    return owned_or_404(queryset, "analysis__video__owner_id", user, character_id, "character")
 
 
 def speaker_get_for_user(user: User, speaker_id: Any) -> Speaker:
-    """The user's speaker; 404 for anyone else's."""
-    try:
-        return Speaker.objects.select_related("analysis").get(
-            pk=speaker_id, analysis__video__owner_id=getattr(user, "pk", None)
-        )
-    except (Speaker.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such speaker.") from exc
+    queryset = Speaker.objects.select_related("analysis")
+    return owned_or_404(queryset, "analysis__video__owner_id", user, speaker_id, "speaker")
 
 
 def characters_with_appearances(analysis: Analysis) -> QuerySet[Character]:
