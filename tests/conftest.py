@@ -21,6 +21,7 @@ pytest_plugins = (
     "tests.fixtures_story",
     "tests.fixtures_timeline",
     "tests.fixtures_robustness",
+    "tests.fixtures_processes",
 ]
 
 

@@ -26,7 +26,6 @@ import redis
 from psycopg import sql
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
 ADMIN_DSN = os.environ.get("E2E_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Each run claims a Redis database of its own among these (queues and groups are not prefixed).
 E2E_REDIS_BASE = os.environ.get("E2E_REDIS_BASE", "redis://127.0.0.1:6379")
@@ -162,8 +161,9 @@ class E2EStack:
         self.manage("migrate", "--noinput")
         self.create_user(USERNAME, PASSWORD)
         self.create_user(OTHER_USERNAME, PASSWORD)
-        self._spawn("daphne", [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                               "videoanalyzer.asgi:application"])  # fmt: skip
+        # Two web processes, as in production: WebSocket events must cross processes via Redis.
+        self._spawn("web", [sys.executable, "manage.py", "serve", "--port", str(self.port),
+                            "--processes", "2"])  # fmt: skip
         self._spawn("worker", [sys.executable, "manage.py", "rundramatiq",
                                "--processes", "1", "--threads", "1"])  # fmt: skip
         try:

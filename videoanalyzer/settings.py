@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from videoanalyzer.serving import default_processes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -148,6 +150,7 @@ DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     "analysis.middleware.RecoveryMiddleware",
+    "analysis.middleware.PriorityMiddleware",
 ]
 if REDIS_URL:
     DRAMATIQ_BROKER = {
@@ -193,6 +196,12 @@ DRAMATIQ_TASKS_DATABASE = "default"
 # rundramatiq imports these modules of every app: our actors live in actors.py.
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
 EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 1)
+# `manage.py serve`: Daphne processes sharing one socket (one process answers one request
+# at a time). Several need Redis; the embedded mode keeps its worker in its only process.
+WEB_PROCESSES = envint("WEB_PROCESSES", default_processes(embedded=not REDIS_URL))
+# Workers run below the web processes' CPU priority: an analysis may wait a little, a page
+# load should not (see analysis.middleware.PriorityMiddleware).
+WORKER_NICE = envint("WORKER_NICE", 10)
 
 # --- Files --------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
