@@ -9,7 +9,7 @@ from uuid import UUID
 from django.http import HttpResponse
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
@@ -91,6 +91,21 @@ class OriginalAnalyzeOut(Schema):
     message: str
 
 
+class SceneAudioOut(Schema):
+    """A scene's audio; the loudness fields are None for silence or a scene under 400 ms
+    (3 s for the range)."""
+
+    rms_energy: float
+    spectral_centroid_mean: float
+    zero_crossing_rate: float
+    tempo: float
+    loudness_db: float | None = Field(description="RMS level in dBFS (not K-weighted)")
+    speech_ratio: float | None
+    loudness_lufs: float | None = Field(description="ITU-R BS.1770-4 integrated loudness")
+    momentary_max_lufs: float | None = Field(description="loudest 400 ms block")
+    loudness_range_lu: float | None = Field(description="EBU Tech 3342 loudness range")
+
+
 class SceneOut(Schema):
     id: str
     index: int
@@ -103,7 +118,7 @@ class SceneOut(Schema):
     thumbnail_url: str | None
     transcript: str
     storyline_id: int | None
-    audio: dict[str, Any] | None
+    audio: SceneAudioOut | None
 
 
 class StorylineOut(Schema):
@@ -174,6 +189,9 @@ def _scene_out(scene: Scene) -> dict[str, Any]:
             "tempo": audio.tempo,
             "loudness_db": audio.loudness_db,
             "speech_ratio": audio.speech_ratio,
+            "loudness_lufs": audio.loudness_lufs,
+            "momentary_max_lufs": audio.momentary_max_lufs,
+            "loudness_range_lu": audio.loudness_range_lu,
         },
     }
 

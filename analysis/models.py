@@ -198,8 +198,12 @@ class SceneAudioFeatures(models.Model):
     spectral_centroid_mean = models.FloatField()
     zero_crossing_rate = models.FloatField()
     tempo = models.FloatField()
-    loudness_db = models.FloatField(null=True, blank=True)
+    loudness_db = models.FloatField(null=True, blank=True)  # RMS in dBFS, not weighted
     speech_ratio = models.FloatField(null=True, blank=True)
+    # ITU-R BS.1770-4 / EBU R128 (analysis.pipeline.loudness); null: silent or too short.
+    loudness_lufs = models.FloatField(null=True, blank=True)
+    momentary_max_lufs = models.FloatField(null=True, blank=True)
+    loudness_range_lu = models.FloatField(null=True, blank=True)
 
 
 class Storyline(models.Model):

@@ -109,6 +109,10 @@ class AudioFeaturesJSON(TypedDict):
     spectral_centroid_mean: float
     zero_crossing_rate: float
     tempo: float
+    # Ours, beside the original keys (BS.1770-4 / EBU R128; None: silent or too short).
+    loudness_lufs: float | None
+    momentary_max_lufs: float | None
+    loudness_range_lu: float | None
 
 
 def _audio_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -120,6 +124,9 @@ def _audio_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, 
             spectral_centroid_mean=audio.spectral_centroid_mean,
             zero_crossing_rate=audio.zero_crossing_rate,
             tempo=audio.tempo,
+            loudness_lufs=audio.loudness_lufs,
+            momentary_max_lufs=audio.momentary_max_lufs,
+            loudness_range_lu=audio.loudness_range_lu,
         )
     segments = list(scene.segments.all())
     return {
@@ -201,6 +208,7 @@ def analysis_result(analysis: Analysis) -> dict[str, Any]:
             "analysis_time_seconds": analysis.analysis_time_seconds,
             "stage_seconds": analysis.metadata.get("stage_seconds", {}),
             "language": analysis.metadata.get("language"),
+            "loudness": analysis.metadata.get("loudness"),
             "parameters": analysis.parameters,
         },
     }

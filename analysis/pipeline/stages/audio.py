@@ -4,8 +4,12 @@ Per scene, from its excerpt of the one decoded track: ``rms_energy`` (mean of li
 frame RMS, full scale = 1), ``spectral_centroid_mean`` (Hz), ``zero_crossing_rate`` (mean per
 sample), ``tempo`` (BPM from librosa's beat tracker; 0 for silence or under 2 s),
 ``loudness_db`` (that RMS in dBFS: 20·log10(rms), -100 for silence; a sine at full scale is
--3 dBFS; not K-weighted, so not LUFS) and ``speech_ratio`` (share of the scene's time inside
-Silero VAD speech).
+-3 dBFS; not K-weighted, so not LUFS), ``speech_ratio`` (share of the scene's time inside
+Silero VAD speech), and the ITU-R BS.1770-4 / EBU R128 measures of ``analysis.pipeline.loudness``:
+``loudness_lufs`` (gated integrated loudness), ``momentary_max_lufs`` (loudest 400 ms) and
+``loudness_range_lu`` (EBU Tech 3342), each None for a silent scene or one too short to
+measure (400 ms; 3 s for the range). The whole video's go to ``analysis.metadata["loudness"]``
+= {"integrated_lufs", "momentary_max_lufs", "range_lu"}.
 
 The track is decoded once to mono 16 kHz float32 and cached in the run's scratch directory
 (``decode.load_audio``), where the transcript stage picks it up. Speech is found with the
@@ -19,9 +23,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from analysis.models import SceneAudioFeatures
+from analysis.models import Analysis, SceneAudioFeatures
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.decode import SAMPLE_RATE, load_audio
+from analysis.pipeline.loudness import SILENT, Loudness, LoudnessMeter
 from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
 
 if TYPE_CHECKING:
@@ -41,6 +46,13 @@ class AudioFeatures:
     tempo: float = 0.0
     loudness_db: float = SILENT_DB
     speech_ratio: float = 0.0
+    loudness: Loudness = SILENT
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    scenes: list[AudioFeatures]
+    loudness: Loudness  # of the whole video
 
 
 def speech_intervals(samples: np.ndarray) -> list[tuple[float, float]]:
@@ -60,9 +72,12 @@ def overlap_ratio(start: float, end: float, intervals: list[tuple[float, float]]
 
 
 def scene_features(
-    scene: SceneSpan, samples: np.ndarray, speech: list[tuple[float, float]]
+    scene: SceneSpan,
+    samples: np.ndarray,
+    speech: list[tuple[float, float]],
+    meter: LoudnessMeter | None = None,
 ) -> AudioFeatures:
-    """The features of one scene's excerpt of ``samples``."""
+    """The features of one scene's excerpt of ``samples`` (loudness read off ``meter``)."""
     import librosa
     import numpy as np
 
@@ -83,34 +98,36 @@ def scene_features(
         tempo=round(tempo, 2),
         loudness_db=max(SILENT_DB, 20 * math.log10(rms)) if rms > 0 else SILENT_DB,
         speech_ratio=round(overlap_ratio(scene.start_time, scene.end_time, speech), 4),
+        loudness=meter.measure(scene.start_time, scene.end_time) if meter else SILENT,
     )
 
 
 @register
-class AudioStage(Stage[list[AudioFeatures]]):
+class AudioStage(Stage[AudioResult]):
     """Measure every scene's audio; a video without sound gets silent features, not an error."""
 
     name = "audio"
     label = "Analysing audio"
     weight = 1.0
 
-    def compute(self, ctx: StageContext) -> list[AudioFeatures]:
+    def compute(self, ctx: StageContext) -> AudioResult:
         scenes = load_scenes(ctx.analysis)
         ctx.report(0.0, "Decoding the audio track")
         samples = load_audio(ctx.video_path, ctx.workdir)
         if samples is None or samples.size == 0:
             ctx.report(1.0, "The video has no audio")
-            return [AudioFeatures(scene.index) for scene in scenes]
+            return AudioResult([AudioFeatures(scene.index) for scene in scenes], SILENT)
         ctx.report(0.1, "Finding speech")
         speech = speech_intervals(samples)
+        meter = LoudnessMeter(samples, SAMPLE_RATE)  # K-weights the track once for all scenes
         progress, result = Throttled(ctx.report), []
         for done, scene in enumerate(scenes):
             progress(0.2 + 0.8 * done / len(scenes), f"Audio of scene {done + 1} of {len(scenes)}")
-            result.append(scene_features(scene, samples, speech))
+            result.append(scene_features(scene, samples, speech, meter))
         ctx.report(1.0, f"Measured the audio of {len(scenes)} scenes")
-        return result
+        return AudioResult(result, meter.measure())
 
-    def persist(self, ctx: StageContext, result: list[AudioFeatures]) -> None:
+    def persist(self, ctx: StageContext, result: AudioResult) -> None:
         scene_ids = dict(ctx.analysis.scenes.values_list("index", "id"))
         SceneAudioFeatures.objects.filter(scene__analysis=ctx.analysis).delete()
         SceneAudioFeatures.objects.bulk_create(
@@ -122,6 +139,24 @@ class AudioStage(Stage[list[AudioFeatures]]):
                 tempo=item.tempo,
                 loudness_db=item.loudness_db,
                 speech_ratio=item.speech_ratio,
+                loudness_lufs=item.loudness.integrated,
+                momentary_max_lufs=item.loudness.momentary_max,
+                loudness_range_lu=item.loudness.range,
             )
-            for item in result
+            for item in result.scenes
         )
+        _save_video_loudness(ctx, result.loudness)
+
+
+def _save_video_loudness(ctx: StageContext, loudness: Loudness) -> None:
+    analysis = Analysis.objects.select_for_update().get(pk=ctx.analysis.pk)
+    analysis.metadata = {
+        **(analysis.metadata or {}),
+        "loudness": {
+            "integrated_lufs": loudness.integrated,
+            "momentary_max_lufs": loudness.momentary_max,
+            "range_lu": loudness.range,
+        },
+    }
+    analysis.save(update_fields=["metadata"])
+    ctx.analysis.metadata = analysis.metadata
