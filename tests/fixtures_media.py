@@ -226,3 +226,29 @@ def late_speech_clip(media_dir: Path) -> LateSpeech:
            "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
            "-c:a", "aac", str(path))  # fmt: skip
     return LateSpeech(path, 3.0 + loud[0] / rate)
+
+
+ODD_SIZE = (321, 179)
+# Encoders that take odd frame sizes (libx264 refuses them in 4:2:0): full-resolution chroma
+# in H.264, and 4:2:0 whose chroma planes are (w+1)/2 x (h+1)/2 in MPEG-4 Part 2 and MJPEG.
+ODD_SIZE_CODECS = {
+    "h264-yuv444p": ("libx264", "yuv444p", "mp4", ("-preset", "veryfast")),
+    "mpeg4-yuv420p": ("mpeg4", "yuv420p", "avi", ("-q:v", "3")),
+    "mjpeg-yuvj420p": ("mjpeg", "yuvj420p", "avi", ("-q:v", "3")),
+}
+
+
+@pytest.fixture(scope="session", params=sorted(ODD_SIZE_CODECS))
+def odd_size_clip(request: pytest.FixtureRequest, media_dir: Path) -> Clip:
+    """6 s at 321x179, three shots (cuts at frames 50 and 100), no audio; one per codec."""
+    codec, pix_fmt, suffix, quality = ODD_SIZE_CODECS[request.param]
+    shots = [("testsrc2", 2.0), ("smptebars", 2.0), ("mandelbrot", 2.0)]
+    inputs, _even = video_inputs(shots)
+    width, height = ODD_SIZE
+    joined = "".join(f"[{i}:v]" for i in range(len(shots)))
+    graph = f"{joined}concat=n={len(shots)}:v=1:a=0,scale={width}:{height},format={pix_fmt}[v]"
+    path = media_dir / f"odd_{request.param}.{suffix}"
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", codec, *quality,
+           "-pix_fmt", pix_fmt, "-r", str(FPS), str(path))  # fmt: skip
+    frames = [round(seconds * FPS) for _source, seconds in shots]
+    return Clip(path, [frames[0], frames[0] + frames[1]], sum(frames), False)

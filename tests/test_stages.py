@@ -27,7 +27,7 @@ from analysis.pipeline.base import STAGES, Cancelled, StageContext, StageError
 from analysis.pipeline.stages.common import SceneSpan
 from analysis.pipeline.stages.shots import shots_from_cuts
 from analysis.pipeline.stages.transcript import Word, split_at_scenes
-from tests.fixtures_media import FPS, Clip, LateSpeech, Transitions, ffmpeg
+from tests.fixtures_media import FPS, ODD_SIZE, Clip, LateSpeech, Transitions, ffmpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -331,6 +331,25 @@ def test_keyframes_are_turned_upright(run: Any, rotated_clip: Clip, tmp_path: Pa
     upside = cv2.rotate(image, cv2.ROTATE_180).astype(np.int16)
     error = np.abs(image.astype(np.int16) - expected).mean()
     assert error < 12 and error < np.abs(upside - expected).mean() / 2
+
+
+def test_odd_frame_sizes_go_through_every_frame_consumer(run: Any, odd_size_clip: Clip) -> None:
+    width, height = ODD_SIZE
+    assert (probe(odd_size_clip.path).width, probe(odd_size_clip.path).height) == ODD_SIZE
+    runner = run(odd_size_clip)  # the default detector
+    runner.run("shots", "keyframes", "audio", "storylines")
+    cuts = cut_frames(runner)
+    assert len(cuts) == 2, cuts
+    assert all(abs(c - t) <= 1 for c, t in zip(cuts, odd_size_clip.cuts, strict=True)), cuts
+    for scene in scenes_of(runner):
+        assert _decode(scene.keyframe).shape == (height, width, 3)
+        thumb = _decode(scene.thumbnail)
+        assert thumb.shape[1] == 160 and abs(thumb.shape[0] - 160 * height / width) <= 1
+    strip = Analysis.objects.get(pk=runner.ctx.analysis.pk).metadata["thumbnail_strip"]
+    assert abs(strip["tile_height"] - 160 * height / width) <= 2  # rounded to an even number
+    motion = np.load(runner.ctx.workdir / "motion.npy")
+    assert motion.shape == (odd_size_clip.frames,) and motion[odd_size_clip.cuts[0]] > 0.05
+    assert Storyline.objects.filter(analysis=runner.ctx.analysis).exists()
 
 
 def test_thumbnail_strip_is_stored_with_its_layout(run: Any, shots_clip: Clip) -> None:
