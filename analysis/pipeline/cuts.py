@@ -220,11 +220,12 @@ class CombinedDetector:
         sure, unsure, flashes = spike_candidates(content, luma, tiny, self.config)
         unsure |= drift_candidates(tiny, self.config, sure + sorted(unsure))
         found = list(sure) + fade_cuts(luma, self.config)
-        for start, end in regions(sorted(unsure), len(content), self.config):
-            single, many, seen = transnet.predict_range(
-                tiny, start, end, self.config.window_pad, self.device
-            )
-            self.network_frames += seen
+        spans = regions(sorted(unsure), len(content), self.config)
+        predictions, seen = transnet.predict_regions(
+            tiny, spans, self.config.window_pad, self.device
+        )
+        self.network_frames += seen
+        for start, single, many in predictions:
             found += transnet.transitions(single, many, start, self.config.threshold)
         self.signals.discard_if_temporary()
         # A flash is never a cut, whoever proposed it (the network is sometimes fooled too).

