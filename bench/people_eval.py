@@ -196,7 +196,7 @@ def eval_faces(owner: Any, work: Path, photos: Path | None, per_person: int) -> 
     rows: dict[str, Any] = {"people": len(people), "shots": len(shots)}
     for label, params in (
         ("stored keyframes, 2/scene", {}),
-        ("decoded, 3/scene", {"face_frames_per_scene": 3}),
+        ("decode-pass candidates, 3/scene", {"face_frames_per_scene": 3}),
     ):
         done = run(owner, path, ["probe", "shots", "keyframes", "faces"], **params)
         hits = FaceAppearance.objects.filter(character__analysis=done)
@@ -298,7 +298,7 @@ def report(faces: dict[str, Any], speakers: dict[str, Any] | None) -> str:
         "",
         f"Load average while measured: {load} (other jobs share the cores: times are upper "
         "bounds). `python -m bench.people_eval`; s/frame and s/segment are the whole stage "
-        "(reading pictures or decoding, detection, landmarks, embedding, clustering) divided "
+        "(reading the pictures, detection, landmarks, embedding, clustering) divided "
         "by the frames or segments it handled.",
         "",
         f"Faces: {faces['shots']} shots of 2 s at 1280x720 with {faces['people']} real people "

@@ -111,17 +111,6 @@ def stage_timings(analysis: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def motion_fallback_seconds(analysis: Any) -> float:
-    """Seconds per scene of the motion sampler used when ``motion.npy`` is gone."""
-    from analysis.pipeline.stages.common import load_scenes
-    from vision.motion import scene_motion
-
-    scenes = load_scenes(analysis)
-    started = time.perf_counter()
-    scene_motion(VIDEO, scenes)
-    return (time.perf_counter() - started) / len(scenes)
-
-
 def evaluate(analysis: Any) -> list[dict[str, Any]]:
     from vision.search import search_scenes
 
@@ -162,7 +151,7 @@ def write_section(text: str) -> None:
     RESULTS.write_text(current)
 
 
-def report(analysis: Any, total: float, timings: list[dict[str, Any]], motion: float,
+def report(analysis: Any, total: float, timings: list[dict[str, Any]],
            rows: list[dict[str, Any]]) -> str:  # fmt: skip
     scenes = analysis.scenes.count()
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("p1", "p3", "rprec", "rr", "ms")}
@@ -181,8 +170,6 @@ def report(analysis: Any, total: float, timings: list[dict[str, Any]], motion: f
         f"ImageNet classes, Tesseract rus+eng, offline describer, USE multilingual sentence "
         f"embeddings). Whole analysis (probe … transcript + vision stages): {total:.1f} s.",
         table(timings, ["stage", "seconds", "per_keyframe"]),
-        f"Motion when the shots stage's `motion.npy` is missing (seek sampler): "
-        f"{motion:.3f} s per scene.",
         f"Search: {len(rows)} queries judged against the truth scenes; P@1, P@3, R-precision "
         f"(precision at the number of relevant truth scenes) and reciprocal rank. Means: "
         f"P@1 {mean['p1']:.3f}, P@3 {mean['p3']:.3f}, R-precision {mean['rprec']:.3f}, "
@@ -198,9 +185,8 @@ def main() -> None:
     setup_django()
     analysis, total = run_analysis()
     timings = stage_timings(analysis)
-    motion = motion_fallback_seconds(analysis)
     rows = evaluate(analysis)
-    text = report(analysis, total, timings, motion, rows)
+    text = report(analysis, total, timings, rows)
     print(text)
     write_section(text)
 

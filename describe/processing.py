@@ -2,12 +2,16 @@
 
 Steps (the original service's, in its order):
 
-1. download the video (and subtitles) with the guarded fetcher, check the container;
-2. find speech: the subtitle cues, or Silero VAD on the audio track when there are none;
-3. find the scenes with the analysis pipeline's shot detector (same decoder, same detector);
-4. decode once more, and for each scene take the frame ``DESCRIBE_FRAME_OFFSET_SECONDS`` after
-   its start; where the silence around it holds at least ``DESCRIBE_MIN_PAUSE_SECONDS``,
-   describe it;
+1. download the video (and subtitles, parsed at once) with the guarded fetcher, check the
+   container;
+2. decode the video once: the analysis pipeline's shot detector (same decoder, same detector)
+   finds the scenes while the pass keeps pictures (``framestore.KeyframeCandidates``): the
+   frame ``DESCRIBE_FRAME_OFFSET_SECONDS`` after every big picture change, one every half
+   second or so, and the frame 0.2 s after each of those (for the movement);
+3. find speech: the subtitle cues, or Silero VAD on the audio track when there are none;
+4. for each scene take the kept frame nearest ``DESCRIBE_FRAME_OFFSET_SECONDS`` after its
+   start; where the silence around it holds at least ``DESCRIBE_MIN_PAUSE_SECONDS``, describe
+   it;
 5. keep the description only if it differs enough from the previous accepted one, save it and
    post it to the callback at once;
 6. finish with PROCESSED, or NOT_PROCESSED and the reason on any failure.
@@ -43,6 +47,9 @@ from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subt
 from describe.similarity import similarity
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from analysis.pipeline.framestore import Candidate
     from analysis.pipeline.stages.shots import Shot
 
 logger = logging.getLogger(__name__)
@@ -143,13 +150,13 @@ def send_callbacks(job_id: Any, *, attempts: int | None = None) -> bool:
 
 @dataclass
 class SceneWork:
-    """A scene whose frame is wanted: its index, span and the frame indices to keep."""
+    """A scene to describe: its index, span, its frame and the one a moment later, if kept."""
 
     index: int
     start: float
     end: float
-    frame: int
-    following: int
+    frame: Candidate
+    following: Candidate | None
 
 
 @dataclass
@@ -171,8 +178,12 @@ class JobRun:
     def run(self) -> None:
         clock = self.timed("download")
         video, info = self.fetch_video()
+        cues = self.fetch_subtitles()  # before the decode: a bad subtitles URL fails early
+        clock = self.timed("shots", clock)
+        shots, candidates = self.find_shots(video, info)
+        self.metadata["scenes"] = len(shots)
         clock = self.timed("speech", clock)
-        speech, source = self.find_speech(video)
+        speech, source = (cues, "subtitles") if cues is not None else self.find_speech(video)
         gaps = silences(speech, info.duration)
         self.metadata.update(
             duration=info.duration,
@@ -181,11 +192,8 @@ class JobRun:
             speech_seconds=round(sum(b - a for a, b in speech), 3),
             pauses=sum(1 for a, b in gaps if b - a >= self.min_pause),
         )
-        clock = self.timed("shots", clock)
-        shots = self.find_shots(video, info)
-        self.metadata["scenes"] = len(shots)
         clock = self.timed("describe", clock)
-        self.describe_scenes(video, info, shots, gaps)
+        self.describe_scenes(shots, candidates, gaps)
         self.timed("", clock)
 
     def timed(self, step: str, previous: tuple[str, float] | None = None) -> tuple[str, float]:
@@ -221,32 +229,36 @@ class JobRun:
             "max_redirects": int(conf.get("DESCRIBE_MAX_REDIRECTS")),
         }
 
+    def fetch_subtitles(self) -> list[Interval] | None:
+        """The spoken intervals of the job's subtitles; None when the job has none."""
+        if not self.job.subtitles_url:
+            return None
+        self.report(0.08, "Downloading the subtitles", force=True)
+        got = download(
+            self.job.subtitles_url,
+            self.workdir / "subtitles",
+            kind="subtitles",
+            max_bytes=int(conf.get("DESCRIBE_MAX_SUBTITLE_BYTES")),
+            **self._fetch_options(),
+        )
+        return parse_subtitles(got.path)
+
     def find_speech(self, video: Path) -> tuple[list[Interval], str]:
-        """Speech intervals from the subtitles, else from voice activity in the audio."""
-        if self.job.subtitles_url:
-            self.report(0.08, "Downloading the subtitles", force=True)
-            got = download(
-                self.job.subtitles_url,
-                self.workdir / "subtitles",
-                kind="subtitles",
-                max_bytes=int(conf.get("DESCRIBE_MAX_SUBTITLE_BYTES")),
-                **self._fetch_options(),
-            )
-            return parse_subtitles(got.path), "subtitles"
+        """Speech intervals from voice activity in the audio (aligned to the decode pass)."""
         from analysis.pipeline.decode import load_audio
         from analysis.pipeline.stages.audio import speech_intervals
 
-        self.report(0.08, "Finding speech in the audio", force=True)
+        self.report(0.6, "Finding speech in the audio", force=True)
         samples = load_audio(video, self.workdir)
         if samples is None or samples.size == 0:
             return [], "no-audio"
         return speech_intervals(samples), "vad"
 
-    def find_shots(self, video: Path, info: MediaInfo) -> list[Shot]:
-        """The analysis pipeline's shot detection (same detectors, same rules) on the file."""
+    def find_shots(self, video: Path, info: MediaInfo) -> tuple[list[Shot], list[Candidate]]:
+        """The job's one decode pass: the analysis pipeline's shot detection (same detectors,
+        same rules) on the file, keeping the frames to describe on the way."""
         from analysis.models import Analysis, Video
         from analysis.pipeline.base import StageContext
-        from analysis.pipeline.cuts import enforce_min_length
         from analysis.pipeline.stages.shots import (
             choose_detector,
             detect_cuts,
@@ -260,47 +272,39 @@ class JobRun:
         params = {"scene_detector": conf.get("DESCRIBE_SCENE_DETECTOR") or None}
 
         def report(fraction: float, message: str) -> None:
-            self.report(0.15 + 0.45 * fraction, message)
+            self.report(0.1 + 0.5 * fraction, message)
 
         ctx = StageContext(transient, video, self.workdir, report, params)
         kind, threshold, min_seconds = choose_detector(ctx)
         detector = make_detector(kind, threshold, round(min_seconds * fps), self.workdir, fps)
         self.metadata["scene_detector"] = kind
-        cuts, times = detect_cuts(ctx, detector, fps)
-        cuts = enforce_min_length(cuts, times, min_seconds)
-        return shots_from_cuts(cuts, times, fps, min_seconds)
+        keeper = FrameKeeper(self.workdir, info.duration)
+        cuts, times = detect_cuts(ctx, detector, fps, keeper.consumers)
+        candidates = keeper.save(len(times))
+        return shots_from_cuts(cuts, times, fps, min_seconds), candidates
 
     def describe_scenes(
-        self, video: Path, info: MediaInfo, shots: list[Shot], gaps: list[Interval]
+        self, shots: list[Shot], candidates: list[Candidate], gaps: list[Interval]
     ) -> None:
-        """Decode again, describing the frame of each scene that falls into a pause."""
-        from analysis.pipeline.decode import iter_frames
-
-        fps = info.fps or 25.0
-        work = scene_frames(shots, fps, float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS")))
-        by_frame = {item.frame: item for item in work}
-        wanted_following = {item.following: item for item in work}
-        last = max((max(item.frame, item.following) for item in work), default=-1)
+        """Describe each scene whose kept frame falls into a pause, in order."""
+        work = scene_frames(shots, candidates, float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS")))
         describer = get_describer()
-        self.metadata.update(describer=describer.name, described=0, duplicates=0, in_pauses=0)
+        self.metadata.update(
+            describer=describer.name,
+            described=0,
+            duplicates=0,
+            in_pauses=0,
+            without_frame=len(shots) - len(work),
+        )
         previous = self._existing_results()
-        held: dict[int, tuple[Slot, FrameSample]] = {}
-        for frame in iter_frames(video):
-            item = by_frame.get(frame.index)
-            if item is not None:
-                slot = self._slot(item, frame.time, gaps, previous.get("last"))
-                if slot is not None:
-                    held[item.index] = (slot, FrameSample(rgb(frame), round(frame.time, 3)))
-            follower = wanted_following.get(frame.index)
-            if follower is not None and follower.index in held:
-                slot, sample = held.pop(follower.index)
-                sample = FrameSample(sample.image, sample.time, rgb(frame))
-                self._describe(follower, slot, sample, describer, previous)
-            self.report(0.6 + 0.4 * frame.index / max(last, 1), "Describing scenes")
-            if frame.index >= last:
-                break
-        for index, (slot, sample) in sorted(held.items()):  # no following frame was decoded
-            self._describe(work[index], slot, sample, describer, previous)
+        for done, item in enumerate(work):
+            self.report(0.65 + 0.35 * done / max(len(work), 1), "Describing scenes")
+            slot = self._slot(item, item.frame.time, gaps, previous.get("last"))
+            if slot is None:
+                continue
+            following = read_rgb(item.following.path) if item.following else None
+            sample = FrameSample(read_rgb(item.frame.path), round(item.frame.time, 3), following)
+            self._describe(item, slot, sample, describer, previous)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -404,19 +408,79 @@ class JobRun:
             self.on_progress(progress, message)
 
 
-def rgb(frame: Any) -> Any:
-    """A decoded frame as a contiguous RGB array, at most ``DESCRIBE_WIDTH`` wide."""
+class FrameKeeper:
+    """The consumers of the job's decode pass besides the detector, and what they kept.
+
+    The frames to describe are kept as the keyframe candidates of an analysis are (see
+    ``analysis.pipeline.framestore``), at most ``DESCRIBE_WIDTH`` wide, plus the frame
+    ``FOLLOWING_SECONDS`` after each; the first frame's time lets the audio decoder align the
+    samples without decoding a frame itself.
+    """
+
+    def __init__(self, workdir: Path, duration: float) -> None:
+        from analysis.pipeline.decode import MotionMeter, StartClock
+        from analysis.pipeline.framestore import KeyframeCandidates, candidate_interval
+
+        self.workdir = workdir
+        self.motion = MotionMeter()  # where the picture changes a lot: probably a cut
+        self.clock = StartClock()
+        after = float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS"))
+        self.consumers = [
+            self.motion,
+            self.clock,
+            KeyframeCandidates(
+                workdir,
+                candidate_interval(duration),
+                self.motion,
+                after=after,
+                follow=FOLLOWING_SECONDS,
+                max_width=DESCRIBE_WIDTH,
+            ),
+        ]
+
+    def save(self, frames: int) -> list[Candidate]:
+        """Record the pass (for the audio decoder) and return the kept frames in order."""
+        from analysis.pipeline.decode import record_pass
+        from analysis.pipeline.framestore import load_candidates
+
+        record_pass(self.workdir, self.clock.value or 0.0, frames)
+        return load_candidates(self.workdir) or []
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """A kept frame as a contiguous RGB array.
+
+    Raises:
+        MediaError: the picture cannot be read back.
+    """
+    import cv2
     import numpy as np
 
-    return np.ascontiguousarray(frame.bgr(DESCRIBE_WIDTH)[:, :, ::-1])
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaError("A frame kept from the video could not be read back.")
+    return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def scene_frames(shots: list[Shot], fps: float, offset: float) -> list[SceneWork]:
-    """For each scene: the frame ``offset`` s after its start and one a little later."""
+def scene_frames(shots: list[Shot], candidates: list[Candidate], offset: float) -> list[SceneWork]:
+    """For each scene: the kept frame nearest ``offset`` s after its start, and the one kept
+    nearest ``FOLLOWING_SECONDS`` after that (None when the scene ends first).
+
+    A scene holding no kept frame (shorter than the grid step of a very long video, with no
+    big picture change before it) is left out.
+    """
+    import bisect
+
+    indices = [c.index for c in candidates]
     work = []
     for index, shot in enumerate(shots):
-        last = max(shot.start_frame, shot.end_frame - 1)
-        frame = min(shot.start_frame + round(offset * fps), last)
-        following = min(frame + max(1, round(FOLLOWING_SECONDS * fps)), last)
+        lo, hi = (bisect.bisect_left(indices, f) for f in (shot.start_frame, shot.end_frame))
+        inside = candidates[lo:hi]
+        if not inside:
+            continue
+        frame = min(inside, key=lambda c: abs(c.time - (shot.start_time + offset)))
+        later = [c for c in inside if c.index > frame.index]
+        target = frame.time + FOLLOWING_SECONDS
+        following = min(later, key=lambda c: abs(c.time - target)) if later else None
         work.append(SceneWork(index, shot.start_time, shot.end_time, frame, following))
     return work

@@ -8,6 +8,7 @@ so names and merges survive a re-run.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.models import Analysis, Scene, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.decode import SAMPLE_RATE, iter_frames, load_audio
+from analysis.pipeline.decode import SAMPLE_RATE, load_audio
+from analysis.pipeline.framepass import ensure_pass_files
+from analysis.pipeline.framestore import Candidate, load_candidates
 from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes, scene_stem
 from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
 from people import services
@@ -89,30 +92,39 @@ def _stored_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> It
                 yield sample, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _decoded_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
-    """(sample, RGB image) from one decode pass over the video, ``count`` frames per scene."""
-    per_scene = {scene.id: sample_frames(scene, count) for scene in scenes}
-    wanted = {f: scene for scene in scenes for f in per_scene[scene.id]}
-    last = max(wanted)
-    images: dict[int, tuple[float, Any]] = {}
-    for frame in iter_frames(ctx.video_path):
-        scene = wanted.get(frame.index)
-        if scene is not None:
-            images[frame.index] = (frame.time, frame.av_frame.to_ndarray(format="rgb24"))
-            mine = per_scene[scene.id]
-            if frame.index == mine[-1]:  # the scene's samples are all decoded: hand them out
-                for sample in cover(scene, [(f, images[f][0]) for f in mine if f in images]):
-                    yield sample, images.pop(sample.frame)[1]
-        if frame.index >= last:
-            break
+def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) -> list[Candidate]:
+    """For each of ``count`` frames spread over the scene, the nearest of the candidates
+    ``inside`` it: fewer when the scene holds fewer (the pass keeps about two a second)."""
+    if not inside:
+        return []
+    picked = {min(inside, key=lambda c: abs(c.index - f)) for f in sample_frames(scene, count)}
+    return sorted(picked, key=lambda c: c.index)
+
+
+def _candidate_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
+    """(sample, RGB image) from the pictures the run's decode pass kept, ``count`` per scene."""
+    import cv2
+
+    ensure_pass_files(ctx)
+    candidates = load_candidates(ctx.workdir) or []
+    indices = [c.index for c in candidates]  # in frame order
+    for scene in scenes:
+        lo, hi = (bisect.bisect_left(indices, f) for f in (scene.start_frame, scene.end_frame))
+        chosen = nearest_candidates(scene, count, candidates[lo:hi])
+        paths = {c.index: c.path for c in chosen}
+        for sample in cover(scene, [(c.index, c.time) for c in chosen]):
+            image = cv2.imread(str(paths[sample.frame]), cv2.IMREAD_COLOR)
+            if image is not None:
+                yield sample, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def frame_images(ctx: StageContext, scenes: list[SceneSpan], config: FaceConfig) -> Iterator[Any]:
-    """The sampled frames: stored keyframes when two per scene suffice, else a decode pass."""
+    """The sampled frames: stored keyframes when two per scene suffice, else more of the
+    pictures the decode pass kept."""
     keyframes_stored = not Scene.objects.filter(analysis=ctx.analysis, keyframe="").exists()
     if config.frames_per_scene <= 2 and keyframes_stored:
         return _stored_images(ctx, scenes, config.frames_per_scene)
-    return _decoded_images(ctx, scenes, config.frames_per_scene)
+    return _candidate_images(ctx, scenes, config.frames_per_scene)
 
 
 def to_video_pixels(face: Any, scale: float) -> Any:

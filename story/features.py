@@ -1,13 +1,15 @@
-"""Signals measured from the media for every scene, in one decoding pass.
+"""Signals measured from the media for every scene, without decoding the video again.
 
 Everything here is computed by the storylines stage and stored as ``SceneFeatures.data`` (plain
-JSON), so the graph can be rebuilt after an editor's correction without touching the video:
+JSON), so the graph can be rebuilt after an editor's correction without touching the video.
+The pictures come from the run's one decode pass (``analysis.pipeline.framepass``):
 
 - ``colour``: the colour layout of the scene: its frames (about 4 a second) shrunk to 8 x 6
-  cells in CIE Lab and averaged, which captures both the palette and the framing (black bars,
-  a bright sky at the top) and separates footage from different sources well;
-- ``motion``: mean absolute difference between consecutive small grey frames (0..1), the cut
-  frame itself excluded;
+  cells (the pass's ``layout.u8``), in CIE Lab and averaged, which captures both the palette
+  and the framing (black bars, a bright sky at the top) and separates footage from different
+  sources well;
+- ``motion``: mean absolute difference between consecutive 64-pixel grey frames (0..1), the
+  cut frame itself excluded (the pass's ``motion.npy``);
 - ``voice``: mean MFCCs 1..19 over the scene's loud audio frames (c0, the loudness, left
   out), a cheap fingerprint of the voice *and* the recording chain (microphone, room, codec);
 - ``loudness_change``: spread of the 0.5-second loudness (dB) inside the scene;
@@ -18,84 +20,51 @@ JSON), so the graph can be rebuilt after an editor's correction without touching
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.decode import SAMPLE_RATE, iter_frames, load_audio
-from analysis.pipeline.stages.common import SceneSpan, Throttled
+from analysis.pipeline.decode import SAMPLE_RATE, load_audio, scene_motion
+from analysis.pipeline.framepass import ensure_pass_files
+from analysis.pipeline.framestore import load_layouts
+from analysis.pipeline.stages.common import SceneSpan
 from story.text import content_words, embed_texts
 
 if TYPE_CHECKING:
     import numpy as np
 
-SMALL_WIDTH = 64
 COLOUR_SAMPLES_PER_SECOND = 4.0
 MIN_VOICE_SECONDS = 0.5
 MFCC_COUNT = 20
-LAYOUT_SIZE = (8, 6)
 
 
-def colour_layout(bgr: np.ndarray) -> np.ndarray:
-    """The picture shrunk to 8 x 6 cells in CIE Lab: where the colours are (framing, borders)."""
+def mean_layout(cells: np.ndarray) -> list[float] | None:
+    """Mean CIE Lab of 8 x 6 pictures (``(frames, 6, 8, 3)`` BGR), flattened: where the colours
+    are (framing, borders); None without a picture."""
     import cv2
     import numpy as np
 
-    small = cv2.resize(bgr, LAYOUT_SIZE, interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float64)
-    return lab.reshape(-1)
-
-
-class _FrameAccumulator:
-    """Colour and motion of each scene, fed one decoded frame at a time."""
-
-    def __init__(self, scenes: list[SceneSpan], fps: float) -> None:
-        import numpy as np
-
-        self.scenes = scenes
-        self.starts = [s.start_frame for s in scenes]
-        self.every = max(1, round(fps / COLOUR_SAMPLES_PER_SECOND))
-        self.samples = [0] * len(scenes)
-        self.motion = [0.0] * len(scenes)
-        self.motion_n = [0] * len(scenes)
-        self.layout = [np.zeros(LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3) for _ in scenes]
-        self.previous: Any = None
-
-    def add(self, index: int, bgr: np.ndarray) -> None:
-        import cv2
-        import numpy as np
-
-        pos = max(0, bisect.bisect_right(self.starts, index) - 1)
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
-        # The first frame of a scene differs from the last of the one before: not motion.
-        if self.previous is not None and index != self.starts[pos]:
-            self.motion[pos] += float(np.mean(np.abs(grey - self.previous)))
-            self.motion_n[pos] += 1
-        self.previous = grey
-        if (index - self.starts[pos]) % self.every == 0:
-            self.layout[pos] += colour_layout(bgr)
-            self.samples[pos] += 1
-
-    def result(self, i: int) -> dict[str, Any]:
-        layout = self.layout[i] / max(self.samples[i], 1)
-        return {
-            "colour": [round(float(v), 2) for v in layout] if self.samples[i] else None,
-            "motion": round(self.motion[i] / self.motion_n[i], 5) if self.motion_n[i] else 0.0,
-        }
+    if not len(cells):
+        return None
+    # All the pictures stacked into one image: one colour conversion instead of one per frame.
+    stacked = np.ascontiguousarray(cells).reshape(-1, cells.shape[2], 3)
+    lab = cv2.cvtColor(stacked, cv2.COLOR_BGR2LAB).astype(np.float64)
+    return [round(float(v), 2) for v in lab.reshape(len(cells), -1).mean(axis=0)]
 
 
 def picture_features(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
-    """Colour and motion of every scene from one sequential decode at 64 pixels wide."""
-    acc = _FrameAccumulator(scenes, ctx.analysis.video.fps or 25.0)
-    last = scenes[-1].end_frame
-    progress = Throttled(ctx.report)
-    for frame in iter_frames(ctx.video_path):
-        if frame.index >= last:
-            break
-        acc.add(frame.index, frame.bgr(SMALL_WIDTH))
-        progress(0.6 * frame.index / max(last, 1), f"Looking at the scenes: frame {frame.index}")
-    return [acc.result(i) for i in range(len(scenes))]
+    """Colour and motion of every scene, from what the run's decode pass kept."""
+    ensure_pass_files(ctx)
+    layouts = load_layouts(ctx.workdir)
+    every = max(1, round((ctx.analysis.video.fps or 25.0) / COLOUR_SAMPLES_PER_SECOND))
+    result = []
+    for scene in scenes:
+        # About 4 frames a second, counted from the scene's first frame.
+        cells = None if layouts is None else layouts[scene.start_frame : scene.end_frame : every]
+        motion = scene_motion(ctx.workdir, scene.start_frame, scene.end_frame)
+        colour = None if cells is None else mean_layout(cells)
+        result.append({"colour": colour, "motion": round(motion, 5)})
+    return result
 
 
 def voice_features(samples: np.ndarray | None, scene: SceneSpan) -> dict[str, Any]:

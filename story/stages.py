@@ -1,9 +1,10 @@
 """The ``storylines`` pipeline stage: measure scene signals, build the graph, group the scenes.
 
-``compute`` decodes the video once (colour layout, motion), reads the audio (voice print,
-loudness swings) and the transcript (sentence embeddings), then plans the grouping with every
-editor decision as a constraint; ``persist`` stores the signals (so later regroups need no
-decoding), the storylines with their relevance, the graph edges and the interest scores.
+``compute`` reads the pictures the shots stage's decode pass kept (colour layout, motion), the
+audio (voice print, loudness swings) and the transcript (sentence embeddings), then plans the
+grouping with every editor decision as a constraint; ``persist`` stores the signals (so later
+regroups need no media), the storylines with their relevance, the graph edges and the interest
+scores.
 """
 
 from __future__ import annotations

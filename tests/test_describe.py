@@ -25,6 +25,7 @@ from describe.pauses import find_slot, parse_subtitles, silences
 from describe.processing import job_execute
 from describe.services import client_create, job_create
 from describe.similarity import meteor, similarity
+from tests.decode_spy import decoding, spy_on_av_open
 from tests.fixtures_describe import DubbedClip, LoopbackServer, Route
 
 MIN_PAUSE = 2.0
@@ -112,6 +113,30 @@ def test_the_fallback_describer_sees_colours_and_ignores_mirroring() -> None:
     assert "красных" in russian and "синих" in russian
 
 
+def test_the_decode_pass_keeps_each_scene_frame_and_the_one_a_moment_later(
+    dubbed_clip: DubbedClip, tmp_path: Any
+) -> None:
+    from analysis.pipeline.decode import recorded_start_time, run_frame_pass
+    from analysis.pipeline.stages.shots import shots_from_cuts
+    from describe.processing import FOLLOWING_SECONDS, FrameKeeper, read_rgb, scene_frames
+
+    keeper = FrameKeeper(tmp_path, dubbed_clip.duration)
+    times = run_frame_pass(dubbed_clip.path, keeper.consumers)
+    candidates = keeper.save(len(times))
+    assert recorded_start_time(tmp_path) == 0.0  # the audio decoder aligns to it
+    shots = shots_from_cuts([round(t * 25) for t in dubbed_clip.cut_times], times, 25.0)
+    work = scene_frames(shots, candidates, 1.0)
+    assert [item.index for item in work] == list(range(len(shots)))
+    for item, shot in zip(work, shots, strict=True):
+        assert item.frame.time == pytest.approx(shot.start_time + 1.0, abs=0.02)
+        assert item.following is not None
+        assert item.following.time == pytest.approx(item.frame.time + FOLLOWING_SECONDS, abs=0.02)
+        assert read_rgb(item.frame.path).shape == (240, 320, 3)
+    # Shot 2 is red on the left, shot 3 its mirror image: the kept pictures say so.
+    left = [read_rgb(work[i].frame.path)[:, :80].mean(axis=(0, 1)) for i in (2, 3)]
+    assert left[0][0] > 200 > left[0][2] and left[1][2] > 200 > left[1][0]
+
+
 def test_the_describer_is_chosen_by_setting(settings: Any) -> None:
     from describe.describers import Describer, get_describer
 
@@ -181,15 +206,24 @@ def test_descriptions_fall_into_subtitle_pauses_and_repeats_are_dropped(
 
 @pytest.mark.django_db
 def test_without_subtitles_the_pauses_come_from_voice_activity(
-    describe_settings: Any, describe_client: Any, loopback: LoopbackServer, dubbed_clip: DubbedClip
+    describe_settings: Any,
+    describe_client: Any,
+    loopback: LoopbackServer,
+    dubbed_clip: DubbedClip,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, _token = describe_client
     job = start_job(client, loopback, dubbed_clip, subtitles=False)
+    opened = spy_on_av_open(monkeypatch)
 
     done = job_execute(job_id=job.id)
 
     assert done is not None and done.status == JobStatus.PROCESSED, done and done.error
     assert done.metadata["speech_source"] == "vad"
+    # Shots, the frames to describe and the audio's alignment all come from one decode pass.
+    (decoded,) = decoding(opened)
+    frames = round(dubbed_clip.duration * 25)
+    assert decoded.video_reads >= frames and all(c.video_reads <= 1 for c in opened if c != decoded)
     results = list(done.results.all())
     assert results, "the long silence at the end leaves room for descriptions"
     for result in results:

@@ -25,7 +25,7 @@ from people.conf import PeopleParameterError, face_config, people_parameters_cle
 from people.faces import detect_faces, embed_faces, select_detector
 from people.faces import select_device as face_device
 from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
-from people.stages import cover, sample_frames
+from people.stages import cover, nearest_candidates, sample_frames
 from people.voices import select_device as voice_device
 from tests.fixtures_people import PeopleClip
 
@@ -155,6 +155,16 @@ def test_frames_are_sampled_across_the_scene_and_cover_it() -> None:
     assert [(s.start, s.end) for s in samples] == [(2.0, 3.32), (3.32, 4.66), (4.66, 6.0)]
     short = SceneSpan(id=8, index=1, start_time=0.0, end_time=0.08, start_frame=0, end_frame=2)
     assert sample_frames(short, 5) == [0, 1]
+
+
+def test_more_frames_per_scene_are_the_nearest_kept_pictures_inside_it() -> None:
+    from analysis.pipeline.framestore import Candidate
+
+    kept = [Candidate(i, i / 25, Path(f"f{i}.jpg")) for i in range(50, 150, 12)]  # ~2 a second
+    scene = SceneSpan(id=7, index=0, start_time=2.0, end_time=6.0, start_frame=50, end_frame=150)
+    assert [c.index for c in nearest_candidates(scene, 3, kept)] == [62, 98, 134]
+    assert [c.index for c in nearest_candidates(scene, 30, kept)] == list(range(50, 150, 12))
+    assert nearest_candidates(scene, 3, []) == []
 
 
 # --- The stages in the real runner ---------------------------------------------------------------
@@ -340,7 +350,9 @@ def test_a_rerun_keeps_editor_names_and_merges(user: Any, people_clip: PeopleCli
 
 
 @pytest.mark.django_db
-def test_the_decode_path_samples_more_frames_per_scene(user: Any, people_clip: PeopleClip) -> None:
+def test_more_frames_per_scene_come_from_the_pass_candidates(
+    user: Any, people_clip: PeopleClip
+) -> None:
     done = run_analysis(user, people_clip.path, FACE_STAGES, face_frames_per_scene=3)
     assert_people_grouped(characters_per_scene(done), people_clip.faces)
     for scene in Scene.objects.filter(analysis=done).exclude(index=2):

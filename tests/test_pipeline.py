@@ -13,6 +13,9 @@ from analysis.models import Analysis, Scene, SceneAudioFeatures, StorylineScene,
 from analysis.pipeline import DEFAULT_PIPELINE
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_result_path, analysis_status_json
+from story.models import SceneFeatures
+from tests.decode_spy import decoding, spy_on_av_open
+from vision.models import SceneObjects
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -92,6 +95,42 @@ def test_a_rerun_of_a_stage_replaces_its_rows(user: Any, three_shot_clip: Path) 
     assert done is not None and done.status == "completed"
     assert SceneAudioFeatures.objects.filter(scene__analysis=done).count() == 3
     assert StorylineScene.objects.filter(scene__analysis=done).count() == 3
+
+
+def test_each_run_decodes_the_video_frames_once(
+    user: Any, three_shot_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three frames a scene: the faces stage reads more than the stored keyframes.
+    analysis = start(user, three_shot_clip, num_storylines=1, face_frames_per_scene=3)
+    opened = spy_on_av_open(monkeypatch)
+    done = analysis_execute(analysis_id=analysis.id)
+    assert done is not None and done.status == "completed", done.error if done else None
+    assert done.completed_stages == DEFAULT_PIPELINE
+    # Probes read the first picture only; the shots stage's pass reads every frame, once.
+    (decoded,) = decoding(opened)
+    assert decoded.video_reads >= 90 and all(c.video_reads <= 1 for c in opened if c != decoded)
+    # Every consumer of pictures got them from that pass.
+    assert done.metadata["faces"]["frames"] > 2 * 3
+    scenes = list(done.scenes.order_by("index"))
+    assert all(s.keyframe.name for s in scenes)
+    features = [SceneFeatures.objects.get(scene=s).data for s in scenes]
+    assert all(len(f["colour"]) == 8 * 6 * 3 for f in features)
+    assert features[0]["motion"] > 0 and features[1]["motion"] == 0  # testsrc2 moves, bars not
+    assert all(o.motion is not None for o in SceneObjects.objects.filter(analysis=done))
+
+    # The run's scratch files are gone once it completes: a run of the later stages makes them
+    # again, with one pass for all of them.
+    Analysis.objects.filter(pk=analysis.pk).update(
+        status="running", completed_stages=["probe", "shots", "keyframes"]
+    )
+    opened.clear()
+    again = analysis_execute(analysis_id=analysis.id)
+    assert again is not None and again.status == "completed", again.error if again else None
+    (decoded,) = decoding(opened)
+    assert decoded.video_reads >= 90
+    assert [SceneFeatures.objects.get(scene=s).data["colour"] for s in scenes] == [
+        f["colour"] for f in features
+    ]
 
 
 def test_cancel_stops_the_run(user: Any, three_shot_clip: Path) -> None:

@@ -170,13 +170,24 @@ def _clip(path: Path, source: str) -> Path:
     return path
 
 
+def _pass_motion(clip: Path, workdir: Path) -> Path:
+    """Leave ``motion.npy`` in ``workdir`` as the shots stage's decode pass does."""
+    from analysis.pipeline.decode import MotionMeter, run_frame_pass
+
+    meter = MotionMeter()
+    run_frame_pass(clip, [meter])
+    meter.save(workdir)
+    return workdir
+
+
 def test_motion_tells_a_still_shot_from_moving_pictures(tmp_path: Path) -> None:
     still = _clip(tmp_path / "still.mp4", "color=c=gray:size=320x240:rate=25")
     moving = _clip(tmp_path / "moving.mp4", "testsrc2=size=320x240:rate=25")
     scenes = [SceneSpan(1, 0, 0.0, 1.0, 0, 25), SceneSpan(2, 1, 1.0, 2.0, 25, 50)]
-    calm = motion.scene_motion(still, scenes)
-    busy = motion.scene_motion(moving, scenes)
-    assert set(calm) == set(busy) == {0, 1}
+    calm = motion.shared_motion(_pass_motion(still, tmp_path / "still"), scenes, 25.0)
+    busy = motion.shared_motion(_pass_motion(moving, tmp_path / "moving"), scenes, 25.0)
+    assert calm is not None and busy is not None and set(calm) == set(busy) == {0, 1}
+    assert motion.shared_motion(tmp_path / "nothing", scenes, 25.0) is None
     assert max(calm.values()) < 0.005 and min(busy.values()) > 0.01
     assert motion.action_label(calm[0]) == "static"
     assert motion.action_label(0.2) == "fast motion"

@@ -224,14 +224,12 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
         return list(rows.values())
 
     def _motion(self, ctx: StageContext) -> dict[int, float]:
-        from vision.motion import scene_motion, shared_motion
+        from analysis.pipeline.framepass import ensure_pass_files
+        from vision.motion import shared_motion
 
+        ensure_pass_files(ctx)  # the shots stage's pass left motion.npy (or a resume remakes it)
         spans = load_scenes(ctx.analysis)
-        found = shared_motion(ctx.workdir, spans, ctx.analysis.video.fps or 25.0)
-        if found is not None:
-            return found
-        progress = Throttled(ctx.report)
-        return scene_motion(ctx.video_path, spans, lambda f, m: progress(0.3 + 0.7 * f, m))
+        return shared_motion(ctx.workdir, spans, ctx.analysis.video.fps or 25.0) or {}
 
     def persist(self, ctx: StageContext, result: list[ObjectsRow]) -> None:
         SceneObjects.objects.filter(analysis=ctx.analysis).delete()

@@ -15,10 +15,15 @@ frame there, and leaves what later stages need in the run's scratch directory:
     :func:`scene_motion`; the first frame of a scene is left out (its difference is the cut).
 ``frame_times.npy``
     float64, every frame's time in seconds.
+``frame_pass.json``
+    {"start_time": s, "frames": n}: the first frame's presentation time in the file (the zero
+    of every stage's clock, which the audio decoder aligns to) and the number of frames.
+    Written last, so its presence says the pass finished (see ``analysis.pipeline.framepass``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +41,7 @@ SAMPLE_RATE = 16_000
 AUDIO_CACHE_NAME = "audio16k.npy"
 MOTION_NAME = "motion.npy"
 TIMES_NAME = "frame_times.npy"
+PASS_NAME = "frame_pass.json"
 ANALYSIS_WIDTH = 256  # detectors compare colours, not detail: small frames are enough
 MOTION_WIDTH = 64
 # Pixel formats whose planes can be scaled directly (no full-size colour conversion).
@@ -87,7 +93,9 @@ class DecodedFrame:
         """A ``width``-pixel-wide BGR copy as stored (not rotated), computed once per width.
 
         8-bit 4:2:0 frames are scaled plane by plane before the colour conversion, which costs
-        a fraction of converting the full-size picture first.
+        a fraction of converting the full-size picture first. Copies narrower than
+        ``ANALYSIS_WIDTH`` are shrunk from that one, so their pixels do not depend on which
+        consumers asked first.
         """
         if width not in self._small:
             self._small[width] = self._scaled(width)
@@ -99,11 +107,11 @@ class DecodedFrame:
         frame = self.av_frame
         width = min(width, frame.width)
         height = max(2, round(frame.height * width / frame.width / 2) * 2)
+        if width < min(ANALYSIS_WIDTH, frame.width):  # cheaper: shrink the analysis copy
+            source = self.small(ANALYSIS_WIDTH)
+            return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
         if frame.format.name not in PLANAR_420 or frame.width < 2 or frame.height < 2:
             return frame.to_ndarray(width=width, height=height, format="bgr24")
-        if bigger := [w for w in self._small if w > width]:  # cheaper: shrink a small copy
-            source = self._small[min(bigger)]
-            return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
         size = (width, height)
         cw, ch = (frame.width + 1) // 2, (frame.height + 1) // 2
         luma = _plane(frame, 0, frame.width, frame.height)
@@ -170,18 +178,51 @@ def iter_frames(path: Path) -> Iterator[DecodedFrame]:
             yield DecodedFrame(index, max(0.0, raw - first), frame, rotation)
 
 
+def frame_start_time(frame: DecodedFrame) -> float:
+    """Presentation time of ``frame`` in the file, before the shift that starts the clock at 0."""
+    raw = frame.av_frame.pts
+    return float(raw * frame.av_frame.time_base) if raw is not None else 0.0
+
+
 def video_start_time(path: Path) -> float:
     """Presentation time of the first video frame (the zero of every stage's clock).
 
-    0.0 for a file without video (an audio file given to the transcript alone).
+    Decodes the first frame only, without frame threads (which would read ahead): within a
+    run, read what the pass recorded instead (:func:`recorded_start_time`). 0.0 for a file
+    without video (an audio file given to the transcript alone) or whose first packets fail.
     """
+    import av
+
     try:
-        for frame in iter_frames(path):
-            raw = frame.av_frame.pts
-            return float(raw * frame.av_frame.time_base) if raw is not None else 0.0
+        container = _open_video(path)
     except MediaError:
         return 0.0
+    with container:
+        stream = container.streams.video[0]
+        try:
+            for frame in container.decode(stream):
+                raw = frame.pts
+                return float(raw * frame.time_base) if raw is not None else 0.0
+        except av.FFmpegError:
+            return 0.0
     return 0.0
+
+
+def record_pass(workdir: Path, start_time: float, frames: int) -> Path:
+    """Write ``frame_pass.json``, the mark that every file of the pass is complete."""
+    path = workdir / PASS_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"start_time": start_time, "frames": frames}))
+    tmp.replace(path)
+    return path
+
+
+def recorded_start_time(workdir: Path) -> float | None:
+    """The first frame's time the pass recorded in ``workdir``; None when no pass finished."""
+    path = workdir / PASS_NAME
+    if not path.exists():
+        return None
+    return float(json.loads(path.read_text())["start_time"])
 
 
 class FrameConsumer(Protocol):
@@ -190,6 +231,20 @@ class FrameConsumer(Protocol):
     def consume(self, frame: DecodedFrame) -> None: ...
 
     def finish(self, frame_count: int) -> None: ...
+
+
+class StartClock:
+    """Keeps the first frame's presentation time (see :func:`frame_start_time`)."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def consume(self, frame: DecodedFrame) -> None:
+        if self.value is None:
+            self.value = frame_start_time(frame)
+
+    def finish(self, frame_count: int) -> None:
+        return None
 
 
 class MotionMeter:
@@ -236,10 +291,12 @@ def run_frame_pass(
     consumers: Iterable[FrameConsumer],
     progress: Any = None,
     expected_frames: int = 0,
+    label: str = "Finding cuts",
 ) -> list[float]:
     """Decode ``path`` once, giving every frame to every consumer; return the frame times.
 
-    ``progress(fraction, message)`` is called for every frame (throttle it yourself).
+    ``progress(fraction, message)`` is called for every frame (throttle it yourself); the
+    message is ``label`` and the frame count.
 
     Raises:
         MediaError: no video stream, or not one frame could be decoded.
@@ -254,7 +311,7 @@ def run_frame_pass(
         if progress is not None:
             progress(
                 min(frame.index / expected, 1.0),
-                f"Finding cuts: frame {frame.index + 1} of ~{expected}",
+                f"{label}: frame {frame.index + 1} of ~{expected}",
             )
     if not times:
         raise MediaError("The video has no frames that can be decoded.")
@@ -283,22 +340,25 @@ def load_audio(path: Path, workdir: Path) -> np.ndarray | None:
     """The audio track as mono float32 at 16 kHz, aligned to the first video frame.
 
     Decoded once per run and cached in ``workdir`` for the later stages; ``None`` when the file
-    has no audio stream.
+    has no audio stream. The first frame's time comes from the frame pass when it ran already.
     """
     import numpy as np
 
     cache = workdir / AUDIO_CACHE_NAME
     if cache.exists():
         return np.load(cache)
-    samples = decode_audio(path)
+    samples = decode_audio(path, recorded_start_time(workdir))
     if samples is None:
         return None
     save_array(cache, samples)  # a killed run never leaves a truncated cache behind
     return samples
 
 
-def decode_audio(path: Path) -> np.ndarray | None:
-    """Mono 16 kHz float32 samples, sample 0 at the first video frame; None without audio."""
+def decode_audio(path: Path, video_start: float | None = None) -> np.ndarray | None:
+    """Mono 16 kHz float32 samples, sample 0 at the first video frame; None without audio.
+
+    ``video_start`` is the first frame's time when known (else one frame is decoded for it).
+    """
     import av
     import numpy as np
 
@@ -315,7 +375,9 @@ def decode_audio(path: Path) -> np.ndarray | None:
             chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
     samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    offset = (audio_start or 0.0) - video_start_time(path)
+    if video_start is None:
+        video_start = video_start_time(path)
+    offset = (audio_start or 0.0) - video_start
     return _align(samples.astype(np.float32, copy=False), offset)
 
 

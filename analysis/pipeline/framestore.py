@@ -12,16 +12,26 @@ timeline. Files, in the run's scratch directory:
 ``strip.jpg`` + ``strip.json``
     one row of ``count`` tiles of ``tile_width`` x ``tile_height`` pixels, tile ``i`` showing
     the video at ``i * interval`` seconds; {"interval", "tile_width", "tile_height", "count"}.
+``layout.u8``
+    every frame shrunk to 8 x 6 pixels (upright, BGR, uint8, 144 bytes a frame, frame order):
+    where the colours are, which the storylines compare scenes by (:func:`load_layouts`).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame, MotionMeter
+from analysis.pipeline.decode import (
+    ANALYSIS_WIDTH,
+    MOTION_WIDTH,
+    DecodedFrame,
+    MotionMeter,
+    rotate_image,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,6 +40,9 @@ CANDIDATES_DIR = "candidates"
 CANDIDATES_INDEX = "candidates.json"
 STRIP_NAME = "strip.jpg"
 STRIP_INDEX = "strip.json"
+LAYOUT_NAME = "layout.u8"
+LAYOUT_SIZE = (8, 6)  # width, height: cv2's order
+LAYOUT_BYTES = LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3
 JPEG_QUALITY = 88
 MAX_CANDIDATE_WIDTH = 1920  # keyframes are for looking at; 4K would fill the disk
 MAX_CANDIDATES = 3000  # longer videos get a sparser grid
@@ -63,31 +76,60 @@ def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = JPEG
 
 
 class KeyframeCandidates:
-    """Keeps grid frames and the frames 1 s after big changes as JPEG files."""
+    """Keeps grid frames and the frames ``after`` seconds after big changes as JPEG files.
 
-    def __init__(self, workdir: Path, interval: float, motion: MotionMeter | None = None) -> None:
+    With ``follow`` set, the frame ``follow`` seconds after each of those is kept too (the
+    audio-description mode compares a frame with one a moment later to see movement).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        interval: float,
+        motion: MotionMeter | None = None,
+        *,
+        after: float = AFTER_START_SECONDS,
+        follow: float | None = None,
+        max_width: int = MAX_CANDIDATE_WIDTH,
+    ) -> None:
         self.folder = workdir / CANDIDATES_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.index_path = workdir / CANDIDATES_INDEX
         self.interval = interval
         self.motion = motion  # consumes each frame before this one does
+        self.after, self.follow, self.max_width = after, follow, max_width
         self.saved: list[tuple[int, float]] = []
         self._next = 0.0
-        self._after: list[float] = [AFTER_START_SECONDS]
+        self._after: list[float] = [after]
+        self._followers: list[float] = []
 
     def consume(self, frame: DecodedFrame) -> None:
-        wanted = frame.time >= self._next - 1e-6
-        if self._after and frame.time >= self._after[0] - 1e-6:
-            wanted = True
-            self._after = [t for t in self._after if t > frame.time + 1e-6]
+        wanted = self._on_grid(frame.time) | self._due(self._after, frame.time)
+        followed = self._due(self._followers, frame.time)
         if self.motion is not None and self.motion.values[-1] >= CHANGE_MOTION:
-            self._after.append(frame.time + AFTER_START_SECONDS)
-        if not wanted:
-            return
-        if frame.time >= self._next - 1e-6:
-            self._next = frame.time + self.interval
-        too_wide = frame.av_frame.width > MAX_CANDIDATE_WIDTH
-        image = frame.bgr(MAX_CANDIDATE_WIDTH if too_wide else None)
+            self._after.append(frame.time + self.after)
+        if wanted and self.follow is not None:
+            bisect.insort(self._followers, frame.time + self.follow)
+        if wanted or followed:
+            self._save(frame)
+
+    def _on_grid(self, time: float) -> bool:
+        if time < self._next - 1e-6:
+            return False
+        self._next = time + self.interval
+        return True
+
+    @staticmethod
+    def _due(times: list[float], time: float) -> bool:
+        """Whether the first of ``times`` has come; drops every time that has."""
+        if not times or time < times[0] - 1e-6:
+            return False
+        times[:] = [t for t in times if t > time + 1e-6]
+        return True
+
+    def _save(self, frame: DecodedFrame) -> None:
+        too_wide = frame.av_frame.width > self.max_width
+        image = frame.bgr(self.max_width if too_wide else None)
         path = self.folder / f"f{frame.index:07d}.jpg"
         path.write_bytes(encode_jpeg(image))
         self.saved.append((frame.index, round(frame.time, 4)))
@@ -163,3 +205,35 @@ def load_strip(workdir: Path) -> tuple[Path, dict[str, Any]] | None:
     if not (image.exists() and index.exists()):
         return None
     return image, json.loads(index.read_text())
+
+
+class LayoutStore:
+    """Writes every frame shrunk to 8 x 6 pixels, upright, to ``layout.u8``."""
+
+    def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._file = (workdir / LAYOUT_NAME).open("wb")
+
+    def consume(self, frame: DecodedFrame) -> None:
+        import cv2
+
+        # The motion meter's small copy: computed for every frame anyway.
+        small = rotate_image(frame.small(MOTION_WIDTH), frame.rotation)
+        self._file.write(cv2.resize(small, LAYOUT_SIZE, interpolation=cv2.INTER_AREA).tobytes())
+
+    def finish(self, frame_count: int) -> None:
+        self._file.close()
+
+
+def load_layouts(workdir: Path) -> np.ndarray | None:
+    """Every frame's 8 x 6 picture, memory-mapped (frames, 6, 8, 3) uint8 BGR; None if absent."""
+    import numpy as np
+
+    path = workdir / LAYOUT_NAME
+    if not path.exists():
+        return None
+    count = path.stat().st_size // LAYOUT_BYTES
+    shape = (count, LAYOUT_SIZE[1], LAYOUT_SIZE[0], 3)
+    if count == 0:
+        return np.zeros(shape, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)

@@ -5,7 +5,7 @@ The pictures come from the candidates the shots stage kept during the run's one 
 (``analysis.pipeline.framestore``): the keyframe is the candidate nearest the middle of the
 scene, the "after 1 s" frame the one nearest 1 s after its start (both inside the scene when
 the scene holds one). Only when the scratch files are gone (a run resumed on another machine)
-is the video decoded again, once, to collect candidates.
+is the pass made again, once for the rest of the run (``framepass.ensure_pass_files``).
 
 Storage names (``analyses/<analysis id>/``): ``scene_0001.jpg`` (keyframe),
 ``scene_0001_thumb.jpg`` (160 px wide), ``scene_0001_after1s.jpg``, and ``strip.jpg``, whose
@@ -15,31 +15,24 @@ layout goes to ``analysis.metadata["thumbnail_strip"]`` = {"path", "interval", "
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
 
-from analysis.media import MediaError
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import FrameConsumer, run_frame_pass
+from analysis.pipeline.framepass import ensure_pass_files
 from analysis.pipeline.framestore import (
     AFTER_START_SECONDS,
     Candidate,
-    KeyframeCandidates,
-    ThumbnailStrip,
-    candidate_interval,
     encode_jpeg,
     load_candidates,
     load_strip,
-    tile_interval,
 )
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes, scene_stem
+from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
 
-logger = logging.getLogger(__name__)
 THUMB_WIDTH = 160
 STRIP_STORAGE_NAME = "strip.jpg"
 __all__ = ["AFTER_START_SECONDS", "KeyframesStage", "SceneImages", "encode_jpeg"]
@@ -76,20 +69,13 @@ def pick(candidates: list[Candidate], scenes: list[SceneSpan]) -> list[SceneImag
     return result
 
 
-def decode_candidates(ctx: StageContext) -> list[Candidate]:
-    """Fallback when the pass's files are missing: one decode pass to collect candidates."""
-    video = ctx.analysis.video
-    duration = video.duration or video.frame_count / (video.fps or 25.0)
-    logger.info("analysis %s: keyframe candidates missing, decoding again", ctx.analysis.pk)
-    progress = Throttled(ctx.report)
-    consumers: list[FrameConsumer] = [
-        KeyframeCandidates(ctx.workdir, candidate_interval(duration)),
-        ThumbnailStrip(ctx.workdir, tile_interval(duration)),
-    ]
-    try:
-        run_frame_pass(ctx.video_path, consumers, progress, video.frame_count)
-    except MediaError as exc:
-        raise StageError(str(exc)) from exc
+def pass_candidates(ctx: StageContext) -> list[Candidate]:
+    """The candidates the run's decode pass kept (made again if a resumed run lost them).
+
+    Raises:
+        StageError: the video has no frame that can be decoded.
+    """
+    ensure_pass_files(ctx)
     found = load_candidates(ctx.workdir)
     if not found:
         raise StageError("The video has no frames that can be decoded.")
@@ -109,7 +95,7 @@ class KeyframesStage(Stage[KeyframesResult]):
         if not scenes:
             return KeyframesResult([], None)
         ctx.report(0.0, "Choosing keyframes")
-        candidates = load_candidates(ctx.workdir) or decode_candidates(ctx)
+        candidates = pass_candidates(ctx)
         chosen = pick(candidates, scenes)
         ctx.report(1.0, f"Chose the keyframes of {len(scenes)} scenes")
         return KeyframesResult(chosen, load_strip(ctx.workdir))

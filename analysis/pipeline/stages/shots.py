@@ -1,9 +1,10 @@
 """Shots stage: the run's one decode pass, finding the cuts and keeping what later stages need.
 
 Every frame is decoded once (PyAV, threaded) and handed to the frame consumers: the chosen cut
-detector (``analysis.pipeline.cuts``), the motion meter (``motion.npy``), the keyframe
-candidates and the thumbnail strip (``analysis.pipeline.framestore``). Later stages read those
-files from the scratch directory instead of decoding the video again.
+detector (``analysis.pipeline.cuts``) and those of ``framepass.PassRecorder``: the motion meter
+(``motion.npy``), the keyframe candidates, the thumbnail strip and the colour layouts
+(``analysis.pipeline.framestore``). Later stages read those files from the scratch directory
+instead of decoding the video again.
 
 Parameters (per analysis, else settings): ``scene_detector`` (one of ``cuts.DETECTORS``,
 default ``SCENE_DETECTOR`` = ``combined``), ``scene_threshold`` (the detector's own scale;
@@ -23,13 +24,8 @@ from analysis.media import MediaError
 from analysis.models import Scene
 from analysis.pipeline import cuts as cutdetect
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import TIMES_NAME, MotionMeter, run_frame_pass, save_array
-from analysis.pipeline.framestore import (
-    KeyframeCandidates,
-    ThumbnailStrip,
-    candidate_interval,
-    tile_interval,
-)
+from analysis.pipeline.decode import run_frame_pass
+from analysis.pipeline.framepass import PassRecorder, video_duration
 from analysis.pipeline.stages.common import Throttled
 
 DETECTORS = cutdetect.DETECTORS
@@ -129,17 +125,10 @@ def find_shots(
     fps = video.fps or 25.0
     workdir = ctx.workdir
     detector = make_detector(kind, threshold, round(min_seconds * fps), workdir, fps)
-    duration = video.duration or video.frame_count / fps
-    motion = MotionMeter()
-    consumers = [
-        motion,
-        KeyframeCandidates(workdir, candidate_interval(duration), motion),
-        ThumbnailStrip(workdir, tile_interval(duration)),
-    ]
+    recorder = PassRecorder(workdir, video_duration(video))
     ctx.report(0.0, "Finding cuts")
-    cuts, times = detect_cuts(ctx, detector, fps, consumers)
-    motion.save(workdir)
-    save_array(workdir / TIMES_NAME, _float_array(times))
+    cuts, times = detect_cuts(ctx, detector, fps, recorder.consumers)
+    recorder.save(times)
     facts = {
         "scene_detector": kind,
         "decoded_frames": len(times),
@@ -177,9 +166,3 @@ class ShotsStage(Stage[list[Shot]]):
             )
             for index, shot in enumerate(result)
         )
-
-
-def _float_array(values: list[float]) -> Any:
-    import numpy as np
-
-    return np.asarray(values, dtype=np.float64)
