@@ -44,8 +44,6 @@ TIMES_NAME = "frame_times.npy"
 PASS_NAME = "frame_pass.json"
 ANALYSIS_WIDTH = 256  # detectors compare colours, not detail: small frames are enough
 MOTION_WIDTH = 64
-# Pixel formats whose planes can be scaled directly (no full-size colour conversion).
-PLANAR_420 = {"yuv420p", "yuvj420p"}
 
 
 def rotate_image(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -63,13 +61,6 @@ def rotate_image(image: np.ndarray, rotation: int) -> np.ndarray:
     return cv2.rotate(image, codes[turn])
 
 
-def _plane(frame: Any, index: int, width: int, height: int) -> np.ndarray:
-    import numpy as np
-
-    plane = frame.planes[index]
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
-
-
 @dataclass
 class DecodedFrame:
     """One presented frame. Converting to pixels is left to the consumer: it is the costly part."""
@@ -78,6 +69,9 @@ class DecodedFrame:
     time: float
     av_frame: Any  # av.VideoFrame
     rotation: int = 0
+    # One per decode: it keeps its swscale context between frames. A new context per frame
+    # (``VideoFrame.reformat``) costs more than the scaling itself.
+    reformatter: Any = field(default=None, repr=False)
     _small: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def bgr(self, width: int | None = None, upright: bool = True) -> np.ndarray:
@@ -92,8 +86,8 @@ class DecodedFrame:
     def small(self, width: int = ANALYSIS_WIDTH) -> np.ndarray:
         """A ``width``-pixel-wide BGR copy as stored (not rotated), computed once per width.
 
-        8-bit 4:2:0 frames are scaled plane by plane before the colour conversion, which costs
-        a fraction of converting the full-size picture first. Copies narrower than
+        The shrinking and the colour conversion happen together in swscale, which costs a
+        fraction of converting the full-size picture first. Copies narrower than
         ``ANALYSIS_WIDTH`` are shrunk from that one, so their pixels do not depend on which
         consumers asked first.
         """
@@ -110,17 +104,17 @@ class DecodedFrame:
         if width < min(ANALYSIS_WIDTH, frame.width):  # cheaper: shrink the analysis copy
             source = self.small(ANALYSIS_WIDTH)
             return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
-        if frame.format.name not in PLANAR_420 or frame.width < 2 or frame.height < 2:
-            return frame.to_ndarray(width=width, height=height, format="bgr24")
-        size = (width, height)
-        cw, ch = (frame.width + 1) // 2, (frame.height + 1) // 2
-        luma = _plane(frame, 0, frame.width, frame.height)
-        luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-        u = cv2.resize(_plane(frame, 1, cw, ch), size, interpolation=cv2.INTER_AREA)
-        v = cv2.resize(_plane(frame, 2, cw, ch), size, interpolation=cv2.INTER_AREA)
-        # Full-range conversion of limited-range video: slightly flat colours, which the
-        # detectors do not mind (keyframes use the exact conversion of ``to_ndarray``).
-        return cv2.cvtColor(cv2.merge([luma, u, v]), cv2.COLOR_YUV2BGR)
+        # swscale shrinks and converts in one SIMD pass with the stream's own colour matrix
+        # and range: about 5x cheaper than OpenCV's INTER_AREA on the full-size planes, and
+        # within 1 grey level of converting the full picture first.
+        if self.reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            self.reformatter = VideoReformatter()
+        small = self.reformatter.reformat(
+            frame, width=width, height=height, format="bgr24", interpolation="AREA"
+        )
+        return small.to_ndarray()
 
 
 def _open_video(path: Path) -> Any:
@@ -164,18 +158,21 @@ def iter_frames(path: Path) -> Iterator[DecodedFrame]:
     Raises:
         MediaError: the file cannot be opened or has no video stream.
     """
+    from av.video.reformatter import VideoReformatter
+
     with _open_video(path) as container:
         stream = container.streams.video[0]
         # Frame and slice threading: several times faster on multi-core machines.
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 25)
         first: float | None = None
+        reformatter = VideoReformatter()
         for index, frame in enumerate(decode_tolerant(container, stream)):
             raw = frame.time if frame.time is not None else index / fps  # pts * time_base
             if first is None:
                 first = raw
             rotation = int(getattr(frame, "rotation", 0) or 0)
-            yield DecodedFrame(index, max(0.0, raw - first), frame, rotation)
+            yield DecodedFrame(index, max(0.0, raw - first), frame, rotation, reformatter)
 
 
 def frame_start_time(frame: DecodedFrame) -> float:
