@@ -26,7 +26,14 @@ from analysis.pipeline import build_pipeline, load_stages
 from analysis.pipeline.base import STAGES, Cancelled, StageContext, StageError
 from analysis.pipeline.stages.common import SceneSpan
 from analysis.pipeline.stages.shots import shots_from_cuts
-from analysis.pipeline.stages.transcript import Word, split_at_scenes
+from analysis.pipeline.stages.transcript import (
+    LEAD_IN_SECONDS,
+    Phrases,
+    Word,
+    loudness,
+    refine_words,
+    split_at_scenes,
+)
 from tests.fixtures_media import FPS, ODD_SIZE, Clip, LateSpeech, Transitions, ffmpeg
 
 pytestmark = pytest.mark.django_db
@@ -405,10 +412,44 @@ def test_split_at_scenes_cuts_a_segment_across_a_cut() -> None:
     ]
     pieces = split_at_scenes(0.9, 3.3, " Hello there general Kenobi", words, scenes)
     assert [(p.scene_index, p.text) for p in pieces] == [(0, "Hello there"), (1, "general Kenobi")]
-    assert (pieces[0].start_time, pieces[0].end_time) == (1.0, 1.9)
+    assert (pieces[0].start_time, pieces[0].end_time) == (0.9, 1.9)
     assert (pieces[1].start_time, pieces[1].end_time) == (2.1, 3.2)
     inside = split_at_scenes(0.9, 1.95, " Hello there", words[:2], scenes)
     assert [(p.scene_index, p.start_time, p.end_time) for p in inside] == [(0, 0.9, 1.95)]
+    # A lead-in reaching back over the cut stops at it: the piece stays in its scene.
+    late = split_at_scenes(1.7, 3.2, " general Kenobi", words[2:], scenes)
+    assert [(p.scene_index, p.start_time, p.end_time) for p in late] == [(1, 2.0, 3.2)]
+
+
+def noisy_words(bursts: list[tuple[float, float]], seconds: float = 4.0) -> Any:
+    """Noise 40 dB under a 200 Hz tone that sounds during each (start, end)."""
+    rng = np.random.default_rng(0)
+    samples = rng.normal(0.0, 0.005, int(seconds * 16_000)).astype(np.float32)
+    for start, end in bursts:
+        t = np.arange(int(start * 16_000), int(end * 16_000))
+        samples[t] += 0.5 * np.sin(2 * np.pi * 200 * t / 16_000).astype(np.float32)
+    return samples
+
+
+def test_segments_start_a_lead_in_before_the_voice_within_the_pause() -> None:
+    # Three words as alignment gives them: the first starts in the silence, the others are
+    # glued to the end of the word before; sentence ends make each its own segment.
+    samples = noisy_words([(1.0, 1.5), (2.3, 2.8), (3.0, 3.5)])
+    aligned = [Word(" One.", 0.4, 1.5, 0.9), Word(" Two.", 1.5, 2.8, 0.9),
+               Word(" Three.", 2.8, 3.5, 0.9)]  # fmt: skip
+    words = refine_words(loudness(samples), aligned)
+    assert [w.start for w in words] == pytest.approx([1.0, 2.3, 3.0], abs=0.03)
+    scenes = [SceneSpan(1, 0, 0.0, 4.0, 0, 100)]
+    phrases = Phrases(loudness(samples), scenes)
+    pieces = [piece for word in words for piece in phrases.add(word)] + phrases.flush()
+    assert [p.text for p in pieces] == ["One.", "Two.", "Three."]
+    starts = [p.start_time for p in pieces]
+    # A full lead-in after a long pause; after a short one, the start is where the previous
+    # word's sound ends. No segment starts after its first word.
+    assert starts[0] == pytest.approx(words[0].start - LEAD_IN_SECONDS, abs=0.011)
+    assert starts[1] == pytest.approx(words[1].start - LEAD_IN_SECONDS, abs=0.011)
+    assert starts[2] == pytest.approx(2.8, abs=0.03)
+    assert all(p.start_time <= p.words[0].start for p in pieces)
 
 
 def test_transcript_of_a_silent_video_is_empty(run: Any, no_audio_clip: Clip) -> None:
@@ -425,8 +466,11 @@ def test_transcript_segment_starts_when_the_voice_does(
     runner.run("shots", "transcript")
     first = TranscriptSegment.objects.filter(analysis=runner.ctx.analysis).order_by("start_time")[0]
     assert "quick" in first.text.lower()
-    assert abs(first.start_time - late_speech_clip.onset) < 0.3, first.start_time
-    assert abs(first.words[0]["start"] - first.start_time) < 1e-6
+    assert abs(first.words[0]["start"] - late_speech_clip.onset) < 0.3, first.words[0]
+    # 3 s of silence before: the whole lead-in, and the segment still starts in the silence.
+    lead = first.words[0]["start"] - first.start_time
+    assert lead == pytest.approx(LEAD_IN_SECONDS, abs=0.011)
+    assert first.start_time > late_speech_clip.onset - 1.0
 
 
 @pytest.mark.slow

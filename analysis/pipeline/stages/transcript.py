@@ -2,17 +2,33 @@
 
 Recognition: Silero VAD filter, word timestamps, ``condition_on_previous_text`` off (one
 misheard line would otherwise repeat on and on), the language forced (``language`` parameter or
-``WHISPER_LANGUAGE``) or detected once for the video; faster-whisper's
-``BatchedInferencePipeline`` (VAD chunks of up to 30 s decoded independently, in batches: as
-fast as sequential decoding on 2 CPU cores, much faster on a GPU, and without the drift that
-sequential decoding's window seeking showed here with word timestamps on: see bench/speech.py).
+``WHISPER_LANGUAGE``) or detected once for the video from its first 30 s, as plain
+``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5,
+timestamp tokens, temperature fallback), so the words differ from plain transcription only by
+what VAD and unconditioned windows change. On the CPU the windows are decoded one after another;
+on a GPU faster-whisper's ``BatchedInferencePipeline`` decodes VAD chunks in batches of 8
+(``whisper_batch_size`` overrides either). On 2 CPU cores batching was about 10% faster, but
+its text-only decoding of each chunk (no timestamp tokens, no fallback) lost words that plain
+decoding kept; sequential decoding costs about 5% more than plain transcription (the word
+alignment and the VAD) and misheard fewer words (bench/speech.py).
 
 Whisper's segments are long (up to 30 s of speech) and begin where the decoder's window began,
-often in the silence before the first word. So segments are rebuilt from the words: each word's
-start is moved to where its sound begins (after the last 10 ms, before its loudest, that are
-30 dB quieter; word alignment otherwise tends to glue a word to the end of the previous one),
-and a new segment starts at every pause (or sentence end) and every scene cut. Each piece is
-kept inside exactly one scene.
+often in the silence before the first word. So segments are rebuilt from the words:
+
+* each word's start moves to where its sound begins: after the last 10 ms before its loudest
+  that are silent, i.e. 30 dB below that peak or within 6 dB of the local noise floor (the
+  10th percentile of the surrounding 4 s), whichever is louder. Word alignment otherwise glues
+  a word to the end of the previous one or starts it in the pause.
+* a new segment starts at every pause (or sentence end) and every scene cut; each piece lies
+  inside exactly one scene.
+* a segment starts ``LEAD_IN_SECONDS`` (0.45 s) before its first sound, but not before the
+  sound of the previous word (anything within 15 dB of the first word's loudest) nor its aligned
+  end, nor before the scene: subtitles are timed with a lead-in so the text is up when the
+  voice starts. Forced aligners (aeneas) put a line boundary anywhere in the pause between two
+  lines: at the end of the previous line's sound after a long pause, at the next onset after a
+  short one. A start 0.45 s ahead of the voice is within 0.5 s of either end of pauses up to
+  0.95 s (in bench/speech.py's read sonnet, the longer pauses, up to 1.1 s, had the boundary
+  0.1-0.25 s after the previous line's end).
 
 Subtitles: ``subtitles_path`` (a file under MEDIA_ROOT or SAMPLES_DIR) replaces recognition
 (``subtitles_mode`` = ``replace``, the default) or is compared with it (``check``: the word error
@@ -39,7 +55,13 @@ PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
 SENTENCE_PAUSE_SECONDS = 0.15  # ... or this long after a full stop
 CLAUSE_PAUSE_SECONDS = 0.3  # ... or this long after a comma
 MAX_SEGMENT_SECONDS = 12.0
+LEAD_IN_SECONDS = 0.45  # a segment starts this long before its first sound (see above)
+FRAME_SECONDS = 0.01  # the loudness envelope's step
 ONSET_DB = 30.0  # quieter than the word's peak by this much is silence before the word
+FLOOR_DB = 6.0  # ... and so is anything this close to the local noise floor
+MIN_ONSET_DB = 15.0  # ... but silence is always at least this much below the peak
+FLOOR_SECONDS = 2.0  # the noise floor is measured this far either side of a word's start
+MAX_WORD_SECONDS = 2.0  # a word's peak is looked for this far after its aligned start
 _SENTENCE_END = re.compile(r"[.!?\u2026]['\")\]]*$")
 _CLAUSE_END = re.compile(r"[,;:\u2014-]['\")\]]*$")
 
@@ -87,7 +109,8 @@ def _piece(scene: SceneSpan, start: float, end: float, text: str, words: list[Wo
 def split_at_scenes(
     start: float, end: float, text: str, words: list[Word], scenes: list[SceneSpan]
 ) -> list[Piece]:
-    """Cut one recognised segment into per-scene pieces (one piece when it fits a scene)."""
+    """Cut one segment into per-scene pieces (one piece when it fits a scene). The first piece
+    starts at ``start``, the others at their first word."""
     if not words:
         return [_piece(scene_at((start + end) / 2, scenes), start, end, text, [])]
     groups: list[tuple[SceneSpan, list[Word]]] = []
@@ -100,37 +123,76 @@ def split_at_scenes(
     if len(groups) == 1:
         return [_piece(groups[0][0], start, end, text, words)]
     return [
-        _piece(scene, ws[0].start, ws[-1].end, "".join(w.word for w in ws), ws)
-        for scene, ws in groups
-    ]
+        _piece(scene, start if number == 0 else ws[0].start, ws[-1].end,
+               "".join(w.word for w in ws), ws)
+        for number, (scene, ws) in enumerate(groups)
+    ]  # fmt: skip
 
 
-def word_onset(samples: Any, word: Word) -> float:
-    """Where the sound of ``word`` begins: never earlier than its aligned start."""
+def loudness(samples: Any) -> Any:
+    """The energy in dB of every ``FRAME_SECONDS`` of ``samples`` (16 kHz mono)."""
     import numpy as np
 
-    hop = SAMPLE_RATE // 100  # 10 ms
-    first = int(word.start * SAMPLE_RATE)
-    last = int(min(word.end, word.start + 1.0) * SAMPLE_RATE)
-    excerpt = np.asarray(samples[first:last], dtype=np.float32)
-    count = excerpt.size // hop
-    if count < 2:
-        return word.start
-    energy = np.mean(excerpt[: count * hop].reshape(count, hop) ** 2, axis=1)
-    db = 10 * np.log10(energy + 1e-10)
-    peak = int(np.argmax(db))
-    # The last quiet 10 ms before the loudest one: the word starts after it. (Searching from
+    hop = round(SAMPLE_RATE * FRAME_SECONDS)
+    count = max(1, samples.size // hop)  # at least one frame, so every index has a value
+    padded = np.pad(np.asarray(samples, dtype=np.float32), (0, max(0, hop - samples.size)))
+    frames = padded[: count * hop].reshape(count, hop)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+
+
+def silence_level(db: Any, first: int, peak: float) -> float:
+    """Loudness below which the frames before a word's peak count as silence: ``ONSET_DB``
+    under the peak or ``FLOOR_DB`` over the local noise floor, whichever is louder (noisy
+    recordings never get 30 dB quieter than speech), and at least ``MIN_ONSET_DB`` under."""
+    import numpy as np
+
+    reach = round(FLOOR_SECONDS / FRAME_SECONDS)
+    floor = float(np.percentile(db[max(0, first - reach) : first + reach], 10))
+    return min(peak - MIN_ONSET_DB, max(peak - ONSET_DB, floor + FLOOR_DB))
+
+
+def word_peak(db: Any, word: Word) -> tuple[int, int]:
+    """(first frame, frame of the loudest) of ``word`` in the envelope ``db``."""
+    import numpy as np
+
+    first = min(int(word.start / FRAME_SECONDS), max(len(db) - 1, 0))
+    last = min(int(min(word.end, word.start + MAX_WORD_SECONDS) / FRAME_SECONDS), len(db))
+    return first, first + int(np.argmax(db[first : max(last, first + 1)]))
+
+
+def word_onset(db: Any, word: Word) -> float:
+    """Where the sound of ``word`` begins in the envelope ``db`` (see ``loudness``): after the
+    last silent frame before its loudest; never earlier than its aligned start."""
+    import numpy as np
+
+    first, peak = word_peak(db, word)
+    # The last silent frame before the loudest one: the word starts after it. (Searching from
     # the peak backwards skips the tail of the previous word that alignment often includes.)
-    quiet = np.flatnonzero(db[:peak] < db[peak] - ONSET_DB)
+    quiet = np.flatnonzero(db[first:peak] < silence_level(db, first, float(db[peak])))
     if not quiet.size:
         return word.start
-    onset = word.start + max(0, int(quiet[-1]) - 1) * hop / SAMPLE_RATE  # 20 ms of lead-in
-    return round(min(onset, word.end), 3)
+    onset = (first + int(quiet[-1]) - 1) * FRAME_SECONDS  # 20 ms before the first loud frame
+    return round(min(max(onset, word.start), word.end), 3)
 
 
-def refine_words(samples: Any, words: list[Word]) -> list[Word]:
+def refine_words(db: Any, words: list[Word]) -> list[Word]:
     """Move every word's start to its onset (see ``word_onset``)."""
-    return [Word(w.word, word_onset(samples, w), w.end, w.probability) for w in words]
+    return [Word(w.word, word_onset(db, w), w.end, w.probability) for w in words]
+
+
+def lead_in(db: Any, word: Word, previous_end: float) -> float:
+    """Start of a segment whose first word is ``word`` (start at its onset): up to
+    ``LEAD_IN_SECONDS`` earlier, as far as the silence before the word reaches, and not before
+    the previous word's aligned end."""
+    import numpy as np
+
+    first, peak = word_peak(db, word)
+    reach = round(LEAD_IN_SECONDS / FRAME_SECONDS)
+    before = db[max(0, first - reach) : first]
+    loud = np.flatnonzero(before >= db[peak] - MIN_ONSET_DB)  # the previous word, not noise
+    silent = before.size - (int(loud[-1]) + 1 if loud.size else 0)
+    start = max(word.start - silent * FRAME_SECONDS, min(previous_end, word.start), 0.0)
+    return round(start, 3)
 
 
 def breaks_before(previous: Word, word: Word, started: float) -> bool:
@@ -145,15 +207,38 @@ def breaks_before(previous: Word, word: Word, started: float) -> bool:
     )
 
 
-def phrases(words: list[Word]) -> list[list[Word]]:
-    """Words grouped into segments at pauses and sentence ends."""
-    groups: list[list[Word]] = []
-    for word in words:
-        if groups and not breaks_before(groups[-1][-1], word, groups[-1][0].start):
-            groups[-1].append(word)
-        else:
-            groups.append([word])
-    return groups
+class Phrases:
+    """Words in, pieces out. A phrase ends at a pause, a sentence end or after
+    ``MAX_SEGMENT_SECONDS``, whatever Whisper's own segments were (sequential decoding ends
+    them where a 30 s window ended, often inside a sentence)."""
+
+    def __init__(self, db: Any, scenes: list[SceneSpan]) -> None:
+        self.db, self.scenes = db, scenes
+        self.words: list[Word] = []
+        self.previous_end = 0.0
+
+    def add(self, word: Word) -> list[Piece]:
+        """Pieces completed by the arrival of ``word`` (usually none)."""
+        open_ = self.words
+        done = self.flush() if open_ and breaks_before(open_[-1], word, open_[0].start) else []
+        self.words.append(word)
+        return done
+
+    def flush(self) -> list[Piece]:
+        """The pieces of the open phrase, which is closed."""
+        if not self.words:
+            return []
+        words, self.words = self.words, []
+        start = lead_in(self.db, words[0], self.previous_end)
+        self.previous_end = words[-1].end
+        text = "".join(w.word for w in words)
+        return split_at_scenes(start, words[-1].end, text, words, self.scenes)
+
+    def bare(self, start: float, end: float, text: str) -> list[Piece]:
+        """Pieces of a segment Whisper gave no words for (after the open phrase's)."""
+        done = self.flush() + split_at_scenes(start, end, text, [], self.scenes)
+        self.previous_end = max(self.previous_end, end)
+        return done
 
 
 def requested_language(ctx: StageContext) -> str | None:
@@ -163,12 +248,13 @@ def requested_language(ctx: StageContext) -> str | None:
 
 
 def batch_size(ctx: StageContext, device: str) -> int:
-    """Chunks decoded together: 8 on a GPU, 4 on a CPU; ``whisper_batch_size`` = 0 turns the
-    batched pipeline off (sequential decoding)."""
+    """VAD chunks decoded together: 8 on a GPU; 0 (sequential decoding) on a CPU, where
+    batching saved little time and lost words (see the module docstring). The parameter
+    ``whisper_batch_size`` overrides both."""
     value = ctx.param("whisper_batch_size")
     if value is not None:
         return max(0, int(value))
-    return 8 if device == "cuda" else 4
+    return 8 if device == "cuda" else 0
 
 
 def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
@@ -184,11 +270,11 @@ def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
         "word_timestamps": True,
         "condition_on_previous_text": False,  # stops one misheard line from repeating
     }
-    batch = batch_size(ctx, str(model.model.device))
-    if batch and options["language"] is None and model.model.is_multilingual:
-        # Detected as plain transcription does (on the first 30 s as they are): the batched
-        # pipeline's guess from speech-only chunks mistook synthetic Russian for Polish.
+    if options["language"] is None and model.model.is_multilingual:
+        # Detected as plain transcription does, on the first 30 s as they are (it costs the
+        # same encoder pass): from speech-only VAD chunks synthetic Russian passed for Polish.
         options["language"] = model.detect_language(audio=samples)[0]
+    batch = batch_size(ctx, str(model.model.device))
     if batch:
         from faster_whisper import BatchedInferencePipeline
 
@@ -205,14 +291,15 @@ def transcribe(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> Tran
     segments, info, size = recognise(ctx, samples)
     duration = max(float(info.duration), 1e-6)
     progress, pieces = Throttled(ctx.report), []
+    phrases = Phrases(loudness(samples), scenes)
     for segment in segments:  # a generator: recognition happens while iterating
         words = [Word(w.word, w.start, w.end, w.probability) for w in segment.words or []]
         if not words:
-            pieces.extend(split_at_scenes(segment.start, segment.end, segment.text, [], scenes))
-        for group in phrases(refine_words(samples, words)):
-            text = "".join(w.word for w in group)
-            pieces.extend(split_at_scenes(group[0].start, group[-1].end, text, group, scenes))
+            pieces += phrases.bare(segment.start, segment.end, segment.text)
+        for word in refine_words(phrases.db, words):
+            pieces += phrases.add(word)
         progress(segment.end / duration, f"Transcribing: {segment.end:.0f} s of {duration:.0f} s")
+    pieces += phrases.flush()
     return Transcript(language=info.language, pieces=[p for p in pieces if p.text], model=size)
 
 
