@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videoanalyzer.settings")
 
-from django.core.asgi import get_asgi_application
+from videoanalyzer.asgi_handler import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
