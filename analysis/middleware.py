@@ -43,16 +43,27 @@ class RecoveryMiddleware(dramatiq.Middleware):
 
 
 class PriorityMiddleware(dramatiq.Middleware):
-    """Lowers a worker process's CPU priority by ``WORKER_NICE`` when it boots.
+    """Puts a worker process below the web processes' CPU priority when it boots.
 
     Analyses are long and batch-like; page loads and status polls are short and someone waits
-    for each. On a machine that runs both, the kernel then gives the web processes the CPU
-    first and the analysis the rest, instead of sharing it evenly. Only worker processes
-    started by ``rundramatiq`` boot this way, never the web process's embedded worker.
+    for each. ``WORKER_NICE`` lowers the worker's nice value; ``WORKER_IDLE_POLICY`` (on by
+    default, Linux) also moves it to ``SCHED_IDLE``, where a waking web process always
+    preempts it at once instead of waiting for the worker's time slice: nice alone left a
+    300 ms p99 on status polls (bench/RESULTS.md, load). Threads and child processes the
+    worker starts later (model threads, ffmpeg, tesseract) inherit both. Only processes that
+    ``rundramatiq`` boots run this hook, never the web process's embedded worker.
     """
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         increment = int(getattr(settings, "WORKER_NICE", 0))
         if increment > 0:
-            niceness = os.nice(increment)
-            logger.info("worker process %d runs at nice %d", os.getpid(), niceness)
+            os.nice(increment)
+        idle = getattr(settings, "WORKER_IDLE_POLICY", False) and hasattr(os, "SCHED_IDLE")
+        if idle:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        logger.info(
+            "worker process %d runs at nice %d%s",
+            os.getpid(),
+            os.nice(0),
+            " under SCHED_IDLE" if idle else "",
+        )

@@ -146,13 +146,31 @@ def test_serve_command_reports_a_port_in_use(serve) -> None:  # type: ignore[no-
         call_command("serve", "--processes", "1", "--port", str(port))
 
 
+def scheduling_policy(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[38])
+
+
 def test_workers_run_below_the_web_processes_priority(workers) -> None:  # type: ignore[no-untyped-def]
     worker = workers(WORKER_NICE="7")
     base = niceness(os.getpid())
 
-    def booted() -> bool:
-        return any(niceness(pid) == base + 7 for pid in descendants_of(worker.proc.pid))
+    def booted() -> list[int]:
+        return [pid for pid in descendants_of(worker.proc.pid) if niceness(pid) == base + 7]
 
-    wait_until(booted, 60, "a worker process at nice +7")
+    wait_until(lambda: bool(booted()), 60, "a worker process at nice +7")
+    # SCHED_IDLE (5 on Linux): any web request preempts the worker at once.
+    assert {scheduling_policy(pid) for pid in booted()} == {os.SCHED_IDLE}
     # The supervising process itself keeps its priority: only the processes doing the work drop.
     assert niceness(worker.proc.pid) == base
+    assert scheduling_policy(worker.proc.pid) == os.SCHED_OTHER
+
+
+def test_the_idle_policy_can_be_switched_off(workers) -> None:  # type: ignore[no-untyped-def]
+    worker = workers(WORKER_NICE="3", WORKER_IDLE_POLICY="false")
+    base = niceness(os.getpid())
+
+    def booted() -> list[int]:
+        return [pid for pid in descendants_of(worker.proc.pid) if niceness(pid) == base + 3]
+
+    wait_until(lambda: bool(booted()), 60, "a worker process at nice +3")
+    assert {scheduling_policy(pid) for pid in booted()} == {os.SCHED_OTHER}

@@ -1,8 +1,8 @@
 """Several Daphne processes behind one listening socket (``manage.py serve``).
 
-Daphne runs every synchronous Django view of a process on one thread, so a single process
-answers one request at a time. Under many pollers the requests queue behind each other, and
-the queue, not the work, sets the p99 latency. ``serve`` binds the socket once and starts
+A Daphne process runs its Python on one core at a time (the GIL), so under many pollers the
+requests of one process queue behind each other, and the queue, not the work, sets the p99
+latency. ``serve`` binds the socket once and starts
 ``processes`` Daphne children that all ``accept()`` on it (``daphne --fd``): the kernel hands
 each new connection to an idle child, and requests run in parallel across the cores.
 

@@ -202,6 +202,7 @@ WEB_PROCESSES = envint("WEB_PROCESSES", default_processes(embedded=not REDIS_URL
 # Workers run below the web processes' CPU priority: an analysis may wait a little, a page
 # load should not (see analysis.middleware.PriorityMiddleware).
 WORKER_NICE = envint("WORKER_NICE", 10)
+WORKER_IDLE_POLICY = envbool("WORKER_IDLE_POLICY", True)
 
 # --- Files --------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
