@@ -30,6 +30,7 @@ from analysis.pipeline.stages.transcript import (
     LEAD_IN_SECONDS,
     Phrases,
     Word,
+    batch_size,
     loudness,
     refine_words,
     split_at_scenes,
@@ -502,6 +503,33 @@ def test_transcript_russian_is_cyrillic(run: Any, russian_clip: Clip, language: 
     text = " ".join(s.text for s in segments)
     assert segments and all(s.language == "ru" for s in segments)
     assert len(re.findall(r"[\u0430-\u044f\u0451]+", text.lower())) >= 3, text  # Cyrillic
+
+
+def test_long_audio_is_decoded_in_batches_on_the_cpu(settings: Any) -> None:
+    settings.WHISPER_BATCH_MIN_SECONDS = 120.0
+
+    def ctx(**parameters: Any) -> StageContext:
+        return StageContext(None, Path("-"), Path("-"), lambda f, m: None, parameters)  # type: ignore[arg-type]
+
+    assert batch_size(ctx(), "cpu", 60.0) == 0  # short: window by window, fewer misheard words
+    assert batch_size(ctx(), "cpu", 600.0) == 8  # a film: batches, 3-4x faster
+    assert batch_size(ctx(), "cuda", 10.0) == 8
+    assert batch_size(ctx(whisper_batch_size=0), "cpu", 600.0) == 0
+    assert batch_size(ctx(whisper_batch_size=4), "cpu", 10.0) == 4
+
+
+@pytest.mark.slow
+def test_batched_transcription_on_the_cpu_finds_the_words(run: Any, speech_clip: Clip) -> None:
+    runner = run(speech_clip, whisper_batch_size=4)
+    result = runner.run("shots", "transcript")
+    text = " ".join(p.text for p in result.pieces).lower()
+    assert result.language == "en" and "fox" in text, text
+    for piece in result.pieces:  # still one scene per piece, starting at or before its voice
+        assert piece.start_time <= piece.words[0].start
+    segments = TranscriptSegment.objects.filter(analysis=runner.ctx.analysis)
+    for segment in segments:
+        assert segment.scene.start_time <= segment.start_time < segment.end_time
+        assert segment.end_time <= segment.scene.end_time
 
 
 @pytest.mark.slow

@@ -5,12 +5,15 @@ misheard line would otherwise repeat on and on), the language forced (``language
 ``WHISPER_LANGUAGE``) or detected once for the video from its first 30 s, as plain
 ``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5,
 timestamp tokens, temperature fallback), so the words differ from plain transcription only by
-what VAD and unconditioned windows change. On the CPU the windows are decoded one after another;
-on a GPU faster-whisper's ``BatchedInferencePipeline`` decodes VAD chunks in batches of 8
-(``whisper_batch_size`` overrides either). On 2 CPU cores batching was about 10% faster, but
-its text-only decoding of each chunk (no timestamp tokens, no fallback) lost words that plain
-decoding kept; sequential decoding costs about 5% more than plain transcription (the word
-alignment and the VAD) and misheard fewer words (bench/speech.py).
+what VAD and unconditioned windows change. On the CPU, audio up to
+``WHISPER_BATCH_MIN_SECONDS`` (120 s) is decoded window after window; longer audio, and
+everything on a GPU, goes through faster-whisper's ``BatchedInferencePipeline`` in batches of 8
+VAD chunks (``whisper_batch_size`` overrides both). Batching's text-only decoding of each chunk
+(no timestamp tokens, no fallback) lost words that plain decoding kept (corpus WER 0.081 vs
+0.060 sequential, bench/speech.py), and on short clips it saved only about 10%; on a 10-minute
+film it is 3-4 times faster (47 s vs about 13 s on 2 cores, bench/pipeline_bench.py), which
+the 2-minute budget for such a film needs. So short media get the careful decoding, long media
+the throughput.
 
 Whisper's segments are long (up to 30 s of speech) and begin where the decoder's window began,
 often in the silence before the first word. So segments are rebuilt from the words:
@@ -247,14 +250,16 @@ def requested_language(ctx: StageContext) -> str | None:
     return None if not value or value == "auto" else str(value)
 
 
-def batch_size(ctx: StageContext, device: str) -> int:
-    """VAD chunks decoded together: 8 on a GPU; 0 (sequential decoding) on a CPU, where
-    batching saved little time and lost words (see the module docstring). The parameter
-    ``whisper_batch_size`` overrides both."""
+def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
+    """VAD chunks decoded together: 8 on a GPU, and on a CPU for audio longer than
+    ``WHISPER_BATCH_MIN_SECONDS``; 0 (sequential decoding) for shorter audio on a CPU (see the
+    module docstring). The parameter ``whisper_batch_size`` overrides all of these."""
     value = ctx.param("whisper_batch_size")
     if value is not None:
         return max(0, int(value))
-    return 8 if device == "cuda" else 0
+    if device == "cuda" or seconds > settings.WHISPER_BATCH_MIN_SECONDS:
+        return 8
+    return 0
 
 
 def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
@@ -274,7 +279,7 @@ def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
         # Detected as plain transcription does, on the first 30 s as they are (it costs the
         # same encoder pass): from speech-only VAD chunks synthetic Russian passed for Polish.
         options["language"] = model.detect_language(audio=samples)[0]
-    batch = batch_size(ctx, str(model.model.device))
+    batch = batch_size(ctx, str(model.model.device), len(samples) / SAMPLE_RATE)
     if batch:
         from faster_whisper import BatchedInferencePipeline
 
