@@ -512,7 +512,7 @@ def test_long_audio_is_decoded_in_batches_on_the_cpu(settings: Any) -> None:
         return StageContext(None, Path("-"), Path("-"), lambda f, m: None, parameters)  # type: ignore[arg-type]
 
     assert batch_size(ctx(), "cpu", 60.0) == 0  # short: window by window, fewer misheard words
-    assert batch_size(ctx(), "cpu", 600.0) == 8  # a film: batches, 3-4x faster
+    assert batch_size(ctx(), "cpu", 600.0) == 4  # a film: batches, 3-4x faster
     assert batch_size(ctx(), "cuda", 10.0) == 8
     assert batch_size(ctx(whisper_batch_size=0), "cpu", 600.0) == 0
     assert batch_size(ctx(whisper_batch_size=4), "cpu", 10.0) == 4

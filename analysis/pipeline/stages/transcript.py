@@ -6,14 +6,13 @@ misheard line would otherwise repeat on and on), the language forced (``language
 ``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5,
 timestamp tokens, temperature fallback), so the words differ from plain transcription only by
 what VAD and unconditioned windows change. On the CPU, audio up to
-``WHISPER_BATCH_MIN_SECONDS`` (120 s) is decoded window after window; longer audio, and
-everything on a GPU, goes through faster-whisper's ``BatchedInferencePipeline`` in batches of 8
-VAD chunks (``whisper_batch_size`` overrides both). Batching's text-only decoding of each chunk
-(no timestamp tokens, no fallback) lost words that plain decoding kept (corpus WER 0.081 vs
-0.060 sequential, bench/speech.py), and on short clips it saved only about 10%; on a 10-minute
-film it is 3-4 times faster (47 s vs about 13 s on 2 cores, bench/pipeline_bench.py), which
-the 2-minute budget for such a film needs. So short media get the careful decoding, long media
-the throughput.
+``WHISPER_BATCH_MIN_SECONDS`` (120 s) is decoded window after window; longer audio goes through
+faster-whisper's ``BatchedInferencePipeline`` in batches of 4 VAD chunks, and on a GPU always
+in batches of 8 (``whisper_batch_size`` overrides both). Batching's text-only decoding of each
+chunk (no timestamp tokens, no fallback) lost words that plain decoding kept (corpus WER 0.081
+vs 0.060 sequential, bench/speech.py), and on short clips it saved only about 10%; on a
+10-minute film it is several times faster (bench/pipeline_bench.py), which the 2-minute budget
+for such a film needs. So short media get the careful decoding, long media the throughput.
 
 Whisper's segments are long (up to 30 s of speech) and begin where the decoder's window began,
 often in the silence before the first word. So segments are rebuilt from the words:
@@ -251,15 +250,15 @@ def requested_language(ctx: StageContext) -> str | None:
 
 
 def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
-    """VAD chunks decoded together: 8 on a GPU, and on a CPU for audio longer than
-    ``WHISPER_BATCH_MIN_SECONDS``; 0 (sequential decoding) for shorter audio on a CPU (see the
+    """VAD chunks decoded together: 8 on a GPU; on a CPU 4 (more only pads on 2 cores) for
+    audio longer than ``WHISPER_BATCH_MIN_SECONDS``, else 0 (sequential decoding; see the
     module docstring). The parameter ``whisper_batch_size`` overrides all of these."""
     value = ctx.param("whisper_batch_size")
     if value is not None:
         return max(0, int(value))
-    if device == "cuda" or seconds > settings.WHISPER_BATCH_MIN_SECONDS:
+    if device == "cuda":
         return 8
-    return 0
+    return 4 if seconds > settings.WHISPER_BATCH_MIN_SECONDS else 0
 
 
 def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
