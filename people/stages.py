@@ -266,12 +266,22 @@ def _excerpts(samples: np.ndarray, rows: list[Any], min_seconds: float) -> list[
     """(segment row, audio excerpt) of every segment long enough to carry a voice."""
     kept = []
     for row in rows:
-        if row.end_time - row.start_time < min_seconds:
+        start = voice_start(row)
+        if row.end_time - start < min_seconds:
             continue
-        excerpt = samples[int(row.start_time * SAMPLE_RATE) : int(row.end_time * SAMPLE_RATE)]
+        excerpt = samples[int(start * SAMPLE_RATE) : int(row.end_time * SAMPLE_RATE)]
         if excerpt.size >= min_seconds * SAMPLE_RATE:
             kept.append((row, excerpt))
     return kept
+
+
+def voice_start(row: Any) -> float:
+    """Where the segment's voice begins: its first word, not the subtitle lead-in before it
+    (up to 0.45 s of silence that would count toward ``min_seconds``)."""
+    words = row.words or []
+    if words and words[0].get("start") is not None:
+        return max(float(row.start_time), float(words[0]["start"]))
+    return float(row.start_time)
 
 
 def build_voice_clusters(

@@ -25,7 +25,7 @@ from people.conf import PeopleParameterError, face_config, people_parameters_cle
 from people.faces import detect_faces, embed_faces, select_detector
 from people.faces import select_device as face_device
 from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
-from people.stages import cover, nearest_candidates, sample_frames
+from people.stages import _excerpts, cover, nearest_candidates, sample_frames
 from people.voices import select_device as voice_device
 from tests.fixtures_people import PeopleClip
 
@@ -393,3 +393,18 @@ def test_a_character_name_given_by_an_editor_is_found_by_search(
     assert response.status_code == 200
     hits = alice.get(url).json()["results"]
     assert {hit["scene_id"] for hit in hits} == {"scene_1", "scene_4"}
+
+
+def test_voice_excerpts_start_at_the_first_word_not_the_lead_in() -> None:
+    from types import SimpleNamespace
+
+    samples = np.arange(16_000 * 4, dtype=np.float32)
+    # A subtitle-style segment: it starts 0.45 s before its first word.
+    short = SimpleNamespace(start_time=1.0, end_time=2.0, words=[{"word": "Hi", "start": 1.45}])
+    long = SimpleNamespace(start_time=2.0, end_time=3.5, words=[{"word": "So", "start": 2.45}])
+    bare = SimpleNamespace(start_time=0.0, end_time=0.8, words=[])
+    kept = _excerpts(samples, [short, long, bare], min_seconds=0.6)
+    # 0.55 s of voice is too short; the lead-in silence does not count toward it.
+    assert [row for row, _ in kept] == [long, bare]
+    excerpt = dict((id(row), audio) for row, audio in kept)[id(long)]
+    assert excerpt[0] == 2.45 * 16_000 and excerpt.size == int(1.05 * 16_000)
