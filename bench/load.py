@@ -481,10 +481,11 @@ def report(results: list[dict[str, Any]], cfg: Config) -> str:
         f"`/api/analysis/<id>` and `/api/analyses/<id>`; every 5th poll also the analysis page) "
         f"for {cfg.seconds:.0f} s, with {cfg.uploads} uploads at the same moment (~"
         f"2.3 MB: 8 s of 640x360), while one worker (1 process, 1 thread, `WORKER_NICE="
-        f"{cfg.worker_nice}` and SCHED_IDLE, math threads {cfg.worker_threads or 'uncapped'}) analyses the "
-        f"queued videos. `manage.py serve` with {cfg.web_processes} Daphne processes on one "
-        f"socket, Postgres and Redis on loopback; 2 CPU cores shared by everything, the load "
-        f"generator (asyncio, one thread) included.\n\n"
+        f"{cfg.worker_nice}` and SCHED_IDLE, math threads "
+        f"{cfg.worker_threads or 'uncapped'}) analyses the queued videos. `manage.py serve` "
+        f"with {cfg.web_processes} Daphne processes on one socket, Postgres and Redis on "
+        f"loopback; 2 CPU cores shared by everything, the load generator (asyncio, one thread) "
+        f"included.\n\n"
         f"{table}\n\n" + "\n".join(verdicts)
     )
 
