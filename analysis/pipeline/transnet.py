@@ -88,17 +88,6 @@ def predict_regions(
     return out, seen
 
 
-def predict_range(
-    tiny: np.ndarray, start: int, end: int, pad: int, device: str
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Probabilities for frames [start, end), seen with ``pad`` frames of context each side.
-
-    Returns (single, many-hot, frames given to the network).
-    """
-    [(_start, single, many)], seen = predict_regions(tiny, [(start, end)], pad, device)
-    return single, many, seen
-
-
 def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities for every frame: 100-frame windows every 50 frames, edges repeated."""
     import numpy as np
