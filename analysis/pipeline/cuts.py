@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame
+from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame, memmap_frames
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +44,6 @@ PYSCENEDETECT_KINDS = ("content", "adaptive", "threshold", "histogram", "hash")
 DETECTORS = ("combined", "transnetv2", *PYSCENEDETECT_KINDS)
 TINY_NAME = "tiny_frames.u8"
 TINY_SHAPE = (27, 48, 3)  # TransNetV2's input: height, width, RGB
-TINY_BYTES = TINY_SHAPE[0] * TINY_SHAPE[1] * TINY_SHAPE[2]
 
 
 class UnknownDetector(ValueError):
@@ -156,12 +155,7 @@ class SignalRecorder:
 
     def tiny(self) -> np.ndarray:
         """Every frame's 48x27 RGB copy, memory-mapped (N, 27, 48, 3) uint8."""
-        import numpy as np
-
-        count = self.path.stat().st_size // TINY_BYTES
-        if count == 0:
-            return np.zeros((0, *TINY_SHAPE), dtype=np.uint8)
-        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=(count, *TINY_SHAPE))
+        return memmap_frames(self.path, TINY_SHAPE)
 
 
 @dataclass

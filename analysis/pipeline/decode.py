@@ -283,6 +283,17 @@ def save_array(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+def memmap_frames(path: Path, frame_shape: tuple[int, ...]) -> np.ndarray:
+    """The uint8 pictures of ``frame_shape`` written one after another to ``path``,
+    memory-mapped read-only as (frames, *frame_shape); empty when the file is."""
+    import numpy as np
+
+    count = path.stat().st_size // int(np.prod(frame_shape))
+    if count == 0:
+        return np.zeros((0, *frame_shape), dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r", shape=(count, *frame_shape))
+
+
 def run_frame_pass(
     path: Path,
     consumers: Iterable[FrameConsumer],

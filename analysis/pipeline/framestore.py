@@ -30,6 +30,7 @@ from analysis.pipeline.decode import (
     MOTION_WIDTH,
     DecodedFrame,
     MotionMeter,
+    memmap_frames,
     rotate_image,
 )
 
@@ -42,7 +43,6 @@ STRIP_NAME = "strip.jpg"
 STRIP_INDEX = "strip.json"
 LAYOUT_NAME = "layout.u8"
 LAYOUT_SIZE = (8, 6)  # width, height: cv2's order
-LAYOUT_BYTES = LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3
 JPEG_QUALITY = 88
 MAX_CANDIDATE_WIDTH = 1920  # keyframes are for looking at; 4K would fill the disk
 MAX_CANDIDATES = 3000  # longer videos get a sparser grid
@@ -227,13 +227,7 @@ class LayoutStore:
 
 def load_layouts(workdir: Path) -> np.ndarray | None:
     """Every frame's 8 x 6 picture, memory-mapped (frames, 6, 8, 3) uint8 BGR; None if absent."""
-    import numpy as np
-
     path = workdir / LAYOUT_NAME
     if not path.exists():
         return None
-    count = path.stat().st_size // LAYOUT_BYTES
-    shape = (count, LAYOUT_SIZE[1], LAYOUT_SIZE[0], 3)
-    if count == 0:
-        return np.zeros(shape, dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
+    return memmap_frames(path, (LAYOUT_SIZE[1], LAYOUT_SIZE[0], 3))
