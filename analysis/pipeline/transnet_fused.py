@@ -10,9 +10,9 @@ it (built from the loaded package model, sharing nothing it changes):
   joined) into the branches' temporal convolutions;
 - pools with strided adds, which work in bfloat16 (``AvgPool3d`` has no CPU kernel for it).
 
-On the 2 AMX cores used for the benchmarks a 100-frame window takes about 110 ms instead of 370 ms,
-and the probabilities stay within 0.01 of the float32 network's on real footage
-(``tests/test_transnet_fused.py`` checks both the exact float32 rebuild and the tolerance).
+On the 2 AMX cores used for the benchmarks a 100-frame window takes about 110 ms instead of
+370 ms, and the probabilities stay within 0.01 of the float32 network's on real footage
+(``tests/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
 torch is imported by the caller's loader (``models.load_transnet``), never by the web process.
 """
 
