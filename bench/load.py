@@ -245,6 +245,9 @@ def make_clip(path: Path, seconds: float, size: str, tone: int) -> Path:
 class Recorder:
     samples: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # (seconds since the first request, kind, ms) of every request, for --trace.
+    trace: list[tuple[float, str, float]] = field(default_factory=list)
+    origin: float = field(default_factory=time.perf_counter)
 
     async def timed(self, kind: str, call: Awaitable[tuple[int, bytes]]) -> bytes | None:
         started = time.perf_counter()
@@ -254,6 +257,7 @@ class Recorder:
             status, body = 0, repr(exc).encode()
         millis = (time.perf_counter() - started) * 1000
         self.samples.setdefault(kind, []).append(millis)
+        self.trace.append((round(started - self.origin, 4), kind, round(millis, 2)))
         if not 200 <= status < 300:
             self.errors.setdefault(kind, []).append(f"{status} {body[:120]!r}")
         return body if 200 <= status < 300 else None
@@ -505,6 +509,7 @@ def main(argv: list[str] | None = None) -> None:
         "--web-processes", type=int, default=2, help="Daphne processes of manage.py serve"
     )
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--trace", type=Path, help="write every request's start and latency here")
     args = parser.parse_args(argv)
     cfg = Config(
         args.users,
@@ -520,6 +525,8 @@ def main(argv: list[str] | None = None) -> None:
     clips = [make_clip(folder / f"upload{i}.mp4", 8, "640x360", 400 + 50 * i)
              for i in range(cfg.uploads)]  # fmt: skip
     results = [measure(scenario, cfg, clips, seed) for scenario in args.scenarios]
+    if args.trace:
+        args.trace.write_text(json.dumps({r["config"]: r["rec"].trace for r in results}))
     print(markdown_table(HEADER, [r for res in results for r in rows_of(res, cfg.seconds)]))
     text = report(results, cfg)
     print(text.split("\n\n", 2)[-1])

@@ -32,6 +32,7 @@ from analysis.pipeline.decode import (
     MotionMeter,
     memmap_frames,
     rotate_image,
+    scaled_height,
 )
 
 if TYPE_CHECKING:
@@ -75,6 +76,49 @@ def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = JPEG
     return buffer.tobytes()
 
 
+def write_picture(av_frame: Any, rotation: int, max_width: int, path: Path) -> None:
+    """Save a decoded frame as an upright JPEG at most ``max_width`` pixels wide."""
+    if av_frame.width > max_width:
+        height = scaled_height(av_frame.width, av_frame.height, max_width)
+        small = av_frame.reformat(width=max_width, height=height, format="bgr24",
+                                  interpolation="AREA")  # fmt: skip
+        image = small.to_ndarray()
+    else:
+        image = av_frame.to_ndarray(format="bgr24")
+    path.write_bytes(encode_jpeg(rotate_image(image, rotation)))
+
+
+class BackgroundWriter:
+    """Runs picture saves in one thread beside the frame pass, at most ``pending`` queued.
+
+    Converting a 720p frame to BGR and encoding it as JPEG takes about 2.5 ms, in FFmpeg and
+    libjpeg, which let go of the GIL: done beside the pass, it uses the CPU the decoder leaves
+    idle instead of holding up the next frame. A failed save is raised by the next ``submit``
+    or by ``close``.
+    """
+
+    def __init__(self, pending: int = 4) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="picture-writer")
+        self._pending: list[Any] = []
+        self._limit = pending
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._limit:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        """Wait for every save; raise the first failure."""
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pending.clear()
+            self._pool.shutdown(wait=True)
+
+
 class KeyframeCandidates:
     """Keeps grid frames and the frames ``after`` seconds after big changes as JPEG files.
 
@@ -102,6 +146,7 @@ class KeyframeCandidates:
         self._next = 0.0
         self._after: list[float] = [after]
         self._followers: list[float] = []
+        self._writer = BackgroundWriter()
 
     def consume(self, frame: DecodedFrame) -> None:
         wanted = self._on_grid(frame.time) | self._due(self._after, frame.time)
@@ -128,13 +173,12 @@ class KeyframeCandidates:
         return True
 
     def _save(self, frame: DecodedFrame) -> None:
-        too_wide = frame.av_frame.width > self.max_width
-        image = frame.bgr(self.max_width if too_wide else None)
         path = self.folder / f"f{frame.index:07d}.jpg"
-        path.write_bytes(encode_jpeg(image))
+        self._writer.submit(write_picture, frame.av_frame, frame.rotation, self.max_width, path)
         self.saved.append((frame.index, round(frame.time, 4)))
 
     def finish(self, frame_count: int) -> None:
+        self._writer.close()
         data = {"interval": self.interval, "frames": self.saved}
         self.index_path.write_text(json.dumps(data))
 
