@@ -33,6 +33,7 @@ ENV_VARS = (
     "FACE_MIN_SIZE",
     "FACE_CLUSTER_THRESHOLD",
     "FACE_CARRY_THRESHOLD",
+    "FACE_THREADS",
     "SPEAKERS_ENABLED",
     "SPEAKER_DEVICE",
     "SPEAKER_CLUSTER_THRESHOLD",
@@ -66,6 +67,7 @@ class FaceConfig:
     min_size: int  # smallest face side kept, in video pixels
     cluster_threshold: float  # face-embedding distance joining two faces into one character
     carry_threshold: float  # distance matching a new character to an editor-named one
+    threads: int = 1  # frames searched at once (dlib's HOG detector lets go of the GIL)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,20 @@ def face_config(params: dict[str, Any]) -> FaceConfig:
         min_size=_number(params, "face_min_size", 36, int, 8, 4096),
         cluster_threshold=_number(params, "face_cluster_threshold", 0.5, float, 0.05, 1.5),
         carry_threshold=_number(params, "face_carry_threshold", 0.5, float, 0.05, 1.5),
+        threads=face_threads(),
     )
+
+
+def face_threads() -> int:
+    """``FACE_THREADS``, by default one per core (at most 4): a worker's own setting."""
+    default = min(4, os.cpu_count() or 1)
+    try:
+        value = int(setting("FACE_THREADS", default))
+    except (TypeError, ValueError):
+        raise PeopleParameterError("FACE_THREADS must be a whole number from 1 to 32.") from None
+    if not 1 <= value <= 32:
+        raise PeopleParameterError("FACE_THREADS must be a whole number from 1 to 32.")
+    return value
 
 
 def speaker_config(params: dict[str, Any]) -> SpeakerConfig:

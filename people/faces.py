@@ -81,22 +81,36 @@ def select_detector(requested: str, device: str) -> str:
     return "cnn" if device == "cuda" else "hog"
 
 
+# dlib's detectors keep their scratch (the feature pyramid) in the object: each thread that
+# searches frames (``map_ordered`` runs several) gets its own copy, freed with the thread. The
+# other models are shared; the embedding network runs in one thread.
+PER_THREAD = ("hog", "landmarks")
+_per_thread = threading.local()
+
+
 def _model(kind: str) -> Any:
+    folder = str(models_dir())
+    if kind in PER_THREAD:
+        cache = _per_thread.__dict__.setdefault("models", {})
+        if (kind, folder) not in cache:
+            cache[(kind, folder)] = _load(kind, Path(folder))
+        return cache[(kind, folder)]
+    with _lock:  # worker threads must not load the same model twice
+        if (kind, folder) not in _models:
+            _models[(kind, folder)] = _load(kind, Path(folder))
+        return _models[(kind, folder)]
+
+
+def _load(kind: str, folder: Path) -> Any:
     import dlib
 
-    folder = models_dir()
-    key = (kind, str(folder))
-    with _lock:  # worker threads must not load the same model twice
-        if key not in _models:
-            if kind == "hog":
-                _models[key] = dlib.get_frontal_face_detector()
-            elif kind == "cnn":
-                _models[key] = dlib.cnn_face_detection_model_v1(str(folder / CNN_MODEL))
-            elif kind == "landmarks":
-                _models[key] = dlib.shape_predictor(str(folder / LANDMARKS_MODEL))
-            else:
-                _models[key] = dlib.face_recognition_model_v1(str(folder / EMBEDDING_MODEL))
-        return _models[key]
+    if kind == "hog":
+        return dlib.get_frontal_face_detector()
+    if kind == "cnn":
+        return dlib.cnn_face_detection_model_v1(str(folder / CNN_MODEL))
+    if kind == "landmarks":
+        return dlib.shape_predictor(str(folder / LANDMARKS_MODEL))
+    return dlib.face_recognition_model_v1(str(folder / EMBEDDING_MODEL))
 
 
 @dataclass

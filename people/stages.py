@@ -19,7 +19,13 @@ from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.framepass import ensure_pass_files
 from analysis.pipeline.framestore import Candidate, load_candidates
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes, scene_stem
+from analysis.pipeline.stages.common import (
+    SceneSpan,
+    Throttled,
+    load_scenes,
+    map_ordered,
+    scene_stem,
+)
 from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
 from people import services
 from people.conf import FaceConfig, face_config, speaker_config
@@ -217,9 +223,14 @@ class FacesStage(Stage[FacesResult]):
         found: list[tuple[FrameSample, Any]] = []
         expected = len(scenes) * config.frames_per_scene
         width = ctx.analysis.video.width
-        for sample, image in frame_images(ctx, scenes, config):
+        threads = 1 if detector == "cnn" else config.threads  # the CNN has the GPU to itself
+
+        def detect(item: tuple[FrameSample, Any]) -> list[Any]:
+            return detect_faces(item[1], config, detector)
+
+        images = frame_images(ctx, scenes, config)
+        for (sample, image), faces in map_ordered(detect, images, threads):
             frames += 1
-            faces = detect_faces(image, config, detector)
             found.extend((sample, to_video_pixels(f, width / image.shape[1])) for f in faces)
             progress(0.8 * frames / expected, f"Looking for faces: frame {frames} of ~{expected}")
         ctx.report(0.8, f"Comparing {len(found)} faces")

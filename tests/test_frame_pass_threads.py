@@ -84,3 +84,43 @@ def test_a_failed_save_is_raised_and_the_writer_stops() -> None:
     with pytest.raises(OSError, match="disk full"):
         writer.close()
     assert not helper_threads("picture-writer")
+
+
+def test_map_ordered_keeps_the_order_and_reads_ahead_only_a_little() -> None:
+    import time
+
+    from analysis.pipeline.stages.common import map_ordered
+
+    taken: list[int] = []
+
+    def items():
+        for i in range(20):
+            taken.append(i)
+            yield i
+
+    def slow_square(i: int) -> int:
+        time.sleep(0.002 * (i % 3))  # finish out of order
+        return i * i
+
+    results = map_ordered(slow_square, items(), workers=3)
+    first = next(results)
+    assert first == (0, 0) and len(taken) <= 6  # at most 2 * workers ahead
+    assert [first, *results] == [(i, i * i) for i in range(20)]
+    assert list(map_ordered(slow_square, range(4), workers=1)) == [(i, i * i) for i in range(4)]
+    assert not helper_threads("stage-worker")
+
+
+def test_map_ordered_raises_the_first_failure() -> None:
+    from analysis.pipeline.stages.common import map_ordered
+
+    def fail_on_three(i: int) -> int:
+        if i == 3:
+            raise ValueError("bad frame 3")
+        return i
+
+    seen = []
+    with pytest.raises(ValueError, match="bad frame 3"):
+        for item, _ in map_ordered(fail_on_three, range(10), workers=2):
+            seen.append(item)
+    assert seen == [0, 1, 2]
+    assert not helper_threads("stage-worker")

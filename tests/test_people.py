@@ -363,6 +363,34 @@ def test_more_frames_per_scene_come_from_the_pass_candidates(
         assert all(scene.start_time <= h.frame_time < scene.end_time for h in hits)
 
 
+def appearances(analysis: Analysis) -> list[tuple[int, float, int, int, int, int]]:
+    rows = FaceAppearance.objects.filter(scene__analysis=analysis)
+    return sorted(rows.values_list("scene__index", "frame_time", "x", "y", "w", "h"))
+
+
+def test_faces_searched_on_several_threads_match_one_thread(
+    user: Any, people_clip: PeopleClip, settings: Any
+) -> None:
+    """dlib's detector lets go of the GIL: the frames are searched two at a time, same result."""
+    settings.FACE_THREADS = 1
+    video = analysis_services.video_create_from_path(owner=user, path=people_clip.path)
+    single = run_on(video, FACE_STAGES)
+    settings.FACE_THREADS = 2
+    assert face_config({}).threads == 2
+    double = run_on(video, FACE_STAGES)
+    assert appearances(double) == appearances(single) and appearances(single)
+    assert_people_grouped(characters_per_scene(double), people_clip.faces)
+
+
+def test_face_threads_setting_is_checked(settings: Any) -> None:
+    settings.FACE_THREADS = None
+    assert face_config({}).threads >= 1  # one per core by default
+    for bad in (0, 33, "many"):
+        settings.FACE_THREADS = bad
+        with pytest.raises(PeopleParameterError, match="FACE_THREADS"):
+            face_config({})
+
+
 @pytest.mark.django_db
 def test_people_stages_can_be_turned_off(user: Any, people_clip: PeopleClip) -> None:
     done = run_analysis(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from analysis.models import Analysis
 from analysis.pipeline.base import ProgressFn
@@ -22,6 +25,35 @@ class Throttled:
         if force or now - self._last >= self._interval:
             self._last = now
             self._report(min(max(fraction, 0.0), 1.0), message)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` in the order of ``items``, computed on ``workers`` threads.
+
+    For work that lets go of the GIL (dlib, OpenCV, ONNX...). At most ``2 * workers`` items
+    are taken from ``items`` ahead of the caller, so a generator of pictures is never read
+    into memory whole. With one worker everything runs in the caller's thread.
+    """
+    if workers <= 1:
+        for item in items:
+            yield item, fn(item)
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[tuple[T, Future[R]]] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="stage-worker") as pool:
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) >= 2 * workers:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()
 
 
 @dataclass(frozen=True)
