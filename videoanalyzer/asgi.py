@@ -6,9 +6,10 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videoanalyzer.settings")
 
-from videoanalyzer.asgi_handler import get_asgi_application
+from videoanalyzer.asgi_handler import get_asgi_application, skip_twisted_form_parsing
 
 django_asgi_app = get_asgi_application()
+skip_twisted_form_parsing()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
