@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from videoanalyzer.asgi_handler import skip_twisted_form_parsing
 
@@ -43,3 +47,64 @@ def test_daphne_hands_the_raw_upload_body_on_without_parsing_it() -> None:
     assert request.content.read() == BODY
     skip_twisted_form_parsing()  # idempotent: no subclass of the subclass
     assert http_protocol.WebRequest is patched
+
+
+def test_request_threads_are_lent_again_and_extra_ones_stopped() -> None:
+    from videoanalyzer.asgi_handler import RequestThreads
+
+    threads = RequestThreads(keep=1)
+    first, second = threads.lend(), threads.lend()
+    assert first is not second
+    names = {f.submit(lambda: threading.current_thread().name).result() for f in (first, second)}
+    assert len(names) == 2
+    threads.give_back(first)
+    threads.give_back(second)  # one more than kept: shut down
+    assert threads.lend() is first
+    with pytest.raises(RuntimeError):
+        second.submit(lambda: None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_reuse_a_thread_and_leave_no_connection_open() -> None:
+    """Two requests through the real ASGI handler: the second runs on the first one's thread,
+    and the database connection the first opened is closed when it ends (request_finished)."""
+    from django.db import connection
+
+    from videoanalyzer.asgi_handler import OneHopASGIHandler
+
+    handler = OneHopASGIHandler()
+    seen: list[str] = []
+
+    def where() -> tuple[str, bool]:
+        return threading.current_thread().name, connection.connection is None
+
+    async def get(path: str) -> int:
+        sent: list[dict[str, Any]] = []
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80)}  # fmt: skip
+
+        bodies = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if bodies:
+                return bodies.pop()
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError("unreachable")
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await handler(scope, receive, send)
+        return int(sent[0]["status"])
+
+    async def both() -> None:
+        for _ in range(2):
+            assert await get("/api/health") == 200  # it queries the database
+            executor = handler.threads.lend()
+            name, closed = executor.submit(where).result()
+            handler.threads.give_back(executor)
+            seen.append(name)
+            assert closed, "the request's connection was left open on its thread"
+
+    asyncio.run(both())
+    assert seen[0] == seen[1] and seen[0].startswith("request")
