@@ -1,6 +1,7 @@
 """Files follow their rows: deleting a video, analysis or scene removes its files from storage.
 
-Deletion waits for the commit, so a rolled-back delete never loses a file.
+Deletion waits for the commit, so a rolled-back delete never loses a file. Changing a user or
+one of their API tokens forgets the tokens this process remembers (``analysis.tokens``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from analysis.models import Analysis, Scene, Video
+from analysis import tokens
+from analysis.models import Analysis, ApiToken, Scene, Video
+
+
+@receiver(post_save, sender=ApiToken)
+@receiver(post_delete, sender=ApiToken)
+def token_changed(sender: type[ApiToken], instance: ApiToken, **kwargs: Any) -> None:
+    tokens.forget_user(instance.user_id)
+
+
+@receiver(post_save, sender=get_user_model())
+@receiver(post_delete, sender=get_user_model())
+def user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    tokens.forget_user(instance.pk)
 
 
 def _delete_after_commit(*files: FieldFile) -> None:

@@ -51,6 +51,16 @@ class _ErrorCollector(logging.Handler):
 
 
 @pytest.fixture(autouse=True)
+def fresh_token_cache() -> Iterator[None]:
+    """API tokens remembered by one test (``analysis.tokens``) are not seen by the next."""
+    from analysis import tokens
+
+    tokens.forget_all()
+    yield
+    tokens.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def fail_on_logged_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that logs an unexpected error fails, unless it is marked ``allow_errors``."""
     collector = _ErrorCollector()

@@ -12,8 +12,8 @@ from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from analysis.api import router as analysis_router
 from analysis.media import MediaError
-from analysis.models import ApiToken
 from analysis.services import AnalysisParameterError, UploadTooLarge
+from analysis.tokens import user_for_token
 from describe.api import router as describe_router
 from exports.api import router as exports_router
 from frontend.api import router as timeline_router
@@ -27,10 +27,7 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` for scripts and other backends."""
 
     def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
-        found = (
-            ApiToken.objects.select_related("user").filter(key=token, user__is_active=True).first()
-        )
-        return found.user if found else None
+        return user_for_token(token)
 
 
 class TokenHeaderAuth(APIKeyHeader):

@@ -226,6 +226,8 @@ if env("AWS_STORAGE_BUCKET_NAME"):
 
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 4 * 1024**3)
 # Per user (or API client) and hour; 0 turns a limit off.
+# Seconds a checked API token is remembered per web process (0: look it up every request).
+TOKEN_CACHE_SECONDS = envfloat("TOKEN_CACHE_SECONDS", 5.0)
 RATE_LIMIT_UPLOADS_PER_HOUR = envint("RATE_LIMIT_UPLOADS_PER_HOUR", 100)
 RATE_LIMIT_PROCESS_PER_HOUR = envint("RATE_LIMIT_PROCESS_PER_HOUR", 1000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
