@@ -12,9 +12,13 @@ class SiteConfig(AppConfig):
     verbose_name = "videoanalyzer site"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from videoanalyzer import checks  # noqa: F401  (registers the checks)
+        from videoanalyzer.dbpool import install_check
+
+        connection_created.connect(install_check, dispatch_uid="videoanalyzer-pool-check")
 
         # Sent once per migrated app; "sessions" is always installed and always migrated.
         post_migrate.connect(

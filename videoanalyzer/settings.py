@@ -131,12 +131,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # is never reused and piles up until Postgres refuses clients. The web process uses a pool
 # instead (connections are lent per request); workers may keep DB_CONN_MAX_AGE connections.
 if envbool("DB_POOL", False):
+    from videoanalyzer.dbpool import pool_options
+
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent connections
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
-        "max_size": envint("DB_POOL_MAX_SIZE", 10),
-        "timeout": 10,
-    }
+    # Only connections idle for DB_POOL_CHECK_AFTER seconds are checked (videoanalyzer.dbpool).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = pool_options(
+        envint("DB_POOL_MAX_SIZE", 10)
+    )
+DB_POOL_CHECK_AFTER = envfloat("DB_POOL_CHECK_AFTER", 1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker, workers and channel layer ------------------------------------------------------
