@@ -108,3 +108,42 @@ def test_requests_reuse_a_thread_and_leave_no_connection_open() -> None:
 
     asyncio.run(both())
     assert seen[0] == seen[1] and seen[0].startswith("request")
+
+
+def test_uploads_are_taken_one_at_a_time_and_other_requests_pass(settings: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from videoanalyzer.middleware import UploadSizeLimitMiddleware
+
+    settings.UPLOADS_AT_ONCE = 1
+    entered = {0: threading.Event(), 1: threading.Event()}
+    release = {0: threading.Event(), 1: threading.Event()}
+
+    def view(request: Any) -> HttpResponse:
+        if request.method == "POST":
+            which = int(request.POST["which"])
+            entered[which].set()
+            assert release[which].wait(10)
+        return HttpResponse("ok")
+
+    middleware = UploadSizeLimitMiddleware(view)
+    factory = RequestFactory()
+
+    def upload(which: int) -> int:
+        request = factory.post("/api/videos", {"which": str(which)})  # multipart/form-data
+        return middleware(request).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(upload, 0)
+        assert entered[0].wait(10)
+        second = pool.submit(upload, 1)
+        # While the first upload is inside, a GET goes through and the second upload waits.
+        assert middleware(factory.get("/api/videos")).status_code == 200
+        assert not entered[1].wait(0.3)
+        release[0].set()
+        assert entered[1].wait(10)  # its turn came once the first one left
+        release[1].set()
+        assert first.result() == second.result() == 200

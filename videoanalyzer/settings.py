@@ -228,6 +228,8 @@ if env("AWS_STORAGE_BUCKET_NAME"):
 
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 4 * 1024**3)
 # Per user (or API client) and hour; 0 turns a limit off.
+# Uploads a web process parses at once; more wait their turn (videoanalyzer.middleware).
+UPLOADS_AT_ONCE = envint("UPLOADS_AT_ONCE", 1)
 # Seconds a checked API token is remembered per web process (0: look it up every request).
 TOKEN_CACHE_SECONDS = envfloat("TOKEN_CACHE_SECONDS", 5.0)
 RATE_LIMIT_UPLOADS_PER_HOUR = envint("RATE_LIMIT_UPLOADS_PER_HOUR", 100)
