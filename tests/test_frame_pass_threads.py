@@ -124,3 +124,35 @@ def test_map_ordered_raises_the_first_failure() -> None:
             seen.append(item)
     assert seen == [0, 1, 2]
     assert not helper_threads("stage-worker")
+
+
+def test_saving_beside_the_pass_does_not_deadlock_on_a_narrow_clip(tmp_path: Path) -> None:
+    """PyAV keeps one converter per frame. On a clip narrower than the analysis width the
+    thumbnail strip converts whole frames through it in the pass's thread; the writer thread
+    must use its own (the same frame converted by both threads deadlocked in swscale)."""
+    from analysis.pipeline.framestore import ThumbnailStrip
+
+    narrow = tmp_path / "narrow.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25:duration=8",
+           "-pix_fmt", "yuv420p", str(narrow))  # fmt: skip
+    done: list[int] = []
+
+    def run() -> None:
+        for attempt in range(3):
+            folder = tmp_path / f"run{attempt}"
+            candidates = KeyframeCandidates(folder, interval=0.04)  # every frame, as the strip
+            strip = ThumbnailStrip(folder, 0.04)
+            count = 0
+            for frame in iter_frames_ahead(narrow):
+                candidates.consume(frame)
+                strip.consume(frame)
+                count += 1
+            candidates.finish(count)
+            strip.finish(count)
+            done.append(len(candidates.saved))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "the frame pass hung"
+    assert done == [200, 200, 200]

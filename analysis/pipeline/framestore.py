@@ -76,16 +76,28 @@ def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = JPEG
     return buffer.tobytes()
 
 
-def write_picture(av_frame: Any, rotation: int, max_width: int, path: Path) -> None:
-    """Save a decoded frame as an upright JPEG at most ``max_width`` pixels wide."""
+def write_picture(
+    av_frame: Any, rotation: int, max_width: int, path: Path, reformatter: Any = None
+) -> None:
+    """Save a decoded frame as an upright JPEG at most ``max_width`` pixels wide.
+
+    ``reformatter`` (a ``VideoReformatter``) converts the picture; it must belong to the
+    calling thread. Without one, the frame's own is used: PyAV keeps one per frame, and two
+    threads converting the same frame through it deadlock in swscale's slice threads.
+    """
+    convert = reformatter.reformat if reformatter is not None else _frame_reformat
     if av_frame.width > max_width:
         height = scaled_height(av_frame.width, av_frame.height, max_width)
-        small = av_frame.reformat(width=max_width, height=height, format="bgr24",
-                                  interpolation="AREA")  # fmt: skip
-        image = small.to_ndarray()
+        small = convert(av_frame, width=max_width, height=height, format="bgr24",
+                        interpolation="AREA")  # fmt: skip
     else:
-        image = av_frame.to_ndarray(format="bgr24")
+        small = convert(av_frame, format="bgr24")  # what ``to_ndarray(format=...)`` does
+    image = small.to_ndarray()
     path.write_bytes(encode_jpeg(rotate_image(image, rotation)))
+
+
+def _frame_reformat(av_frame: Any, **options: Any) -> Any:
+    return av_frame.reformat(**options)
 
 
 class BackgroundWriter:
@@ -100,7 +112,11 @@ class BackgroundWriter:
     def __init__(self, pending: int = 4) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from av.video.reformatter import VideoReformatter
+
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="picture-writer")
+        # The one thread's own converter: the frames' are used by the pass's thread.
+        self.reformatter = VideoReformatter()
         self._pending: list[Any] = []
         self._limit = pending
 
@@ -174,7 +190,8 @@ class KeyframeCandidates:
 
     def _save(self, frame: DecodedFrame) -> None:
         path = self.folder / f"f{frame.index:07d}.jpg"
-        self._writer.submit(write_picture, frame.av_frame, frame.rotation, self.max_width, path)
+        self._writer.submit(write_picture, frame.av_frame, frame.rotation, self.max_width, path,
+                            self._writer.reformatter)  # fmt: skip
         self.saved.append((frame.index, round(frame.time, 4)))
 
     def finish(self, frame_count: int) -> None:
