@@ -411,6 +411,7 @@ class Config:
     worker_nice: int
     worker_threads: int
     web_processes: int
+    upload_mb: float = 0.0  # mean size of the uploaded clips
 
 
 def measure(scenario: str, cfg: Config, clips: list[Path], seed_clip: Path) -> dict[str, Any]:
@@ -484,8 +485,8 @@ def report(results: list[dict[str, Any]], cfg: Config) -> str:
         f"{cfg.users} users polling every {cfg.interval} s (status, alternating the original "
         f"`/api/analysis/<id>` and `/api/analyses/<id>`; every 5th poll also the analysis page) "
         f"for {cfg.seconds:.0f} s, with {cfg.uploads} uploads at the same moment (~"
-        f"2.3 MB: 8 s of 640x360), while one worker (1 process, 1 thread, `WORKER_NICE="
-        f"{cfg.worker_nice}` and SCHED_IDLE, math threads "
+        f"{cfg.upload_mb:.2f} MB: 8 s of 640x360), while one worker (1 process, 1 thread, "
+        f"`WORKER_NICE={cfg.worker_nice}` and SCHED_IDLE, math threads "
         f"{cfg.worker_threads or 'uncapped'}) analyses the queued videos. `manage.py serve` "
         f"with {cfg.web_processes} Daphne processes on one socket, Postgres and Redis on "
         f"loopback; 2 CPU cores shared by everything, the load generator (asyncio, one thread) "
@@ -524,6 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     seed = make_clip(folder / "seed.mp4", 4, "320x240", 300)
     clips = [make_clip(folder / f"upload{i}.mp4", 8, "640x360", 400 + 50 * i)
              for i in range(cfg.uploads)]  # fmt: skip
+    cfg.upload_mb = sum(c.stat().st_size for c in clips) / max(len(clips), 1) / 1e6
     results = [measure(scenario, cfg, clips, seed) for scenario in args.scenarios]
     if args.trace:
         args.trace.write_text(json.dumps({r["config"]: r["rec"].trace for r in results}))
