@@ -106,7 +106,11 @@ def test_requests_reuse_a_thread_and_leave_no_connection_open() -> None:
             seen.append(name)
             assert closed, "the request's connection was left open on its thread"
 
-    asyncio.run(both())
+    try:
+        asyncio.run(both())
+    finally:  # the kept threads go with this test, and their database sessions with them
+        while handler.threads._idle:
+            handler.threads._idle.pop().shutdown(wait=True)
     assert seen[0] == seen[1] and seen[0].startswith("request")
 
 

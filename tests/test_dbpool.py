@@ -12,7 +12,16 @@ from psycopg_pool import ConnectionPool
 
 from videoanalyzer.dbpool import check_unless_fresh, pool_options
 
-DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def database_url() -> str:
+    """The test database (the one the test run made), as a URL."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgresql://{db['USER']}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -32,7 +41,11 @@ def make_pool(check_after: float, settings: Any) -> ConnectionPool:
     settings.DB_POOL_CHECK_AFTER = check_after
     options = {**pool_options(1), "min_size": 1}  # one connection, lent in turn
     return ConnectionPool(
-        DSN, kwargs={"autocommit": True}, open=True, check=check_unless_fresh, **options
+        database_url(),
+        kwargs={"autocommit": True},
+        open=True,
+        check=check_unless_fresh,
+        **options,
     )
 
 
@@ -56,7 +69,7 @@ def test_an_idle_connection_is_checked_and_a_broken_one_replaced(
         with pool.connection() as first:
             pid = first.info.backend_pid
         checked_before = len(checks)
-        with psycopg.connect(DSN, autocommit=True) as admin:
+        with psycopg.connect(database_url(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         time.sleep(0.2)
         with pool.connection() as again:
@@ -89,7 +102,8 @@ def test_django_runs_queries_through_the_pool_settings() -> None:
         "        counts.append(len(calls))\n"
         "print('POOL', connection.pool._check.__name__, *counts)\n"
     )
-    env = {**os.environ, "DB_POOL": "true", "DB_POOL_CHECK_AFTER": "30"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "DB_POOL": "true",
+           "DB_POOL_CHECK_AFTER": "30"}  # fmt: skip
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=root,
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip

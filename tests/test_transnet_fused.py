@@ -54,7 +54,7 @@ def probabilities(net: torch.nn.Module, frames: np.ndarray) -> np.ndarray:
 
 def test_float32_rebuild_computes_the_package_network(package_model, bikes_tiny) -> None:
     expected = probabilities(package_model, bikes_tiny)
-    rebuilt = transnet_fused.FusedTransNetV2(package_model, None)
+    rebuilt = transnet_fused.build(package_model, None)
     got = probabilities(rebuilt, bikes_tiny)
     assert np.abs(got - expected).max() < 1e-4
     # The network sees bikes.mp4's cuts (last frames of the old shots: 29 and 75).
@@ -63,7 +63,7 @@ def test_float32_rebuild_computes_the_package_network(package_model, bikes_tiny)
 
 def test_rebuild_leaves_the_package_model_untouched(package_model, bikes_tiny) -> None:
     before = probabilities(package_model, bikes_tiny)
-    transnet_fused.FusedTransNetV2(package_model, torch.bfloat16)
+    transnet_fused.build(package_model, torch.bfloat16)
     assert all(p.dtype == torch.float32 for p in package_model.parameters())
     assert np.array_equal(probabilities(package_model, bikes_tiny), before)
 
@@ -71,7 +71,7 @@ def test_rebuild_leaves_the_package_model_untouched(package_model, bikes_tiny) -
 def test_low_precision_stays_close_and_finds_the_same_cuts(package_model, bikes_tiny) -> None:
     """bfloat16 runs on any CPU (emulated where the hardware lacks it): checked everywhere."""
     expected = probabilities(package_model, bikes_tiny)
-    fast = transnet_fused.FusedTransNetV2(package_model, torch.bfloat16)
+    fast = transnet_fused.build(package_model, torch.bfloat16)
     got = probabilities(fast, bikes_tiny)
     assert np.abs(got - expected).max() < 0.03
     assert np.array_equal(got[0] > 0.5, expected[0] > 0.5)
@@ -79,7 +79,7 @@ def test_low_precision_stays_close_and_finds_the_same_cuts(package_model, bikes_
 
 def test_a_stride_zero_batch_axis_gives_the_same_answer(package_model, bikes_tiny) -> None:
     """numpy's ``[None]`` makes the batch axis stride 0; the rebuild re-lays the input out."""
-    net = transnet_fused.FusedTransNetV2(package_model, None)
+    net = transnet_fused.build(package_model, None)
     odd = torch.from_numpy(np.array(bikes_tiny)[None])
     assert odd.stride()[0] == 0
     with torch.inference_mode():

@@ -176,7 +176,7 @@ def _build_transnet(device: str, precision: str) -> Any:
     weights = transnet_weights()
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     model.eval()
-    from analysis.pipeline.transnet_fused import FusedTransNetV2, fast_dtype
+    from analysis.pipeline.transnet_fused import build, fast_dtype
 
     dtype = fast_dtype(device) if precision == "auto" else None
-    return FusedTransNetV2(model.to(device), dtype).to(device)
+    return build(model.to(device), dtype).to(device)

@@ -13,134 +13,150 @@ it (built from the loaded package model, sharing nothing it changes):
 On the 2 AMX cores used for the benchmarks a 100-frame window takes about 110 ms instead of
 370 ms, and the probabilities stay within 0.01 of the float32 network's on real footage
 (``tests/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
-torch is imported by the caller's loader (``models.load_transnet``), never by the web process.
+torch is imported inside :func:`build` and :func:`fast_dtype` (the web process never loads it);
+the module classes are defined on first use.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
-import torch
-from torch import nn
-from torch.nn import functional
+
+def build(model: Any, dtype: Any = None) -> Any:
+    """The inference rebuild of the package's ``model``; ``dtype`` for its convolutions
+    (None: float32, the package's own arithmetic). Same inputs and outputs as the package's."""
+    return _classes().FusedTransNetV2(model, dtype)
 
 
-class FusedCell(nn.Module):
-    """One DilatedDCNNV2 cell with its batch norm folded into the temporal convolutions."""
+@functools.cache
+def _classes() -> Any:
+    """The rebuild's modules, defined once torch is loaded."""
+    import torch
+    from torch import nn
+    from torch.nn import functional
 
-    def __init__(self, cell: Any) -> None:
-        super().__init__()
-        branches = [cell.Conv3D_1, cell.Conv3D_2, cell.Conv3D_4, cell.Conv3D_8]
-        self.spatial = nn.ModuleList(copy.deepcopy(branch.layers[0]) for branch in branches)
-        scale, shift = _batch_norm_terms(cell.bn, [b.layers[1].out_channels for b in branches])
-        temporal = [branch.layers[1] for branch in branches]
-        self.temporal = nn.ModuleList(
-            _folded(conv, s, t) for conv, s, t in zip(temporal, scale, shift, strict=True)
-        )
-        self.relu = cell.activation is not None
+    class FusedCell(nn.Module):
+        """One DilatedDCNNV2 cell with its batch norm folded into the temporal convolutions."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([t(s(x)) for s, t in zip(self.spatial, self.temporal, strict=True)], dim=1)
-        return functional.relu(x) if self.relu else x
+        def __init__(self, cell: Any) -> None:
+            super().__init__()
+            branches = [cell.Conv3D_1, cell.Conv3D_2, cell.Conv3D_4, cell.Conv3D_8]
+            self.spatial = nn.ModuleList(copy.deepcopy(branch.layers[0]) for branch in branches)
+            scale, shift = _batch_norm_terms(cell.bn, [b.layers[1].out_channels for b in branches])
+            temporal = [branch.layers[1] for branch in branches]
+            self.temporal = nn.ModuleList(
+                _folded(conv, s, t) for conv, s, t in zip(temporal, scale, shift, strict=True)
+            )
+            self.relu = cell.activation is not None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = torch.cat(
+                [t(s(x)) for s, t in zip(self.spatial, self.temporal, strict=True)], dim=1
+            )
+            return functional.relu(x) if self.relu else x
+
+    def _batch_norm_terms(
+        bn: nn.BatchNorm3d | None, sizes: list[int]
+    ) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
+        """The norm's per-channel (scale, shift), cut into the branches' channel ranges."""
+        if bn is None:
+            return [None] * len(sizes), [None] * len(sizes)
+        assert bn.running_var is not None and bn.running_mean is not None  # a trained norm
+        scale = bn.weight.data / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias.data - bn.running_mean * scale
+        return list(scale.split(sizes)), list(shift.split(sizes))
+
+    def _folded(
+        conv: nn.Conv3d, scale: torch.Tensor | None, shift: torch.Tensor | None
+    ) -> nn.Conv3d:
+        """``conv`` followed by ``x * scale + shift`` per output channel, as one convolution."""
+        out = copy.deepcopy(conv)
+        bias = conv.bias.data.clone() if conv.bias is not None else torch.zeros(conv.out_channels)
+        if scale is not None and shift is not None:
+            out.weight.data *= scale.view(-1, 1, 1, 1, 1)
+            bias = bias * scale + shift
+        out.bias = nn.Parameter(bias, requires_grad=False)
+        return out
+
+    class FusedBlock(nn.Module):
+        """One StackedDDCNNV2 block: its cells, the shortcut from the first, then pooling."""
+
+        def __init__(self, block: Any) -> None:
+            super().__init__()
+            if block.stochastic_depth_drop_prob != 0.0 or not block.shortcut:
+                raise ValueError("only TransNetV2's published configuration is supported")
+            self.cells = nn.ModuleList(FusedCell(cell) for cell in block.DDCNN)
+            if not isinstance(block.pool, nn.AvgPool3d):
+                raise ValueError("only TransNetV2's published configuration is supported")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = shortcut = self.cells[0](x)
+            for cell in self.cells[1:]:
+                x = cell(x)
+            x = functional.relu(x) + shortcut
+            return _halve(x)
+
+    def _halve(x: torch.Tensor) -> torch.Tensor:
+        """2x2 average pooling over height and width (odd edges dropped, as AvgPool3d does).
+
+        AvgPool3d has no bfloat16 kernel on the CPU; two strided adds do the same.
+        """
+        h, w = x.shape[3] // 2 * 2, x.shape[4] // 2 * 2
+        x = x[:, :, :, :h, :w]
+        rows = x[:, :, :, 0::2] + x[:, :, :, 1::2]
+        return (rows[..., 0::2] + rows[..., 1::2]) * 0.25
+
+    class FusedTransNetV2(nn.Module):
+        """TransNetV2's forward pass over the rebuilt cells (the package's inputs and outputs).
+
+        ``dtype`` is the convolutions' dtype (None: float32, the package's own arithmetic).
+        """
+
+        def __init__(self, model: Any, dtype: torch.dtype | None = None) -> None:
+            super().__init__()
+            extras = (model.frame_sim_layer, model.color_hist_layer)
+            if model.use_mean_pooling or None in extras:
+                raise ValueError("only TransNetV2's published configuration is supported")
+            self.dtype = dtype or torch.float32
+            self.blocks = nn.ModuleList(FusedBlock(block) for block in model.SDDCNN).to(self.dtype)
+            self.frame_sim_layer = model.frame_sim_layer
+            self.color_hist_layer = model.color_hist_layer
+            self.fc1 = model.fc1
+            self.cls_layer1 = model.cls_layer1
+            self.cls_layer2 = model.cls_layer2
+            self.eval()
+
+        def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            # Fresh standard strides whatever the caller's (a stride-0 batch axis makes oneDNN
+            # copy the activations around every convolution).
+            x = inputs.to(self.dtype, memory_format=torch.contiguous_format)
+            x = x.permute(0, 4, 1, 2, 3).div_(255.0)
+            features = []
+            for block in self.blocks:
+                x = block(x)
+                features.append(x.float())
+            x = features[-1]
+            x = x.permute(0, 2, 3, 4, 1).reshape(x.shape[0], x.shape[2], -1)
+            x = torch.cat([self.frame_sim_layer(features), x], 2)
+            x = torch.cat([self.color_hist_layer(inputs), x], 2)
+            x = functional.relu(self.fc1(x))
+            return self.cls_layer1(x), {"many_hot": self.cls_layer2(x)}
+
+    from types import SimpleNamespace
+
+    return SimpleNamespace(FusedTransNetV2=FusedTransNetV2, halve=_halve)
 
 
-def _batch_norm_terms(
-    bn: nn.BatchNorm3d | None, sizes: list[int]
-) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
-    """The norm's per-channel (scale, shift), cut into the branches' channel ranges."""
-    if bn is None:
-        return [None] * len(sizes), [None] * len(sizes)
-    assert bn.running_var is not None and bn.running_mean is not None  # a trained norm
-    scale = bn.weight.data / torch.sqrt(bn.running_var + bn.eps)
-    shift = bn.bias.data - bn.running_mean * scale
-    return list(scale.split(sizes)), list(shift.split(sizes))
-
-
-def _folded(conv: nn.Conv3d, scale: torch.Tensor | None, shift: torch.Tensor | None) -> nn.Conv3d:
-    """``conv`` followed by ``x * scale + shift`` per output channel, as one convolution."""
-    out = copy.deepcopy(conv)
-    bias = conv.bias.data.clone() if conv.bias is not None else torch.zeros(conv.out_channels)
-    if scale is not None and shift is not None:
-        out.weight.data *= scale.view(-1, 1, 1, 1, 1)
-        bias = bias * scale + shift
-    out.bias = nn.Parameter(bias, requires_grad=False)
-    return out
-
-
-class FusedBlock(nn.Module):
-    """One StackedDDCNNV2 block: its cells, the shortcut from the first, then pooling."""
-
-    def __init__(self, block: Any) -> None:
-        super().__init__()
-        if block.stochastic_depth_drop_prob != 0.0 or not block.shortcut:
-            raise ValueError("only TransNetV2's published configuration is supported")
-        self.cells = nn.ModuleList(FusedCell(cell) for cell in block.DDCNN)
-        if not isinstance(block.pool, nn.AvgPool3d):
-            raise ValueError("only TransNetV2's published configuration is supported")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = shortcut = self.cells[0](x)
-        for cell in self.cells[1:]:
-            x = cell(x)
-        x = functional.relu(x) + shortcut
-        return _halve(x)
-
-
-def _halve(x: torch.Tensor) -> torch.Tensor:
-    """2x2 average pooling over height and width (odd edges dropped, as AvgPool3d does).
-
-    AvgPool3d has no bfloat16 kernel on the CPU; two strided adds do the same.
-    """
-    h, w = x.shape[3] // 2 * 2, x.shape[4] // 2 * 2
-    x = x[:, :, :, :h, :w]
-    rows = x[:, :, :, 0::2] + x[:, :, :, 1::2]
-    return (rows[..., 0::2] + rows[..., 1::2]) * 0.25
-
-
-class FusedTransNetV2(nn.Module):
-    """TransNetV2's forward pass over the rebuilt cells; same inputs and outputs as the package's.
-
-    ``dtype`` is the convolutions' dtype (None: float32, the package's own arithmetic).
-    """
-
-    def __init__(self, model: Any, dtype: torch.dtype | None = None) -> None:
-        super().__init__()
-        extras = (model.frame_sim_layer, model.color_hist_layer)
-        if model.use_mean_pooling or None in extras:
-            raise ValueError("only TransNetV2's published configuration is supported")
-        self.dtype = dtype or torch.float32
-        self.blocks = nn.ModuleList(FusedBlock(block) for block in model.SDDCNN).to(self.dtype)
-        self.frame_sim_layer = model.frame_sim_layer
-        self.color_hist_layer = model.color_hist_layer
-        self.fc1 = model.fc1
-        self.cls_layer1 = model.cls_layer1
-        self.cls_layer2 = model.cls_layer2
-        self.eval()
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        # Fresh standard strides whatever the caller's (a stride-0 batch axis makes oneDNN
-        # copy the activations around every convolution).
-        x = inputs.to(self.dtype, memory_format=torch.contiguous_format)
-        x = x.permute(0, 4, 1, 2, 3).div_(255.0)
-        features = []
-        for block in self.blocks:
-            x = block(x)
-            features.append(x.float())
-        x = features[-1]
-        x = x.permute(0, 2, 3, 4, 1).reshape(x.shape[0], x.shape[2], -1)
-        x = torch.cat([self.frame_sim_layer(features), x], 2)
-        x = torch.cat([self.color_hist_layer(inputs), x], 2)
-        x = functional.relu(self.fc1(x))
-        return self.cls_layer1(x), {"many_hot": self.cls_layer2(x)}
-
-
-def fast_dtype(device: str) -> torch.dtype | None:
+def fast_dtype(device: str) -> Any:
     """The low-precision dtype worth using on ``device``, or None for float32.
 
     CUDA: float16 (tensor cores). CPU: bfloat16 where oneDNN has native bfloat16 kernels
     (AVX-512 BF16 or AMX); emulated elsewhere, it would be slower than float32.
     """
+    import torch
+
     if device.startswith("cuda"):
         return torch.float16
     if device == "cpu" and torch.backends.mkldnn.is_available():
