@@ -77,27 +77,21 @@ def encode_jpeg(image: np.ndarray, width: int | None = None, quality: int = JPEG
 
 
 def write_picture(
-    av_frame: Any, rotation: int, max_width: int, path: Path, reformatter: Any = None
+    av_frame: Any, rotation: int, max_width: int, path: Path, reformatter: Any
 ) -> None:
     """Save a decoded frame as an upright JPEG at most ``max_width`` pixels wide.
 
-    ``reformatter`` (a ``VideoReformatter``) converts the picture; it must belong to the
-    calling thread. Without one, the frame's own is used: PyAV keeps one per frame, and two
-    threads converting the same frame through it deadlock in swscale's slice threads.
+    ``reformatter`` (a ``VideoReformatter``) converts the picture and must belong to the
+    calling thread: PyAV's own per-frame converter is the pass's thread's, and two threads
+    converting the same frame through one swscale context deadlock in its slice threads.
     """
-    convert = reformatter.reformat if reformatter is not None else _frame_reformat
     if av_frame.width > max_width:
         height = scaled_height(av_frame.width, av_frame.height, max_width)
-        small = convert(av_frame, width=max_width, height=height, format="bgr24",
-                        interpolation="AREA")  # fmt: skip
+        small = reformatter.reformat(av_frame, width=max_width, height=height, format="bgr24",
+                                     interpolation="AREA")  # fmt: skip
     else:
-        small = convert(av_frame, format="bgr24")  # what ``to_ndarray(format=...)`` does
-    image = small.to_ndarray()
-    path.write_bytes(encode_jpeg(rotate_image(image, rotation)))
-
-
-def _frame_reformat(av_frame: Any, **options: Any) -> Any:
-    return av_frame.reformat(**options)
+        small = reformatter.reformat(av_frame, format="bgr24")  # as ``to_ndarray`` converts
+    path.write_bytes(encode_jpeg(rotate_image(small.to_ndarray(), rotation)))
 
 
 class BackgroundWriter:
