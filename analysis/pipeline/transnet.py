@@ -60,13 +60,19 @@ class Window:
     regions: list[tuple[int, int]] = field(default_factory=list)
 
 
-def plan_windows(regions: list[tuple[int, int]], count: int, pad: int) -> list[Window]:
+def plan_windows(
+    regions: list[tuple[int, int]], count: int, pad: int, until: int | None = None
+) -> list[Window]:
     """One window per group of regions whose contexts touch or nearly touch.
 
     Each region gets ``pad`` frames of context on both sides; regions closer than
     ``LENGTH_STEP`` frames share a window (the frames between cost less than a second window
     rounded up on its own). Window lengths are rounded up to a multiple of ``LENGTH_STEP``
     (at least ``MIN_WINDOW``): oneDNN compiles its convolutions once per input length.
+
+    With ``until`` (while the video is still being read: no region found later starts before
+    it), only the windows that no later region could join are planned: the same windows,
+    frame for frame, as planning once every region is known.
     """
     windows: list[Window] = []
     for start, end in sorted(regions):
@@ -76,6 +82,8 @@ def plan_windows(regions: list[tuple[int, int]], count: int, pad: int) -> list[W
             windows[-1].regions.append((start, end))
         else:
             windows.append(Window(lo, hi, [(start, end)]))
+    if until is not None:
+        windows = [w for w in windows if max(0, until - pad) > w.hi + LENGTH_STEP]
     for window in windows:
         wanted = min(
             count, max(MIN_WINDOW, -(-(window.hi - window.lo) // LENGTH_STEP) * LENGTH_STEP)
@@ -93,12 +101,21 @@ def predict_regions(
     out = []
     seen = 0
     for window in plan_windows(regions, len(tiny), pad):
-        single, many = _run(tiny[window.lo : window.hi], device)
+        out += predict_window(window, tiny[window.lo : window.hi], device)
         seen += window.hi - window.lo
-        for start, end in window.regions:
-            a, b = start - window.lo, end - window.lo
-            out.append((start, single[a:b], many[a:b]))
     return out, seen
+
+
+def predict_window(
+    window: Window, frames: np.ndarray, device: str
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(start, single, many-hot) for each region of ``window``; ``frames`` are its frames."""
+    single, many = _run(frames, device)
+    out = []
+    for start, end in window.regions:
+        a, b = start - window.lo, end - window.lo
+        out.append((start, single[a:b], many[a:b]))
+    return out
 
 
 def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:

@@ -81,8 +81,12 @@ def detect_cuts(
 
     try:
         times = run_frame_pass(ctx.video_path, [detector, *(consumers or [])], report, expected)
-    except MediaError as exc:
-        raise StageError(str(exc)) from exc
+    except BaseException as exc:
+        if hasattr(detector, "close"):
+            detector.close()  # its own threads (the network's) stop with the pass
+        if isinstance(exc, MediaError):
+            raise StageError(str(exc)) from exc
+        raise
     ctx.report(0.9, "Deciding the cuts")
     return detector.cuts(times), times
 

@@ -1,0 +1,110 @@
+"""The combined detector decides while the video is read: the same cuts as deciding at the end.
+
+The oracle below is the detector's rules applied once to the whole recorded signal (how the
+detector worked before it streamed); the detector under test looks every ``STREAM_CHUNK``
+frames and runs the network windows in its own thread as soon as they are complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analysis.pipeline import cuts, transnet
+from analysis.pipeline.decode import iter_frames, run_frame_pass
+from tests.fixtures_media import Transitions
+
+
+def decide_at_the_end(detector: cuts.CombinedDetector) -> tuple[list[int], int]:
+    """(cuts, network frames) from the whole recorded signal at once."""
+    config = detector.config
+    content = np.asarray(detector.signals.content, dtype=np.float64)
+    luma = np.asarray(detector.signals.luma, dtype=np.float64)
+    tiny = detector.signals.tiny()
+    sure, unsure, flashes = cuts.spike_candidates(content, luma, tiny, config)
+    unsure |= cuts.drift_candidates(tiny, config, sure + sorted(unsure))
+    found = list(sure) + cuts.fade_cuts(luma, config)
+    spans = cuts.regions(sorted(unsure), len(content), config)
+    predictions, seen = transnet.predict_regions(tiny, spans, config.window_pad, "cpu")
+    for start, single, many in predictions:
+        found += transnet.transitions(single, many, start, config.threshold)
+    return sorted({c for c in found if 0 < c < len(content) and c not in flashes}), seen
+
+
+def stream(path: Path, workdir: Path) -> tuple[cuts.CombinedDetector, list[int], int]:
+    """(detector, its cuts, network frames sent while the video was still being read)."""
+    detector = cuts.CombinedDetector(workdir, device="cpu")
+    times = run_frame_pass(path, [detector])
+    early = detector._network.frames
+    return detector, detector.cuts(times), early
+
+
+@pytest.mark.parametrize("chunk", [24, 61, 256])
+def test_streaming_finds_the_cuts_of_deciding_at_the_end(
+    transitions_clip: Transitions, bikes_clip: Path, pan_flash_clip: Path, tmp_path: Path,
+    monkeypatch: Any, chunk: int,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", chunk)
+    sent_early = 0
+    for number, path in enumerate([transitions_clip.path, bikes_clip, pan_flash_clip]):
+        detector, found, early = stream(path, tmp_path / str(number))
+        expected, seen = decide_at_the_end(detector)
+        assert found == expected, path.name
+        assert detector.network_frames == seen, path.name
+        sent_early += early
+    if chunk < 100:  # these clips are 100-250 frames long: short chunks close windows early
+        assert sent_early > 0, "no network window ran while the video was being read"
+    dissolve = transitions_clip.spans[1]
+    assert any(dissolve[0] <= c <= dissolve[1] for c in stream(transitions_clip.path,
+               tmp_path / "again")[1])  # fmt: skip
+
+
+def test_closing_stops_the_network_thread(
+    bikes_clip: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A pass that fails or is cancelled does not leave the network's thread behind."""
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", 16)
+    detector = cuts.CombinedDetector(tmp_path, device="cpu")
+    for frame in iter_frames(bikes_clip):
+        detector.consume(frame)
+        if detector._network.frames:
+            break
+    assert detector._network.frames, "the change at 42-46 should reach the network mid-pass"
+    assert any(t.name.startswith("transnet") for t in threading.enumerate())
+    detector.close()
+    assert not any(t.name.startswith("transnet") for t in threading.enumerate())
+
+
+class Breaks:
+    """A frame consumer that fails at ``frame``, as a damaged file or a full disk would."""
+
+    def __init__(self, frame: int) -> None:
+        self.frame = frame
+
+    def consume(self, frame: Any) -> None:
+        if frame.index == self.frame:
+            raise OSError("No space left on device")
+
+    def finish(self, frame_count: int) -> None:
+        return None
+
+
+def test_a_failing_pass_stops_the_network_thread(
+    bikes_clip: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from analysis.models import Analysis, Video
+    from analysis.pipeline.base import StageContext
+    from analysis.pipeline.stages.shots import detect_cuts
+
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", 16)
+    ctx = StageContext(Analysis(video=Video(fps=25, frame_count=250)), bikes_clip, tmp_path,
+                       lambda fraction, message: None)  # fmt: skip
+    detector = cuts.CombinedDetector(tmp_path, device="cpu")
+    with pytest.raises(OSError, match="No space"):
+        detect_cuts(ctx, detector, 25.0, [Breaks(200)])
+    assert detector._network.frames, "a window should have been sent before frame 200"
+    assert not any(t.name.startswith("transnet") for t in threading.enumerate())
