@@ -4,8 +4,8 @@
 
 Every file of ``truth.json``'s ``speech`` entries is transcribed with the same model
 (``WHISPER_MODEL_SIZE``) by plain faster-whisper with its default settings
-(``model.transcribe(audio)``) and by our stage's ``transcribe`` (VAD, word timestamps, no
-conditioning on previous text, segments rebuilt from the words). WER with jiwer on normalised
+(``model.transcribe(audio)``) and by our stage's ``transcribe`` (VAD chunks decoded in batches,
+word timestamps, no conditioning on previous text, segments rebuilt from the words). WER with jiwer on normalised
 text (lower case, punctuation removed). RTF = seconds of work / seconds of audio (model loaded
 beforehand; the fastest of ``REPEATS`` alternating runs, see ``best_of``).
 
@@ -203,7 +203,7 @@ def main() -> None:
 2 cores; load average at the end {load_average()} (shared machine: each system runs
 {REPEATS} times per file, alternating, and the fastest run counts).
 Plain = `WhisperModel.transcribe(audio)` with faster-whisper's defaults; ours = the transcript
-stage's `transcribe` (on the CPU: sequential decoding with the VAD filter, word timestamps,
+stage's `transcribe` (on the CPU: VAD chunks decoded in batches of 4, word timestamps,
 `condition_on_previous_text=False`, the language detected on the first 30 s; segments rebuilt
 from word onsets, pauses and a lead-in). Peak memory of the process: {rss_model:.0f} MB after
 loading the model, {peak_rss_mb():.0f} MB at the end (both systems share the model).

@@ -505,13 +505,13 @@ def test_transcript_russian_is_cyrillic(run: Any, russian_clip: Clip, language: 
     assert len(re.findall(r"[\u0430-\u044f\u0451]+", text.lower())) >= 3, text  # Cyrillic
 
 
-def test_long_audio_is_decoded_in_batches_on_the_cpu(settings: Any) -> None:
-    settings.WHISPER_BATCH_MIN_SECONDS = 120.0
-
+def test_audio_is_decoded_in_batches_unless_asked_otherwise(settings: Any) -> None:
     def ctx(**parameters: Any) -> StageContext:
         return StageContext(None, Path("-"), Path("-"), lambda f, m: None, parameters)  # type: ignore[arg-type]
 
-    assert batch_size(ctx(), "cpu", 60.0) == 0  # short: window by window, fewer misheard words
+    assert batch_size(ctx(), "cpu", 5.0) == 4  # the default: batches whatever the length
+    settings.WHISPER_BATCH_MIN_SECONDS = 120.0
+    assert batch_size(ctx(), "cpu", 60.0) == 0  # short: window by window when asked
     assert batch_size(ctx(), "cpu", 600.0) == 4  # a film: batches, 3-4x faster
     assert batch_size(ctx(), "cuda", 10.0) == 8
     assert batch_size(ctx(whisper_batch_size=0), "cpu", 600.0) == 0
@@ -519,8 +519,8 @@ def test_long_audio_is_decoded_in_batches_on_the_cpu(settings: Any) -> None:
 
 
 @pytest.mark.slow
-def test_batched_transcription_on_the_cpu_finds_the_words(run: Any, speech_clip: Clip) -> None:
-    runner = run(speech_clip, whisper_batch_size=4)
+def test_window_by_window_transcription_finds_the_words(run: Any, speech_clip: Clip) -> None:
+    runner = run(speech_clip, whisper_batch_size=0)  # the default decodes in batches
     result = runner.run("shots", "transcript")
     text = " ".join(p.text for p in result.pieces).lower()
     assert result.language == "en" and "fox" in text, text

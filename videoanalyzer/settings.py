@@ -276,8 +276,9 @@ WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
 WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
 WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
-# Longer audio is decoded in batches on the CPU too (faster, a few more misheard words).
-WHISPER_BATCH_MIN_SECONDS = envfloat("WHISPER_BATCH_MIN_SECONDS", 120.0)
+# On the CPU, audio shorter than this is decoded window by window instead of in batches
+# (slower; see analysis/pipeline/stages/transcript.py). 0: everything in batches.
+WHISPER_BATCH_MIN_SECONDS = envfloat("WHISPER_BATCH_MIN_SECONDS", 0.0)
 MODELS_DIR = Path(env("MODELS_DIR", str(VAR_DIR / "models")))
 ANALYSIS_TIME_LIMIT_SECONDS = envint("ANALYSIS_TIME_LIMIT_SECONDS", 6 * 3600)
 # Recovery: a worker renews its lease while alive; an expired lease hands the job to another.

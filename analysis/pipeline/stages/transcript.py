@@ -3,16 +3,17 @@
 Recognition: Silero VAD filter, word timestamps, ``condition_on_previous_text`` off (one
 misheard line would otherwise repeat on and on), the language forced (``language`` parameter or
 ``WHISPER_LANGUAGE``) or detected once for the video from its first 30 s, as plain
-``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5,
-timestamp tokens, temperature fallback), so the words differ from plain transcription only by
-what VAD and unconditioned windows change. On the CPU, audio up to
-``WHISPER_BATCH_MIN_SECONDS`` (120 s) is decoded window after window; longer audio goes through
-faster-whisper's ``BatchedInferencePipeline`` in batches of 4 VAD chunks, and on a GPU always
-in batches of 8 (``whisper_batch_size`` overrides both). Batching's text-only decoding of each
-chunk (no timestamp tokens, no fallback) lost words that plain decoding kept (corpus WER 0.081
-vs 0.060 sequential, bench/speech.py), and on short clips it saved only about 10%; on a
-10-minute film it is several times faster (bench/pipeline_bench.py), which the 2-minute budget
-for such a film needs. So short media get the careful decoding, long media the throughput.
+``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5).
+Speech goes through faster-whisper's ``BatchedInferencePipeline``: the VAD chunks are decoded
+4 at a time on the CPU and 8 on a GPU (``whisper_batch_size`` overrides both), text only (no
+timestamp tokens: the word alignment gives the times) and without temperature fallback. On
+the speech corpus of bench/speech.py that is faster than plain transcription (total RTF 0.136
+vs 0.145, sonnet 0.062 vs 0.087) at a lower word error rate (0.068 vs 0.077); on a 10-minute
+film it is several times faster than decoding window by window (bench/pipeline_bench.py).
+Window-by-window decoding (timestamp tokens, temperature fallback) stays available for audio
+shorter than ``WHISPER_BATCH_MIN_SECONDS`` (default 0: none): on an earlier machine it heard
+a few more words of the sonnet (corpus WER 0.060 vs 0.081 batched), on the benchmark machine
+of 2026-12-04 a few fewer (sonnet 0.093 vs 0.083) and it was 35% slower there.
 
 Whisper's segments are long (up to 30 s of speech) and begin where the decoder's window began,
 often in the silence before the first word. So segments are rebuilt from the words:
@@ -251,8 +252,8 @@ def requested_language(ctx: StageContext) -> str | None:
 
 def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
     """VAD chunks decoded together: 8 on a GPU; on a CPU 4 (more only pads on 2 cores) for
-    audio longer than ``WHISPER_BATCH_MIN_SECONDS``, else 0 (sequential decoding; see the
-    module docstring). The parameter ``whisper_batch_size`` overrides all of these."""
+    audio longer than ``WHISPER_BATCH_MIN_SECONDS`` (default: all), else 0 (window by window;
+    see the module docstring). The parameter ``whisper_batch_size`` overrides all of these."""
     value = ctx.param("whisper_batch_size")
     if value is not None:
         return max(0, int(value))
