@@ -7,8 +7,8 @@ misheard line would otherwise repeat on and on), the language forced (``language
 Speech goes through faster-whisper's ``BatchedInferencePipeline``: the VAD chunks are decoded
 4 at a time on the CPU and 8 on a GPU (``whisper_batch_size`` overrides both), text only (no
 timestamp tokens: the word alignment gives the times) and without temperature fallback. On
-the speech corpus of bench/speech.py that is faster than plain transcription (total RTF 0.136
-vs 0.145, sonnet 0.062 vs 0.087) at a lower word error rate (0.068 vs 0.077); on a 10-minute
+the speech corpus of bench/speech.py that is faster than plain transcription (total RTF 0.142
+vs 0.149, sonnet 0.064 vs 0.087) at a lower word error rate (0.068 vs 0.077); on a 10-minute
 film it is several times faster than decoding window by window (bench/pipeline_bench.py).
 Window-by-window decoding (timestamp tokens, temperature fallback) stays available for audio
 shorter than ``WHISPER_BATCH_MIN_SECONDS`` (default 0: none): on an earlier machine it heard
