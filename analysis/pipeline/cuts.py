@@ -227,7 +227,6 @@ class CombinedDetector:
     config: CombinedConfig = field(default_factory=CombinedConfig)
     device: str = "auto"
     signals: SignalRecorder = field(init=False)
-    network_frames: int = 0  # how many frames the network looked at (for the benchmark)
 
     def __post_init__(self) -> None:
         self.signals = SignalRecorder(self.workdir)
@@ -248,6 +247,11 @@ class CombinedDetector:
     def finish(self, frame_count: int) -> None:
         self.signals.finish(frame_count)
 
+    @property
+    def network_frames(self) -> int:
+        """How many frames the network was given (for the benchmark)."""
+        return self._network.frames
+
     def close(self) -> None:
         """Stop the network's thread (the pass failed or was cancelled)."""
         self._network.close()
@@ -263,7 +267,6 @@ class CombinedDetector:
             found += self._network.results()
         finally:
             self._network.close()
-        self.network_frames = self._network.frames
         self.signals.discard_if_temporary()
         # A flash is never a cut, whoever proposed it (the network is sometimes fooled too).
         return sorted({c for c in found if 0 < c < count and c not in self._flashes})
