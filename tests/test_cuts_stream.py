@@ -29,9 +29,13 @@ def decide_at_the_end(detector: cuts.CombinedDetector) -> tuple[list[int], int]:
     unsure |= cuts.drift_candidates(tiny, config, sure + sorted(unsure))
     found = list(sure) + cuts.fade_cuts(luma, config)
     spans = cuts.regions(sorted(unsure), len(content), config)
-    predictions, seen = transnet.predict_regions(tiny, spans, config.window_pad, "cpu")
-    for start, single, many in predictions:
-        found += transnet.transitions(single, many, start, config.threshold)
+    seen = 0
+    for window in transnet.plan_windows(spans, len(tiny), config.window_pad):
+        seen += window.hi - window.lo
+        for start, single, many in transnet.predict_window(
+            window, tiny[window.lo : window.hi], "cpu"
+        ):
+            found += transnet.transitions(single, many, start, config.threshold)
     return sorted({c for c in found if 0 < c < len(content) and c not in flashes}), seen
 
 

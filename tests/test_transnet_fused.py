@@ -114,16 +114,21 @@ def test_scene_precision_setting_picks_the_loaded_network() -> None:
 
 
 def test_regions_are_judged_alike_in_both_precisions(bikes_tiny) -> None:
-    """The combined detector's path: the same cuts from ``predict_regions`` either way."""
+    """The combined detector's path: the same cuts from its network windows either way."""
     regions = [(20, 40), (66, 86)]
     found = {}
     for precision in ("float32", "auto"):
+        windows = transnet.plan_windows(regions, len(bikes_tiny), 10)
         with override_settings(SCENE_PRECISION=precision):
-            predictions, seen = transnet.predict_regions(bikes_tiny, regions, 10, "cpu")
+            predictions = [
+                p
+                for w in windows
+                for p in transnet.predict_window(w, bikes_tiny[w.lo : w.hi], "cpu")
+            ]
         found[precision] = [
             cut
             for start, single, many in predictions
             for cut in transnet.transitions(single, many, start, 0.5)
         ]
-        assert seen >= 40
+        assert sum(w.hi - w.lo for w in windows) >= 40
     assert found["float32"] == found["auto"] == [30, 76]

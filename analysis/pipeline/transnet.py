@@ -94,18 +94,6 @@ def plan_windows(
     return windows
 
 
-def predict_regions(
-    tiny: np.ndarray, regions: list[tuple[int, int]], pad: int, device: str
-) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], int]:
-    """(start, single, many-hot) for every region, and the frames given to the network."""
-    out = []
-    seen = 0
-    for window in plan_windows(regions, len(tiny), pad):
-        out += predict_window(window, tiny[window.lo : window.hi], device)
-        seen += window.hi - window.lo
-    return out, seen
-
-
 def predict_window(
     window: Window, frames: np.ndarray, device: str
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
