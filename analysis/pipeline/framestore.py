@@ -1,10 +1,10 @@
 """Pictures kept from the one decode pass for the stages that run after the cuts are known.
 
 The keyframes of a scene (its middle, and about 1 s after its start) can only be chosen once
-the cuts are known, after the pass. So the pass keeps full-size JPEG *candidates* on a time
-grid (every ``candidate_interval`` seconds) plus the frame 1 s after every big picture change
-(where a cut probably is), and a strip of small thumbnails at a fixed interval for the
-timeline. Files, in the run's scratch directory:
+the cuts are known, after the pass. So the pass keeps full-size JPEG *candidates*: the frames
+``SETTLE_SECONDS`` and 1 s after every big picture change (where a cut probably is), and
+between those one at least every ``candidate_interval`` seconds; plus a strip of small
+thumbnails at a fixed interval for the timeline. Files, in the run's scratch directory:
 
 ``candidates/f0000123.jpg`` + ``candidates.json``
     {"interval": s, "frames": [[frame index, time], ...]}; upright (rotation applied), at
@@ -49,12 +49,20 @@ MAX_CANDIDATES = 3000  # longer videos get a sparser grid
 MAX_TILES = 240
 TILE_WIDTH = 160
 AFTER_START_SECONDS = 1.0  # the "second frame": what the shot looks like once it has settled
-CHANGE_MOTION = 0.08  # a mean luma jump this large is probably a cut: keep the frame 1 s later
+CHANGE_MOTION = 0.08  # a mean luma jump this large is probably a cut: keep frames after it
+# The frame this soon after a big change: the one a shot shorter than the grid step is sure
+# to get (the shortest shots, MIN_SCENE_SECONDS = 0.6, have their middle about here).
+SETTLE_SECONDS = 0.25
 
 
 def candidate_interval(duration: float) -> float:
-    """0.5 s, or sparser so a long video keeps at most ``MAX_CANDIDATES`` pictures."""
-    return max(0.5, duration / MAX_CANDIDATES)
+    """1 s, or sparser so a long video keeps at most ``MAX_CANDIDATES`` grid pictures.
+
+    Encoding a 720p JPEG costs about 2 ms, as much as decoding the frame: a 0.5 s grid made
+    it a fifth of the shots stage. With the frames kept after every big change, 1 s leaves
+    each shot its keyframe within half a second of its middle.
+    """
+    return max(1.0, duration / MAX_CANDIDATES)
 
 
 def tile_interval(duration: float) -> float:
@@ -130,7 +138,8 @@ class BackgroundWriter:
 
 
 class KeyframeCandidates:
-    """Keeps grid frames and the frames ``after`` seconds after big changes as JPEG files.
+    """Keeps, as JPEG files, the frames ``SETTLE_SECONDS`` and ``after`` seconds after every
+    big change, and a frame whenever ``interval`` seconds passed since the last one kept.
 
     With ``follow`` set, the frame ``follow`` seconds after each of those is kept too (the
     audio-description mode compares a frame with one a moment later to see movement).
@@ -153,26 +162,23 @@ class KeyframeCandidates:
         self.motion = motion  # consumes each frame before this one does
         self.after, self.follow, self.max_width = after, follow, max_width
         self.saved: list[tuple[int, float]] = []
-        self._next = 0.0
+        self._next = 0.0  # the grid's next frame: ``interval`` after the last one kept
         self._after: list[float] = [after]
         self._followers: list[float] = []
         self._writer = BackgroundWriter()
 
     def consume(self, frame: DecodedFrame) -> None:
-        wanted = self._on_grid(frame.time) | self._due(self._after, frame.time)
+        wanted = self._due(self._after, frame.time) or frame.time >= self._next - 1e-6
         followed = self._due(self._followers, frame.time)
         if self.motion is not None and self.motion.values[-1] >= CHANGE_MOTION:
-            self._after.append(frame.time + self.after)
-        if wanted and self.follow is not None:
-            bisect.insort(self._followers, frame.time + self.follow)
+            for delay in sorted({min(SETTLE_SECONDS, self.after), self.after}):
+                bisect.insort(self._after, frame.time + delay)
+        if wanted:
+            self._next = frame.time + self.interval
+            if self.follow is not None:
+                bisect.insort(self._followers, frame.time + self.follow)
         if wanted or followed:
             self._save(frame)
-
-    def _on_grid(self, time: float) -> bool:
-        if time < self._next - 1e-6:
-            return False
-        self._next = time + self.interval
-        return True
 
     @staticmethod
     def _due(times: list[float], time: float) -> bool:

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 WINDOW = 100  # the network's training length
 STEP = 50  # full-video mode keeps the middle 50 frames of each window
-MIN_WINDOW = 32  # shorter windows give the temporal convolutions too little context
-LENGTH_STEP = 16
+MIN_WINDOW = 24  # shorter windows give the temporal convolutions too little context
+LENGTH_STEP = 8
 
 
 def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
