@@ -28,12 +28,13 @@ from analysis.pipeline.stages.common import (
 )
 from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
 from people import services
-from people.conf import FaceConfig, face_config, speaker_config
+from people.conf import FaceConfig, PeopleParameterError, face_config, speaker_config
 
 if TYPE_CHECKING:
     import numpy as np
 
 THUMB_QUALITY = 88
+CANDIDATES_FOR_MORE_FRAMES = 0.5  # seconds between the pass's pictures for > 2 a scene
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def _stored_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> It
 
 def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) -> list[Candidate]:
     """For each of ``count`` frames spread over the scene, the nearest of the candidates
-    ``inside`` it: fewer when the scene holds fewer (the pass keeps about two a second)."""
+    ``inside`` it: fewer when the scene holds fewer (the pass keeps about one a second)."""
     if not inside:
         return []
     picked = {min(inside, key=lambda c: abs(c.index - f)) for f in sample_frames(scene, count)}
@@ -202,6 +203,17 @@ class FacesStage(Stage[FacesResult]):
     name = "faces"
     label = "Finding characters"
     weight = 1.0
+
+    def picture_interval(self, ctx: StageContext) -> float | None:
+        """More than two frames a scene come from the decode pass's pictures: ask it for
+        about two a second (its own step, 1 s, would leave short scenes one or two)."""
+        try:
+            config = face_config(ctx.parameters)
+        except PeopleParameterError:
+            return None  # ``compute`` reports it
+        return (
+            CANDIDATES_FOR_MORE_FRAMES if config.enabled and config.frames_per_scene > 2 else None
+        )
 
     def compute(self, ctx: StageContext) -> FacesResult:
         from people.faces import (

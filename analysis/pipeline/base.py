@@ -64,6 +64,11 @@ class Stage(abc.ABC, Generic[ResultT]):
     def persist(self, ctx: StageContext, result: ResultT) -> None:
         """Replace this stage's rows for ``ctx.analysis`` with ``result`` (in a transaction)."""
 
+    def picture_interval(self, ctx: StageContext) -> float | None:
+        """Seconds between the pictures this stage wants the run's decode pass to keep, when
+        it reads more of them than the keyframe candidates' own step gives; None otherwise."""
+        return None
+
 
 STAGES: dict[str, type[Stage[Any]]] = {}
 

@@ -49,17 +49,22 @@ logger = logging.getLogger(__name__)
 
 
 class PassRecorder:
-    """Every consumer of the pass except the cut detector, and the saving of what they kept."""
+    """Every consumer of the pass except the cut detector, and the saving of what they kept.
 
-    def __init__(self, workdir: Path, duration: float) -> None:
+    ``interval``: the keyframe candidates' grid step (default ``candidate_interval``).
+    """
+
+    def __init__(self, workdir: Path, duration: float, interval: float | None = None) -> None:
         self.workdir = workdir
         (workdir / PASS_NAME).unlink(missing_ok=True)  # complete again only once saved
         self.motion = MotionMeter()
         self.clock = StartClock()
+        step = interval or candidate_interval(duration)
+        self.candidates = KeyframeCandidates(workdir, step, self.motion)
         self.consumers: list[FrameConsumer] = [
             self.motion,  # before the candidates: they look at its last value
             self.clock,
-            KeyframeCandidates(workdir, candidate_interval(duration), self.motion),
+            self.candidates,
             ThumbnailStrip(workdir, tile_interval(duration)),
             LayoutStore(workdir),
         ]
@@ -71,6 +76,18 @@ class PassRecorder:
         self.motion.save(self.workdir)
         save_array(self.workdir / TIMES_NAME, np.asarray(times, dtype=np.float64))
         record_pass(self.workdir, self.clock.value or 0.0, len(times))
+
+
+def run_recorder(ctx: StageContext) -> PassRecorder:
+    """The recorder for this run's pass: its candidates as close together as the run's
+    stages ask (``Stage.picture_interval``: faces sampling more than two frames a scene)."""
+    from analysis.pipeline import build_pipeline  # the package imports the stages, and us
+
+    stages = build_pipeline(ctx.param("stages"))
+    asked = [step for stage in stages if (step := stage.picture_interval(ctx)) is not None]
+    duration = video_duration(ctx.analysis.video)
+    step = candidate_interval(duration, min(asked, default=None))
+    return PassRecorder(ctx.workdir, duration, step)
 
 
 def video_duration(video: Video) -> float:
@@ -95,7 +112,7 @@ def ensure_pass_files(ctx: StageContext) -> None:
 
     video = ctx.analysis.video
     logger.info("analysis %s: the frame pass's files are missing, decoding again", ctx.analysis.pk)
-    recorder = PassRecorder(ctx.workdir, video_duration(video))
+    recorder = run_recorder(ctx)
     progress = Throttled(ctx.report)
     try:
         times = run_frame_pass(

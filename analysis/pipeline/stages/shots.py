@@ -25,7 +25,7 @@ from analysis.models import Scene
 from analysis.pipeline import cuts as cutdetect
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.decode import run_frame_pass
-from analysis.pipeline.framepass import PassRecorder, video_duration
+from analysis.pipeline.framepass import run_recorder
 from analysis.pipeline.stages.common import Throttled
 
 DETECTORS = cutdetect.DETECTORS
@@ -129,7 +129,7 @@ def find_shots(
     fps = video.fps or 25.0
     workdir = ctx.workdir
     detector = make_detector(kind, threshold, round(min_seconds * fps), workdir, fps)
-    recorder = PassRecorder(workdir, video_duration(video))
+    recorder = run_recorder(ctx)
     ctx.report(0.0, "Finding cuts")
     cuts, times = detect_cuts(ctx, detector, fps, recorder.consumers)
     recorder.save(times)

@@ -1,0 +1,95 @@
+"""Which frames the decode pass keeps as keyframe candidates, on a clip the test makes: one
+at least every interval, the frame 1 s into every shot, and a frame early in a shot too short
+for those (the short shot's is the only early frame kept)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import cv2
+import pytest
+
+from analysis.models import Analysis, Video
+from analysis.pipeline.base import StageContext
+from analysis.pipeline.decode import MotionMeter, iter_frames_ahead
+from analysis.pipeline.framepass import run_recorder
+from analysis.pipeline.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from tests.fixtures_media import FPS, Clip, make_clip
+
+# A 0.72 s shot between longer ones: shorter than the 1 s grid step and than ``after``.
+SHOTS = [("testsrc2", 3.0), ("smptebars", 0.72), ("mandelbrot", 2.6), ("rgbtestsrc", 2.2)]
+
+
+@pytest.fixture(scope="module")
+def short_shot_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    return make_clip(tmp_path_factory.mktemp("cand") / "short_shot.mp4", SHOTS, None)
+
+
+def keep(clip: Clip, workdir: Path, interval: float = 1.0) -> list[tuple[int, float]]:
+    motion = MotionMeter()
+    candidates = KeyframeCandidates(workdir, interval, motion)
+    count = 0
+    for frame in iter_frames_ahead(clip.path):
+        motion.consume(frame)
+        candidates.consume(frame)
+        count += 1
+    candidates.finish(count)
+    return [(c.index, c.time) for c in load_candidates(workdir) or []]
+
+
+def test_every_shot_gets_a_candidate_and_long_ones_their_frame_one_second_in(
+    short_shot_clip: Clip, tmp_path: Path
+) -> None:
+    kept = keep(short_shot_clip, tmp_path)
+    indices = [index for index, _time in kept]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    starts = [0, *short_shot_clip.cuts]
+    ends = [*short_shot_clip.cuts, short_shot_clip.frames]
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        inside = [i for i in indices if start <= i < end]
+        if end - start < FPS:  # the short shot: its frame SETTLE_SECONDS in
+            assert start + math.ceil(SETTLE_SECONDS * FPS) in inside
+            continue
+        assert start + FPS in inside  # the "second frame" of the audio description
+        early = [i for i in inside if i < start + FPS]
+        # Before 1 s in: only frame 0 of the video (the grid starts there); the frame held
+        # SETTLE_SECONDS into a shot that lasted is dropped.
+        assert early == ([0] if number == 0 else [])
+        later = [i for i in inside if i >= start + FPS]
+        assert all(b - a <= FPS for a, b in itertools.pairwise(later))  # the 1 s grid
+
+
+def test_candidates_are_full_pictures_written_when_the_pass_finishes(
+    short_shot_clip: Clip, tmp_path: Path
+) -> None:
+    kept = keep(short_shot_clip, tmp_path)
+    for index, _time in kept:
+        image = cv2.imread(str(tmp_path / "candidates" / f"f{index:07d}.jpg"))
+        assert image is not None and image.shape == (240, 320, 3)
+
+
+def test_a_short_last_shot_keeps_its_held_frame(tmp_path: Path) -> None:
+    """The video ends 0.6 s into its last shot: the frame held for it is kept at the end."""
+    clip = make_clip(tmp_path / "short_end.mp4", [("testsrc2", 2.0), ("smptebars", 0.6)], None)
+    indices = [index for index, _time in keep(clip, tmp_path / "run")]
+    assert indices[-1] == clip.cuts[0] + math.ceil(SETTLE_SECONDS * FPS)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "step"),
+    [
+        ({}, 1.0),
+        ({"face_frames_per_scene": 3}, 0.5),  # faces read the pass's pictures: two a second
+        ({"face_frames_per_scene": 3, "faces": False}, 1.0),
+        ({"face_frames_per_scene": 3, "stages": ["probe", "shots", "keyframes"]}, 1.0),
+        ({"face_frames_per_scene": 99}, 1.0),  # refused by the faces stage itself
+    ],
+)
+def test_the_run_s_stages_set_how_often_the_pass_keeps_a_picture(
+    parameters: dict[str, object], step: float, tmp_path: Path
+) -> None:
+    analysis = Analysis(video=Video(duration=60.0, fps=25.0, frame_count=1500))
+    ctx = StageContext(analysis, tmp_path / "v.mp4", tmp_path, lambda f, m: None, parameters)
+    assert run_recorder(ctx).candidates.interval == step
