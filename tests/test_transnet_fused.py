@@ -61,6 +61,32 @@ def test_float32_rebuild_computes_the_package_network(package_model, bikes_tiny)
     assert {29, 75} <= set(np.flatnonzero(expected[0] > 0.5).tolist())
 
 
+@pytest.mark.parametrize("frames", [96, 100, 36])  # every dilation folds; not 8; not 8 nor 16
+def test_float32_rebuild_matches_at_every_window_length(package_model, bikes_tiny, frames) -> None:
+    expected = probabilities(package_model, bikes_tiny[:frames])
+    got = probabilities(transnet_fused.build(package_model, None), bikes_tiny[:frames])
+    assert np.abs(got - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
+@pytest.mark.parametrize("frames", [32, 30])  # folded by 4; too short a multiple: as it is
+def test_a_dilated_temporal_convolution_is_folded_without_changing_it(
+    dtype, layout, frames
+) -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(8, 4, (3, 1, 1), padding=(4, 0, 0), dilation=(4, 1, 1)).to(dtype)
+    x = torch.randn(1, 8, frames, 5, 7, dtype=dtype).contiguous(memory_format=layout)
+    with torch.inference_mode():
+        got = transnet_fused._classes().temporal(conv, x)
+        expected = conv(x)
+    tolerance = 1e-5 if dtype == torch.float32 else 0.05
+    assert torch.allclose(got.float(), expected.float(), atol=tolerance)
+    # The layout the convolution would choose stays: a flip copies every activation after.
+    for form in (torch.contiguous_format, torch.channels_last_3d):
+        assert got.is_contiguous(memory_format=form) == expected.is_contiguous(memory_format=form)
+
+
 def test_rebuild_leaves_the_package_model_untouched(package_model, bikes_tiny) -> None:
     before = probabilities(package_model, bikes_tiny)
     transnet_fused.build(package_model, torch.bfloat16)
