@@ -57,6 +57,9 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 EXPECTED_ERRORS = (FetchError, MediaError, SubtitleError, StageError)
 FOLLOWING_SECONDS = 0.2  # the second frame the motion estimate compares with
 DESCRIBE_WIDTH = 768  # describers need no more; keeps a 4K frame small in memory
+# The kept frames' step where no big change marks a scene start: the frame described is the
+# one nearest the offset after the start, so twice the analyses' density (768 px is cheap).
+DESCRIBE_GRID_SECONDS = 0.5
 ResultListener = Callable[[DescriptionResult], None]
 ProgressListener = Callable[[float, str], None]
 
@@ -430,7 +433,7 @@ class FrameKeeper:
             self.clock,
             KeyframeCandidates(
                 workdir,
-                candidate_interval(duration),
+                candidate_interval(duration, DESCRIBE_GRID_SECONDS),
                 self.motion,
                 after=after,
                 follow=FOLLOWING_SECONDS,

@@ -101,7 +101,8 @@ def _stored_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> It
 
 def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) -> list[Candidate]:
     """For each of ``count`` frames spread over the scene, the nearest of the candidates
-    ``inside`` it: fewer when the scene holds fewer (the pass keeps about one a second)."""
+    ``inside`` it: fewer when the scene holds fewer (for this the pass keeps about two a
+    second: :meth:`FacesStage.picture_interval`)."""
     if not inside:
         return []
     picked = {min(inside, key=lambda c: abs(c.index - f)) for f in sample_frames(scene, count)}

@@ -147,7 +147,7 @@ class KeyframeCandidates:
     the frame ``SETTLE_SECONDS`` after a big change when the next big change comes before
     ``after`` seconds (a shot too short for the others to fall inside).
 
-    That last frame is held, undecoded into pixels, until its shot has lasted ``after``
+    That last frame is held (neither converted nor encoded yet) until its shot has lasted ``after``
     seconds (then it is dropped: the frame ``after`` stands for the shot) or a big change
     ends the shot first (then it is kept). With ``follow`` set, the frame ``follow`` seconds
     after each kept frame is kept too (the audio-description mode compares a frame with one a
@@ -171,7 +171,7 @@ class KeyframeCandidates:
         self.motion = motion  # consumes each frame before this one does
         self.after, self.follow, self.max_width = after, follow, max_width
         self.saved: list[tuple[int, float]] = []
-        self._next = 0.0  # the grid's next frame: ``interval`` after the last one kept
+        self._next = 0.0  # the grid's next frame: ``interval`` after the last kept or change
         self._after: list[float] = [after]
         self._followers: list[float] = []
         self._settle: list[float] = []  # when the frames SETTLE_SECONDS after changes come
