@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+from typing import Any, cast
 
 
 def build(model: Any, dtype: Any = None) -> Any:
@@ -58,10 +58,8 @@ def _classes() -> Any:
             self.relu = cell.activation is not None
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = torch.cat(
-                [_temporal(t, s(x)) for s, t in zip(self.spatial, self.temporal, strict=True)],
-                dim=1,
-            )
+            pairs = zip(self.spatial, self.temporal, strict=True)
+            x = torch.cat([_temporal(cast(nn.Conv3d, t), s(x)) for s, t in pairs], dim=1)
             return functional.relu(x) if self.relu else x
 
     def _temporal(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
