@@ -51,16 +51,15 @@ logger = logging.getLogger(__name__)
 class PassRecorder:
     """Every consumer of the pass except the cut detector, and the saving of what they kept.
 
-    ``interval``: the keyframe candidates' grid step (default ``candidate_interval``).
+    ``interval``: the keyframe candidates' grid step (see :func:`run_recorder`).
     """
 
-    def __init__(self, workdir: Path, duration: float, interval: float | None = None) -> None:
+    def __init__(self, workdir: Path, duration: float, interval: float) -> None:
         self.workdir = workdir
         (workdir / PASS_NAME).unlink(missing_ok=True)  # complete again only once saved
         self.motion = MotionMeter()
         self.clock = StartClock()
-        step = interval or candidate_interval(duration)
-        self.candidates = KeyframeCandidates(workdir, step, self.motion)
+        self.candidates = KeyframeCandidates(workdir, interval, self.motion)
         self.consumers: list[FrameConsumer] = [
             self.motion,  # before the candidates: they look at its last value
             self.clock,

@@ -147,9 +147,9 @@ class KeyframeCandidates:
     the frame ``SETTLE_SECONDS`` after a big change when the next big change comes before
     ``after`` seconds (a shot too short for the others to fall inside).
 
-    That last frame is held (neither converted nor encoded yet) until its shot has lasted ``after``
-    seconds (then it is dropped: the frame ``after`` stands for the shot) or a big change
-    ends the shot first (then it is kept). With ``follow`` set, the frame ``follow`` seconds
+    That last frame is held (neither converted nor encoded yet) until its shot has lasted
+    ``after`` seconds (then it is dropped: the frame ``after`` stands for the shot) or a big
+    change ends the shot first (then it is kept). With ``follow`` set, the frame ``follow`` seconds
     after each kept frame is kept too (the audio-description mode compares a frame with one a
     moment later to see movement).
     """
@@ -193,7 +193,7 @@ class KeyframeCandidates:
             self._changed(time)
         if wanted or followed:
             self._save(frame)
-        elif settling and self.after > SETTLE_SECONDS:
+        elif settling:
             self._held = (frame, time - SETTLE_SECONDS + self.after)
 
     def _changed(self, time: float) -> None:
@@ -203,7 +203,8 @@ class KeyframeCandidates:
             self._held = None
         # Frames still due for earlier shots would fall into this one, which gets its own.
         self._after = [time + self.after]
-        self._settle = [time + SETTLE_SECONDS]
+        # With ``after`` that soon, its own frame is the short shot's.
+        self._settle = [time + SETTLE_SECONDS] if self.after > SETTLE_SECONDS else []
         self._next = time + self.interval  # the grid starts again at the cut
 
     @staticmethod
