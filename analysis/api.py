@@ -342,8 +342,11 @@ def analysis_transcript_subtitles(
     from analysis.subtitles import Cue, to_srt, to_vtt
 
     if fmt not in ("srt", "vtt"):
-        return HttpResponse(b'{"detail": "Use transcript.srt or transcript.vtt."}', status=404,
-                            content_type="application/json")  # fmt: skip
+        return HttpResponse(
+            b'{"detail": "Use transcript.srt or transcript.vtt."}',
+            status=404,
+            content_type="application/json",
+        )
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     segments = analysis.segments.order_by("start_time").values_list(
         "start_time", "end_time", "text"

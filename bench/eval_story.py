@@ -52,8 +52,10 @@ def score(result: dict[str, Any], truth: Path) -> dict[str, Any]:
     try:
         out = subprocess.run(
             [sys.executable, str(MEDIA / "score.py"), "story", handle.name, str(truth)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     finally:
         os.unlink(handle.name)
     return json.loads(out.stdout)
@@ -62,10 +64,22 @@ def score(result: dict[str, Any], truth: Path) -> dict[str, Any]:
 def source_fps(name: str) -> float:
     path = MEDIA / "shots" / Path(name).name
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=r_frame_rate", "-of", "default=nw=1:nk=1", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout.split()[0]  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=r_frame_rate",
+            "-of",
+            "default=nw=1:nk=1",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[0]
     num, _, den = out.partition("/")
     return float(num) / float(den or 1)
 
@@ -105,8 +119,9 @@ def time_baseline(base: dict[str, Any], k: int) -> dict[str, Any]:
 
     from story.cluster import kmeans
 
-    scenes = sorted((s for sl in base["storylines"] for s in sl["scenes"]),
-                    key=lambda s: s["start_time"])  # fmt: skip
+    scenes = sorted(
+        (s for sl in base["storylines"] for s in sl["scenes"]), key=lambda s: s["start_time"]
+    )
     middle = np.array([[(s["start_time"] + s["end_time"]) / 2] for s in scenes])
     labels = kmeans(middle / middle.max(), k)
     return labelled_result(base, {s["id"]: int(lab) for s, lab in zip(scenes, labels, strict=True)})
@@ -117,8 +132,9 @@ def ceiling(base: dict[str, Any], truth: Path) -> dict[str, Any]:
     from collections import Counter
 
     t = json.loads(truth.read_text())
-    frame_label = {f: s["storyline"] for s in t["scenes"]
-                   for f in range(s["start_frame"], s["end_frame"])}  # fmt: skip
+    frame_label = {
+        f: s["storyline"] for s in t["scenes"] for f in range(s["start_frame"], s["end_frame"])
+    }
     labels = {}
     for sl in base["storylines"]:
         for s in sl["scenes"]:
@@ -157,9 +173,11 @@ def variants(analysis: Any, base: dict[str, Any]) -> list[tuple[str, dict[str, A
     out = []
     runs: list[tuple[str, dict[str, float] | None, str]] = [
         *((f"preset {p}", None, p) for p in PRESETS),
-        *((f"only {s}", {s: 1.0}, "film") for s in ("colour", "voice", "transcript", "keywords",
-                                                    "motion", "time")),
-    ]  # fmt: skip
+        *(
+            (f"only {s}", {s: 1.0}, "film")
+            for s in ("colour", "voice", "transcript", "keywords", "motion", "time")
+        ),
+    ]
     for label, weights, preset in runs:
         for wanted in (3, None):
             inp = grouping_input(analysis, nodes, wanted, preset)
@@ -187,8 +205,9 @@ def write_section(body: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     section = f"{START}\n{body}\n{END}"
     if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _m: section, text,
-                      flags=re.S)  # fmt: skip
+        text = re.sub(
+            re.escape(START) + r".*?" + re.escape(END), lambda _m: section, text, flags=re.S
+        )
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS.write_text(text)
@@ -225,31 +244,35 @@ def main() -> None:
     meta = fixed.metadata.get("storylines", {})
     auto_meta = auto.metadata.get("storylines", {})
     head = ["run", "storylines", "scenes", "ARI (truth as shipped)", "ARI (re-timed truth)"]
-    body = "\n".join([
-        "## story",
-        "",
-        "`python -m bench.eval_story` (`make eval`): the whole pipeline on "
-        "`story/story_dev_01.mp4` (84 s, 14 scenes of 3 interleaved storylines), 2 CPU cores, "
-        "no GPU, no language model. Per-frame adjusted Rand index by the shared `score.py`. "
-        "The shipped truth drifts behind the video after the first scene from the 23.976 fps "
-        "source (up to 29 frames: the file has 2106 frames, the truth 2077), so every figure is "
-        "also given against the truth re-timed from its own shot list at the sources' frame "
-        "rates; the ceiling rows label each detected scene with its true storyline.",
-        "",
-        table(rows, head),
-        "",
-        f"- preset chosen: {meta.get('preset')} ({meta.get('preset_reason')})",
-        f"- automatic choice: {auto_meta.get('num_storylines')} storylines by "
-        f"{auto_meta.get('criterion', {}).get('method')}; silhouettes "
-        f"{auto_meta.get('criterion', {}).get('silhouettes')}; eigengaps "
-        f"{auto_meta.get('criterion', {}).get('eigengaps')}",
-        f"- weights used: {meta.get('weights')}",
-        f"- signals present: {meta.get('signals')}; other apps: {meta.get('external')}",
-        f"- whole analysis: {fixed_s:.1f} s (3 storylines), {auto_s:.1f} s (automatic); "
-        f"stage seconds {fixed.metadata.get('stage_seconds')}",
-        "- storylines found (k=3): "
-        + "; ".join(f"{s['name']} [{len(s['scenes'])} scenes]" for s in fixed_result["storylines"]),
-    ])  # fmt: skip
+    body = "\n".join(
+        [
+            "## story",
+            "",
+            "`python -m bench.eval_story` (`make eval`): the whole pipeline on "
+            "`story/story_dev_01.mp4` (84 s, 14 scenes of 3 interleaved storylines), 2 CPU cores, "
+            "no GPU, no language model. Per-frame adjusted Rand index by the shared `score.py`. "
+            "The shipped truth drifts behind the video after the first scene from the 23.976 fps "
+            "source (up to 29 frames: the file has 2106 frames, the truth 2077), so every figure "
+            "is also given against the truth re-timed from its own shot list at the sources' frame "
+            "rates; the ceiling rows label each detected scene with its true storyline.",
+            "",
+            table(rows, head),
+            "",
+            f"- preset chosen: {meta.get('preset')} ({meta.get('preset_reason')})",
+            f"- automatic choice: {auto_meta.get('num_storylines')} storylines by "
+            f"{auto_meta.get('criterion', {}).get('method')}; silhouettes "
+            f"{auto_meta.get('criterion', {}).get('silhouettes')}; eigengaps "
+            f"{auto_meta.get('criterion', {}).get('eigengaps')}",
+            f"- weights used: {meta.get('weights')}",
+            f"- signals present: {meta.get('signals')}; other apps: {meta.get('external')}",
+            f"- whole analysis: {fixed_s:.1f} s (3 storylines), {auto_s:.1f} s (automatic); "
+            f"stage seconds {fixed.metadata.get('stage_seconds')}",
+            "- storylines found (k=3): "
+            + "; ".join(
+                f"{s['name']} [{len(s['scenes'])} scenes]" for s in fixed_result["storylines"]
+            ),
+        ]
+    )
     write_section(body)
     print(body)
 

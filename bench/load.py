@@ -138,19 +138,38 @@ class Stack:
             **CONFIGS[self.config],
         }
         self.manage("migrate", "--noinput")
-        self._spawn("web", [sys.executable, "manage.py", "serve", "--port", str(self.port),
-                            "--processes", str(self.web_processes)])  # fmt: skip
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "manage.py",
+                "serve",
+                "--port",
+                str(self.port),
+                "--processes",
+                str(self.web_processes),
+            ],
+        )
         # The worker lowers its own priority (WORKER_NICE): analyses wait, page loads do not.
         threads = {name: str(self.worker_threads) for name in MATH_THREADS if self.worker_threads}
-        self._spawn("worker", [sys.executable, "manage.py", "rundramatiq",
-                               "--processes", "1", "--threads", "1"],
-                    WORKER_NICE=str(self.worker_nice), **threads)  # fmt: skip
+        self._spawn(
+            "worker",
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
+            WORKER_NICE=str(self.worker_nice),
+            **threads,
+        )
         self._wait_healthy()
         return self
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode:
             raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
         return done.stdout
@@ -217,8 +236,10 @@ def request(
 
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: video/mp4\r\n\r\n").encode()  # fmt: skip
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
     return (
         head + data + f"\r\n--{boundary}--\r\n".encode(),
         f"multipart/form-data; boundary={boundary}",
@@ -228,13 +249,33 @@ def multipart(name: str, data: bytes) -> tuple[bytes, str]:
 def make_clip(path: Path, seconds: float, size: str, tone: int) -> Path:
     """A clip whose bytes differ by ``tone`` (each upload is a new video, not a duplicate)."""
     subprocess.run(
-        ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error",
-         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency={tone}:duration={seconds}",
-         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         str(path)],
-        check=True, timeout=120,
-    )  # fmt: skip
+        [
+            "ffmpeg",
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=25:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={tone}:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
     return path
 
 
@@ -331,13 +372,18 @@ def seed_users(stack: Stack, count: int, clip: Path) -> list[User]:
 
     def start(user: User) -> None:
         auth = {"Authorization": f"Bearer {user.token}"}
-        status, raw = request(stack.port, "POST", "/api/videos", body,
-                              {**auth, "Content-Type": content_type})  # fmt: skip
+        status, raw = request(
+            stack.port, "POST", "/api/videos", body, {**auth, "Content-Type": content_type}
+        )
         assert status == 201, raw[:300]
         video = json.loads(raw)["id"]
-        status, raw = request(stack.port, "POST", f"/api/videos/{video}/analyses",
-                              b'{"num_storylines": 2}',
-                              {**auth, "Content-Type": "application/json"})  # fmt: skip
+        status, raw = request(
+            stack.port,
+            "POST",
+            f"/api/videos/{video}/analyses",
+            b'{"num_storylines": 2}',
+            {**auth, "Content-Type": "application/json"},
+        )
         assert status == 201, raw[:300]
         user.analysis_id = json.loads(raw)["id"]
 
@@ -433,8 +479,13 @@ def measure(scenario: str, cfg: Config, clips: list[Path], seed_clip: Path) -> d
 def analyses_progress(stack: Stack, users: list[User]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for user in users:
-        status, raw = request(stack.port, "GET", f"/api/analyses/{user.analysis_id}", None,
-                              {"Authorization": f"Bearer {user.token}"})  # fmt: skip
+        status, raw = request(
+            stack.port,
+            "GET",
+            f"/api/analyses/{user.analysis_id}",
+            None,
+            {"Authorization": f"Bearer {user.token}"},
+        )
         state = json.loads(raw)["status"] if status == 200 else f"HTTP {status}"
         counts[state] = counts.get(state, 0) + 1
     return counts
@@ -450,17 +501,33 @@ def rows_of(result: dict[str, Any], seconds: float) -> list[list[Any]]:
         values = rec.samples.get(kind, [])
         if not values:
             continue
-        rows.append([
-            result["config"], kind, len(values), f"{len(values) / seconds:.1f}",
-            len(rec.errors.get(kind, [])), f"{statistics.median(values):.1f}",
-            f"{percentile(values, 95):.1f}", f"{percentile(values, 99):.1f}",
-            f"{max(values):.1f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                result["config"],
+                kind,
+                len(values),
+                f"{len(values) / seconds:.1f}",
+                len(rec.errors.get(kind, [])),
+                f"{statistics.median(values):.1f}",
+                f"{percentile(values, 95):.1f}",
+                f"{percentile(values, 99):.1f}",
+                f"{max(values):.1f}",
+            ]
+        )
     return rows
 
 
-HEADER = ["connections:worker", "request", "count", "per s", "errors", "p50 ms", "p95 ms",
-          "p99 ms", "max ms"]  # fmt: skip
+HEADER = [
+    "connections:worker",
+    "request",
+    "count",
+    "per s",
+    "errors",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "max ms",
+]
 
 
 def report(results: list[dict[str, Any]], cfg: Config) -> str:
@@ -523,8 +590,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     folder = Path(tempfile.mkdtemp(prefix="va-load-clips-"))
     seed = make_clip(folder / "seed.mp4", 4, "320x240", 300)
-    clips = [make_clip(folder / f"upload{i}.mp4", 8, "640x360", 400 + 50 * i)
-             for i in range(cfg.uploads)]  # fmt: skip
+    clips = [
+        make_clip(folder / f"upload{i}.mp4", 8, "640x360", 400 + 50 * i) for i in range(cfg.uploads)
+    ]
     cfg.upload_mb = sum(c.stat().st_size for c in clips) / max(len(clips), 1) / 1e6
     results = [measure(scenario, cfg, clips, seed) for scenario in args.scenarios]
     if args.trace:

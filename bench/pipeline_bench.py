@@ -43,14 +43,47 @@ def build_film(minutes: float) -> Path:
     sound = _concat_list(CACHE / "film_sound.txt", speech)
     seconds = str(minutes * 60)
     ffmpeg(
-        "-stream_loop", "-1", "-f", "concat", "-safe", "0", "-i", str(picture),
-        "-stream_loop", "-1", "-f", "concat", "-safe", "0", "-i", str(sound),
-        "-t", seconds, "-map", "0:v", "-map", "1:a",
-        "-vf", "scale=1280:720:force_original_aspect_ratio=decrease,"
+        "-stream_loop",
+        "-1",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(picture),
+        "-stream_loop",
+        "-1",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(sound),
+        "-t",
+        seconds,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-vf",
+        "scale=1280:720:force_original_aspect_ratio=decrease,"
         "pad=1280:720:(ow-iw)/2:(oh-ih)/2,fps=25,format=yuv420p",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "50",
-        "-c:a", "aac", "-ac", "1", "-ar", "16000", str(target),
-    )  # fmt: skip
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-g",
+        "50",
+        "-c:a",
+        "aac",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        str(target),
+    )
     return target
 
 
@@ -64,11 +97,18 @@ def _concat_list(path: Path, files: list[Path]) -> Path:
                 ffmpeg("-i", str(source), "-ac", "1", "-ar", "16000", str(out))
             else:
                 ffmpeg(
-                    "-i", str(source), "-an", "-vf",
+                    "-i",
+                    str(source),
+                    "-an",
+                    "-vf",
                     "scale=1280:720:force_original_aspect_ratio=decrease,"
                     "pad=1280:720:(ow-iw)/2:(oh-ih)/2,fps=25,format=yuv420p",
-                    "-c:v", "libx264", "-preset", "veryfast", str(out),
-                )  # fmt: skip
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    str(out),
+                )
         normalised.append(out)
     path.write_text("".join(f"file '{p}'\n" for p in normalised))
     return path

@@ -105,10 +105,13 @@ def stage_timings(analysis: Any) -> list[dict[str, Any]]:
     scenes = analysis.scenes.count()
     seconds = analysis.metadata.get("stage_seconds", {})
     return [
-        {"stage": name, "seconds": seconds.get(name, 0.0),
-         "per_keyframe": seconds.get(name, 0.0) / scenes}
+        {
+            "stage": name,
+            "seconds": seconds.get(name, 0.0),
+            "per_keyframe": seconds.get(name, 0.0) / scenes,
+        }
         for name in VISION
-    ]  # fmt: skip
+    ]
 
 
 def evaluate(analysis: Any) -> list[dict[str, Any]]:
@@ -122,12 +125,20 @@ def evaluate(analysis: Any) -> list[dict[str, Any]]:
         hits = [truth_scene(r["start_time"], r["end_time"], spans) in relevant for r in results]
         first = next((i for i, hit in enumerate(hits) if hit), None)
         r = len(relevant)
-        rows.append({
-            "query": query, "kind": kind, "relevant": r, "returned": len(results),
-            "p1": float(hits[:1] == [True]), "p3": sum(hits[:3]) / 3,
-            "rprec": sum(hits[:r]) / r, "rr": 0.0 if first is None else 1 / (first + 1),
-            "top": results[0]["snippet"][:50] if results else "", "ms": seconds * 1000,
-        })  # fmt: skip
+        rows.append(
+            {
+                "query": query,
+                "kind": kind,
+                "relevant": r,
+                "returned": len(results),
+                "p1": float(hits[:1] == [True]),
+                "p3": sum(hits[:3]) / 3,
+                "rprec": sum(hits[:r]) / r,
+                "rr": 0.0 if first is None else 1 / (first + 1),
+                "top": results[0]["snippet"][:50] if results else "",
+                "ms": seconds * 1000,
+            }
+        )
     return rows
 
 
@@ -151,32 +162,40 @@ def write_section(text: str) -> None:
     RESULTS.write_text(current)
 
 
-def report(analysis: Any, total: float, timings: list[dict[str, Any]],
-           rows: list[dict[str, Any]]) -> str:  # fmt: skip
+def report(
+    analysis: Any, total: float, timings: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> str:
     scenes = analysis.scenes.count()
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("p1", "p3", "rprec", "rr", "ms")}
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_kind.setdefault(row["kind"], []).append(row)
     kinds = [
-        {"kind": kind, "queries": len(group),
-         **{k: sum(r[k] for r in group) / len(group) for k in ("p1", "p3", "rprec", "rr")}}
+        {
+            "kind": kind,
+            "queries": len(group),
+            **{k: sum(r[k] for r in group) / len(group) for k in ("p1", "p3", "rprec", "rr")},
+        }
         for kind, group in by_kind.items()
-    ]  # fmt: skip
-    return "\n\n".join([
-        "## vision (captions, objects, on-screen text, scene index, search), CPU, 2 cores",
-        f"`python -m bench.search_eval` on `story/story_dev_01.mp4` (84 s, 640x360, {scenes} "
-        f"detected scenes = keyframes), default configuration (MobileNetV2 embeddings and "
-        f"ImageNet classes, Tesseract rus+eng, offline describer, USE multilingual sentence "
-        f"embeddings). Whole analysis (probe … transcript + vision stages): {total:.1f} s.",
-        table(timings, ["stage", "seconds", "per_keyframe"]),
-        f"Search: {len(rows)} queries judged against the truth scenes; P@1, P@3, R-precision "
-        f"(precision at the number of relevant truth scenes) and reciprocal rank. Means: "
-        f"P@1 {mean['p1']:.3f}, P@3 {mean['p3']:.3f}, R-precision {mean['rprec']:.3f}, "
-        f"MRR {mean['rr']:.3f}, {mean['ms']:.0f} ms per query.",
-        table(kinds, ["kind", "queries", "p1", "p3", "rprec", "rr"]),
-        table(rows, ["query", "kind", "relevant", "returned", "p1", "p3", "rprec", "rr", "top"]),
-    ])  # fmt: skip
+    ]
+    return "\n\n".join(
+        [
+            "## vision (captions, objects, on-screen text, scene index, search), CPU, 2 cores",
+            f"`python -m bench.search_eval` on `story/story_dev_01.mp4` (84 s, 640x360, {scenes} "
+            f"detected scenes = keyframes), default configuration (MobileNetV2 embeddings and "
+            f"ImageNet classes, Tesseract rus+eng, offline describer, USE multilingual sentence "
+            f"embeddings). Whole analysis (probe … transcript + vision stages): {total:.1f} s.",
+            table(timings, ["stage", "seconds", "per_keyframe"]),
+            f"Search: {len(rows)} queries judged against the truth scenes; P@1, P@3, R-precision "
+            f"(precision at the number of relevant truth scenes) and reciprocal rank. Means: "
+            f"P@1 {mean['p1']:.3f}, P@3 {mean['p3']:.3f}, R-precision {mean['rprec']:.3f}, "
+            f"MRR {mean['rr']:.3f}, {mean['ms']:.0f} ms per query.",
+            table(kinds, ["kind", "queries", "p1", "p3", "rprec", "rr"]),
+            table(
+                rows, ["query", "kind", "relevant", "returned", "p1", "p3", "rprec", "rr", "top"]
+            ),
+        ]
+    )
 
 
 def main() -> None:

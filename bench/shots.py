@@ -127,8 +127,14 @@ def score_by_time(cut_times: list[float], truth: list[float], fps: float) -> dic
     prec = tp / len(cut_times) if cut_times else (1.0 if not truth else 0.0)
     rec = tp / len(truth) if truth else 1.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"tp": tp, "pred": len(cut_times), "truth": len(truth), "precision": round(prec, 3),
-            "recall": round(rec, 3), "f1": round(f1, 3)}  # fmt: skip
+    return {
+        "tp": tp,
+        "pred": len(cut_times),
+        "truth": len(truth),
+        "precision": round(prec, 3),
+        "recall": round(rec, 3),
+        "f1": round(f1, 3),
+    }
 
 
 def score_clip(media: Path, name: str, cuts: list[int], times: list[float]) -> dict[str, Any]:
@@ -195,8 +201,20 @@ def concat_clip(media: Path) -> Path:
     )
     joined = "".join(f"[v{i}]" for i in range(len(names)))
     graph = f"{scale}{joined}concat=n={len(names)}:v=1:a=0[v]"
-    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
-           "-preset", "veryfast", "-crf", "20", str(target))  # fmt: skip
+    ffmpeg(
+        *inputs,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        str(target),
+    )
     return target
 
 
@@ -241,8 +259,9 @@ def speed(media: Path) -> str:
         kind = label.split("`")[-2] if label.startswith("our") else ""
         net = facts.get(kind, {}).get("network_frames")
         extra = f"network saw {net} frames" if net else ""
-        rows.append([label, f"{frames / seconds:.0f}", f"{seconds:.2f}",
-                     f"{seconds / floor:.2f}x", extra])  # fmt: skip
+        rows.append(
+            [label, f"{frames / seconds:.0f}", f"{seconds:.2f}", f"{seconds / floor:.2f}x", extra]
+        )
     header = ["what", "frames/s", "seconds", "vs PyAV floor", "notes"]
     ratio = next(seconds for label, seconds, _ in timings if "`combined`" in label) / floor
     verdict = f"{'**met**' if ratio <= 1.5 else '**missed**'} ({ratio:.2f}x)"

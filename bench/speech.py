@@ -125,8 +125,10 @@ def describe_errors(errors: list[float | None]) -> str:
     if not found:
         return f"0 of {len(errors)} lines begin a segment"
     within = sum(e <= 0.5 for e in found)
-    return (f"{len(found)}/{len(errors)} lines begin a segment; max {max(found):.2f} s, mean "
-            f"{sum(found) / len(found):.2f} s, {within}/{len(errors)} within 0.5 s")  # fmt: skip
+    return (
+        f"{len(found)}/{len(errors)} lines begin a segment; max {max(found):.2f} s, mean "
+        f"{sum(found) / len(found):.2f} s, {within}/{len(errors)} within 0.5 s"
+    )
 
 
 def best_of(model: Any, samples: Any) -> dict[str, tuple[float, list[Any]]]:
@@ -180,9 +182,17 @@ def main() -> None:
         print(" | ".join(map(str, row)), flush=True)
     overall = [jiwer.wer(refs, hyps[s]) for s in ("plain", "ours")]
     rtf = [totals[s][0] / totals[s][1] for s in ("plain", "ours")]
-    rows.append(["**all** (corpus WER, total RTF)", "", f"{totals['ours'][1]:.1f}",
-                 f"**{overall[0]:.3f}**", f"{rtf[0]:.3f}", f"**{overall[1]:.3f}**",
-                 f"{rtf[1]:.3f}"])  # fmt: skip
+    rows.append(
+        [
+            "**all** (corpus WER, total RTF)",
+            "",
+            f"{totals['ours'][1]:.1f}",
+            f"**{overall[0]:.3f}**",
+            f"{rtf[0]:.3f}",
+            f"**{overall[1]:.3f}**",
+            f"{rtf[1]:.3f}",
+        ]
+    )
     table = markdown_table(
         ["file", "lang", "audio s", "plain WER", "plain RTF", "ours WER", "ours RTF"], rows
     )

@@ -35,16 +35,56 @@ def make_films() -> tuple[Path, Path]:
     FILMS.mkdir(parents=True, exist_ok=True)
     long = FILMS / "film-2h.mp4"
     if not long.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=5:duration=7200",
-               "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=7200",
-               "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac", "-b:a",
-               "24k", "-ac", "1", "-shortest", str(long))  # fmt: skip
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=5:duration=7200",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:sample_rate=16000:duration=7200",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "24k",
+            "-ac",
+            "1",
+            "-shortest",
+            str(long),
+        )
     short = FILMS / "film-10min.mp4"
     if not short.exists():
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=600",
-               "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=600",
-               "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
-               "-c:a", "aac", "-b:a", "128k", "-shortest", str(short))  # fmt: skip
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25:duration=600",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=600",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-shortest",
+            str(short),
+        )
     return long, short
 
 
@@ -173,8 +213,18 @@ def p95(values: list[float]) -> float:
 
 
 def seed(stack: Any, film: Path, scenes: int, storylines: int) -> str:
-    out = stack.manage("seed_analysis", str(film), "--user", "editor", "--scenes", str(scenes),
-                       "--storylines", str(storylines), "--seed", "7")  # fmt: skip
+    out = stack.manage(
+        "seed_analysis",
+        str(film),
+        "--user",
+        "editor",
+        "--scenes",
+        str(scenes),
+        "--storylines",
+        str(storylines),
+        "--seed",
+        "7",
+    )
     return out.strip().splitlines()[-1]
 
 
@@ -182,15 +232,28 @@ def _export_rows(exports: dict[str, Any]) -> list[list[str]]:
     copy, exact, raw = exports["copy"], exports["exact"], exports["copy_bytes"]
     copy_cut, exact_cut = copy["meta"]["cut_duration"], exact["meta"]["cut_duration"]
     return [
-        ["copy bytes (same size as the copy cut)", f"{raw['seconds']:.3f}",
-         f"{raw['bytes'] / 1e6:.1f} MB", "-", "1x"],
-        ["stream copy, cut at keyframes", f"{copy['seconds']:.3f}", f"{copy_cut:.1f} s",
-         f"{copy_cut / copy['seconds']:.0f}x real time",
-         f"{copy['seconds'] / raw['seconds']:.0f}x"],
-        [f"re-encode, frame-accurate ({exact['meta']['encoder']})", f"{exact['seconds']:.3f}",
-         f"{exact_cut:.1f} s", f"{exact_cut / exact['seconds']:.1f}x real time",
-         f"{exact['seconds'] / raw['seconds']:.0f}x"],
-    ]  # fmt: skip
+        [
+            "copy bytes (same size as the copy cut)",
+            f"{raw['seconds']:.3f}",
+            f"{raw['bytes'] / 1e6:.1f} MB",
+            "-",
+            "1x",
+        ],
+        [
+            "stream copy, cut at keyframes",
+            f"{copy['seconds']:.3f}",
+            f"{copy_cut:.1f} s",
+            f"{copy_cut / copy['seconds']:.0f}x real time",
+            f"{copy['seconds'] / raw['seconds']:.0f}x",
+        ],
+        [
+            f"re-encode, frame-accurate ({exact['meta']['encoder']})",
+            f"{exact['seconds']:.3f}",
+            f"{exact_cut:.1f} s",
+            f"{exact_cut / exact['seconds']:.1f}x real time",
+            f"{exact['seconds'] / raw['seconds']:.0f}x",
+        ],
+    ]
 
 
 def _page_rows(page: dict[str, Any]) -> list[list[str]]:
@@ -205,16 +268,25 @@ def _page_rows(page: dict[str, Any]) -> list[list[str]]:
 
     loads, scripts = page["loads"], page["scripts"]
     return [
-        ["page load -> timeline drawn (from navigation start)",
-         f"{statistics.median(loads):.0f} ms", f"{max(loads):.0f} ms"],
-        ["script start -> data fetched, parsed and drawn",
-         f"{statistics.median(scripts):.0f} ms", f"{max(scripts):.0f} ms"],
-        ["draw, whole film (1,500 scenes visible)",
-         f"{statistics.median(page['firsts']):.1f} ms", "-"],
+        [
+            "page load -> timeline drawn (from navigation start)",
+            f"{statistics.median(loads):.0f} ms",
+            f"{max(loads):.0f} ms",
+        ],
+        [
+            "script start -> data fetched, parsed and drawn",
+            f"{statistics.median(scripts):.0f} ms",
+            f"{max(scripts):.0f} ms",
+        ],
+        [
+            "draw, whole film (1,500 scenes visible)",
+            f"{statistics.median(page['firsts']):.1f} ms",
+            "-",
+        ],
         ["draw per frame while zooming in (median / p95)", *spread(zoom)],
         ["draw per frame while scrolling (median / p95)", *spread(scroll)],
         ["time between two frames (2 rAF; median / p95)", *spread(gaps, 1)],
-    ]  # fmt: skip
+    ]
 
 
 def report(exports: dict[str, Any], page: dict[str, Any], seed_seconds: float) -> str:
@@ -223,25 +295,29 @@ def report(exports: dict[str, Any], page: dict[str, Any], seed_seconds: float) -
     sizes = ", ".join(
         f"{name} {size / 1024:.0f} KB in {ms:.0f} ms" for name, size, ms in page["sizes"][-2:]
     )
-    return "\n\n".join([
-        "## timeline",
-        f"Machine: {os.cpu_count()} cores, no GPU, load {load_average()} (other jobs running); "
-        f"best of {RUNS} runs; `python -m bench.timeline_bench`.",
-        "**Export** of storyline 1 of a generated 10-minute 640x360 25 fps H.264 film "
-        f"(120 scenes, 3 storylines; the storyline has {exports['scenes']} scenes, {cut:.1f} s; "
-        "a keyframe every 2 s):",
-        markdown_table(["mode", "seconds", "output", "speed", "vs copying bytes"],
-                       _export_rows(exports)),
-        "Stream copy widens every span to the keyframes around it "
-        f"({copy['meta']['cut_duration']:.1f} s instead of {cut:.1f} s here); re-encode is "
-        "exact to the frame.",
-        "**Timeline page** of a 2-hour film with 1,500 scenes and 5 storylines in headless "
-        f"Chromium (software canvas, 1440x1000 viewport; {RUNS} loads; seeding took "
-        f"{seed_seconds:.0f} s). JSON: {sizes}.",
-        markdown_table(["measure", "median", "max"], _page_rows(page)),
-        f"Zoom phase: {FRAMES} frames from the whole film to 400 px/s (x1.06 per frame); "
-        f"scroll phase: {FRAMES} frames of 3 % of the visible span at the deepest zoom.",
-    ])  # fmt: skip
+    return "\n\n".join(
+        [
+            "## timeline",
+            f"Machine: {os.cpu_count()} cores, no GPU, load {load_average()} (other jobs running); "
+            f"best of {RUNS} runs; `python -m bench.timeline_bench`.",
+            "**Export** of storyline 1 of a generated 10-minute 640x360 25 fps H.264 film "
+            "(120 scenes, 3 storylines; "
+            f"the storyline has {exports['scenes']} scenes, {cut:.1f} s; "
+            "a keyframe every 2 s):",
+            markdown_table(
+                ["mode", "seconds", "output", "speed", "vs copying bytes"], _export_rows(exports)
+            ),
+            "Stream copy widens every span to the keyframes around it "
+            f"({copy['meta']['cut_duration']:.1f} s instead of {cut:.1f} s here); re-encode is "
+            "exact to the frame.",
+            "**Timeline page** of a 2-hour film with 1,500 scenes and 5 storylines in headless "
+            f"Chromium (software canvas, 1440x1000 viewport; {RUNS} loads; seeding took "
+            f"{seed_seconds:.0f} s). JSON: {sizes}.",
+            markdown_table(["measure", "median", "max"], _page_rows(page)),
+            f"Zoom phase: {FRAMES} frames from the whole film to 400 px/s (x1.06 per frame); "
+            f"scroll phase: {FRAMES} frames of 3 % of the visible span at the deepest zoom.",
+        ]
+    )
 
 
 def main() -> None:

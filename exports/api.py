@@ -24,8 +24,10 @@ class Detail(Schema):
 
 
 class ExportIn(Schema):
-    kind: str = Field(description="mp4, edl, otio, fcpxml, srt, vtt, json (storyline); "
-                      "json, csv, edl, otio, fcpxml, zip (whole analysis)")  # fmt: skip
+    kind: str = Field(
+        description="mp4, edl, otio, fcpxml, srt, vtt, json (storyline); "
+        "json, csv, edl, otio, fcpxml, zip (whole analysis)"
+    )
     storyline_id: int | None = Field(default=None, description="null: the whole analysis")
     mode: str | None = Field(default=None, description="copy (fast) or exact (re-encode)")
 
@@ -46,9 +48,11 @@ def export_create(request: AuthedRequest, analysis_id: UUID, payload: ExportIn) 
     analysis = analysis_get_for_user(request.auth, analysis_id)
     try:
         job, created = services.export_request(
-            analysis=analysis, kind=payload.kind, storyline_id=payload.storyline_id,
+            analysis=analysis,
+            kind=payload.kind,
+            storyline_id=payload.storyline_id,
             mode=payload.mode,
-        )  # fmt: skip
+        )
     except services.ExportError as exc:
         return exc.status, {"detail": str(exc)}
     return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
@@ -60,8 +64,7 @@ def export_detail(request: AuthedRequest, job_id: UUID) -> dict[str, Any]:
     return selectors.job_json(job, selectors.analysis_fingerprint(job.analysis))
 
 
-@router.get("/exports/{job_id}/download", url_name="export_download",
-            summary="The exported file")  # fmt: skip
+@router.get("/exports/{job_id}/download", url_name="export_download", summary="The exported file")
 def export_download(request: AuthedRequest, job_id: UUID) -> FileResponse:
     job = selectors.export_get_for_user(request.auth, job_id)
     if (
@@ -71,7 +74,11 @@ def export_download(request: AuthedRequest, job_id: UUID) -> FileResponse:
     ):
         raise Http404("This export has no file (yet).")
     # FileResponse writes Content-Disposition with filename*=UTF-8'' (RFC 5987) when needed.
-    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
-                            content_type=job.content_type)  # fmt: skip
+    response = FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.filename,
+        content_type=job.content_type,
+    )
     response["Cache-Control"] = "private, max-age=0"
     return response

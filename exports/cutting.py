@@ -113,10 +113,20 @@ def probe_duration(path: Path) -> float:
 def keyframe_times(path: Path) -> list[float]:
     """Times of the video's keyframes, from the packet index (no decoding), from 0."""
     out = _run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "packet=pts_time,flags:format=start_time", "-of", "compact=p=0:nk=1", str(path)],
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags:format=start_time",
+            "-of",
+            "compact=p=0:nk=1",
+            str(path),
+        ],
         "Reading keyframes",
-    ).stdout  # fmt: skip
+    ).stdout
     times, start = [], 0.0
     for line in out.splitlines():
         parts = line.split("|")
@@ -191,9 +201,28 @@ def cut_copy(
         "".join(f"{entry}inpoint {s.start:.6f}\noutpoint {s.end:.6f}\n" for s in snapped),
         encoding="utf-8",
     )
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe",
-               "0", "-i", str(listing), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
-               "-movflags", "+faststart", str(out)]  # fmt: skip
+    command = [
+        "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
     total = sum(s.duration for s in snapped)
     _run_with_progress(command, total, report, "Copying the scenes")
     return snapped
@@ -209,8 +238,10 @@ def _run_with_progress(command: list[str], total: float, report: Report, what: s
     with tempfile.TemporaryFile(mode="w+") as errors:
         proc = subprocess.Popen(
             [*command[:1], "-progress", "pipe:1", "-nostats", *command[1:]],
-            stdout=subprocess.PIPE, stderr=errors, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             key, _, value = line.strip().partition("=")
@@ -238,8 +269,12 @@ def cut_exact(
     batches = [spans[i : i + EXACT_BATCH] for i in range(0, len(spans), EXACT_BATCH)]
     if len(batches) == 1:  # the usual case: straight into the MP4
         command = _exact_command(source, spans, out, has_audio, encoder)
-        _run_with_progress([*command[:-1], "-movflags", "+faststart", command[-1]],
-                           sum(s.duration for s in spans), report, "Encoding the cut")  # fmt: skip
+        _run_with_progress(
+            [*command[:-1], "-movflags", "+faststart", command[-1]],
+            sum(s.duration for s in spans),
+            report,
+            "Encoding the cut",
+        )
         return spans
     parts = []
     for b, batch in enumerate(batches):
@@ -276,7 +311,25 @@ def _concat(parts: Sequence[Path], out: Path, workdir: Path) -> None:
     listing = workdir / "parts.txt"
     listing.write_text("".join(_concat_entry(p) for p in parts), encoding="utf-8")
     _run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-         "-i", str(listing), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(out)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ],
         "Joining the parts",
-    )  # fmt: skip
+    )

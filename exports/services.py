@@ -53,8 +53,17 @@ STORYLINE_KINDS = ("mp4", "edl", "otio", "fcpxml", "srt", "vtt", "json")
 ANALYSIS_KINDS = ("json", "csv", "edl", "otio", "fcpxml", "zip")
 TIMED_KINDS = ("mp4", "srt", "vtt", "zip")  # their content depends on the cut mode
 DEFAULT_MODE = {"mp4": "copy", "zip": "copy", "srt": "exact", "vtt": "exact"}
-EXTENSIONS = {"mp4": ".mp4", "edl": ".edl", "otio": ".otio", "fcpxml": ".xml", "srt": ".srt",
-              "vtt": ".vtt", "json": ".json", "csv": ".csv", "zip": ".zip"}  # fmt: skip
+EXTENSIONS = {
+    "mp4": ".mp4",
+    "edl": ".edl",
+    "otio": ".otio",
+    "fcpxml": ".xml",
+    "srt": ".srt",
+    "vtt": ".vtt",
+    "json": ".json",
+    "csv": ".csv",
+    "zip": ".zip",
+}
 CONTENT_TYPES = {
     "mp4": "video/mp4",
     "edl": "text/plain; charset=utf-8",
@@ -134,9 +143,14 @@ def export_request(
         if job.is_active or (job.file and job.file.storage.exists(job.file.name or "")):
             return job, False
     with transaction.atomic():
-        job = ExportJob.objects.create(analysis=analysis, storyline=storyline, kind=kind,
-                                       mode=mode, fingerprint=fingerprint,
-                                       message="Waiting for a worker")  # fmt: skip
+        job = ExportJob.objects.create(
+            analysis=analysis,
+            storyline=storyline,
+            kind=kind,
+            mode=mode,
+            fingerprint=fingerprint,
+            message="Waiting for a worker",
+        )
         if enqueue:
             transaction.on_commit(lambda: export_enqueue(job_id=job.pk))
     publish(job)
@@ -289,8 +303,9 @@ class _Context:
 
     def source_video(self) -> timelines.SourceVideo:
         video = self.analysis.video
-        return timelines.SourceVideo(video.original_name, video.fps, video.duration,
-                                     video.has_audio)  # fmt: skip
+        return timelines.SourceVideo(
+            video.original_name, video.fps, video.duration, video.has_audio
+        )
 
     def plan(self) -> StorylinePlan:
         return next(p for p in storyline_plans(self.analysis) if p.pk == self.job.storyline_id)
@@ -321,8 +336,9 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
             encoder = cutting.select_video_encoder(
                 export_device(), cutting.available_encoders(), cutting.cuda_device_present()
             )
-            cut = cutting.cut_exact(source, spans, out, parts, report,
-                                    has_audio=video.has_audio, encoder=encoder)  # fmt: skip
+            cut = cutting.cut_exact(
+                source, spans, out, parts, report, has_audio=video.has_audio, encoder=encoder
+            )
     shutil.rmtree(parts, ignore_errors=True)
     ctx.metadata.update(
         mode=mode,
@@ -365,8 +381,9 @@ def _clips(plan: StorylinePlan, prefix: str = "") -> list[timelines.ClipSpec]:
 def _storyline_edit_list(ctx: _Context) -> Path:
     plan = ctx.plan()
     title = f"{ctx.analysis.video.original_name} \u2014 {plan.name}"
-    timeline = timelines.cut_timeline(title, ctx.source_video(), _clips(plan),
-                                      with_audio=ctx.job.kind != "edl")  # fmt: skip
+    timeline = timelines.cut_timeline(
+        title, ctx.source_video(), _clips(plan), with_audio=ctx.job.kind != "edl"
+    )
     ctx.metadata.update(clips=len(plan.scenes))
     return ctx.write(f"cut{EXTENSIONS[ctx.job.kind]}", timelines.write(timeline, ctx.job.kind))
 
@@ -377,13 +394,18 @@ def storyline_json(analysis: Analysis, plan: StorylinePlan) -> dict[str, Any]:
     entry = result["storylines"][plan.number - 1]
     cut, at = [], 0.0
     for scene in plan.scenes:
-        cut.append({"scene_id": scene.public_id, "source_start": round(scene.start, 3),
-                    "source_end": round(scene.end, 3), "cut_start": round(at, 3),
-                    "cut_end": round(at + scene.end - scene.start, 3),
-                    "relevance": round(scene.relevance, 4)})  # fmt: skip
+        cut.append(
+            {
+                "scene_id": scene.public_id,
+                "source_start": round(scene.start, 3),
+                "source_end": round(scene.end, 3),
+                "cut_start": round(at, 3),
+                "cut_end": round(at + scene.end - scene.start, 3),
+                "relevance": round(scene.relevance, 4),
+            }
+        )
         at += scene.end - scene.start
-    return {"video_filename": result["video_filename"], "color": plan.color, **entry,
-            "cut": cut}  # fmt: skip
+    return {"video_filename": result["video_filename"], "color": plan.color, **entry, "cut": cut}
 
 
 def _storyline_json(ctx: _Context) -> Path:
@@ -396,9 +418,19 @@ def _analysis_json(ctx: _Context) -> Path:
     return ctx.write("analysis.json", json.dumps(data, ensure_ascii=False, indent=2))
 
 
-CSV_COLUMNS = ["scene_id", "index", "start_time", "end_time", "duration", "start_frame",
-               "end_frame", "storyline", "storyline_relevance", "interest",
-               "transcript"]  # fmt: skip
+CSV_COLUMNS = [
+    "scene_id",
+    "index",
+    "start_time",
+    "end_time",
+    "duration",
+    "start_frame",
+    "end_frame",
+    "storyline",
+    "storyline_relevance",
+    "interest",
+    "transcript",
+]
 
 
 def scenes_csv(analysis: Analysis) -> str:
@@ -413,13 +445,21 @@ def scenes_csv(analysis: Analysis) -> str:
     for scene in analysis.scenes.order_by("index").prefetch_related("segments"):
         data = scenes.get(scene.public_id, {})
         row = plans.get(scene.public_id)
-        writer.writerow([
-            scene.public_id, scene.index, f"{scene.start_time:.3f}", f"{scene.end_time:.3f}",
-            f"{scene.duration:.3f}", scene.start_frame, scene.end_frame,
-            where.get(scene.public_id, ""), f"{row.relevance:.4f}" if row else "",
-            data.get("interest") if data.get("interest") is not None else "",
-            " ".join(seg.text.strip() for seg in scene.segments.all()),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                scene.public_id,
+                scene.index,
+                f"{scene.start_time:.3f}",
+                f"{scene.end_time:.3f}",
+                f"{scene.duration:.3f}",
+                scene.start_frame,
+                scene.end_frame,
+                where.get(scene.public_id, ""),
+                f"{row.relevance:.4f}" if row else "",
+                data.get("interest") if data.get("interest") is not None else "",
+                " ".join(seg.text.strip() for seg in scene.segments.all()),
+            ]
+        )
     return "\ufeff" + buffer.getvalue()
 
 
@@ -431,15 +471,17 @@ def _analysis_edit_list(ctx: _Context) -> Path:
     title = ctx.analysis.video.original_name
     plans = [p for p in storyline_plans(ctx.analysis) if p.scenes]
     if ctx.job.kind == "edl":  # one track only: every placed scene in film order, named
-        clips = sorted((c for p in plans for c in _clips(p, f"{p.name} \u00b7 ")),
-                       key=lambda c: c.start)  # fmt: skip
+        clips = sorted(
+            (c for p in plans for c in _clips(p, f"{p.name} \u00b7 ")), key=lambda c: c.start
+        )
         timeline = timelines.cut_timeline(title, ctx.source_video(), clips, with_audio=False)
     else:
         tracks = [(p.name, _clips(p)) for p in plans]
         timeline = timelines.storylines_timeline(title, ctx.source_video(), tracks)
     ctx.metadata.update(tracks=len(plans))
-    return ctx.write(f"storylines{EXTENSIONS[ctx.job.kind]}",
-                     timelines.write(timeline, ctx.job.kind))  # fmt: skip
+    return ctx.write(
+        f"storylines{EXTENSIONS[ctx.job.kind]}", timelines.write(timeline, ctx.job.kind)
+    )
 
 
 def _analysis_zip(ctx: _Context) -> Path:
@@ -465,8 +507,9 @@ def _analysis_zip(ctx: _Context) -> Path:
             archive.writestr(f"{base}.vtt", subtitles.to_vtt(cues))
             title = f"{ctx.analysis.video.original_name} \u2014 {plan.name}"
             for kind in ("edl", "otio", "fcpxml"):
-                timeline = timelines.cut_timeline(title, ctx.source_video(), _clips(plan),
-                                                  with_audio=kind != "edl")  # fmt: skip
+                timeline = timelines.cut_timeline(
+                    title, ctx.source_video(), _clips(plan), with_audio=kind != "edl"
+                )
                 archive.writestr(f"{base}{EXTENSIONS[kind]}", timelines.write(timeline, kind))
             data = storyline_json(ctx.analysis, plan)
             archive.writestr(f"{base}.json", json.dumps(data, ensure_ascii=False, indent=2))

@@ -16,10 +16,7 @@ MIN_CUE_SECONDS = 0.05
 
 def _words_in(segment: dict[str, Any], span: Span) -> list[dict[str, Any]]:
     words = segment.get("words") or []
-    return [
-        w for w in words
-        if span.start <= (float(w["start"]) + float(w["end"])) / 2 < span.end
-    ]  # fmt: skip
+    return [w for w in words if span.start <= (float(w["start"]) + float(w["end"])) / 2 < span.end]
 
 
 def _cue(segment: dict[str, Any], span: Span, offset: float) -> Cue | None:

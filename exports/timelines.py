@@ -65,8 +65,14 @@ def _gap(otio: Any, frames: int, rate: float) -> Any:
     )
 
 
-def _track(otio: Any, name: str, kind: str, video: SourceVideo,
-           clips: Sequence[ClipSpec], keep_positions: bool) -> Any:  # fmt: skip
+def _track(
+    otio: Any,
+    name: str,
+    kind: str,
+    video: SourceVideo,
+    clips: Sequence[ClipSpec],
+    keep_positions: bool,
+) -> Any:
     """Clips one after the other, or at their places in the film (gaps between)."""
     track = otio.schema.Track(name=name, kind=kind)
     at = 0
@@ -79,8 +85,9 @@ def _track(otio: Any, name: str, kind: str, video: SourceVideo,
     return track
 
 
-def cut_timeline(title: str, video: SourceVideo, clips: Sequence[ClipSpec],
-                 with_audio: bool = True) -> Any:  # fmt: skip
+def cut_timeline(
+    title: str, video: SourceVideo, clips: Sequence[ClipSpec], with_audio: bool = True
+) -> Any:
     """One storyline: its scenes back to back on V1 (and A1 when the film has sound)."""
     otio = _otio()
     timeline = otio.schema.Timeline(name=title)
@@ -92,8 +99,9 @@ def cut_timeline(title: str, video: SourceVideo, clips: Sequence[ClipSpec],
     return timeline
 
 
-def storylines_timeline(title: str, video: SourceVideo,
-                        storylines: Sequence[tuple[str, Sequence[ClipSpec]]]) -> Any:  # fmt: skip
+def storylines_timeline(
+    title: str, video: SourceVideo, storylines: Sequence[tuple[str, Sequence[ClipSpec]]]
+) -> Any:
     """The whole analysis: one video track per storyline, each scene at its place in the film,
     and a marker per storyline at its first scene."""
     otio = _otio()

@@ -31,8 +31,18 @@ from analysis.models import (
 )
 from analysis.services import video_create_from_path
 
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
+PALETTE = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
 WORDS = (
     "the",
     "quick",
@@ -90,8 +100,14 @@ def _words(start: float, end: float, rng: random.Random) -> tuple[str, list[dict
     for i in range(n):
         token = rng.choice(WORDS)
         w_start = first + i * step
-        words.append({"word": f" {token}", "start": round(w_start, 3),
-                      "end": round(w_start + step * 0.9, 3), "probability": 0.9})  # fmt: skip
+        words.append(
+            {
+                "word": f" {token}",
+                "start": round(w_start, 3),
+                "end": round(w_start + step * 0.9, 3),
+                "probability": 0.9,
+            }
+        )
     return "".join(str(w["word"]) for w in words).strip(), words
 
 
@@ -176,8 +192,11 @@ def _thumbnails(path: Path, scenes: list[Scene], duration: float) -> None:
         for scene in scenes:
             middle = (scene.start_time + scene.end_time) / 2
             frame = frames[min(len(frames) - 1, int(middle / step))]
-            scene.thumbnail.save(f"scene_{scene.index + 1:04d}_thumb.jpg",
-                                 ContentFile(frame.read_bytes()), save=False)  # fmt: skip
+            scene.thumbnail.save(
+                f"scene_{scene.index + 1:04d}_thumb.jpg",
+                ContentFile(frame.read_bytes()),
+                save=False,
+            )
         Scene.objects.bulk_update(scenes, ["thumbnail"])
 
 
@@ -215,10 +234,14 @@ def _memberships(
             for i, line in enumerate(lines)
             if i == where or rest > 0
         ]
-        parts = {"motion": round(rng.random(), 3), "audio_energy": round(rng.random(), 3),
-                 "speech": round(rng.random(), 3)}  # fmt: skip
-        interest.append(SceneInterest(scene=scene, score=round(sum(parts.values()) / 3, 3),
-                                      parts=parts))  # fmt: skip
+        parts = {
+            "motion": round(rng.random(), 3),
+            "audio_energy": round(rng.random(), 3),
+            "speech": round(rng.random(), 3),
+        }
+        interest.append(
+            SceneInterest(scene=scene, score=round(sum(parts.values()) / 3, 3), parts=parts)
+        )
     StorylineScene.objects.bulk_create(members)
     SceneRelevance.objects.bulk_create(relevance)
     SceneInterest.objects.bulk_create(interest)

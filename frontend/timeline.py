@@ -53,18 +53,31 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
     }
     story = _story_state(analysis)
     storylines = [
-        {"id": s.pk, "name": s.name, "color": s.color, "order": s.order,
-         "description": s.description, "lock": story["locks"].get(s.pk)}
+        {
+            "id": s.pk,
+            "name": s.name,
+            "color": s.color,
+            "order": s.order,
+            "description": s.description,
+            "lock": story["locks"].get(s.pk),
+        }
         for s in Storyline.objects.filter(analysis=analysis).order_by("order")
-    ]  # fmt: skip
+    ]
     scenes = []
     for scene in Scene.objects.filter(analysis=analysis).order_by("index"):
         storyline_id, relevance, source = members.get(scene.pk, (None, 0.0, None))
         scenes.append(
-            {"id": scene.public_id, "index": scene.index, "start": scene.start_time,
-             "end": scene.end_time, "thumb": _file_url(scene.thumbnail),
-             "storyline_id": storyline_id, "relevance": round(relevance, 3), "source": source}
-        )  # fmt: skip
+            {
+                "id": scene.public_id,
+                "index": scene.index,
+                "start": scene.start_time,
+                "end": scene.end_time,
+                "thumb": _file_url(scene.thumbnail),
+                "storyline_id": storyline_id,
+                "relevance": round(relevance, 3),
+                "source": source,
+            }
+        )
     video = analysis.video
     return {
         "analysis_id": str(analysis.pk),
@@ -95,20 +108,29 @@ def _relevance(scene: Scene) -> list[dict[str, Any]]:
         SceneRelevance.objects.filter(scene=scene).values_list("storyline_id", "relevance")
     )
     return [
-        {"storyline_id": s.pk, "name": s.name, "color": s.color,
-         "relevance": round(values.get(s.pk, 0.0), 4)}
+        {
+            "storyline_id": s.pk,
+            "name": s.name,
+            "color": s.color,
+            "relevance": round(values.get(s.pk, 0.0), 4),
+        }
         for s in Storyline.objects.filter(analysis=scene.analysis).order_by("order")
-    ]  # fmt: skip
+    ]
 
 
 def _neighbours(scene: Scene) -> list[dict[str, Any]]:
     from story.selectors import neighbours
 
     return [
-        {"scene_id": n["scene_id"], "weight": round(n["weight"], 4), "kind": n["kind"],
-         "direction": n["direction"], "why": n["why"]}
+        {
+            "scene_id": n["scene_id"],
+            "weight": round(n["weight"], 4),
+            "kind": n["kind"],
+            "direction": n["direction"],
+            "why": n["why"],
+        }
         for n in neighbours(scene.analysis, scene, 6)
-    ]  # fmt: skip
+    ]
 
 
 def scene_details(analysis: Analysis, scene: Scene) -> dict[str, Any]:

@@ -59,8 +59,11 @@ def analysis_detail(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
 def analysis_timeline(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
     """The editor's workbench: player, storyline timeline, scene details, corrections, exports."""
     analysis = analysis_get_for_user(request.user, analysis_id)
-    context = {"analysis": analysis, "video": analysis.video,
-               "page_data": timeline_page_data(analysis)}  # fmt: skip
+    context = {
+        "analysis": analysis,
+        "video": analysis.video,
+        "page_data": timeline_page_data(analysis),
+    }
     return render(request, "frontend/timeline.html", context)
 
 

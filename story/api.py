@@ -138,8 +138,9 @@ def move_scene(
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scene = selectors.scene_by_public_id(analysis, scene_id)
-    return _run(request, analysis, services.move_scene, scene=scene,
-                storyline_id=payload.storyline_id)  # fmt: skip
+    return _run(
+        request, analysis, services.move_scene, scene=scene, storyline_id=payload.storyline_id
+    )
 
 
 @router.post(
@@ -152,8 +153,14 @@ def create_storyline(
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scenes = selectors.scenes_by_public_ids(analysis, payload.scene_ids)
-    return _run(request, analysis, services.create_storyline, name=payload.name,
-                color=payload.color, scenes=scenes)  # fmt: skip
+    return _run(
+        request,
+        analysis,
+        services.create_storyline,
+        name=payload.name,
+        color=payload.color,
+        scenes=scenes,
+    )
 
 
 @router.patch(
@@ -166,8 +173,9 @@ def update_storyline(
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     changes = payload.model_dump(exclude_none=True)
-    return _run(request, analysis, services.update_storyline, storyline_id=storyline_id,
-                changes=changes)  # fmt: skip
+    return _run(
+        request, analysis, services.update_storyline, storyline_id=storyline_id, changes=changes
+    )
 
 
 @router.post(
@@ -180,8 +188,14 @@ def split_storyline(
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     scenes = selectors.scenes_by_public_ids(analysis, payload.scene_ids)
-    return _run(request, analysis, services.split_storyline, storyline_id=storyline_id,
-                scenes=scenes, name=payload.name)  # fmt: skip
+    return _run(
+        request,
+        analysis,
+        services.split_storyline,
+        storyline_id=storyline_id,
+        scenes=scenes,
+        name=payload.name,
+    )
 
 
 @router.post(
@@ -193,18 +207,29 @@ def merge_storylines(
     request: AuthedRequest, analysis_id: UUID, storyline_id: int, payload: MergeIn
 ) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
-    return _run(request, analysis, services.merge_storylines, storyline_id=storyline_id,
-                into_id=payload.into_id)  # fmt: skip
+    return _run(
+        request,
+        analysis,
+        services.merge_storylines,
+        storyline_id=storyline_id,
+        into_id=payload.into_id,
+    )
 
 
-@router.post("/analyses/{analysis_id}/story/undo", response={200: dict, **ERRORS},
-             summary="Undo the latest correction")  # fmt: skip
+@router.post(
+    "/analyses/{analysis_id}/story/undo",
+    response={200: dict, **ERRORS},
+    summary="Undo the latest correction",
+)
 def undo(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
     return _run(request, _analysis(request, analysis_id), services.undo)
 
 
-@router.post("/analyses/{analysis_id}/story/redo", response={200: dict, **ERRORS},
-             summary="Redo the earliest undone correction")  # fmt: skip
+@router.post(
+    "/analyses/{analysis_id}/story/redo",
+    response={200: dict, **ERRORS},
+    summary="Redo the earliest undone correction",
+)
 def redo(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
     return _run(request, _analysis(request, analysis_id), services.redo)
 
@@ -218,8 +243,13 @@ def regroup(request: AuthedRequest, analysis_id: UUID, payload: RegroupIn) -> tu
     analysis = _analysis(request, analysis_id)
     if payload.preset is not None and payload.preset not in PRESET_CHOICES:
         return 422, {"detail": f"preset must be one of: {', '.join(PRESET_CHOICES)}."}
-    return _run(request, analysis, services.regroup, num_storylines=payload.num_storylines,
-                preset=payload.preset)  # fmt: skip
+    return _run(
+        request,
+        analysis,
+        services.regroup,
+        num_storylines=payload.num_storylines,
+        preset=payload.preset,
+    )
 
 
 @router.get("/story/preferences", summary="Whether corrections teach your next videos")

@@ -163,10 +163,13 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
         "user_multipliers": inp.multipliers,
         "signals": sorted(graph.components),
         "external": inp.ext.available(),
-        "constraints": {"groups": len(inp.groups), "excluded": len(inp.excluded),
-                        "carried_from": inp.carried_from},
+        "constraints": {
+            "groups": len(inp.groups),
+            "excluded": len(inp.excluded),
+            "carried_from": inp.carried_from,
+        },
         "llm": {"enabled": inp.use_llm and llm.enabled(), "causal_links": len(links)},
-    }  # fmt: skip
+    }
     return GroupingResult(
         storylines=storylines,
         edges=edges_of(graph) + _causal_edges(links),
@@ -286,8 +289,11 @@ def _components_json(graph: Graph, i: int, j: int) -> dict[str, Any]:
         value = matrix[i, j]
         if name in graph.weights and not np.isnan(value):
             share = graph.weights[name] * float(value) / total
-            out[name] = {"score": round(float(value), 4), "share": round(share, 4),
-                         "why": _why(graph, name, i, j)}  # fmt: skip
+            out[name] = {
+                "score": round(float(value), 4),
+                "share": round(share, 4),
+                "why": _why(graph, name, i, j),
+            }
     return out
 
 
@@ -302,12 +308,16 @@ def _why(graph: Graph, name: str, i: int, j: int) -> str:
         sets = {
             "characters": (ext.characters.get(pi, set()), ext.characters.get(pj, set())),
             "speakers": (set(ext.speakers.get(pi, [])), set(ext.speakers.get(pj, []))),
-            "objects": (set(ext.vision.get(pi, {}).get("objects") or []),
-                        set(ext.vision.get(pj, {}).get("objects") or [])),
-        }.get(name)  # fmt: skip
+            "objects": (
+                set(ext.vision.get(pi, {}).get("objects") or []),
+                set(ext.vision.get(pj, {}).get("objects") or []),
+            ),
+        }.get(name)
         if sets:
-            shared_names = [ext.character_names.get(x, str(x)) if name == "characters" else str(x)
-                            for x in sets[0] & sets[1]]  # fmt: skip
+            shared_names = [
+                ext.character_names.get(x, str(x)) if name == "characters" else str(x)
+                for x in sets[0] & sets[1]
+            ]
             if shared_names:
                 return f"{WHY[name]}: {', '.join(sorted(shared_names)[:5])}"
     return WHY[name]
@@ -324,18 +334,33 @@ def edges_of(graph: Graph) -> list[dict[str, Any]]:
             if j != i and graph.matrix[i, j] >= MIN_EDGE_WEIGHT:
                 pairs.add((min(i, int(j)), max(i, int(j))))
     return [
-        {"source": i, "target": j, "kind": "similarity",
-         "weight": round(float(min(1.0, max(0.0, graph.matrix[i, j]))), 4),
-         "components": _components_json(graph, i, j)}
+        {
+            "source": i,
+            "target": j,
+            "kind": "similarity",
+            "weight": round(float(min(1.0, max(0.0, graph.matrix[i, j]))), 4),
+            "components": _components_json(graph, i, j),
+        }
         for i, j in sorted(pairs)
-    ]  # fmt: skip
+    ]
 
 
 def _causal_edges(links: list[llm.CausalLink]) -> list[dict[str, Any]]:
     return [
-        {"source": link.cause, "target": link.effect, "kind": "causal", "weight": 1.0,
-         "components": {"causal": {"score": 1.0, "share": 1.0, "why": link.explanation
-                                   or WHY["causal"], "cause_quote": link.cause_quote,
-                                   "effect_quote": link.effect_quote}}}
+        {
+            "source": link.cause,
+            "target": link.effect,
+            "kind": "causal",
+            "weight": 1.0,
+            "components": {
+                "causal": {
+                    "score": 1.0,
+                    "share": 1.0,
+                    "why": link.explanation or WHY["causal"],
+                    "cause_quote": link.cause_quote,
+                    "effect_quote": link.effect_quote,
+                }
+            },
+        }
         for link in links
-    ]  # fmt: skip
+    ]

@@ -16,8 +16,14 @@ from story.graph import SceneNode
 if TYPE_CHECKING:
     import numpy as np
 
-PART_WEIGHTS = {"motion": 0.25, "audio_energy": 0.15, "audio_change": 0.15,
-                "speech_density": 0.15, "faces": 0.1, "novelty": 0.2}  # fmt: skip
+PART_WEIGHTS = {
+    "motion": 0.25,
+    "audio_energy": 0.15,
+    "audio_change": 0.15,
+    "speech_density": 0.15,
+    "faces": 0.1,
+    "novelty": 0.2,
+}
 
 
 def _clip(value: float) -> float:

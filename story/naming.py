@@ -10,8 +10,18 @@ from collections.abc import Sequence
 from analysis.pipeline.stages.common import format_clock
 from story.graph import SceneNode
 
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
+PALETTE = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
 
 
 def distinctive_words(groups: Sequence[Sequence[SceneNode]], count: int = 3) -> list[list[str]]:

@@ -11,38 +11,90 @@ from collections.abc import Sequence
 from typing import Any
 
 COMPONENTS = (
-    "characters", "speakers", "voice", "transcript", "keywords", "visual", "colour",
-    "objects", "ocr", "motion", "time", "causal",
-)  # fmt: skip
+    "characters",
+    "speakers",
+    "voice",
+    "transcript",
+    "keywords",
+    "visual",
+    "colour",
+    "objects",
+    "ocr",
+    "motion",
+    "time",
+    "causal",
+)
 
 PRESETS: dict[str, dict[str, float]] = {
     # Film and series: who is on screen and who speaks, then the look of the place.
     "film": {
-        "characters": 3.0, "speakers": 2.0, "voice": 2.0, "transcript": 1.5, "keywords": 1.0,
-        "visual": 2.0, "colour": 2.0, "objects": 1.0, "ocr": 0.5, "motion": 0.5, "time": 0.5,
+        "characters": 3.0,
+        "speakers": 2.0,
+        "voice": 2.0,
+        "transcript": 1.5,
+        "keywords": 1.0,
+        "visual": 2.0,
+        "colour": 2.0,
+        "objects": 1.0,
+        "ocr": 0.5,
+        "motion": 0.5,
+        "time": 0.5,
         "causal": 1.0,
     },
     # News: on-screen captions and speakers carry the thread; studio looks repeat everywhere.
     "news": {
-        "characters": 1.5, "speakers": 3.0, "voice": 2.5, "transcript": 2.0, "keywords": 2.0,
-        "visual": 1.0, "colour": 0.5, "objects": 0.5, "ocr": 3.0, "motion": 0.25, "time": 0.5,
+        "characters": 1.5,
+        "speakers": 3.0,
+        "voice": 2.5,
+        "transcript": 2.0,
+        "keywords": 2.0,
+        "visual": 1.0,
+        "colour": 0.5,
+        "objects": 0.5,
+        "ocr": 3.0,
+        "motion": 0.25,
+        "time": 0.5,
         "causal": 1.0,
     },
     # Lectures and interviews: speakers and topics; the picture barely changes.
     "lecture": {
-        "characters": 1.0, "speakers": 3.0, "voice": 3.0, "transcript": 3.0, "keywords": 2.5,
-        "visual": 0.5, "colour": 0.5, "objects": 0.5, "ocr": 1.5, "motion": 0.25, "time": 1.0,
+        "characters": 1.0,
+        "speakers": 3.0,
+        "voice": 3.0,
+        "transcript": 3.0,
+        "keywords": 2.5,
+        "visual": 0.5,
+        "colour": 0.5,
+        "objects": 0.5,
+        "ocr": 1.5,
+        "motion": 0.25,
+        "time": 1.0,
         "causal": 0.5,
     },
     # Sports and vlogs: places, movement and things seen; little dialogue.
     "sports": {
-        "characters": 1.0, "speakers": 1.0, "voice": 1.0, "transcript": 0.5, "keywords": 0.5,
-        "visual": 3.0, "colour": 2.5, "objects": 2.0, "ocr": 1.0, "motion": 2.0, "time": 1.0,
+        "characters": 1.0,
+        "speakers": 1.0,
+        "voice": 1.0,
+        "transcript": 0.5,
+        "keywords": 0.5,
+        "visual": 3.0,
+        "colour": 2.5,
+        "objects": 2.0,
+        "ocr": 1.0,
+        "motion": 2.0,
+        "time": 1.0,
         "causal": 0.5,
     },
-}  # fmt: skip
-ALIASES = {"series": "film", "interview": "lecture", "interviews": "lecture", "lectures": "lecture",
-           "vlog": "sports", "vlogs": "sports"}  # fmt: skip
+}
+ALIASES = {
+    "series": "film",
+    "interview": "lecture",
+    "interviews": "lecture",
+    "lectures": "lecture",
+    "vlog": "sports",
+    "vlogs": "sports",
+}
 PRESET_CHOICES = ("auto", *PRESETS, *ALIASES)
 
 

@@ -126,9 +126,10 @@ def neighbours(analysis: Analysis, scene: Scene, limit: int = 5) -> list[dict[st
         other = edge.target_id if edge.source_id == scene.pk else edge.source_id
         item["scene_id"] = index[other].public_id
         item["direction"] = (
-            "undirected" if edge.kind == "similarity"
+            "undirected"
+            if edge.kind == "similarity"
             else ("effect" if edge.source_id == scene.pk else "cause")
-        )  # fmt: skip
+        )
         result.append(item)
     return result
 
@@ -180,13 +181,22 @@ def interest_list(
     rows = SceneInterest.objects.filter(scene__analysis=analysis).select_related("scene")
     if min_interest is not None:
         rows = rows.filter(score__gte=min_interest)
-    ordering = {"time": ["scene__index"], "interest": ["-score", "scene__index"],
-                "-interest": ["score", "scene__index"]}[order]  # fmt: skip
+    ordering = {
+        "time": ["scene__index"],
+        "interest": ["-score", "scene__index"],
+        "-interest": ["score", "scene__index"],
+    }[order]
     return [
-        {"id": r.scene.public_id, "index": r.scene.index, "start_time": r.scene.start_time,
-         "end_time": r.scene.end_time, "interest": r.score, "parts": r.parts}
+        {
+            "id": r.scene.public_id,
+            "index": r.scene.index,
+            "start_time": r.scene.start_time,
+            "end_time": r.scene.end_time,
+            "interest": r.score,
+            "parts": r.parts,
+        }
         for r in rows.order_by(*ordering)
-    ]  # fmt: skip
+    ]
 
 
 def _edit_json(edit: StorylineEdit) -> dict[str, Any]:

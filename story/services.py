@@ -103,8 +103,12 @@ def _park_orders(analysis: Analysis) -> None:
 
 
 def _storyline_row(analysis: Analysis, plan: Any) -> Storyline:
-    fields = {"name": plan.name[:200], "description": plan.description,
-              "color": plan.color, "order": plan.order}  # fmt: skip
+    fields = {
+        "name": plan.name[:200],
+        "description": plan.description,
+        "color": plan.color,
+        "order": plan.order,
+    }
     if plan.storyline_id:
         Storyline.objects.filter(pk=plan.storyline_id).update(**fields)
         storyline = Storyline.objects.get(pk=plan.storyline_id)
@@ -144,11 +148,17 @@ def snapshot(analysis: Analysis) -> dict[str, Any]:
     for s in Storyline.objects.filter(analysis=analysis).select_related("lock").order_by("order"):
         lock = getattr(s, "lock", None)
         storylines.append(
-            {"id": s.pk, "name": s.name, "description": s.description, "color": s.color,
-             "order": s.order,
-             "lock": {f: getattr(lock, f) for f in ("name", "color", "description", "created")}
-             if lock else None}
-        )  # fmt: skip
+            {
+                "id": s.pk,
+                "name": s.name,
+                "description": s.description,
+                "color": s.color,
+                "order": s.order,
+                "lock": {f: getattr(lock, f) for f in ("name", "color", "description", "created")}
+                if lock
+                else None,
+            }
+        )
     members = list(
         StorylineScene.objects.filter(scene__analysis=analysis).values(
             "storyline_id", "scene_id", "relevance", "source"
@@ -162,8 +172,12 @@ def snapshot(analysis: Analysis) -> dict[str, Any]:
     excluded = list(
         SceneExclusion.objects.filter(scene__analysis=analysis).values_list("scene_id", flat=True)
     )
-    return {"storylines": storylines, "members": members,
-            "relevance": [list(r) for r in relevance], "excluded": excluded}  # fmt: skip
+    return {
+        "storylines": storylines,
+        "members": members,
+        "relevance": [list(r) for r in relevance],
+        "excluded": excluded,
+    }
 
 
 def restore(analysis: Analysis, state: dict[str, Any]) -> None:
@@ -213,9 +227,14 @@ def _edit(
         # A new correction forgets what was undone (the usual editor behaviour).
         StorylineEdit.objects.filter(analysis=locked, undone_at__isnull=False).delete()
         edit = StorylineEdit.objects.create(
-            analysis=locked, user=user, action=action, params=params, summary=summary[:300],
-            before=before, after=snapshot(locked),
-        )  # fmt: skip
+            analysis=locked,
+            user=user,
+            action=action,
+            params=params,
+            summary=summary[:300],
+            before=before,
+            after=snapshot(locked),
+        )
         transaction.on_commit(lambda: publish_change(locked, edit))
     return edit
 
@@ -266,8 +285,13 @@ def move_scene(
         _place(scene, target)
         return f"{scene.public_id} moved to \u201c{target.name}\u201d"
 
-    return _edit(analysis, user, EditAction.MOVE,
-                 {"scene_id": scene.public_id, "storyline_id": storyline_id}, change)  # fmt: skip
+    return _edit(
+        analysis,
+        user,
+        EditAction.MOVE,
+        {"scene_id": scene.public_id, "storyline_id": storyline_id},
+        change,
+    )
 
 
 def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEdit:
@@ -324,8 +348,9 @@ def merge_storylines(
         source.delete()
         return f"\u201c{name}\u201d merged into \u201c{target.name}\u201d"
 
-    return _edit(analysis, user, EditAction.MERGE,
-                 {"storyline_id": storyline_id, "into_id": into_id}, change)  # fmt: skip
+    return _edit(
+        analysis, user, EditAction.MERGE, {"storyline_id": storyline_id, "into_id": into_id}, change
+    )
 
 
 def update_storyline(
@@ -348,8 +373,9 @@ def update_storyline(
         lock.save()
         return f"\u201c{old}\u201d: " + ", ".join(f"{k} set" for k in changes)
 
-    return _edit(analysis, user, EditAction.RENAME,
-                 {"storyline_id": storyline_id, **changes}, change)  # fmt: skip
+    return _edit(
+        analysis, user, EditAction.RENAME, {"storyline_id": storyline_id, **changes}, change
+    )
 
 
 def create_storyline(
@@ -464,10 +490,14 @@ def publish_change(analysis: Analysis, edit: StorylineEdit, step: str = "edit") 
         "type": "storyline.changed",
         "analysis_id": str(analysis.pk),
         "step": step,
-        "edit": {"id": edit.pk, "action": edit.action, "summary": edit.summary,
-                 "user": getattr(edit.user, "username", None),
-                 "created_at": edit.created_at.isoformat()},
-    }  # fmt: skip
+        "edit": {
+            "id": edit.pk,
+            "action": edit.action,
+            "summary": edit.summary,
+            "user": getattr(edit.user, "username", None),
+            "created_at": edit.created_at.isoformat(),
+        },
+    }
     try:
         async_to_sync(layer.group_send)(group_name(analysis.pk), event)
     except Exception:  # a broken channel layer must not undo a saved correction

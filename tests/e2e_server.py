@@ -75,13 +75,33 @@ def make_clip(path: Path, shots: list[str] | None = None) -> Path:
     inputs += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4"]
     joined = "".join(f"[{index}:v]" for index in range(len(shots)))
     command = [
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs,
-        "-filter_complex", f"{joined}concat=n={len(shots)}:v=1:a=0,format=yuv420p[v]",
-        "-map", "[v]", "-map", f"{len(shots)}:a",
-        "-c:v", "libx264", "-preset", "veryfast", "-g", "25",
-        "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-shortest",
+        "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *inputs,
+        "-filter_complex",
+        f"{joined}concat=n={len(shots)}:v=1:a=0,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-map",
+        f"{len(shots)}:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "25",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        "-movflags",
+        "+faststart",
+        "-shortest",
         str(path),
-    ]  # fmt: skip
+    ]
     subprocess.run(command, check=True, timeout=60)
     return path
 
@@ -162,10 +182,14 @@ class E2EStack:
         self.create_user(USERNAME, PASSWORD)
         self.create_user(OTHER_USERNAME, PASSWORD)
         # Two web processes, as in production: WebSocket events must cross processes via Redis.
-        self._spawn("web", [sys.executable, "manage.py", "serve", "--port", str(self.port),
-                            "--processes", "2"])  # fmt: skip
-        self._spawn("worker", [sys.executable, "manage.py", "rundramatiq",
-                               "--processes", "1", "--threads", "1"])  # fmt: skip
+        self._spawn(
+            "web",
+            [sys.executable, "manage.py", "serve", "--port", str(self.port), "--processes", "2"],
+        )
+        self._spawn(
+            "worker",
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
+        )
         try:
             wait_for_http(f"{self.base_url}/api/health", timeout=60, alive=self.processes)
         except Exception:

@@ -182,8 +182,20 @@ def transitions_clip(media_dir: Path) -> Transitions:
         ]
     )
     path = media_dir / "transitions.mp4"
-    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset",
-           "veryfast", "-r", str(FPS), str(path))  # fmt: skip
+    ffmpeg(
+        *inputs,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-r",
+        str(FPS),
+        str(path),
+    )
     return Transitions(path, [(58, 62), (108, 121), (158, 181)], 210)
 
 
@@ -196,8 +208,21 @@ def pan_flash_clip(media_dir: Path) -> Path:
         "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(n,50,52)',format=yuv420p"
     )
     path = media_dir / "pan_flash.mp4"
-    ffmpeg("-t", "4", "-f", "lavfi", "-i", source, "-vf", graph, "-c:v", "libx264",
-           "-preset", "veryfast", str(path))  # fmt: skip
+    ffmpeg(
+        "-t",
+        "4",
+        "-f",
+        "lavfi",
+        "-i",
+        source,
+        "-vf",
+        graph,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        str(path),
+    )
     return path
 
 
@@ -227,9 +252,23 @@ def late_speech_clip(media_dir: Path) -> LateSpeech:
     path = media_dir / "late_speech.mp4"
     audio = ["-i", str(wav), "[1:a]aresample=44100,adelay=3000:all=1,apad=whole_dur=8[a]"]
     inputs, video_filter = video_inputs([("smptebars", 8.0)])
-    ffmpeg(*inputs, *audio[:2], "-filter_complex", f"{video_filter};{audio[2]}",
-           "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
-           "-c:a", "aac", str(path))  # fmt: skip
+    ffmpeg(
+        *inputs,
+        *audio[:2],
+        "-filter_complex",
+        f"{video_filter};{audio[2]}",
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        str(path),
+    )
     return LateSpeech(path, 3.0 + loud[0] / rate)
 
 
@@ -253,7 +292,20 @@ def odd_size_clip(request: pytest.FixtureRequest, media_dir: Path) -> Clip:
     joined = "".join(f"[{i}:v]" for i in range(len(shots)))
     graph = f"{joined}concat=n={len(shots)}:v=1:a=0,scale={width}:{height},format={pix_fmt}[v]"
     path = media_dir / f"odd_{request.param}.{suffix}"
-    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", codec, *quality,
-           "-pix_fmt", pix_fmt, "-r", str(FPS), str(path))  # fmt: skip
+    ffmpeg(
+        *inputs,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-c:v",
+        codec,
+        *quality,
+        "-pix_fmt",
+        pix_fmt,
+        "-r",
+        str(FPS),
+        str(path),
+    )
     frames = [round(seconds * FPS) for _source, seconds in shots]
     return Clip(path, [frames[0], frames[0] + frames[1]], sum(frames), False)

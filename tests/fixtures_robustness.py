@@ -86,29 +86,55 @@ def make_owned(user: Any) -> Owned:
     from people.models import Character, Speaker
 
     video = Video(
-        owner=user, original_name="film.mp4", sha256=uuid.uuid4().hex * 2, size_bytes=1000,
-        duration=3.6, fps=25.0, frame_count=90, width=320, height=240, has_audio=True,
-    )  # fmt: skip
+        owner=user,
+        original_name="film.mp4",
+        sha256=uuid.uuid4().hex * 2,
+        size_bytes=1000,
+        duration=3.6,
+        fps=25.0,
+        frame_count=90,
+        width=320,
+        height=240,
+        has_audio=True,
+    )
     video.file.save("source.mp4", ContentFile(b"\x00" * 1000), save=False)
     video.save()
     analysis = Analysis.objects.create(
         video=video, status="completed", progress=1.0, parameters={"num_storylines": 2}
     )
     scenes = [
-        Scene.objects.create(analysis=analysis, index=i, start_time=i * 1.2,
-                             end_time=(i + 1) * 1.2, start_frame=i * 30, end_frame=(i + 1) * 30)
+        Scene.objects.create(
+            analysis=analysis,
+            index=i,
+            start_time=i * 1.2,
+            end_time=(i + 1) * 1.2,
+            start_frame=i * 30,
+            end_frame=(i + 1) * 30,
+        )
         for i in range(3)
-    ]  # fmt: skip
+    ]
     scenes[0].keyframe.save("scene_1.jpg", ContentFile(b"\xff\xd8\xff\xd9"), save=True)
     storyline = Storyline.objects.create(analysis=analysis, name="Storyline 1", order=0)
     for scene in scenes:
         StorylineScene.objects.create(storyline=storyline, scene=scene)
-    TranscriptSegment.objects.create(analysis=analysis, scene=scenes[1], start_time=1.5,
-                                     end_time=2.0, text="Hello there", language="en")  # fmt: skip
+    TranscriptSegment.objects.create(
+        analysis=analysis,
+        scene=scenes[1],
+        start_time=1.5,
+        end_time=2.0,
+        text="Hello there",
+        language="en",
+    )
     character = Character.objects.create(analysis=analysis, label="Character 1")
     speaker = Speaker.objects.create(analysis=analysis, label="Speaker 1")
-    export = ExportJob(analysis=analysis, kind="json", status="completed", fingerprint="x",
-                       filename="film.json", content_type="application/json")  # fmt: skip
+    export = ExportJob(
+        analysis=analysis,
+        kind="json",
+        status="completed",
+        fingerprint="x",
+        filename="film.json",
+        content_type="application/json",
+    )
     export.file.save("film.json", ContentFile(b"{}"), save=False)
     export.save()
     token = ApiToken.objects.create(user=user, name="robustness")

@@ -41,8 +41,9 @@ def _audio_filter(first_input: int) -> str:
         )
         if hum:  # the shared recording chain: a mains hum under the voice
             parts.append(f"{chain}[v{i}]")
-            parts.append(f"sine=frequency=100:sample_rate=44100:duration={SHOT_SECONDS},"
-                         f"volume=0.08[h{i}]")  # fmt: skip
+            parts.append(
+                f"sine=frequency=100:sample_rate=44100:duration={SHOT_SECONDS},volume=0.08[h{i}]"
+            )
             parts.append(f"[v{i}][h{i}]amix=inputs=2:duration=first:normalize=0[s{i}]")
         else:
             parts.append(f"{chain}[s{i}]")
@@ -64,9 +65,24 @@ def story_clip(tmp_path_factory: pytest.TempPathFactory) -> StoryClip:
     audio_inputs = [arg for wav in wavs for arg in ("-i", str(wav))]
     path = folder / "story.mp4"
     ffmpeg(
-        *inputs, *audio_inputs,
-        "-filter_complex", f"{video_filter};{_audio_filter(len(STORY))}",
-        "-map", "[v]", "-map", "[a]", "-c:a", "aac", "-ar", "44100",
-        "-c:v", "libx264", "-preset", "veryfast", "-r", str(FPS), str(path),
-    )  # fmt: skip
+        *inputs,
+        *audio_inputs,
+        "-filter_complex",
+        f"{video_filter};{_audio_filter(len(STORY))}",
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        "-c:a",
+        "aac",
+        "-ar",
+        "44100",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-r",
+        str(FPS),
+        str(path),
+    )
     return StoryClip(path, STORY)

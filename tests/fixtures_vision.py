@@ -18,9 +18,32 @@ import pytest
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 BANNER_LINES = ("Новости дня", "Breaking news: flash drive found")
-CAPTION_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "a", "man", "cat",
-                 "dog", "on", "the", "street", "with", "bike", "red", "car", "sofa", "sitting",
-                 "riding", "of", "picture", "in", "and"]  # fmt: skip
+CAPTION_WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "[DEC]",
+    "a",
+    "man",
+    "cat",
+    "dog",
+    "on",
+    "the",
+    "street",
+    "with",
+    "bike",
+    "red",
+    "car",
+    "sofa",
+    "sitting",
+    "riding",
+    "of",
+    "picture",
+    "in",
+    "and",
+]
 SPEECH = (
     "The USB stick is on the table.",
     "Please call Stella tomorrow morning.",
@@ -81,12 +104,27 @@ def tiny_blip(vision_dir: Path) -> Path:
     folder.mkdir()
     (folder / "vocab.txt").write_text("\n".join(CAPTION_WORDS) + "\n")
     tokenizer = BertTokenizer(str(folder / "vocab.txt"), bos_token="[DEC]")
-    text = dict(vocab_size=len(CAPTION_WORDS), hidden_size=32, num_hidden_layers=1,
-                num_attention_heads=2, intermediate_size=37, max_position_embeddings=64,
-                bos_token_id=5, pad_token_id=0, sep_token_id=3, eos_token_id=3,
-                encoder_hidden_size=32)  # fmt: skip
-    vision = dict(hidden_size=32, image_size=32, patch_size=8, num_hidden_layers=1,
-                  num_attention_heads=2, intermediate_size=37)  # fmt: skip
+    text = dict(
+        vocab_size=len(CAPTION_WORDS),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        bos_token_id=5,
+        pad_token_id=0,
+        sep_token_id=3,
+        eos_token_id=3,
+        encoder_hidden_size=32,
+    )
+    vision = dict(
+        hidden_size=32,
+        image_size=32,
+        patch_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+    )
     torch.manual_seed(0)
     model = BlipForConditionalGeneration(
         BlipConfig(text_config=text, vision_config=vision, projection_dim=16)
@@ -104,9 +142,12 @@ def _train_spm(corpus: list[str]) -> bytes:
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus), model_writer=model, vocab_size=40,
-        character_coverage=1.0, hard_vocab_limit=False,
-    )  # fmt: skip
+        sentence_iterator=iter(corpus),
+        model_writer=model,
+        vocab_size=40,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+    )
     return model.getvalue()
 
 
@@ -119,8 +160,14 @@ def tiny_marian(vision_dir: Path) -> Path:
 
     folder = vision_dir / "tiny-marian"
     folder.mkdir()
-    corpus = ["a cat on the sofa", "a man riding a bike", "the street at night",
-              "кошка на диване", "мужчина на велосипеде", "улица ночью"] * 20  # fmt: skip
+    corpus = [
+        "a cat on the sofa",
+        "a man riding a bike",
+        "the street at night",
+        "кошка на диване",
+        "мужчина на велосипеде",
+        "улица ночью",
+    ] * 20
     vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2}
     for name in ("source", "target"):
         (folder / f"{name}.spm").write_bytes(_train_spm(corpus))
@@ -129,14 +176,27 @@ def tiny_marian(vision_dir: Path) -> Path:
             vocab.setdefault(pieces.id_to_piece(i), len(vocab))
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     tokenizer = MarianTokenizer(
-        str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
-        source_lang="en", target_lang="ru",
-    )  # fmt: skip
-    config = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
-                          encoder_attention_heads=2, decoder_attention_heads=2,
-                          encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
-                          pad_token_id=2, eos_token_id=0, decoder_start_token_id=2,
-                          forced_eos_token_id=0)  # fmt: skip
+        str(folder / "source.spm"),
+        str(folder / "target.spm"),
+        str(folder / "vocab.json"),
+        source_lang="en",
+        target_lang="ru",
+    )
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=2,
+        eos_token_id=0,
+        decoder_start_token_id=2,
+        forced_eos_token_id=0,
+    )
     torch.manual_seed(0)
     MarianMTModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -164,16 +224,42 @@ def vision_clip(vision_dir: Path, banner_png: Path) -> Path:
     audio = speech_track(3, wavs, 3.0)
     *audio_inputs, audio_filter = audio
     _ffmpeg(
-        "-loop", "1", "-t", "3", "-i", str(cat),
-        "-loop", "1", "-t", "3", "-i", str(banner_png),
-        "-t", "3", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+        "-loop",
+        "1",
+        "-t",
+        "3",
+        "-i",
+        str(cat),
+        "-loop",
+        "1",
+        "-t",
+        "3",
+        "-i",
+        str(banner_png),
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
         *audio_inputs,
         "-filter_complex",
         f"[0:v]{scale}[v0];[1:v]{scale}[v1];[2:v]{scale}[v2];[v0][v1][v2]concat=n=3:v=1:a=0[v];"
         + audio_filter.replace("[a]", "[aout]"),
-        "-map", "[v]", "-map", "[aout]", "-c:v", "libx264", "-preset", "veryfast",
-        "-c:a", "aac", "-r", "25", str(path),
-    )  # fmt: skip
+        "-map",
+        "[v]",
+        "-map",
+        "[aout]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        "-r",
+        "25",
+        str(path),
+    )
     return path
 
 

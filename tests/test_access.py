@@ -97,8 +97,13 @@ def test_every_api_operation_needs_credentials(
     ids = {name: owned.ids_for(path)[name] for name in names}
     statuses: list[int] = []
 
-    @hypothesis_settings(max_examples=2, deadline=None, database=None, derandomize=True,
-                         suppress_health_check=list(HealthCheck))  # fmt: skip
+    @hypothesis_settings(
+        max_examples=2,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(path_parameters=ids))
     def run(case: Any) -> None:
         statuses.append(case.call().status_code)
@@ -432,8 +437,12 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=base, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 PRODUCTION = {

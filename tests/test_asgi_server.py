@@ -80,8 +80,14 @@ def test_requests_reuse_a_thread_and_leave_no_connection_open() -> None:
 
     async def get(path: str) -> int:
         sent: list[dict[str, Any]] = []
-        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
-                 "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80)}  # fmt: skip
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1")],
+            "server": ("127.0.0.1", 80),
+        }
 
         bodies = [{"type": "http.request", "body": b"", "more_body": False}]
 

@@ -49,9 +49,13 @@ def stream(path: Path, workdir: Path) -> tuple[cuts.CombinedDetector, list[int],
 
 @pytest.mark.parametrize("chunk", [24, 61, 256])
 def test_streaming_finds_the_cuts_of_deciding_at_the_end(
-    transitions_clip: Transitions, bikes_clip: Path, pan_flash_clip: Path, tmp_path: Path,
-    monkeypatch: Any, chunk: int,
-) -> None:  # fmt: skip
+    transitions_clip: Transitions,
+    bikes_clip: Path,
+    pan_flash_clip: Path,
+    tmp_path: Path,
+    monkeypatch: Any,
+    chunk: int,
+) -> None:
     monkeypatch.setattr(cuts, "STREAM_CHUNK", chunk)
     sent_early = 0
     for number, path in enumerate([transitions_clip.path, bikes_clip, pan_flash_clip]):
@@ -63,8 +67,10 @@ def test_streaming_finds_the_cuts_of_deciding_at_the_end(
     if chunk < 100:  # these clips are 100-250 frames long: short chunks close windows early
         assert sent_early > 0, "no network window ran while the video was being read"
     dissolve = transitions_clip.spans[1]
-    assert any(dissolve[0] <= c <= dissolve[1] for c in stream(transitions_clip.path,
-               tmp_path / "again")[1])  # fmt: skip
+    assert any(
+        dissolve[0] <= c <= dissolve[1]
+        for c in stream(transitions_clip.path, tmp_path / "again")[1]
+    )
 
 
 def test_closing_stops_the_network_thread(
@@ -105,8 +111,12 @@ def test_a_failing_pass_stops_the_network_thread(
     from analysis.pipeline.stages.shots import detect_cuts
 
     monkeypatch.setattr(cuts, "STREAM_CHUNK", 16)
-    ctx = StageContext(Analysis(video=Video(fps=25, frame_count=250)), bikes_clip, tmp_path,
-                       lambda fraction, message: None)  # fmt: skip
+    ctx = StageContext(
+        Analysis(video=Video(fps=25, frame_count=250)),
+        bikes_clip,
+        tmp_path,
+        lambda fraction, message: None,
+    )
     detector = cuts.CombinedDetector(tmp_path, device="cpu")
     with pytest.raises(OSError, match="No space"):
         detect_cuts(ctx, detector, 25.0, [Breaks(200)])

@@ -109,11 +109,21 @@ def test_django_runs_queries_through_the_pool_settings() -> None:
         "print('POOL', connection.pool._check.__name__, len(checked1), len(lent2 & lent1),\n"
         "      len(checked2 & lent1))\n"
     )
-    env = {**os.environ, "DATABASE_URL": database_url(), "DB_POOL": "true",
-           "DB_POOL_CHECK_AFTER": "30"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DB_POOL": "true",
+        "DB_POOL_CHECK_AFTER": "30",
+    }
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("POOL"))
     _, installed, checked_new, reused, rechecked = line.split()

@@ -37,8 +37,9 @@ def storyline(analysis: Any, number: int) -> Storyline:
 def run(
     analysis: Any, kind: str, storyline_id: int | None = None, mode: str | None = None
 ) -> ExportJob:
-    job, created = services.export_request(analysis=analysis, kind=kind, storyline_id=storyline_id,
-                                           mode=mode, enqueue=False)  # fmt: skip
+    job, created = services.export_request(
+        analysis=analysis, kind=kind, storyline_id=storyline_id, mode=mode, enqueue=False
+    )
     assert created
     services.export_execute(job_id=job.pk)
     job.refresh_from_db()
@@ -52,10 +53,23 @@ def members(number: int) -> list[int]:
 
 def video_frames(path: Path) -> int:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-         "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return int(out.strip())
 
 
@@ -93,8 +107,10 @@ def test_stream_copy_cut_widens_to_keyframes_and_keeps_the_order(
     shown = [nearest_colour(c) for c in frame_colours(path)]
     # The widened spans in the source: [0, 1) red; [2, 4) green, blue, yellow; [5, 8) ...
     bounds = scene_bounds(colour_clip)
-    source = [next(i for i, (a, b) in enumerate(bounds) if a <= (k + 0.5) / FPS < b)
-              for k in range(9 * FPS)]  # fmt: skip
+    source = [
+        next(i for i, (a, b) in enumerate(bounds) if a <= (k + 0.5) / FPS < b)
+        for k in range(9 * FPS)
+    ]
     wanted = source[0:25] + source[50:100] + source[125:200]
     # Copied packets may add up to 3 B-frames at a span's end: compare runs of colours.
     assert [c for c, _ in runs(shown)] == [c for c, _ in runs(wanted)] == [0, 1, 2, 3, 4, 5]
@@ -252,20 +268,27 @@ def test_a_finished_export_is_reused_until_the_storylines_change(
 ) -> None:
     line = storyline(seeded_analysis, 1)
     first = run(seeded_analysis, "edl", line.pk)
-    again, created = services.export_request(analysis=seeded_analysis, kind="edl",
-                                             storyline_id=line.pk, enqueue=False)  # fmt: skip
+    again, created = services.export_request(
+        analysis=seeded_analysis, kind="edl", storyline_id=line.pk, enqueue=False
+    )
     assert not created and again.pk == first.pk
     scene = seeded_analysis.scenes.get(index=1)
-    story_services.move_scene(analysis=seeded_analysis, user=user, scene=scene,
-                              storyline_id=line.pk)  # fmt: skip
-    fresh, created = services.export_request(analysis=seeded_analysis, kind="edl",
-                                             storyline_id=line.pk, enqueue=False)  # fmt: skip
+    story_services.move_scene(
+        analysis=seeded_analysis, user=user, scene=scene, storyline_id=line.pk
+    )
+    fresh, created = services.export_request(
+        analysis=seeded_analysis, kind="edl", storyline_id=line.pk, enqueue=False
+    )
     assert created and fresh.pk != first.pk
     services.export_execute(job_id=fresh.pk)
     fresh.refresh_from_db()
     timeline = otio.adapters.read_from_file(fresh.file.path, rate=FPS)
-    assert [c.name.strip() for c in timeline.find_clips()] == ["scene_1", "scene_2", "scene_3",
-                                                               "scene_5"]  # fmt: skip
+    assert [c.name.strip() for c in timeline.find_clips()] == [
+        "scene_1",
+        "scene_2",
+        "scene_3",
+        "scene_5",
+    ]
 
 
 def test_api_request_follow_and_download_with_names_and_types(
@@ -273,8 +296,9 @@ def test_api_request_follow_and_download_with_names_and_types(
 ) -> None:
     line = storyline(seeded_analysis, 1)
     url = f"/api/analyses/{seeded_analysis.pk}/exports"
-    response = alice.post(url, {"kind": "vtt", "storyline_id": line.pk},
-                          content_type="application/json")  # fmt: skip
+    response = alice.post(
+        url, {"kind": "vtt", "storyline_id": line.pk}, content_type="application/json"
+    )
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "queued" and body["download_url"] is None
@@ -287,8 +311,9 @@ def test_api_request_follow_and_download_with_names_and_types(
     name = "Фильм цвета - Погоня.vtt"
     assert f"filename*=utf-8''{quote(name)}" in download["Content-Disposition"]
     assert b"".join(download.streaming_content).startswith(b"WEBVTT")
-    cached = alice.post(url, {"kind": "vtt", "storyline_id": line.pk},
-                        content_type="application/json")  # fmt: skip
+    cached = alice.post(
+        url, {"kind": "vtt", "storyline_id": line.pk}, content_type="application/json"
+    )
     assert cached.status_code == 200 and cached.json()["cached"] is True
     listed = alice.get(url).json()
     assert [j["id"] for j in listed] == [body["id"]]
@@ -329,8 +354,9 @@ def test_bad_requests_say_what_is_wrong(alice: Client, seeded_analysis: Any) -> 
 
 def test_a_missing_video_file_fails_the_job_with_a_message(seeded_analysis: Any) -> None:
     line = storyline(seeded_analysis, 1)
-    job, _ = services.export_request(analysis=seeded_analysis, kind="mp4", storyline_id=line.pk,
-                                     enqueue=False)  # fmt: skip
+    job, _ = services.export_request(
+        analysis=seeded_analysis, kind="mp4", storyline_id=line.pk, enqueue=False
+    )
     Path(seeded_analysis.video.file.path).unlink()
     services.export_execute(job_id=job.pk)
     job.refresh_from_db()
@@ -348,8 +374,14 @@ def test_progress_and_the_result_reach_the_owners_websocket(
     from frontend.seeding import seed_analysis
     from videoanalyzer.asgi import application
 
-    analysis = seed_analysis(owner=user, video_path=colour_clip.path, cuts=colour_clip.cuts,
-                             storylines=2, assignment=ASSIGNMENT, names=NAMES)  # fmt: skip
+    analysis = seed_analysis(
+        owner=user,
+        video_path=colour_clip.path,
+        cuts=colour_clip.cuts,
+        storylines=2,
+        assignment=ASSIGNMENT,
+        names=NAMES,
+    )
     client = Client()
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
@@ -388,8 +420,9 @@ def test_encoder_selection_prefers_nvenc_only_when_it_can_run() -> None:
 
 
 def test_spans_merge_and_snap() -> None:
-    spans = cutting.merge_spans([cutting.Span(2.0, 3.0), cutting.Span(0.0, 1.0),
-                                 cutting.Span(1.0, 1.5)])  # fmt: skip
+    spans = cutting.merge_spans(
+        [cutting.Span(2.0, 3.0), cutting.Span(0.0, 1.0), cutting.Span(1.0, 1.5)]
+    )
     assert spans == [cutting.Span(0.0, 1.5), cutting.Span(2.0, 3.0)]
     snapped = cutting.snap_to_keyframes(spans, [0.0, 1.0, 2.0, 4.0], duration=5.0)
     assert snapped == [cutting.Span(0.0, 4.0)]  # 1.5 widens to 2.0, touching the next span

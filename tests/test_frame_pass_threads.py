@@ -64,8 +64,15 @@ def test_candidates_are_saved_beside_the_pass_and_complete_at_finish(
 
 def test_wide_frames_are_saved_at_the_width_limit(tmp_path: Path) -> None:
     wide = tmp_path / "wide.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=2400x300:rate=25:duration=0.2",
-           "-pix_fmt", "yuv420p", str(wide))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=2400x300:rate=25:duration=0.2",
+        "-pix_fmt",
+        "yuv420p",
+        str(wide),
+    )
     candidates = KeyframeCandidates(tmp_path / "run", interval=10.0, max_width=1200)
     for frame in iter_frames_ahead(wide):
         candidates.consume(frame)
@@ -133,8 +140,15 @@ def test_saving_beside_the_pass_does_not_deadlock_on_a_narrow_clip(tmp_path: Pat
     from analysis.pipeline.framestore import ThumbnailStrip
 
     narrow = tmp_path / "narrow.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25:duration=8",
-           "-pix_fmt", "yuv420p", str(narrow))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=176x144:rate=25:duration=8",
+        "-pix_fmt",
+        "yuv420p",
+        str(narrow),
+    )
     done: list[int] = []
 
     def run() -> None:

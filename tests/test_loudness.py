@@ -57,9 +57,31 @@ def tone_file(folder: Path, level: str, seconds: float, suffix: str = "mp4") -> 
         ffmpeg("-f", "lavfi", "-i", tone, "-c:a", "pcm_s16le", str(path))
         return path
     picture = f"testsrc2=size={SIZE}:rate={FPS}"
-    ffmpeg("-f", "lavfi", "-i", tone, "-t", str(seconds), "-f", "lavfi", "-i", picture,
-           "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast",
-           "-c:a", "aac", "-b:a", "192k", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        tone,
+        "-t",
+        str(seconds),
+        "-f",
+        "lavfi",
+        "-i",
+        picture,
+        "-map",
+        "1:v",
+        "-map",
+        "0:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        str(path),
+    )
     return path
 
 
@@ -152,9 +174,17 @@ def test_speech_agrees_with_ffmpegs_ebur128_meter(media_dir: Path) -> None:
 
     first, second = (speak(media_dir / f"loud{i}.wav", t) for i, t in enumerate(EN_SENTENCES))
     speech = media_dir / "speech_with_pause.wav"
-    ffmpeg("-i", str(first), "-i", str(second), "-filter_complex",
-           "[0:a]apad=pad_dur=1.5[a0];[a0][1:a]concat=n=2:v=0:a=1[a]", "-map", "[a]",
-           str(speech))  # fmt: skip
+    ffmpeg(
+        "-i",
+        str(first),
+        "-i",
+        str(second),
+        "-filter_complex",
+        "[0:a]apad=pad_dur=1.5[a0];[a0][1:a]concat=n=2:v=0:a=1[a]",
+        "-map",
+        "[a]",
+        str(speech),
+    )
     samples = decode_audio(speech)
     assert samples is not None
     track = media_dir / "speech_16k.wav"  # the very samples our meter sees
@@ -177,10 +207,28 @@ def levels_clip(media_dir: Path) -> Path:
     level = "if(lt(t,2),0.5,if(lt(t,3.9),0.25,0))"
     tone = f"aevalsrc=exprs='({level})*sin(2*PI*{TONE_HZ}*t)':s=48000:d=6"
     path = media_dir / "levels.mp4"
-    ffmpeg(*inputs, "-f", "lavfi", "-i", tone, "-filter_complex",
-           "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]", "-map", "[v]", "-map", "3:a",
-           "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", "-b:a", "192k",
-           str(path))  # fmt: skip
+    ffmpeg(
+        *inputs,
+        "-f",
+        "lavfi",
+        "-i",
+        tone,
+        "-filter_complex",
+        "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "3:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        str(path),
+    )
     return path
 
 

@@ -235,8 +235,20 @@ def test_default_detector_on_real_footage(run: Any, bikes_clip: Path) -> None:
 def test_variable_frame_rate_keeps_true_times(run: Any, shots_clip: Clip, tmp_path: Path) -> None:
     vfr = tmp_path / "vfr.mp4"  # every third frame dropped, timestamps kept
     drop = "select='not(eq(mod(n,3),2))'"
-    ffmpeg("-i", str(shots_clip.path), "-vf", drop, "-fps_mode", "vfr", "-an",
-           "-c:v", "libx264", "-preset", "veryfast", str(vfr))  # fmt: skip
+    ffmpeg(
+        "-i",
+        str(shots_clip.path),
+        "-vf",
+        drop,
+        "-fps_mode",
+        "vfr",
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        str(vfr),
+    )
     runner = run(vfr, scene_detector="content")
     runner.run("shots")
     scenes = scenes_of(runner)
@@ -333,8 +345,15 @@ def test_keyframes_are_turned_upright(run: Any, rotated_clip: Clip, tmp_path: Pa
     assert image.shape == (320, 240, 3)  # stored 320x240, shown turned a quarter
     # Same picture as ffmpeg's own auto-rotation at that time, not the other way round.
     reference = tmp_path / "ffmpeg.png"
-    ffmpeg("-ss", f"{scene.keyframe_time:.3f}", "-i", str(rotated_clip.path), "-frames:v", "1",
-           str(reference))  # fmt: skip
+    ffmpeg(
+        "-ss",
+        f"{scene.keyframe_time:.3f}",
+        "-i",
+        str(rotated_clip.path),
+        "-frames:v",
+        "1",
+        str(reference),
+    )
     expected = cv2.imread(str(reference)).astype(np.int16)
     upside = cv2.rotate(image, cv2.ROTATE_180).astype(np.int16)
     error = np.abs(image.astype(np.int16) - expected).mean()
@@ -436,8 +455,11 @@ def test_segments_start_a_lead_in_before_the_voice_within_the_pause() -> None:
     # Three words as alignment gives them: the first starts in the silence, the others are
     # glued to the end of the word before; sentence ends make each its own segment.
     samples = noisy_words([(1.0, 1.5), (2.3, 2.8), (3.0, 3.5)])
-    aligned = [Word(" One.", 0.4, 1.5, 0.9), Word(" Two.", 1.5, 2.8, 0.9),
-               Word(" Three.", 2.8, 3.5, 0.9)]  # fmt: skip
+    aligned = [
+        Word(" One.", 0.4, 1.5, 0.9),
+        Word(" Two.", 1.5, 2.8, 0.9),
+        Word(" Three.", 2.8, 3.5, 0.9),
+    ]
     words = refine_words(loudness(samples), aligned)
     assert [w.start for w in words] == pytest.approx([1.0, 2.3, 3.0], abs=0.03)
     scenes = [SceneSpan(1, 0, 0.0, 4.0, 0, 100)]
@@ -626,8 +648,11 @@ def test_user_subtitles_replace_the_transcript(
     (folder / "mine.srt").write_text(SRT)
     runner = run(shots_clip, subtitles_path="subtitles/mine.srt")
     runner.run("shots", "transcript")
-    segments = list(TranscriptSegment.objects.filter(analysis=runner.ctx.analysis)
-                    .order_by("start_time").select_related("scene"))  # fmt: skip
+    segments = list(
+        TranscriptSegment.objects.filter(analysis=runner.ctx.analysis)
+        .order_by("start_time")
+        .select_related("scene")
+    )
     assert [(s.start_time, s.end_time, s.text, s.scene.index) for s in segments] == [
         (0.5, 1.5, "First shot words", 0),
         (2.4, 3.6, "Second shot words", 1),

@@ -172,8 +172,7 @@ def test_merge_and_move_survive_a_regroup_and_reweight_the_signals(
 ) -> None:
     a, b, c = (storyline_of(analysis, i) for i in (0, 2, 1))
     services.merge_storylines(analysis=analysis, user=user, storyline_id=b.pk, into_id=a.pk)
-    services.move_scene(analysis=analysis, user=user, scene=scene(analysis, 1),
-                        storyline_id=c.pk)  # fmt: skip
+    services.move_scene(analysis=analysis, user=user, scene=scene(analysis, 1), storyline_id=c.pk)
     services.regroup(analysis=analysis, user=user, num_storylines=None)
     analysis.refresh_from_db()
     assert groups(analysis) == {frozenset({0, 2, 4, 5}), frozenset({1, 3})}
@@ -183,8 +182,7 @@ def test_merge_and_move_survive_a_regroup_and_reweight_the_signals(
             "scene__index", "source"
         )
     )
-    assert sources == {0: "editor", 1: "editor", 2: "editor", 3: "auto", 4: "editor",
-                       5: "editor"}  # fmt: skip
+    assert sources == {0: "editor", 1: "editor", 2: "editor", 3: "auto", 4: "editor", 5: "editor"}
     meta = analysis.metadata["storylines"]
     assert meta["constraints"]["groups"] == 2
     learned = meta["learned_multipliers"]  # the editor joined A and B: same voice, new picture
@@ -195,10 +193,15 @@ def test_move_rename_and_exclusion_survive_regroup_and_full_rerun(
     analysis: Analysis, user: Any, story_clip: StoryClip, tmp_path: Any
 ) -> None:
     target = storyline_of(analysis, 0)
-    services.move_scene(analysis=analysis, user=user, scene=scene(analysis, 1),
-                        storyline_id=target.pk)  # fmt: skip
-    services.update_storyline(analysis=analysis, user=user, storyline_id=target.pk,
-                              changes={"name": "River", "color": "#123456"})  # fmt: skip
+    services.move_scene(
+        analysis=analysis, user=user, scene=scene(analysis, 1), storyline_id=target.pk
+    )
+    services.update_storyline(
+        analysis=analysis,
+        user=user,
+        storyline_id=target.pk,
+        changes={"name": "River", "color": "#123456"},
+    )
     services.exclude_scene(analysis=analysis, user=user, scene=scene(analysis, 3))
     for _ in range(2):  # regrouping twice changes nothing the editor decided
         services.regroup(analysis=analysis, user=user, num_storylines=3)
@@ -218,8 +221,9 @@ def test_move_rename_and_exclusion_survive_regroup_and_full_rerun(
 def test_undo_and_redo_restore_the_storylines(analysis: Analysis, user: Any) -> None:
     before = primary(analysis)
     other = storyline_of(analysis, 1)
-    services.move_scene(analysis=analysis, user=user, scene=scene(analysis, 0),
-                        storyline_id=other.pk)  # fmt: skip
+    services.move_scene(
+        analysis=analysis, user=user, scene=scene(analysis, 0), storyline_id=other.pk
+    )
     moved = primary(analysis)
     assert moved[0] == other.pk
     services.undo(analysis=analysis, user=user)
@@ -234,8 +238,9 @@ def test_undo_and_redo_restore_the_storylines(analysis: Analysis, user: Any) -> 
     services.undo(analysis=analysis, user=user)
     assert Storyline.objects.filter(pk=ab.pk).exists() and primary(analysis) == moved
     # A new edit forgets what was undone.
-    services.update_storyline(analysis=analysis, user=user, storyline_id=ab.pk,
-                              changes={"name": "Renamed"})  # fmt: skip
+    services.update_storyline(
+        analysis=analysis, user=user, storyline_id=ab.pk, changes={"name": "Renamed"}
+    )
     with pytest.raises(services.StoryEditError, match="Nothing to redo"):
         services.redo(analysis=analysis, user=user)
     history = list(StorylineEdit.objects.filter(analysis=analysis).order_by("created_at", "id"))
@@ -290,53 +295,71 @@ def test_api_reads_graph_relevance_and_interest(analysis: Analysis, alice: Any) 
 def test_api_corrections_and_undo(analysis: Analysis, alice: Any) -> None:
     base = f"/api/analyses/{analysis.pk}/story"
     other = storyline_of(analysis, 1).pk
-    state = alice.post(f"{base}/scenes/scene_1/move", {"storyline_id": other},
-                       content_type="application/json").json()  # fmt: skip
+    state = alice.post(
+        f"{base}/scenes/scene_1/move", {"storyline_id": other}, content_type="application/json"
+    ).json()
     assert state["can_undo"] and "scene_1" in next(
         s["scene_ids"] for s in state["storylines"] if s["id"] == other
     )
-    made = alice.post(f"{base}/storylines", {"name": "Extra", "scene_ids": ["scene_6"]},
-                      content_type="application/json")  # fmt: skip
+    made = alice.post(
+        f"{base}/storylines",
+        {"name": "Extra", "scene_ids": ["scene_6"]},
+        content_type="application/json",
+    )
     assert made.status_code == 200
     extra = next(s for s in made.json()["storylines"] if s["name"] == "Extra")
     assert extra["scene_ids"] == ["scene_6"] and extra["lock"]["created"]
-    bad = alice.patch(f"{base}/storylines/{extra['id']}", {"color": "red"},
-                      content_type="application/json")  # fmt: skip
+    bad = alice.patch(
+        f"{base}/storylines/{extra['id']}", {"color": "red"}, content_type="application/json"
+    )
     assert bad.status_code == 422
-    gone = alice.post(f"{base}/storylines/999999/merge", {"into_id": other},
-                      content_type="application/json")  # fmt: skip
+    gone = alice.post(
+        f"{base}/storylines/999999/merge", {"into_id": other}, content_type="application/json"
+    )
     assert gone.status_code == 400 and "No storyline" in gone.json()["detail"]
     assert alice.post(f"{base}/undo").json()["can_redo"]
     history = alice.get(f"{base}/history").json()
     assert [h["action"] for h in history] == ["move", "create"] and history[1]["undone"]
-    regrouped = alice.post(f"{base}/regroup", {"num_storylines": None, "preset": "sports"},
-                           content_type="application/json")  # fmt: skip
+    regrouped = alice.post(
+        f"{base}/regroup",
+        {"num_storylines": None, "preset": "sports"},
+        content_type="application/json",
+    )
     assert regrouped.status_code == 200 and regrouped.json()["preset"] == "sports"
-    assert alice.post(f"{base}/regroup", {"preset": "opera"},
-                      content_type="application/json").status_code == 422  # fmt: skip
+    assert (
+        alice.post(
+            f"{base}/regroup", {"preset": "opera"}, content_type="application/json"
+        ).status_code
+        == 422
+    )
 
 
 def test_another_users_analysis_is_a_404(analysis: Analysis, bob: Any) -> None:
     base = f"/api/analyses/{analysis.pk}"
-    for path in ("graph", "relevance", "interest", "story", "story/history",
-                 "scenes/scene_1/neighbours"):  # fmt: skip
+    for path in (
+        "graph",
+        "relevance",
+        "interest",
+        "story",
+        "story/history",
+        "scenes/scene_1/neighbours",
+    ):
         assert bob.get(f"{base}/{path}").status_code == 404, path
     for path in ("story/undo", "story/scenes/scene_1/move", "story/regroup"):
-        response = bob.post(f"{base}/{path}", {"storyline_id": None},
-                            content_type="application/json")  # fmt: skip
+        response = bob.post(
+            f"{base}/{path}", {"storyline_id": None}, content_type="application/json"
+        )
         assert response.status_code == 404, path
     assert primary(analysis)[0] is not None  # nothing changed
 
 
 def test_preferences_opt_in_carries_learned_weights(analysis: Analysis, alice: Any) -> None:
     assert alice.get("/api/story/preferences").json()["learn_from_edits"] is False
-    alice.put("/api/story/preferences", {"learn_from_edits": True},
-              content_type="application/json")  # fmt: skip
+    alice.put("/api/story/preferences", {"learn_from_edits": True}, content_type="application/json")
     base = f"/api/analyses/{analysis.pk}/story"
     a, b, c = (storyline_of(analysis, i).pk for i in (0, 2, 1))
     alice.post(f"{base}/storylines/{b}/merge", {"into_id": a}, content_type="application/json")
-    alice.post(f"{base}/scenes/scene_2/move", {"storyline_id": c},
-               content_type="application/json")  # fmt: skip
+    alice.post(f"{base}/scenes/scene_2/move", {"storyline_id": c}, content_type="application/json")
     alice.post(f"{base}/regroup", {}, content_type="application/json")
     learned = alice.get("/api/story/preferences").json()["weight_multipliers"]
     assert learned and all(0.25 <= v <= 4 for v in learned.values())
@@ -344,8 +367,9 @@ def test_preferences_opt_in_carries_learned_weights(analysis: Analysis, alice: A
 
 def test_unknown_preset_is_refused_when_starting(user: Any, alice: Any, story_clip: Any) -> None:
     video = analysis_services.video_create_from_path(owner=user, path=story_clip.path)
-    response = alice.post(f"/api/videos/{video.pk}/analyses", {"preset": "opera"},
-                          content_type="application/json")  # fmt: skip
+    response = alice.post(
+        f"/api/videos/{video.pk}/analyses", {"preset": "opera"}, content_type="application/json"
+    )
     assert response.status_code == 422 and "preset" in response.json()["detail"]
 
 
@@ -375,20 +399,33 @@ class FakeChat(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeChat.seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                              "body": body})  # fmt: skip
+        FakeChat.seen.append(
+            {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
+        )
         if FakeChat.fail:
             self.send_response(500)
             self.end_headers()
             return
         system = body["messages"][0]["content"]
         if "cause and effect" in system:
-            answer = {"links": [
-                {"cause": 1, "effect": 3, "cause_quote": "takes the flash drive",
-                 "effect_quote": "Where is my flash drive", "explanation": "the drive is missed"},
-                {"cause": 2, "effect": 4, "cause_quote": "a sentence nobody said",
-                 "effect_quote": "Sunny skies", "explanation": "invented"},
-            ]}  # fmt: skip
+            answer = {
+                "links": [
+                    {
+                        "cause": 1,
+                        "effect": 3,
+                        "cause_quote": "takes the flash drive",
+                        "effect_quote": "Where is my flash drive",
+                        "explanation": "the drive is missed",
+                    },
+                    {
+                        "cause": 2,
+                        "effect": 4,
+                        "cause_quote": "a sentence nobody said",
+                        "effect_quote": "Sunny skies",
+                        "explanation": "invented",
+                    },
+                ]
+            }
         else:
             answer = {
                 "storylines": [
@@ -430,9 +467,16 @@ def _story_nodes() -> list[SceneNode]:
         "Sunny skies again tomorrow.",
     ]
     looks = [[10.0] * 6, [200.0] * 6, [12.0] * 6, [198.0] * 6]
-    return [SceneNode(pk=i + 1, index=i, start_time=2.0 * i, end_time=2.0 * i + 2,
-                      features={"text": t, "words": t.lower().split(), "colour": c})
-            for i, (t, c) in enumerate(zip(texts, looks, strict=True))]  # fmt: skip
+    return [
+        SceneNode(
+            pk=i + 1,
+            index=i,
+            start_time=2.0 * i,
+            end_time=2.0 * i + 2,
+            features={"text": t, "words": t.lower().split(), "colour": c},
+        )
+        for i, (t, c) in enumerate(zip(texts, looks, strict=True))
+    ]
 
 
 def test_language_model_names_storylines_and_proposes_quoted_links(chat_server: Any) -> None:

@@ -45,8 +45,9 @@ def test_scene_details_carry_transcript_interest_relevance_and_neighbours(
 ) -> None:
     scenes = list(seeded_analysis.scenes.order_by("index"))
     why = {"colour": {"share": 1.0, "why": "similar colours"}}
-    SceneEdge.objects.create(analysis=seeded_analysis, source=scenes[0], target=scenes[2],
-                             weight=0.8, components=why)  # fmt: skip
+    SceneEdge.objects.create(
+        analysis=seeded_analysis, source=scenes[0], target=scenes[2], weight=0.8, components=why
+    )
     url = f"/api/analyses/{seeded_analysis.pk}/timeline/scenes/scene_1"
     body = alice.get(url).json()
     assert body["id"] == "scene_1" and body["segments"][0]["words"]
@@ -55,9 +56,14 @@ def test_scene_details_carry_transcript_interest_relevance_and_neighbours(
     assert [r["name"] for r in body["relevance"]] == NAMES
     assert sum(r["relevance"] for r in body["relevance"]) == pytest.approx(1.0, abs=0.01)
     assert body["neighbours"] == [
-        {"scene_id": "scene_3", "weight": 0.8, "kind": "similarity", "direction": "undirected",
-         "why": ["similar colours"]}
-    ]  # fmt: skip
+        {
+            "scene_id": "scene_3",
+            "weight": 0.8,
+            "kind": "similarity",
+            "direction": "undirected",
+            "why": ["similar colours"],
+        }
+    ]
     assert "interest" in body["extras"]  # what the apps register (story's keys at least)
 
 
@@ -85,12 +91,28 @@ def test_timeline_page_renders_with_its_urls(alice: Client, seeded_analysis: Any
 def test_waveform_peaks_follow_the_sound(tmp_path: Path) -> None:
     clip = tmp_path / "half-loud.mp4"
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-         "color=c=black:size=64x48:rate=10:duration=6", "-f", "lavfi", "-i",
-         "sine=frequency=300:sample_rate=48000:duration=6,volume='if(lt(t,3),1,0)':eval=frame",
-         "-c:v", "libx264", "-c:a", "aac", "-shortest", str(clip)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:size=64x48:rate=10:duration=6",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=48000:duration=6,volume='if(lt(t,3),1,0)':eval=frame",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(clip),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     rate = waveform.peaks_per_second(6.0)
     assert rate == waveform.MAX_RATE
     peaks = waveform.compute_peaks(clip, rate)
@@ -130,8 +152,9 @@ def test_seeding_makes_interleaved_storylines_of_any_size() -> None:
 
 
 def test_seeded_analysis_without_cuts(user: Any, colour_clip: ColourClip) -> None:
-    analysis = seed_analysis(owner=user, video_path=colour_clip.path, scenes=20, storylines=3,
-                             thumbnails=False)  # fmt: skip
+    analysis = seed_analysis(
+        owner=user, video_path=colour_clip.path, scenes=20, storylines=3, thumbnails=False
+    )
     assert analysis.scenes.count() == 20 and analysis.storylines.count() == 3
     assert analysis.status == "completed"
 

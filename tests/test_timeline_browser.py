@@ -32,16 +32,28 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> ColourClip:
 @pytest.fixture(scope="module")
 def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
     cuts = ",".join(f"{c:.3f}" for c in clip.cuts)
-    out = stack.manage("seed_analysis", str(clip.path), "--user", USERNAME, "--cuts", cuts,
-                       "--storylines", "2", "--assignment", ",".join(map(str, ASSIGNMENT)),
-                       "--names", "|".join(NAMES))  # fmt: skip
+    out = stack.manage(
+        "seed_analysis",
+        str(clip.path),
+        "--user",
+        USERNAME,
+        "--cuts",
+        cuts,
+        "--storylines",
+        "2",
+        "--assignment",
+        ",".join(map(str, ASSIGNMENT)),
+        "--names",
+        "|".join(NAMES),
+    )
     return out.strip().splitlines()[-1]
 
 
 @pytest.fixture
 def context(browser: Any, stack: E2EStack) -> Iterator[BrowserContext]:  # noqa: F811
-    ctx = browser.new_context(base_url=stack.base_url, viewport={"width": 1440, "height": 1000},
-                              accept_downloads=True)  # fmt: skip
+    ctx = browser.new_context(
+        base_url=stack.base_url, viewport={"width": 1440, "height": 1000}, accept_downloads=True
+    )
     ctx.set_default_timeout(20_000)
     yield ctx
     ctx.close()
@@ -123,9 +135,11 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     assert scene_lane(page, "scene_4") == NAMES[1]
     drag_scene_to_lane(page, "scene_4", 0)
     expect(page.get_by_test_id("toast").last).to_contain_text(f"Scene 4 moved to “{NAMES[0]}”")
-    page.wait_for_function("() => window.timelineDebug.model.scene('scene_4').storyline_id !== null"
-                           " && window.timelineDebug.model.storyline(window.timelineDebug.model"
-                           ".scene('scene_4').storyline_id).order === 0")  # fmt: skip
+    page.wait_for_function(
+        "() => window.timelineDebug.model.scene('scene_4').storyline_id !== null"
+        " && window.timelineDebug.model.storyline(window.timelineDebug.model"
+        ".scene('scene_4').storyline_id).order === 0"
+    )
     shot(page, "timeline-03-dragged")
 
     # A second tab sees the change arrive over the WebSocket; then the first reloads.
@@ -143,15 +157,21 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     expect(page.get_by_test_id("details-title")).to_have_text("Scene 2")
     page.keyboard.press("Digit1")
     expect(page.get_by_test_id("toast").last).to_contain_text("Scene 2 moved to")
-    other.wait_for_function("() => window.timelineDebug.model.scene('scene_2').storyline_id"
-                            " === window.timelineDebug.model.storylines[0].id")  # fmt: skip
+    other.wait_for_function(
+        "() => window.timelineDebug.model.scene('scene_2').storyline_id"
+        " === window.timelineDebug.model.storylines[0].id"
+    )
     expect(other.get_by_test_id("toast").last).to_contain_text("Changed in another window")
     shot(other, "timeline-04-other-tab")
     page.keyboard.press("Control+z")
-    page.wait_for_function("() => window.timelineDebug.model.scene('scene_2').storyline_id"
-                           " === window.timelineDebug.model.storylines[1].id")  # fmt: skip
-    other.wait_for_function("() => window.timelineDebug.model.scene('scene_2').storyline_id"
-                            " === window.timelineDebug.model.storylines[1].id")  # fmt: skip
+    page.wait_for_function(
+        "() => window.timelineDebug.model.scene('scene_2').storyline_id"
+        " === window.timelineDebug.model.storylines[1].id"
+    )
+    other.wait_for_function(
+        "() => window.timelineDebug.model.scene('scene_2').storyline_id"
+        " === window.timelineDebug.model.storylines[1].id"
+    )
     assert scene_lane(page, "scene_4") == NAMES[0]  # only the last change was undone
 
     # Rename a storyline, and the help overlay lists the shortcuts.
@@ -199,10 +219,23 @@ def test_export_a_storyline_and_download_the_mp4(
         names,
     )
     frames = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-         "stream=nb_read_packets", "-of", "csv=p=0", str(target)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert int(frames) == round(seconds * FPS)
 
 

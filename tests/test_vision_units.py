@@ -154,8 +154,13 @@ def test_a_photo_without_text_yields_no_text(tmp_path: Path) -> None:
 def test_repeated_text_in_consecutive_scenes_is_flagged() -> None:
     line = ocr.Line("Breaking news: flash drive found", 95.0, (0, 0, 10, 10))
     other = ocr.Line("Погода", 90.0, (0, 0, 10, 10))
-    texts = [ocr.SceneText(0, [line]), ocr.SceneText(1, [line]), ocr.SceneText(2, []),
-             ocr.SceneText(3, [other]), ocr.SceneText(4, [line])]  # fmt: skip
+    texts = [
+        ocr.SceneText(0, [line]),
+        ocr.SceneText(1, [line]),
+        ocr.SceneText(2, []),
+        ocr.SceneText(3, [other]),
+        ocr.SceneText(4, [line]),
+    ]
     marked = {t.scene_index: t for t in ocr.mark_repeats(texts)}
     assert [marked[i].continues for i in range(5)] == [False, True, False, False, False]
     assert marked[1].first_scene_index == 0 and marked[4].first_scene_index == 4
@@ -163,10 +168,27 @@ def test_repeated_text_in_consecutive_scenes_is_flagged() -> None:
 
 def _clip(path: Path, source: str) -> Path:
     subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", "2",
-         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", str(path)],
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-preset",
+            "veryfast",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return path
 
 

@@ -16,11 +16,19 @@ MAX_OBJECTS = 3
 MAX_TEXT_CHARS = 80
 
 ACTION_WORDS = {
-    "en": {"static": "a still shot", "calm": "little movement", "moving": "movement",
-           "fast motion": "fast motion"},
-    "ru": {"static": "статичный кадр", "calm": "спокойное движение", "moving": "движение",
-           "fast motion": "быстрое движение"},
-}  # fmt: skip
+    "en": {
+        "static": "a still shot",
+        "calm": "little movement",
+        "moving": "movement",
+        "fast motion": "fast motion",
+    },
+    "ru": {
+        "static": "статичный кадр",
+        "calm": "спокойное движение",
+        "moving": "движение",
+        "fast motion": "быстрое движение",
+    },
+}
 PLACE_WORDS = {
     "en": {"indoor": "indoors", "outdoor": "outdoors"},
     "ru": {"indoor": "в помещении", "outdoor": "на улице"},

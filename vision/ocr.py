@@ -129,10 +129,14 @@ def bands(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
             merged.append([x, y, x + w, y + h])
     merged.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
     padded = [
-        (max(0, x0 - PADDING), max(0, y0 - PADDING // 2),
-         min(shape[1], x1 + PADDING), min(shape[0], y1 + PADDING // 2))
+        (
+            max(0, x0 - PADDING),
+            max(0, y0 - PADDING // 2),
+            min(shape[1], x1 + PADDING),
+            min(shape[0], y1 + PADDING // 2),
+        )
         for x0, y0, x1, y1 in merged[:MAX_BANDS]
-    ]  # fmt: skip
+    ]
     return sorted(padded, key=lambda b: b[1])
 
 

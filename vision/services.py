@@ -28,8 +28,13 @@ PHRASE_WORDS = 3
 PHRASE_STRIDE = 2
 SEARCH_CONFIGS = ("english", "russian")
 # Column -> weight: what was said and who is there rank above what the picture suggests.
-SEARCH_WEIGHTS = (("transcript", "A"), ("names", "A"), ("text", "B"), ("caption", "C"),
-                  ("keywords", "C"))  # fmt: skip
+SEARCH_WEIGHTS = (
+    ("transcript", "A"),
+    ("names", "A"),
+    ("text", "B"),
+    ("caption", "C"),
+    ("keywords", "C"),
+)
 
 
 @dataclass
@@ -75,8 +80,10 @@ def phrases(segment: TranscriptSegment) -> list[Chunk]:
     A whole sentence's embedding blurs one object mentioned in it ("флешка" vs "The USB
     stick is on the table." is 0.28); the window "The USB stick" is 0.61.
     """
-    words = [(w.get("word", "").strip(), float(w.get("start", segment.start_time)))
-             for w in segment.words or []]  # fmt: skip
+    words = [
+        (w.get("word", "").strip(), float(w.get("start", segment.start_time)))
+        for w in segment.words or []
+    ]
     words = [w for w in words if w[0]] or [(w, segment.start_time) for w in segment.text.split()]
     if len(words) <= PHRASE_WORDS:
         return []
@@ -84,10 +91,15 @@ def phrases(segment: TranscriptSegment) -> list[Chunk]:
     windows = [words[i : i + PHRASE_WORDS] for i in starts]
     context = segment.text.strip()
     return [
-        Chunk(segment.scene_id, ChunkKind.PHRASE, " ".join(w for w, _t in window), window[0][1],
-              context)
+        Chunk(
+            segment.scene_id,
+            ChunkKind.PHRASE,
+            " ".join(w for w, _t in window),
+            window[0][1],
+            context,
+        )
         for window in windows
-    ]  # fmt: skip
+    ]
 
 
 @dataclass

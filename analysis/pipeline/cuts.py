@@ -527,6 +527,7 @@ def make_detector(
         config = CombinedConfig() if threshold is None else CombinedConfig(threshold=threshold)
         return CombinedDetector(workdir, config, select_torch_device())
     if kind == "transnetv2":
-        return TransNetDetector(workdir, 0.5 if threshold is None else threshold,
-                                select_torch_device())  # fmt: skip
+        return TransNetDetector(
+            workdir, 0.5 if threshold is None else threshold, select_torch_device()
+        )
     return SceneDetectAdapter(make_scenedetect(kind, threshold, min_frames), fps)

@@ -99,8 +99,14 @@ def write_picture(
     # One swscale thread: the writer already runs beside the decoder's threads.
     if av_frame.width > max_width:
         height = scaled_height(av_frame.width, av_frame.height, max_width)
-        small = reformatter.reformat(av_frame, width=max_width, height=height, format="bgr24",
-                                     interpolation="AREA", threads=1)  # fmt: skip
+        small = reformatter.reformat(
+            av_frame,
+            width=max_width,
+            height=height,
+            format="bgr24",
+            interpolation="AREA",
+            threads=1,
+        )
     else:  # as ``to_ndarray`` converts
         small = reformatter.reformat(av_frame, format="bgr24", threads=1)
     path.write_bytes(encode_jpeg(rotate_image(small.to_ndarray(), rotation)))
@@ -217,8 +223,14 @@ class KeyframeCandidates:
 
     def _save(self, frame: DecodedFrame) -> None:
         path = self.folder / f"f{frame.index:07d}.jpg"
-        self._writer.submit(write_picture, frame.av_frame, frame.rotation, self.max_width, path,
-                            self._writer.reformatter)  # fmt: skip
+        self._writer.submit(
+            write_picture,
+            frame.av_frame,
+            frame.rotation,
+            self.max_width,
+            path,
+            self._writer.reformatter,
+        )
         self.saved.append((frame.index, round(frame.time, 4)))
 
     def finish(self, frame_count: int) -> None:

@@ -29,8 +29,9 @@ def _h264(path: Path, *, seconds: float = 2.0, audio: bool = True, extra: tuple 
     args = ["-f", "lavfi", "-i", f"testsrc2={SMALL}:duration={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
-    ffmpeg(*args, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", *extra,
-           str(path))  # fmt: skip
+    ffmpeg(
+        *args, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", *extra, str(path)
+    )
     return path
 
 
@@ -94,24 +95,59 @@ def make_no_audio(path: Path) -> Path:
 
 def make_huge_resolution(path: Path) -> Path:
     """One flat 9000x9000 H.264 frame (about 240 KB: flat colour compresses to nothing)."""
-    ffmpeg("-f", "lavfi", "-i", "color=c=0x3050a0:size=9000x9000:rate=1", "-frames:v", "1",
-           "-c:v", "libx264", "-preset", "ultrafast", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x3050a0:size=9000x9000:rate=1",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
+    )
     return path
 
 
 def make_one_frame(path: Path) -> Path:
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2={SMALL}", "-frames:v", "1", "-c:v", "libx264",
-           "-pix_fmt", "yuv420p", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2={SMALL}",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 
 def make_variable_frame_rate(path: Path) -> Path:
     """Frames at uneven times: 25 fps stretches and 5 fps stretches in one stream."""
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2={SMALL}:duration=3",
-           # Drop most frames of the middle second: timestamps keep their gaps (VFR output).
-           "-vf", "select='not(between(t,1,2))+not(mod(n,5))',setpts=PTS",
-           "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-           str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2={SMALL}:duration=3",
+        # Drop most frames of the middle second: timestamps keep their gaps (VFR output).
+        "-vf",
+        "select='not(between(t,1,2))+not(mod(n,5))',setpts=PTS",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 

@@ -126,10 +126,15 @@ def split_at_scenes(
     if len(groups) == 1:
         return [_piece(groups[0][0], start, end, text, words)]
     return [
-        _piece(scene, start if number == 0 else ws[0].start, ws[-1].end,
-               "".join(w.word for w in ws), ws)
+        _piece(
+            scene,
+            start if number == 0 else ws[0].start,
+            ws[-1].end,
+            "".join(w.word for w in ws),
+            ws,
+        )
         for number, (scene, ws) in enumerate(groups)
-    ]  # fmt: skip
+    ]
 
 
 def loudness(samples: Any) -> Any:
