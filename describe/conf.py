@@ -6,12 +6,9 @@ change them. Environment variables have the same names as the settings.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from django.conf import settings
-
-from videoanalyzer.conf import typed_from_env
+from videoanalyzer.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # Downloads
@@ -45,12 +42,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def get(name: str) -> Any:
-    """The setting ``name``: Django settings first, then the environment, then the default."""
-    default = DEFAULTS[name]
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return typed_from_env(raw, default)
+get = AppSettings(DEFAULTS)

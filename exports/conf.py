@@ -1,4 +1,4 @@
-"""Settings of the exports app: a Django setting of the same name wins, then the environment.
+"""Settings of the exports app (the convention of ``videoanalyzer.conf``).
 
 - ``EXPORT_DEVICE`` (``auto``): ``auto`` encodes frame-accurate cuts with NVENC when ffmpeg
   has ``h264_nvenc`` and an NVIDIA GPU is visible, else libx264; ``cpu`` or ``cuda`` force it.
@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-from django.conf import settings
+from videoanalyzer.conf import AppSettings
+
+DEFAULTS: dict[str, Any] = {"EXPORT_DEVICE": "auto"}
+
+setting = AppSettings(DEFAULTS)
 
 
 def export_device() -> str:
-    value = getattr(settings, "EXPORT_DEVICE", None) or os.environ.get("EXPORT_DEVICE", "auto")
-    return str(value).strip().lower() or "auto"
+    return str(setting("EXPORT_DEVICE") or "auto").strip().lower() or "auto"

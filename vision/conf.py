@@ -20,13 +20,10 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
-from videoanalyzer.conf import typed_from_env
+from videoanalyzer.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     "VISION_STAGES": "embeddings,objects,ocr,captions",
@@ -57,16 +54,7 @@ CAPTION_ALIASES = {
 NONE_VALUES = {"", "none", "off", "false", "describer"}
 
 
-def setting(name: str) -> Any:
-    """The value of ``name``: Django settings, else the environment, else the default."""
-    default = DEFAULTS[name]
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = typed_from_env(raw, default)
-    return value.strip() if isinstance(value, str) else value
+setting = AppSettings(DEFAULTS)
 
 
 def as_list(value: Any) -> list[str]:
