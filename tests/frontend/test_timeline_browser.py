@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e_server import USERNAME, E2EStack
 from tests.fixtures_timeline import ASSIGNMENT, FPS, NAMES, ColourClip, make_colour_clip
-from tests.test_browser import ARTIFACTS, browser, log_in, shot, stack  # noqa: F401  (fixtures)
+from tests.frontend.test_browser import ARTIFACTS, browser, log_in, shot, stack  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

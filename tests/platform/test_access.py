@@ -26,7 +26,7 @@ from analysis.models import Analysis, ApiToken, Video
 from tests.fixtures_robustness import Owned, make_owned
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _operations() -> list[tuple[str, str]]:

@@ -115,7 +115,7 @@ def test_django_runs_queries_through_the_pool_settings() -> None:
         "DB_POOL": "true",
         "DB_POOL_CHECK_AFTER": "30",
     }
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=root,

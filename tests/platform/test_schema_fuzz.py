@@ -109,7 +109,7 @@ def test_no_two_schemas_share_a_name_with_different_shapes() -> None:
     def subclasses(cls: type) -> list[type]:
         return [s for sub in cls.__subclasses__() for s in (sub, *subclasses(sub))]
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     shapes: dict[str, set[str]] = defaultdict(set)
     for cls in subclasses(Schema):
         if (root / cls.__module__.split(".")[0]).is_dir():  # our apps' schemas only

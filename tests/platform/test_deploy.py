@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SETTING_VARS = re.compile(r'env(?:bool|int|float)?\("([A-Z0-9_]+)"')
 
 
