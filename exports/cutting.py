@@ -3,9 +3,9 @@
 A cut is a list of ``Span`` s (source start/end in seconds) played one after the other.
 Adjacent scenes become one span, so a run of consecutive scenes is cut once.
 
-- ``copy`` mode (keyframes only, never the default: it shows other footage) snaps every span outwards to keyframes (start to the keyframe at or before it,
-  end to the keyframe at or after it) and copies the packets: fast, no quality loss, but a cut
-  may start a little early and end a little late.
+- ``copy`` mode (keyframes only; never the default, as it shows other footage) snaps every span
+  outwards to keyframes (start to the keyframe at or before it, end to the keyframe at or after
+  it) and copies the packets: fast, no quality loss, but a cut may start early and end late.
 - ``exact`` mode decodes from the keyframe before each span and re-encodes exactly the span's
   frames: slower, frame-accurate. It encodes with NVENC when ffmpeg has it and a CUDA device is
   present, else with libx264.

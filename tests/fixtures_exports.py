@@ -36,6 +36,7 @@ COLOURS = [
 SECONDS = [2.2, 3.4, 1.8, 4.0, 2.6, 3.0, 2.0]
 ASSIGNMENT = [0, 1, 0, 1, 0, 1, 0]
 NAMES = ["Chase", "Harbour"]
+DECODE = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ def make_long_gop_clip(path: Path, seconds: list[float] = SECONDS) -> LongGopCli
     graph = f"{joined}concat=n={n}:v=1:a=0,format=yuv420p[c];[c][{n}:v]overlay=0:{BAND_TOP}[v]"
     encode = ["-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-keyint_min", "250"]
     encode += ["-sc_threshold", "0", "-bf", "3", "-c:a", "aac", "-b:a", "128k"]
+    maps = ["-filter_complex", graph, "-map", "[v]", "-map", f"{n + 1}:a"]
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs]
-        + ["-filter_complex", graph, "-map", "[v]", "-map", f"{n + 1}:a", *encode, str(path)],
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs, *maps, *encode, str(path)],
         check=True,
         timeout=120,
     )
@@ -95,8 +96,7 @@ def make_long_gop_clip(path: Path, seconds: list[float] = SECONDS) -> LongGopCli
 def decoded_frames(path: Path) -> np.ndarray:
     """Every frame of ``path`` as RGB, shape (frames, height, width, 3)."""
     out = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0"]
-        + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        [*DECODE, str(path), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         capture_output=True,
         check=True,
         timeout=300,
@@ -125,8 +125,19 @@ def frame_colours(path: Path) -> list[int]:
 def audio_samples(path: Path) -> np.ndarray:
     """The first audio stream of ``path`` as mono float samples at ``SAMPLE_RATE``."""
     out = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0"]
-        + ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"],
+        [
+            *DECODE,
+            str(path),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-f",
+            "f32le",
+            "-",
+        ],
         capture_output=True,
         check=True,
         timeout=300,
