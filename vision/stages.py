@@ -16,7 +16,8 @@ from typing import Any
 
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.stages.common import Throttled, load_scenes
+from analysis.pipeline.stages.common import load_scenes
+from videoanalyzer.progress import ProgressThrottle
 from vision import captioning, describer, people_link
 from vision.conf import as_list, setting
 from vision.devices import stage_device
@@ -71,7 +72,7 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
     size = int(setting("VISION_BATCH_SIZE"))
     width = ctx.analysis.video.width
     result: dict[str, dict[int, Any]] = {"embeddings": {}, "probabilities": {}}
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     for done, batch in enumerate(batches(scenes, size)):
         out = run_mobilenet([read_rgb(s, width) for s in batch], device, size)
         for scene, vector, probs in zip(batch, out.embeddings, out.probabilities, strict=True):
@@ -283,7 +284,7 @@ class OcrStage(Stage[list[Any]]):
             set_metadata(ctx, ocr_skipped=str(exc))
             return []
         ctx.report(0.0, "Reading on-screen text")
-        progress, found = Throttled(ctx.report), []
+        progress, found = ProgressThrottle(ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
         with ThreadPoolExecutor(workers) as pool:
             jobs = [pool.submit(_read_scene_text, s, languages, ctx) for s in scenes]
@@ -364,7 +365,7 @@ def model_captions(ctx: StageContext, scenes: list[Scene], name: str) -> list[st
     )
     ctx.report(0.05, f"Loading the captioning model ({name})")
     captioning.load_captioner(config)
-    texts, progress = [], Throttled(ctx.report)
+    texts, progress = [], ProgressThrottle(ctx.report)
     width = ctx.analysis.video.width
     for batch in batches(scenes, config.batch_size):
         texts.extend(captioning.generate_captions([read_rgb(s, width) for s in batch], config))
