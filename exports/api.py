@@ -14,13 +14,9 @@ from pydantic import Field
 
 from analysis.selectors import analysis_get_for_user
 from exports import selectors, services
-from videoanalyzer.http import AuthedRequest
+from videoanalyzer.http import AuthedRequest, Detail
 
 router = Router(tags=["exports"])
-
-
-class Detail(Schema):
-    detail: str
 
 
 class ExportIn(Schema):

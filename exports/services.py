@@ -47,6 +47,7 @@ from exports.selectors import (
     storyline_plans,
 )
 from mediakit import cutting, smartcut
+from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -249,13 +250,11 @@ class _Reporter:
     """Saves and announces progress at most twice a second."""
 
     def __init__(self, job: ExportJob, interval: float = 0.5) -> None:
-        self.job, self.interval, self.last = job, interval, 0.0
+        self.job, self.throttle = job, ProgressThrottle(interval=interval)
 
     def __call__(self, fraction: float, message: str) -> None:
-        now = time.monotonic()
-        if now - self.last < self.interval:
+        if not self.throttle.due():
             return
-        self.last = now
         self.job.progress = min(max(fraction, 0.0), 0.99)
         self.job.message = message[:300]
         ExportJob.objects.filter(pk=self.job.pk).update(

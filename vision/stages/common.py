@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.stages.common import Throttled
+from videoanalyzer.progress import ProgressThrottle
 from vision.conf import as_list, setting
 from vision.keyframes import batches, read_rgb
 
@@ -50,7 +50,7 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
     size = int(setting("VISION_BATCH_SIZE"))
     width = ctx.analysis.video.width
     result: dict[str, dict[int, Any]] = {"embeddings": {}, "probabilities": {}}
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     for done, batch in enumerate(batches(scenes, size)):
         out = run_mobilenet([read_rgb(s, width) for s in batch], device, size)
         for scene, vector, probs in zip(batch, out.embeddings, out.probabilities, strict=True):

@@ -8,7 +8,7 @@ from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.stages.common import Throttled
+from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
 from vision.keyframes import read_keyframe, scenes_with_keyframes
 from vision.models import SceneText
@@ -48,7 +48,7 @@ class OcrStage(Stage[list[Any]]):
             set_metadata(ctx, ocr_skipped=str(exc))
             return []
         ctx.report(0.0, "Reading on-screen text")
-        progress, found = Throttled(ctx.report), []
+        progress, found = ProgressThrottle(ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
         with ThreadPoolExecutor(workers) as pool:
             jobs = [pool.submit(_read_scene_text, s, languages, ctx) for s in scenes]
