@@ -44,7 +44,7 @@ const details = new DetailsPanel({
 const exportsPanel = new ExportPanel({
   form: $("export-form"),
   list: $("export-jobs"),
-  urls: { exports: data.urls.exports, export: data.urls.export, keyframeCut: data.urls.keyframe_cut },
+  urls: { exports: data.urls.exports, export: data.urls.export, keyframeCut: data.urls.keyframe_cut, formats: data.urls.export_formats },
   toaster,
   model,
 });
