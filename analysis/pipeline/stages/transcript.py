@@ -53,8 +53,9 @@ from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.speech.whisper import Word
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
+from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
+from videoanalyzer.progress import ProgressThrottle
 
 PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
 SENTENCE_PAUSE_SECONDS = 0.15  # ... or this long after a full stop
@@ -328,7 +329,7 @@ def recognise(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> tuple
         language=requested_language(ctx),
         expected=expected_languages(ctx),
         batch=batch_size(ctx, str(model.model.device), len(samples) / SAMPLE_RATE),
-        progress=Throttled(ctx.report),
+        progress=ProgressThrottle(ctx.report),
     )
     return recognition, size
 
