@@ -33,7 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analysis.media import MediaError
-from analysis.models import Analysis, AnalysisStatus, Storyline
+from analysis.models import Analysis, AnalysisStatus
 from analysis.pipeline.runner import video_local_path
 from analysis.progress import group_name
 from analysis.selectors import analysis_result
@@ -46,6 +46,7 @@ from exports.selectors import (
     segments_json,
     storyline_plans,
 )
+from story.models import Storyline
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ import opentimelineio as otio
 import pytest
 from django.test import Client
 
-from analysis.models import Storyline
 from exports import cutting, services
 from exports.models import ExportJob
 from story import services as story_services
+from story.models import Storyline
 from tests.fixtures_timeline import (
     ASSIGNMENT,
     FPS,
