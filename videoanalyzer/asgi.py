@@ -11,6 +11,10 @@ from videoanalyzer.asgi_handler import get_asgi_application, skip_twisted_form_p
 django_asgi_app = get_asgi_application()
 skip_twisted_form_parsing()
 
+from videoanalyzer.daphne_gate import install_daphne_gate  # noqa: E402
+
+install_daphne_gate()
+
 from videoanalyzer.embedded import start_configured  # noqa: E402
 
 start_configured()  # a server process needs its database: start it at boot, not per request
