@@ -46,11 +46,8 @@ from exports.selectors import (
     segments_json,
     storyline_plans,
 )
-<<<<<<< HEAD
-from story.models import Storyline
-=======
 from mediakit import cutting, smartcut
->>>>>>> main
+from story.models import Storyline
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)

@@ -14,12 +14,8 @@ import pytest
 from django.test import Client
 
 from exports import services
-<<<<<<< HEAD
 from story.models import Storyline
-from tests.fixtures_exports import FPS, LongGopClip, frame_numbers
-=======
 from tests.fixtures_exports import ASSIGNMENT, FPS, NAMES, LongGopClip, frame_numbers
->>>>>>> main
 
 pytestmark = pytest.mark.django_db
 MPEG4 = ["-c:v", "mpeg4", "-q:v", "2", "-c:a", "copy"]

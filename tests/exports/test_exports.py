@@ -14,12 +14,7 @@ import opentimelineio as otio
 import pytest
 from django.test import Client
 
-<<<<<<< HEAD
-from exports import cutting, services
-=======
-from analysis.models import Storyline
 from exports import services
->>>>>>> main
 from exports.models import ExportJob
 from mediakit import cutting
 from story import services as story_services
