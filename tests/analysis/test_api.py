@@ -246,10 +246,12 @@ def test_original_result_shape(alice: Client, three_shot_clip: Path) -> None:
     assert set(scene["audio_analysis"]) == {
         "transcript",
         "language",
+        "languages",  # ours (issue 17): every language spoken in the scene, the most first
         "audio_features",
         "speakers",
         "emotions",
     }
+    assert scene["audio_analysis"]["languages"] == ["en"]
     assert result["segments"] == [
         {
             "scene_id": "scene_2",
