@@ -4,7 +4,7 @@ Only Django's idea of who owns them changes: the tables keep their names
 (``analysis_storyline``, ``analysis_storylinescene``), their rows, constraints and the foreign
 keys that point at them, so nothing is copied and the move is instant on any size of database.
 The content types follow the models (permissions and admin history stay attached).
-The analysis app forgets the models in ``analysis.0005``, after every foreign key in the state
+The analysis app forgets the models in ``analysis.0006``, after every foreign key in the state
 (story's here, exports' in ``exports.0003``) points at the new owner.
 """
 

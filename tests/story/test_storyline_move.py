@@ -15,12 +15,12 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [
-    ("analysis", "0004_scene_audio_loudness_lufs"),
+    ("analysis", "0005_segment_language_probability"),
     ("story", "0001_initial"),
     ("exports", "0002_plain_kind_and_mode"),
 ]
 AFTER = [
-    ("analysis", "0005_storylines_moved_to_story"),
+    ("analysis", "0006_storylines_moved_to_story"),
     ("story", "0002_storyline_from_analysis"),
     ("exports", "0003_storyline_in_story"),
 ]

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analysis", "0004_scene_audio_loudness_lufs"),
+        ("analysis", "0005_segment_language_probability"),
         ("story", "0002_storyline_from_analysis"),
         ("exports", "0003_storyline_in_story"),
     ]
