@@ -21,19 +21,6 @@ def export_upload_to(instance: ExportJob, filename: str) -> str:
     return f"exports/{instance.analysis_id}/{instance.id}/{filename}"
 
 
-KIND_LABELS = {
-    "mp4": "Video cut (MP4)",
-    "edl": "Edit list (CMX 3600 EDL)",
-    "otio": "OpenTimelineIO",
-    "fcpxml": "Final Cut Pro XML (Premiere, Resolve)",
-    "srt": "Subtitles (SRT)",
-    "vtt": "Subtitles (WebVTT)",
-    "json": "JSON",
-    "csv": "Scenes (CSV)",
-    "zip": "Everything per storyline (ZIP)",
-}
-
-
 class ExportMode(models.TextChoices):
     """How a video cut is made. Not the field's ``choices``: a new mode needs no migration."""
 
