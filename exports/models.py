@@ -12,7 +12,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from analysis.models import Analysis, Storyline
+from analysis.models import Analysis
+from story.models import Storyline
 
 
 def export_upload_to(instance: ExportJob, filename: str) -> str:

@@ -10,9 +10,10 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from analysis.models import Analysis, Scene, Storyline, StorylineScene
+from analysis.models import Analysis, Scene
 from analysis.selectors import User, owned_or_404
 from exports.models import ExportJob
+from story.models import Storyline, StorylineScene
 
 
 def export_get_for_user(user: User, job_id: Any) -> ExportJob:

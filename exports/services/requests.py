@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from analysis.media import MediaError
-from analysis.models import Analysis, AnalysisStatus, Storyline
+from analysis.models import Analysis, AnalysisStatus
 from analysis.pipeline.runner import video_local_path
 from exports.errors import ExportError, ExportNotReady
 from exports.formats import ANALYSIS, STORYLINE, ExportFormat, formats_for, get_format
@@ -20,6 +20,7 @@ from exports.selectors import analysis_fingerprint, storyline_plans
 from exports.services.jobs import scratch_dir
 from exports.services.publishing import publish
 from mediakit import cutting
+from story.models import Storyline
 
 # Frame-accurate by default: a storyline's cut must never show another storyline's footage.
 DEFAULT_MODE = ExportMode.SMART

@@ -14,11 +14,11 @@ import opentimelineio as otio
 import pytest
 from django.test import Client
 
-from analysis.models import Storyline
 from exports import services
 from exports.models import ExportJob
 from mediakit import cutting
 from story import services as story_services
+from story.models import Storyline
 from tests.fixtures_timeline import (
     ASSIGNMENT,
     FPS,

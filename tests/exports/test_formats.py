@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from analysis.models import Storyline
 from exports import formats, services
 from exports.formats import STORYLINE, ExportFormat, all_formats, get_format, register
 from exports.production import ExportContext
+from story.models import Storyline
 
 pytestmark = pytest.mark.django_db
 
