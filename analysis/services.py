@@ -22,16 +22,17 @@ from analysis.extensions import parameter_cleaners
 from analysis.media import MediaError
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
 from analysis.progress import analysis_publish
+from videoanalyzer.errors import InvalidParameter
 
 logger = logging.getLogger(__name__)
 
 
-class AnalysisParameterError(ValueError):
+class AnalysisParameterError(InvalidParameter):
     """A parameter of an analysis request is out of range; the message is for the user."""
 
 
 class UploadTooLarge(MediaError):
-    pass
+    status = 413  # read by videoanalyzer.http.install_error_handlers
 
 
 # ISO 639 codes as Whisper knows them ("en", "ru", "haw"), optionally with a region, or "auto".

@@ -37,8 +37,8 @@ from analysis.models import Analysis, AnalysisStatus, Storyline
 from analysis.pipeline.runner import video_local_path
 from analysis.progress import group_name
 from analysis.selectors import analysis_result
-from exports import cutting, subtitles, timelines
-from exports.models import ExportJob, ExportKind, ExportMode, ExportStatus
+from exports import subtitles, timelines
+from exports.models import KIND_LABELS, ExportJob, ExportMode, ExportStatus
 from exports.selectors import (
     StorylinePlan,
     analysis_fingerprint,
@@ -46,13 +46,17 @@ from exports.selectors import (
     segments_json,
     storyline_plans,
 )
+from mediakit import cutting, smartcut
+from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
 
 STORYLINE_KINDS = ("mp4", "edl", "otio", "fcpxml", "srt", "vtt", "json")
 ANALYSIS_KINDS = ("json", "csv", "edl", "otio", "fcpxml", "zip")
-TIMED_KINDS = ("mp4", "srt", "vtt", "zip")  # their content depends on the cut mode
-DEFAULT_MODE = {"mp4": "copy", "zip": "copy", "srt": "exact", "vtt": "exact"}
+TIMED_KINDS = ("mp4", "zip")  # they cut the video, so they have a cut mode
+# Frame-accurate by default: a storyline's cut must never show another storyline's footage.
+DEFAULT_MODE = ExportMode.SMART
+CUT_MODES = (ExportMode.SMART, ExportMode.EXACT, ExportMode.COPY)
 EXTENSIONS = {
     "mp4": ".mp4",
     "edl": ".edl",
@@ -94,10 +98,16 @@ class ExportNotReady(ExportError):
 
 def _clean_mode(kind: str, mode: str | None) -> str:
     if kind not in TIMED_KINDS:
+        if mode:
+            raise ExportError(f"A {kind} export has no cut mode: it follows the exact scenes.")
         return ExportMode.NONE
-    mode = mode or DEFAULT_MODE[kind]
-    if mode not in (ExportMode.COPY, ExportMode.EXACT):
-        raise ExportError("mode must be copy (fast, cut at keyframes) or exact (re-encode).")
+    mode = mode or DEFAULT_MODE
+    if mode not in CUT_MODES:
+        raise ExportError(
+            "mode must be smart (the default: frame-accurate, re-encodes only around the cuts), "
+            "exact (frame-accurate, re-encodes everything) or copy (keyframes only, includes "
+            "neighbouring frames)."
+        )
     return mode
 
 
@@ -131,8 +141,8 @@ def export_request(
     A finished job of the same export and fingerprint is returned as it is (cached) while its
     file exists; so is one still queued or running.
     """
-    if kind not in ExportKind.values:
-        raise ExportError(f"Unknown export kind {kind!r}; one of: {', '.join(ExportKind.values)}.")
+    if kind not in KIND_LABELS:
+        raise ExportError(f"Unknown export kind {kind!r}; one of: {', '.join(KIND_LABELS)}.")
     storyline = _check_request(analysis, kind, storyline_id)
     mode = _clean_mode(kind, mode)
     fingerprint = analysis_fingerprint(analysis)
@@ -197,7 +207,10 @@ def export_execute(*, job_id: Any) -> None:
         _fail(job, f"The export failed: {exc}")
         return
     job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
-    job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, "Ready to download"
+    done = "Ready to download"
+    if job.metadata.get("fallback"):
+        done = f"{done}. {job.metadata['fallback']}"[:300]
+    job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
     job.save()
     publish(job)
@@ -237,13 +250,11 @@ class _Reporter:
     """Saves and announces progress at most twice a second."""
 
     def __init__(self, job: ExportJob, interval: float = 0.5) -> None:
-        self.job, self.interval, self.last = job, interval, 0.0
+        self.job, self.throttle = job, ProgressThrottle(interval=interval)
 
     def __call__(self, fraction: float, message: str) -> None:
-        now = time.monotonic()
-        if now - self.last < self.interval:
+        if not self.throttle.due():
             return
-        self.last = now
         self.job.progress = min(max(fraction, 0.0), 0.99)
         self.job.message = message[:300]
         ExportJob.objects.filter(pk=self.job.pk).update(
@@ -283,7 +294,7 @@ def download_name(job: ExportJob) -> str:
     """``<video> - <storyline>.<ext>`` or ``<video> - <what>.<ext>`` for the whole analysis."""
     what = {"json": "analysis", "csv": "scenes", "zip": "storylines"}.get(job.kind, "storylines")
     middle = safe_name(job.storyline.name) if job.storyline else what
-    suffix = " (exact)" if job.kind == "mp4" and job.mode == ExportMode.EXACT else ""
+    suffix = " (keyframes)" if job.kind == "mp4" and job.mode == ExportMode.COPY else ""
     return f"{video_stem(job)} - {middle}{suffix}{EXTENSIONS[job.kind]}"
 
 
@@ -332,6 +343,8 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
         if mode == ExportMode.COPY:
             cut = cutting.cut_copy(source, spans, out, parts, report)
             encoder = "copy"
+        elif mode == ExportMode.SMART and (cut := _smart(ctx, source, spans, out, parts, report)):
+            encoder = "libx264 (smart)"
         else:
             encoder = cutting.select_video_encoder(
                 export_device(), cutting.available_encoders(), cutting.cuda_device_present()
@@ -340,6 +353,8 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
                 source, spans, out, parts, report, has_audio=video.has_audio, encoder=encoder
             )
     shutil.rmtree(parts, ignore_errors=True)
+    if mode == ExportMode.COPY:
+        ctx.metadata["extra_seconds"] = round(cutting.copy_overhang(spans, cut), 3)
     ctx.metadata.update(
         mode=mode,
         encoder=encoder,
@@ -350,14 +365,75 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
     return cut
 
 
-def _subtitle_spans(ctx: _Context, plan: StorylinePlan, mode: str) -> list[cutting.Span]:
-    """The spans the cut of this mode is made of (copy mode: widened to keyframes)."""
-    spans = scene_spans(plan)
-    if mode != ExportMode.COPY:
-        return spans
-    with video_local_path(ctx.analysis.video, ctx.workdir) as source:
-        keys = cutting.keyframe_times(source)
-    return cutting.snap_to_keyframes(spans, keys, ctx.analysis.video.duration)
+def _smart(
+    ctx: _Context,
+    source: Path,
+    spans: list[cutting.Span],
+    out: Path,
+    workdir: Path,
+    report: Report,
+) -> list[cutting.Span]:
+    """Smart-cut ``spans`` into ``out``; empty (nothing written) when the source cannot be
+    matched, with the reason in the job's metadata so the full re-encode says why."""
+    plan = smartcut.smart_cut(
+        source, spans, out, workdir, report, has_audio=ctx.analysis.video.has_audio
+    )
+    if plan.fallback:
+        ctx.metadata["fallback"] = f"Re-encoded in full: {plan.fallback}."
+        report(0.0, ctx.metadata["fallback"])
+        return []
+    frame = 1 / ctx.analysis.video.fps if ctx.analysis.video.fps else 0.04
+    encoded = sum(p.count for p in plan.pieces if not p.copy) * frame
+    copied = sum(p.count for p in plan.pieces if p.copy) * frame
+    ctx.metadata.update(
+        pieces=len(plan.pieces),
+        encoded_seconds=round(encoded, 3),
+        copied_seconds=round(copied, 3),
+    )
+    return plan.spans
+
+
+@dataclass(frozen=True)
+class KeyframeCutPreview:
+    """What a keyframes-only (stream copy) cut of a storyline would show, before it is made."""
+
+    storyline_id: int
+    name: str
+    seconds: float  # the storyline's own footage
+    extra_seconds: float  # other footage the cut would include, widened to keyframes
+    spans: list[cutting.Span]
+
+
+def keyframe_cut_preview(analysis: Analysis) -> list[KeyframeCutPreview]:
+    """For every storyline with scenes: how much other footage a keyframes-only cut includes.
+
+    Reads the keyframe index once (ffprobe over the packets, no decoding).
+    """
+    if analysis.status != AnalysisStatus.COMPLETED:
+        raise ExportNotReady("The analysis is not complete; export it when it is done.")
+    plans = [p for p in storyline_plans(analysis) if p.scenes]
+    workdir = _scratch()
+    try:
+        with video_local_path(analysis.video, workdir) as source:
+            keys = cutting.keyframe_times(source)
+    except MediaError as exc:
+        raise ExportNotReady(str(exc)) from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    previews = []
+    for plan in plans:
+        spans = scene_spans(plan)
+        snapped = cutting.snap_to_keyframes(spans, keys, analysis.video.duration)
+        previews.append(
+            KeyframeCutPreview(
+                plan.pk,
+                plan.name,
+                round(sum(s.duration for s in spans), 3),
+                round(cutting.copy_overhang(spans, snapped), 3),
+                snapped,
+            )
+        )
+    return previews
 
 
 def _storyline_mp4(ctx: _Context) -> Path:
@@ -367,10 +443,10 @@ def _storyline_mp4(ctx: _Context) -> Path:
 
 
 def _storyline_subtitles(ctx: _Context) -> Path:
-    spans = _subtitle_spans(ctx, ctx.plan(), ctx.job.mode)
+    spans = scene_spans(ctx.plan())  # the frame-accurate cut's spans
     cues = subtitles.cut_cues(segments_json(ctx.analysis), spans)
     text = subtitles.to_srt(cues) if ctx.job.kind == "srt" else subtitles.to_vtt(cues)
-    ctx.metadata.update(cues=len(cues), mode=ctx.job.mode)
+    ctx.metadata.update(cues=len(cues))
     return ctx.write(f"cut{EXTENSIONS[ctx.job.kind]}", text)
 
 
@@ -516,7 +592,10 @@ def _analysis_zip(ctx: _Context) -> Path:
         result = json.dumps(analysis_result(ctx.analysis), ensure_ascii=False, indent=2)
         archive.writestr(f"{stem} - analysis.json", result)
         archive.writestr(f"{stem} - scenes.csv", scenes_csv(ctx.analysis))
+    fallback = ctx.metadata.get("fallback")
     ctx.metadata = {"mode": ctx.job.mode, "storylines": len(plans)}
+    if fallback:
+        ctx.metadata["fallback"] = fallback
     return out
 
 

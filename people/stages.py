@@ -21,7 +21,6 @@ from analysis.pipeline.framepass import ensure_pass_files
 from analysis.pipeline.framestore import Candidate, load_candidates
 from analysis.pipeline.stages.common import (
     SceneSpan,
-    Throttled,
     load_scenes,
     map_ordered,
     scene_stem,
@@ -29,6 +28,7 @@ from analysis.pipeline.stages.common import (
 from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
 from people import services
 from people.conf import FaceConfig, PeopleParameterError, face_config, speaker_config
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     import numpy as np
@@ -232,7 +232,7 @@ class FacesStage(Stage[FacesResult]):
             return FacesResult(skipped=not config.enabled, config=config)
         device = select_device(config.device, dlib_cuda_devices())
         detector = select_detector(config.detector, device)
-        progress, frames = Throttled(ctx.report), 0
+        progress, frames = ProgressThrottle(ctx.report), 0
         found: list[tuple[FrameSample, Any]] = []
         expected = len(scenes) * config.frames_per_scene
         width = ctx.analysis.video.width
@@ -352,7 +352,7 @@ class SpeakersStage(Stage[SpeakersResult]):
             return SpeakersResult(segments=len(rows))
         device = select_device(config.device, torch_cuda_available())
         kept = _excerpts(samples, rows, config.min_seconds)
-        progress = Throttled(ctx.report)
+        progress = ProgressThrottle(ctx.report)
         ctx.report(0.1, f"Listening to {len(kept)} speech segments")
         started = time.perf_counter()
         vectors = embed_segments(

@@ -38,12 +38,13 @@ from story.models import (
     StoryPreference,
 )
 from story.naming import PALETTE
+from videoanalyzer.errors import Refused
 
 logger = logging.getLogger(__name__)
 ORDER_OFFSET = 100_000  # orders are unique per analysis: park rows here while renumbering
 
 
-class StoryEditError(ValueError):
+class StoryEditError(Refused):
     """A correction that cannot be applied; the message is for the user (HTTP 400/409)."""
 
     status = 400
@@ -283,7 +284,7 @@ def move_scene(
     def change(locked: Analysis) -> str:
         target = _storyline(locked, storyline_id)
         _place(scene, target)
-        return f"{scene.public_id} moved to \u201c{target.name}\u201d"
+        return f"Scene {scene.index + 1} moved to \u201c{target.name}\u201d"
 
     return _edit(
         analysis,
@@ -301,7 +302,7 @@ def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEd
         StorylineScene.objects.filter(scene=scene).delete()
         SceneRelevance.objects.filter(scene=scene).delete()
         SceneExclusion.objects.get_or_create(scene=scene)
-        return f"{scene.public_id} taken out of every storyline"
+        return f"Scene {scene.index + 1} taken out of every storyline"
 
     return _edit(analysis, user, EditAction.EXCLUDE, {"scene_id": scene.public_id}, change)
 

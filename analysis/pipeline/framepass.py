@@ -41,6 +41,7 @@ from analysis.pipeline.framestore import (
     candidate_interval,
     tile_interval,
 )
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     from analysis.models import Video
@@ -107,12 +108,10 @@ def ensure_pass_files(ctx: StageContext) -> None:
     """
     if pass_recorded(ctx.workdir):
         return
-    from analysis.pipeline.stages.common import Throttled  # the stages package imports us
-
     video = ctx.analysis.video
     logger.info("analysis %s: the frame pass's files are missing, decoding again", ctx.analysis.pk)
     recorder = run_recorder(ctx)
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     try:
         times = run_frame_pass(
             ctx.video_path, recorder.consumers, progress, video.frame_count, "Reading the frames"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.stages.common import Throttled
+from videoanalyzer.progress import ProgressThrottle
 from vision import captioning, describer, people_link
 from vision.conf import setting
 from vision.devices import stage_device
@@ -71,7 +71,7 @@ def model_captions(ctx: StageContext, scenes: list[Scene], name: str) -> list[st
     )
     ctx.report(0.05, f"Loading the captioning model ({name})")
     captioning.load_captioner(config)
-    texts, progress = [], Throttled(ctx.report)
+    texts, progress = [], ProgressThrottle(ctx.report)
     width = ctx.analysis.video.width
     for batch in batches(scenes, config.batch_size):
         texts.extend(captioning.generate_captions([read_rgb(s, width) for s in batch], config))

@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.stages.common import Throttled
+from videoanalyzer.progress import ProgressThrottle
 from vision.conf import as_list, setting
 from vision.keyframes import batches, read_rgb, read_scene_rgb
 
@@ -49,7 +49,7 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
         return dict(cached)
     size = int(setting("VISION_BATCH_SIZE"))
     result: dict[str, dict[int, Any]] = {"embeddings": {}, "probabilities": {}, "grey": {}}
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     for done, batch in enumerate(batches(scenes, size)):
         _look_at(ctx, batch, device, result)
         progress(min(1.0, (done + 1) * size / len(scenes)), "Looking at the keyframes")

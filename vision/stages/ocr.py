@@ -10,7 +10,8 @@ from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.framepass import ensure_pass_files
 from analysis.pipeline.framestore import Candidate, load_candidates
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
+from analysis.pipeline.stages.common import SceneSpan, load_scenes
+from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
 from vision.keyframes import read_after_start, read_keyframe, scenes_with_keyframes
 from vision.models import SceneText
@@ -76,7 +77,7 @@ class OcrStage(Stage[list[Any]]):
             set_metadata(ctx, ocr_skipped=str(exc))
             return []
         ctx.report(0.0, "Reading on-screen text")
-        progress, found = Throttled(ctx.report), []
+        progress, found = ProgressThrottle(ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
         ensure_pass_files(ctx)
         candidates = load_candidates(ctx.workdir) or []

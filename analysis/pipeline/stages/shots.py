@@ -26,7 +26,7 @@ from analysis.pipeline import cuts as cutdetect
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.decode import run_frame_pass
 from analysis.pipeline.framepass import run_recorder
-from analysis.pipeline.stages.common import Throttled
+from videoanalyzer.progress import ProgressThrottle
 
 DETECTORS = cutdetect.DETECTORS
 
@@ -73,7 +73,7 @@ def detect_cuts(
     ctx: StageContext, detector: Any, fps: float, consumers: list[Any] | None = None
 ) -> tuple[list[int], list[float]]:
     """Run the decode pass with ``detector`` (and ``consumers``): (cut frames, frame times)."""
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     expected = max(ctx.analysis.video.frame_count, 1)
 
     def report(fraction: float, message: str) -> None:
