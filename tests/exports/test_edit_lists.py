@@ -15,9 +15,9 @@ import opentimelineio as otio
 import pytest
 from django.test import override_settings
 
-from analysis.models import Storyline
 from exports import services
 from exports.models import ExportJob
+from story.models import Storyline
 from tests.fixtures_timeline import ASSIGNMENT, FPS, NAMES, ColourClip
 
 pytestmark = pytest.mark.django_db
