@@ -23,8 +23,6 @@ from vision.models import (
 if TYPE_CHECKING:
     import numpy as np
 
-OBJECT_MIN_SCORE = 0.1  # ImageNet classes less likely than this are not indexed
-MAX_OBJECTS = 3
 PHRASE_WORDS = 3
 PHRASE_STRIDE = 2
 SEARCH_CONFIGS = ("english", "russian")
@@ -133,10 +131,12 @@ class BuiltIndex:
 
 
 def _objects(row: SceneObjects | None) -> list[str]:
+    """The scene's tags in English and Russian (raw ImageNet classes are too often wrong to
+    be searched for)."""
     if row is None:
         return []
-    labels = [o["label"] for o in row.labels if o["score"] >= OBJECT_MIN_SCORE][:MAX_OBJECTS]
-    return list(dict.fromkeys([*labels, *(t["label"] for t in row.tags)]))
+    words = [w for t in row.tags for w in (t["label"], t.get("label_ru", ""))]
+    return list(dict.fromkeys(w for w in words if w))
 
 
 def _actions(row: SceneObjects | None) -> list[str]:
