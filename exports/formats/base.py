@@ -67,7 +67,7 @@ class EditListFormat(ExportFormat):
     scopes = (STORYLINE, ANALYSIS)
 
     def produce_storyline(self, ctx: ExportContext) -> Path:
-        text = timelines.write(production.storyline_timeline(ctx, self.name), self.name)
+        text = timelines.write(production.storyline_timeline(ctx), self.name)
         return ctx.write(self.file_name("cut"), text)
 
     def produce_analysis(self, ctx: ExportContext) -> Path:
