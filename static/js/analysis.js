@@ -2,6 +2,7 @@
 
 import { ApiError, apiFetch, pageData, urlFor } from "./api.js";
 import { ACTIVE_STATUSES, STATUS_LABELS, percent, shortDuration, timecode } from "./format.js";
+import { InsightsPanel } from "./insights.js";
 import { ProgressSocket } from "./progress-socket.js";
 
 const data = pageData("analysis-data");
@@ -224,6 +225,41 @@ function renderResults(sceneRows, storylines) {
   ui.sceneCount.hidden = false;
   ui.sceneCount.textContent = String(sceneRows.length);
   highlightScene(ui.player.currentTime);
+  if (sceneRows.length && data.urls.insights) loadInsights();
+}
+
+// --- Insights and the filters they make ------------------------------------------------------
+
+let insights = null;
+
+async function loadInsights() {
+  if (insights) return;
+  insights = new InsightsPanel({
+    root: document.getElementById("insights"),
+    sceneStart: (index) => scenes.find((scene) => scene.index === index)?.start_time ?? 0,
+    onSeek: playFrom,
+  });
+  insights.on("filter", filterScenes);
+  document.getElementById("filter-clear").addEventListener("click", () => insights.clear());
+  try {
+    insights.render(await apiFetch(data.urls.insights));
+  } catch {
+    insights.root.hidden = true; // the scenes still work without their insights
+  }
+}
+
+/** Show only the scene cards whose index is in `indices` (all of them for null). */
+function filterScenes(indices) {
+  let shown = 0;
+  for (const item of ui.sceneList.children) {
+    const visible = indices === null || indices.has(Number(item.dataset.index));
+    item.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  const status = document.getElementById("filter-status");
+  status.hidden = indices === null;
+  document.getElementById("filter-text").textContent =
+    indices === null ? "" : `${shown} of ${scenes.length} scenes with ${insights.labels().join(" and ")}`;
 }
 
 function renderLegend(storylines) {
@@ -250,6 +286,7 @@ function sceneCard(scene, storylinesById) {
   const field = (name) => card.querySelector(`[data-field="${name}"]`);
   const number = scene.index + 1;
   const times = `${timecode(scene.start_time)} – ${timecode(scene.end_time)}`;
+  item.dataset.index = String(scene.index);
   card.dataset.sceneId = scene.id;
   card.dataset.start = String(scene.start_time);
   card.dataset.end = String(scene.end_time);
