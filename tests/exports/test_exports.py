@@ -14,11 +14,11 @@ import opentimelineio as otio
 import pytest
 from django.test import Client
 
-from analysis.models import Storyline
 from exports import services
 from exports.models import ExportJob
 from mediakit import cutting
 from story import services as story_services
+from story.models import Storyline
 from tests.fixtures_timeline import (
     ASSIGNMENT,
     FPS,
@@ -237,7 +237,7 @@ def test_storyline_json_and_scenes_csv(seeded_analysis: Any) -> None:
 
 
 def test_zip_holds_every_storylines_files(seeded_analysis: Any) -> None:
-    job = run(seeded_analysis, "zip", mode="copy")
+    job = run(seeded_analysis, "zip")
     with zipfile.ZipFile(job.file.path) as archive:
         names = set(archive.namelist())
         stem = "Фильм цвета"
