@@ -13,6 +13,7 @@ const ui = {
   badge: $("status-badge"),
   label: $("progress-label"),
   percent: $("progress-percent"),
+  eta: $("progress-eta"),
   bar: $("progress-bar"),
   message: $("progress-message"),
   error: $("analysis-error"),
@@ -51,7 +52,17 @@ function stateFromApi(body) {
     progress: body.progress,
     message: body.message || "",
     error: body.error || "",
+    eta_seconds: body.eta_seconds ?? null,
   };
+}
+
+/** "about 3 min left" from the server's estimate (none until a tenth of the work is done). */
+function timeLeft(state) {
+  const eta = state.status === "running" ? state.eta_seconds : null;
+  if (eta === null || eta === undefined) return state.status === "running" ? "estimating the time left\u2026" : "";
+  if (eta < 45) return "less than a minute left";
+  const minutes = Math.round(eta / 60);
+  return minutes < 90 ? `about ${minutes} min left` : `about ${Math.round(eta / 360) / 10} h left`;
 }
 
 function headline(state) {
@@ -81,6 +92,7 @@ function renderState(state) {
   ui.badge.textContent = STATUS_LABELS[status] || status;
   setText(ui.label, headline(current));
   ui.percent.textContent = `${value} %`;
+  setText(ui.eta, timeLeft(current));
   ui.bar.setAttribute("aria-valuenow", String(value));
   ui.bar.setAttribute("aria-valuetext", `${value} percent, ${headline(current)}`);
   ui.bar.style.setProperty("--value", `${value}%`);
