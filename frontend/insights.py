@@ -81,8 +81,9 @@ def speaker_insights(analysis: Analysis) -> list[dict[str, Any]]:
 
 
 def _labels(visual: dict[str, Any]) -> set[str]:
-    found = {str(item.get("label", "")).strip() for item in visual.get("objects") or []}
-    found |= {str(item.get("label", "")).strip() for item in visual.get("tags") or []}
+    """The editor words of a scene: its objects and tags (words, or ``{label, …}``)."""
+    items = [*(visual.get("objects") or []), *(visual.get("tags") or [])]
+    found = {str(i.get("label", "") if isinstance(i, dict) else i).strip() for i in items}
     return {label for label in found if label}
 
 

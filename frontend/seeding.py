@@ -311,7 +311,7 @@ def seed_insights(analysis: Analysis) -> None:
                 scene=scenes[index],
                 analysis=analysis,
                 labels=[{"label": labels[0], "score": 0.8, "class_id": 0}],
-                tags=[{"label": label, "score": 0.5} for label in labels[1:]],
+                tags=[{"label": label, "score": 0.5, "source": "seed"} for label in labels],
             )
     for index, text in SEED_TEXTS.items():
         if index in scenes:
