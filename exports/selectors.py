@@ -90,7 +90,7 @@ def storyline_plans(analysis: Analysis) -> list[StorylinePlan]:
 def segments_json(analysis: Analysis) -> list[dict[str, Any]]:
     """Transcript segments with their words, in time order."""
     rows = analysis.segments.order_by("start_time").values(
-        "start_time", "end_time", "text", "words"
+        "start_time", "end_time", "text", "words", "language"
     )
     return [dict(row) for row in rows]
 

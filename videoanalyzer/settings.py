@@ -297,12 +297,6 @@ QUEUED_RESEND_SECONDS = envfloat("QUEUED_RESEND_SECONDS", 600.0)
 FAULT_PAUSE_STAGE = env("FAULT_PAUSE_STAGE")
 FAULT_PAUSE_SECONDS = envfloat("FAULT_PAUSE_SECONDS", 60.0)
 
-# --- Optional language model (any OpenAI-compatible chat endpoint; off when unset) ---------
-LLM_BASE_URL = env("LLM_BASE_URL")  # e.g. http://127.0.0.1:11434/v1
-LLM_MODEL = env("LLM_MODEL")
-LLM_API_KEY = env("LLM_API_KEY")
-LLM_TIMEOUT = envfloat("LLM_TIMEOUT", 60.0)
-
 # --- Auth and security -------------------------------------------------------------------------
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
