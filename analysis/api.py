@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
+from videoanalyzer.errors import NotFound
 from videoanalyzer.http import AuthedRequest, Detail
 from videoanalyzer.ratelimit import rate_limited
 
@@ -345,11 +346,7 @@ def analysis_transcript_subtitles(
     from analysis.subtitles import Cue, to_srt, to_vtt
 
     if fmt not in ("srt", "vtt"):
-        return HttpResponse(
-            b'{"detail": "Use transcript.srt or transcript.vtt."}',
-            status=404,
-            content_type="application/json",
-        )
+        raise NotFound("Use transcript.srt or transcript.vtt.")
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     segments = analysis.segments.order_by("start_time")
     if language:

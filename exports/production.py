@@ -84,9 +84,16 @@ class ExportContext:
         return list(self._shared.get(("cut", plan.pk)) or scene_spans(plan))
 
     def source_video(self) -> timelines.SourceVideo:
+        from exports.conf import media_url, record_start_seconds
+
         video = self.analysis.video
         return timelines.SourceVideo(
-            video.original_name, video.fps, video.duration, video.has_audio
+            video.original_name,
+            video.fps,
+            video.duration,
+            video.has_audio,
+            url=media_url(video.file.name or video.original_name),
+            record_start=record_start_seconds(video.fps),
         )
 
     def write(self, name: str, text: str) -> Path:
@@ -234,11 +241,11 @@ def clips(plan: StorylinePlan, prefix: str = "") -> list[timelines.ClipSpec]:
     return [timelines.ClipSpec(f"{prefix}{s.public_id}", s.start, s.end) for s in plan.scenes]
 
 
-def storyline_timeline(ctx: ExportContext, kind: str) -> Any:
+def storyline_timeline(ctx: ExportContext) -> Any:
     plan = ctx.plan_or_fail()
     title = f"{ctx.analysis.video.original_name} \u2014 {plan.name}"
     ctx.metadata.update(clips=len(plan.scenes))
-    return timelines.cut_timeline(title, ctx.source_video(), clips(plan), with_audio=kind != "edl")
+    return timelines.cut_timeline(title, ctx.source_video(), clips(plan))
 
 
 def analysis_timeline(ctx: ExportContext, kind: str) -> Any:
@@ -249,6 +256,6 @@ def analysis_timeline(ctx: ExportContext, kind: str) -> Any:
         flat = sorted(
             (c for p in plans for c in clips(p, f"{p.name} \u00b7 ")), key=lambda c: c.start
         )
-        return timelines.cut_timeline(title, ctx.source_video(), flat, with_audio=False)
+        return timelines.cut_timeline(title, ctx.source_video(), flat)
     tracks = [(p.name, clips(p)) for p in plans]
     return timelines.storylines_timeline(title, ctx.source_video(), tracks)

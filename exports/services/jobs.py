@@ -21,7 +21,7 @@ from exports.formats import get_format
 from exports.models import ExportJob, ExportStatus
 from exports.naming import download_name
 from exports.production import ExportContext
-from exports.selectors import analysis_fingerprint
+from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
 
@@ -49,7 +49,8 @@ def export_execute(*, job_id: Any) -> None:
     if not _claim(job_id):
         return
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
-    job.fingerprint = analysis_fingerprint(job.analysis)  # the state the file really shows
+    # The state the file really shows (the analysis may have changed since the request).
+    job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
     started = time.monotonic()
     try:
         _produce_and_store(job, Reporter(job))
