@@ -20,7 +20,6 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from analysis.media import MediaError
@@ -47,6 +45,7 @@ from exports.selectors import (
     storyline_plans,
 )
 from mediakit import cutting, smartcut
+from videoanalyzer import jobs
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -79,7 +78,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "zip": "application/zip",
 }
-STALE_RUNNING = timedelta(hours=6)  # a "running" job older than this was lost with its worker
 Report = Callable[[float, str], None]
 
 
@@ -168,43 +166,42 @@ def export_request(
 
 
 def export_enqueue(*, job_id: Any) -> None:
-    from exports.actors import run_export
+    """Send the job; with the broker down it waits in the table and recovery sends it."""
+    from exports.jobs import EXPORT_JOBS
 
-    run_export.send(str(job_id))
+    jobs.enqueue(EXPORT_JOBS, job_id)
 
 
 # --- Running -----------------------------------------------------------------------------------
 
 
-def _claim(job_id: Any) -> bool:
-    """Take the job: queued, or "running" so long that its worker must be gone."""
-    lost = Q(status=ExportStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING)
-    return bool(
-        ExportJob.objects.filter(Q(status=ExportStatus.QUEUED) | lost, pk=job_id).update(
-            status=ExportStatus.RUNNING,
-            started_at=timezone.now(),
-            progress=0.0,
-            message="Starting",
-            error="",
-        )
-    )
-
-
 def export_execute(*, job_id: Any) -> None:
-    """Produce the job's file (the actor's body; a job already taken is left alone)."""
-    if not _claim(job_id):
+    """Produce the job's file (the actor's body; a job another worker holds is left alone).
+
+    The job is claimed under a lease that a heartbeat renews: a worker killed mid-export stops
+    renewing it, and recovery sends the job again once it expires.
+    """
+    from exports.jobs import EXPORT_JOBS
+
+    owner = jobs.new_owner()
+    if not jobs.claim(EXPORT_JOBS, job_id, owner):
         return
+    with jobs.Heartbeat(EXPORT_JOBS, job_id, owner):
+        _execute(job_id)
+
+
+def _execute(job_id: Any) -> None:
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
     job.fingerprint = analysis_fingerprint(job.analysis)  # the state the file really shows
     started = time.monotonic()
     try:
         _produce_and_store(job, _Reporter(job))
     except (cutting.CutError, ExportError, MediaError) as exc:
-        _fail(job, str(exc))
+        export_fail(job, str(exc))
         return
     except Exception as exc:  # the user sees a message; the log keeps the traceback
         logger.exception("export %s failed", job.pk)
-        _fail(job, f"The export failed: {exc}")
+        export_fail(job, f"The export failed: {exc}")
         return
     job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
     done = "Ready to download"
@@ -216,7 +213,7 @@ def export_execute(*, job_id: Any) -> None:
     publish(job)
 
 
-def _fail(job: ExportJob, message: str) -> None:
+def export_fail(job: ExportJob, message: str) -> None:
     job.status, job.error, job.message = ExportStatus.FAILED, message, "Failed"
     job.finished_at = timezone.now()
     job.save()

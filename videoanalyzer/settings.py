@@ -45,6 +45,17 @@ SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
 ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
+    # A server reachable under other names with a key everyone can read: refuse to start,
+    # embedded mode included (checked before the embedded database starts).
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: this server answers for "
+        f"{', '.join(ALLOWED_HOSTS)} with the development key. Set SECRET_KEY in the environment."
+    )
+
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -69,6 +80,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "videoanalyzer.middleware.ContentSecurityPolicyMiddleware",
+    "videoanalyzer.middleware.ApiJsonErrorsMiddleware",
     "videoanalyzer.middleware.RequestGateMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,21 +118,6 @@ if EMBEDDED_DB:
     from videoanalyzer.embedded import embedded_database_url
 
     DATABASE_URL = embedded_database_url(VAR_DIR / "pgdata")
-
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
-if (
-    SECRET_KEY == DEV_SECRET_KEY
-    and not DEBUG
-    and not EMBEDDED_DB
-    and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
-):
-    # A server reachable under other names with a key everyone can read: refuse to start.
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "SECRET_KEY is not set: this server answers for "
-        f"{', '.join(ALLOWED_HOSTS)} with the development key. Set SECRET_KEY in the environment."
-    )
 
 import dj_database_url  # noqa: E402
 
@@ -273,6 +271,8 @@ SCENE_DEVICE = env("SCENE_DEVICE", "auto")  # TransNetV2: auto | cpu | cuda
 SCENE_PRECISION = env("SCENE_PRECISION", "auto")
 MIN_SCENE_SECONDS = envfloat("MIN_SCENE_SECONDS", 0.6)
 WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
+# Models a user may name in an analysis (`whisper_model`), besides WHISPER_MODEL_SIZE.
+WHISPER_MODELS_ALLOWED = env("WHISPER_MODELS_ALLOWED", "base,tiny.en")
 WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
 WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
