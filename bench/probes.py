@@ -415,12 +415,14 @@ def report(
 ) -> None:
     as_expected = sum(1 for r in rows if r[1] == r[2])
     clear = sum(1 for r in rows if r[3])
+    refusals = sum(1 for r in rows if 400 <= r[1] < 500)
     errors = sum(1 for r in rows if r[2] >= 500 or r[2] == 0)
     table = markdown_table(["probe", "expected", "got", "clear 4xx", "detail"], rows)
     body = (
         f"## reliability (issue 20)\n\n`python -m bench.probes` against `manage.py serve` "
         f"(Daphne) on a fresh database: **{len(rows)} probes, {as_expected} answered as "
-        f"expected, {clear} clear 4xx (JSON with a message), {errors} 5xx or no answer**; "
+        f"expected, {clear} of the {refusals} refusals a clear 4xx (JSON with a message), "
+        f"{errors} 5xx or no answer**; "
         f"leftovers: {sum(left.values())} ({left}); health afterwards {healthy}.\n\n{table}"
     )
     good = {"completed", "PROCESSED"}
