@@ -157,6 +157,9 @@ class SegmentOut(Schema):
     start_in_scene: float
     end_in_scene: float
     language: str
+    language_probability: float | None = Field(
+        description="how sure the language detector was (None: forced or from subtitles)"
+    )
     words: list[dict[str, Any]]
 
 
@@ -334,9 +337,12 @@ def analysis_storylines(request: AuthedRequest, analysis_id: UUID) -> list[dict[
 
 
 @router.get("/analyses/{analysis_id}/transcript", response=list[SegmentOut])
-def analysis_transcript(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_transcript(
+    request: AuthedRequest, analysis_id: UUID, language: str | None = None
+) -> list[dict[str, Any]]:
+    """The transcript's segments; ``?language=ru`` keeps the segments spoken in that language."""
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
-    return selectors.transcript_segments(analysis)
+    return selectors.transcript_segments(analysis, language=language)
 
 
 @router.get("/analyses/{analysis_id}/result.json")
@@ -353,9 +359,10 @@ def analysis_result_file(request: AuthedRequest, analysis_id: UUID) -> HttpRespo
 
 @router.get("/analyses/{analysis_id}/transcript.{fmt}")
 def analysis_transcript_subtitles(
-    request: AuthedRequest, analysis_id: UUID, fmt: str
+    request: AuthedRequest, analysis_id: UUID, fmt: str, language: str | None = None
 ) -> HttpResponse:
-    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT)."""
+    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT,
+    each line in a ``<lang>`` span); ``?language=ru`` keeps the lines spoken in that language."""
     from analysis.subtitles import Cue, to_srt, to_vtt
 
     if fmt not in ("srt", "vtt"):
@@ -365,10 +372,11 @@ def analysis_transcript_subtitles(
             content_type="application/json",
         )
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
-    segments = analysis.segments.order_by("start_time").values_list(
-        "start_time", "end_time", "text"
-    )
-    cues = [Cue(start, end, text) for start, end, text in segments]
+    segments = analysis.segments.order_by("start_time")
+    if language:
+        segments = segments.filter(language=language.strip().lower())
+    rows = segments.values_list("start_time", "end_time", "text", "language")
+    cues = [Cue(start, end, text, spoken) for start, end, text, spoken in rows]
     body, kind = (
         (to_srt(cues), "application/x-subrip") if fmt == "srt" else (to_vtt(cues), "text/vtt")
     )

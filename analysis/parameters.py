@@ -13,8 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
+from analysis.conf import setting
 from videoanalyzer.errors import InvalidParameter
 
 SCENE_THRESHOLD_MAX = 255.0  # the widest scale of the detectors (content: 0-255)
@@ -91,7 +90,7 @@ def whisper_model(raw: dict[str, Any]) -> dict[str, Any]:
     chosen = model_choice(
         "whisper_model",
         value,
-        configured=settings.WHISPER_MODEL_SIZE,
-        allowed=settings.WHISPER_MODELS_ALLOWED,
+        configured=str(setting("WHISPER_MODEL_SIZE")),
+        allowed=str(setting("WHISPER_MODELS_ALLOWED")),
     )
     return {"whisper_model": chosen}

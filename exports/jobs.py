@@ -17,7 +17,7 @@ def _send(job_id: str) -> None:
 
 
 def _give_up(job_id: Any, reason: str) -> None:
-    from exports.services import export_fail
+    from exports.services.jobs import export_fail
 
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is not None and job.is_active:

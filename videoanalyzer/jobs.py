@@ -14,7 +14,7 @@ describes its job table once as a :class:`JobKind` and registers it (``register`
 
 Analyses have the same mechanism in ``analysis.pipeline.lease`` and ``analysis.recovery``
 (their claim also resumes finished stages). Lease length, attempts and intervals are the
-analyses' settings.
+analyses' settings (``analysis.conf``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from analysis.conf import setting
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def kinds() -> list[JobKind]:
 
 
 def lease_seconds() -> float:
-    return float(settings.ANALYSIS_LEASE_SECONDS)
+    return float(setting("ANALYSIS_LEASE_SECONDS"))
 
 
 # --- Sending -------------------------------------------------------------------------------
@@ -164,13 +165,13 @@ def fault_pause(name: str) -> None:
 
     Off unless ``FAULT_PAUSE_STAGE`` names the kind (set only on the worker a test kills).
     """
-    if name != getattr(settings, "FAULT_PAUSE_STAGE", "") or name in _paused:
+    if name != setting("FAULT_PAUSE_STAGE") or name in _paused:
         return
     _paused.add(name)
     logger.warning(
-        "fault injection: pausing %.0f s in a %s job", settings.FAULT_PAUSE_SECONDS, name
+        "fault injection: pausing %.0f s in a %s job", setting("FAULT_PAUSE_SECONDS"), name
     )
-    time.sleep(settings.FAULT_PAUSE_SECONDS)
+    time.sleep(setting("FAULT_PAUSE_SECONDS"))
 
 
 # --- Recovery ------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def recover(kind: JobKind) -> Recovered:
     now = timezone.now()
     dead = kind.rows().filter(status=kind.running, lease_expires_at__lt=now)
     for job_id, owner, attempts in dead.values_list("pk", "lease_owner", "attempts"):
-        if attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
+        if attempts >= setting("ANALYSIS_MAX_ATTEMPTS"):
             kind.give_up(job_id, f"Stopped after {attempts} attempts: the worker kept dying.")
             report.failed.append(str(job_id))
             continue
@@ -200,7 +201,7 @@ def recover(kind: JobKind) -> Recovered:
         )
         if freed and enqueue(kind, job_id):
             report.resent.append(str(job_id))
-    stale = now - timedelta(seconds=settings.QUEUED_RESEND_SECONDS)
+    stale = now - timedelta(seconds=setting("QUEUED_RESEND_SECONDS"))
     unsent = Q(enqueued_at__isnull=True, created_at__lt=stale) | Q(enqueued_at__lt=stale)
     for job_id in kind.rows().filter(unsent, status=kind.waiting).values_list("pk", flat=True):
         if enqueue(kind, job_id):

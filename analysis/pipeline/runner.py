@@ -20,6 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from analysis.conf import setting
 from analysis.media import MediaError
 from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
@@ -110,13 +111,13 @@ def fault_pause(stage: Stage[Any] | None) -> None:
 
     Off unless ``FAULT_PAUSE_STAGE`` names the stage (set only on the worker a test kills).
     """
-    if stage is None or stage.name != settings.FAULT_PAUSE_STAGE or stage.name in _paused:
+    if stage is None or stage.name != setting("FAULT_PAUSE_STAGE") or stage.name in _paused:
         return
     _paused.add(stage.name)
     logger.warning(
-        "fault injection: pausing %.0f s in stage %s", settings.FAULT_PAUSE_SECONDS, stage.name
+        "fault injection: pausing %.0f s in stage %s", setting("FAULT_PAUSE_SECONDS"), stage.name
     )
-    time.sleep(settings.FAULT_PAUSE_SECONDS)
+    time.sleep(setting("FAULT_PAUSE_SECONDS"))
 
 
 class ProgressReporter:

@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from analysis.models import (
-    Analysis,
-    ApiToken,
-    Scene,
-    Storyline,
-    StorylineScene,
-    TranscriptSegment,
-    Video,
-)
+from analysis.models import Analysis, ApiToken, Scene, TranscriptSegment, Video
+from story.models import Storyline, StorylineScene
 
 pytestmark = pytest.mark.django_db
 
@@ -253,10 +246,12 @@ def test_original_result_shape(alice: Client, three_shot_clip: Path) -> None:
     assert set(scene["audio_analysis"]) == {
         "transcript",
         "language",
+        "languages",  # ours (issue 17): every language spoken in the scene, the most first
         "audio_features",
         "speakers",
         "emotions",
     }
+    assert scene["audio_analysis"]["languages"] == ["en"]
     assert result["segments"] == [
         {
             "scene_id": "scene_2",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from analysis.conf import setting
 from describe.models import DescribeJob
 from describe.services import job_create
 from exports import services as exports
@@ -99,7 +100,7 @@ def test_a_job_whose_workers_keep_dying_is_given_up_with_a_reason(user: Any, set
     job = export_job(user, enqueue=False)
     ExportJob.objects.filter(pk=job.pk).update(
         status="running",
-        attempts=settings.ANALYSIS_MAX_ATTEMPTS,
+        attempts=setting("ANALYSIS_MAX_ATTEMPTS"),
         lease_owner="dead-worker",
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exports", "0002_plain_kind_and_mode"),
+        ("exports", "0003_storyline_in_story"),
     ]
 
     operations = [
