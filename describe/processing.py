@@ -133,6 +133,7 @@ def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
         locked.progress = 1.0 if status == JobStatus.PROCESSED else locked.progress
         locked.message = "Done" if status == JobStatus.PROCESSED else "Failed"
         locked.finished_at = timezone.now()
+        locked.lease_owner, locked.lease_expires_at = "", None  # a finished job holds no lease
         locked.metadata = {**job.metadata, "seconds": round(seconds, 3)}
         locked.save()
         callbacks.delivery_for_status(locked)

@@ -26,6 +26,7 @@ from videoanalyzer import jobs
 
 logger = logging.getLogger(__name__)
 
+
 def export_execute(*, job_id: Any) -> None:
     """Produce the job's file (the actor's body; a job another worker holds is left alone).
 
@@ -61,6 +62,7 @@ def _execute(job_id: Any) -> None:
         done = f"{done}. {job.metadata['fallback']}"[:300]
     job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
+    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
     job.save()
     publish(job)
 
@@ -68,6 +70,7 @@ def _execute(job_id: Any) -> None:
 def export_fail(job: ExportJob, message: str) -> None:
     job.status, job.error, job.message = ExportStatus.FAILED, message, "Failed"
     job.finished_at = timezone.now()
+    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
     job.save()
     publish(job)
 
