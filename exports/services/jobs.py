@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,12 @@ from videoanalyzer import jobs
 logger = logging.getLogger(__name__)
 
 
-def export_execute(*, job_id: Any) -> None:
+def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None = None) -> None:
     """Produce the job's file (the actor's body; a job another worker holds is left alone).
 
     The job is claimed under a lease that a heartbeat renews (``videoanalyzer.jobs``): a worker
     killed mid-export stops renewing it, and recovery sends the job again once it expires.
+    ``listener`` hears the progress too (the command line's progress bar).
     """
     from exports.jobs import EXPORT_JOBS
 
@@ -39,16 +41,16 @@ def export_execute(*, job_id: Any) -> None:
     if not jobs.claim(EXPORT_JOBS, job_id, owner):
         return
     with jobs.Heartbeat(EXPORT_JOBS, job_id, owner):
-        _execute(job_id)
+        _execute(job_id, listener)
 
 
-def _execute(job_id: Any) -> None:
+def _execute(job_id: Any, listener: Callable[[float, str], None] | None) -> None:
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
     # The state the file really shows (the analysis may have changed since the request).
     job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
     started = time.monotonic()
     try:
-        _produce_and_store(job, Reporter(job))
+        _produce_and_store(job, Reporter(job, listener=listener))
     except (cutting.CutError, ExportError, MediaError) as exc:
         export_fail(job, str(exc))
         return
