@@ -92,6 +92,7 @@ def library_page_data() -> dict[str, Any]:
             "video": _url_template("api:video_detail", "video_id"),
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),
             "video_page": _url_template("frontend:video", "video_id"),
+            "describe": _url_template("api:describe_video", "video_id"),
         },
     }
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("describe", "0001_initial"),
+        ("describe", "0002_library_video"),
     ]
 
     operations = [
