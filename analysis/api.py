@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
+from analysis.progress import eta_seconds
 from videoanalyzer.errors import NotFound
 from videoanalyzer.http import AuthedRequest, Detail
 from videoanalyzer.ratelimit import rate_limited
@@ -64,6 +65,11 @@ class AnalysisOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     analysis_time_seconds: float | None
+    eta_seconds: float | None = None  # time left while running, once a tenth is done
+
+    @staticmethod
+    def resolve_eta_seconds(obj: Analysis) -> float | None:
+        return eta_seconds(obj)
 
 
 class AnalysisIn(BaseModel):

@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,11 @@ def _claim(job_id: Any) -> bool:
     )
 
 
-def export_execute(*, job_id: Any) -> None:
-    """Produce the job's file (the actor's body; a job already taken is left alone)."""
+def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None = None) -> None:
+    """Produce the job's file (the actor's body; a job already taken is left alone).
+
+    ``listener`` hears the progress too (the command line's progress bar).
+    """
     if not _claim(job_id):
         return
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
@@ -53,7 +57,7 @@ def export_execute(*, job_id: Any) -> None:
     job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
     started = time.monotonic()
     try:
-        _produce_and_store(job, Reporter(job))
+        _produce_and_store(job, Reporter(job, listener=listener))
     except (cutting.CutError, ExportError, MediaError) as exc:
         _fail(job, str(exc))
         return
