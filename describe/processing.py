@@ -212,8 +212,9 @@ class JobRun:
         return step, now
 
     def fetch_video(self) -> tuple[Path, MediaInfo]:
-        if self.job.video_id:  # a library video: read in place
-            path = Path(default_storage.path(self.job.video.file.name))
+        library = self.job.video  # None unless the job describes a library video
+        if library is not None:  # read in place
+            path = Path(default_storage.path(str(library.file.name)))
             self.report(0.08, "Reading the video", force=True)
             return path, probe(path)
         self.report(0.0, "Downloading the video", force=True)
@@ -242,11 +243,11 @@ class JobRun:
 
     def fetch_subtitles(self) -> list[Interval] | None:
         """The spoken intervals of the job's subtitles; None when the job has none."""
-        if self.job.video_id:
-            video = self.job.video
+        video = self.job.video
+        if video is not None:
             wanted = self.job.pause_source == "subtitles" and video.subtitles
             return (
-                parse_subtitles(Path(default_storage.path(video.subtitles.name)))
+                parse_subtitles(Path(default_storage.path(str(video.subtitles.name))))
                 if wanted
                 else None
             )
