@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from analysis.extensions import audio_extras, scene_extras
 from analysis.media import ALLOWED_EXTENSIONS
-from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
+from analysis.models import Analysis, Scene, TranscriptSegment, Video
+from story.models import StorylineScene
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)

@@ -18,9 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analysis import media
+from analysis.conf import setting
 from analysis.extensions import parameter_cleaners
 from analysis.media import MediaError
-from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
+from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, ApiToken, Video
 from analysis.progress import analysis_publish
 from videoanalyzer.errors import InvalidParameter
 
@@ -167,7 +168,7 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         AnalysisParameterError: with a message naming the parameter and the allowed range.
     """
     params: dict[str, Any] = {}
-    num = raw.get("num_storylines", settings.DEFAULT_NUM_STORYLINES)
+    num = raw.get("num_storylines", setting("DEFAULT_NUM_STORYLINES"))
     if num is not None and num != "auto":
         if isinstance(num, bool):
             raise AnalysisParameterError(
@@ -179,9 +180,9 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
             raise AnalysisParameterError(
                 "num_storylines must be a whole number or null (automatic)."
             ) from None
-        if not 1 <= num <= settings.MAX_NUM_STORYLINES:
+        if not 1 <= num <= setting("MAX_NUM_STORYLINES"):
             raise AnalysisParameterError(
-                f"num_storylines must be between 1 and {settings.MAX_NUM_STORYLINES}, "
+                f"num_storylines must be between 1 and {setting('MAX_NUM_STORYLINES')}, "
                 "or null for automatic."
             )
     params["num_storylines"] = None if num == "auto" else num
@@ -360,3 +361,42 @@ def _subtitles_parameters(video: Video, raw: dict[str, Any]) -> dict[str, Any]:
     except NotImplementedError:  # remote storage: the stage cannot read it in place
         return {}
     return {"subtitles_path": path, "subtitles_mode": mode}
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+TOKEN_NAME_MAX = 100
+
+
+class TokenNameError(InvalidParameter):
+    """A token name that is empty, too long or already used by the same user."""
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a named token for ``user``; the key is returned to be shown once.
+
+    Raises:
+        TokenNameError: the name is empty, longer than 100 characters, or taken by another of
+            the user's tokens (names are how a user tells tokens apart when revoking).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise TokenNameError("Give the token a name, e.g. the script that will use it.")
+    if len(name) > TOKEN_NAME_MAX:
+        raise TokenNameError(f"A token name has at most {TOKEN_NAME_MAX} characters.")
+    if ApiToken.objects.filter(user=user, name=name).exists():
+        raise TokenNameError(f"You already have a token named “{name}”.")
+    token = ApiToken.objects.create(user=user, name=name)
+    return token, token.key
+
+
+def api_token_revoke(*, user: User, token_id: int) -> str:
+    """Delete one of ``user``'s tokens (it stops working at once); returns its name.
+
+    Raises:
+        ApiToken.DoesNotExist: no such token among the user's own.
+    """
+    token = ApiToken.objects.get(user=user, pk=token_id)
+    name = token.name or f"token {token.pk}"
+    token.delete()  # the post_delete signal forgets the cached lookup
+    return name

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from analysis.conf import setting
 from bench.common import (
     CACHE,
     best_of,
@@ -66,14 +67,13 @@ def transient_context(path: Path, workdir: Path) -> Any:
 def our_cuts(path: Path, kind: str | None = None) -> tuple[list[int], list[float], dict[str, Any]]:
     """(cut frames, frame times, facts) from the shots stage's own pass with the settings."""
     import numpy as np
-    from django.conf import settings
 
     from analysis.pipeline.stages.shots import find_shots
 
     with tempfile.TemporaryDirectory() as tmp:
         ctx = transient_context(path, Path(tmp))
         shots, facts = find_shots(
-            ctx, kind or settings.SCENE_DETECTOR, None, float(settings.MIN_SCENE_SECONDS)
+            ctx, kind or setting("SCENE_DETECTOR"), None, float(setting("MIN_SCENE_SECONDS"))
         )
         times = [float(t) for t in np.load(Path(tmp) / "frame_times.npy")]
     return [s.start_frame for s in shots][1:], times, facts
@@ -274,7 +274,6 @@ def speed(media: Path) -> str:
 def main() -> None:
     media = require_media()
     setup_django()
-    from django.conf import settings
 
     print(f"load average {load_average()}", flush=True)
     table, overall = accuracy(media)
@@ -284,7 +283,7 @@ def main() -> None:
 `python -m bench.shots` (`BENCH_REPEAT=3` for best-of-3 timings). Machine: {os.cpu_count()} CPU
 cores, no GPU; load average at the end {load_average()} (timings are best-of-{REPEAT} and move by
 a few percent from run to run on this shared machine). Our default:
-`SCENE_DETECTOR={settings.SCENE_DETECTOR}`, `MIN_SCENE_SECONDS={settings.MIN_SCENE_SECONDS}`.
+`SCENE_DETECTOR={setting("SCENE_DETECTOR")}`, `MIN_SCENE_SECONDS={setting("MIN_SCENE_SECONDS")}`.
 
 ### Accuracy: precision / recall / F1 (score.py, ±2 frames; goldeneye by time)
 

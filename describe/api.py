@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema
 from ninja.security import HttpBearer, django_auth
 
 from describe import selectors, services
 from describe.models import DescribeClient
+from videoanalyzer.errors import InvalidParameter
 from videoanalyzer.http import Detail, install_error_handlers
 from videoanalyzer.ratelimit import rate_limited
 
@@ -80,7 +81,7 @@ def build_router() -> Router:
         """Status and all results; ``?format=vtt`` or ``srt`` returns them as a track."""
         job = selectors.job_get(_principal(request), job_id)
         if format not in FORMATS:
-            return JsonResponse({"detail": "format must be json, vtt or srt."}, status=422)
+            raise InvalidParameter("format must be json, vtt or srt.")
         return selectors.job_json(job) if format == "json" else _track(job, format)
 
     @router.get("/process/{uuid:job_id}.vtt", auth=READ_AUTH)
@@ -97,6 +98,37 @@ def build_router() -> Router:
 
 
 router = build_router()
+
+
+class DescribeVideoIn(Schema):
+    language: str = "en"
+    pauses: str = "speech"  # or "subtitles": the video's own
+
+
+class DescribeVideoOut(Schema):
+    id: UUID
+    status: str
+    page_url: str
+
+
+# Signed-in users (session or API token) describing a video of their library.
+library_router = Router(tags=["describe"])
+
+
+@library_router.post(
+    "/videos/{uuid:video_id}/descriptions", response={200: DescribeVideoOut, 422: Detail}
+)
+def describe_video(request: HttpRequest, video_id: UUID, body: DescribeVideoIn) -> Any:
+    """Start an audio description of a library video; follow it on its page."""
+    from django.urls import reverse
+
+    from analysis.selectors import video_get_for_user
+
+    video = video_get_for_user(request.auth, video_id)  # type: ignore[attr-defined]
+    job = services.job_create_for_video(video=video, language=body.language, pauses=body.pauses)
+    page = reverse("describe:job", kwargs={"job_id": job.id})
+    return 200, {"id": job.id, "status": job.status, "page_url": page}
+
 
 # The original service's paths at the site root; no docs here (they are under /api/docs).
 root_api = NinjaAPI(

@@ -51,6 +51,20 @@ def client_rotate_token(*, client: DescribeClient) -> str:
     return token
 
 
+def client_rotate_secret(*, client: DescribeClient) -> str:
+    """Replace the secret that signs the client's callbacks; returns the new one."""
+    client.secret = secrets.token_urlsafe(32)
+    client.save(update_fields=["secret"])
+    return client.secret
+
+
+def client_set_active(*, client: DescribeClient, active: bool) -> DescribeClient:
+    """Turn a client's access to ``/process`` off (its token stops working) or on again."""
+    client.is_active = active
+    client.save(update_fields=["is_active"])
+    return client
+
+
 def _checked_url(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise JobRequestError(f"{field} must be an http or https URL.")
@@ -103,6 +117,39 @@ def job_create(
         )
         if enqueue:
             transaction.on_commit(lambda: job_enqueue(job_id=job.id))
+    return job
+
+
+PAUSE_SOURCES = ("speech", "subtitles")
+
+
+def job_create_for_video(*, video: Any, language: str, pauses: str) -> DescribeJob:
+    """Describe a library video in place; queued once the transaction commits.
+
+    Args:
+        video: an ``analysis.Video`` the caller may use (ownership is checked by the caller).
+        language: language of the descriptions (``en`` or ``ru``).
+        pauses: ``speech`` (pauses between the speech found in the audio) or ``subtitles``
+            (between the cues of the subtitles attached to the video).
+
+    Raises:
+        JobRequestError: an unknown language or pause source, or subtitles the video lacks.
+    """
+    language = (language or "").split("-")[0]
+    if language not in LANGUAGE_CODES:
+        raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
+    if pauses not in PAUSE_SOURCES:
+        raise JobRequestError("pauses must be speech or subtitles.")
+    if pauses == "subtitles" and not video.subtitles:
+        raise JobRequestError("This video has no subtitles: attach some, or use its speech.")
+    with transaction.atomic():
+        job = DescribeJob.objects.create(
+            video=video,
+            pause_source=pauses,
+            language=language,
+            message="Waiting for a worker",
+        )
+        transaction.on_commit(lambda: job_enqueue(job_id=job.id))
     return job
 
 

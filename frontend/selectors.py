@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User as AuthUser
 from django.urls import reverse
 
-from analysis.models import Analysis, Video
+from analysis.models import Analysis, ApiToken, Scene, Video
 from analysis.pipeline import DEFAULT_PIPELINE, load_stages
 from analysis.pipeline.base import STAGES
 from analysis.progress import progress_event
@@ -40,6 +41,24 @@ class VideoRow:
     @property
     def status_label(self) -> str:
         return status_label(self.latest)
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return video_thumbnail_url(self.latest)
+
+
+# Where a video's card picture comes from: a fifth into the film, past black openings and titles.
+THUMBNAIL_AT = 0.2
+
+
+def video_thumbnail_url(analysis: Analysis | None) -> str | None:
+    """A scene picture of the analysis for the library, or None before there are scenes."""
+    if analysis is None:
+        return None
+    at = analysis.video.duration * THUMBNAIL_AT
+    scenes = Scene.objects.filter(analysis=analysis).exclude(thumbnail="")
+    scene = scenes.filter(start_time__lte=at).order_by("-start_time").first() or scenes.first()
+    return scene.thumbnail.url if scene else None
 
 
 def clock(seconds: float) -> str:
@@ -73,6 +92,7 @@ def library_page_data() -> dict[str, Any]:
             "video": _url_template("api:video_detail", "video_id"),
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),
             "video_page": _url_template("frontend:video", "video_id"),
+            "describe": _url_template("api:describe_video", "video_id"),
         },
     }
 
@@ -124,6 +144,7 @@ def analysis_page_data(analysis: Analysis) -> dict[str, Any]:
             "new_analysis": reverse("api:analysis_create", kwargs={"video_id": video.pk}),
             "scenes": _api_url("analysis_scenes", analysis),
             "storylines": _api_url("analysis_storylines", analysis),
+            "insights": _api_url("analysis_insights", analysis),
             "result_file": _api_url("analysis_result_file", analysis),
             "socket": f"/ws/analyses/{analysis.pk}/",  # Channels routes have no reverse()
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),
@@ -171,7 +192,22 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
             "exports": _api_url("export_list", analysis),
             "export": export_url.replace(_PLACEHOLDER_UUID, "{id}"),
             "keyframe_cut": _api_url("export_keyframe_cut", analysis),
+            "export_formats": reverse("api:export_formats"),
             "socket": f"/ws/analyses/{analysis.pk}/",
             "analysis_page": reverse("frontend:analysis", args=[analysis.pk]),
         },
     }
+
+
+def api_tokens_for_user(user: AuthUser) -> list[dict[str, Any]]:
+    """The user's API tokens for the tokens page: name, the key's first characters, created."""
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+    return [
+        {
+            "id": t.pk,
+            "name": t.name or f"token {t.pk}",
+            "prefix": t.key[:6],
+            "created_at": t.created_at,
+        }
+        for t in tokens
+    ]

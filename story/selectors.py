@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import Http404
 
-from analysis.models import Analysis, Scene, Storyline, StorylineScene
+from analysis.models import Analysis, Scene
 from story.grouping import WHY
 from story.models import (
     SceneConfidence,
@@ -16,7 +16,9 @@ from story.models import (
     SceneExclusion,
     SceneInterest,
     SceneRelevance,
+    Storyline,
     StorylineEdit,
+    StorylineScene,
     StoryPreference,
 )
 

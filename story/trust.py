@@ -4,11 +4,12 @@ A signal earns trust when it splits the scenes into tight, distinct groups by it
 spectral partition, 2..6 groups, has a high silhouette under its own distances) and when those
 groups agree with the groups of signals of other kinds (adjusted Rand index: voices, words,
 people and place measure different things, so where they agree, they see the storylines).
-Trust is lowered when the signal mostly repeats time order (its similarities correlate with closeness in time:
-neighbouring shots look and sound alike whatever the story) and when it is measured on few
-scenes. A signal that is flat on this video (one language throughout, one voice for every
-storyline) thus counts for nothing instead of diluting the others. Estimated on at most
-``SAMPLE`` scenes spread over the film, so a long film costs no more than a short one.
+Trust is lowered when the signal mostly repeats time order (its similarities correlate with
+closeness in time: neighbouring shots look and sound alike whatever the story) and when it is
+measured on few scenes. A signal that is flat on this video (one language throughout, one
+voice for every storyline) thus counts for nothing instead of diluting the others. Estimated
+on at most ``SAMPLE`` scenes spread over the film, so a long film costs no more than a short
+one.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 
+from analysis.conf import setting
+
 _models: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
 
@@ -102,9 +104,11 @@ def load_whisper_model(
     size: str | None = None, device: str | None = None, compute_type: str | None = None
 ) -> Any:
     """The ``faster_whisper.WhisperModel``, loaded once per process and configuration."""
-    path = resolve_whisper_model(size or settings.WHISPER_MODEL_SIZE)
-    chosen_device = select_device(device or settings.WHISPER_DEVICE)
-    chosen_type = select_compute_type(compute_type or settings.WHISPER_COMPUTE_TYPE, chosen_device)
+    path = resolve_whisper_model(size or setting("WHISPER_MODEL_SIZE"))
+    chosen_device = select_device(device or setting("WHISPER_DEVICE"))
+    chosen_type = select_compute_type(
+        compute_type or setting("WHISPER_COMPUTE_TYPE"), chosen_device
+    )
     key = (path, chosen_device, chosen_type)
     with _lock:  # worker threads must not load the same model twice
         if key not in _models:
@@ -138,7 +142,7 @@ def transnet_weights() -> Path:
 
 def select_torch_device(requested: str | None = None) -> str:
     """``auto`` (``SCENE_DEVICE``'s default) means CUDA when torch sees a GPU, else CPU."""
-    requested = requested or getattr(settings, "SCENE_DEVICE", "auto") or "auto"
+    requested = requested or setting("SCENE_DEVICE") or "auto"
     if requested != "auto":
         return requested
     import torch
@@ -153,7 +157,7 @@ def load_transnet(device: str) -> Any:
     asks for: ``auto`` (bfloat16 on CPUs with native kernels for it, float16 on CUDA, else
     float32) or ``float32`` (the package's own arithmetic).
     """
-    precision = getattr(settings, "SCENE_PRECISION", "auto") or "auto"
+    precision = setting("SCENE_PRECISION") or "auto"
     if precision not in ("auto", "float32"):
         raise ValueError(f"SCENE_PRECISION must be auto or float32, not {precision!r}")
     with _lock:

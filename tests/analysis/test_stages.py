@@ -13,15 +13,7 @@ import pytest
 from django.db import transaction
 
 from analysis.media import probe
-from analysis.models import (
-    Analysis,
-    Scene,
-    SceneAudioFeatures,
-    Storyline,
-    StorylineScene,
-    TranscriptSegment,
-    Video,
-)
+from analysis.models import Analysis, Scene, SceneAudioFeatures, TranscriptSegment, Video
 from analysis.pipeline import build_pipeline, load_stages
 from analysis.pipeline.base import STAGES, Cancelled, StageContext, StageError
 from analysis.pipeline.stages.common import SceneSpan
@@ -35,6 +27,7 @@ from analysis.pipeline.stages.transcript import (
     refine_words,
     split_at_scenes,
 )
+from story.models import Storyline, StorylineScene
 from tests.fixtures_media import FPS, ODD_SIZE, Clip, LateSpeech, Transitions, ffmpeg
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis.pipeline.speech.windows import Stretch
+from analysis.pipeline.speech.windows import Stretch, scene_number
 
 CONFIDENT = 0.5  # a stretch whose best expected language reaches this is sure
 RELIABLE = frozenset({"en"})  # languages Whisper's detector names whenever it hears them
@@ -44,6 +44,10 @@ def restrict(probabilities: dict[str, float], expected: Sequence[str]) -> dict[s
     if not expected:
         return dict(probabilities)
     own = {language: probabilities.get(language, 0.0) for language in expected}
+    top = max(probabilities, key=probabilities.__getitem__, default=None)
+    if top in own:  # the detector named an expected language first: it placed the speech
+        total = sum(own.values())
+        return {language: p / total for language, p in own.items()}
     unplaced = max(0.0, 1.0 - sum(own.values())) if probabilities else 0.0
     heirs = [language for language in own if language not in RELIABLE]
     weight = sum(own[language] for language in heirs)
@@ -56,12 +60,13 @@ def restrict(probabilities: dict[str, float], expected: Sequence[str]) -> dict[s
 def neighbours(stretches: Sequence[Stretch], index: int, cuts: Sequence[float]) -> list[int]:
     """Indexes of the stretches next to ``index`` in the same scene and close enough."""
     found = []
+    own = stretches[index]
     for other in (index - 1, index + 1):
         if not 0 <= other < len(stretches):
             continue
-        first, second = sorted((stretches[index], stretches[other]), key=lambda s: s.start)
+        first, second = sorted((own, stretches[other]), key=lambda s: s.start)
         close = second.start - first.end <= NEIGHBOUR_GAP_SECONDS
-        if close and not any(first.end <= cut <= second.start for cut in cuts):
+        if close and scene_number(own, cuts) == scene_number(stretches[other], cuts):
             found.append(other)
     return found
 

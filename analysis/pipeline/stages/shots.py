@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
+from analysis.conf import setting
 from analysis.media import MediaError
 from analysis.models import Scene
 from analysis.pipeline import cuts as cutdetect
@@ -111,13 +110,13 @@ def shots_from_cuts(
 
 def choose_detector(ctx: StageContext) -> tuple[str, float | None, float]:
     """(detector name, threshold or None, minimum scene seconds) for this analysis."""
-    kind = str(ctx.param("scene_detector") or settings.SCENE_DETECTOR)
+    kind = str(ctx.param("scene_detector") or setting("SCENE_DETECTOR"))
     threshold = ctx.param("scene_threshold")
-    if threshold is None and kind == settings.SCENE_DETECTOR:
-        threshold = settings.SCENE_THRESHOLD
+    if threshold is None and kind == setting("SCENE_DETECTOR"):
+        threshold = setting("SCENE_THRESHOLD")
     min_seconds = ctx.param("min_scene_seconds")
     if min_seconds is None:
-        min_seconds = settings.MIN_SCENE_SECONDS
+        min_seconds = setting("MIN_SCENE_SECONDS")
     return kind, (None if threshold is None else float(threshold)), max(0.0, float(min_seconds))
 
 

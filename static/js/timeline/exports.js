@@ -1,30 +1,10 @@
 // The export panel: choose a storyline (or the whole analysis), a format and a cut mode; jobs run
 // in the background with progress (WebSocket events, and polling as a fallback) and end with a
-// download link.
+// download link. The formats and modes come from the server's registry (GET /api/export-formats).
 
 import { ApiError, apiFetch } from "../api.js";
 import { fileSize, percent } from "../format.js";
 
-const KINDS = {
-  storyline: [
-    ["mp4", "Video cut (MP4)"],
-    ["edl", "Edit list (CMX 3600 EDL)"],
-    ["fcpxml", "FCP XML (Premiere, Resolve)"],
-    ["otio", "OpenTimelineIO (.otio)"],
-    ["srt", "Subtitles (SRT)"],
-    ["vtt", "Subtitles (WebVTT)"],
-    ["json", "Storyline (JSON)"],
-  ],
-  analysis: [
-    ["zip", "Every storyline (ZIP)"],
-    ["fcpxml", "FCP XML, storylines as tracks"],
-    ["otio", "OpenTimelineIO, storylines as tracks"],
-    ["edl", "Edit list (EDL)"],
-    ["json", "Analysis (JSON)"],
-    ["csv", "Scenes (CSV)"],
-  ],
-};
-const TIMED = new Set(["mp4", "zip"]); // they cut the video; subtitles follow the exact scenes
 const MODES = { smart: "frame-accurate", exact: "frame-accurate, re-encoded", copy: "keyframes only" };
 const POLL_MS = 1000;
 
@@ -36,6 +16,7 @@ export class ExportPanel {
     this.toaster = toaster;
     this.model = model;
     this.jobs = new Map();
+    this.formats = []; // from the registry: [{name, label, analysis_label, scopes, cut_mode}]
     this.polls = new Map();
     this.target = form.querySelector("[name=target]");
     this.kind = form.querySelector("[name=kind]");
@@ -61,19 +42,36 @@ export class ExportPanel {
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : this.model.storylines[0] ? String(this.model.storylines[0].id) : "";
     this.keyframeCut = null; // the storylines changed: so does what a keyframe cut holds
     this.fillKinds();
+    this.refreshJobs();
   }
 
   fillKinds() {
     const scope = this.target.value ? "storyline" : "analysis";
     const current = this.kind.value;
-    this.kind.replaceChildren(...KINDS[scope].map(([value, label]) => new Option(label, value)));
-    if (KINDS[scope].some(([value]) => value === current)) this.kind.value = current;
+    const formats = this.formats.filter((f) => f.scopes.includes(scope));
+    this.kind.replaceChildren(...formats.map((f) => new Option(scope === "storyline" ? f.label : f.analysis_label, f.name)));
+    if (formats.some((f) => f.name === current)) this.kind.value = current;
     this.syncMode();
   }
 
+  cutsVideo(kind) {
+    const format = this.formats.find((f) => f.name === kind);
+    return Boolean(format && format.cut_mode);
+  }
+
   syncMode() {
-    this.modeField.hidden = !TIMED.has(this.kind.value);
+    this.modeField.hidden = !this.cutsVideo(this.kind.value);
     this.syncNote();
+  }
+
+  /** The formats and cut modes from the server's registry. */
+  async loadFormats() {
+    const registry = await apiFetch(this.urls.formats);
+    this.formats = registry.formats;
+    const current = this.mode.value;
+    this.mode.replaceChildren(...registry.modes.map((m) => new Option(m.label, m.name)));
+    this.mode.value = registry.modes.some((m) => m.name === current) ? current : registry.default_mode;
+    this.fillKinds();
   }
 
   /** Before a keyframes-only cut: say how many seconds of other footage it will include. */
@@ -96,15 +94,37 @@ export class ExportPanel {
   }
 
   async load() {
-    const jobs = await apiFetch(this.urls.exports);
-    for (const job of jobs.reverse()) this.upsert(job);
+    await this.loadFormats();
+    await this.refreshJobs();
+  }
+
+  /** The jobs with their "out of date" flags (the storylines may have changed since). */
+  async refreshJobs() {
+    if (!this.formats.length) return; // not loaded yet: load() will fetch them
+    try {
+      const jobs = await apiFetch(this.urls.exports);
+      for (const job of jobs.reverse()) this.upsert(job);
+    } catch {
+      /* the next change or reload tries again */
+    }
+  }
+
+  /** One click on an out-of-date export: make it again from the storylines as they are. */
+  async remake(job) {
+    try {
+      const fresh = await apiFetch(`${this.urls.export.replace("{id}", job.id)}/remake`, { method: "POST" });
+      this.upsert(fresh);
+      this.toaster.show("Remaking the export from the current storylines", { kind: "info" });
+    } catch (error) {
+      this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
+    }
   }
 
   async start() {
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;
     const payload = { kind: this.kind.value, storyline_id: this.target.value ? Number(this.target.value) : null };
-    if (TIMED.has(payload.kind)) payload.mode = this.mode.value;
+    if (this.cutsVideo(payload.kind)) payload.mode = this.mode.value;
     try {
       const job = await apiFetch(this.urls.exports, { method: "POST", json: payload });
       this.upsert(job);
@@ -157,17 +177,20 @@ export class ExportPanel {
       item.className = "export-job";
       item.dataset.job = job.id;
       item.dataset.testid = "export-job";
-      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a>';
+      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a><button type="button" class="btn btn--small export-job__remake" data-testid="export-remake" hidden>Remake</button>';
+      item.querySelector(".export-job__remake").addEventListener("click", () => this.remake(this.jobs.get(job.id)));
       this.list.prepend(item);
     }
     item.dataset.status = job.status;
     item.querySelector(".export-job__label").textContent = this.label(job);
     const value = job.status === "completed" ? 100 : percent(job.progress);
-    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `Ready \u00b7 ${fileSize(job.size_bytes)}${job.stale ? " \u00b7 outdated" : ""}`, failed: job.error || "Failed" }[job.status];
+    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
     item.querySelector(".export-job__state").textContent = state || job.status;
     const bar = item.querySelector(".progress");
     bar.hidden = job.status === "completed" || job.status === "failed";
     bar.style.setProperty("--value", `${value}%`);
+    item.dataset.stale = job.stale ? "true" : "false";
+    item.querySelector(".export-job__remake").hidden = !(job.stale && job.status === "completed");
     const link = item.querySelector(".export-job__download");
     link.hidden = !job.download_url;
     if (job.download_url) {
