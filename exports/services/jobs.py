@@ -8,14 +8,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from analysis.media import MediaError
@@ -27,33 +25,28 @@ from exports.production import ExportContext
 from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
+from videoanalyzer import jobs
 
 logger = logging.getLogger(__name__)
 
-STALE_RUNNING = timedelta(hours=6)  # a "running" job older than this was lost with its worker
-
-
-def _claim(job_id: Any) -> bool:
-    """Take the job: queued, or "running" so long that its worker must be gone."""
-    lost = Q(status=ExportStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING)
-    return bool(
-        ExportJob.objects.filter(Q(status=ExportStatus.QUEUED) | lost, pk=job_id).update(
-            status=ExportStatus.RUNNING,
-            started_at=timezone.now(),
-            progress=0.0,
-            message="Starting",
-            error="",
-        )
-    )
-
 
 def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None = None) -> None:
-    """Produce the job's file (the actor's body; a job already taken is left alone).
+    """Produce the job's file (the actor's body; a job another worker holds is left alone).
 
+    The job is claimed under a lease that a heartbeat renews (``videoanalyzer.jobs``): a worker
+    killed mid-export stops renewing it, and recovery sends the job again once it expires.
     ``listener`` hears the progress too (the command line's progress bar).
     """
-    if not _claim(job_id):
+    from exports.jobs import EXPORT_JOBS
+
+    owner = jobs.new_owner()
+    if not jobs.claim(EXPORT_JOBS, job_id, owner):
         return
+    with jobs.Heartbeat(EXPORT_JOBS, job_id, owner):
+        _execute(job_id, listener)
+
+
+def _execute(job_id: Any, listener: Callable[[float, str], None] | None) -> None:
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
     # The state the file really shows (the analysis may have changed since the request).
     job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
@@ -63,14 +56,14 @@ def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None
     except ExportCancelled:
         return  # export_cancel has said so; the scratch folder is gone, nothing was stored
     except (cutting.CutError, ExportError, MediaError) as exc:
-        _fail(job, str(exc))
+        export_fail(job, str(exc))
         return
     except OSError as exc:
-        _fail(job, _os_message(exc))
+        export_fail(job, _os_message(exc))
         return
     except Exception as exc:  # the user sees a message; the log keeps the traceback
         logger.exception("export %s failed", job.pk)
-        _fail(job, f"The export failed: {exc}")
+        export_fail(job, f"The export failed: {exc}")
         return
     _complete(job, time.monotonic() - started)
 
@@ -88,8 +81,9 @@ def _complete(job: ExportJob, seconds: float) -> None:
         done = f"{done}. {job.metadata['fallback']}"[:300]
     job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
+    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
     fields = ["status", "progress", "message", "finished_at", "metadata", "fingerprint"]
-    fields += ["file", "filename", "content_type", "size_bytes"]
+    fields += ["file", "filename", "content_type", "size_bytes", "lease_owner", "lease_expires_at"]
     with transaction.atomic():
         if not _still_running(job):  # cancelled at the last moment: keep nothing
             job.file.delete(save=False)
@@ -103,13 +97,28 @@ def _still_running(job: ExportJob) -> bool:
     return bool(row and row["status"] == ExportStatus.RUNNING)
 
 
-def _fail(job: ExportJob, message: str) -> None:
-    updated = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
-        status=ExportStatus.FAILED, error=message, message="Failed", finished_at=timezone.now()
+ACTIVE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+def _finish_as_failed(job: ExportJob, error: str, message: str) -> bool:
+    """Fail the job if it is still queued or running (not when it was cancelled meanwhile:
+    that message stands); whether it did."""
+    updated = ExportJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
+        status=ExportStatus.FAILED,
+        error=error,
+        message=message,
+        finished_at=timezone.now(),
+        lease_owner="",  # a finished job holds no lease
+        lease_expires_at=None,
     )
-    if updated:  # not when it was cancelled meanwhile: that message stands
+    if updated:
         job.refresh_from_db()
         publish(job)
+    return bool(updated)
+
+
+def export_fail(job: ExportJob, message: str) -> None:
+    _finish_as_failed(job, message, "Failed")
 
 
 def export_cancel(*, job: ExportJob) -> ExportJob:
@@ -120,17 +129,9 @@ def export_cancel(*, job: ExportJob) -> ExportJob:
     Raises:
         ExportNotReady: the job has already finished (409).
     """
-    updated = ExportJob.objects.filter(
-        pk=job.pk, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
-    ).update(
-        status=ExportStatus.FAILED,
-        error=CANCELLED,
-        message="Cancelled",
-        finished_at=timezone.now(),
-    )
-    if not updated:
+    if not _finish_as_failed(job, CANCELLED, "Cancelled"):
         raise ExportNotReady("Only a queued or running export can be cancelled.")
-    job.refresh_from_db()
+    return job
     publish(job)
     return job
 
