@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from analysis import media
 from analysis.extensions import parameter_cleaners
-from analysis.media import MediaError
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
 from analysis.progress import analysis_publish
+from mediakit.probe import MediaError
 
 logger = logging.getLogger(__name__)
 

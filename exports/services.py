@@ -32,12 +32,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis.media import MediaError
 from analysis.models import Analysis, AnalysisStatus, Storyline
 from analysis.pipeline.runner import video_local_path
 from analysis.progress import group_name
 from analysis.selectors import analysis_result
-from exports import cutting, subtitles, timelines
+from exports import subtitles, timelines
 from exports.models import ExportJob, ExportKind, ExportMode, ExportStatus
 from exports.selectors import (
     StorylinePlan,
@@ -46,6 +45,8 @@ from exports.selectors import (
     segments_json,
     storyline_plans,
 )
+from mediakit import cutting
+from mediakit.probe import MediaError
 
 logger = logging.getLogger(__name__)
 

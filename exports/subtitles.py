@@ -7,7 +7,7 @@ from typing import Any
 
 # SRT / WebVTT writing is shared with the transcript's own subtitles.
 from analysis.subtitles import Cue, to_srt, to_vtt
-from exports.cutting import Span, cut_offsets
+from mediakit.cutting import Span, cut_offsets
 
 __all__ = ["Cue", "cut_cues", "to_srt", "to_vtt"]
 

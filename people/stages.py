@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.models import Analysis, Scene, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import Candidate, load_candidates
 from analysis.pipeline.stages.common import (
     SceneSpan,
     Throttled,
@@ -26,7 +24,8 @@ from analysis.pipeline.stages.common import (
     map_ordered,
     scene_stem,
 )
-from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
+from mediakit.audio import SAMPLE_RATE, load_audio
+from mediakit.framestore import AFTER_START_SECONDS, Candidate, load_candidates
 from people import services
 from people.conf import FaceConfig, PeopleParameterError, face_config, speaker_config
 

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio, scene_motion
 from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import load_layouts
 from analysis.pipeline.stages.common import SceneSpan
+from mediakit.audio import SAMPLE_RATE, load_audio
+from mediakit.framestore import load_layouts
+from mediakit.meters import scene_motion
 from story.text import content_words, embed_texts
 
 if TYPE_CHECKING:

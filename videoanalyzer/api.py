@@ -11,12 +11,12 @@ from ninja import NinjaAPI
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from analysis.api import router as analysis_router
-from analysis.media import MediaError
 from analysis.services import AnalysisParameterError, UploadTooLarge
 from analysis.tokens import user_for_token
 from describe.api import router as describe_router
 from exports.api import router as exports_router
 from frontend.api import router as timeline_router
+from mediakit.probe import MediaError
 from people.api import router as people_router
 from story.api import router as story_router
 from videoanalyzer.health import health_report

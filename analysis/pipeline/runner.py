@@ -20,11 +20,11 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from analysis.media import MediaError
 from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.progress import analysis_publish
+from mediakit.probe import MediaError
 
 logger = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 0.5

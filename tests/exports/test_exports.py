@@ -15,8 +15,9 @@ import pytest
 from django.test import Client
 
 from analysis.models import Storyline
-from exports import cutting, services
+from exports import services
 from exports.models import ExportJob
+from mediakit import cutting
 from story import services as story_services
 from tests.fixtures_timeline import (
     ASSIGNMENT,

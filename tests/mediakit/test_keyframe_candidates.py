@@ -13,9 +13,10 @@ import pytest
 
 from analysis.models import Analysis, Video
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.decode import MotionMeter, iter_frames_ahead
 from analysis.pipeline.framepass import run_recorder
-from analysis.pipeline.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from mediakit.decode import iter_frames_ahead
+from mediakit.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from mediakit.meters import MotionMeter
 from tests.fixtures_media import FPS, Clip, make_clip
 
 # A 0.72 s shot between longer ones: shorter than the 1 s grid step and than ``after``.

@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis import services
-from analysis.media import MediaError
 from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_status_json
+from mediakit.probe import MediaError
 
 CLI_USER = "cli"
 

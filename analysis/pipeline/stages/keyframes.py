@@ -2,7 +2,7 @@
 plus the timeline's thumbnail strip.
 
 The pictures come from the candidates the shots stage kept during the run's one decode pass
-(``analysis.pipeline.framestore``): the keyframe is the candidate nearest the middle of the
+(``mediakit.framestore``): the keyframe is the candidate nearest the middle of the
 scene, the "after 1 s" frame the one nearest 1 s after its start (both inside the scene when
 the scene holds one). Only when the scratch files are gone (a run resumed on another machine)
 is the pass made again, once for the rest of the run (``framepass.ensure_pass_files``).
@@ -24,18 +24,18 @@ from django.core.files.base import ContentFile
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import (
+from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
+from mediakit.framestore import (
     AFTER_START_SECONDS,
     Candidate,
     encode_jpeg,
     load_candidates,
     load_strip,
 )
-from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
 
 THUMB_WIDTH = 160
 STRIP_STORAGE_NAME = "strip.jpg"
-__all__ = ["AFTER_START_SECONDS", "KeyframesStage", "SceneImages", "encode_jpeg"]
+__all__ = ["KeyframesStage", "SceneImages"]
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,9 @@ from django.conf import settings
 
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
+from mediakit.audio import SAMPLE_RATE, load_audio
 
 PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
 SENTENCE_PAUSE_SECONDS = 0.15  # ... or this long after a full stop

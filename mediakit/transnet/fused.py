@@ -18,7 +18,7 @@ it (built from the loaded package model, sharing nothing it changes):
 
 On the 2 AMX cores used for the benchmarks a 96-frame window takes about 70 ms instead of
 310 ms, and the probabilities stay within 0.01 of the float32 network's on real footage
-(``tests/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
+(``tests/mediakit/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
 torch is imported inside :func:`build` and :func:`fast_dtype` (the web process never loads it);
 the module classes are defined on first use.
 """
