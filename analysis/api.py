@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
-from videoanalyzer.http import AuthedRequest
+from videoanalyzer.http import AuthedRequest, Detail
 from videoanalyzer.ratelimit import rate_limited
 
 router = Router(tags=["analysis"])
@@ -142,10 +142,6 @@ class SegmentOut(Schema):
     end_in_scene: float
     language: str
     words: list[dict[str, Any]]
-
-
-class Detail(Schema):
-    detail: str
 
 
 # --- Helpers -------------------------------------------------------------------------------------

@@ -17,21 +17,22 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analysis import media
 from analysis.extensions import parameter_cleaners
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
 from analysis.progress import analysis_publish
+from mediakit import probe as media
 from mediakit.probe import MediaError
+from videoanalyzer.errors import InvalidParameter
 
 logger = logging.getLogger(__name__)
 
 
-class AnalysisParameterError(ValueError):
+class AnalysisParameterError(InvalidParameter):
     """A parameter of an analysis request is out of range; the message is for the user."""
 
 
 class UploadTooLarge(MediaError):
-    pass
+    status = 413  # read by videoanalyzer.http.install_error_handlers
 
 
 # ISO 639 codes as Whisper knows them ("en", "ru", "haw"), optionally with a region, or "auto".

@@ -17,6 +17,7 @@ from ninja.security import HttpBearer, django_auth
 
 from describe import selectors, services
 from describe.models import DescribeClient
+from videoanalyzer.http import Detail, install_error_handlers
 from videoanalyzer.ratelimit import rate_limited
 
 
@@ -37,10 +38,6 @@ class ProcessIn(Schema):
 class ProcessOut(Schema):
     id: UUID
     status: str
-
-
-class Detail(Schema):
-    detail: str
 
 
 FORMATS = {"json", "vtt", "srt"}
@@ -75,10 +72,7 @@ def build_router() -> Router:
     @rate_limited("process")
     def process(request: HttpRequest, body: ProcessIn) -> Any:
         """Start describing the video at ``url``; results go to the callback as they come."""
-        try:
-            job = services.job_create(client=_principal(request), data=body.dict())
-        except services.JobRequestError as exc:
-            return 422, {"detail": str(exc)}
+        job = services.job_create(client=_principal(request), data=body.dict())
         return 200, {"id": job.id, "status": job.status}
 
     @router.get("/process/{uuid:job_id}", auth=READ_AUTH)
@@ -113,3 +107,4 @@ root_api = NinjaAPI(
     openapi_url=None,
 )
 root_api.add_router("/", build_router())
+install_error_handlers(root_api)

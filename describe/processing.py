@@ -45,6 +45,7 @@ from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subt
 from describe.similarity import similarity
 from mediakit.probe import MediaError, MediaInfo, probe
 from mediakit.shots import UnknownDetector
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     import numpy as np
@@ -169,7 +170,7 @@ class JobRun:
     on_result: ResultListener | None = None
     on_progress: ProgressListener | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    _last_report: float = 0.0
+    _throttle: ProgressThrottle = field(default_factory=ProgressThrottle)
     _callbacks_down: bool = False
 
     def __post_init__(self) -> None:
@@ -392,10 +393,8 @@ class JobRun:
 
     def report(self, fraction: float, message: str, force: bool = False) -> None:
         """Save progress (at most twice a second); doubles as the check the job is still ours."""
-        now = time.monotonic()
-        if not force and now - self._last_report < 0.5:
+        if not self._throttle.due(force):
             return
-        self._last_report = now
         progress = round(max(self.job.progress, min(0.99, fraction)), 4)
         updated = DescribeJob.objects.filter(
             pk=self.job.pk, status=JobStatus.PROCESSING, attempts=self.job.attempts

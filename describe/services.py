@@ -10,12 +10,13 @@ from django.db import transaction
 
 from describe.fetch import FetchError, parse_url
 from describe.models import DescribeClient, DescribeJob, token_digest
+from videoanalyzer.errors import InvalidParameter
 
 MAX_URL_LENGTH = 2000
 LANGUAGE_CODES = {"en", "ru"}
 
 
-class JobRequestError(ValueError):
+class JobRequestError(InvalidParameter):
     """A field of a ``/process`` request is unusable; the message names it (HTTP 422)."""
 
 

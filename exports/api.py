@@ -14,13 +14,9 @@ from pydantic import Field
 
 from analysis.selectors import analysis_get_for_user
 from exports import selectors, services
-from videoanalyzer.http import AuthedRequest
+from videoanalyzer.http import AuthedRequest, Detail
 
 router = Router(tags=["exports"])
-
-
-class Detail(Schema):
-    detail: str
 
 
 class ExportIn(Schema):
@@ -29,7 +25,21 @@ class ExportIn(Schema):
         "json, csv, edl, otio, fcpxml, zip (whole analysis)"
     )
     storyline_id: int | None = Field(default=None, description="null: the whole analysis")
-    mode: str | None = Field(default=None, description="copy (fast) or exact (re-encode)")
+    mode: str | None = Field(
+        default=None,
+        description="MP4/ZIP cuts and their subtitles: exact (the default: frame-accurate, "
+        "re-encoded) or copy (keyframes only: stream copy that includes neighbouring frames "
+        "of other footage; GET .../exports/keyframe-cut says how many seconds)",
+    )
+
+
+class KeyframeCutOut(Schema):
+    storyline_id: int
+    name: str
+    seconds: float = Field(description="the storyline's own footage")
+    extra_seconds: float = Field(description="other footage a keyframes-only cut includes")
+    spans: list[tuple[float, float]] = Field(description="what the cut would copy, in seconds")
+    summary: str
 
 
 @router.get("/analyses/{analysis_id}/exports", summary="Export jobs of an analysis, newest first")
@@ -37,6 +47,31 @@ def export_list(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any
     analysis = analysis_get_for_user(request.auth, analysis_id)
     current = selectors.analysis_fingerprint(analysis)
     return [selectors.job_json(j, current) for j in selectors.exports_for_analysis(analysis)]
+
+
+@router.get(
+    "/analyses/{analysis_id}/exports/keyframe-cut",
+    response={200: list[KeyframeCutOut], 409: Detail},
+    summary="Before a keyframes-only (copy) cut: how much other footage each storyline's cut holds",
+)
+def export_keyframe_cut(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
+    analysis = analysis_get_for_user(request.auth, analysis_id)
+    try:
+        previews = services.keyframe_cut_preview(analysis)
+    except services.ExportError as exc:
+        return exc.status, {"detail": str(exc)}
+    return 200, [
+        {
+            "storyline_id": p.storyline_id,
+            "name": p.name,
+            "seconds": p.seconds,
+            "extra_seconds": p.extra_seconds,
+            "spans": [(round(s.start, 3), round(s.end, 3)) for s in p.spans],
+            "summary": f"Keyframes only: includes {p.extra_seconds:.1f} s of neighbouring "
+            f"footage beyond the storyline's {p.seconds:.1f} s",
+        }
+        for p in previews
+    ]
 
 
 @router.post(

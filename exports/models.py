@@ -20,22 +20,26 @@ def export_upload_to(instance: ExportJob, filename: str) -> str:
     return f"exports/{instance.analysis_id}/{instance.id}/{filename}"
 
 
-class ExportKind(models.TextChoices):
-    MP4 = "mp4", "Video cut (MP4)"
-    EDL = "edl", "Edit list (CMX 3600 EDL)"
-    OTIO = "otio", "OpenTimelineIO"
-    FCPXML = "fcpxml", "Final Cut Pro XML (Premiere, Resolve)"
-    SRT = "srt", "Subtitles (SRT)"
-    VTT = "vtt", "Subtitles (WebVTT)"
-    JSON = "json", "JSON"
-    CSV = "csv", "Scenes (CSV)"
-    ZIP = "zip", "Everything per storyline (ZIP)"
+KIND_LABELS = {
+    "mp4": "Video cut (MP4)",
+    "edl": "Edit list (CMX 3600 EDL)",
+    "otio": "OpenTimelineIO",
+    "fcpxml": "Final Cut Pro XML (Premiere, Resolve)",
+    "srt": "Subtitles (SRT)",
+    "vtt": "Subtitles (WebVTT)",
+    "json": "JSON",
+    "csv": "Scenes (CSV)",
+    "zip": "Everything per storyline (ZIP)",
+}
 
 
 class ExportMode(models.TextChoices):
+    """How a video cut is made. Not the field's ``choices``: a new mode needs no migration."""
+
     NONE = "", "Not applicable"
-    COPY = "copy", "Fast: stream copy, cut at keyframes"
-    EXACT = "exact", "Frame-accurate: re-encode"
+    SMART = "smart", "Frame-accurate, fast (re-encode only around the cuts)"
+    EXACT = "exact", "Frame-accurate (re-encode everything)"
+    COPY = "copy", "Keyframes only (includes neighbouring frames)"
 
 
 class ExportStatus(models.TextChoices):
@@ -51,8 +55,10 @@ class ExportJob(models.Model):
     storyline = models.ForeignKey(
         Storyline, null=True, blank=True, on_delete=models.CASCADE, related_name="export_jobs"
     )
-    kind = models.CharField(max_length=8, choices=ExportKind.choices)
-    mode = models.CharField(max_length=8, choices=ExportMode.choices, blank=True, default="")
+    # Plain strings checked against the format registry and ``ExportMode`` by the services:
+    # adding a format or a mode needs no migration.
+    kind = models.CharField(max_length=16)
+    mode = models.CharField(max_length=16, blank=True, default="")
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
     )

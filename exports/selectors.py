@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from analysis.models import Analysis, Scene, Storyline, StorylineScene
 from analysis.selectors import User, owned_or_404
-from exports.models import ExportJob
+from exports.models import KIND_LABELS, ExportJob
 
 
 def export_get_for_user(user: User, job_id: Any) -> ExportJob:
@@ -102,7 +102,7 @@ def job_json(job: ExportJob, current_fingerprint: str | None = None) -> dict[str
         "storyline_id": job.storyline_id,
         "storyline_name": job.storyline.name if job.storyline else None,
         "kind": job.kind,
-        "kind_label": job.get_kind_display(),
+        "kind_label": KIND_LABELS.get(job.kind, job.kind),
         "mode": job.mode,
         "status": job.status,
         "progress": round(job.progress, 4),

@@ -37,7 +37,7 @@ from analysis.pipeline.runner import video_local_path
 from analysis.progress import group_name
 from analysis.selectors import analysis_result
 from exports import subtitles, timelines
-from exports.models import ExportJob, ExportKind, ExportMode, ExportStatus
+from exports.models import KIND_LABELS, ExportJob, ExportMode, ExportStatus
 from exports.selectors import (
     StorylinePlan,
     analysis_fingerprint,
@@ -47,13 +47,16 @@ from exports.selectors import (
 )
 from mediakit import cutting
 from mediakit.probe import MediaError
+from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
 
 STORYLINE_KINDS = ("mp4", "edl", "otio", "fcpxml", "srt", "vtt", "json")
 ANALYSIS_KINDS = ("json", "csv", "edl", "otio", "fcpxml", "zip")
 TIMED_KINDS = ("mp4", "srt", "vtt", "zip")  # their content depends on the cut mode
-DEFAULT_MODE = {"mp4": "copy", "zip": "copy", "srt": "exact", "vtt": "exact"}
+# Frame-accurate by default: a storyline's cut must never show another storyline's footage.
+DEFAULT_MODE = {"mp4": "exact", "zip": "exact", "srt": "exact", "vtt": "exact"}
+CUT_MODES = (ExportMode.EXACT, ExportMode.COPY)
 EXTENSIONS = {
     "mp4": ".mp4",
     "edl": ".edl",
@@ -97,8 +100,11 @@ def _clean_mode(kind: str, mode: str | None) -> str:
     if kind not in TIMED_KINDS:
         return ExportMode.NONE
     mode = mode or DEFAULT_MODE[kind]
-    if mode not in (ExportMode.COPY, ExportMode.EXACT):
-        raise ExportError("mode must be copy (fast, cut at keyframes) or exact (re-encode).")
+    if mode not in CUT_MODES:
+        raise ExportError(
+            "mode must be exact (frame-accurate, re-encoded) or copy (keyframes only, "
+            "includes neighbouring frames)."
+        )
     return mode
 
 
@@ -132,8 +138,8 @@ def export_request(
     A finished job of the same export and fingerprint is returned as it is (cached) while its
     file exists; so is one still queued or running.
     """
-    if kind not in ExportKind.values:
-        raise ExportError(f"Unknown export kind {kind!r}; one of: {', '.join(ExportKind.values)}.")
+    if kind not in KIND_LABELS:
+        raise ExportError(f"Unknown export kind {kind!r}; one of: {', '.join(KIND_LABELS)}.")
     storyline = _check_request(analysis, kind, storyline_id)
     mode = _clean_mode(kind, mode)
     fingerprint = analysis_fingerprint(analysis)
@@ -238,13 +244,11 @@ class _Reporter:
     """Saves and announces progress at most twice a second."""
 
     def __init__(self, job: ExportJob, interval: float = 0.5) -> None:
-        self.job, self.interval, self.last = job, interval, 0.0
+        self.job, self.throttle = job, ProgressThrottle(interval=interval)
 
     def __call__(self, fraction: float, message: str) -> None:
-        now = time.monotonic()
-        if now - self.last < self.interval:
+        if not self.throttle.due():
             return
-        self.last = now
         self.job.progress = min(max(fraction, 0.0), 0.99)
         self.job.message = message[:300]
         ExportJob.objects.filter(pk=self.job.pk).update(
@@ -284,7 +288,7 @@ def download_name(job: ExportJob) -> str:
     """``<video> - <storyline>.<ext>`` or ``<video> - <what>.<ext>`` for the whole analysis."""
     what = {"json": "analysis", "csv": "scenes", "zip": "storylines"}.get(job.kind, "storylines")
     middle = safe_name(job.storyline.name) if job.storyline else what
-    suffix = " (exact)" if job.kind == "mp4" and job.mode == ExportMode.EXACT else ""
+    suffix = " (keyframes)" if job.kind == "mp4" and job.mode == ExportMode.COPY else ""
     return f"{video_stem(job)} - {middle}{suffix}{EXTENSIONS[job.kind]}"
 
 
@@ -341,6 +345,8 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
                 source, spans, out, parts, report, has_audio=video.has_audio, encoder=encoder
             )
     shutil.rmtree(parts, ignore_errors=True)
+    if mode == ExportMode.COPY:
+        ctx.metadata["extra_seconds"] = round(cutting.copy_overhang(spans, cut), 3)
     ctx.metadata.update(
         mode=mode,
         encoder=encoder,
@@ -359,6 +365,49 @@ def _subtitle_spans(ctx: _Context, plan: StorylinePlan, mode: str) -> list[cutti
     with video_local_path(ctx.analysis.video, ctx.workdir) as source:
         keys = cutting.keyframe_times(source)
     return cutting.snap_to_keyframes(spans, keys, ctx.analysis.video.duration)
+
+
+@dataclass(frozen=True)
+class KeyframeCutPreview:
+    """What a keyframes-only (stream copy) cut of a storyline would show, before it is made."""
+
+    storyline_id: int
+    name: str
+    seconds: float  # the storyline's own footage
+    extra_seconds: float  # other footage the cut would include, widened to keyframes
+    spans: list[cutting.Span]
+
+
+def keyframe_cut_preview(analysis: Analysis) -> list[KeyframeCutPreview]:
+    """For every storyline with scenes: how much other footage a keyframes-only cut includes.
+
+    Reads the keyframe index once (ffprobe over the packets, no decoding).
+    """
+    if analysis.status != AnalysisStatus.COMPLETED:
+        raise ExportNotReady("The analysis is not complete; export it when it is done.")
+    plans = [p for p in storyline_plans(analysis) if p.scenes]
+    workdir = _scratch()
+    try:
+        with video_local_path(analysis.video, workdir) as source:
+            keys = cutting.keyframe_times(source)
+    except MediaError as exc:
+        raise ExportNotReady(str(exc)) from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    previews = []
+    for plan in plans:
+        spans = scene_spans(plan)
+        snapped = cutting.snap_to_keyframes(spans, keys, analysis.video.duration)
+        previews.append(
+            KeyframeCutPreview(
+                plan.pk,
+                plan.name,
+                round(sum(s.duration for s in spans), 3),
+                round(cutting.copy_overhang(spans, snapped), 3),
+                snapped,
+            )
+        )
+    return previews
 
 
 def _storyline_mp4(ctx: _Context) -> Path:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -114,7 +114,7 @@ def _words(start: float, end: float, rng: random.Random) -> tuple[str, list[dict
 @transaction.atomic
 def seed_analysis(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     video_path: Path,
     cuts: Sequence[float] | None = None,
     scenes: int = 12,

@@ -170,6 +170,7 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
             "redo": _story_url("redo", analysis),
             "exports": _api_url("export_list", analysis),
             "export": export_url.replace(_PLACEHOLDER_UUID, "{id}"),
+            "keyframe_cut": _api_url("export_keyframe_cut", analysis),
             "socket": f"/ws/analyses/{analysis.pk}/",
             "analysis_page": reverse("frontend:analysis", args=[analysis.pk]),
         },

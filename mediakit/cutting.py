@@ -3,9 +3,9 @@
 A cut is a list of ``Span`` s (source start/end in seconds) played one after the other.
 Adjacent scenes become one span, so a run of consecutive scenes is cut once.
 
-- ``copy`` mode snaps every span outwards to keyframes (start to the keyframe at or before it,
-  end to the keyframe at or after it) and copies the packets: fast, no quality loss, but a cut
-  may start a little early and end a little late.
+- ``copy`` mode (keyframes only; never the default, as it shows other footage) snaps every span
+  outwards to keyframes (start to the keyframe at or before it, end to the keyframe at or after
+  it) and copies the packets: fast, no quality loss, but a cut may start early and end late.
 - ``exact`` mode decodes from the keyframe before each span and re-encodes exactly the span's
   frames: slower, frame-accurate. It encodes with NVENC when ffmpeg has it and a CUDA device is
   present, else with libx264.
@@ -75,6 +75,12 @@ def snap_to_keyframes(
         end = keys[after] if after < len(keys) else duration
         snapped.append(Span(start, max(end, start + EPSILON)))
     return merge_spans(snapped)
+
+
+def copy_overhang(spans: Sequence[Span], snapped: Sequence[Span]) -> float:
+    """Seconds of footage a keyframe-snapped cut shows beyond the spans themselves."""
+    wanted = sum(s.duration for s in merge_spans(spans))
+    return max(0.0, sum(s.duration for s in snapped) - wanted)
 
 
 def cut_offsets(spans: Sequence[Span]) -> list[float]:

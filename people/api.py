@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema
 from analysis import selectors as analysis_selectors
 from people import selectors, services
 from people.models import Character, Speaker
-from videoanalyzer.http import AuthedRequest
+from videoanalyzer.http import AuthedRequest, Detail
 
 router = Router(tags=["people"])
 
@@ -69,10 +69,6 @@ class NameIn(Schema):
 
 class PersonMergeIn(Schema):
     into: int
-
-
-class Detail(Schema):
-    detail: str
 
 
 def _character_out(character: Character) -> dict[str, Any]:
@@ -142,10 +138,7 @@ def analysis_characters(request: AuthedRequest, analysis_id: UUID) -> list[dict[
 @router.patch("/characters/{character_id}", response={200: CharacterOut, 400: Detail})
 def character_rename(request: AuthedRequest, character_id: int, payload: NameIn) -> Any:
     character = selectors.character_get_for_user(request.auth, character_id)
-    try:
-        services.character_rename(character=character, name=payload.name)
-    except services.PeopleError as exc:
-        return 400, {"detail": str(exc)}
+    services.character_rename(character=character, name=payload.name)
     return 200, _fresh_character(character)
 
 
@@ -154,10 +147,7 @@ def character_merge(request: AuthedRequest, character_id: int, payload: PersonMe
     """Merge this character into ``into``; returns the merged character."""
     character = selectors.character_get_for_user(request.auth, character_id)
     into = selectors.character_get_for_user(request.auth, payload.into)
-    try:
-        merged = services.character_merge(character=character, into=into)
-    except services.PeopleError as exc:
-        return 400, {"detail": str(exc)}
+    merged = services.character_merge(character=character, into=into)
     return 200, _fresh_character(merged)
 
 
@@ -170,10 +160,7 @@ def analysis_speakers(request: AuthedRequest, analysis_id: UUID) -> list[dict[st
 @router.patch("/speakers/{speaker_id}", response={200: SpeakerOut, 400: Detail})
 def speaker_rename(request: AuthedRequest, speaker_id: int, payload: NameIn) -> Any:
     speaker = selectors.speaker_get_for_user(request.auth, speaker_id)
-    try:
-        services.speaker_rename(speaker=speaker, name=payload.name)
-    except services.PeopleError as exc:
-        return 400, {"detail": str(exc)}
+    services.speaker_rename(speaker=speaker, name=payload.name)
     return 200, _fresh_speaker(speaker)
 
 
@@ -182,8 +169,5 @@ def speaker_merge(request: AuthedRequest, speaker_id: int, payload: PersonMergeI
     """Merge this speaker into ``into``; returns the merged speaker."""
     speaker = selectors.speaker_get_for_user(request.auth, speaker_id)
     into = selectors.speaker_get_for_user(request.auth, payload.into)
-    try:
-        merged = services.speaker_merge(speaker=speaker, into=into)
-    except services.PeopleError as exc:
-        return 400, {"detail": str(exc)}
+    merged = services.speaker_merge(speaker=speaker, into=into)
     return 200, _fresh_speaker(merged)

@@ -13,11 +13,13 @@ from typing import Any
 
 from django.conf import settings
 
+from videoanalyzer.errors import InvalidParameter
+
 FACE_DETECTORS = ("auto", "hog", "cnn")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class PeopleParameterError(ValueError):
+class PeopleParameterError(InvalidParameter):
     """An analysis parameter of the people stages is invalid; the message says which."""
 
 

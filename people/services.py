@@ -16,6 +16,7 @@ from django.db import transaction
 from analysis.models import Analysis
 from people.clustering import Known, centroid, confidence, group_by_known, match_known
 from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
+from videoanalyzer.errors import Refused
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 NAME_MAX = 200
 
 
-class PeopleError(ValueError):
+class PeopleError(Refused):
     """An editor's request that cannot be done (shown as HTTP 400 with the message)."""
 
 
@@ -70,7 +71,8 @@ def _vectors(hits: list[Any]) -> np.ndarray:
 
 def known_people(model: type[Character] | type[Speaker], analysis: Analysis) -> list[Known]:
     """Named people of this analysis first, then of the video's other analyses, newest first."""
-    rows = list(
+    # Both models have the same fields; mypy sees the union's manager as a plain Model's.
+    rows: list[Any] = list(
         model.objects.filter(analysis__video_id=analysis.video_id)
         .exclude(name="")
         .select_related("analysis")
@@ -220,7 +222,7 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def _reindex_after_commit(analysis_id: int | Any) -> None:
+def _reindex_after_commit(analysis_id: Any) -> None:
     """Names are searchable: rebuild the scene index once the change is committed."""
     from django.apps import apps
 

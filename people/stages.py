@@ -19,7 +19,6 @@ from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.framepass import ensure_pass_files
 from analysis.pipeline.stages.common import (
     SceneSpan,
-    Throttled,
     load_scenes,
     map_ordered,
     scene_stem,
@@ -28,6 +27,7 @@ from mediakit.audio import SAMPLE_RATE, load_audio
 from mediakit.framestore import AFTER_START_SECONDS, Candidate, load_candidates
 from people import services
 from people.conf import FaceConfig, PeopleParameterError, face_config, speaker_config
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     import numpy as np
@@ -231,7 +231,7 @@ class FacesStage(Stage[FacesResult]):
             return FacesResult(skipped=not config.enabled, config=config)
         device = select_device(config.device, dlib_cuda_devices())
         detector = select_detector(config.detector, device)
-        progress, frames = Throttled(ctx.report), 0
+        progress, frames = ProgressThrottle(ctx.report), 0
         found: list[tuple[FrameSample, Any]] = []
         expected = len(scenes) * config.frames_per_scene
         width = ctx.analysis.video.width
@@ -351,7 +351,7 @@ class SpeakersStage(Stage[SpeakersResult]):
             return SpeakersResult(segments=len(rows))
         device = select_device(config.device, torch_cuda_available())
         kept = _excerpts(samples, rows, config.min_seconds)
-        progress = Throttled(ctx.report)
+        progress = ProgressThrottle(ctx.report)
         ctx.report(0.1, f"Listening to {len(kept)} speech segments")
         started = time.perf_counter()
         vectors = embed_segments(

@@ -16,14 +16,10 @@ from pydantic import Field
 from analysis.selectors import analysis_get_for_user
 from story import selectors, services
 from story.presets import PRESET_CHOICES
-from videoanalyzer.http import AuthedRequest
+from videoanalyzer.http import AuthedRequest, error_responses
 
 router = Router(tags=["storylines"])
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
-
-
-class Detail(Schema):
-    detail: str
 
 
 class MoveIn(Schema):
@@ -71,16 +67,13 @@ def _analysis(request: AuthedRequest, analysis_id: UUID) -> Any:
 
 
 def _run(request: AuthedRequest, analysis: Any, fn: Any, **kwargs: Any) -> tuple[int, Any]:
-    """Apply a correction; the new state, or the error as {"detail"} with its status."""
-    try:
-        fn(analysis=analysis, user=_user(request), **kwargs)
-    except services.StoryEditError as exc:
-        return exc.status, {"detail": str(exc)}
+    """Apply a correction and return the new state (a refused one is a DomainError)."""
+    fn(analysis=analysis, user=_user(request), **kwargs)
     analysis.refresh_from_db()
     return 200, selectors.story_state(analysis)
 
 
-ERRORS = {400: Detail, 404: Detail, 409: Detail, 422: Detail}
+ERRORS = error_responses(400, 404, 409, 422)
 
 
 @router.get("/analyses/{analysis_id}/graph", summary="Scene graph: nodes, weighted edges and why")

@@ -38,12 +38,13 @@ from story.models import (
     StoryPreference,
 )
 from story.naming import PALETTE
+from videoanalyzer.errors import Refused
 
 logger = logging.getLogger(__name__)
 ORDER_OFFSET = 100_000  # orders are unique per analysis: park rows here while renumbering
 
 
-class StoryEditError(ValueError):
+class StoryEditError(Refused):
     """A correction that cannot be applied; the message is for the user (HTTP 400/409)."""
 
     status = 400

@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import DataError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from analysis.api import router as analysis_router
-from analysis.services import AnalysisParameterError, UploadTooLarge
 from analysis.tokens import user_for_token
 from describe.api import router as describe_router
 from exports.api import router as exports_router
 from frontend.api import router as timeline_router
-from mediakit.probe import MediaError
 from people.api import router as people_router
 from story.api import router as story_router
 from videoanalyzer.health import health_report
+from videoanalyzer.http import install_error_handlers
 from vision.api import router as vision_router
 
 
@@ -54,41 +52,7 @@ api.add_router("/", exports_router)
 api.add_router("/", timeline_router)
 
 
-def _error(request: HttpRequest, status: int, detail: str) -> HttpResponse:
-    return api.create_response(request, {"detail": detail}, status=status)
-
-
-@api.exception_handler(Http404)
-def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, str(exc) or "Not found.")
-
-
-@api.exception_handler(UploadTooLarge)
-def too_large(request: HttpRequest, exc: UploadTooLarge) -> HttpResponse:
-    return _error(request, 413, str(exc))
-
-
-@api.exception_handler(MediaError)
-def bad_media(request: HttpRequest, exc: MediaError) -> HttpResponse:
-    return _error(request, 400, str(exc))
-
-
-@api.exception_handler(AnalysisParameterError)
-def bad_parameter(request: HttpRequest, exc: AnalysisParameterError) -> HttpResponse:
-    return _error(request, 422, str(exc))
-
-
-@api.exception_handler(DataError)
-def unstorable_value(request: HttpRequest, exc: DataError) -> HttpResponse:
-    """Input the database cannot hold (a NUL character, a text over its column's length, a
-    number out of range): the client's mistake, never a server error. The write is rolled back.
-    """
-    return _error(
-        request,
-        400,
-        "A value in the request cannot be stored (a NUL character, a text that is too long "
-        "or a number out of range).",
-    )
+install_error_handlers(api)
 
 
 @api.get("/health", auth=None, tags=["health"])

@@ -6,12 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from analysis.selectors import analysis_get_for_user
 from videoanalyzer.http import AuthedRequest
 from vision import selectors
-from vision.search import SearchError
 
 router = Router(tags=["search"])
 
@@ -60,10 +58,7 @@ def search(
     ``analysis`` limits the search to one analysis, ``video`` to a video's latest analysis;
     without either the whole library (each video's latest completed analysis) is searched.
     """
-    try:
-        return selectors.search(request.auth, q, analysis_id=analysis, video_id=video, limit=limit)
-    except SearchError as exc:
-        raise HttpError(400, str(exc)) from exc
+    return selectors.search(request.auth, q, analysis_id=analysis, video_id=video, limit=limit)
 
 
 @router.get("/analyses/{analysis_id}/index", response=list[dict[str, Any]])

@@ -29,6 +29,7 @@ from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
 from analysis.models import Analysis
+from videoanalyzer.errors import Refused
 from vision.conf import setting
 from vision.models import ChunkKind, SceneChunk, SceneIndex
 
@@ -46,7 +47,7 @@ FIELD_NAMES: dict[str, str] = {ChunkKind.PHRASE: ChunkKind.SPEECH}
 _trigram_cache: dict[str, bool] = {}
 
 
-class SearchError(ValueError):
+class SearchError(Refused):
     """The query cannot be searched; the message is for the user."""
 
 

@@ -25,6 +25,7 @@ from mediakit.decode import run_frame_pass
 from mediakit.errors import MediaError
 from mediakit.framepass import PassRecorder, PicturePlan
 from mediakit.passfiles import pass_recorded
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     from analysis.models import Video
@@ -57,12 +58,10 @@ def ensure_pass_files(ctx: StageContext) -> None:
     """
     if pass_recorded(ctx.workdir):
         return
-    from analysis.pipeline.stages.common import Throttled  # the stages package imports us
-
     video = ctx.analysis.video
     logger.info("analysis %s: the frame pass's files are missing, decoding again", ctx.analysis.pk)
     recorder = run_recorder(ctx)
-    progress = Throttled(ctx.report)
+    progress = ProgressThrottle(ctx.report)
     try:
         times = run_frame_pass(
             ctx.video_path, recorder.consumers, progress, video.frame_count, "Reading the frames"

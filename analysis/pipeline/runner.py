@@ -25,6 +25,7 @@ from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.progress import analysis_publish
 from mediakit.probe import MediaError
+from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 0.5
@@ -131,7 +132,7 @@ class ProgressReporter:
         self.total = sum(s.weight for s in stages) or 1.0
         self.stage: Stage[Any] | None = None
         self.in_stage = False
-        self.last_write = 0.0
+        self.throttle = ProgressThrottle(interval=REPORT_INTERVAL_SECONDS)
 
     def begin(self, stage: Stage[Any]) -> None:
         self.stage = stage
@@ -143,10 +144,8 @@ class ProgressReporter:
         return sum(done) / self.total
 
     def report(self, fraction: float, message: str = "", force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_write < REPORT_INTERVAL_SECONDS:
+        if not self.throttle.due(force):
             return
-        self.last_write = now
         stage = self.stage
         weight = stage.weight if stage else 0.0
         raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total

@@ -196,7 +196,11 @@ def test_export_a_storyline_and_download_the_mp4(
     open_timeline(page, analysis_id)
     page.get_by_test_id("export-target").select_option(label=NAMES[0])
     page.get_by_test_id("export-kind").select_option("mp4")
+    # Keyframes only says beforehand how much other footage it would include.
+    page.get_by_test_id("export-mode").select_option("copy")
+    expect(page.get_by_test_id("export-note")).to_contain_text("s of other footage")
     page.get_by_test_id("export-mode").select_option("exact")
+    expect(page.get_by_test_id("export-note")).to_be_hidden()
     page.get_by_test_id("export-button").click()
     job = page.get_by_test_id("export-job").first
     link = job.get_by_test_id("export-download")
@@ -205,7 +209,7 @@ def test_export_a_storyline_and_download_the_mp4(
     with page.expect_download() as info:
         link.click()
     download = info.value
-    assert download.suggested_filename == f"Фильм цвета - {NAMES[0]} (exact).mp4"
+    assert download.suggested_filename == f"Фильм цвета - {NAMES[0]}.mp4"
     target = tmp_path / "cut.mp4"
     download.save_as(target)
     # The storyline now holds scenes 1, 3, 4 (moved in) and 5: its cut is their frames.

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from analysis.models import Analysis, SceneAudioFeatures
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
+from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from mediakit.audio import SAMPLE_RATE, load_audio
 from mediakit.loudness import SILENT, Loudness, LoudnessMeter
 from mediakit.vad import speech_intervals
+from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     import numpy as np
@@ -113,7 +114,7 @@ class AudioStage(Stage[AudioResult]):
         ctx.report(0.1, "Finding speech")
         speech = speech_intervals(samples)
         meter = LoudnessMeter(samples, SAMPLE_RATE)  # K-weights the track once for all scenes
-        progress, result = Throttled(ctx.report), []
+        progress, result = ProgressThrottle(ctx.report), []
         for done, scene in enumerate(scenes):
             progress(0.2 + 0.8 * done / len(scenes), f"Audio of scene {done + 1} of {len(scenes)}")
             result.append(scene_features(scene, samples, speech, meter))

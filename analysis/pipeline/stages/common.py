@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from analysis.models import Analysis
-from analysis.pipeline.base import ProgressFn
-
-
-class Throttled:
-    """Forward progress at most every ``interval`` seconds: each report may hit the database."""
-
-    def __init__(self, report: ProgressFn, interval: float = 0.5) -> None:
-        self._report = report
-        self._interval = interval
-        self._last = 0.0
-
-    def __call__(self, fraction: float, message: str, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last >= self._interval:
-            self._last = now
-            self._report(min(max(fraction, 0.0), 1.0), message)
-
 
 T = TypeVar("T")
 R = TypeVar("R")

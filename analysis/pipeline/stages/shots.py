@@ -19,16 +19,16 @@ from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.framepass import run_recorder
 from analysis.pipeline.mediaconf import shots_config
-from analysis.pipeline.stages.common import Throttled
 from mediakit.errors import MediaError
 from mediakit.shots import DETECTORS, Shot, ShotsResult, UnknownDetector, find_shots
+from videoanalyzer.progress import ProgressThrottle
 
 __all__ = ["DETECTORS", "ShotsStage"]
 
 
 def pass_progress(report: Any) -> Any:
     """The pass's per-frame progress, throttled; the last reports always go through."""
-    throttled = Throttled(report)
+    throttled = ProgressThrottle(report)
 
     def progress(fraction: float, message: str) -> None:
         throttled(fraction, message, force=fraction >= 0.9)

@@ -50,9 +50,10 @@ from django.conf import settings
 
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.stages.common import SceneSpan, Throttled, load_scenes
+from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
 from mediakit.audio import SAMPLE_RATE, load_audio
+from videoanalyzer.progress import ProgressThrottle
 
 PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
 SENTENCE_PAUSE_SECONDS = 0.15  # ... or this long after a full stop
@@ -300,7 +301,7 @@ def transcribe(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> Tran
     """Run Whisper over ``samples`` (16 kHz mono) and rebuild segments from the words."""
     segments, info, size = recognise(ctx, samples)
     duration = max(float(info.duration), 1e-6)
-    progress, pieces = Throttled(ctx.report), []
+    progress, pieces = ProgressThrottle(ctx.report), []
     phrases = Phrases(loudness(samples), scenes)
     for segment in segments:  # a generator: recognition happens while iterating
         words = [Word(w.word, w.start, w.end, w.probability) for w in segment.words or []]

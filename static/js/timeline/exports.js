@@ -40,8 +40,11 @@ export class ExportPanel {
     this.kind = form.querySelector("[name=kind]");
     this.mode = form.querySelector("[name=mode]");
     this.modeField = form.querySelector("[data-field=mode]");
+    this.note = form.querySelector("[data-testid=export-note]");
+    this.keyframeCut = null; // the keyframes-only preview, fetched once per storyline state
     this.target.addEventListener("change", () => this.fillKinds());
     this.kind.addEventListener("change", () => this.syncMode());
+    this.mode.addEventListener("change", () => this.syncNote());
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.start();
@@ -55,6 +58,7 @@ export class ExportPanel {
     for (const s of this.model.storylines) options.push(new Option(s.name, String(s.id)));
     this.target.replaceChildren(...options);
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : this.model.storylines[0] ? String(this.model.storylines[0].id) : "";
+    this.keyframeCut = null; // the storylines changed: so does what a keyframe cut holds
     this.fillKinds();
   }
 
@@ -68,6 +72,26 @@ export class ExportPanel {
 
   syncMode() {
     this.modeField.hidden = !TIMED.has(this.kind.value);
+    this.syncNote();
+  }
+
+  /** Before a keyframes-only cut: say how many seconds of other footage it will include. */
+  async syncNote() {
+    const wanted = !this.modeField.hidden && this.mode.value === "copy";
+    this.note.hidden = !wanted;
+    if (!wanted) return;
+    this.note.textContent = "Keyframes only: measuring the neighbouring footage\u2026";
+    try {
+      this.keyframeCut ??= apiFetch(this.urls.keyframeCut);
+      const previews = await this.keyframeCut;
+      const id = Number(this.target.value);
+      const chosen = this.target.value ? previews.filter((p) => p.storyline_id === id) : previews;
+      const extra = chosen.reduce((sum, p) => sum + p.extra_seconds, 0);
+      this.note.textContent = `Keyframes only: the cut includes ${extra.toFixed(1)} s of other footage around the storyline's scenes. Choose frame-accurate to get only the storyline.`;
+    } catch (error) {
+      this.keyframeCut = null;
+      this.note.textContent = error instanceof ApiError ? error.message : String(error);
+    }
   }
 
   async load() {
@@ -120,7 +144,8 @@ export class ExportPanel {
 
   label(job) {
     const what = job.storyline_name ? job.storyline_name : "Whole analysis";
-    const mode = job.mode ? ` \u00b7 ${job.mode === "copy" ? "fast" : "frame-accurate"}` : "";
+    const extra = job.metadata && job.metadata.extra_seconds != null ? ` (+${job.metadata.extra_seconds.toFixed(1)} s other footage)` : "";
+    const mode = job.mode ? ` \u00b7 ${job.mode === "copy" ? `keyframes only${extra}` : "frame-accurate"}` : "";
     return `${what} \u00b7 ${job.kind_label || job.kind}${mode}`;
   }
 

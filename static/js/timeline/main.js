@@ -44,7 +44,7 @@ const details = new DetailsPanel({
 const exportsPanel = new ExportPanel({
   form: $("export-form"),
   list: $("export-jobs"),
-  urls: { exports: data.urls.exports, export: data.urls.export },
+  urls: { exports: data.urls.exports, export: data.urls.export, keyframeCut: data.urls.keyframe_cut },
   toaster,
   model,
 });

@@ -1,0 +1,77 @@
+"""The default storyline cut holds the storyline's frames and nothing else (issue 16).
+
+The source is a long-GOP clip (a keyframe every 10 s, B-frames) with each frame's number burnt
+in, so the cut is checked frame by frame against the source frames of the storyline's scenes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from analysis.models import Storyline
+from exports import services
+from tests.fixtures_exports import FPS, LongGopClip, frame_numbers
+
+pytestmark = pytest.mark.django_db
+
+
+def storyline(analysis: Any, number: int) -> Storyline:
+    return Storyline.objects.get(analysis=analysis, order=number - 1)
+
+
+def export(analysis: Any, number: int, mode: str | None = None) -> Any:
+    job, _ = services.export_request(
+        analysis=analysis,
+        kind="mp4",
+        storyline_id=storyline(analysis, number).pk,
+        mode=mode,
+        enqueue=False,
+    )
+    services.export_execute(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "completed", job.error
+    return job
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_the_default_cut_is_exactly_the_storylines_frames(
+    long_gop_analysis: Any, long_gop_clip: LongGopClip, number: int
+) -> None:
+    job = export(long_gop_analysis, number)
+    assert job.mode != "copy"
+    assert frame_numbers(Path(job.file.path)) == long_gop_clip.storyline_frames(number)
+
+
+def test_keyframes_only_says_how_much_other_footage_it_includes(
+    alice: Client, long_gop_analysis: Any, long_gop_clip: LongGopClip
+) -> None:
+    url = f"/api/analyses/{long_gop_analysis.pk}/exports/keyframe-cut"
+    previews = {p["storyline_id"]: p for p in alice.get(url).json()}
+    line = storyline(long_gop_analysis, 1)
+    preview = previews[line.pk]
+    own = len(long_gop_clip.storyline_frames(1)) / FPS
+    assert preview["seconds"] == pytest.approx(own, abs=0.01)
+    # Keyframes at 0 and 10 s only: storyline 1's scenes widen to the whole film.
+    total = long_gop_clip.frames / FPS
+    assert preview["extra_seconds"] == pytest.approx(total - own, abs=0.05)
+    assert f"{preview['extra_seconds']:.1f} s" in preview["summary"]
+    job = export(long_gop_analysis, 1, "copy")
+    assert job.metadata["extra_seconds"] == pytest.approx(preview["extra_seconds"], abs=0.01)
+    shown = set(frame_numbers(Path(job.file.path)))
+    assert shown - set(long_gop_clip.storyline_frames(1))  # it does show other footage
+    assert "(keyframes)" in job.filename
+
+
+def test_keyframe_preview_of_an_unfinished_analysis_is_409(
+    alice: Client, long_gop_analysis: Any
+) -> None:
+    long_gop_analysis.status = "running"
+    long_gop_analysis.save()
+    url = f"/api/analyses/{long_gop_analysis.pk}/exports/keyframe-cut"
+    response = alice.get(url)
+    assert response.status_code == 409
+    assert "not complete" in response.json()["detail"]

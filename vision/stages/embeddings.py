@@ -1,0 +1,64 @@
+"""The embeddings stage: an image vector per keyframe (CLIP when configured, else MobileNetV2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.pipeline.base import Stage, StageContext, register
+from vision.conf import setting
+from vision.devices import stage_device
+from vision.keyframes import scenes_with_keyframes
+from vision.models import SceneEmbedding
+from vision.stages.common import (
+    MOBILENET,
+    clip_embeddings,
+    image_outputs,
+    set_metadata,
+    stage_enabled,
+)
+
+
+@dataclass
+class Embeddings:
+    model: str = ""
+    vectors: dict[int, Any] = field(default_factory=dict)  # scene pk -> float32 array
+
+
+@register
+class EmbeddingsStage(Stage[Embeddings]):
+    """An image embedding per keyframe (CLIP when configured, else MobileNetV2)."""
+
+    name = "embeddings"
+    label = "Embedding keyframes"
+    weight = 0.5
+
+    def compute(self, ctx: StageContext) -> Embeddings:
+        scenes = scenes_with_keyframes(ctx.analysis)
+        if not stage_enabled(ctx, self.name) or not scenes:
+            return Embeddings()
+        device = stage_device(ctx.parameters)
+        model = str(setting("IMAGE_EMBEDDING_MODEL") or MOBILENET)
+        ctx.report(0.0, f"Embedding {len(scenes)} keyframes ({model})")
+        if model == MOBILENET:
+            vectors = image_outputs(ctx, scenes, device)["embeddings"]
+        else:
+            vectors = clip_embeddings(ctx, scenes, model, device)
+        ctx.report(1.0, f"Embedded {len(scenes)} keyframes")
+        return Embeddings(model, vectors)
+
+    def persist(self, ctx: StageContext, result: Embeddings) -> None:
+        import numpy as np
+
+        SceneEmbedding.objects.filter(analysis=ctx.analysis).delete()
+        SceneEmbedding.objects.bulk_create(
+            SceneEmbedding(
+                scene_id=pk,
+                analysis=ctx.analysis,
+                model=result.model,
+                dim=int(np.asarray(vector).size),
+                vector=np.asarray(vector, dtype="<f4").tobytes(),
+            )
+            for pk, vector in result.vectors.items()
+        )
+        set_metadata(ctx, image_embedding_model=result.model or None)

@@ -1,0 +1,132 @@
+"""The objects stage: ImageNet objects, the place, CLIP tags and the motion of each scene."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.models import Scene
+from analysis.pipeline.base import Stage, StageContext, register
+from analysis.pipeline.stages.common import load_scenes
+from vision.devices import stage_device
+from vision.keyframes import scenes_with_keyframes
+from vision.models import SceneObjects
+from vision.stages.common import clip_embeddings, clip_model_name, image_outputs, stage_enabled
+
+TOP_LABELS = 5
+PLACE_MIN_MASS = 0.15  # share of probability on place-revealing classes needed to say
+PLACE_RATIO = 2.0  # and how much more likely one place must be than the other
+
+
+@dataclass
+class ObjectsRow:
+    scene_pk: int
+    labels: list[dict[str, Any]]
+    place: str = ""
+    place_score: float = 0.0
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    motion: float | None = None
+    action: str = ""
+
+
+def top_labels(probs: Any, count: int = TOP_LABELS) -> list[dict[str, Any]]:
+    import numpy as np
+
+    from vision.imagenet import class_names
+
+    names = class_names()
+    return [
+        {"label": names[i], "score": round(float(probs[i]), 4), "class_id": int(i)}
+        for i in np.argsort(-probs)[:count]
+    ]
+
+
+def place_of(probs: Any) -> tuple[str, float]:
+    """("indoor" | "outdoor" | "", confidence) from the place-revealing ImageNet classes."""
+    from vision.imagenet import INDOOR_CLASSES, OUTDOOR_CLASSES
+
+    outdoor = float(sum(probs[i] for i in OUTDOOR_CLASSES))
+    indoor = float(sum(probs[i] for i in INDOOR_CLASSES))
+    best, other, label = max((outdoor, indoor, "outdoor"), (indoor, outdoor, "indoor"))
+    if best < PLACE_MIN_MASS or best < PLACE_RATIO * other:
+        return "", 0.0
+    return label, round(best / (best + other), 3)
+
+
+def clip_tags(ctx: StageContext, scenes: list[Scene], rows: dict[int, ObjectsRow]) -> None:
+    """Zero-shot tags, actions and place from CLIP, when a CLIP model is configured."""
+    from vision import clip
+
+    name = clip_model_name()
+    if name is None:
+        return
+    device = stage_device(ctx.parameters)
+    vectors = clip_embeddings(ctx, scenes, name, device)
+    matrix = __import__("numpy").stack([vectors[s.pk] for s in scenes])
+    tags = clip.zero_shot(matrix, clip.TAG_VOCABULARY, name, device)
+    actions = clip.zero_shot(matrix, clip.ACTION_VOCABULARY, name, device)
+    places = clip.zero_shot(matrix, clip.PLACE_VOCABULARY, name, device)
+    for scene, tag, action, place in zip(scenes, tags, actions, places, strict=True):
+        row = rows[scene.pk]
+        keep = [(label, p) for label, p in tag if p >= clip.TAG_MIN_PROBABILITY][:5]
+        row.tags = [{"label": label, "score": p} for label, p in keep]
+        row.actions = [{"label": label, "score": p} for label, p in action[:2]]
+        row.place, row.place_score = (
+            ("indoor" if place[0][0] == "indoors" else "outdoor"),
+            place[0][1],
+        )
+
+
+@register
+class ObjectsStage(Stage[list[ObjectsRow]]):
+    """ImageNet objects, the place, CLIP tags (when configured) and motion of each scene."""
+
+    name = "objects"
+    label = "Recognising objects and motion"
+    weight = 1.0
+
+    def compute(self, ctx: StageContext) -> list[ObjectsRow]:
+        from vision.motion import action_label
+
+        scenes = scenes_with_keyframes(ctx.analysis)
+        if not stage_enabled(ctx, self.name) or not scenes:
+            return []
+        ctx.report(0.0, "Recognising objects")
+        probs = image_outputs(ctx, scenes, stage_device(ctx.parameters))["probabilities"]
+        rows = {
+            s.pk: ObjectsRow(s.pk, top_labels(probs[s.pk]), *place_of(probs[s.pk])) for s in scenes
+        }
+        clip_tags(ctx, scenes, rows)
+        motion = self._motion(ctx)
+        for scene in scenes:
+            if scene.index in motion:
+                rows[scene.pk].motion = motion[scene.index]
+                rows[scene.pk].action = action_label(motion[scene.index])
+        ctx.report(1.0, f"Recognised objects in {len(scenes)} scenes")
+        return list(rows.values())
+
+    def _motion(self, ctx: StageContext) -> dict[int, float]:
+        from analysis.pipeline.framepass import ensure_pass_files
+        from vision.motion import shared_motion
+
+        ensure_pass_files(ctx)  # the shots stage's pass left motion.npy (or a resume remakes it)
+        spans = load_scenes(ctx.analysis)
+        return shared_motion(ctx.workdir, spans, ctx.analysis.video.fps or 25.0) or {}
+
+    def persist(self, ctx: StageContext, result: list[ObjectsRow]) -> None:
+        SceneObjects.objects.filter(analysis=ctx.analysis).delete()
+        SceneObjects.objects.bulk_create(
+            SceneObjects(
+                scene_id=row.scene_pk,
+                analysis=ctx.analysis,
+                labels=row.labels,
+                tags=row.tags,
+                actions=row.actions,
+                place=row.place,
+                place_score=row.place_score,
+                motion=row.motion,
+                action=row.action,
+            )
+            for row in result
+        )
