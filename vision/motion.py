@@ -3,7 +3,7 @@
 The shots stage's decode pass leaves every frame's difference to the one before in the run's
 scratch directory (``motion.npy``, see ``mediakit.passfiles``); a scene's motion is the
 mean over its frames, scaled to frames ``STEP_SECONDS`` apart. A resumed run that lost the
-file makes the pass's files again once (``analysis.pipeline.framepass.ensure_pass_files``):
+file makes the pass's files again once (``StageContext.frame_pass``):
 this module never decodes the video itself.
 """
 

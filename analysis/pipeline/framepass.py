@@ -18,9 +18,10 @@ detector (:func:`ensure_pass_files`), so the rest of the run still decodes the v
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.base import StageContext, StageError
+from analysis.pipeline.base import Stage, StageContext, StageError
 from mediakit.decode import run_frame_pass
 from mediakit.errors import MediaError
 from mediakit.framepass import PassRecorder, PicturePlan
@@ -30,18 +31,28 @@ from videoanalyzer.progress import ProgressThrottle
 if TYPE_CHECKING:
     from analysis.models import Video
 
-__all__ = ["ensure_pass_files", "pass_recorded", "run_recorder", "video_duration"]
+__all__ = [
+    "ensure_pass_files",
+    "pass_recorded",
+    "plan_pictures",
+    "run_recorder",
+    "video_duration",
+]
 logger = logging.getLogger(__name__)
 
 
-def run_recorder(ctx: StageContext) -> PassRecorder:
-    """The recorder for this run's pass: its candidates as close together as the run's
-    stages ask (``Stage.picture_interval``: faces sampling more than two frames a scene)."""
-    from analysis.pipeline import build_pipeline  # the package imports the stages, and us
-
-    stages = build_pipeline(ctx.param("stages"))
+def plan_pictures(stages: Iterable[Stage[Any]], ctx: StageContext) -> PicturePlan:
+    """What the run's pass keeps: its candidates as close together as the run's stages ask
+    (``Stage.picture_interval``: faces sampling more than two frames a scene). The runner
+    asks once and hands the plan to every stage as ``ctx.pictures``."""
     asked = [step for stage in stages if (step := stage.picture_interval(ctx)) is not None]
-    plan = PicturePlan.for_video(video_duration(ctx.analysis.video), asked)
+    return PicturePlan.for_video(video_duration(ctx.analysis.video), asked)
+
+
+def run_recorder(ctx: StageContext) -> PassRecorder:
+    """The recorder for this run's pass, keeping the pictures ``ctx.pictures`` plans (the
+    default plan outside a run)."""
+    plan = ctx.pictures or PicturePlan.for_video(video_duration(ctx.analysis.video))
     return PassRecorder(ctx.workdir, plan)
 
 

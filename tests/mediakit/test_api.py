@@ -10,7 +10,7 @@ import pytest
 
 from mediakit.errors import MediaError
 from mediakit.framepass import PassRecorder, PicturePlan
-from mediakit.passfiles import pass_recorded, recorded_start_time
+from mediakit.passfiles import PassFiles, pass_recorded, recorded_start_time
 from mediakit.shots import ShotsConfig, UnknownDetector, find_shots
 from mediakit.transnet import TransNetConfig
 from tests.fixtures_media import Clip
@@ -75,6 +75,31 @@ def test_the_combined_detector_shares_its_pass_with_a_recorder(
     assert pass_recorded(tmp_path) and recorded_start_time(tmp_path) == 0.0
     assert recorder.motion.values and len(recorder.motion.values) == many_shots_clip.frames
     assert recorder.candidates.saved, "the recorder kept keyframe candidates in the same pass"
+
+
+def test_pass_files_describe_what_the_pass_left(many_shots_clip: Clip, tmp_path: Path) -> None:
+    files = PassFiles(tmp_path)
+    assert not files.complete and files.candidates() is None and files.layouts() is None
+    assert files.start_time() is None and files.frame_times() is None and files.strip() is None
+    recorder = PassRecorder(tmp_path, PicturePlan.for_video(many_shots_clip.duration))
+    found = find_shots(many_shots_clip.path, ShotsConfig(detector="content"), recorder.consumers)
+    recorder.save(found.frame_times)
+    assert files.complete and files.start_time() == 0.0
+    times = files.frame_times()
+    assert times is not None and len(times) == many_shots_clip.frames
+    layouts = files.layouts()
+    assert layouts is not None and layouts.shape == (many_shots_clip.frames, 6, 8, 3)
+    candidates = files.candidates()
+    assert candidates and all(c.path.exists() for c in candidates)
+    assert [c.index for c in candidates] == sorted(c.index for c in candidates)
+    strip = files.strip()
+    assert strip is not None and strip[1]["count"] == round(many_shots_clip.duration)
+    # testsrc2 moves, smptebars stands still: the motion of their shots says so.
+    moving, still = (found.shots[i] for i in (0, 1))
+    assert files.motion(moving.start_frame, moving.end_frame) > 0.001
+    assert files.motion(still.start_frame, still.end_frame) < 0.001
+    samples = files.audio(many_shots_clip.path)
+    assert samples is not None and abs(len(samples) / 16_000 - many_shots_clip.duration) < 0.1
 
 
 def test_min_seconds_drops_a_cut_that_would_leave_a_shorter_shot(shots_clip: Clip) -> None:

@@ -12,8 +12,9 @@ import cv2
 import pytest
 
 from analysis.models import Analysis, Video
+from analysis.pipeline import build_pipeline
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.framepass import run_recorder
+from analysis.pipeline.framepass import plan_pictures, run_recorder
 from mediakit.decode import iter_frames_ahead
 from mediakit.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
 from mediakit.meters import MotionMeter
@@ -93,4 +94,5 @@ def test_the_run_s_stages_set_how_often_the_pass_keeps_a_picture(
 ) -> None:
     analysis = Analysis(video=Video(duration=60.0, fps=25.0, frame_count=1500))
     ctx = StageContext(analysis, tmp_path / "v.mp4", tmp_path, lambda f, m: None, parameters)
+    ctx.pictures = plan_pictures(build_pipeline(ctx.param("stages")), ctx)
     assert run_recorder(ctx).candidates.interval == step
