@@ -141,6 +141,9 @@ class SegmentOut(Schema):
     start_in_scene: float
     end_in_scene: float
     language: str
+    language_probability: float | None = Field(
+        description="how sure the language detector was (None: forced or from subtitles)"
+    )
     words: list[dict[str, Any]]
 
 
@@ -313,9 +316,12 @@ def analysis_storylines(request: AuthedRequest, analysis_id: UUID) -> list[dict[
 
 
 @router.get("/analyses/{analysis_id}/transcript", response=list[SegmentOut])
-def analysis_transcript(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
+def analysis_transcript(
+    request: AuthedRequest, analysis_id: UUID, language: str | None = None
+) -> list[dict[str, Any]]:
+    """The transcript's segments; ``?language=ru`` keeps the segments spoken in that language."""
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
-    return selectors.transcript_segments(analysis)
+    return selectors.transcript_segments(analysis, language=language)
 
 
 @router.get("/analyses/{analysis_id}/result.json")

@@ -173,6 +173,8 @@ class TranscriptSegment(models.Model):
     text = models.TextField()
     words = models.JSONField(default=list)  # [{"word", "start", "end", "probability"}]
     language = models.CharField(max_length=12, blank=True)
+    # How sure Whisper's detector was of ``language`` (None: forced, or from subtitles).
+    language_probability = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["start_time"]

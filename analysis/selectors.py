@@ -115,6 +115,16 @@ class AudioFeaturesJSON(TypedDict):
     loudness_range_lu: float | None
 
 
+def scene_languages(segments: list[TranscriptSegment]) -> list[str]:
+    """The languages spoken in a scene's ``segments``, the most spoken (in seconds) first."""
+    seconds: dict[str, float] = {}
+    for segment in segments:
+        if segment.language:
+            spoken = segment.end_time - segment.start_time
+            seconds[segment.language] = seconds.get(segment.language, 0.0) + spoken
+    return sorted(seconds, key=lambda language: -seconds[language])
+
+
 def _audio_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     audio = getattr(scene, "audio", None)
     features: AudioFeaturesJSON | None = None
@@ -128,10 +138,11 @@ def _audio_json(scene: Scene, extra: dict[str, Any] | None = None) -> dict[str, 
             momentary_max_lufs=audio.momentary_max_lufs,
             loudness_range_lu=audio.loudness_range_lu,
         )
-    segments = list(scene.segments.all())
+    languages = scene_languages(list(scene.segments.all()))
     return {
         "transcript": scene_transcript(scene),
-        "language": segments[0].language if segments else None,
+        "language": languages[0] if languages else None,
+        "languages": languages,
         "audio_features": features,
         "speakers": None,
         "emotions": None,
@@ -279,10 +290,17 @@ def storylines_summary(analysis: Analysis) -> list[dict[str, Any]]:
     return result
 
 
-def transcript_segments(analysis: Analysis) -> list[dict[str, Any]]:
+def transcript_segments(analysis: Analysis, *, language: str | None = None) -> list[dict[str, Any]]:
     segments = analysis.segments.select_related("scene").order_by("start_time")
+    if language:
+        segments = segments.filter(language=language.strip().lower())
     return [
-        {**segment_json(seg, seg.scene), "language": seg.language, "words": seg.words}
+        {
+            **segment_json(seg, seg.scene),
+            "language": seg.language,
+            "language_probability": seg.language_probability,
+            "words": seg.words,
+        }
         for seg in segments
     ]
 

@@ -45,7 +45,7 @@ from exports.selectors import (
     segments_json,
     storyline_plans,
 )
-from mediakit import cutting
+from mediakit import cutting, smartcut
 from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
 
@@ -53,10 +53,10 @@ logger = logging.getLogger(__name__)
 
 STORYLINE_KINDS = ("mp4", "edl", "otio", "fcpxml", "srt", "vtt", "json")
 ANALYSIS_KINDS = ("json", "csv", "edl", "otio", "fcpxml", "zip")
-TIMED_KINDS = ("mp4", "srt", "vtt", "zip")  # their content depends on the cut mode
+TIMED_KINDS = ("mp4", "zip")  # they cut the video, so they have a cut mode
 # Frame-accurate by default: a storyline's cut must never show another storyline's footage.
-DEFAULT_MODE = {"mp4": "exact", "zip": "exact", "srt": "exact", "vtt": "exact"}
-CUT_MODES = (ExportMode.EXACT, ExportMode.COPY)
+DEFAULT_MODE = ExportMode.SMART
+CUT_MODES = (ExportMode.SMART, ExportMode.EXACT, ExportMode.COPY)
 EXTENSIONS = {
     "mp4": ".mp4",
     "edl": ".edl",
@@ -98,12 +98,15 @@ class ExportNotReady(ExportError):
 
 def _clean_mode(kind: str, mode: str | None) -> str:
     if kind not in TIMED_KINDS:
+        if mode:
+            raise ExportError(f"A {kind} export has no cut mode: it follows the exact scenes.")
         return ExportMode.NONE
-    mode = mode or DEFAULT_MODE[kind]
+    mode = mode or DEFAULT_MODE
     if mode not in CUT_MODES:
         raise ExportError(
-            "mode must be exact (frame-accurate, re-encoded) or copy (keyframes only, "
-            "includes neighbouring frames)."
+            "mode must be smart (the default: frame-accurate, re-encodes only around the cuts), "
+            "exact (frame-accurate, re-encodes everything) or copy (keyframes only, includes "
+            "neighbouring frames)."
         )
     return mode
 
@@ -204,7 +207,10 @@ def export_execute(*, job_id: Any) -> None:
         _fail(job, f"The export failed: {exc}")
         return
     job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
-    job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, "Ready to download"
+    done = "Ready to download"
+    if job.metadata.get("fallback"):
+        done = f"{done}. {job.metadata['fallback']}"[:300]
+    job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
     job.save()
     publish(job)
@@ -337,6 +343,8 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
         if mode == ExportMode.COPY:
             cut = cutting.cut_copy(source, spans, out, parts, report)
             encoder = "copy"
+        elif mode == ExportMode.SMART and (cut := _smart(ctx, source, spans, out, parts, report)):
+            encoder = "libx264 (smart)"
         else:
             encoder = cutting.select_video_encoder(
                 export_device(), cutting.available_encoders(), cutting.cuda_device_present()
@@ -357,14 +365,32 @@ def _cut(ctx: _Context, plan: StorylinePlan, mode: str, out: Path, report: Repor
     return cut
 
 
-def _subtitle_spans(ctx: _Context, plan: StorylinePlan, mode: str) -> list[cutting.Span]:
-    """The spans the cut of this mode is made of (copy mode: widened to keyframes)."""
-    spans = scene_spans(plan)
-    if mode != ExportMode.COPY:
-        return spans
-    with video_local_path(ctx.analysis.video, ctx.workdir) as source:
-        keys = cutting.keyframe_times(source)
-    return cutting.snap_to_keyframes(spans, keys, ctx.analysis.video.duration)
+def _smart(
+    ctx: _Context,
+    source: Path,
+    spans: list[cutting.Span],
+    out: Path,
+    workdir: Path,
+    report: Report,
+) -> list[cutting.Span]:
+    """Smart-cut ``spans`` into ``out``; empty (nothing written) when the source cannot be
+    matched, with the reason in the job's metadata so the full re-encode says why."""
+    plan = smartcut.smart_cut(
+        source, spans, out, workdir, report, has_audio=ctx.analysis.video.has_audio
+    )
+    if plan.fallback:
+        ctx.metadata["fallback"] = f"Re-encoded in full: {plan.fallback}."
+        report(0.0, ctx.metadata["fallback"])
+        return []
+    frame = 1 / ctx.analysis.video.fps if ctx.analysis.video.fps else 0.04
+    encoded = sum(p.count for p in plan.pieces if not p.copy) * frame
+    copied = sum(p.count for p in plan.pieces if p.copy) * frame
+    ctx.metadata.update(
+        pieces=len(plan.pieces),
+        encoded_seconds=round(encoded, 3),
+        copied_seconds=round(copied, 3),
+    )
+    return plan.spans
 
 
 @dataclass(frozen=True)
@@ -417,10 +443,10 @@ def _storyline_mp4(ctx: _Context) -> Path:
 
 
 def _storyline_subtitles(ctx: _Context) -> Path:
-    spans = _subtitle_spans(ctx, ctx.plan(), ctx.job.mode)
+    spans = scene_spans(ctx.plan())  # the frame-accurate cut's spans
     cues = subtitles.cut_cues(segments_json(ctx.analysis), spans)
     text = subtitles.to_srt(cues) if ctx.job.kind == "srt" else subtitles.to_vtt(cues)
-    ctx.metadata.update(cues=len(cues), mode=ctx.job.mode)
+    ctx.metadata.update(cues=len(cues))
     return ctx.write(f"cut{EXTENSIONS[ctx.job.kind]}", text)
 
 
@@ -566,7 +592,10 @@ def _analysis_zip(ctx: _Context) -> Path:
         result = json.dumps(analysis_result(ctx.analysis), ensure_ascii=False, indent=2)
         archive.writestr(f"{stem} - analysis.json", result)
         archive.writestr(f"{stem} - scenes.csv", scenes_csv(ctx.analysis))
+    fallback = ctx.metadata.get("fallback")
     ctx.metadata = {"mode": ctx.job.mode, "storylines": len(plans)}
+    if fallback:
+        ctx.metadata["fallback"] = fallback
     return out
 
 

@@ -284,7 +284,7 @@ def move_scene(
     def change(locked: Analysis) -> str:
         target = _storyline(locked, storyline_id)
         _place(scene, target)
-        return f"{scene.public_id} moved to \u201c{target.name}\u201d"
+        return f"Scene {scene.index + 1} moved to \u201c{target.name}\u201d"
 
     return _edit(
         analysis,
@@ -302,7 +302,7 @@ def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEd
         StorylineScene.objects.filter(scene=scene).delete()
         SceneRelevance.objects.filter(scene=scene).delete()
         SceneExclusion.objects.get_or_create(scene=scene)
-        return f"{scene.public_id} taken out of every storyline"
+        return f"Scene {scene.index + 1} taken out of every storyline"
 
     return _edit(analysis, user, EditAction.EXCLUDE, {"scene_id": scene.public_id}, change)
 

@@ -131,6 +131,19 @@ def russian_clip(media_dir: Path) -> Clip:
 
 
 @pytest.fixture(scope="session")
+def mixed_language_clip(media_dir: Path) -> Clip:
+    """Three 9-second shots (cuts at frames 225 and 450): an English sentence, the Russian
+    sentences, another English sentence; each starts 0.5 s into its shot."""
+    wavs = [
+        speak(media_dir / "mixed_en0.wav", EN_SENTENCES[0]),
+        speak(media_dir / "mixed_ru.wav", RU_SENTENCE, voice="ru+f3", rate=150),
+        speak(media_dir / "mixed_en1.wav", EN_SENTENCES[1]),
+    ]
+    shots = [("testsrc2", 9.0), ("smptebars", 9.0), ("rgbtestsrc", 9.0)]
+    return make_clip(media_dir / "speech_mixed.mp4", shots, speech_track(3, wavs, 9.0))
+
+
+@pytest.fixture(scope="session")
 def no_audio_clip(media_dir: Path) -> Clip:
     """4 s, two shots (cut at frame 50), no audio stream at all."""
     return make_clip(media_dir / "silent.mp4", [("testsrc2", 2.0), ("smptebars", 2.0)], None)

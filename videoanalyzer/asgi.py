@@ -11,6 +11,10 @@ from videoanalyzer.asgi_handler import get_asgi_application, skip_twisted_form_p
 django_asgi_app = get_asgi_application()
 skip_twisted_form_parsing()
 
+from videoanalyzer.daphne_gate import install_daphne_gate  # noqa: E402
+
+install_daphne_gate()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -1,4 +1,4 @@
-"""Middleware of the site: the upload size limit, and one upload at a time per process.
+"""Middleware of the site: the request gate, and one upload at a time per process.
 
 The whole chain runs in one worker thread per request (``videoanalyzer.asgi_handler``), so
 plain sync middleware costs nothing extra under Daphne. Static files are WhiteNoise's own
@@ -13,21 +13,20 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-# Multipart framing adds a little to the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
+from videoanalyzer.gate import Refusal, RequestHead, refusal_for
 
 
-def _too_large(request: HttpRequest) -> JsonResponse | None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD:
-        limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-        return JsonResponse(
-            {"detail": f"The upload is larger than the limit of {limit_mb} MB."}, status=413
-        )
-    return None
+def request_head(request: HttpRequest) -> RequestHead:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    query = request.META.get("QUERY_STRING", "")
+    return RequestHead(request.method or "GET", request.path, len(query), headers)
+
+
+def refusal_response(refusal: Refusal) -> JsonResponse:
+    response = JsonResponse({"detail": refusal.detail}, status=refusal.status)
+    for name, value in refusal.headers():
+        response[name] = value
+    return response
 
 
 def _is_upload(request: HttpRequest) -> bool:
@@ -35,14 +34,16 @@ def _is_upload(request: HttpRequest) -> bool:
     return request.method == "POST" and kind.startswith("multipart/form-data")
 
 
-class UploadSizeLimitMiddleware:
-    """Reject uploads larger than the limit before a view parses their body; take the ones
-    that pass ``UPLOADS_AT_ONCE`` at a time (per web process).
+class RequestGateMiddleware:
+    """Refuse a request by its head (``videoanalyzer.gate``) before a view parses its body;
+    take the uploads that pass ``UPLOADS_AT_ONCE`` at a time (per web process).
 
-    Multipart bodies are parsed, probed and hashed in Python: work that holds the GIL for tens
-    of milliseconds. Ten at once in one process took turns with every status poll of the
-    process (status p99 during an upload burst 143 ms); queued one at a time they take turns
-    only among themselves (64 ms), and the last of ten uploads waits about 100 ms longer.
+    Under Daphne the same rules already ran before the body was read; here they cover other
+    servers and the test client. Multipart bodies are parsed, probed and hashed in Python:
+    work that holds the GIL for tens of milliseconds. Ten at once in one process took turns
+    with every status poll of the process (status p99 during an upload burst 143 ms); queued
+    one at a time they take turns only among themselves (64 ms), and the last of ten uploads
+    waits about 100 ms longer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -50,9 +51,9 @@ class UploadSizeLimitMiddleware:
         self.uploads = threading.BoundedSemaphore(max(1, int(settings.UPLOADS_AT_ONCE)))
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refused = _too_large(request)
+        refused = refusal_for(request_head(request))
         if refused is not None:
-            return refused
+            return refusal_response(refused)
         if not _is_upload(request):
             return self.get_response(request)
         with self.uploads:

@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "videoanalyzer.middleware.UploadSizeLimitMiddleware",
+    "videoanalyzer.middleware.RequestGateMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -276,6 +276,9 @@ WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
 WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
 WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
+# The languages films may speak: each stretch of speech is transcribed in the one of these the
+# detector finds (analysis/pipeline/speech/languages.py). Empty: any language Whisper knows.
+WHISPER_EXPECTED_LANGUAGES = env("WHISPER_EXPECTED_LANGUAGES", "en,ru")
 # On the CPU, audio shorter than this is decoded window by window instead of in batches
 # (slower; see analysis/pipeline/stages/transcript.py). 0: everything in batches.
 WHISPER_BATCH_MIN_SECONDS = envfloat("WHISPER_BATCH_MIN_SECONDS", 0.0)

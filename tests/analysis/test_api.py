@@ -146,7 +146,7 @@ def test_media_supports_byte_ranges_for_seeking(alice: Client, three_shot_clip: 
     video = Video.objects.get(pk=upload(alice, three_shot_clip).json()["id"])
     response = alice.get(f"/media/{video.file.name}", HTTP_RANGE="bytes=10-19")
     assert response.status_code == 206
-    assert response.content == three_shot_clip.read_bytes()[10:20]
+    assert b"".join(response.streaming_content) == three_shot_clip.read_bytes()[10:20]
     assert response["Content-Range"] == f"bytes 10-19/{three_shot_clip.stat().st_size}"
 
 
@@ -253,10 +253,12 @@ def test_original_result_shape(alice: Client, three_shot_clip: Path) -> None:
     assert set(scene["audio_analysis"]) == {
         "transcript",
         "language",
+        "languages",  # ours (issue 17): every language spoken in the scene, the most first
         "audio_features",
         "speakers",
         "emotions",
     }
+    assert scene["audio_analysis"]["languages"] == ["en"]
     assert result["segments"] == [
         {
             "scene_id": "scene_2",

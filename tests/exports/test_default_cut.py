@@ -6,6 +6,7 @@ in, so the cut is checked frame by frame against the source frames of the storyl
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from django.test import Client
 
 from analysis.models import Storyline
 from exports import services
-from tests.fixtures_exports import FPS, LongGopClip, frame_numbers
+from tests.fixtures_exports import ASSIGNMENT, FPS, NAMES, LongGopClip, frame_numbers
 
 pytestmark = pytest.mark.django_db
+MPEG4 = ["-c:v", "mpeg4", "-q:v", "2", "-c:a", "copy"]
 
 
 def storyline(analysis: Any, number: int) -> Storyline:
@@ -42,8 +44,32 @@ def test_the_default_cut_is_exactly_the_storylines_frames(
     long_gop_analysis: Any, long_gop_clip: LongGopClip, number: int
 ) -> None:
     job = export(long_gop_analysis, number)
-    assert job.mode != "copy"
+    assert job.mode == "smart" and job.metadata["encoder"] == "libx264 (smart)"
     assert frame_numbers(Path(job.file.path)) == long_gop_clip.storyline_frames(number)
+
+
+def test_a_source_smart_cut_cannot_match_is_re_encoded_and_the_job_says_so(
+    user: Any, long_gop_clip: LongGopClip, tmp_path: Path
+) -> None:
+    from frontend.seeding import seed_analysis
+
+    source = tmp_path / "Numbered film mpeg4.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(long_gop_clip.path), *MPEG4, str(source)],
+        check=True,
+    )
+    analysis = seed_analysis(
+        owner=user,
+        video_path=source,
+        cuts=long_gop_clip.cuts,
+        storylines=2,
+        assignment=ASSIGNMENT,
+        names=NAMES,
+    )
+    job = export(analysis, 2)
+    assert job.mode == "smart" and job.metadata["encoder"] == "libx264"
+    assert "Re-encoded in full" in job.metadata["fallback"] and "mpeg4" in job.message
+    assert frame_numbers(Path(job.file.path)) == long_gop_clip.storyline_frames(2)
 
 
 def test_keyframes_only_says_how_much_other_footage_it_includes(

@@ -183,35 +183,22 @@ def test_whole_analysis_timeline_has_a_track_per_storyline_at_film_positions(
     assert len(list(flat.find_clips())) == len(ASSIGNMENT)
 
 
-@pytest.mark.parametrize("mode", ["exact", "copy"])
-def test_subtitle_times_line_up_with_the_cut(seeded_analysis: Any, mode: str) -> None:
+def test_subtitle_times_line_up_with_the_cut(seeded_analysis: Any) -> None:
     line = storyline(seeded_analysis, 2)
-    srt = run(seeded_analysis, "srt", line.pk, mode)
-    vtt = run(seeded_analysis, "vtt", line.pk, mode)
+    srt = run(seeded_analysis, "srt", line.pk)
+    vtt = run(seeded_analysis, "vtt", line.pk)
+    assert srt.mode == vtt.mode == ""  # subtitles follow the exact scenes: no cut mode
     scenes = list(seeded_analysis.scenes.filter(index__in=members(2)).order_by("index"))
-    if mode == "exact":
-        spans = [cutting.Span(s.start_time, s.end_time) for s in scenes]
-    else:
-        mp4 = run(seeded_analysis, "mp4", line.pk, "copy")
-        spans = [cutting.Span(*s) for s in mp4.metadata["spans"]]
+    spans = [cutting.Span(s.start_time, s.end_time) for s in scenes]
     offsets = cutting.cut_offsets(spans)
     expected = []
-    for scene in scenes:
-        segment = scene.segments.get()
-        span_at = next(k for k, sp in enumerate(spans) if sp.start <= scene.start_time < sp.end)
-        shift = offsets[span_at] - spans[span_at].start
-        words = segment.words
-        expected.append((words[0]["start"] + shift, words[-1]["end"] + shift, segment.text))
+    for scene, offset, span in zip(scenes, offsets, spans, strict=True):
+        words = scene.segments.get().words
+        shift = offset - span.start
+        expected.append((words[0]["start"] + shift, words[-1]["end"] + shift))
     cues = parse_srt(Path(srt.file.path).read_text(encoding="utf-8"))
-    if mode == "exact":
-        assert [c[2] for c in cues] == [e[2] for e in expected]
-    # Copy mode: the widened spans also show (and say) bits of other scenes; the storyline's
-    # own lines are there at their shifted times, and everything stays inside the cut.
-    total = sum(sp.duration for sp in spans)
-    assert all(0 <= a < b <= total + 0.001 for a, b, _ in cues)
-    assert [a for a, _, _ in cues] == sorted(a for a, _, _ in cues)
-    for want_start, want_end, want_text in expected:
-        start, end, _ = next(c for c in cues if c[2] == want_text)
+    assert [c[2] for c in cues] == [s.segments.get().text for s in scenes]
+    for (start, end, _), (want_start, want_end) in zip(cues, expected, strict=True):
         assert start == pytest.approx(want_start, abs=0.002)
         assert end == pytest.approx(want_end, abs=0.002)
     text = Path(vtt.file.path).read_text(encoding="utf-8")
@@ -340,6 +327,7 @@ def test_bad_requests_say_what_is_wrong(alice: Client, seeded_analysis: Any) -> 
         ({"kind": "mp4"}, 400, "whole-analysis export is one of"),
         ({"kind": "zip", "storyline_id": line.pk}, 400, "storyline export is one of"),
         ({"kind": "mp4", "storyline_id": line.pk, "mode": "fast"}, 400, "mode must be"),
+        ({"kind": "srt", "storyline_id": line.pk, "mode": "copy"}, 400, "has no cut mode"),
         ({"kind": "mp4", "storyline_id": 999999}, 400, "No storyline 999999"),
     ]
     for payload, status, text in cases:

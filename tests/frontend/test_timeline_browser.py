@@ -109,9 +109,16 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
     shot(page, "timeline-01-open")
 
-    # Clicking scene 4 selects it, shows its details and plays it from its start.
+    # Clicking scene 4 selects it, shows its details and parks the playhead on its start;
+    # Space plays from there.
     start4 = clip.cuts[2]
     click_scene(page, "scene_4")
+    page.wait_for_function(
+        "(s) => { const v = document.querySelector('[data-testid=video-player]');"
+        " return v.paused && Math.abs(v.currentTime - s) < 0.02; }",
+        arg=start4,
+    )
+    page.keyboard.press("Space")
     page.wait_for_function(
         "(s) => { const v = document.querySelector('[data-testid=video-player]');"
         " return !v.paused && v.currentTime >= s && v.currentTime < s + 1.9; }",
@@ -151,9 +158,10 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     page.wait_for_function("document.body.dataset.timeline === 'ready'")
     assert scene_lane(page, "scene_4") == NAMES[0]  # kept after a reload
 
-    # Keys: select scene 2 (J/K), move it with "2"… then undo with Ctrl+Z.
+    # Keys: select scene 2 (↓ from scene 1), move it with "1", then undo with Ctrl+Z: the
+    # change's toast goes away in both windows.
     click_scene(page, "scene_1")
-    page.keyboard.press("k")
+    page.keyboard.press("ArrowDown")
     expect(page.get_by_test_id("details-title")).to_have_text("Scene 2")
     page.keyboard.press("Digit1")
     expect(page.get_by_test_id("toast").last).to_contain_text("Scene 2 moved to")
@@ -161,9 +169,18 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
         "() => window.timelineDebug.model.scene('scene_2').storyline_id"
         " === window.timelineDebug.model.storylines[0].id"
     )
-    expect(other.get_by_test_id("toast").last).to_contain_text("Changed in another window")
+    expect(other.get_by_test_id("toast").last).to_contain_text(
+        "Changed in another window by editor: Scene 2 moved to"
+    )
     shot(other, "timeline-04-other-tab")
+    moved_here = page.get_by_test_id("toast").filter(has_text="Scene 2 moved")
+    moved_there = other.get_by_test_id("toast").filter(has_text="Scene 2 moved")
+    expect(moved_here).to_have_count(1)
+    expect(moved_there).to_have_count(1)
     page.keyboard.press("Control+z")
+    # Toasts with an action live 10 s: gone within 3 s means taken away by the undo.
+    expect(moved_here).to_have_count(0, timeout=3000)
+    expect(moved_there).to_have_count(0, timeout=3000)
     page.wait_for_function(
         "() => window.timelineDebug.model.scene('scene_2').storyline_id"
         " === window.timelineDebug.model.storylines[1].id"
@@ -253,3 +270,197 @@ def test_someone_elses_timeline_is_not_found(context: BrowserContext, analysis_i
     api = page.request.get(f"/api/analyses/{analysis_id}/timeline")
     assert api.status == 404
     assert re.search("No such analysis", api.text())
+
+
+LONG_NAMES = ["American Psycho at the office", "Harbour in the early morning"]
+
+
+@pytest.fixture(scope="module")
+def long_names_analysis(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
+    out = stack.manage(
+        "seed_analysis",
+        str(clip.path),
+        "--user",
+        USERNAME,
+        "--cuts",
+        ",".join(f"{c:.3f}" for c in clip.cuts),
+        "--storylines",
+        "2",
+        "--assignment",
+        ",".join(map(str, ASSIGNMENT)),
+        "--names",
+        "|".join(LONG_NAMES),
+    )
+    return out.strip().splitlines()[-1]
+
+
+def box(page: Page, test_id: str, nth: int = 0) -> dict[str, float]:
+    found = page.get_by_test_id(test_id).nth(nth).bounding_box()
+    assert found is not None, f"{test_id} is not shown"
+    return found
+
+
+def test_player_lanes_and_details_fit_one_screen_with_resizable_panels(
+    browser: Any,  # noqa: F811
+    stack: E2EStack,  # noqa: F811
+    long_names_analysis: str,
+) -> None:
+    ctx = browser.new_context(base_url=stack.base_url, viewport={"width": 1440, "height": 900})
+    try:
+        page = ctx.new_page()
+        log_in(page)
+        open_timeline(page, long_names_analysis)
+        # Everything in the first screen, without scrolling.
+        for test_id in ("video-player", "details-panel", "timeline-toolbar", "lane-none"):
+            found = box(page, test_id)
+            assert found["y"] >= 0 and found["y"] + found["height"] <= 900, (test_id, found)
+        assert page.evaluate("document.scrollingElement.scrollTop") == 0
+        assert box(page, "video-player")["height"] >= 250
+        # Lane names whole, "Merge into…" readable.
+        expect(page.get_by_test_id("lane-name")).to_have_text(LONG_NAMES)
+        cut = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=lane-name]')]"
+            ".filter((n) => n.scrollWidth > n.clientWidth).map((n) => n.textContent)"
+        )
+        assert cut == []
+        room = page.evaluate(
+            """() => { const s = document.querySelector('[data-testid=lane-merge]');
+              const c = document.createElement('canvas').getContext('2d');
+              c.font = getComputedStyle(s).font;
+              return s.clientWidth - c.measureText(s.options[s.selectedIndex].text).width; }"""
+        )
+        assert room >= 16, f"'Merge into…' does not fit its menu ({room:.0f} px to spare)"
+        shot(page, "timeline-07-1440x900")
+
+        # Drag the splitter between the player and the timeline up: the player shrinks.
+        handle = box(page, "split-timeline")
+        video_before = box(page, "video-player")["height"]
+        x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 6):
+            page.mouse.move(x, y - step * 20)
+        page.mouse.up()
+        assert box(page, "video-player")["height"] == pytest.approx(video_before - 100, abs=4)
+        # The details column by keyboard: ← widens it (it is on the right).
+        details_before = box(page, "details-panel")["width"]
+        page.get_by_test_id("split-details").focus()
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowLeft")
+        assert box(page, "details-panel")["width"] == pytest.approx(details_before + 32, abs=2)
+        # Sizes are kept for the next visit.
+        page.reload()
+        page.wait_for_function("document.body.dataset.timeline === 'ready'")
+        assert box(page, "video-player")["height"] == pytest.approx(video_before - 100, abs=4)
+    finally:
+        ctx.close()
+
+
+def frame_now(page: Page) -> int:
+    return int(
+        page.evaluate(
+            "() => Math.round(document.querySelector('[data-testid=video-player]')"
+            ".currentTime * 25 - 0.25)"
+        )
+    )
+
+
+def test_editing_keys_shuttle_step_frames_and_mark_in_and_out(
+    context: BrowserContext, long_names_analysis: str, clip: ColourClip
+) -> None:
+    page = context.new_page()
+    log_in(page)
+    open_timeline(page, long_names_analysis)
+    click_scene(page, "scene_3")
+    expect(page.get_by_test_id("details-title")).to_have_text("Scene 3")
+    start3 = round(clip.cuts[1] * FPS)
+    page.wait_for_function("document.querySelector('[data-testid=video-player]').readyState >= 1")
+    assert page.evaluate("document.querySelector('[data-testid=video-player]').paused")
+    parked = page.evaluate("document.querySelector('[data-testid=video-player]').currentTime")
+    assert round(parked * FPS) == start3
+    page.keyboard.press("ArrowRight")
+    assert frame_now(page) == start3 + 1
+    page.keyboard.press("Shift+ArrowRight")
+    assert frame_now(page) == start3 + 1 + FPS
+    page.keyboard.press("ArrowLeft")
+    assert frame_now(page) == start3 + FPS
+    page.keyboard.press("End")
+    assert frame_now(page) == round(sum(clip.seconds) * FPS) - 1
+    page.keyboard.press("Home")
+    assert frame_now(page) == 0
+
+    # In at 1 s, out at 3 s; Shift+I goes back to the in mark.
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("i")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("o")
+    expect(page.get_by_test_id("marks-display")).to_have_text("In 00:01.0 Out 00:03.0 (00:02.0)")
+    page.keyboard.press("Shift+i")
+    assert frame_now(page) == FPS
+    page.keyboard.press("x")
+    expect(page.get_by_test_id("marks-display")).to_have_text("")
+
+    # L plays, L again plays twice as fast, K stops; J plays backward.
+    page.keyboard.press("l")
+    page.wait_for_function("!document.querySelector('[data-testid=video-player]').paused")
+    page.keyboard.press("l")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=video-player]').playbackRate === 2"
+    )
+    page.keyboard.press("k")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=video-player]');"
+        " return v.paused && v.playbackRate === 1; }"
+    )
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    before = page.evaluate("document.querySelector('[data-testid=video-player]').currentTime")
+    page.keyboard.press("j")
+    page.wait_for_function(
+        "(t) => document.querySelector('[data-testid=video-player]').currentTime < t - 0.3",
+        arg=before,
+    )
+    assert page.evaluate("document.querySelector('[data-testid=video-player]').paused")
+    page.keyboard.press("k")
+    assert page.evaluate("window.timelineDebug.transport.speed") == 0
+    # ↓ selects the next scene after the playhead's scene.
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_test_id("details-title")).to_have_text(re.compile(r"Scene [23]"))
+
+
+def test_the_timeline_on_a_phone(
+    browser: Any,  # noqa: F811
+    stack: E2EStack,  # noqa: F811
+    long_names_analysis: str,
+) -> None:
+    ctx = browser.new_context(
+        base_url=stack.base_url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = ctx.new_page()
+        log_in(page)
+        open_timeline(page, long_names_analysis)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        toolbar = box(page, "timeline-toolbar")
+        assert toolbar["height"] <= 56, f"the toolbar wraps: {toolbar}"
+        for nth in range(2):
+            name = box(page, "lane-name", nth)
+            assert name["width"] >= 60 and name["x"] >= 0
+        cut = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=lane-name]')]"
+            ".filter((n) => n.scrollHeight > n.clientHeight + 1 || n.scrollWidth > n.clientWidth)"
+            ".map((n) => [n.textContent, n.scrollWidth, n.clientWidth, n.scrollHeight,"
+            " n.clientHeight])"
+        )
+        assert cut == [], "lane names cut on a phone"
+        assert box(page, "video-player")["height"] >= 150
+        assert box(page, "timeline-canvas")["width"] >= 200
+        click_scene(page, "scene_2")
+        expect(page.get_by_test_id("details-title")).to_have_text("Scene 2")
+        shot(page, "timeline-08-phone")
+    finally:
+        ctx.close()

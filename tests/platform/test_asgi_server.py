@@ -126,7 +126,7 @@ def test_uploads_are_taken_one_at_a_time_and_other_requests_pass(settings: Any) 
     from django.http import HttpResponse
     from django.test import RequestFactory
 
-    from videoanalyzer.middleware import UploadSizeLimitMiddleware
+    from videoanalyzer.middleware import RequestGateMiddleware
 
     settings.UPLOADS_AT_ONCE = 1
     entered = {0: threading.Event(), 1: threading.Event()}
@@ -139,11 +139,12 @@ def test_uploads_are_taken_one_at_a_time_and_other_requests_pass(settings: Any) 
             assert release[which].wait(10)
         return HttpResponse("ok")
 
-    middleware = UploadSizeLimitMiddleware(view)
+    middleware = RequestGateMiddleware(view)
     factory = RequestFactory()
 
     def upload(which: int) -> int:
-        request = factory.post("/api/videos", {"which": str(which)})  # multipart/form-data
+        # multipart/form-data, with credentials (the gate turns anonymous API writes away)
+        request = factory.post("/api/videos", {"which": str(which)}, HTTP_AUTHORIZATION="Bearer t")
         return middleware(request).status_code
 
     with ThreadPoolExecutor(2) as pool:

@@ -41,6 +41,7 @@ rate of the transcript against the subtitles goes to ``metadata["subtitles_check
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ from django.conf import settings
 
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
+from analysis.pipeline.speech.whisper import Word
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
 from mediakit.audio import SAMPLE_RATE, load_audio
@@ -71,14 +73,6 @@ _CLAUSE_END = re.compile(r"[,;:\u2014-]['\")\]]*$")
 
 
 @dataclass(frozen=True)
-class Word:
-    word: str
-    start: float
-    end: float
-    probability: float
-
-
-@dataclass(frozen=True)
 class Piece:
     """A transcript segment lying inside one scene."""
 
@@ -87,15 +81,19 @@ class Piece:
     end_time: float
     text: str
     words: list[Word] = field(default_factory=list)
+    language: str = ""
+    language_probability: float | None = None  # None: forced or given, not detected
 
 
 @dataclass(frozen=True)
 class Transcript:
-    language: str | None
+    language: str | None  # the language spoken most
     pieces: list[Piece]
     model: str = ""
     source: str = "whisper"  # or "subtitles"
     check: dict[str, Any] | None = None
+    languages: dict[str, float] = field(default_factory=dict)  # seconds of speech per language
+    notes: list[str] = field(default_factory=list)
 
 
 def scene_at(time: float, scenes: list[SceneSpan]) -> SceneSpan:
@@ -104,19 +102,42 @@ def scene_at(time: float, scenes: list[SceneSpan]) -> SceneSpan:
     return scenes[max(0, bisect.bisect_right(starts, time) - 1)]
 
 
-def _piece(scene: SceneSpan, start: float, end: float, text: str, words: list[Word]) -> Piece:
+@dataclass(frozen=True)
+class Spoken:
+    """The language of a phrase and how sure its detection was (None: forced or given)."""
+
+    language: str = ""
+    probability: float | None = None
+
+
+def _piece(
+    scene: SceneSpan, start: float, end: float, text: str, words: list[Word], spoken: Spoken
+) -> Piece:
     start = min(max(start, scene.start_time), scene.end_time)
     end = min(max(end, start), scene.end_time)
-    return Piece(scene.index, round(start, 3), round(end, 3), text.strip(), words)
+    return Piece(
+        scene.index,
+        round(start, 3),
+        round(end, 3),
+        text.strip(),
+        words,
+        spoken.language,
+        spoken.probability,
+    )
 
 
 def split_at_scenes(
-    start: float, end: float, text: str, words: list[Word], scenes: list[SceneSpan]
+    start: float,
+    end: float,
+    text: str,
+    words: list[Word],
+    scenes: list[SceneSpan],
+    spoken: Spoken = Spoken(),
 ) -> list[Piece]:
     """Cut one segment into per-scene pieces (one piece when it fits a scene). The first piece
     starts at ``start``, the others at their first word."""
     if not words:
-        return [_piece(scene_at((start + end) / 2, scenes), start, end, text, [])]
+        return [_piece(scene_at((start + end) / 2, scenes), start, end, text, [], spoken)]
     groups: list[tuple[SceneSpan, list[Word]]] = []
     for word in words:
         scene = scene_at((word.start + word.end) / 2, scenes)
@@ -125,7 +146,7 @@ def split_at_scenes(
         else:
             groups.append((scene, [word]))
     if len(groups) == 1:
-        return [_piece(groups[0][0], start, end, text, words)]
+        return [_piece(groups[0][0], start, end, text, words, spoken)]
     return [
         _piece(
             scene,
@@ -133,6 +154,7 @@ def split_at_scenes(
             ws[-1].end,
             "".join(w.word for w in ws),
             ws,
+            spoken,
         )
         for number, (scene, ws) in enumerate(groups)
     ]
@@ -217,19 +239,25 @@ def breaks_before(previous: Word, word: Word, started: float) -> bool:
 
 
 class Phrases:
-    """Words in, pieces out. A phrase ends at a pause, a sentence end or after
-    ``MAX_SEGMENT_SECONDS``, whatever Whisper's own segments were (sequential decoding ends
-    them where a 30 s window ended, often inside a sentence)."""
+    """Words in, pieces out. A phrase ends at a pause, a sentence end, a change of language or
+    after ``MAX_SEGMENT_SECONDS``, whatever Whisper's own segments were (sequential decoding
+    ends them where a 30 s window ended, often inside a sentence)."""
 
     def __init__(self, db: Any, scenes: list[SceneSpan]) -> None:
         self.db, self.scenes = db, scenes
         self.words: list[Word] = []
+        self.spoken = Spoken()
         self.previous_end = 0.0
 
-    def add(self, word: Word) -> list[Piece]:
+    def add(self, word: Word, spoken: Spoken = Spoken()) -> list[Piece]:
         """Pieces completed by the arrival of ``word`` (usually none)."""
         open_ = self.words
-        done = self.flush() if open_ and breaks_before(open_[-1], word, open_[0].start) else []
+        breaks = bool(open_) and (
+            spoken.language != self.spoken.language
+            or breaks_before(open_[-1], word, open_[0].start)
+        )
+        done = self.flush() if breaks else []
+        self.spoken = weaker(self.spoken, spoken) if self.words else spoken
         self.words.append(word)
         return done
 
@@ -241,19 +269,37 @@ class Phrases:
         start = lead_in(self.db, words[0], self.previous_end)
         self.previous_end = words[-1].end
         text = "".join(w.word for w in words)
-        return split_at_scenes(start, words[-1].end, text, words, self.scenes)
+        return split_at_scenes(start, words[-1].end, text, words, self.scenes, self.spoken)
 
-    def bare(self, start: float, end: float, text: str) -> list[Piece]:
+    def bare(self, start: float, end: float, text: str, spoken: Spoken = Spoken()) -> list[Piece]:
         """Pieces of a segment Whisper gave no words for (after the open phrase's)."""
-        done = self.flush() + split_at_scenes(start, end, text, [], self.scenes)
+        done = self.flush() + split_at_scenes(start, end, text, [], self.scenes, spoken)
         self.previous_end = max(self.previous_end, end)
         return done
 
 
+def weaker(first: Spoken, second: Spoken) -> Spoken:
+    """A phrase is as sure of its language as its least sure word."""
+    if first.probability is None or second.probability is None:
+        return second if first.probability is None else first
+    return first if first.probability <= second.probability else second
+
+
 def requested_language(ctx: StageContext) -> str | None:
-    """The language asked for, or None to let Whisper detect it once for the whole video."""
+    """The language asked for, or None to identify it stretch by stretch."""
     value = ctx.param("language") or settings.WHISPER_LANGUAGE
     return None if not value or value == "auto" else str(value)
+
+
+def expected_languages(ctx: StageContext) -> list[str]:
+    """The languages a film may speak (``expected_languages`` parameter, a list or a comma
+    separated text, else ``WHISPER_EXPECTED_LANGUAGES``); empty: any language."""
+    value = ctx.param("expected_languages")
+    if value is None:
+        value = settings.WHISPER_EXPECTED_LANGUAGES
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(lang).strip().lower() for lang in value if str(lang).strip()]
 
 
 def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
@@ -268,50 +314,68 @@ def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
     return 4 if seconds > settings.WHISPER_BATCH_MIN_SECONDS else 0
 
 
-def recognise(ctx: StageContext, samples: Any) -> tuple[list[Any], Any, str]:
-    """(segments generator, info, model name) from faster-whisper with our options."""
+def recognise(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> tuple[Any, str]:
+    """(the ``Recognition`` of ``samples``, model name) with our options."""
     from analysis.pipeline.models import load_whisper_model
+    from analysis.pipeline.speech.recognise import recognise as recognise_speech
 
     size = str(ctx.param("whisper_model") or settings.WHISPER_MODEL_SIZE)
     ctx.report(0.0, f"Loading the speech model ({size})")
     model = load_whisper_model(size)
-    options: dict[str, Any] = {
-        "language": requested_language(ctx),
-        "vad_filter": True,
-        "word_timestamps": True,
-        "condition_on_previous_text": False,  # stops one misheard line from repeating
-    }
-    if options["language"] is None and model.model.is_multilingual:
-        # Detected as plain transcription does, on the first 30 s as they are (it costs the
-        # same encoder pass): from speech-only VAD chunks synthetic Russian passed for Polish.
-        options["language"] = model.detect_language(audio=samples)[0]
-    batch = batch_size(ctx, str(model.model.device), len(samples) / SAMPLE_RATE)
-    if batch:
-        from faster_whisper import BatchedInferencePipeline
+    recognition = recognise_speech(
+        model,
+        samples,
+        cuts=[scene.start_time for scene in scenes[1:]],
+        language=requested_language(ctx),
+        expected=expected_languages(ctx),
+        batch=batch_size(ctx, str(model.model.device), len(samples) / SAMPLE_RATE),
+        progress=ProgressThrottle(ctx.report),
+    )
+    return recognition, size
 
-        segments, info = BatchedInferencePipeline(model).transcribe(
-            samples, batch_size=batch, **options
-        )
-    else:
-        segments, info = model.transcribe(samples, **options)
-    return segments, info, size
+
+def spoken_at(recognition: Any, time: float) -> Spoken:
+    """The language decided for the stretch of speech around ``time``."""
+    for stretch, decision in recognition.decisions.items():
+        if stretch.start <= time <= stretch.end:
+            return Spoken(decision.language, decision.probability)
+    return Spoken()
 
 
 def transcribe(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> Transcript:
-    """Run Whisper over ``samples`` (16 kHz mono) and rebuild segments from the words."""
-    segments, info, size = recognise(ctx, samples)
-    duration = max(float(info.duration), 1e-6)
-    progress, pieces = ProgressThrottle(ctx.report), []
-    phrases = Phrases(loudness(samples), scenes)
-    for segment in segments:  # a generator: recognition happens while iterating
-        words = [Word(w.word, w.start, w.end, w.probability) for w in segment.words or []]
-        if not words:
-            pieces += phrases.bare(segment.start, segment.end, segment.text)
-        for word in refine_words(phrases.db, words):
-            pieces += phrases.add(word)
-        progress(segment.end / duration, f"Transcribing: {segment.end:.0f} s of {duration:.0f} s")
+    """Run Whisper over ``samples`` (16 kHz mono) and rebuild segments from the words, in time
+    order (a segment of a packed chunk may hold words of stretches far apart in the film)."""
+    recognition, size = recognise(ctx, samples, scenes)
+    forced = requested_language(ctx) is not None
+
+    def spoken(language: str, time: float) -> Spoken:
+        return Spoken(language, None if forced else spoken_at(recognition, time).probability)
+
+    db = loudness(samples)
+    heard: list[tuple[float, Word | None, Any, Spoken]] = []
+    for segment in recognition.segments:
+        if not segment.words:
+            middle = (segment.start + segment.end) / 2
+            heard.append((segment.start, None, segment, spoken(segment.language, middle)))
+        for word in refine_words(db, segment.words):
+            middle = (word.start + word.end) / 2
+            heard.append((word.start, word, segment, spoken(segment.language, middle)))
+    heard.sort(key=lambda item: item[0])
+    pieces: list[Piece] = []
+    phrases = Phrases(db, scenes)
+    for _start, word, segment, said in heard:
+        if word is None:
+            pieces += phrases.bare(segment.start, segment.end, segment.text, said)
+        else:
+            pieces += phrases.add(word, said)
     pieces += phrases.flush()
-    return Transcript(language=info.language, pieces=[p for p in pieces if p.text], model=size)
+    return Transcript(
+        language=recognition.language,
+        pieces=[p for p in pieces if p.text],
+        model=size,
+        languages=recognition.seconds_per_language(),
+        notes=recognition.notes,
+    )
 
 
 def subtitles_file(ctx: StageContext) -> Path | None:
@@ -331,9 +395,10 @@ def subtitles_file(ctx: StageContext) -> Path | None:
 
 def from_cues(cues: list[Cue], scenes: list[SceneSpan], language: str | None) -> Transcript:
     """Subtitles as transcript pieces (a cue across a cut goes to the scene of its middle)."""
+    spoken = Spoken(language or "")
     pieces = [
-        _piece(scene_at((cue.start + cue.end) / 2, scenes), cue.start, cue.end, cue.text, [])
-        for cue in cues
+        _piece(scene_at((c.start + c.end) / 2, scenes), c.start, c.end, c.text, [], spoken)
+        for c in cues
     ]
     return Transcript(language=language, pieces=pieces, model="", source="subtitles")
 
@@ -366,7 +431,7 @@ def with_subtitles(
     heard = transcribe(ctx, samples, scenes)
     wer = word_error_rate(" ".join(c.text for c in cues), " ".join(p.text for p in heard.pieces))
     check = {"wer": round(wer, 4), "cues": len(cues), "file": path.name}
-    return Transcript(heard.language, heard.pieces, heard.model, "whisper", check)
+    return dataclasses.replace(heard, check=check)
 
 
 @register
@@ -402,7 +467,8 @@ class TranscriptStage(Stage[Transcript]):
                 end_time=piece.end_time,
                 text=piece.text,
                 words=[vars(word) for word in piece.words],
-                language=result.language or "",
+                language=piece.language or result.language or "",
+                language_probability=piece.language_probability,
             )
             for piece in result.pieces
         )
@@ -410,6 +476,8 @@ class TranscriptStage(Stage[Transcript]):
         metadata = {
             **(analysis.metadata or {}),
             "language": result.language,
+            "languages": result.languages,
+            "transcript_notes": result.notes,
             "whisper_model": result.model or None,
             "transcript_source": result.source,
         }

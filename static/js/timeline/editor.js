@@ -22,6 +22,7 @@ export class Editor {
     this.reload = reload;
     this.lastOwnChange = -Infinity;
     this.busy = Promise.resolve();
+    this.changeToasts = []; // one per change still undoable, newest last
   }
 
   /** Whether a storyline.changed event is most likely our own change coming back. */
@@ -49,7 +50,8 @@ export class Editor {
         await work();
         await this.reload();
         const undo = { label: "Undo", run: () => this.undo() };
-        this.toaster.show(typeof message === "function" ? message() : message, { action: undo });
+        const toast = this.toaster.show(typeof message === "function" ? message() : message, { action: undo });
+        this.changeToasts.push(toast);
         return true;
       } catch (error) {
         this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
@@ -119,6 +121,8 @@ export class Editor {
       try {
         await this.call(this.urls[which], "POST");
         await this.reload();
+        // The undone change's confirmation (and its Undo button) would now be wrong.
+        if (which === "undo") this.changeToasts.pop()?.remove();
         this.toaster.show(which === "undo" ? "Undone" : "Redone", { kind: "info", ms: 2500 });
       } catch (error) {
         this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });

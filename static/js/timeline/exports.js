@@ -24,7 +24,8 @@ const KINDS = {
     ["csv", "Scenes (CSV)"],
   ],
 };
-const TIMED = new Set(["mp4", "srt", "vtt", "zip"]);
+const TIMED = new Set(["mp4", "zip"]); // they cut the video; subtitles follow the exact scenes
+const MODES = { smart: "frame-accurate", exact: "frame-accurate, re-encoded", copy: "keyframes only" };
 const POLL_MS = 1000;
 
 export class ExportPanel {
@@ -145,7 +146,7 @@ export class ExportPanel {
   label(job) {
     const what = job.storyline_name ? job.storyline_name : "Whole analysis";
     const extra = job.metadata && job.metadata.extra_seconds != null ? ` (+${job.metadata.extra_seconds.toFixed(1)} s other footage)` : "";
-    const mode = job.mode ? ` \u00b7 ${job.mode === "copy" ? `keyframes only${extra}` : "frame-accurate"}` : "";
+    const mode = job.mode ? ` \u00b7 ${MODES[job.mode] || job.mode}${job.mode === "copy" ? extra : ""}` : "";
     return `${what} \u00b7 ${job.kind_label || job.kind}${mode}`;
   }
 

@@ -1,15 +1,25 @@
-// Keyboard shortcuts of the timeline, and the help overlay that lists them ("?").
+// Keyboard shortcuts of the timeline, as in editing software (Premiere, Resolve, Avid), and the
+// help overlay that lists them ("?").
 
 export const SHORTCUTS = [
   ["Space", "Play or pause"],
-  ["K or \u2192", "Next scene"],
-  ["J or \u2190", "Previous scene"],
+  ["L", "Play forward; again: faster (2\u00d7, 4\u00d7, 8\u00d7)"],
+  ["J", "Play backward; again: faster"],
+  ["K", "Stop (pause)"],
+  ["\u2190 / \u2192", "One frame back / forward"],
+  ["Shift+\u2190 / Shift+\u2192", "One second back / forward"],
+  ["\u2191 / \u2193", "Previous / next scene"],
+  ["Home / End", "Start / end of the film"],
+  ["I / O", "Mark in / out at the playhead"],
+  ["Shift+I / Shift+O", "Go to the in / out mark"],
+  ["X", "Clear the in and out marks"],
   ["1 \u2026 9", "Move the selected scene(s) to storyline 1 \u2026 9"],
   ["0 or Delete", "Take the selected scene(s) out of every storyline"],
   ["Ctrl+Z", "Undo"],
   ["Ctrl+Shift+Z or Ctrl+Y", "Redo"],
   ["+ / \u2212", "Zoom in / out"],
   ["F", "Fit the whole film"],
+  ["Click a scene", "Select it and put the playhead at its start"],
   ["Shift+click, Ctrl+click", "Select several scenes"],
   ["Drag a scene", "Move it to another storyline"],
   ["Ctrl+wheel, Shift+wheel", "Zoom, scroll the timeline"],
@@ -21,31 +31,57 @@ function typing(target) {
   return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 
-/** Bind the shortcuts; `actions` has playPause, next, previous, moveTo(n|null), undo, redo, zoom(f), fit, help, escape. */
+/** Keys that work the same with or without Shift, looked up by `event.key` (lower case). */
+function plainAction(actions, key, shift) {
+  const table = {
+    " ": actions.playPause,
+    l: () => actions.shuttle(1),
+    j: () => actions.shuttle(-1),
+    k: actions.stop,
+    arrowright: () => actions.stepTime(shift ? 1 : 0, 1),
+    arrowleft: () => actions.stepTime(shift ? 1 : 0, -1),
+    arrowdown: () => actions.scene(1),
+    arrowup: () => actions.scene(-1),
+    home: () => actions.goTo(0),
+    end: () => actions.goTo(Infinity),
+    i: () => (shift ? actions.goToMark("in") : actions.mark("in")),
+    o: () => (shift ? actions.goToMark("out") : actions.mark("out")),
+    x: actions.clearMarks,
+    0: () => actions.moveTo(null),
+    delete: () => actions.moveTo(null),
+    backspace: () => actions.moveTo(null),
+    "+": () => actions.zoom(1.5),
+    "=": () => actions.zoom(1.5),
+    "-": () => actions.zoom(1 / 1.5),
+    _: () => actions.zoom(1 / 1.5),
+    f: actions.fit,
+    "?": actions.help,
+    escape: actions.escape,
+  };
+  if (/^[1-9]$/.test(key)) return () => actions.moveTo(Number(key));
+  return table[key.toLowerCase()] || null;
+}
+
+/**
+ * Bind the shortcuts. `actions`: playPause, shuttle(direction), stop, stepTime(unit 0 = frame
+ * or 1 = second, direction), scene(direction), goTo(seconds), mark("in"|"out"),
+ * goToMark("in"|"out"), clearMarks, moveTo(n|null), undo, redo, zoom(f), fit, help, escape.
+ */
 export function bindShortcuts(actions) {
-  document.addEventListener("keydown", (event) => {
+  const handler = (event) => {
     if (event.defaultPrevented || typing(event.target) || event.altKey) return;
     const key = event.key;
     const mod = event.ctrlKey || event.metaKey;
-    let handled = true;
-    if (mod && key.toLowerCase() === "z") {
-      if (event.shiftKey) actions.redo();
-      else actions.undo();
-    } else if (mod && key.toLowerCase() === "y") actions.redo();
-    else if (mod) handled = false;
-    else if (key === " " && !(event.target instanceof HTMLButtonElement)) actions.playPause();
-    else if (key === "k" || key === "K" || key === "ArrowRight") actions.next();
-    else if (key === "j" || key === "J" || key === "ArrowLeft") actions.previous();
-    else if (/^[1-9]$/.test(key)) actions.moveTo(Number(key));
-    else if (key === "0" || key === "Delete" || key === "Backspace") actions.moveTo(null);
-    else if (key === "+" || key === "=") actions.zoom(1.5);
-    else if (key === "-" || key === "_") actions.zoom(1 / 1.5);
-    else if (key === "f" || key === "F") actions.fit();
-    else if (key === "?") actions.help();
-    else if (key === "Escape") actions.escape();
-    else handled = false;
-    if (handled) event.preventDefault();
-  });
+    let run = null;
+    if (mod && key.toLowerCase() === "z") run = event.shiftKey ? actions.redo : actions.undo;
+    else if (mod && key.toLowerCase() === "y") run = actions.redo;
+    else if (!mod && !(key === " " && event.target instanceof HTMLButtonElement)) run = plainAction(actions, key, event.shiftKey);
+    if (!run) return;
+    event.preventDefault();
+    run();
+  };
+  document.addEventListener("keydown", handler);
+  return () => document.removeEventListener("keydown", handler);
 }
 
 export function fillHelp(list) {

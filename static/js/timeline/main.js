@@ -9,8 +9,10 @@ import { ExportPanel } from "./exports.js";
 import { bindShortcuts, fillHelp } from "./keys.js";
 import { LiveSocket } from "./live.js";
 import { NO_STORYLINE, TimelineModel } from "./model.js";
+import { Splitter } from "../splitter.js";
 import { Toaster } from "./toast.js";
 import { SpokenLine } from "./transcript.js";
+import { Transport } from "./transport.js";
 import { TimelineView } from "./view.js";
 
 const data = pageData("timeline-data");
@@ -24,7 +26,8 @@ let selection = []; // scene ids, the first is the one shown in the details pane
 const view = new TimelineView({
   canvas: $("timeline-canvas"),
   model,
-  onSceneClick: (scene, { additive }) => (additive ? toggleSelected(scene.id) : selectScene(scene.id, true)),
+  // A click parks the playhead on the scene, as in editing software; Space or L plays.
+  onSceneClick: (scene, { additive }) => (additive ? toggleSelected(scene.id) : selectScene(scene.id, false)),
   onSceneDrop: (ids, storylineId) => editor.move(ids, storylineId),
   onSeek: (time, scene) => {
     seek(time);
@@ -40,6 +43,15 @@ const details = new DetailsPanel({
   urlFor: (id) => data.urls.scene.replace("{scene}", encodeURIComponent(id)),
   onSeek: seek,
   onSelect: selectScene,
+});
+const transport = new Transport({ player, fps: () => model.fps, duration: () => model.duration || player.duration || 0 });
+transport.on("seek", (time) => {
+  seek(time);
+  view.reveal(time);
+});
+transport.on("marks", (marks) => {
+  view.setMarks(marks);
+  renderMarks(marks);
 });
 const exportsPanel = new ExportPanel({
   form: $("export-form"),
@@ -256,14 +268,23 @@ player.addEventListener("pause", () => {
 player.addEventListener("seeked", () => tick());
 
 function playPause() {
-  if (player.paused) player.play().catch(() => {});
-  else player.pause();
+  if (player.paused && transport.speed >= 0) player.play().catch(() => {});
+  else transport.stop();
 }
 
-function step(direction) {
+/** ↑/↓: the previous or next scene, from the playhead's scene when nothing is selected. */
+function stepScene(direction) {
   const from = selection[0] || model.sceneAt(player.currentTime)?.id;
   const next = model.neighbour(from, direction);
   if (next) selectScene(next.id, !player.paused);
+}
+
+function renderMarks({ in: start, out: end }) {
+  const parts = [];
+  if (start !== null) parts.push(`In ${timecode(start)}`);
+  if (end !== null) parts.push(`Out ${timecode(end)}`);
+  if (start !== null && end !== null) parts.push(`(${timecode(end - start)})`);
+  $("marks-display").textContent = parts.join(" ");
 }
 
 function moveSelectionTo(number) {
@@ -321,8 +342,14 @@ function bindToolbar() {
   $("help-button").addEventListener("click", () => dialog.showModal());
   bindShortcuts({
     playPause,
-    next: () => step(1),
-    previous: () => step(-1),
+    shuttle: (direction) => transport.shuttle(direction),
+    stop: () => transport.stop(),
+    stepTime: (unit, direction) => (unit ? transport.stepSeconds(direction) : transport.stepFrames(direction)),
+    scene: stepScene,
+    goTo: (time) => transport.goTo(time),
+    mark: (which) => transport.mark(which),
+    goToMark: (which) => transport.goToMark(which),
+    clearMarks: () => transport.clearMarks(),
     moveTo: moveSelectionTo,
     undo: () => editor.undo(),
     redo: () => editor.redo(),
@@ -365,16 +392,76 @@ function connectLive() {
   live.on("state", () => {
     if (live.mode === "polling") reloadSoon();
   });
+  const remoteToasts = new Map(); // edit id -> its toast, taken away when the edit is undone
   live.on("storyline.changed", (event) => {
-    if (!editor.isRecentOwnChange()) {
+    const id = event.edit?.id;
+    if (event.step === "undo" && remoteToasts.has(id)) {
+      remoteToasts.get(id).remove();
+      remoteToasts.delete(id);
+    } else if (!editor.isRecentOwnChange()) {
       const who = event.edit?.user ? ` by ${event.edit.user}` : "";
-      toaster.show(`Changed in another window${who}: ${event.edit?.summary || event.step}`, { kind: "info" });
+      const what = event.step === "undo" ? "Undone" : event.step === "redo" ? "Redone" : "Changed";
+      const toast = toaster.show(`${what} in another window${who}: ${event.edit?.summary || event.step}`, { kind: "info", ms: 10000 });
+      if (event.step !== "undo" && id !== undefined) remoteToasts.set(id, toast);
     }
     reloadSoon();
   });
   live.on("export.progress", (job) => exportsPanel.upsert(job));
   window.addEventListener("pagehide", () => live.destroy(), { once: true });
   live.start();
+}
+
+// --- Panels ----------------------------------------------------------------------------------
+
+const bench = $("workbench");
+const splitters = {};
+
+/** Give the workbench the rest of the window below its top (desktop layout only). */
+function fitWorkbench() {
+  if (getComputedStyle(bench).display !== "grid") {
+    bench.style.removeProperty("--tl-avail");
+    return 0;
+  }
+  const top = bench.getBoundingClientRect().top + window.scrollY;
+  const avail = Math.max(460, Math.floor(window.innerHeight - top - 12));
+  bench.style.setProperty("--tl-avail", `${avail}px`);
+  return avail;
+}
+
+/** The timeline's height with every lane showing: the top panel gets what is left. */
+function naturalTimelineHeight() {
+  const section = bench.querySelector(".tl-timeline");
+  const style = getComputedStyle(section);
+  const frame = ["paddingTop", "paddingBottom", "borderTopWidth", "borderBottomWidth"].reduce((sum, key) => sum + parseFloat(style[key]), 0);
+  const scroll = $("scroll-range");
+  const toolbar = section.querySelector(".tl-toolbar").offsetHeight;
+  return frame + toolbar + view.height + 2 + scroll.offsetHeight + parseFloat(getComputedStyle(scroll).marginTop);
+}
+
+/** Header width at which the longest storyline name shows whole. */
+function headersWidthForNames() {
+  let missing = 0;
+  for (const name of document.querySelectorAll(".lane-head__name")) missing = Math.max(missing, name.scrollWidth - name.clientWidth);
+  return $("lane-headers").clientWidth + missing + (missing ? 6 : 0);
+}
+
+function bindPanels() {
+  const avail = fitWorkbench();
+  splitters.heads = new Splitter({
+    handle: $("split-heads"), root: bench, property: "--tl-heads-w", initial: Math.min(420, headersWidthForNames()), min: 110, max: 480, storageKey: "tl.heads",
+  });
+  splitters.details = new Splitter({
+    handle: $("split-details"), root: bench, property: "--tl-details-w", initial: 380, min: 240, invert: true,
+    max: () => Math.max(240, $("tl-top").clientWidth - 330), storageKey: "tl.details",
+  });
+  splitters.top = new Splitter({
+    handle: $("split-timeline"), root: bench, property: "--tl-top-h", axis: "y", min: 160,
+    initial: Math.max(220, avail - naturalTimelineHeight() - 10), max: () => Math.max(160, bench.clientHeight - 150), storageKey: "tl.top",
+  });
+  window.addEventListener("resize", () => {
+    fitWorkbench();
+    for (const splitter of Object.values(splitters)) splitter.set(splitter.size, false);
+  });
 }
 
 // --- Start -----------------------------------------------------------------------------------
@@ -388,6 +475,7 @@ async function start() {
     toaster.show(`The timeline could not load: ${error.message}`, { kind: "error", ms: 60000 });
     return;
   }
+  bindPanels();
   view.draw(); // the first frame now, not at the next animation frame
   performance.mark("timeline-drawn");
   document.body.dataset.timeline = "ready";
@@ -402,6 +490,8 @@ async function start() {
 window.timelineDebug = {
   view,
   model,
+  transport,
+  splitters,
   sceneRect(id) {
     const rect = view.sceneRect(id);
     if (!rect) return null;

@@ -2,6 +2,7 @@
 // action button (e.g. "Undo").
 
 const DEFAULT_MS = 5000;
+const ACTION_MS = 10000; // time enough to reach for the action (e.g. "Undo")
 
 export class Toaster {
   constructor(container) {
@@ -12,7 +13,7 @@ export class Toaster {
    * @param {string} text
    * @param {{kind?: "ok"|"error"|"info", action?: {label: string, run: Function}, ms?: number}} [options]
    */
-  show(text, { kind = "ok", action, ms = DEFAULT_MS } = {}) {
+  show(text, { kind = "ok", action, ms = action ? ACTION_MS : DEFAULT_MS } = {}) {
     const toast = document.createElement("div");
     toast.className = `toast toast--${kind}`;
     toast.dataset.testid = "toast";

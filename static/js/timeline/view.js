@@ -42,6 +42,7 @@ export class TimelineView {
     this.time = 0; // the playhead
     this.playing = false;
     this.selected = new Set();
+    this.marks = { in: null, out: null };
     this.rows = [];
     this.images = new Map(); // url -> HTMLImageElement (loaded lazily, for visible scenes)
     this.drag = null;
@@ -178,6 +179,12 @@ export class TimelineView {
     this.requestRender();
   }
 
+  /** In and out marks (seconds or null), drawn as a band on the ruler and lines across. */
+  setMarks(marks) {
+    this.marks = { ...marks };
+    this.requestRender();
+  }
+
   requestRender() {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
@@ -203,6 +210,7 @@ export class TimelineView {
     }
     this.drawScenes(from, to);
     this.drawDragGhost();
+    this.drawMarks();
     this.drawPlayhead();
     const ms = performance.now() - began;
     this.stats.frames += 1;
@@ -386,6 +394,26 @@ export class TimelineView {
       const h = Math.max(1, peak * scale);
       ctx.fillRect(x, mid - h, 1, h * 2);
     }
+  }
+
+  drawMarks() {
+    const { in: start, out: end } = this.marks;
+    if (start === null && end === null) return;
+    const { ctx } = this;
+    const ruler = this.rows[0];
+    const x0 = start === null ? 0 : this.timeToX(start);
+    const x1 = end === null ? this.width : this.timeToX(end);
+    ctx.fillStyle = "rgb(91 91 214 / 28%)";
+    ctx.fillRect(x0, ruler.y, x1 - x0, ruler.h);
+    ctx.strokeStyle = "#4646b8";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const x of [start === null ? null : x0, end === null ? null : x1]) {
+      if (x === null || x < 0 || x > this.width) continue;
+      ctx.moveTo(Math.round(x) + 0.5, 0);
+      ctx.lineTo(Math.round(x) + 0.5, this.height);
+    }
+    ctx.stroke();
   }
 
   drawPlayhead() {

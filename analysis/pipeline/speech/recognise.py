@@ -1,0 +1,103 @@
+"""Speech to words, each stretch of speech in its own language.
+
+1. Silero VAD finds the stretches of speech (``windows.speech_stretches``).
+2. Unless a language is forced (or the model is English-only), Whisper's detector hears each
+   stretch on its own and ``languages.decide`` picks its language among the expected ones.
+3. Stretches are packed into 30 s chunks of one language (``windows.pack``) and decoded with
+   that language; words come back in film time (``whisper.decode``).
+
+A film in one language decodes exactly the chunks it decoded before; the added cost is the
+detector's encoder pass over the speech, unpadded (bench/speech_languages.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.pipeline.speech.languages import Decision, decide
+from analysis.pipeline.speech.whisper import Heard, decode, detect
+from analysis.pipeline.speech.windows import Stretch, pack, speech_stretches
+
+UNSURE_NOTE_SHARE = 0.2  # more unsure speech than this gets a note in the metadata
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Segments in film time and time order, with what was decided about languages."""
+
+    segments: list[Heard]
+    decisions: dict[Stretch, Decision]
+    notes: list[str] = field(default_factory=list)
+
+    def seconds_per_language(self) -> dict[str, float]:
+        """Seconds of speech per language, most spoken first."""
+        tally: dict[str, float] = {}
+        for stretch, decision in self.decisions.items():
+            tally[decision.language] = tally.get(decision.language, 0.0) + stretch.duration
+        ordered = sorted(tally.items(), key=lambda item: -item[1])
+        return {lang: round(seconds, 2) for lang, seconds in ordered}
+
+    @property
+    def language(self) -> str | None:
+        """The language spoken most (None without speech)."""
+        return next(iter(self.seconds_per_language()), None)
+
+
+def forced(stretches: list[Stretch], language: str) -> list[Decision]:
+    return [Decision(language, 1.0, True) for _ in stretches]
+
+
+def notes_on(stretches: list[Stretch], decisions: list[Decision]) -> list[str]:
+    """Notes for the analysis metadata about what the detector could not tell."""
+    total = sum(s.duration for s in stretches)
+    unsure = sum(s.duration for s, d in zip(stretches, decisions, strict=True) if not d.sure)
+    if total and unsure / total > UNSURE_NOTE_SHARE:
+        return [
+            f"The language of {unsure:.0f} s of {total:.0f} s of speech could not be told "
+            "with confidence; it was transcribed as the most likely expected language."
+        ]
+    return []
+
+
+def recognise(
+    model: Any,
+    samples: Any,
+    *,
+    cuts: Sequence[float],
+    language: str | None,
+    expected: Sequence[str],
+    batch: int,
+    progress: Callable[[float, str], None],
+) -> Recognition:
+    """Recognise the speech in ``samples`` (16 kHz mono).
+
+    Args:
+        model: a loaded ``faster_whisper.WhisperModel``.
+        cuts: scene cuts in seconds (language smoothing never crosses one).
+        language: force this language everywhere; None: per stretch.
+        expected: the languages the film may speak (empty: any).
+        batch: VAD chunks decoded together (0: window by window).
+        progress: called with (fraction, message).
+    """
+    stretches = speech_stretches(samples)
+    if not stretches:
+        return Recognition([], {}, ["No speech was found in the audio."])
+    if language is None and not model.model.is_multilingual:
+        language = "en"
+    if language is not None:
+        decisions = forced(stretches, language)
+    else:
+        progress(0.0, f"Identifying the language of {len(stretches)} stretches of speech")
+        probabilities = [detect(model, samples, stretch) for stretch in stretches]
+        decisions = decide(stretches, probabilities, cuts, expected)
+    chunks = pack(stretches, [d.language for d in decisions])
+    speech = max(sum(s.duration for s in stretches), 1e-6)
+
+    def decoded(seconds: float) -> None:
+        progress(seconds / speech, f"Transcribing: {seconds:.0f} s of {speech:.0f} s of speech")
+
+    segments = sorted(decode(model, samples, chunks, batch, decoded), key=lambda h: h.start)
+    by_stretch = dict(zip(stretches, decisions, strict=True))
+    return Recognition(segments, by_stretch, notes_on(stretches, decisions))

@@ -1,0 +1,124 @@
+"""The Whisper calls: language detection per stretch and decoding per language.
+
+Detection encodes each stretch on its own, unpadded (CTranslate2's encoder takes any length up
+to 30 s): the cost grows with the speech, not with 30 s per stretch, and the English
+probabilities match those of padded windows (bench/speech_languages.py). Decoding is
+faster-whisper's own, batched or window by window, over the packed audio of one language with
+each chunk as one clip (``clip_timestamps``), so options, word alignment and batching are
+exactly today's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch
+
+MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A decoded segment in film time; ``stretch`` is the stretch of its first word."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+    language: str
+    stretch: Stretch | None
+
+
+def excerpt(samples: Any, stretch: Stretch) -> Any:
+    return samples[round(stretch.start * SAMPLE_RATE) : round(stretch.end * SAMPLE_RATE)]
+
+
+def detect(model: Any, samples: Any, stretch: Stretch) -> dict[str, float]:
+    """Whisper's probability of every language for ``stretch`` ({} if it is too short)."""
+    import ctranslate2
+    import numpy as np
+
+    features = model.feature_extractor(excerpt(samples, stretch))[..., :-1]
+    frames = min(MAX_FRAMES, features.shape[-1] - features.shape[-1] % 2)
+    if frames < 2:
+        return {}
+    view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None, :, :frames]))
+    encoded = model.model.encode(view, to_cpu=False)
+    return {token[2:-2]: float(p) for token, p in model.model.detect_language(encoded)[0]}
+
+
+def packed_audio(samples: Any, chunks: list[Chunk]) -> Any:
+    """The stretches of ``chunks`` (all of one language) back to back."""
+    import numpy as np
+
+    parts = [excerpt(samples, s) for chunk in chunks for s in chunk.stretches]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str, batch: int) -> Any:
+    """faster-whisper's segments of ``audio`` (packed ``chunks``), each chunk one clip."""
+    options: dict[str, Any] = {"language": language, "word_timestamps": True}
+    spans = [(chunk.at, chunk.at + chunk.duration) for chunk in chunks]
+    if batch:
+        from faster_whisper import BatchedInferencePipeline
+
+        clips = [{"start": start, "end": end} for start, end in spans]
+        pipeline = BatchedInferencePipeline(model)
+        segments, _ = pipeline.transcribe(audio, batch_size=batch, clip_timestamps=clips, **options)
+        return segments
+    flat = [time for span in spans for time in span]
+    segments, _ = model.transcribe(
+        audio, clip_timestamps=flat, vad_filter=False, condition_on_previous_text=False, **options
+    )
+    return segments
+
+
+def to_film(segment: Any, chunks: list[Chunk], language: str) -> Heard:
+    """``segment`` (times in the packed audio) in film time."""
+
+    def chunk_at(time: float) -> Chunk:
+        return next((c for c in reversed(chunks) if c.at <= time), chunks[0])
+
+    words = []
+    for w in segment.words or []:
+        middle = (w.start + w.end) / 2
+        chunk = chunk_at(middle)
+        start, end = chunk.film_time(w.start, middle), chunk.film_time(w.end, middle)
+        words.append(Word(w.word, start, end, w.probability))
+    middle = (segment.start + segment.end) / 2
+    chunk = chunk_at(middle)
+    stretch = chunk.locate(segment.words[0].start if segment.words else middle)[0]
+    if words:
+        return Heard(words[0].start, words[-1].end, segment.text, words, language, stretch)
+    start, end = chunk.film_time(segment.start, middle), chunk.film_time(segment.end, middle)
+    return Heard(start, end, segment.text, [], language, stretch)
+
+
+def decode(
+    model: Any,
+    samples: Any,
+    chunks: list[Chunk],
+    batch: int,
+    progress: Callable[[float], None],
+) -> Iterator[Heard]:
+    """Every chunk decoded in its language; segments in film time, language by language.
+    ``progress`` gets the seconds of speech decoded so far. A generator."""
+    done = 0.0
+    for language in dict.fromkeys(chunk.language for chunk in chunks):
+        own = [chunk for chunk in chunks if chunk.language == language]
+        audio = packed_audio(samples, own)
+        for segment in segments_of(model, audio, own, language, batch):
+            heard = to_film(segment, own, language)
+            yield heard
+            progress(done + segment.end)
+        done += sum(chunk.duration for chunk in own)

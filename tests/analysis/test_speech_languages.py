@@ -1,0 +1,155 @@
+"""Speech in every language a film speaks: the language rules on their own, then the transcript
+stage on real generated English and Russian speech (espeak-ng) with the real Whisper model."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from analysis.models import Analysis, Scene, TranscriptSegment, Video
+from analysis.pipeline import load_stages
+from analysis.pipeline.base import STAGES, StageContext
+from analysis.pipeline.speech.languages import decide, restrict, smooth
+from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
+from analysis.selectors import scene_json
+from mediakit.probe import probe
+from tests.fixtures_media import Clip
+
+CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")
+
+
+# --- The rules, on made-up detector outputs -------------------------------------------------------
+
+
+def test_unplaced_probability_goes_to_the_expected_languages_other_than_english() -> None:
+    # What base Whisper says of synthetic Russian: anything but Russian or English.
+    heard = {"ar": 0.4, "ja": 0.3, "en": 0.1, "ru": 0.02, "mn": 0.18}
+    restricted = restrict(heard, ["en", "ru"])
+    assert restricted["en"] == pytest.approx(0.1)
+    assert restricted["ru"] == pytest.approx(0.9)
+    assert restrict(heard, []) == heard  # nothing expected: every language counts
+
+
+def test_unplaced_probability_is_shared_in_proportion() -> None:
+    restricted = restrict({"ru": 0.3, "de": 0.1, "en": 0.0, "fr": 0.6}, ["en", "ru", "de"])
+    assert restricted == pytest.approx({"en": 0.0, "ru": 0.75, "de": 0.25})
+
+
+def test_a_short_unsure_stretch_follows_its_neighbour_in_the_same_scene() -> None:
+    stretches = [Stretch(0.0, 1.2), Stretch(2.3, 5.8)]
+    short, long_ = {"en": 0.34, "th": 0.6, "ru": 0.0}, {"en": 0.97, "ru": 0.0, "la": 0.03}
+    decisions = decide(stretches, [short, long_], cuts=[], expected=["en", "ru"])
+    assert [d.language for d in decisions] == ["en", "en"] and all(d.sure for d in decisions)
+    # Across a cut the short stretch is on its own, and alone it is not English.
+    alone = decide(stretches, [short, long_], cuts=[2.0], expected=["en", "ru"])
+    assert [d.language for d in alone] == ["ru", "en"]
+
+
+def test_smoothing_reaches_only_close_neighbours() -> None:
+    stretches = [Stretch(0.0, 3.0), Stretch(10.0, 13.0)]
+    probabilities = [{"en": 1.0, "ru": 0.0}, {"en": 0.0, "ru": 1.0}]
+    assert smooth(stretches, probabilities, []) == probabilities
+
+
+def test_a_long_confident_passage_is_not_flipped_by_a_noisy_neighbour() -> None:
+    stretches = [Stretch(0.0, 6.0), Stretch(6.5, 7.0), Stretch(7.5, 13.0)]
+    probabilities = [{"ru": 0.95, "en": 0.01}, {"en": 0.9, "ru": 0.05}, {"ru": 0.9, "en": 0.05}]
+    decisions = decide(stretches, probabilities, [], ["en", "ru"])
+    assert [d.language for d in decisions] == ["ru", "ru", "ru"]
+
+
+def test_chunks_never_mix_languages_and_hold_at_most_30_seconds() -> None:
+    stretches = [Stretch(i * 10.0, i * 10.0 + 8.0) for i in range(8)]
+    languages = ["en", "ru", "en", "en", "ru", "en", "en", "en"]
+    chunks = pack(stretches, languages)
+    assert [c.language for c in chunks] == ["en", "en", "ru"]
+    assert all(c.duration <= CHUNK_SECONDS for c in chunks)
+    assert sorted(s for c in chunks for s in c.stretches) == sorted(stretches)
+    english = [c for c in chunks if c.language == "en"]
+    assert english[1].at == pytest.approx(english[0].duration)  # packed back to back
+
+
+def test_a_word_maps_back_into_its_own_stretch() -> None:
+    chunk = Chunk("en", (Stretch(2.0, 4.0), Stretch(10.0, 11.0)), at=0.0)
+    assert chunk.film_time(2.5, 2.6) == pytest.approx(10.5)
+    # A word aligned across the packing seam stays inside the stretch of its middle.
+    assert chunk.film_time(1.9, 2.1) == pytest.approx(10.0)
+    assert chunk.film_time(2.1, 1.95) == pytest.approx(4.0)
+
+
+# --- The transcript stage on a film with English and Russian scenes ------------------------------
+
+
+def run_stages(user: Any, clip: Clip, workdir: Path, **parameters: Any) -> Analysis:
+    info = probe(clip.path)
+    video = Video.objects.create(
+        owner=user,
+        file=f"videos/{user.pk}/{uuid.uuid4()}/source.mp4",
+        original_name=clip.path.name,
+        sha256=uuid.uuid4().hex * 2,
+        duration=info.duration,
+        fps=info.fps,
+        frame_count=info.frame_count,
+        width=info.width,
+        height=info.height,
+        has_audio=info.has_audio,
+    )
+    analysis = Analysis.objects.create(video=video, parameters=parameters)
+    load_stages()
+    ctx = StageContext(analysis, clip.path, workdir, lambda f, m: None, analysis.parameters)
+    for name in ("shots", "transcript"):
+        stage = STAGES[name]()
+        result = stage.compute(ctx)
+        with transaction.atomic():
+            stage.persist(ctx, result)
+    return Analysis.objects.get(pk=analysis.pk)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_each_scene_is_transcribed_in_its_own_language(
+    user: Any, alice: Client, mixed_language_clip: Clip, tmp_path: Path
+) -> None:
+    analysis = run_stages(user, mixed_language_clip, tmp_path)
+    scenes = list(Scene.objects.filter(analysis=analysis).order_by("index"))
+    assert len(scenes) == 3
+    segments = list(TranscriptSegment.objects.filter(analysis=analysis).select_related("scene"))
+    by_scene = {s.index: [seg for seg in segments if seg.scene_id == s.pk] for s in scenes}
+    assert {seg.language for seg in by_scene[0] + by_scene[2]} == {"en"}
+    assert {seg.language for seg in by_scene[1]} == {"ru"}
+    russian = " ".join(seg.text for seg in by_scene[1]).lower()
+    assert len(CYRILLIC.findall(russian)) >= 3, russian
+    english = " ".join(seg.text for seg in by_scene[0]).lower()
+    assert {"quick", "fox"} <= set(re.findall(r"\w+", english)), english
+    assert all(0.5 <= (seg.language_probability or 0) <= 1 for seg in segments)
+    # Every word is spoken inside its own scene (0.2 s of tolerance).
+    for seg in segments:
+        for word in seg.words:
+            assert seg.scene.start_time - 0.2 <= word["start"] <= seg.scene.end_time + 0.2
+    spoken = analysis.metadata["languages"]  # seconds of speech per language
+    assert set(spoken) == {"en", "ru"}
+    assert analysis.metadata["language"] == max(spoken, key=spoken.__getitem__)
+    assert spoken["ru"] == pytest.approx(7.6, abs=1.0), spoken
+    audio = [scene_json(s)["audio_analysis"] for s in scenes]
+    assert [a["language"] for a in audio] == ["en", "ru", "en"]
+    assert [a["languages"] for a in audio] == [["en"], ["ru"], ["en"]]
+    answer = alice.get(f"/api/analyses/{analysis.pk}/transcript?language=ru").json()
+    assert answer and {item["language"] for item in answer} == {"ru"}
+    assert {item["scene_id"] for item in answer} == {scenes[1].public_id}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_forced_language_still_applies_to_all_speech(
+    user: Any, mixed_language_clip: Clip, tmp_path: Path
+) -> None:
+    analysis = run_stages(user, mixed_language_clip, tmp_path, language="en")
+    segments = list(TranscriptSegment.objects.filter(analysis=analysis))
+    assert segments and {seg.language for seg in segments} == {"en"}
+    assert all(seg.language_probability is None for seg in segments)
