@@ -30,7 +30,8 @@ def load_audio(path: Path, workdir: Path) -> np.ndarray | None:
 
     cache = workdir / AUDIO_CACHE_NAME
     if cache.exists():
-        return np.load(cache)
+        cached: np.ndarray = np.load(cache)
+        return cached
     samples = decode_audio(path, recorded_start_time(workdir))
     if samples is None:
         return None

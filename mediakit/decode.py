@@ -101,7 +101,8 @@ class DecodedFrame:
         small = self.reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         )
-        return small.to_ndarray()
+        pixels: np.ndarray = small.to_ndarray()
+        return pixels
 
 
 def scaled_height(width: int, height: int, new_width: int) -> int:

@@ -360,7 +360,8 @@ def local_level(values: np.ndarray, before: int, after: int, skip: int) -> np.nd
     padded = np.pad(values, (before, after), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
     keep = [j for j in range(before + after + 1) if abs(j - before) > skip]
-    return np.median(windows[:, keep], axis=1)
+    levels: np.ndarray = np.median(windows[:, keep], axis=1)
+    return levels
 
 
 def _coarse(frames: np.ndarray) -> np.ndarray:
