@@ -50,6 +50,7 @@ from videoanalyzer.progress import ProgressThrottle
 if TYPE_CHECKING:
     import numpy as np
 
+    from mediakit.decode import FrameConsumer
     from mediakit.framestore import Candidate
     from mediakit.shots import Shot
 
@@ -423,7 +424,7 @@ class FrameKeeper:
         self.motion = MotionMeter()  # where the picture changes a lot: probably a cut
         self.clock = StartClock()
         after = float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS"))
-        self.consumers = [
+        self.consumers: list[FrameConsumer] = [
             self.motion,
             self.clock,
             KeyframeCandidates(
