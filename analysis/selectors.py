@@ -16,8 +16,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from analysis.extensions import audio_extras, scene_extras
-from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment, Video
+from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from mediakit.probe import ALLOWED_EXTENSIONS
+from story.models import StorylineScene
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)

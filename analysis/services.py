@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analysis.extensions import parameter_cleaners
-from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, Video
+from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, ApiToken, Video
 from analysis.progress import analysis_publish
 from mediakit import probe as media
 from mediakit.probe import MediaError
@@ -360,3 +360,42 @@ def _subtitles_parameters(video: Video, raw: dict[str, Any]) -> dict[str, Any]:
     except NotImplementedError:  # remote storage: the stage cannot read it in place
         return {}
     return {"subtitles_path": path, "subtitles_mode": mode}
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+TOKEN_NAME_MAX = 100
+
+
+class TokenNameError(InvalidParameter):
+    """A token name that is empty, too long or already used by the same user."""
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a named token for ``user``; the key is returned to be shown once.
+
+    Raises:
+        TokenNameError: the name is empty, longer than 100 characters, or taken by another of
+            the user's tokens (names are how a user tells tokens apart when revoking).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise TokenNameError("Give the token a name, e.g. the script that will use it.")
+    if len(name) > TOKEN_NAME_MAX:
+        raise TokenNameError(f"A token name has at most {TOKEN_NAME_MAX} characters.")
+    if ApiToken.objects.filter(user=user, name=name).exists():
+        raise TokenNameError(f"You already have a token named “{name}”.")
+    token = ApiToken.objects.create(user=user, name=name)
+    return token, token.key
+
+
+def api_token_revoke(*, user: User, token_id: int) -> str:
+    """Delete one of ``user``'s tokens (it stops working at once); returns its name.
+
+    Raises:
+        ApiToken.DoesNotExist: no such token among the user's own.
+    """
+    token = ApiToken.objects.get(user=user, pk=token_id)
+    name = token.name or f"token {token.pk}"
+    token.delete()  # the post_delete signal forgets the cached lookup
+    return name

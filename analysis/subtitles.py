@@ -26,6 +26,7 @@ class Cue:
     start: float
     end: float
     text: str
+    language: str = ""  # the spoken language (ISO 639-1), "" when unknown
 
 
 def clock(seconds: float, separator: str) -> str:
@@ -52,11 +53,19 @@ def to_srt(cues: Iterable[Cue]) -> str:
     return "\n".join(blocks)
 
 
+def vtt_text(cue: Cue) -> str:
+    """The cue's text for WebVTT: ``&`` and ``<`` escaped (the spec's rule), inside a language span
+    (``<lang ru>…</lang>``) when its language is known, so a player or screen reader of a film
+    speaking two languages knows each line's."""
+    text = _clean(cue.text).replace("&", "&amp;").replace("<", "&lt;")
+    return f"<lang {cue.language}>{text}</lang>" if text and cue.language else text
+
+
 def to_vtt(cues: Iterable[Cue]) -> str:
     """WebVTT text (``WEBVTT`` header, ``00:00:01.500 --> 00:00:03.000`` timings)."""
     blocks = ["WEBVTT\n"]
     for cue in cues:
-        text = _clean(cue.text)
+        text = vtt_text(cue)
         if text:
             timing = f"{clock(cue.start, '.')} --> {clock(max(cue.end, cue.start), '.')}"
             blocks.append(f"{timing}\n{text}\n")

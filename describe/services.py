@@ -51,6 +51,20 @@ def client_rotate_token(*, client: DescribeClient) -> str:
     return token
 
 
+def client_rotate_secret(*, client: DescribeClient) -> str:
+    """Replace the secret that signs the client's callbacks; returns the new one."""
+    client.secret = secrets.token_urlsafe(32)
+    client.save(update_fields=["secret"])
+    return client.secret
+
+
+def client_set_active(*, client: DescribeClient, active: bool) -> DescribeClient:
+    """Turn a client's access to ``/process`` off (its token stops working) or on again."""
+    client.is_active = active
+    client.save(update_fields=["is_active"])
+    return client
+
+
 def _checked_url(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise JobRequestError(f"{field} must be an http or https URL.")

@@ -14,5 +14,11 @@ _operations = [p for p in _patterns if getattr(p, "name", None) != "api-root"]
 
 urlpatterns = [
     path("process/<uuid:job_id>/view", views.job_page, name="job"),
+    path("staff/describe-clients/", views.clients_page, name="clients"),
+    path(
+        "staff/describe-clients/<int:client_id>/<slug:action>/",
+        views.client_action,
+        name="client-action",
+    ),
     path("", include((_operations, _app), namespace=_namespace)),
 ]

@@ -1,6 +1,7 @@
-"""REST API of the exports: request an export, follow it, download it.
+"""REST API of the exports: the formats, request an export, follow it, download it.
 
 Every path is checked against the owner: another user's analysis, job or file is a 404.
+Refusals (``exports.errors``) are mapped to ``{"detail": ...}`` by the API root.
 """
 
 from __future__ import annotations
@@ -14,23 +15,53 @@ from pydantic import Field
 
 from analysis.selectors import analysis_get_for_user
 from exports import selectors, services
+from exports.formats import ANALYSIS, STORYLINE, all_formats, formats_for
+from exports.models import ExportMode
+from exports.services.requests import CUT_MODES
 from videoanalyzer.http import AuthedRequest, Detail
 
 router = Router(tags=["exports"])
 
 
+def _names(scope: str) -> str:
+    return ", ".join(f.name for f in formats_for(scope))
+
+
 class ExportIn(Schema):
     kind: str = Field(
-        description="mp4, edl, otio, fcpxml, srt, vtt, json (storyline); "
-        "json, csv, edl, otio, fcpxml, zip (whole analysis)"
+        description=f"{_names(STORYLINE)} (storyline); {_names(ANALYSIS)} (whole analysis); "
+        "GET /api/export-formats lists them"
     )
     storyline_id: int | None = Field(default=None, description="null: the whole analysis")
     mode: str | None = Field(
         default=None,
-        description="MP4/ZIP cuts and their subtitles: exact (the default: frame-accurate, "
-        "re-encoded) or copy (keyframes only: stream copy that includes neighbouring frames "
-        "of other footage; GET .../exports/keyframe-cut says how many seconds)",
+        description="only for formats that cut the video (cut_mode): smart (the default: "
+        "frame-accurate, re-encodes only around the cuts), exact (frame-accurate, re-encodes "
+        "everything) or copy (keyframes only: includes neighbouring frames of other footage; "
+        "GET .../exports/keyframe-cut says how many seconds)",
     )
+
+
+class FormatOut(Schema):
+    name: str
+    label: str = Field(description="the menu's label for one storyline")
+    analysis_label: str = Field(description="the menu's label for the whole analysis")
+    extension: str
+    content_type: str
+    scopes: list[str] = Field(description="storyline and/or analysis")
+    needs: list[str] = Field(description="scenes: a storyline with scenes; video: the source")
+    cut_mode: bool = Field(description="it cuts the video, so it takes a mode")
+
+
+class ModeOut(Schema):
+    name: str
+    label: str
+
+
+class FormatsOut(Schema):
+    formats: list[FormatOut]
+    modes: list[ModeOut]
+    default_mode: str
 
 
 class KeyframeCutOut(Schema):
@@ -40,6 +71,15 @@ class KeyframeCutOut(Schema):
     extra_seconds: float = Field(description="other footage a keyframes-only cut includes")
     spans: list[tuple[float, float]] = Field(description="what the cut would copy, in seconds")
     summary: str
+
+
+@router.get("/export-formats", response=FormatsOut, summary="The export formats and cut modes")
+def export_formats(request: AuthedRequest) -> dict[str, Any]:
+    return {
+        "formats": [f.describe() for f in all_formats()],
+        "modes": [{"name": m, "label": ExportMode(m).label} for m in CUT_MODES],
+        "default_mode": services.DEFAULT_MODE,
+    }
 
 
 @router.get("/analyses/{analysis_id}/exports", summary="Export jobs of an analysis, newest first")
@@ -54,13 +94,9 @@ def export_list(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any
     response={200: list[KeyframeCutOut], 409: Detail},
     summary="Before a keyframes-only (copy) cut: how much other footage each storyline's cut holds",
 )
-def export_keyframe_cut(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
+def export_keyframe_cut(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     analysis = analysis_get_for_user(request.auth, analysis_id)
-    try:
-        previews = services.keyframe_cut_preview(analysis)
-    except services.ExportError as exc:
-        return exc.status, {"detail": str(exc)}
-    return 200, [
+    return [
         {
             "storyline_id": p.storyline_id,
             "name": p.name,
@@ -70,7 +106,7 @@ def export_keyframe_cut(request: AuthedRequest, analysis_id: UUID) -> tuple[int,
             "summary": f"Keyframes only: includes {p.extra_seconds:.1f} s of neighbouring "
             f"footage beyond the storyline's {p.seconds:.1f} s",
         }
-        for p in previews
+        for p in services.keyframe_cut_preview(analysis)
     ]
 
 
@@ -81,15 +117,12 @@ def export_keyframe_cut(request: AuthedRequest, analysis_id: UUID) -> tuple[int,
 )
 def export_create(request: AuthedRequest, analysis_id: UUID, payload: ExportIn) -> tuple[int, Any]:
     analysis = analysis_get_for_user(request.auth, analysis_id)
-    try:
-        job, created = services.export_request(
-            analysis=analysis,
-            kind=payload.kind,
-            storyline_id=payload.storyline_id,
-            mode=payload.mode,
-        )
-    except services.ExportError as exc:
-        return exc.status, {"detail": str(exc)}
+    job, created = services.export_request(
+        analysis=analysis,
+        kind=payload.kind,
+        storyline_id=payload.storyline_id,
+        mode=payload.mode,
+    )
     return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
 
 

@@ -12,25 +12,13 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from analysis.models import Analysis, Storyline
+from analysis.models import Analysis
+from story.models import Storyline
 
 
 def export_upload_to(instance: ExportJob, filename: str) -> str:
     # The stored name is ours; the download name (with the video's name) is sent separately.
     return f"exports/{instance.analysis_id}/{instance.id}/{filename}"
-
-
-KIND_LABELS = {
-    "mp4": "Video cut (MP4)",
-    "edl": "Edit list (CMX 3600 EDL)",
-    "otio": "OpenTimelineIO",
-    "fcpxml": "Final Cut Pro XML (Premiere, Resolve)",
-    "srt": "Subtitles (SRT)",
-    "vtt": "Subtitles (WebVTT)",
-    "json": "JSON",
-    "csv": "Scenes (CSV)",
-    "zip": "Everything per storyline (ZIP)",
-}
 
 
 class ExportMode(models.TextChoices):

@@ -10,9 +10,10 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from analysis.models import Analysis, Scene, Storyline, StorylineScene
+from analysis.models import Analysis, Scene
 from analysis.selectors import User, owned_or_404
-from exports.models import KIND_LABELS, ExportJob
+from exports.models import ExportJob
+from story.models import Storyline, StorylineScene
 
 
 def export_get_for_user(user: User, job_id: Any) -> ExportJob:
@@ -89,12 +90,15 @@ def storyline_plans(analysis: Analysis) -> list[StorylinePlan]:
 def segments_json(analysis: Analysis) -> list[dict[str, Any]]:
     """Transcript segments with their words, in time order."""
     rows = analysis.segments.order_by("start_time").values(
-        "start_time", "end_time", "text", "words"
+        "start_time", "end_time", "text", "words", "language"
     )
     return [dict(row) for row in rows]
 
 
 def job_json(job: ExportJob, current_fingerprint: str | None = None) -> dict[str, Any]:
+    from exports.formats import get_format  # the formats build on these selectors
+
+    fmt = get_format(job.kind)
     done = job.status == "completed"
     return {
         "id": str(job.pk),
@@ -102,7 +106,7 @@ def job_json(job: ExportJob, current_fingerprint: str | None = None) -> dict[str
         "storyline_id": job.storyline_id,
         "storyline_name": job.storyline.name if job.storyline else None,
         "kind": job.kind,
-        "kind_label": KIND_LABELS.get(job.kind, job.kind),
+        "kind_label": fmt.label if fmt else job.kind,
         "mode": job.mode,
         "status": job.status,
         "progress": round(job.progress, 4),

@@ -33,7 +33,8 @@ def _cue(segment: dict[str, Any], span: Span, offset: float) -> Cue | None:
     start, end = max(start, span.start), min(end, span.end)
     if not text or end - start < MIN_CUE_SECONDS:
         return None
-    return Cue(start - span.start + offset, end - span.start + offset, text)
+    language = str(segment.get("language") or "")
+    return Cue(start - span.start + offset, end - span.start + offset, text, language)
 
 
 def cut_cues(segments: Sequence[dict[str, Any]], spans: Sequence[Span]) -> list[Cue]:

@@ -20,16 +20,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.models import (
-    Analysis,
-    AnalysisStatus,
-    Scene,
-    Storyline,
-    StorylineScene,
-    TranscriptSegment,
-    Video,
-)
+from analysis.models import Analysis, AnalysisStatus, Scene, TranscriptSegment, Video
 from analysis.services import video_create_from_path
+from story.models import Storyline, StorylineScene
 
 PALETTE = [
     "#4e79a7",

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from analysis.models import Analysis, Video
+from analysis.models import Analysis, ApiToken, Video
 from analysis.pipeline import DEFAULT_PIPELINE, load_stages
 from analysis.pipeline.base import STAGES
 from analysis.progress import progress_event
@@ -171,7 +171,22 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
             "exports": _api_url("export_list", analysis),
             "export": export_url.replace(_PLACEHOLDER_UUID, "{id}"),
             "keyframe_cut": _api_url("export_keyframe_cut", analysis),
+            "export_formats": reverse("api:export_formats"),
             "socket": f"/ws/analyses/{analysis.pk}/",
             "analysis_page": reverse("frontend:analysis", args=[analysis.pk]),
         },
     }
+
+
+def api_tokens_for_user(user: User) -> list[dict[str, Any]]:
+    """The user's API tokens for the tokens page: name, the key's first characters, created."""
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+    return [
+        {
+            "id": t.pk,
+            "name": t.name or f"token {t.pk}",
+            "prefix": t.key[:6],
+            "created_at": t.created_at,
+        }
+        for t in tokens
+    ]

@@ -13,8 +13,9 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 
 from analysis.extensions import scene_extras
-from analysis.models import Analysis, Scene, Storyline, StorylineScene, TranscriptSegment
+from analysis.models import Analysis, Scene, TranscriptSegment
 from analysis.selectors import scene_transcript
+from story.models import Storyline, StorylineScene
 
 
 def _file_url(field: Any) -> str | None:

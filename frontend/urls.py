@@ -11,4 +11,10 @@ urlpatterns: list[URLPattern] = [
     path("analyses/<uuid:analysis_id>/", views.analysis_detail, name="analysis"),
     path("analyses/<uuid:analysis_id>/timeline/", views.analysis_timeline, name="timeline"),
     path("videos/<uuid:video_id>/", views.video_detail, name="video"),
+    path("settings/tokens/", views.api_tokens, name="tokens"),
+    path(
+        "settings/tokens/<int:token_id>/revoke/",
+        views.api_token_revoke_view,
+        name="token-revoke",
+    ),
 ]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analysis.models import ApiToken
 from analysis.selectors import analysis_get_for_user, analysis_latest, video_get_for_user
+from analysis.services import TokenNameError, api_token_create, api_token_revoke
 from frontend.selectors import (
     analysis_page_data,
+    api_tokens_for_user,
     library_page_data,
     library_rows,
     timeline_page_data,
@@ -75,3 +80,43 @@ def video_detail(request: HttpRequest, video_id: UUID) -> HttpResponseRedirect:
     if latest is None:
         return redirect("frontend:library")
     return redirect("frontend:analysis", analysis_id=latest.pk)
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+SHOWN_ONCE = "frontend.shown_once"  # session key: a secret to show on the next page load only
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """List the user's tokens; POST creates one, whose key the next page shows once."""
+    error = ""
+    name = ""
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        try:
+            token, key = api_token_create(user=request.user, name=name)  # type: ignore[arg-type]
+        except TokenNameError as exc:
+            error = str(exc)
+        else:
+            request.session[SHOWN_ONCE] = {"name": token.name, "key": key}
+            return redirect("frontend:tokens")
+    context = {
+        "tokens": api_tokens_for_user(request.user),  # type: ignore[arg-type]
+        "new_token": request.session.pop(SHOWN_ONCE, None),
+        "error": error,
+        "name": name,
+        "notice": request.GET.get("revoked", ""),
+    }
+    return render(request, "frontend/tokens.html", context, status=422 if error else 200)
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        name = api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token.") from None
+    return redirect(f"{reverse('frontend:tokens')}?{urlencode({'revoked': name})}")

@@ -1,8 +1,9 @@
 """Settings of the people stages and the analysis parameters that override them.
 
 Every default comes from a Django setting of the same name when the project defines it, else
-from the environment variable of that name, else from the value below. An analysis may override
-each with a parameter (lower-case name, e.g. ``{"faces": false, "face_detector": "cnn"}``).
+from the environment variable of that name, else from ``DEFAULTS`` (``videoanalyzer.conf``).
+An analysis may override each with a parameter (lower-case name, e.g. ``{"faces": false,
+"face_detector": "cnn"}``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
+from videoanalyzer.conf import AppSettings
 from videoanalyzer.errors import InvalidParameter
 
 FACE_DETECTORS = ("auto", "hog", "cnn")
@@ -23,32 +23,26 @@ class PeopleParameterError(InvalidParameter):
     """An analysis parameter of the people stages is invalid; the message says which."""
 
 
-# Environment variables read here (each also the Django setting of the same name).
-ENV_VARS = (
-    "FACES_ENABLED",
-    "FACE_DETECTOR",
-    "FACE_DEVICE",
-    "FACE_FRAMES_PER_SCENE",
-    "FACE_DETECT_WIDTH",
-    "FACE_UPSAMPLE",
-    "FACE_MIN_SCORE",
-    "FACE_MIN_SIZE",
-    "FACE_CLUSTER_THRESHOLD",
-    "FACE_CARRY_THRESHOLD",
-    "FACE_THREADS",
-    "SPEAKERS_ENABLED",
-    "SPEAKER_DEVICE",
-    "SPEAKER_CLUSTER_THRESHOLD",
-    "SPEAKER_CARRY_THRESHOLD",
-    "SPEAKER_MIN_SECONDS",
-)
-
-
-def setting(name: str, default: Any) -> Any:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return default if value in (None, "") else value
+# Each also the Django setting of the same name (videoanalyzer.conf.AppSettings).
+DEFAULTS: dict[str, Any] = {
+    "FACES_ENABLED": True,
+    "FACE_DETECTOR": "auto",
+    "FACE_DEVICE": "auto",
+    "FACE_FRAMES_PER_SCENE": 2,
+    "FACE_DETECT_WIDTH": 640,
+    "FACE_UPSAMPLE": 1,
+    "FACE_MIN_SCORE": 0.25,
+    "FACE_MIN_SIZE": 36,
+    "FACE_CLUSTER_THRESHOLD": 0.5,
+    "FACE_CARRY_THRESHOLD": 0.5,
+    "FACE_THREADS": None,  # one per core, at most 4 (face_threads)
+    "SPEAKERS_ENABLED": True,
+    "SPEAKER_DEVICE": "auto",
+    "SPEAKER_CLUSTER_THRESHOLD": 0.3,
+    "SPEAKER_CARRY_THRESHOLD": 0.25,
+    "SPEAKER_MIN_SECONDS": 0.5,
+}
+setting = AppSettings(DEFAULTS)
 
 
 def as_bool(value: Any) -> bool:
@@ -82,10 +76,11 @@ class SpeakerConfig:
     min_seconds: float  # shorter segments hold too little voice for an embedding
 
 
-def _number(params: dict[str, Any], key: str, default: Any, kind: type, low: float, high: float):
+def _number(params: dict[str, Any], key: str, kind: type, low: float, high: float) -> Any:
+    """Parameter ``key`` of the analysis, else the setting of that name, checked."""
     raw = params.get(key)
-    value = setting(key.upper(), default) if raw in (None, "") else raw
     try:
+        value = setting(key.upper()) if raw in (None, "") else raw
         number = kind(value)
     except (TypeError, ValueError):
         raise PeopleParameterError(f"{key} must be a number between {low} and {high}.") from None
@@ -95,7 +90,7 @@ def _number(params: dict[str, Any], key: str, default: Any, kind: type, low: flo
 
 
 def _choice(params: dict[str, Any], key: str, env: str, choices: tuple[str, ...]) -> str:
-    value = str(params.get(key) or setting(env, "auto")).lower()
+    value = str(params.get(key) or setting(env)).lower()
     if value not in choices:
         raise PeopleParameterError(f"{key} must be one of {', '.join(choices)}.")
     return value
@@ -105,25 +100,25 @@ def face_config(params: dict[str, Any]) -> FaceConfig:
     """The face settings of an analysis (``params`` are its parameters)."""
     enabled = params.get("faces")
     return FaceConfig(
-        enabled=as_bool(setting("FACES_ENABLED", True) if enabled is None else enabled),
+        enabled=as_bool(setting("FACES_ENABLED") if enabled is None else enabled),
         detector=_choice(params, "face_detector", "FACE_DETECTOR", FACE_DETECTORS),
         device=_choice(params, "device", "FACE_DEVICE", DEVICES),
-        frames_per_scene=_number(params, "face_frames_per_scene", 2, int, 1, 30),
-        detect_width=_number(params, "face_detect_width", 640, int, 160, 4096),
-        upsample=_number(params, "face_upsample", 1, int, 0, 3),
-        min_score=_number(params, "face_min_score", 0.25, float, -5.0, 5.0),
-        min_size=_number(params, "face_min_size", 36, int, 8, 4096),
-        cluster_threshold=_number(params, "face_cluster_threshold", 0.5, float, 0.05, 1.5),
-        carry_threshold=_number(params, "face_carry_threshold", 0.5, float, 0.05, 1.5),
+        frames_per_scene=_number(params, "face_frames_per_scene", int, 1, 30),
+        detect_width=_number(params, "face_detect_width", int, 160, 4096),
+        upsample=_number(params, "face_upsample", int, 0, 3),
+        min_score=_number(params, "face_min_score", float, -5.0, 5.0),
+        min_size=_number(params, "face_min_size", int, 8, 4096),
+        cluster_threshold=_number(params, "face_cluster_threshold", float, 0.05, 1.5),
+        carry_threshold=_number(params, "face_carry_threshold", float, 0.05, 1.5),
         threads=face_threads(),
     )
 
 
 def face_threads() -> int:
     """``FACE_THREADS``, by default one per core (at most 4): a worker's own setting."""
-    default = min(4, os.cpu_count() or 1)
     try:
-        value = int(setting("FACE_THREADS", default))
+        value = setting("FACE_THREADS")
+        value = min(4, os.cpu_count() or 1) if value is None else int(value)
     except (TypeError, ValueError):
         raise PeopleParameterError("FACE_THREADS must be a whole number from 1 to 32.") from None
     if not 1 <= value <= 32:
@@ -136,14 +131,14 @@ def speaker_config(params: dict[str, Any]) -> SpeakerConfig:
     enabled = params.get("speakers")
     num = params.get("num_speakers")
     return SpeakerConfig(
-        enabled=as_bool(setting("SPEAKERS_ENABLED", True) if enabled is None else enabled),
+        enabled=as_bool(setting("SPEAKERS_ENABLED") if enabled is None else enabled),
         device=_choice(params, "device", "SPEAKER_DEVICE", DEVICES),
-        cluster_threshold=_number(params, "speaker_cluster_threshold", 0.3, float, 0.01, 1.99),
-        carry_threshold=_number(params, "speaker_carry_threshold", 0.25, float, 0.01, 1.99),
+        cluster_threshold=_number(params, "speaker_cluster_threshold", float, 0.01, 1.99),
+        carry_threshold=_number(params, "speaker_carry_threshold", float, 0.01, 1.99),
         num_speakers=None
         if num in (None, "", "auto")
-        else _number(params, "num_speakers", None, int, 1, 50),
-        min_seconds=_number(params, "speaker_min_seconds", 0.5, float, 0.1, 30.0),
+        else _number(params, "num_speakers", int, 1, 50),
+        min_seconds=_number(params, "speaker_min_seconds", float, 0.1, 30.0),
     )
 
 

@@ -2,7 +2,8 @@
 
 Plain numpy (no scikit-learn): the normalised affinity D^-1/2 W D^-1/2, its leading
 eigenvectors, k-means on the row-normalised embedding (Ng, Jordan & Weiss 2001). The number
-of storylines, when not given, is the one with the best silhouette (eigengaps are shown too).
+of storylines, when not given, is the one with the best silhouette (modularities and eigengaps
+are shown too).
 Editors' decisions are hard constraints: scenes an editor put in one storyline are linked with
 weight 1 and scenes put in different storylines get weight 0 (Kamvar et al. 2003), each editor
 storyline is pinned to one cluster, and its scenes can never leave it.
@@ -21,6 +22,9 @@ MAX_AUTO_STORYLINES = 8
 KMEANS_RESTARTS = 12
 REFINE_ROUNDS = 20
 MIN_SILHOUETTE = 0.1
+# How the automatic number of storylines is chosen: "modularity" (Newman's Q of the weighted
+# scene graph: more weight inside storylines than chance would put there) or "silhouette".
+AUTO_CRITERION = "silhouette"
 
 
 @dataclass
@@ -178,6 +182,22 @@ def silhouette(distance: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(widths))
 
 
+def modularity(w: np.ndarray, labels: np.ndarray) -> float:
+    """Newman's modularity of ``labels`` on the weighted graph ``w`` (zero diagonal)."""
+    import numpy as np
+
+    total = float(w.sum())
+    if total <= 0:
+        return 0.0
+    degree = w.sum(axis=1)
+    score = 0.0
+    for c in np.unique(labels):
+        inside = labels == c
+        score += float(w[np.ix_(inside, inside)].sum()) / total
+        score -= (float(degree[inside].sum()) / total) ** 2
+    return score
+
+
 def _partition(
     w: np.ndarray, k: int, cons: Constraints
 ) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
@@ -239,11 +259,12 @@ def cluster(matrix: np.ndarray, wanted: int | None, cons: Constraints) -> Cluste
 def _automatic(
     w: np.ndarray, cons: Constraints
 ) -> tuple[int, np.ndarray, dict[int, int], dict[int, int], dict[str, Any]]:
-    """The k of 2..8 whose partition has the best silhouette (distance 1 - affinity), among
-    those whose every storyline has at least max(2, sqrt(n)/2) scenes.
+    """The k of 2..8 whose partition has the best ``AUTO_CRITERION`` (modularity, or the
+    silhouette under the distance 1 - affinity), among those whose every storyline has at least
+    max(2, sqrt(n)/2) scenes.
 
     One storyline when even the best silhouette is below ``MIN_SILHOUETTE`` (nothing stands
-    apart). The eigengaps are reported beside it for comparison.
+    apart). The other criterion and the eigengaps are reported beside it for comparison.
     """
     import numpy as np
 
@@ -251,7 +272,12 @@ def _automatic(
     low, high = max(2, len(cons.groups)), min(MAX_AUTO_STORYLINES, n - 1)
     values, _ = spectrum(w)
     gaps = [round(float(values[k - 1] - values[k]), 4) for k in range(1, min(n, 10))]
-    criterion: dict[str, Any] = {"method": "silhouette", "eigengaps": gaps, "silhouettes": {}}
+    criterion: dict[str, Any] = {
+        "method": AUTO_CRITERION,
+        "eigengaps": gaps,
+        "silhouettes": {},
+        "modularities": {},
+    }
     if n < 3 or high < low:
         k = max(1, len(cons.groups))
         labels, fixed, pins = _partition(w, k, cons)
@@ -260,26 +286,29 @@ def _automatic(
     np.fill_diagonal(distance, 0.0)
     smallest = max(2, round(math.sqrt(n) / 2))
     criterion["min_scenes_per_storyline"] = smallest
-    best: tuple[float, int, Any] | None = None
+    best: tuple[float, int, Any, float] | None = None
     for k in range(low, high + 1):
         result = _partition(w, k, cons)
-        score = silhouette(distance, result[0])
-        criterion["silhouettes"][str(k)] = round(score, 4)
+        width = silhouette(distance, result[0])
+        quality = modularity(w, result[0])
+        criterion["silhouettes"][str(k)] = round(width, 4)
+        criterion["modularities"][str(k)] = round(quality, 4)
+        score = quality if AUTO_CRITERION == "modularity" else width
         # A "storyline" of one or two stray shots is noise, not a thread: such a k is skipped.
         big_enough = int(np.bincount(result[0]).min()) >= smallest or bool(cons.groups)
         if big_enough and (best is None or score > best[0] + 1e-9):
-            best = (score, k, result)
+            best = (score, k, result, width)
     if best is None:
         return (
             max(1, len(cons.groups)),
             *_partition(w, max(1, len(cons.groups)), cons),
             {**criterion, "note": f"no partition with {smallest}+ scenes per storyline"},
         )
-    score, k, (labels, fixed, pins) = best
-    if score < MIN_SILHOUETTE and not cons.groups:
+    _score, k, (labels, fixed, pins), width = best
+    if width < MIN_SILHOUETTE and not cons.groups:
         k = 1
         labels, fixed, pins = _partition(w, 1, cons)
-        criterion["note"] = f"best silhouette {score:.3f} < {MIN_SILHOUETTE}: one storyline"
+        criterion["note"] = f"silhouette {width:.3f} < {MIN_SILHOUETTE}: one storyline"
     return k, labels, fixed, pins, criterion
 
 

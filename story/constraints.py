@@ -13,11 +13,17 @@ from typing import Any
 
 from django.db.models import Q
 
-from analysis.models import Analysis, MembershipSource, Scene, Storyline, StorylineScene
+from analysis.models import Analysis, Scene
 from story.external import load_external
 from story.graph import SceneNode
 from story.grouping import EditorGroup, GroupingInput
-from story.models import SceneExclusion, StoryPreference
+from story.models import (
+    MembershipSource,
+    SceneExclusion,
+    Storyline,
+    StorylineScene,
+    StoryPreference,
+)
 from story.presets import preset_name
 
 LOCK_FIELDS = ("name", "color", "description", "created")

@@ -5,6 +5,7 @@ nothing: the graph renormalises over the signals that are present. Contracts use
 
 - ``people.selectors.characters_by_scene(analysis) -> {scene_pk: set[character_pk]}``
 - ``people.selectors.speakers_by_scene(analysis) -> {scene_pk: [speaker label, …]}``
+- ``people.models.SpeakerTurn.embedding`` (Resemblyzer, 256-d) averaged per scene: voiceprints
 - ``people.selectors.character_names(analysis) -> {character_pk: name}`` (else the
   ``people.Character`` rows are read: name or label)
 - ``vision.selectors.scene_signals(analysis) -> {scene_pk: {"embedding": [float] | None,
@@ -33,12 +34,17 @@ class ExternalSignals:
     characters: dict[int, set[Any]] = field(default_factory=dict)
     character_names: dict[Any, str] = field(default_factory=dict)
     speakers: dict[int, list[str]] = field(default_factory=dict)
+    speaker_names: dict[str, str] = field(default_factory=dict)  # label -> editor's name
+    # Per scene the duration-weighted mean of its speech turns' voice embeddings (unit length):
+    # the same voice across looks, whatever the speaker clustering decided.
+    voiceprints: dict[int, list[float]] = field(default_factory=dict)
     vision: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def available(self) -> list[str]:
         names = [
             ("characters", self.characters),
             ("speakers", self.speakers),
+            ("voiceprints", self.voiceprints),
             ("vision", self.vision),
         ]
         return [name for name, value in names if value]
@@ -105,6 +111,44 @@ def character_names(analysis: Analysis) -> dict[Any, str]:
     return {pk: name or label for pk, name, label in rows if name or label}
 
 
+def voiceprints(analysis: Analysis) -> dict[int, list[float]]:
+    """Scene pk -> mean voice embedding of its speaker turns (people app rows, read directly)."""
+    if not apps.is_installed("people"):
+        return {}
+    try:
+        from people.models import SpeakerTurn
+    except ImportError:
+        return {}
+    import numpy as np
+
+    sums: dict[int, Any] = {}
+    rows = SpeakerTurn.objects.filter(scene__analysis=analysis).values_list(
+        "scene_id", "start_time", "end_time", "embedding"
+    )
+    for scene_id, start, end, embedding in rows:
+        if embedding:
+            vector = np.asarray(embedding, dtype=np.float64) * max(end - start, 0.1)
+            sums[scene_id] = sums.get(scene_id, 0.0) + vector
+    out = {}
+    for scene_id, total in sums.items():
+        norm = float(np.linalg.norm(total))
+        if norm > 0:
+            out[scene_id] = [round(float(v), 5) for v in total / norm]
+    return out
+
+
+def speaker_names(analysis: Analysis) -> dict[str, str]:
+    """Speaker label -> the name an editor gave it (only named speakers)."""
+    if not apps.is_installed("people"):
+        return {}
+    try:
+        from people.models import Speaker
+    except ImportError:
+        return {}
+    rows = Speaker.objects.filter(analysis=analysis).exclude(name="").values_list("label", "name")
+    return {str(label): name for label, name in rows}
+
+
 def load_external(analysis: Analysis) -> ExternalSignals:
     """Everything the other apps offer for ``analysis`` (empty parts when they offer nothing)."""
     characters = _call("people", "characters_by_scene", analysis) or {}
@@ -115,5 +159,7 @@ def load_external(analysis: Analysis) -> ExternalSignals:
         characters={k: set(v) for k, v in characters.items() if v},
         character_names=dict(names),
         speakers={k: [str(s) for s in v] for k, v in speakers.items() if v},
+        speaker_names=_safe(speaker_names, analysis) or {},
+        voiceprints=_safe(voiceprints, analysis) or {},
         vision={k: dict(v) for k, v in vision.items() if v},
     )

@@ -15,6 +15,7 @@ The pictures come from the run's one decode pass (``StageContext.frame_pass``):
 - ``loudness_change``: spread of the 0.5-second loudness (dB) inside the scene;
 - ``text`` / ``words`` / ``text_vector``: the transcript, its content words and its sentence
   embedding (multilingual USE);
+- ``language``: the language of the scene's words (script first, then the recogniser's);
 - ``words_per_second``: speech density.
 """
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from analysis.pipeline.base import StageContext
 from analysis.pipeline.stages.common import SceneSpan
 from mediakit.audio import SAMPLE_RATE, load_audio
-from story.text import content_words, embed_texts
+from story.text import content_words, embed_texts, text_language
 
 if TYPE_CHECKING:
     import numpy as np
@@ -95,10 +96,15 @@ def voice_features(samples: np.ndarray | None, scene: SceneSpan) -> dict[str, An
 
 
 def text_features(
-    texts: list[str], words_per_scene: list[int], scenes: list[SceneSpan]
+    texts: list[str],
+    words_per_scene: list[int],
+    scenes: list[SceneSpan],
+    languages: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Transcript, content words, sentence embedding and words per second of every scene."""
+    """Transcript, content words, sentence embedding, language and words per second of every
+    scene (``languages``: the recogniser's language of each scene, when known)."""
     vectors = embed_texts(texts)
+    languages = languages or [""] * len(texts)
     result = []
     for i, (text, scene) in enumerate(zip(texts, scenes, strict=True)):
         duration = max(scene.end_time - scene.start_time, 1e-3)
@@ -108,23 +114,36 @@ def text_features(
                 "words": content_words(text),
                 "text_vector": [round(float(v), 5) for v in vectors[i]] if text.strip() else None,
                 "words_per_second": round(words_per_scene[i] / duration, 3),
+                "language": text_language(text, languages[i]),
             }
         )
     return result
 
 
-def scene_texts(ctx: StageContext, scenes: list[SceneSpan]) -> tuple[list[str], list[int]]:
-    """Each scene's transcript and its number of spoken words, from the transcript stage."""
+def scene_texts(
+    ctx: StageContext, scenes: list[SceneSpan]
+) -> tuple[list[str], list[int], list[str]]:
+    """Each scene's transcript, its number of spoken words and the language most of its words
+    were recognised in, from the transcript stage."""
+    from collections import Counter
+
     from analysis.models import TranscriptSegment
 
     by_scene: dict[int, list[str]] = {s.id: [] for s in scenes}
     counts: dict[int, int] = dict.fromkeys(by_scene, 0)
+    languages: dict[int, Counter[str]] = {s.id: Counter() for s in scenes}
     rows = TranscriptSegment.objects.filter(analysis=ctx.analysis).order_by("start_time")
-    for scene_id, text, words in rows.values_list("scene_id", "text", "words"):
+    for scene_id, text, words, language in rows.values_list(
+        "scene_id", "text", "words", "language"
+    ):
         if scene_id in by_scene and text.strip():
             by_scene[scene_id].append(text.strip())
-            counts[scene_id] += len(words) if words else len(text.split())
-    return [" ".join(by_scene[s.id]) for s in scenes], [counts[s.id] for s in scenes]
+            spoken = len(words) if words else len(text.split())
+            counts[scene_id] += spoken
+            if language:
+                languages[scene_id][language] += spoken
+    main = [(languages[s.id].most_common(1) or [("", 0)])[0][0] for s in scenes]
+    return [" ".join(by_scene[s.id]) for s in scenes], [counts[s.id] for s in scenes], main
 
 
 def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
@@ -134,8 +153,8 @@ def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     samples = _audio(ctx.video_path, ctx.workdir)
     voices = [voice_features(samples, scene) for scene in scenes]
     ctx.report(0.75, "Reading the transcript")
-    texts, counts = scene_texts(ctx, scenes)
-    words = text_features(texts, counts, scenes)
+    texts, counts, languages = scene_texts(ctx, scenes)
+    words = text_features(texts, counts, scenes, languages)
     return [{**p, **v, **w} for p, v, w in zip(pictures, voices, words, strict=True)]
 
 

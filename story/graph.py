@@ -4,7 +4,8 @@ Every component is an n x n matrix of similarities in 0..1 with NaN where the si
 for either scene (no speech, no face…). Vector signals (voice, transcript, picture embedding,
 colour) go through a Gaussian kernel exp(-(d/m)^2) whose scale m is the median distance
 between the video's scenes, so every signal spreads over 0..1 the same way whatever its units.
-Set signals (characters, speakers, words, objects, on-screen text) use the Jaccard index. Time
+Set signals (characters, speakers, words, objects, on-screen text, the language) use the Jaccard
+index. Time
 is an adjacency kernel: weak by design, so interleaved storylines (A B A C…) are not cut into
 contiguous blocks.
 """
@@ -128,7 +129,9 @@ def components_of(
     comps: dict[str, np.ndarray] = {
         "characters": jaccard([ext.characters.get(n.pk) for n in nodes]),
         "speakers": jaccard([set(ext.speakers.get(n.pk, [])) for n in nodes]),
+        "voiceprint": gaussian_kernel([ext.voiceprints.get(n.pk) for n in nodes], "cosine"),
         "voice": gaussian_kernel([f.get("voice") for f in feats], "standard"),
+        "language": jaccard([{f["language"]} if f.get("language") else None for f in feats]),
         "transcript": gaussian_kernel([f.get("text_vector") for f in feats], "cosine"),
         "keywords": jaccard(
             [
@@ -184,3 +187,13 @@ def build_graph(
     # One scene (or no shared signal) leaves no component: an all-zero n x n graph, not 0 x 0.
     matrix = combine(components, used) if components else np.zeros((len(nodes), len(nodes)))
     return Graph(nodes, components, used, matrix, why={"ext": ext})
+
+
+def reweight(graph: Graph, weights: dict[str, float]) -> Graph:
+    """The same components combined with other weights (no signal is recomputed)."""
+    import numpy as np
+
+    used = {name: w for name, w in weights.items() if name in graph.components and w > 0}
+    n = len(graph.nodes)
+    matrix = combine(graph.components, used) if used else np.zeros((n, n))
+    return Graph(graph.nodes, graph.components, used, matrix, why=graph.why)

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from story import llm
 from story.cluster import Clustering, Constraints, cluster
 from story.external import ExternalSignals
-from story.graph import EDGES_PER_SCENE, MIN_EDGE_WEIGHT, Graph, SceneNode, build_graph
+from story.graph import (
+    EDGES_PER_SCENE,
+    MIN_EDGE_WEIGHT,
+    Graph,
+    SceneNode,
+    build_graph,
+    reweight,
+)
 from story.interest import interest_scores
 from story.naming import (
     PALETTE,
@@ -28,6 +35,7 @@ from story.naming import (
     unique_names,
 )
 from story.presets import PRESETS, apply_multipliers, guess_preset
+from story.trust import signal_trust, trusted_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +71,7 @@ class GroupingInput:
     loudness_db: dict[int, float | None] = field(default_factory=dict)
     use_llm: bool = True
     carried_from: str | None = None
+    trust: bool = True  # weigh signals by how well they separate this video's scenes
 
 
 @dataclass
@@ -89,7 +98,9 @@ class GroupingResult:
 WHY = {
     "characters": "the same characters on screen",
     "speakers": "the same speakers",
+    "voiceprint": "the same voice",
     "voice": "a similar voice and recording",
+    "language": "the same language",
     "transcript": "similar things are said",
     "keywords": "shared words",
     "visual": "the pictures look alike",
@@ -145,9 +156,12 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
     pairs = [(link.cause, link.effect) for link in links]
     cons = Constraints(groups=[g.positions for g in inp.groups], excluded=set(inp.excluded))
     graph = build_graph(inp.nodes, inp.ext, weights, pairs)
+    trust = signal_trust(graph.components, inp.wanted) if inp.trust else {}
+    if trust:  # each signal counts as much as it separates the scenes of this video
+        graph = reweight(graph, trusted_weights(graph.weights, trust))
     learned = learn_multipliers(graph, cons)
     if learned:
-        graph = build_graph(inp.nodes, inp.ext, apply_multipliers(weights, learned), pairs)
+        graph = reweight(graph, apply_multipliers(graph.weights, learned))
     clustering = cluster(graph.matrix, inp.wanted, cons)
     storylines = _storylines(inp, clustering)
     _name(inp, storylines)
@@ -159,6 +173,7 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
         "num_storylines": len([s for s in storylines if s.positions]),
         "criterion": clustering.criterion,
         "weights": graph.weights,
+        "trust": {name: t.as_json() for name, t in trust.items()},
         "learned_multipliers": learned,
         "user_multipliers": inp.multipliers,
         "signals": sorted(graph.components),

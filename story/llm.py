@@ -1,6 +1,6 @@
 """Optional language model: any OpenAI-compatible chat endpoint (hosted, vLLM, Ollama…).
 
-Off unless ``settings.LLM_BASE_URL`` and ``settings.LLM_MODEL`` are set (``LLM_API_KEY`` is
+Off unless ``LLM_BASE_URL`` and ``LLM_MODEL`` are set (``story.conf``; ``LLM_API_KEY`` is
 sent as a bearer token when given). It names and summarises storylines and proposes
 cause-and-effect links between scenes; a link is kept only if both quotes it gives as evidence
 really occur in the transcripts. Any failure is logged and the analysis goes on without it.
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
+from story.conf import setting
 
 logger = logging.getLogger(__name__)
 MAX_SCENE_CHARS = 400
@@ -34,7 +34,7 @@ class CausalLink:
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "LLM_BASE_URL", "") and getattr(settings, "LLM_MODEL", ""))
+    return bool(setting("LLM_BASE_URL") and setting("LLM_MODEL"))
 
 
 def chat_json(system: str, user: str) -> Any:
@@ -42,16 +42,16 @@ def chat_json(system: str, user: str) -> Any:
     import requests
 
     headers = {"Content-Type": "application/json"}
-    if settings.LLM_API_KEY:
-        headers["Authorization"] = f"Bearer {settings.LLM_API_KEY}"
+    if setting("LLM_API_KEY"):
+        headers["Authorization"] = f"Bearer {setting('LLM_API_KEY')}"
     body: dict[str, Any] = {
-        "model": settings.LLM_MODEL,
+        "model": setting("LLM_MODEL"),
         "temperature": 0,
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
     }
-    url = settings.LLM_BASE_URL.rstrip("/") + "/chat/completions"
+    url = str(setting("LLM_BASE_URL")).rstrip("/") + "/chat/completions"
     try:
-        response = requests.post(url, json=body, headers=headers, timeout=settings.LLM_TIMEOUT)
+        response = requests.post(url, json=body, headers=headers, timeout=setting("LLM_TIMEOUT"))
         response.raise_for_status()
         text = response.json()["choices"][0]["message"]["content"]
     except (requests.RequestException, KeyError, IndexError, ValueError) as exc:

@@ -1,10 +1,11 @@
-"""What the story app stores beside the analysis's own rows.
+"""What the story app stores about an analysis's scenes.
 
-The analysis app owns ``Storyline`` and ``StorylineScene``: a scene's ``StorylineScene`` row is
-its *primary* storyline (the original result lists a scene only there; ``source`` says whether
-the machine or an editor put it there). Here live the full relevance matrix, the scene graph,
-interest scores, the editor's other decisions (scenes in no storyline, locked names and
-colours), the history of corrections with undo/redo, and per-user preferences.
+``Storyline`` and ``StorylineScene`` (moved here from the analysis app; their tables kept their
+names): a scene's ``StorylineScene`` row is its *primary* storyline (the original result lists a
+scene only there; ``source`` says whether the machine or an editor put it there). Beside them:
+the full relevance matrix, the scene graph, interest scores, the editor's other decisions (scenes
+in no storyline, locked names and colours), the history of corrections with undo/redo, and
+per-user preferences.
 """
 
 from __future__ import annotations
@@ -13,7 +14,52 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from analysis.models import Analysis, Scene, Storyline
+from analysis.models import Analysis, Scene
+
+
+class Storyline(models.Model):
+    """A thread of scenes that belong together, found by the storylines stage or an editor."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="storylines")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    color = models.CharField(max_length=7, default="#4e79a7")
+    order = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "analysis_storyline"  # kept from when the analysis app owned it
+        ordering = ["analysis", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["analysis", "order"], name="storyline_unique_order")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipSource(models.TextChoices):
+    AUTO = "auto", "Automatic"
+    EDITOR = "editor", "Editor"
+
+
+class StorylineScene(models.Model):
+    """A scene's primary storyline (its other memberships are ``SceneRelevance`` rows)."""
+
+    storyline = models.ForeignKey(Storyline, on_delete=models.CASCADE, related_name="memberships")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="memberships")
+    relevance = models.FloatField(default=1.0)
+    source = models.CharField(
+        max_length=8, choices=MembershipSource.choices, default=MembershipSource.AUTO
+    )
+
+    class Meta:
+        db_table = "analysis_storylinescene"
+        constraints = [
+            models.UniqueConstraint(fields=["storyline", "scene"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(relevance__gte=0) & Q(relevance__lte=1), name="membership_relevance_0_1"
+            ),
+        ]
 
 
 class SceneFeatures(models.Model):

@@ -13,7 +13,9 @@ from typing import Any
 COMPONENTS = (
     "characters",
     "speakers",
+    "voiceprint",
     "voice",
+    "language",
     "transcript",
     "keywords",
     "visual",
@@ -31,6 +33,8 @@ PRESETS: dict[str, dict[str, float]] = {
         "characters": 3.0,
         "speakers": 2.0,
         "voice": 2.0,
+        "voiceprint": 2.0,
+        "language": 1.0,
         "transcript": 1.5,
         "keywords": 1.0,
         "visual": 2.0,
@@ -46,6 +50,8 @@ PRESETS: dict[str, dict[str, float]] = {
         "characters": 1.5,
         "speakers": 3.0,
         "voice": 2.5,
+        "voiceprint": 2.5,
+        "language": 1.0,
         "transcript": 2.0,
         "keywords": 2.0,
         "visual": 1.0,
@@ -61,6 +67,8 @@ PRESETS: dict[str, dict[str, float]] = {
         "characters": 1.0,
         "speakers": 3.0,
         "voice": 3.0,
+        "voiceprint": 3.0,
+        "language": 1.0,
         "transcript": 3.0,
         "keywords": 2.5,
         "visual": 0.5,
@@ -76,6 +84,8 @@ PRESETS: dict[str, dict[str, float]] = {
         "characters": 1.0,
         "speakers": 1.0,
         "voice": 1.0,
+        "voiceprint": 1.0,
+        "language": 0.5,
         "transcript": 0.5,
         "keywords": 0.5,
         "visual": 3.0,
@@ -130,7 +140,12 @@ def guess_preset(features: Sequence[dict[str, Any]], ocr_texts: Sequence[str]) -
 
 # A missing signal hands its weight to the closest one that is measured: without picture
 # embeddings the colour layout stands for "looks alike", without speaker labels the voice print.
-FALLBACKS = {"visual": "colour", "speakers": "voice", "objects": "keywords"}
+FALLBACKS = {
+    "visual": "colour",
+    "speakers": "voice",
+    "voiceprint": "voice",
+    "objects": "keywords",
+}
 
 
 def effective_weights(weights: dict[str, float], present: set[str]) -> dict[str, float]:

@@ -8,13 +8,14 @@ from typing import Any
 
 from django.http import Http404
 
-from analysis.models import Analysis, Scene, Storyline
+from analysis.models import Analysis, Scene
 from story.grouping import WHY
 from story.models import (
     SceneEdge,
     SceneExclusion,
     SceneInterest,
     SceneRelevance,
+    Storyline,
     StorylineEdit,
     StoryPreference,
 )

@@ -16,25 +16,21 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.models import (
-    Analysis,
-    AnalysisStatus,
-    MembershipSource,
-    Scene,
-    Storyline,
-    StorylineScene,
-)
+from analysis.models import Analysis, AnalysisStatus, Scene
 from analysis.progress import group_name
 from story.graph import SceneNode
 from story.grouping import GroupingResult, plan_grouping
 from story.models import (
     EditAction,
+    MembershipSource,
     SceneEdge,
     SceneExclusion,
     SceneInterest,
     SceneRelevance,
+    Storyline,
     StorylineEdit,
     StorylineLock,
+    StorylineScene,
     StoryPreference,
 )
 from story.naming import PALETTE

@@ -54,8 +54,7 @@ class StorylinesStage(Stage[StorylinesResult]):
         return StorylinesResult(nodes, grouping, inp.excluded)
 
     def persist(self, ctx: StageContext, result: StorylinesResult) -> None:
-        from analysis.models import Storyline
-        from story.models import SceneFeatures
+        from story.models import SceneFeatures, Storyline
         from story.services import apply_grouping
 
         SceneFeatures.objects.filter(scene__analysis=ctx.analysis).delete()

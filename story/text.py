@@ -187,3 +187,20 @@ def top_words(texts: list[str], count: int = 3) -> list[str]:
     """The ``count`` most frequent content words of ``texts``."""
     words = Counter(w for text in texts for w in content_words(text))
     return [word for word, _ in words.most_common(count)]
+
+
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk"})
+
+
+def text_language(text: str, detected: str = "") -> str | None:
+    """The language a scene's words are in: the script decides between Cyrillic and Latin (a
+    whole-file detection can miss a Russian scene inside English ones), the recogniser's language
+    names it; None without enough letters."""
+    cyrillic, latin = len(CYRILLIC.findall(text)), len(LATIN.findall(text))
+    if cyrillic + latin < 8:
+        return None
+    if cyrillic > latin:
+        return detected if detected in CYRILLIC_LANGUAGES else "ru"
+    return detected if detected and detected not in CYRILLIC_LANGUAGES else "en"

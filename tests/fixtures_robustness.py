@@ -72,18 +72,11 @@ class Owned:
 
 
 def make_owned(user: Any) -> Owned:
-    from analysis.models import (
-        Analysis,
-        ApiToken,
-        Scene,
-        Storyline,
-        StorylineScene,
-        TranscriptSegment,
-        Video,
-    )
+    from analysis.models import Analysis, ApiToken, Scene, TranscriptSegment, Video
     from describe.services import client_create, job_create
     from exports.models import ExportJob
     from people.models import Character, Speaker
+    from story.models import Storyline, StorylineScene
 
     video = Video(
         owner=user,

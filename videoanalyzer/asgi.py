@@ -15,6 +15,10 @@ from videoanalyzer.daphne_gate import install_daphne_gate  # noqa: E402
 
 install_daphne_gate()
 
+from videoanalyzer.embedded import start_configured  # noqa: E402
+
+start_configured()  # a server process needs its database: start it at boot, not per request
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

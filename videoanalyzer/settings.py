@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from videoanalyzer.serving import default_processes
 
@@ -100,11 +101,9 @@ TEMPLATES = [
 
 # --- Database: one Postgres path everywhere -------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
+# Without a URL: the embedded Postgres in VAR_DIR/pgdata, started by the first connection (or
+# by `serve` up front), never by importing this module (videoanalyzer.embedded).
 EMBEDDED_DB = not DATABASE_URL
-if EMBEDDED_DB:
-    from videoanalyzer.embedded import embedded_database_url
-
-    DATABASE_URL = embedded_database_url(VAR_DIR / "pgdata")
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
 if (
@@ -123,9 +122,14 @@ if (
 
 import dj_database_url  # noqa: E402
 
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))
+from videoanalyzer.embedded import database_settings  # noqa: E402  (starts nothing)
+
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": dict(dj_database_url.parse(DATABASE_URL))
+    if DATABASE_URL
+    else database_settings(VAR_DIR / "pgdata")
 }
+DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Daphne (ASGI) runs every request in a thread of its own: a persistent connection per thread
 # is never reused and piles up until Postgres refuses clients. The web process uses a pool
@@ -292,12 +296,6 @@ QUEUED_RESEND_SECONDS = envfloat("QUEUED_RESEND_SECONDS", 600.0)
 # Fault injection for the crash tests only: the worker holds still mid-stage so a kill lands there.
 FAULT_PAUSE_STAGE = env("FAULT_PAUSE_STAGE")
 FAULT_PAUSE_SECONDS = envfloat("FAULT_PAUSE_SECONDS", 60.0)
-
-# --- Optional language model (any OpenAI-compatible chat endpoint; off when unset) ---------
-LLM_BASE_URL = env("LLM_BASE_URL")  # e.g. http://127.0.0.1:11434/v1
-LLM_MODEL = env("LLM_MODEL")
-LLM_API_KEY = env("LLM_API_KEY")
-LLM_TIMEOUT = envfloat("LLM_TIMEOUT", 60.0)
 
 # --- Auth and security -------------------------------------------------------------------------
 LOGIN_URL = "/login/"

@@ -10,51 +10,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from vision.hub import resolve_model
+from vision.vocabulary import CLIP_WORDS
 
 if TYPE_CHECKING:
     import numpy as np
 
 # Zero-shot vocabulary: objects, places and actions editors search for.
-TAG_VOCABULARY = (
-    "a person",
-    "a crowd",
-    "a face in close-up",
-    "a child",
-    "an animal",
-    "a dog",
-    "a cat",
-    "a car",
-    "a bicycle",
-    "a motorcycle",
-    "a train",
-    "an airplane",
-    "a boat",
-    "a city street",
-    "a building",
-    "a room",
-    "an office",
-    "a kitchen",
-    "a forest",
-    "mountains",
-    "the sea",
-    "a beach",
-    "snow",
-    "night",
-    "fire",
-    "water",
-    "food",
-    "a computer",
-    "a phone",
-    "a usb flash drive",
-    "a document",
-    "a book",
-    "money",
-    "a weapon",
-    "a sign with text",
-    "a black and white film",
-    "a cartoon",
-    "a sports game",
-)
+TAG_VOCABULARY = tuple(CLIP_WORDS)
 ACTION_VOCABULARY = (
     "people talking",
     "someone walking",
@@ -69,7 +31,7 @@ ACTION_VOCABULARY = (
     "a chase",
 )
 PLACE_VOCABULARY = ("indoors", "outdoors")
-TAG_MIN_PROBABILITY = 0.12
+TAG_MIN_PROBABILITY = 0.2  # softmax over ~45 prompts: a wrong tag costs more than none
 
 _models: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()

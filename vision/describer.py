@@ -2,8 +2,7 @@
 
 No model download is needed, so every scene always gets a description, in English or Russian:
 the place (indoors or outdoors), how much moves, the people and faces, the most likely
-ImageNet objects and the on-screen text. Object names stay in English in the Russian sentence
-(ImageNet has no Russian class names).
+things it shows (the objects stage's editor words, in Russian too) and the on-screen text.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ class SceneFacts:
     """What is known about one scene; every part may be missing."""
 
     objects: list[tuple[str, float]] = field(default_factory=list)  # best first
+    objects_ru: list[str] = field(default_factory=list)  # the same words in Russian, if known
     faces: int | None = None
     people: list[str] = field(default_factory=list)
     text: str = ""
@@ -103,6 +103,9 @@ def describe_ru(facts: SceneFacts) -> str:
         head.append(f"({ACTION_WORDS['ru'][facts.action]})")
     parts = [" ".join(head)]
     names, guess = _objects(facts)
+    if names and len(facts.objects_ru) == len(facts.objects):
+        russian = dict(zip((name for name, _s in facts.objects), facts.objects_ru, strict=True))
+        names = [russian[name] for name in names]
     if names:
         parts[0] += (": возможно, " if guess else ": ") + ", ".join(names)
     count = _people_count(facts)

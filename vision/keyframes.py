@@ -20,13 +20,45 @@ def scenes_with_keyframes(analysis: Analysis) -> list[Scene]:
 
 def read_keyframe(scene: Scene, *, reduced: bool = False) -> np.ndarray | None:
     """The scene's keyframe as a BGR array (None if unreadable); ``reduced``: half size."""
+    with scene.keyframe.open("rb") as handle:
+        return _decode(handle.read(), reduced)
+
+
+def _decode(data: bytes, reduced: bool) -> np.ndarray | None:
     import cv2
     import numpy as np
 
-    with scene.keyframe.open("rb") as handle:
-        data = np.frombuffer(handle.read(), np.uint8)
     flag = cv2.IMREAD_REDUCED_COLOR_2 if reduced else cv2.IMREAD_COLOR
-    return cv2.imdecode(data, flag)
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+
+
+def after_start_name(scene: Scene) -> str:
+    """Storage name of the frame about 1 s into the scene, which the keyframes stage saves."""
+    return f"analyses/{scene.analysis_id}/scene_{scene.index + 1:04d}_after1s.jpg"
+
+
+def read_after_start(scene: Scene, *, reduced: bool = False) -> np.ndarray | None:
+    """The scene's frame 1 s in as BGR, or None when it is missing or unreadable."""
+    storage = Scene._meta.get_field("keyframe").storage
+    name = after_start_name(scene)
+    if not storage.exists(name):
+        return None
+    with storage.open(name, "rb") as handle:
+        return _decode(handle.read(), reduced)
+
+
+def read_scene_rgb(scene: Scene, width_hint: int) -> list[np.ndarray]:
+    """The keyframe and, when stored and different, the frame 1 s in, as RGB: what the tags
+    are averaged over (one frame's hallucination rarely survives the other)."""
+    import cv2
+
+    frames = [read_rgb(scene, width_hint)]
+    after = read_after_start(scene, reduced=width_hint >= REDUCE_FROM_WIDTH)
+    if after is not None and after.shape == frames[0].shape:
+        after = cv2.cvtColor(after, cv2.COLOR_BGR2RGB)
+        if (after != frames[0]).any():
+            frames.append(after)
+    return frames
 
 
 def read_rgb(scene: Scene, width_hint: int) -> np.ndarray:

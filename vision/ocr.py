@@ -99,10 +99,20 @@ def text_regions(image: np.ndarray) -> list[Box]:
         patch = binary[y : y + h, x : x + w]
         filled = cv2.countNonZero(patch) / float(w * h)
         # Strokes with gaps (neither flat areas nor solid edges) made of several letter-sized
-        # pieces side by side: foliage and textures rarely pass both.
-        if 0.2 <= filled <= 0.85 and letter_count(patch) >= MIN_LETTERS:
+        # pieces side by side: foliage and textures rarely pass both. Bold letters merge in
+        # the gradient picture, so the ink of the grey patch is counted too.
+        letters = max(letter_count(patch), letter_count(ink(grey[y : y + h, x : x + w])))
+        if 0.2 <= filled <= 0.85 and letters >= MIN_LETTERS:
             boxes.append((round(x / scale), round(y / scale), round(w / scale), round(h / scale)))
     return boxes
+
+
+def ink(grey: np.ndarray) -> np.ndarray:
+    """The minority side of an Otsu split of a grey patch: the letters, light or dark."""
+    import cv2
+
+    _, split = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return split if cv2.countNonZero(split) * 2 < split.size else cv2.bitwise_not(split)
 
 
 def letter_count(patch: np.ndarray) -> int:
@@ -141,18 +151,31 @@ def bands(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
 
 
 def montage(image: np.ndarray, parts: list[Box]) -> tuple[np.ndarray, list[tuple[int, Box]]]:
-    """The bands stacked on a white sheet, and each band's top on the sheet with its box."""
+    """The bands, grey and dark on light, stacked on a white sheet; and each band's top on
+    the sheet with its box. Tesseract reads dark print on a light page best: light captions
+    and screen text on a dark ground are inverted."""
+    import cv2
     import numpy as np
 
     width = max(x1 - x0 for x0, _y0, x1, _y1 in parts) + 2 * GAP
     height = sum(y1 - y0 for _x0, y0, _x1, y1 in parts) + GAP * (len(parts) + 1)
-    sheet = np.full((height, width, 3), 255, dtype=np.uint8)
+    sheet = np.full((height, width), 255, dtype=np.uint8)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     placed, top = [], GAP
     for x0, y0, x1, y1 in parts:
-        sheet[top : top + y1 - y0, GAP : GAP + x1 - x0] = image[y0:y1, x0:x1]
+        band = grey[y0:y1, x0:x1]
+        sheet[top : top + y1 - y0, GAP : GAP + x1 - x0] = dark_on_light(band)
         placed.append((top, (x0, y0, x1, y1)))
         top += y1 - y0 + GAP
     return sheet, placed
+
+
+def dark_on_light(band: np.ndarray) -> np.ndarray:
+    """The grey band inverted when most of it is dark (light letters on a dark ground)."""
+    import cv2
+
+    _, split = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return cv2.bitwise_not(band) if cv2.countNonZero(split) * 2 < split.size else band
 
 
 def to_source(line: Line, placed: list[tuple[int, Box]], scale: float) -> Line:
@@ -193,8 +216,11 @@ def _plausible(word: str) -> bool:
     return alnum >= 1 and alnum / len(word) >= 0.5
 
 
-def parse_tsv(tsv: str) -> list[Line]:
-    """The confident lines of Tesseract's TSV output, top to bottom."""
+def parse_tsv(tsv: str, strict: bool = True) -> list[Line]:
+    """The confident lines of Tesseract's TSV output, top to bottom; ``strict``: only the
+    words of lines that read as language (:func:`vision.wordcheck.real_words`)."""
+    from vision.wordcheck import real_words
+
     grouped: dict[tuple[str, str, str], list[list[str]]] = {}
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
@@ -205,7 +231,9 @@ def parse_tsv(tsv: str) -> list[Line]:
     lines = []
     for words in grouped.values():
         confidence = sum(float(w[10]) for w in words) / len(words)
-        text = " ".join(w[11].strip() for w in words)
+        pairs = [(w[11].strip(), float(w[10])) for w in words]
+        kept = real_words(pairs) if strict else [text for text, _c in pairs]
+        text = " ".join(kept)
         if confidence < MIN_LINE_CONFIDENCE or sum(ch.isalnum() for ch in text) < 3:
             continue
         x0 = min(int(w[6]) for w in words)
@@ -216,20 +244,110 @@ def parse_tsv(tsv: str) -> list[Line]:
     return sorted(lines, key=lambda line: (line.box[1], line.box[0]))
 
 
-def read_text(image: np.ndarray, languages: str, workdir: Path) -> list[Line]:
+def read_text(image: np.ndarray, languages: str, workdir: Path, strict: bool = True) -> list[Line]:
     """The lines of text in a BGR image (an empty list when it shows none)."""
-    import cv2
-
     boxes = text_regions(image)
     if not boxes:
         return []
+    return _read_regions(image, boxes, languages, workdir, strict)
+
+
+def _read_regions(
+    image: np.ndarray, boxes: list[Box], languages: str, workdir: Path, strict: bool
+) -> list[Line]:
+    import cv2
+
     sheet, placed = montage(image, bands(boxes, image.shape))
     # Tesseract reads small print better a little larger (it likes ~30 px letters).
     scale = 2.0 if min(b[3] - b[1] for _t, b in placed) < 40 else 1.0
     if scale != 1.0:
         sheet = cv2.resize(sheet, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    lines = parse_tsv(run_tesseract(sheet, languages, workdir))
+    lines = parse_tsv(run_tesseract(sheet, languages, workdir), strict)
     return [to_source(line, placed, scale) for line in lines]
+
+
+# Turns tried on a frame: upright, and a quarter turn either way (phones filmed sideways,
+# footage stored without its rotation). Upside-down text is rare enough to skip.
+TURNS = (None, "cw", "ccw")
+
+
+def turned(image: np.ndarray, turn: str | None) -> np.ndarray:
+    import cv2
+
+    codes = {"cw": cv2.ROTATE_90_CLOCKWISE, "ccw": cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return image if turn is None else cv2.rotate(image, codes[turn])
+
+
+def box_back(box: Box, turn: str | None, shape: tuple[int, ...]) -> Box:
+    """A box found on the turned frame, in the original frame's pixels."""
+    x, y, w, h = box
+    height, width = shape[:2]  # of the original frame
+    if turn == "cw":  # original (x, y) -> turned (height - 1 - y, x)
+        return (y, height - x - w, h, w)
+    if turn == "ccw":  # original (x, y) -> turned (y, width - 1 - x)
+        return (width - y - h, x, h, w)
+    return box
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey frame: blurred frames read worse."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+@dataclass(frozen=True)
+class View:
+    """A frame at a quarter turn with its text regions (boxes in the turned frame's pixels)."""
+
+    evidence: float  # total width of the text regions, in detection pixels
+    sharpness: float
+    frame: int
+    turn: str | None
+    boxes: list[Box]
+
+
+def views(frames: list[np.ndarray]) -> list[View]:
+    """Every frame and turn that shows text regions, most evidence (then sharpness) first.
+
+    Regions are looked for on a copy at most ``DETECT_WIDTH`` wide, turned: cheap enough to
+    search every frame of a scene at every turn."""
+    import cv2
+
+    found = []
+    for number, frame in enumerate(frames):
+        factor = min(1.0, DETECT_WIDTH / frame.shape[1])
+        small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        sharp = sharpness(small)
+        for turn in TURNS:
+            boxes = text_regions(turned(small, turn))
+            if boxes:
+                full = [tuple(round(v / factor) for v in box) for box in boxes]
+                evidence = float(sum(w for _x, _y, w, _h in boxes))
+                found.append(View(evidence, sharp, number, turn, full))  # type: ignore[arg-type]
+    return sorted(found, key=lambda v: (-v.evidence, -v.sharpness))
+
+
+def read_scene(frames: list[np.ndarray], languages: str, workdir: Path) -> list[Line]:
+    """The text of a scene from its frames (BGR).
+
+    Tesseract reads the view with the most text evidence upright; only when that yields no
+    words, the best view turned each way (footage filmed or stored sideways)."""
+    found = views(frames)
+    tries = [next((v for v in found if v.turn == turn), None) for turn in TURNS]
+    for view in tries:
+        if view is None:
+            continue
+        frame = frames[view.frame]
+        image = turned(frame, view.turn)
+        lines = _read_regions(image, view.boxes, languages, workdir, strict=True)
+        if lines:
+            return [
+                Line(ln.text, ln.confidence, box_back(ln.box, view.turn, frame.shape))
+                for ln in lines
+            ]
+    return []
 
 
 def normalise(text: str) -> str:

@@ -28,8 +28,11 @@ def visual_json(
         "caption_language": caption.language if caption else None,
         "caption_en": caption.text_en if caption else None,
         "caption_source": caption.source if caption else None,
-        "objects": objects.labels if objects else [],
-        "tags": objects.tags if objects else [],
+        # Editor words: "objects" as {label, label_ru, score, source}, "tags" as plain words.
+        "objects": objects.tags if objects else [],
+        "tags": [t["label"] for t in objects.tags] if objects else [],
+        "tags_ru": [t.get("label_ru", t["label"]) for t in objects.tags] if objects else [],
+        "imagenet": objects.labels if objects else [],
         "place": (objects.place or None) if objects else None,
         "motion": objects.motion if objects else None,
         "action": (objects.action or None) if objects else None,

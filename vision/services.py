@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
+from django.db.models import Value
 
 from analysis.models import Analysis, Scene, TranscriptSegment
 from vision import people_link
@@ -22,14 +23,31 @@ from vision.models import (
 if TYPE_CHECKING:
     import numpy as np
 
-OBJECT_MIN_SCORE = 0.1  # ImageNet classes less likely than this are not indexed
-MAX_OBJECTS = 3
 PHRASE_WORDS = 3
 PHRASE_STRIDE = 2
 SEARCH_CONFIGS = ("english", "russian")
-# Column -> weight: what was said and who is there rank above what the picture suggests.
+# Whisper's language codes -> Postgres text search configurations (the built-in Snowball ones).
+TEXT_SEARCH_CONFIGS = {
+    "en": "english",
+    "ru": "russian",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "sv": "swedish",
+    "no": "norwegian",
+    "da": "danish",
+    "fi": "finnish",
+    "hu": "hungarian",
+    "ro": "romanian",
+    "tr": "turkish",
+}
+# Column -> weight: what was said and who is there rank above what the picture suggests. The
+# transcript (weight A) is indexed per language instead (see ``transcript_vector``).
+TRANSCRIPT_WEIGHT = "A"
 SEARCH_WEIGHTS = (
-    ("transcript", "A"),
     ("names", "A"),
     ("text", "B"),
     ("caption", "C"),
@@ -49,6 +67,8 @@ class IndexRecord:
     text_continues: bool = False
     transcript: str = ""
     caption: str = ""
+    # The transcript's text per spoken language ("" : unknown, indexed in every configuration).
+    spoken: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> str:
@@ -111,10 +131,12 @@ class BuiltIndex:
 
 
 def _objects(row: SceneObjects | None) -> list[str]:
+    """The scene's tags in English and Russian (raw ImageNet classes are too often wrong to
+    be searched for)."""
     if row is None:
         return []
-    labels = [o["label"] for o in row.labels if o["score"] >= OBJECT_MIN_SCORE][:MAX_OBJECTS]
-    return list(dict.fromkeys([*labels, *(t["label"] for t in row.tags)]))
+    words = [w for t in row.tags for w in (t["label"], t.get("label_ru", ""))]
+    return list(dict.fromkeys(w for w in words if w))
 
 
 def _actions(row: SceneObjects | None) -> list[str]:
@@ -141,7 +163,16 @@ def _record(scene: Scene, found: dict[str, Any]) -> IndexRecord:
         text_continues=bool(text and text.continues),
         transcript=" ".join(s.text.strip() for s in found["segments"].get(scene.pk, [])),
         caption=caption_text,
+        spoken=spoken_texts(found["segments"].get(scene.pk, [])),
     )
+
+
+def spoken_texts(segments: list[TranscriptSegment]) -> dict[str, str]:
+    """A scene's transcript text per language of its segments (issue 17)."""
+    texts: dict[str, list[str]] = {}
+    for segment in segments:
+        texts.setdefault(segment.language or "", []).append(segment.text.strip())
+    return {language: " ".join(parts) for language, parts in texts.items()}
 
 
 def _chunks(scene: Scene, record: IndexRecord, segments: list[TranscriptSegment]) -> list[Chunk]:
@@ -188,11 +219,24 @@ def scene_index_build(analysis: Analysis) -> BuiltIndex:
 
 
 def search_vector_expression() -> Any:
-    """The weighted tsvector of a scene in both configurations."""
+    """The weighted tsvector of a scene's columns but the transcript, in both configurations."""
     expression: Any = None
     for column, weight in SEARCH_WEIGHTS:
         for config in SEARCH_CONFIGS:
             part = SearchVector(column, config=config, weight=weight)
+            expression = part if expression is None else expression + part
+    return expression
+
+
+def transcript_vector(spoken: dict[str, str]) -> Any:
+    """The transcript's tsvector: each language's text with its own stemming (Russian words
+    stemmed as Russian, English as English; a language Postgres has no configuration for is
+    indexed word for word), text of unknown language in both configurations."""
+    expression: Any = None
+    for language, text in spoken.items():
+        configs = [TEXT_SEARCH_CONFIGS.get(language, "simple")] if language else SEARCH_CONFIGS
+        for config in configs:
+            part = SearchVector(Value(text), config=config, weight=TRANSCRIPT_WEIGHT)
             expression = part if expression is None else expression + part
     return expression
 
@@ -238,7 +282,12 @@ def scene_index_save(analysis: Analysis, built: BuiltIndex) -> None:
         )
         for i, c in enumerate(built.chunks)
     )
-    SceneIndex.objects.filter(analysis=analysis).update(search_vector=search_vector_expression())
+    spoken = {by_scene[r.scene_pk]: r.spoken for r in built.records if any(r.spoken.values())}
+    silent = SceneIndex.objects.filter(analysis=analysis).exclude(pk__in=spoken)
+    silent.update(search_vector=search_vector_expression())
+    for pk, texts in spoken.items():  # one UPDATE per scene with speech: its own languages
+        vector = search_vector_expression() + transcript_vector(texts)
+        SceneIndex.objects.filter(pk=pk).update(search_vector=vector)
 
 
 def scene_index_rebuild(analysis: Analysis) -> int:

@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from analysis.models import (
-    Analysis,
-    ApiToken,
-    Scene,
-    Storyline,
-    StorylineScene,
-    TranscriptSegment,
-    Video,
-)
+from analysis.models import Analysis, ApiToken, Scene, TranscriptSegment, Video
+from story.models import Storyline, StorylineScene
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from analysis import services
-from analysis.models import Analysis, Scene, SceneAudioFeatures, StorylineScene, Video
+from analysis.models import Analysis, Scene, SceneAudioFeatures, Video
 from analysis.pipeline import DEFAULT_PIPELINE
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_result_path, analysis_status_json
-from story.models import SceneFeatures
+from story.models import SceneFeatures, StorylineScene
 from tests.decode_spy import decoding, spy_on_av_open
 from vision.models import SceneObjects
 

@@ -18,6 +18,7 @@ from analysis.pipeline.base import STAGES, StageContext
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
 from analysis.selectors import scene_json
+from analysis.subtitles import Cue, to_srt, to_vtt
 from mediakit.probe import probe
 from tests.fixtures_media import Clip
 
@@ -83,6 +84,15 @@ def test_a_word_maps_back_into_its_own_stretch() -> None:
     assert chunk.film_time(2.1, 1.95) == pytest.approx(4.0)
 
 
+def test_webvtt_lines_carry_their_language_and_escape_markup() -> None:
+    cues = [Cue(1.0, 2.0, "Fish & <chips>", "en"), Cue(3.0, 4.0, "Привет", "ru"), Cue(5, 6, "?")]
+    vtt = to_vtt(cues)
+    assert "\n<lang en>Fish &amp; &lt;chips></lang>\n" in vtt
+    assert "\n<lang ru>Привет</lang>\n" in vtt
+    assert vtt.endswith("00:00:05.000 --> 00:00:06.000\n?\n")  # no language known: no span
+    assert "<lang" not in to_srt(cues)  # SubRip has no language markup
+
+
 # --- The transcript stage on a film with English and Russian scenes ------------------------------
 
 
@@ -142,6 +152,11 @@ def test_each_scene_is_transcribed_in_its_own_language(
     answer = alice.get(f"/api/analyses/{analysis.pk}/transcript?language=ru").json()
     assert answer and {item["language"] for item in answer} == {"ru"}
     assert {item["scene_id"] for item in answer} == {scenes[1].public_id}
+    vtt = alice.get(f"/api/analyses/{analysis.pk}/transcript.vtt").content.decode()
+    spans = re.findall(r"^<lang (\w+)>", vtt, flags=re.MULTILINE)
+    assert spans == [seg.language for seg in sorted(segments, key=lambda s: s.start_time)]
+    russian_vtt = alice.get(f"/api/analyses/{analysis.pk}/transcript.vtt?language=ru").content
+    assert b"<lang en>" not in russian_vtt and b"<lang ru>" in russian_vtt
 
 
 @pytest.mark.slow

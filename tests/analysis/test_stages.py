@@ -12,15 +12,7 @@ import numpy as np
 import pytest
 from django.db import transaction
 
-from analysis.models import (
-    Analysis,
-    Scene,
-    SceneAudioFeatures,
-    Storyline,
-    StorylineScene,
-    TranscriptSegment,
-    Video,
-)
+from analysis.models import Analysis, Scene, SceneAudioFeatures, TranscriptSegment, Video
 from analysis.pipeline import build_pipeline, load_stages
 from analysis.pipeline.base import STAGES, Cancelled, StageContext, StageError
 from analysis.pipeline.stages.common import SceneSpan
@@ -35,6 +27,7 @@ from analysis.pipeline.stages.transcript import (
 )
 from mediakit.probe import probe
 from mediakit.shots import shots_from_cuts
+from story.models import Storyline, StorylineScene
 from tests.fixtures_media import FPS, ODD_SIZE, Clip, LateSpeech, Transitions, ffmpeg
 
 pytestmark = pytest.mark.django_db

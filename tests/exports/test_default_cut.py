@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from analysis.models import Storyline
 from exports import services
+from story.models import Storyline
 from tests.fixtures_exports import ASSIGNMENT, FPS, NAMES, LongGopClip, frame_numbers
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,8 @@ from people.conf import PeopleParameterError, face_config, people_parameters_cle
 from people.faces import detect_faces, embed_faces, select_detector
 from people.faces import select_device as face_device
 from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
-from people.stages import _excerpts, cover, nearest_candidates, sample_frames
+from people.stages.faces import cover, nearest_candidates, sample_frames
+from people.stages.speakers import _excerpts
 from people.voices import select_device as voice_device
 from tests.fixtures_people import PeopleClip
 

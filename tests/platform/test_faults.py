@@ -22,8 +22,9 @@ import pytest
 from django.conf import settings
 
 from analysis import services
-from analysis.models import Analysis, Scene, StorylineScene, TranscriptSegment
+from analysis.models import Analysis, Scene, TranscriptSegment
 from analysis.pipeline.runner import analysis_execute
+from story.models import StorylineScene
 from tests.fixtures_processes import (
     ROOT,
     Worker,

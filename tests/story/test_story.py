@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from analysis import services as analysis_services
-from analysis.models import Analysis, AnalysisStatus, Scene, Storyline, StorylineScene
+from analysis.models import Analysis, AnalysisStatus, Scene
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
 from analysis.progress import group_name
@@ -23,7 +23,15 @@ from story.cluster import Constraints, cluster
 from story.external import ExternalSignals
 from story.graph import SceneNode
 from story.grouping import GroupingInput, plan_grouping
-from story.models import SceneEdge, SceneExclusion, SceneInterest, SceneRelevance, StorylineEdit
+from story.models import (
+    SceneEdge,
+    SceneExclusion,
+    SceneInterest,
+    SceneRelevance,
+    Storyline,
+    StorylineEdit,
+    StorylineScene,
+)
 from tests.fixtures_story import StoryClip
 
 pytestmark = pytest.mark.django_db

@@ -74,6 +74,12 @@ def test_every_vision_stage_stored_real_findings(indexed: dict[str, Any]) -> Non
     assert {(e.model, e.dim) for e in embeddings} == {("mobilenet_v2", 1280)}
     objects = {o.scene_id: o for o in SceneObjects.objects.filter(analysis=analysis)}
     assert CATS & {label["class_id"] for label in objects[cat.pk].labels[:3]}
+    # Editors see editor words, averaged over the keyframe and the frame 1 s in; none on the
+    # banner and the moving patterns, which show nothing a word covers.
+    assert [t["label"] for t in objects[cat.pk].tags][:2] == ["cat", "animal"]
+    assert objects[banner.pk].tags == [] and objects[patterns.pk].tags == []
+    cat_index = SceneIndex.objects.get(scene=cat)
+    assert {"cat", "кошка"} <= set(cat_index.object_names)
     assert objects[cat.pk].action == "static" and objects[banner.pk].action == "static"
     assert objects[patterns.pk].motion > objects[cat.pk].motion
     texts = {t.scene_id: t for t in SceneText.objects.filter(analysis=analysis)}
@@ -96,6 +102,8 @@ def test_the_result_json_has_the_index_beside_audio_analysis(indexed: dict[str, 
     assert set(index) >= {"objects", "people", "actions", "text", "sceneId", "transcript"}
     assert "usb stick" in index["transcript"].lower()
     assert first["visual_analysis"]["caption"]
+    assert first["visual_analysis"]["tags"][:1] == ["cat"]
+    assert first["visual_analysis"]["tags_ru"][:1] == ["кошка"]
     assert "flash drive" in scenes["scene_2"]["scene_index"]["text"]
 
 

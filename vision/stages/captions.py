@@ -44,8 +44,11 @@ def scene_facts(analysis: Analysis, scenes: list[Scene]) -> dict[int, describer.
     facts = {}
     for scene in scenes:
         found, text = objects.get(scene.pk), texts.get(scene.pk)
+        # What the picture shows, in editor words (people are counted by the faces stage).
+        things = [t for t in (found.tags if found else []) if t.get("source") != "faces"]
         facts[scene.pk] = describer.SceneFacts(
-            objects=[(o["label"], o["score"]) for o in (found.labels if found else [])],
+            objects=[(t["label"], t["score"]) for t in things],
+            objects_ru=[t.get("label_ru", t["label"]) for t in things],
             faces=faces.get(scene.pk),
             people=names.get(scene.pk, []),
             text=text.text if text else "",

@@ -14,7 +14,7 @@ from analysis.models import Scene
 from analysis.pipeline.base import StageContext
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import as_list, setting
-from vision.keyframes import batches, read_rgb
+from vision.keyframes import batches, read_rgb, read_scene_rgb
 
 MOBILENET = "mobilenet_v2"
 
@@ -41,24 +41,38 @@ def clip_model_name() -> str | None:
 
 
 def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[str, Any]:
-    """MobileNetV2 embeddings and class probabilities per scene pk, computed once per run."""
-    from vision.mobilenet import run_mobilenet
-
+    """Per scene pk, computed once per run: the keyframe's MobileNetV2 embedding
+    (``embeddings``), the class probabilities of the keyframe and the frame 1 s in
+    (``probabilities``, one row per frame) and whether they are black and white (``grey``)."""
     cached = ctx.shared.get("mobilenet")
     if cached is not None and set(cached["probabilities"]) >= {s.pk for s in scenes}:
         return dict(cached)
     size = int(setting("VISION_BATCH_SIZE"))
-    width = ctx.analysis.video.width
-    result: dict[str, dict[int, Any]] = {"embeddings": {}, "probabilities": {}}
+    result: dict[str, dict[int, Any]] = {"embeddings": {}, "probabilities": {}, "grey": {}}
     progress = ProgressThrottle(ctx.report)
     for done, batch in enumerate(batches(scenes, size)):
-        out = run_mobilenet([read_rgb(s, width) for s in batch], device, size)
-        for scene, vector, probs in zip(batch, out.embeddings, out.probabilities, strict=True):
-            result["embeddings"][scene.pk] = vector
-            result["probabilities"][scene.pk] = probs
+        _look_at(ctx, batch, device, result)
         progress(min(1.0, (done + 1) * size / len(scenes)), "Looking at the keyframes")
     ctx.shared["mobilenet"] = result
     return result
+
+
+def _look_at(
+    ctx: StageContext, batch: list[Scene], device: str, result: dict[str, dict[int, Any]]
+) -> None:
+    from vision.mobilenet import run_mobilenet
+    from vision.vocabulary import is_black_and_white
+
+    width = ctx.analysis.video.width
+    frames = [read_scene_rgb(scene, width) for scene in batch]
+    flat = [image for images in frames for image in images]
+    out = run_mobilenet(flat, device, int(setting("VISION_BATCH_SIZE")))
+    start = 0
+    for scene, images in zip(batch, frames, strict=True):
+        result["embeddings"][scene.pk] = out.embeddings[start]
+        result["probabilities"][scene.pk] = out.probabilities[start : start + len(images)]
+        result["grey"][scene.pk] = is_black_and_white(images)
+        start += len(images)
 
 
 def clip_embeddings(ctx: StageContext, scenes: list[Scene], name: str, device: str) -> Any:

@@ -1,4 +1,11 @@
-"""The objects stage: ImageNet objects, the place, CLIP tags and the motion of each scene."""
+"""The objects stage: the tags editors see, ImageNet objects, the place and the motion of each
+scene.
+
+Tags are editor words (``vision.vocabulary``): from CLIP's zero-shot prompts when a CLIP model
+is configured, from ImageNet classes pooled into words and averaged over the keyframe and the
+frame 1 s in, "person"/"people" from the faces stage, and "black and white". The raw ImageNet
+classes are kept in ``labels`` for reference only: they are neither shown nor indexed.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from vision.devices import stage_device
 from vision.keyframes import scenes_with_keyframes
 from vision.models import SceneObjects
 from vision.stages.common import clip_embeddings, clip_model_name, image_outputs, stage_enabled
+from vision.vocabulary import clip_tags as vocabulary_clip_tags
+from vision.vocabulary import merge_tags, scene_tags
 
 TOP_LABELS = 5
 PLACE_MIN_MASS = 0.15  # share of probability on place-revealing classes needed to say
@@ -69,13 +78,29 @@ def clip_tags(ctx: StageContext, scenes: list[Scene], rows: dict[int, ObjectsRow
     places = clip.zero_shot(matrix, clip.PLACE_VOCABULARY, name, device)
     for scene, tag, action, place in zip(scenes, tags, actions, places, strict=True):
         row = rows[scene.pk]
-        keep = [(label, p) for label, p in tag if p >= clip.TAG_MIN_PROBABILITY][:5]
-        row.tags = [{"label": label, "score": p} for label, p in keep]
+        row.tags = merge_tags(vocabulary_clip_tags(tag, clip.TAG_MIN_PROBABILITY), row.tags)
         row.actions = [{"label": label, "score": p} for label, p in action[:2]]
         row.place, row.place_score = (
             ("indoor" if place[0][0] == "indoors" else "outdoor"),
             place[0][1],
         )
+
+
+def imagenet_rows(ctx: StageContext, scenes: list[Scene]) -> dict[int, ObjectsRow]:
+    """Rows with the ImageNet classes, the place and the tags from pooled classes and faces."""
+    from vision import people_link
+
+    outputs = image_outputs(ctx, scenes, stage_device(ctx.parameters))
+    faces = people_link.face_counts(ctx.analysis)
+    rows = {}
+    for scene in scenes:
+        frames = outputs["probabilities"][scene.pk]
+        mean = frames.mean(axis=0)
+        row = ObjectsRow(scene.pk, top_labels(mean), *place_of(mean))
+        grey = bool(outputs["grey"].get(scene.pk))
+        row.tags = scene_tags(frames, faces=faces.get(scene.pk), black_and_white=grey)
+        rows[scene.pk] = row
+    return rows
 
 
 @register
@@ -93,10 +118,7 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
         if not stage_enabled(ctx, self.name) or not scenes:
             return []
         ctx.report(0.0, "Recognising objects")
-        probs = image_outputs(ctx, scenes, stage_device(ctx.parameters))["probabilities"]
-        rows = {
-            s.pk: ObjectsRow(s.pk, top_labels(probs[s.pk]), *place_of(probs[s.pk])) for s in scenes
-        }
+        rows = imagenet_rows(ctx, scenes)
         clip_tags(ctx, scenes, rows)
         motion = self._motion(ctx)
         for scene in scenes:

@@ -8,22 +8,45 @@ from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
+from analysis.pipeline.stages.common import SceneSpan, load_scenes
+from mediakit.framestore import Candidate
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
-from vision.keyframes import read_keyframe, scenes_with_keyframes
+from vision.keyframes import read_after_start, read_keyframe, scenes_with_keyframes
 from vision.models import SceneText
 from vision.stages.common import set_metadata, stage_enabled
 
 logger = logging.getLogger(__name__)
+MAX_TEXT_FRAMES = 6  # pass candidates searched for text per scene, besides the two stored
+TEXT_FRAME_INTERVAL = 0.5
 
 
-def _read_scene_text(scene: Scene, languages: str, ctx: StageContext) -> Any:
+def scene_frames(scene: Scene, span: SceneSpan | None, candidates: list[Candidate]) -> list[Any]:
+    """BGR frames to look for text on: the keyframe, the frame 1 s in, and up to
+    ``MAX_TEXT_FRAMES`` of the decode pass's candidates spread over the scene (a title or a
+    sign is often on screen for only part of it)."""
+    import cv2
+
+    frames = [read_keyframe(scene), read_after_start(scene)]
+    if span is not None:
+        inside = [c for c in candidates if span.start_frame <= c.index < span.end_frame]
+        step = max(1, -(-len(inside) // MAX_TEXT_FRAMES))
+        frames += [cv2.imread(str(c.path), cv2.IMREAD_COLOR) for c in inside[::step]]
+    return [f for f in frames if f is not None]
+
+
+def _read_scene_text(
+    scene: Scene,
+    span: SceneSpan | None,
+    candidates: list[Candidate],
+    languages: str,
+    ctx: StageContext,
+) -> Any:
     from vision.ocr import SceneText as Found
-    from vision.ocr import read_text
+    from vision.ocr import read_scene
 
-    image = read_keyframe(scene)
-    lines = [] if image is None else read_text(image, languages, ctx.workdir / "ocr")
-    return Found(scene.index, lines)
+    frames = scene_frames(scene, span, candidates)
+    return Found(scene.index, read_scene(frames, languages, ctx.workdir / "ocr") if frames else [])
 
 
 @register
@@ -33,6 +56,11 @@ class OcrStage(Stage[list[Any]]):
     name = "ocr"
     label = "Reading on-screen text"
     weight = 1.0
+
+    def picture_interval(self, ctx: StageContext) -> float | None:
+        """Text shows for a moment (a sign the camera pans past): ask the decode pass for a
+        candidate picture every half second to look for it on."""
+        return TEXT_FRAME_INTERVAL if stage_enabled(ctx, self.name) else None
 
     def compute(self, ctx: StageContext) -> list[Any]:
         from vision.ocr import OcrUnavailable, check_tesseract, mark_repeats
@@ -50,8 +78,13 @@ class OcrStage(Stage[list[Any]]):
         ctx.report(0.0, "Reading on-screen text")
         progress, found = ProgressThrottle(ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
+        candidates = ctx.frame_pass().candidates() or []
+        spans = {span.index: span for span in load_scenes(ctx.analysis)}
         with ThreadPoolExecutor(workers) as pool:
-            jobs = [pool.submit(_read_scene_text, s, languages, ctx) for s in scenes]
+            jobs = [
+                pool.submit(_read_scene_text, s, spans.get(s.index), candidates, languages, ctx)
+                for s in scenes
+            ]
             for done, job in enumerate(jobs):
                 found.append(job.result())
                 progress(done / len(jobs), f"Reading text: scene {done + 1} of {len(jobs)}")

@@ -15,6 +15,8 @@ from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_status_json
 from mediakit.probe import MediaError
+from videoanalyzer.database import database_prepare
+from videoanalyzer.errors import DomainError
 
 CLI_USER = "cli"
 
@@ -33,21 +35,25 @@ class Command(BaseCommand):
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        owner, _ = get_user_model().objects.get_or_create(username=options["user"])
-        params = {
-            "num_storylines": options["storylines"] or "auto",
-            "language": options["language"],
-        }
         try:
-            video = services.video_create_from_path(owner=owner, path=path)
-            analysis = services.analysis_start(video=video, parameters=params, enqueue=False)
-        except (MediaError, services.AnalysisParameterError) as exc:
-            raise CommandError(str(exc)) from exc
+            database_prepare()  # a fresh checkout has an embedded database with no tables yet
+            analysis = self._start(path, options)
+        except (MediaError, DomainError) as exc:
+            raise CommandError(f"{path.name}: {exc}") from exc  # one line, no traceback
         finished = self._run(analysis)
         body = analysis_status_json(finished)
         if finished.status != "completed":
             raise CommandError(f"Analysis {finished.status}: {finished.error or finished.message}")
         self._write(body, options["json_out"])
+
+    def _start(self, path: Path, options: dict[str, Any]) -> Analysis:
+        owner, _ = get_user_model().objects.get_or_create(username=options["user"])
+        params = {
+            "num_storylines": options["storylines"] or "auto",
+            "language": options["language"],
+        }
+        video = services.video_create_from_path(owner=owner, path=path)
+        return services.analysis_start(video=video, parameters=params, enqueue=False)
 
     def _run(self, analysis: Analysis) -> Analysis:
         from tqdm import tqdm

@@ -1,30 +1,10 @@
 // The export panel: choose a storyline (or the whole analysis), a format and a cut mode; jobs run
 // in the background with progress (WebSocket events, and polling as a fallback) and end with a
-// download link.
+// download link. The formats and modes come from the server's registry (GET /api/export-formats).
 
 import { ApiError, apiFetch } from "../api.js";
 import { fileSize, percent } from "../format.js";
 
-const KINDS = {
-  storyline: [
-    ["mp4", "Video cut (MP4)"],
-    ["edl", "Edit list (CMX 3600 EDL)"],
-    ["fcpxml", "FCP XML (Premiere, Resolve)"],
-    ["otio", "OpenTimelineIO (.otio)"],
-    ["srt", "Subtitles (SRT)"],
-    ["vtt", "Subtitles (WebVTT)"],
-    ["json", "Storyline (JSON)"],
-  ],
-  analysis: [
-    ["zip", "Every storyline (ZIP)"],
-    ["fcpxml", "FCP XML, storylines as tracks"],
-    ["otio", "OpenTimelineIO, storylines as tracks"],
-    ["edl", "Edit list (EDL)"],
-    ["json", "Analysis (JSON)"],
-    ["csv", "Scenes (CSV)"],
-  ],
-};
-const TIMED = new Set(["mp4", "zip"]); // they cut the video; subtitles follow the exact scenes
 const MODES = { smart: "frame-accurate", exact: "frame-accurate, re-encoded", copy: "keyframes only" };
 const POLL_MS = 1000;
 
@@ -36,6 +16,7 @@ export class ExportPanel {
     this.toaster = toaster;
     this.model = model;
     this.jobs = new Map();
+    this.formats = []; // from the registry: [{name, label, analysis_label, scopes, cut_mode}]
     this.polls = new Map();
     this.target = form.querySelector("[name=target]");
     this.kind = form.querySelector("[name=kind]");
@@ -66,14 +47,30 @@ export class ExportPanel {
   fillKinds() {
     const scope = this.target.value ? "storyline" : "analysis";
     const current = this.kind.value;
-    this.kind.replaceChildren(...KINDS[scope].map(([value, label]) => new Option(label, value)));
-    if (KINDS[scope].some(([value]) => value === current)) this.kind.value = current;
+    const formats = this.formats.filter((f) => f.scopes.includes(scope));
+    this.kind.replaceChildren(...formats.map((f) => new Option(scope === "storyline" ? f.label : f.analysis_label, f.name)));
+    if (formats.some((f) => f.name === current)) this.kind.value = current;
     this.syncMode();
   }
 
+  cutsVideo(kind) {
+    const format = this.formats.find((f) => f.name === kind);
+    return Boolean(format && format.cut_mode);
+  }
+
   syncMode() {
-    this.modeField.hidden = !TIMED.has(this.kind.value);
+    this.modeField.hidden = !this.cutsVideo(this.kind.value);
     this.syncNote();
+  }
+
+  /** The formats and cut modes from the server's registry. */
+  async loadFormats() {
+    const registry = await apiFetch(this.urls.formats);
+    this.formats = registry.formats;
+    const current = this.mode.value;
+    this.mode.replaceChildren(...registry.modes.map((m) => new Option(m.label, m.name)));
+    this.mode.value = registry.modes.some((m) => m.name === current) ? current : registry.default_mode;
+    this.fillKinds();
   }
 
   /** Before a keyframes-only cut: say how many seconds of other footage it will include. */
@@ -96,6 +93,7 @@ export class ExportPanel {
   }
 
   async load() {
+    await this.loadFormats();
     const jobs = await apiFetch(this.urls.exports);
     for (const job of jobs.reverse()) this.upsert(job);
   }
@@ -104,7 +102,7 @@ export class ExportPanel {
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;
     const payload = { kind: this.kind.value, storyline_id: this.target.value ? Number(this.target.value) : null };
-    if (TIMED.has(payload.kind)) payload.mode = this.mode.value;
+    if (this.cutsVideo(payload.kind)) payload.mode = this.mode.value;
     try {
       const job = await apiFetch(this.urls.exports, { method: "POST", json: payload });
       this.upsert(job);

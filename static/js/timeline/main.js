@@ -56,7 +56,7 @@ transport.on("marks", (marks) => {
 const exportsPanel = new ExportPanel({
   form: $("export-form"),
   list: $("export-jobs"),
-  urls: { exports: data.urls.exports, export: data.urls.export, keyframeCut: data.urls.keyframe_cut },
+  urls: { exports: data.urls.exports, export: data.urls.export, keyframeCut: data.urls.keyframe_cut, formats: data.urls.export_formats },
   toaster,
   model,
 });

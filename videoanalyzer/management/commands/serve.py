@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from videoanalyzer.embedded import start_configured
 from videoanalyzer.serving import ServeError, Supervisor, bind, check_processes
 
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             sock = bind(options["host"], options["port"])
         except ServeError as exc:
             raise CommandError(str(exc)) from exc
+        # The embedded database is started here, not on the first request of each process.
+        start_configured()
         self.stdout.write(
             f"Serving http://{options['host']}:{options['port']}/ with {processes} "
             f"process{'es' if processes > 1 else ''}"

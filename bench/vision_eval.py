@@ -1,0 +1,253 @@
+"""Vision benchmark: are the tags right, is the on-screen text read, is the subject findable?
+
+``python -m bench.vision_eval`` (needs ``../shared/media``; set ``SHARED_MEDIA`` elsewhere)
+
+Every hand-labelled shot of ``bench/vision_labels.json`` is one scene. Its frames are taken as
+the keyframes stage takes them (the middle, and 1 s after the start) and go through the same
+functions the vision stages call, with the default offline models (MobileNetV2, Tesseract, dlib
+faces for the "person" tag). The rotated clip is read with its rotation applied, so its screen
+text stands on its side, as cut into ``story_dev_01.mp4``. On-screen text may come from any
+frame of a 0.5 s grid over the scene (the ocr stage asks the decode pass for candidates that
+often).
+
+Figures (all per scene unless said otherwise):
+
+- no wrong tag: share of scenes none of whose shown tags is outside the scene's labels;
+- subject named: share of scenes with a tag among the scene's subject words;
+- OCR words: share of the labelled on-screen words read (case-insensitive, fuzzy 85);
+- gibberish: share of the words read that match no labelled word of their clip;
+- P@3: for each query, relevant scenes among the first three found by tag (en or ru), out of
+  min(3, relevant); ranked by tag score;
+- face recall: labelled face scenes where a face was found;
+- CPU per keyframe: seconds of the tag and text work per scene, and its ratio to "before"
+  (one keyframe through MobileNetV2 and the previous OCR path).
+
+"before" is what the previous code showed: ImageNet labels of score >= 0.1 (top 3) of the one
+keyframe, and text read from it without the rotation, sharpness and dictionary checks.
+Writes its section of ``bench/RESULTS.md`` between ``<!-- vision-eval:start -->`` and ``:end``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, markdown_table, require_media, setup_django, write_section
+
+LABELS = ROOT / "bench" / "vision_labels.json"
+OLD_MIN_SCORE, OLD_MAX = 0.1, 3
+TEXT_STEP = 0.5  # seconds between the frames searched for text (the ocr stage's picture_interval)
+
+
+@dataclass
+class Scene:
+    clip: str
+    number: int
+    label: dict[str, Any]
+    frames: list[Any]  # RGB: the keyframe (middle) and the frame 1 s in
+    grid: list[Any]  # RGB: further frames on whole seconds, for on-screen text
+    tags: list[str] = field(default_factory=list)
+    tags_ru: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    old_tags: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    old_words: list[str] = field(default_factory=list)
+    faces: int = 0
+    seconds: float = 0.0
+    old_seconds: float = 0.0
+
+
+def read_frame(path: Path, time_s: float) -> Any:
+    """The frame at ``time_s`` as RGB, its rotation metadata applied (as ffmpeg shows it)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_MSEC, time_s * 1000)
+    ok, image = capture.read()
+    capture.release()
+    if not ok:
+        raise SystemExit(f"cannot read {path.name} at {time_s:.2f} s")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_scenes(media: Path) -> list[Scene]:
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    scenes = []
+    for clip, info in labels["clips"].items():
+        for number, shot in enumerate(info["shots"]):
+            start, end = shot["span"]
+            times = [(start + end) / 2, min(end - 0.05, start + 1.0)]
+            steps = range(int(start / TEXT_STEP) + 1, int(end / TEXT_STEP) + 1)
+            grid = [k * TEXT_STEP for k in steps if start + 0.1 < k * TEXT_STEP < end - 0.1]
+            path = media / "shots" / clip
+            frames = [read_frame(path, t) for t in times]
+            text_frames = [read_frame(path, t) for t in grid]
+            scenes.append(Scene(clip, number, shot, frames, text_frames))
+    return scenes
+
+
+def run_new(scene: Scene, workdir: Path) -> None:
+    from people.conf import face_config
+    from people.faces import detect_faces
+    from vision import ocr, vocabulary
+    from vision.mobilenet import run_mobilenet
+
+    start = time.perf_counter()
+    probabilities = run_mobilenet(scene.frames).probabilities
+    bgr = [frame[..., ::-1].copy() for frame in [*scene.frames, *scene.grid]]
+    lines = ocr.read_scene(bgr, "rus+eng", workdir)
+    scene.seconds = time.perf_counter() - start
+    config = face_config({})
+    scene.faces = max(len(detect_faces(f, config, "hog")) for f in scene.frames)
+    grey = vocabulary.is_black_and_white(scene.frames)
+    tags = vocabulary.scene_tags(probabilities, faces=scene.faces, black_and_white=grey)
+    scene.tags = [t["label"] for t in tags]
+    scene.tags_ru = [t["label_ru"] for t in tags]
+    scene.scores = {t["label"]: float(t["score"]) for t in tags}
+    scene.words = [w for line in lines for w in line.text.split()]
+
+
+def run_old(scene: Scene, workdir: Path) -> None:
+    from vision import ocr
+    from vision.imagenet import class_names
+    from vision.mobilenet import run_mobilenet
+
+    names = class_names()
+    start = time.perf_counter()
+    probs = run_mobilenet(scene.frames[:1]).probabilities[0]
+    lines = ocr.read_text(scene.frames[0][..., ::-1].copy(), "rus+eng", workdir, strict=False)
+    scene.old_seconds = time.perf_counter() - start
+    ranked = sorted(range(len(probs)), key=lambda i: -probs[i])[:OLD_MAX]
+    scene.old_tags = [names[i] for i in ranked if probs[i] >= OLD_MIN_SCORE]
+    scene.old_words = [w for line in lines for w in line.text.split()]
+
+
+def allowed(scene: Scene) -> set[str]:
+    return {w.lower() for w in [*scene.label["subject"], *scene.label["ok"]]}
+
+
+def tag_figures(scenes: list[Scene], old: bool) -> tuple[float, float]:
+    right = named = 0
+    for scene in scenes:
+        tags = [t.lower() for t in (scene.old_tags if old else scene.tags)]
+        right += all(t in allowed(scene) for t in tags)
+        named += any(t in {s.lower() for s in scene.label["subject"]} for t in tags)
+    return right / len(scenes), named / len(scenes)
+
+
+def matches(word: str, target: str) -> bool:
+    from rapidfuzz import fuzz
+
+    clean = "".join(ch for ch in word.casefold() if ch.isalnum())
+    return bool(clean) and fuzz.ratio(clean, target.casefold()) >= 85
+
+
+def ocr_figures(scenes: list[Scene], old: bool) -> tuple[float, float, int]:
+    wanted = found = read = wrong = 0
+    clip_words: dict[str, set[str]] = {}
+    for scene in scenes:
+        clip_words.setdefault(scene.clip, set()).update(scene.label["text"], scene.label["seen"])
+    for scene in scenes:
+        words = scene.old_words if old else scene.words
+        wanted += len(scene.label["text"])
+        found += sum(any(matches(w, t) for w in words) for t in scene.label["text"])
+        read += len(words)
+        wrong += sum(not any(matches(w, t) for t in clip_words[scene.clip]) for w in words)
+    return found / max(1, wanted), wrong / max(1, read), read
+
+
+def search_figures(scenes: list[Scene], queries: list[dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for query in queries:
+        text = query["query"].casefold()
+        hits = []
+        for scene in scenes:
+            pairs = zip(scene.tags, scene.tags_ru, strict=True)
+            found = [scene.scores[en] for en, ru in pairs if text in (en.casefold(), ru.casefold())]
+            if found:
+                hits.append((max(found), scene))
+        ranked = [s for _score, s in sorted(hits, key=lambda h: -h[0])][:3]
+        relevant = {(c, n) for c, ns in query["relevant"].items() for n in ns}
+        good = sum((s.clip, s.number) in relevant for s in ranked)
+        rows.append(
+            [query["query"], len(relevant), len(hits), round(good / min(3, len(relevant)), 3)]
+        )
+    return rows
+
+
+def main() -> None:
+    setup_django()
+    media = require_media()
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    scenes = load_scenes(media)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_new(scenes[0], Path(tmp))  # load the models before timing
+        for scene in scenes:
+            run_old(scene, Path(tmp))
+            run_new(scene, Path(tmp))
+    text = report(scenes, labels["queries"])
+    write_section("vision-eval", text)
+    print(text)
+
+
+def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
+    old_right, old_named = tag_figures(scenes, old=True)
+    right, named = tag_figures(scenes, old=False)
+    old_ocr, old_junk, old_read = ocr_figures(scenes, old=True)
+    words, junk, read = ocr_figures(scenes, old=False)
+    faced = [s for s in scenes if s.label["faces"]]
+    recall = sum(s.faces > 0 for s in faced) / max(1, len(faced))
+    queries_rows = search_figures(scenes, queries)
+    p3 = sum(r[3] for r in queries_rows) / len(queries_rows)
+    new_cost = sum(s.seconds for s in scenes) / len(scenes)
+    old_cost = sum(s.old_seconds for s in scenes) / len(scenes)
+    summary = markdown_table(
+        ["figure", "before", "now", "target"],
+        [
+            ["no wrong tag", f"{old_right:.3f}", f"{right:.3f}", ">= 0.90"],
+            ["subject named", f"{old_named:.3f}", f"{named:.3f}", ">= 0.80"],
+            ["OCR words read", f"{old_ocr:.3f}", f"{words:.3f}", "all"],
+            [
+                "gibberish words",
+                f"{old_junk:.3f} of {old_read}",
+                f"{junk:.3f} of {read}",
+                "<= 0.05",
+            ],
+            ["search P@3 (tags)", "", f"{p3:.3f}", ""],
+            ["face scenes with a face", "", f"{recall:.3f}", ""],
+            [
+                "CPU s per keyframe",
+                f"{old_cost:.3f}",
+                f"{new_cost:.3f} ({new_cost / old_cost:.2f}x)",
+                "<= 1.5x",
+            ],
+        ],
+    )
+    per_scene = markdown_table(
+        ["scene", "before", "now", "text read"],
+        [
+            [f"{s.clip} #{s.number}", ", ".join(s.old_tags), ", ".join(s.tags), " ".join(s.words)]
+            for s in scenes
+        ],
+    )
+    search = markdown_table(["query", "relevant", "found", "P@3"], queries_rows)
+    return "\n\n".join(
+        [
+            "## vision: tags, on-screen text, faces (hand labels)",
+            f"`python -m bench.vision_eval`: {len(scenes)} labelled scenes of "
+            f"{len({s.clip for s in scenes})} shared clips (`bench/vision_labels.json`), "
+            "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces), 2 frames per "
+            "scene; CPU, 2 cores shared with other work.",
+            summary,
+            per_scene,
+            search,
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""OpenTimelineIO's own JSON."""
+
+from __future__ import annotations
+
+from exports.formats import register
+from exports.formats.base import EditListFormat
+
+
+@register
+class Otio(EditListFormat):
+    name = "otio"
+    label = "OpenTimelineIO (.otio)"
+    analysis_label = "OpenTimelineIO, storylines as tracks"
+    extension = ".otio"
+    content_type = "application/json"
+    order = 25

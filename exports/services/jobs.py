@@ -1,0 +1,111 @@
+"""Running an export job: claim it, produce its file in a scratch folder, store it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db.models import Q
+from django.utils import timezone
+
+from exports.errors import ExportError
+from exports.formats import get_format
+from exports.models import ExportJob, ExportStatus
+from exports.naming import download_name
+from exports.production import ExportContext
+from exports.selectors import analysis_fingerprint
+from exports.services.publishing import Reporter, publish
+from mediakit import cutting
+from mediakit.probe import MediaError
+
+logger = logging.getLogger(__name__)
+
+STALE_RUNNING = timedelta(hours=6)  # a "running" job older than this was lost with its worker
+
+
+def _claim(job_id: Any) -> bool:
+    """Take the job: queued, or "running" so long that its worker must be gone."""
+    lost = Q(status=ExportStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING)
+    return bool(
+        ExportJob.objects.filter(Q(status=ExportStatus.QUEUED) | lost, pk=job_id).update(
+            status=ExportStatus.RUNNING,
+            started_at=timezone.now(),
+            progress=0.0,
+            message="Starting",
+            error="",
+        )
+    )
+
+
+def export_execute(*, job_id: Any) -> None:
+    """Produce the job's file (the actor's body; a job already taken is left alone)."""
+    if not _claim(job_id):
+        return
+    job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
+    job.fingerprint = analysis_fingerprint(job.analysis)  # the state the file really shows
+    started = time.monotonic()
+    try:
+        _produce_and_store(job, Reporter(job))
+    except (cutting.CutError, ExportError, MediaError) as exc:
+        _fail(job, str(exc))
+        return
+    except Exception as exc:  # the user sees a message; the log keeps the traceback
+        logger.exception("export %s failed", job.pk)
+        _fail(job, f"The export failed: {exc}")
+        return
+    job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
+    done = "Ready to download"
+    if job.metadata.get("fallback"):
+        done = f"{done}. {job.metadata['fallback']}"[:300]
+    job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
+    job.finished_at = timezone.now()
+    job.save()
+    publish(job)
+
+
+def _fail(job: ExportJob, message: str) -> None:
+    job.status, job.error, job.message = ExportStatus.FAILED, message, "Failed"
+    job.finished_at = timezone.now()
+    job.save()
+    publish(job)
+
+
+def scratch_dir() -> Path:
+    """A new folder for one job's working files (removed when the job ends)."""
+    root = Path(settings.VAR_DIR) / "work" / "exports"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
+def _produce_and_store(job: ExportJob, report: Reporter) -> None:
+    fmt = get_format(job.kind)
+    if fmt is None:
+        raise ExportError(f"Unknown export kind {job.kind!r}.")
+    workdir = scratch_dir()
+    try:
+        ctx = ExportContext(job=job, workdir=workdir, report=report)
+        if job.storyline_id is not None:
+            plan = next((p for p in ctx.plans if p.pk == job.storyline_id), None)
+            if plan is None:
+                raise ExportError("The storyline is gone.")
+            ctx = ctx.for_storyline(plan, report)
+        path = fmt.produce(ctx)
+        job.metadata = {**job.metadata, **ctx.metadata}
+        if fmt.cut_mode:
+            job.metadata["mode"] = job.mode
+        job.filename = download_name(job)
+        job.content_type = fmt.content_type
+        job.size_bytes = path.stat().st_size
+        if job.file and job.file.name:
+            job.file.delete(save=False)
+        with path.open("rb") as handle:
+            job.file.save(f"export{fmt.extension}", File(handle), save=False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

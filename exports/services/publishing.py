@@ -1,0 +1,44 @@
+"""An export job's state to the analysis's WebSocket group, as ``export.progress`` events."""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from analysis.progress import group_name
+from exports.models import ExportJob
+from exports.selectors import job_json
+from videoanalyzer.progress import ProgressThrottle
+
+logger = logging.getLogger(__name__)
+
+
+def publish(job: ExportJob) -> None:
+    """Send the job's state to the analysis's WebSocket group; never fails the caller."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {**job_json(job), "type": "export.progress"}
+    try:
+        async_to_sync(layer.group_send)(group_name(job.analysis_id), event)
+    except Exception:  # a broken channel layer must not fail the export
+        logger.warning("could not publish export %s", job.pk, exc_info=True)
+
+
+class Reporter:
+    """Saves and announces a running job's progress at most twice a second."""
+
+    def __init__(self, job: ExportJob, interval: float = 0.5) -> None:
+        self.job, self.throttle = job, ProgressThrottle(interval=interval)
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if not self.throttle.due():
+            return
+        self.job.progress = min(max(fraction, 0.0), 0.99)
+        self.job.message = message[:300]
+        ExportJob.objects.filter(pk=self.job.pk).update(
+            progress=self.job.progress, message=self.job.message
+        )
+        publish(self.job)

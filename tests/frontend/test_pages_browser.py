@@ -1,0 +1,173 @@
+"""Every page in headless Chromium: the API tokens page by hand, and an accessibility check of
+each page with axe-core (0 serious or critical violations). Run with ``-m browser``."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.axe import assert_accessible, describe, serious_violations
+from tests.e2e_server import USERNAME, E2EStack
+from tests.fixtures_timeline import ASSIGNMENT, NAMES, ColourClip, make_colour_clip
+from tests.frontend.test_browser import browser, log_in, shot, stack  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+
+JOB_SETUP = """
+from django.contrib.auth.models import User
+from describe import services
+from describe.models import DescribeJob, DescriptionResult, JobStatus
+owner = User.objects.get(username={user!r})
+client, _ = services.client_create(owner=owner, name="broadcaster")
+job = DescribeJob.objects.create(client=client, url="https://example.org/film.mp4",
+    language="en", status=JobStatus.PROCESSED, progress=1.0, message="Done")
+DescriptionResult.objects.create(job=job, index=0, scene=0, timestamp=0.5, end=2.0,
+    text="A red room.", frame_time=0.6)
+User.objects.create_user("ops", password={password!r}, is_staff=True)
+print(job.id)
+"""
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> ColourClip:
+    return make_colour_clip(tmp_path_factory.mktemp("pages") / "Колор.mp4", size="320x180")
+
+
+@pytest.fixture(scope="module")
+def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
+    out = stack.manage(
+        "seed_analysis",
+        str(clip.path),
+        "--user",
+        USERNAME,
+        "--cuts",
+        ",".join(f"{c:.3f}" for c in clip.cuts),
+        "--storylines",
+        "2",
+        "--assignment",
+        ",".join(map(str, ASSIGNMENT)),
+        "--names",
+        "|".join(NAMES),
+    )
+    return out.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def job_id(stack: E2EStack) -> str:  # noqa: F811
+    from tests.e2e_server import PASSWORD
+
+    code = JOB_SETUP.format(user=USERNAME, password=PASSWORD)
+    return stack.manage("shell", "-c", code).strip().splitlines()[-1]
+
+
+@pytest.fixture
+def context(browser: Any, stack: E2EStack) -> Iterator[BrowserContext]:  # noqa: F811
+    ctx = browser.new_context(base_url=stack.base_url, viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+def api_status(base_url: str, key: str) -> int:
+    request = urllib.request.Request(
+        f"{base_url}/api/videos", headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_create_copy_and_revoke_an_api_token(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+) -> None:
+    page = context.new_page()
+    log_in(page)
+    page.get_by_test_id("nav-tokens").click()
+    expect(page).to_have_url(re.compile(r"/settings/tokens/$"))
+    expect(page.get_by_test_id("tokens-empty")).to_be_visible()
+    page.get_by_test_id("token-name").fill("nightly export")
+    page.get_by_test_id("token-create").click()
+    key = page.get_by_test_id("new-token-key").input_value()
+    assert len(key) >= 40
+    expect(page.get_by_test_id("token-row-name")).to_have_text(["nightly export"])
+    # The key works for the API, from outside the browser's session.
+    assert api_status(stack.base_url, key) == 200
+    shot(page, "tokens-01-created")
+    assert_accessible(page, "API tokens page with a new token")
+    # Shown once.
+    page.reload()
+    expect(page.get_by_test_id("new-token-key")).to_have_count(0)
+    assert key not in page.content()
+    # Revoke, after confirming.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("token-revoke").click()
+    expect(page.get_by_test_id("tokens-notice")).to_contain_text("“nightly export” revoked")
+    expect(page.get_by_test_id("token-row")).to_have_count(0)
+    assert api_status(stack.base_url, key) == 401
+
+
+def pages_to_check(analysis_id: str, job_id: str) -> list[tuple[str, str]]:
+    return [
+        ("library", "/"),
+        ("analysis page", f"/analyses/{analysis_id}/"),
+        ("timeline", f"/analyses/{analysis_id}/timeline/"),
+        ("API tokens", "/settings/tokens/"),
+        ("audio description job", f"/process/{job_id}/view"),
+        ("not found", "/no-such-page/"),
+    ]
+
+
+def settle(page: Page) -> None:
+    if page.url.endswith("/timeline/"):
+        page.wait_for_function("document.body.dataset.timeline === 'ready'")
+    page.wait_for_load_state("networkidle")
+
+
+def test_every_page_has_no_serious_accessibility_problems(
+    browser: Any,  # noqa: F811
+    stack: E2EStack,  # noqa: F811
+    analysis_id: str,
+    job_id: str,
+) -> None:
+    checked, found = [], []
+    for viewport in ({"width": 1440, "height": 900}, {"width": 390, "height": 844}):
+        ctx = browser.new_context(base_url=stack.base_url, viewport=viewport)
+        try:
+            page = ctx.new_page()
+            page.goto("/login/")
+            assert_accessible(page, f"login at {viewport['width']}")
+            log_in(page)
+            for name, path in pages_to_check(analysis_id, job_id):
+                page.goto(path)
+                settle(page)
+                violations = serious_violations(page)
+                if violations:
+                    found.append(f"{name} at {viewport['width']}:\n{describe(violations)}")
+                checked.append(name)
+        finally:
+            ctx.close()
+    # Staff only: the clients of the description service.
+    from tests.e2e_server import PASSWORD
+
+    ctx = browser.new_context(base_url=stack.base_url)
+    try:
+        page = ctx.new_page()
+        page.goto("/login/?next=/staff/describe-clients/")
+        page.get_by_test_id("login-username").fill("ops")
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("client-row-name")).to_have_text(["broadcaster"])
+        assert_accessible(page, "description clients")
+    finally:
+        ctx.close()
+    assert len(checked) == 12
+    assert not found, "\n".join(found)

@@ -1,0 +1,122 @@
+"""Editor words from ImageNet classes, words vs gibberish in read text, and sideways text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.fixtures_vision import BANNER_LINES, sample_image
+from vision import mobilenet, ocr, vocabulary, wordcheck
+
+
+def probabilities(**mass: float) -> np.ndarray:
+    """A frame's class probabilities with ``mass`` on ImageNet classes named c<id>."""
+    row = np.zeros(1000)
+    for name, value in mass.items():
+        row[int(name[1:])] = value
+    row[999] += 1.0 - row.sum()  # the rest on toilet paper, which no word covers
+    return row
+
+
+def words(tags: list[dict[str, object]]) -> list[object]:
+    return [t["label"] for t in tags]
+
+
+def test_fine_classes_pool_into_the_editor_word() -> None:
+    # No car class is sure on its own (cab, minivan, station wagon), together they are.
+    frame = probabilities(c468=0.25, c656=0.2, c436=0.2)
+    tags = vocabulary.imagenet_tags([frame])
+    assert words(tags) == ["car", "street"]
+    assert tags[0]["label_ru"] == "машина" and tags[0]["source"] == "imagenet"
+    taxi = vocabulary.imagenet_tags([probabilities(c468=0.7)])
+    assert words(taxi) == ["car", "taxi", "street"] or words(taxi)[:2] == ["taxi", "car"]
+
+
+def test_one_frames_hallucination_is_averaged_away() -> None:
+    sure, empty = probabilities(c89=0.8), probabilities()
+    assert "bird" in words(vocabulary.imagenet_tags([sure, sure]))
+    assert "bird" in words(vocabulary.imagenet_tags([sure, empty]))  # 0.4: still a bird
+    # A rock crab on one frame only (textures look like one) never makes "animal".
+    assert vocabulary.imagenet_tags([probabilities(c119=0.9), empty]) == []
+    assert vocabulary.imagenet_tags([probabilities(c119=0.9)]) == []
+
+
+def test_real_photos_get_words_and_nothing_wrong() -> None:
+    images = [sample_image(name) for name in ("chelsea", "coffee", "rocket")]
+    cat, coffee, rocket = mobilenet.run_mobilenet(images).probabilities
+    assert words(vocabulary.imagenet_tags([cat])) == ["cat", "animal"]
+    assert words(vocabulary.imagenet_tags([coffee])) == ["food"]
+    assert vocabulary.imagenet_tags([rocket]) == []  # no word for it: better none than wrong
+
+
+def test_people_and_black_and_white_tags() -> None:
+    colour = sample_image("chelsea")
+    grey = np.stack([colour.mean(axis=2).astype(np.uint8)] * 3, axis=-1)
+    black = np.zeros_like(colour)
+    assert vocabulary.is_black_and_white([grey]) and not vocabulary.is_black_and_white([colour])
+    assert not vocabulary.is_black_and_white([black])  # a black frame says nothing
+    tags = vocabulary.scene_tags([probabilities()], faces=3, black_and_white=True)
+    assert [(t["label"], t["label_ru"]) for t in tags] == [
+        ("people", "люди"),
+        ("black and white", "чёрно-белое"),
+    ]
+    assert words(vocabulary.scene_tags([probabilities()], faces=1)) == ["person"]
+
+
+def test_clip_prompts_become_editor_words() -> None:
+    ranked = [("a bicycle", 0.6), ("a city street", 0.25), ("a dog", 0.1)]
+    tags = vocabulary.clip_tags(ranked, 0.2)
+    assert [(t["label"], t["label_ru"]) for t in tags] == [
+        ("bicycle", "велосипед"),
+        ("street", "улица"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("read", "kept"),
+    [
+        ([("TAXI", 91.0)], ["TAXI"]),
+        ([("Breaking", 93.0), ("news:", 90.0)], ["Breaking", "news:"]),
+        ([("Новости", 88.0), ("дня", 90.0)], ["Новости", "дня"]),
+        (
+            [("Copyright", 90.0), ("2013", 92.0), ("Castellano", 91.0)],
+            ["Copyright", "2013", "Castellano"],
+        ),
+        ([("lIl", 80.0), ("Wee", 71.0), ("ЁЁЁ", 75.0)], []),
+        ([("Initiate", 90.0), ("Search", 88.0), ("Searc", 60.0)], ["Initiate", "Search"]),
+        ([("Initiate", 90.0), ("Searc", 60.0), ("xqzt", 95.0)], []),
+        ([("3095", 81.0), ("dD]", 60.0)], []),
+    ],
+)
+def test_gibberish_is_dropped_and_words_kept(
+    read: list[tuple[str, float]], kept: list[str]
+) -> None:
+    assert wordcheck.real_words(read) == kept
+
+
+def test_text_filmed_sideways_is_read_and_boxed_on_the_frame(
+    banner_png: Path, tmp_path: Path
+) -> None:
+    import cv2
+
+    upright = cv2.imread(str(banner_png))
+    for code in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
+        sideways = cv2.rotate(upright, code)
+        lines = ocr.read_scene([sideways], "rus+eng", tmp_path)
+        assert [line.text for line in lines] == list(BANNER_LINES)
+        height, width = sideways.shape[:2]
+        for line in lines:  # a tall box (the line stands on its side) inside the frame
+            x, y, w, h = line.box
+            assert x >= 0 and x + w <= width and y >= 0 and y + h <= height and h > w
+
+
+def test_the_frame_with_the_most_text_is_read(banner_png: Path, tmp_path: Path) -> None:
+    import cv2
+
+    banner = cv2.imread(str(banner_png))
+    blank = np.full_like(banner, 128)
+    lines = ocr.read_scene([blank, banner, blank], "rus+eng", tmp_path)
+    assert [line.text for line in lines] == list(BANNER_LINES)
+    assert ocr.read_scene([blank], "rus+eng", tmp_path) == []

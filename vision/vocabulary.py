@@ -1,0 +1,230 @@
+"""Editor words for what ImageNet classes show, and the tags a scene gets from them.
+
+ImageNet names 1000 fine classes ("taxicab", "mountain bike", "sulphur-crested cockatoo") that a
+small network confuses with each other all the time, while editors search for the everyday
+word ("taxi", "bicycle", "bird"). Each editor word here gathers the classes it covers; a
+scene's score for a word is the probability mass of those classes, averaged over the scene's
+frames. Pooling makes the coarse word sure where the fine class is not ("car" from cab +
+minivan + station wagon), and averaging over frames drops what one frame hallucinates.
+
+Only words whose score clears their threshold are shown: a wrong tag costs an editor more than
+a missing one. Thresholds were set on hand-labelled frames of the shared clips
+(``bench/vision_labels.json``, ``bench/vision_eval.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MAX_TAGS = 5
+DEFAULT_MIN_SCORE = 0.5
+GREY_SATURATION = 12.0  # mean HSV saturation (0-255) below which a frame is black and white
+LIT_VALUE = 40  # pixels darker than this carry no colour to judge
+MIN_LIT_SHARE = 0.2  # a frame this much of which is dark says nothing about colour
+
+
+def _ids(*parts: int | range) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in parts:
+        ids.update(part if isinstance(part, range) else (part,))
+    return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class Word:
+    """An editor word in English and Russian, and the ImageNet classes that show it."""
+
+    en: str
+    ru: str
+    classes: frozenset[int]
+    min_score: float = DEFAULT_MIN_SCORE
+    coarse: bool = False  # a catch-all ("animal"): listed after the words it covers
+
+
+CARS = _ids(407, 436, 468, 511, 609, 627, 656, 661, 717, 734, 751, 817, 573, 479, 581)
+VANS_TRUCKS = _ids(675, 864, 867, 569, 555, 654, 757, 660)
+BUSES = _ids(779, 874, 654)
+BICYCLES = _ids(444, 671, 870)
+MOTORBIKES = _ids(665, 670)
+TRAINS = _ids(466, 547, 565, 705, 820, 829)
+BOATS = _ids(472, 484, 510, 554, 576, 625, 628, 724, 780, 814, 833, 871, 914, 403)
+AIRCRAFT = _ids(404, 895, 908, 405)
+BIRDS = _ids(range(7, 25), range(80, 101), range(127, 147))
+DOGS = _ids(range(151, 269))
+CATS = _ids(range(281, 286))
+HOOFED = _ids(range(339, 354), 603)  # horses, cattle, deer-like antelopes
+FISH = _ids(range(0, 7), range(389, 398))
+SCREENS = _ids(851, 664, 782, 527, 681, 620, 916, 590, 480, 487, 605, 508, 878, 673)
+COMPUTERS = _ids(664, 782, 527, 681, 620, 916, 590, 508, 878, 673)
+PHONES = _ids(487, 528, 707)
+STREET_THINGS = _ids(920, 919, 704, 640, 637, 703, 733)
+FOOD = _ids(range(923, 970))
+LANDSCAPE = _ids(range(970, 981))
+# Crustaceans, molluscs and insects: small textured animals that the network also "sees" in
+# bark, stone and fabric, so they never make the coarse word "animal" on their own.
+ANIMALS = _ids(range(0, 107), range(127, 398)) - _ids(range(300, 327))
+
+WORDS: tuple[Word, ...] = (
+    Word("car", "машина", CARS | VANS_TRUCKS),
+    Word("taxi", "такси", _ids(468), 0.35),
+    Word("bus", "автобус", BUSES),
+    Word("truck", "грузовик", VANS_TRUCKS - BUSES),
+    Word("bicycle", "велосипед", BICYCLES, 0.35),
+    Word("motorcycle", "мотоцикл", MOTORBIKES),
+    Word("train", "поезд", TRAINS),
+    Word("boat", "лодка", BOATS),
+    Word("airplane", "самолёт", AIRCRAFT),
+    Word("bird", "птица", BIRDS, 0.35),
+    Word("dog", "собака", DOGS),
+    Word("cat", "кошка", CATS),
+    Word("animal", "животное", ANIMALS, 0.6, coarse=True),
+    Word("fish", "рыба", FISH),
+    Word("screen", "экран", SCREENS, 0.45),
+    Word("computer", "компьютер", COMPUTERS, 0.5),
+    Word("phone", "телефон", PHONES, 0.6),
+    Word("street", "улица", CARS | VANS_TRUCKS | BUSES | STREET_THINGS | BICYCLES, coarse=True),
+    Word("food", "еда", FOOD, 0.6),
+    Word("landscape", "пейзаж", LANDSCAPE, 0.6),
+    Word("flower", "цветок", _ids(985, 986), 0.6),
+    Word("mushroom", "гриб", _ids(947, range(991, 998)), 0.6),
+)
+PERSON = ("person", "человек")
+PEOPLE = ("people", "люди")
+BLACK_AND_WHITE = ("black and white", "чёрно-белое")
+RUSSIAN = {
+    **{w.en: w.ru for w in WORDS},
+    PERSON[0]: PERSON[1],
+    PEOPLE[0]: PEOPLE[1],
+    BLACK_AND_WHITE[0]: BLACK_AND_WHITE[1],
+}
+
+
+# CLIP's zero-shot prompts ("a photo of ...") and the editor words they stand for.
+CLIP_WORDS: dict[str, tuple[str, str]] = {
+    "a person": PERSON,
+    "a crowd": ("crowd", "толпа"),
+    "a face in close-up": ("face", "лицо"),
+    "a man in a hat": ("hat", "шляпа"),
+    "a child": ("child", "ребёнок"),
+    "an animal": ("animal", "животное"),
+    "a bird": ("bird", "птица"),
+    "a dog": ("dog", "собака"),
+    "a cat": ("cat", "кошка"),
+    "a car": ("car", "машина"),
+    "a taxi": ("taxi", "такси"),
+    "a bicycle": ("bicycle", "велосипед"),
+    "a motorcycle": ("motorcycle", "мотоцикл"),
+    "a train": ("train", "поезд"),
+    "an airplane": ("airplane", "самолёт"),
+    "a boat": ("boat", "лодка"),
+    "a city street": ("street", "улица"),
+    "a building": ("building", "здание"),
+    "a room": ("room", "комната"),
+    "an office": ("office", "офис"),
+    "a car interior": ("car interior", "салон машины"),
+    "a kitchen": ("kitchen", "кухня"),
+    "a forest": ("forest", "лес"),
+    "mountains": ("mountains", "горы"),
+    "the sea": ("sea", "море"),
+    "a beach": ("beach", "пляж"),
+    "snow": ("snow", "снег"),
+    "night": ("night", "ночь"),
+    "fire": ("fire", "огонь"),
+    "food": ("food", "еда"),
+    "a computer screen": ("screen", "экран"),
+    "a phone": ("phone", "телефон"),
+    "a usb flash drive": ("flash drive", "флешка"),
+    "a document": ("document", "документ"),
+    "a book": ("book", "книга"),
+    "money": ("money", "деньги"),
+    "a weapon": ("weapon", "оружие"),
+    "a sign with text": ("sign", "вывеска"),
+    "a leaf": ("leaf", "лист"),
+    "a deer": ("deer", "олень"),
+    "a black and white film": BLACK_AND_WHITE,
+    "a cartoon": ("cartoon", "мультфильм"),
+    "a sports game": ("sport", "спорт"),
+}
+RUSSIAN.update(dict(CLIP_WORDS.values()))
+
+
+def clip_tags(ranked: list[tuple[str, float]], min_probability: float) -> list[dict[str, Any]]:
+    """Editor-word tags from CLIP's ranked prompts (best first) at or above the probability."""
+    return [
+        tag(CLIP_WORDS[prompt][0], p, "clip")
+        for prompt, p in ranked
+        if p >= min_probability and prompt in CLIP_WORDS
+    ]
+
+
+def word_scores(probabilities: Sequence[Any]) -> dict[str, float]:
+    """Each word's pooled class probability, averaged over the frames' class probabilities."""
+    import numpy as np
+
+    frames = np.asarray(probabilities, dtype=np.float64).reshape(len(probabilities), -1)
+    if frames.size == 0:
+        return {}
+    mean = frames.mean(axis=0)
+    return {w.en: float(mean[list(w.classes)].sum()) for w in WORDS}
+
+
+def tag(en: str, score: float, source: str) -> dict[str, Any]:
+    return {
+        "label": en,
+        "label_ru": RUSSIAN.get(en, en),
+        "score": round(score, 3),
+        "source": source,
+    }
+
+
+def imagenet_tags(probabilities: Sequence[Any]) -> list[dict[str, Any]]:
+    """The words a scene's frames show with enough certainty, surest first (catch-all words
+    after the rest)."""
+    scores = word_scores(probabilities)
+    sure = [w for w in WORDS if scores.get(w.en, 0.0) >= w.min_score]
+    sure.sort(key=lambda w: (w.coarse, -scores[w.en]))
+    return [tag(w.en, scores[w.en], "imagenet") for w in sure]
+
+
+def people_tags(faces: int | None) -> list[dict[str, Any]]:
+    """The word "person" or "people" when the faces stage saw someone in the scene."""
+    if not faces:
+        return []
+    en = PERSON[0] if faces == 1 else PEOPLE[0]
+    return [tag(en, 1.0, "faces")]
+
+
+def is_black_and_white(images: Iterable[np.ndarray]) -> bool:
+    """Whether the frames (RGB) are practically colourless where they are not dark."""
+    import cv2
+    import numpy as np
+
+    lit = []
+    for image in images:
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        mask = hsv[..., 2] > LIT_VALUE  # black bars and night are colourless in any film
+        if mask.mean() >= MIN_LIT_SHARE:
+            lit.append(float(hsv[..., 1][mask].mean()))
+    return bool(lit) and max(lit) < GREY_SATURATION and np.isfinite(max(lit))
+
+
+def scene_tags(
+    probabilities: Sequence[Any], *, faces: int | None = None, black_and_white: bool = False
+) -> list[dict[str, Any]]:
+    """The tags shown for a scene: who is there, what it shows, and whether it is in colour."""
+    grey = [tag(BLACK_AND_WHITE[0], 1.0, "colour")] if black_and_white else []
+    return merge_tags(people_tags(faces), imagenet_tags(probabilities), grey)
+
+
+def merge_tags(*groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tags from several sources, each word once (the first source's), at most ``MAX_TAGS``."""
+    seen: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault(item["label"], item)
+    return list(seen.values())[:MAX_TAGS]
