@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dramatiq
-from django.conf import settings
 
+from analysis.conf import setting
 from analysis.pipeline.runner import analysis_execute
 
 
@@ -13,7 +13,7 @@ from analysis.pipeline.runner import analysis_execute
     max_retries=5,
     min_backoff=2_000,
     max_backoff=60_000,
-    time_limit=settings.ANALYSIS_TIME_LIMIT_SECONDS * 1000,
+    time_limit=setting("ANALYSIS_TIME_LIMIT_SECONDS") * 1000,
 )
 def run_analysis(analysis_id: str) -> None:
     analysis_execute(analysis_id=analysis_id)
@@ -24,7 +24,7 @@ def run_analysis(analysis_id: str) -> None:
     max_retries=5,
     min_backoff=2_000,
     max_backoff=60_000,
-    time_limit=settings.ANALYSIS_TIME_LIMIT_SECONDS * 1000,
+    time_limit=setting("ANALYSIS_TIME_LIMIT_SECONDS") * 1000,
 )
 def run_analysis_gpu(analysis_id: str) -> None:
     """The same job for workers on GPU machines (``rundramatiq --queues gpu``)."""

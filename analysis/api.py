@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
+from analysis.progress import eta_seconds
+from videoanalyzer.errors import NotFound
 from videoanalyzer.http import AuthedRequest, Detail
 from videoanalyzer.ratelimit import rate_limited
 
@@ -63,6 +65,11 @@ class AnalysisOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     analysis_time_seconds: float | None
+    eta_seconds: float | None = None  # time left while running, once a tenth is done
+
+    @staticmethod
+    def resolve_eta_seconds(obj: Analysis) -> float | None:
+        return eta_seconds(obj)
 
 
 class AnalysisIn(BaseModel):
@@ -345,11 +352,7 @@ def analysis_transcript_subtitles(
     from analysis.subtitles import Cue, to_srt, to_vtt
 
     if fmt not in ("srt", "vtt"):
-        return HttpResponse(
-            b'{"detail": "Use transcript.srt or transcript.vtt."}',
-            status=404,
-            content_type="application/json",
-        )
+        raise NotFound("Use transcript.srt or transcript.vtt.")
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
     segments = analysis.segments.order_by("start_time")
     if language:

@@ -10,6 +10,8 @@ import dramatiq
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from analysis.conf import setting
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +30,7 @@ class RecoveryMiddleware(dramatiq.Middleware):
 
     def _loop(self) -> None:
         try:
-            while not self._stop.wait(settings.RECOVERY_INTERVAL_SECONDS):
+            while not self._stop.wait(setting("RECOVERY_INTERVAL_SECONDS")):
                 try:
                     close_old_connections()
                     from analysis.recovery import analyses_recover

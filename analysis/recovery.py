@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from analysis.conf import setting
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def analyses_recover() -> RecoveryReport:
     now = timezone.now()
     _fail_overdue(now, report)
     for analysis in _orphaned(now):
-        if analysis.attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
+        if analysis.attempts >= setting("ANALYSIS_MAX_ATTEMPTS"):
             _fail(analysis, f"Stopped after {analysis.attempts} attempts: the worker kept dying.")
             report.failed.append(str(analysis.pk))
             continue
@@ -62,14 +62,14 @@ def _orphaned(now: Any) -> list[Analysis]:
 
 
 def _lost(now: Any) -> list[Analysis]:
-    stale = now - timedelta(seconds=settings.QUEUED_RESEND_SECONDS)
+    stale = now - timedelta(seconds=setting("QUEUED_RESEND_SECONDS"))
     unsent = Q(enqueued_at__isnull=True, created_at__lt=stale) | Q(enqueued_at__lt=stale)
     return list(Analysis.objects.filter(unsent, status__in=ACTIVE_STATUSES, lease_expires_at=None))
 
 
 def _fail_overdue(now: Any, report: RecoveryReport) -> None:
-    limit = now - timedelta(seconds=settings.ANALYSIS_TIME_LIMIT_SECONDS)
-    hours = settings.ANALYSIS_TIME_LIMIT_SECONDS / 3600
+    limit = now - timedelta(seconds=setting("ANALYSIS_TIME_LIMIT_SECONDS"))
+    hours = setting("ANALYSIS_TIME_LIMIT_SECONDS") / 3600
     for analysis in Analysis.objects.filter(status=AnalysisStatus.RUNNING, started_at__lt=limit):
         _fail(analysis, f"Did not finish within the time limit of {hours:g} h.")
         report.failed.append(str(analysis.pk))

@@ -17,6 +17,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analysis.conf import setting
 from analysis.extensions import parameter_cleaners
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, ApiToken, Video
 from analysis.progress import analysis_publish
@@ -167,7 +168,7 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         AnalysisParameterError: with a message naming the parameter and the allowed range.
     """
     params: dict[str, Any] = {}
-    num = raw.get("num_storylines", settings.DEFAULT_NUM_STORYLINES)
+    num = raw.get("num_storylines", setting("DEFAULT_NUM_STORYLINES"))
     if num is not None and num != "auto":
         if isinstance(num, bool):
             raise AnalysisParameterError(
@@ -179,9 +180,9 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
             raise AnalysisParameterError(
                 "num_storylines must be a whole number or null (automatic)."
             ) from None
-        if not 1 <= num <= settings.MAX_NUM_STORYLINES:
+        if not 1 <= num <= setting("MAX_NUM_STORYLINES"):
             raise AnalysisParameterError(
-                f"num_storylines must be between 1 and {settings.MAX_NUM_STORYLINES}, "
+                f"num_storylines must be between 1 and {setting('MAX_NUM_STORYLINES')}, "
                 "or null for automatic."
             )
     params["num_storylines"] = None if num == "auto" else num

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from analysis.conf import setting
 from bench.common import (
     CACHE,
     best_of,
@@ -272,7 +273,6 @@ def speed(media: Path) -> str:
 def main() -> None:
     media = require_media()
     setup_django()
-    from django.conf import settings
 
     print(f"load average {load_average()}", flush=True)
     table, overall = accuracy(media)
@@ -282,7 +282,7 @@ def main() -> None:
 `python -m bench.shots` (`BENCH_REPEAT=3` for best-of-3 timings). Machine: {os.cpu_count()} CPU
 cores, no GPU; load average at the end {load_average()} (timings are best-of-{REPEAT} and move by
 a few percent from run to run on this shared machine). Our default:
-`SCENE_DETECTOR={settings.SCENE_DETECTOR}`, `MIN_SCENE_SECONDS={settings.MIN_SCENE_SECONDS}`.
+`SCENE_DETECTOR={setting("SCENE_DETECTOR")}`, `MIN_SCENE_SECONDS={setting("MIN_SCENE_SECONDS")}`.
 
 ### Accuracy: precision / recall / F1 (score.py, ±2 frames; goldeneye by time)
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.conf import setting
 from bench.common import (
     load_average,
     markdown_table,
@@ -148,7 +149,6 @@ def best_of(model: Any, samples: Any) -> dict[str, tuple[float, list[Any]]]:
 
 def main() -> None:
     import jiwer
-    from django.conf import settings
 
     media = require_media()
     setup_django()
@@ -210,7 +210,7 @@ def main() -> None:
     )
     body = f"""## speech
 
-`python -m bench.speech` — model `{settings.WHISPER_MODEL_SIZE}` (offline pack), CPU int8,
+`python -m bench.speech` — model `{setting("WHISPER_MODEL_SIZE")}` (offline pack), CPU int8,
 2 cores; load average at the end {load_average()} (shared machine: each system runs
 {REPEATS} times per file, alternating, and the fastest run counts).
 Plain = `WhisperModel.transcribe(audio)` with faster-whisper's defaults; ours = the transcript

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.conf import setting
 from bench.common import (
     CACHE,
     ROOT,
@@ -308,7 +309,6 @@ def single_language(model: Any, media: Path) -> list[list[Any]]:
 def main() -> None:
     media = require_media()
     setup_django()
-    from django.conf import settings
 
     from analysis.pipeline.models import load_whisper_model
 
@@ -355,7 +355,7 @@ def main() -> None:
     )
     body = f"""## speech languages
 
-`python -m bench.speech_languages` (issue 17) — model `{settings.WHISPER_MODEL_SIZE}` (offline
+`python -m bench.speech_languages` (issue 17) — model `{setting("WHISPER_MODEL_SIZE")}` (offline
 pack), CPU int8, 2 cores shared with other work (load average at the end {load_average()}),
 expected languages {", ".join(EXPECTED)}. How it is measured: the module docstring. Targets:
 ≥ 95% of speech scenes in the right language, WER per language no worse than the oracle

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema
 from ninja.security import HttpBearer, django_auth
 
 from describe import selectors, services
 from describe.models import DescribeClient
+from videoanalyzer.errors import InvalidParameter
 from videoanalyzer.http import Detail, install_error_handlers
 from videoanalyzer.ratelimit import rate_limited
 
@@ -80,7 +81,7 @@ def build_router() -> Router:
         """Status and all results; ``?format=vtt`` or ``srt`` returns them as a track."""
         job = selectors.job_get(_principal(request), job_id)
         if format not in FORMATS:
-            return JsonResponse({"detail": "format must be json, vtt or srt."}, status=422)
+            raise InvalidParameter("format must be json, vtt or srt.")
         return selectors.job_json(job) if format == "json" else _track(job, format)
 
     @router.get("/process/{uuid:job_id}.vtt", auth=READ_AUTH)

@@ -126,6 +126,22 @@ def export_create(request: AuthedRequest, analysis_id: UUID, payload: ExportIn) 
     return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
 
 
+@router.post(
+    "/exports/{job_id}/remake",
+    response={200: dict, 202: dict, 400: Detail, 404: Detail, 409: Detail},
+    summary="Make this export again from the analysis as it is now (one click on a stale one)",
+)
+def export_remake(request: AuthedRequest, job_id: UUID) -> tuple[int, Any]:
+    old = selectors.export_get_for_user(request.auth, job_id)
+    job, created = services.export_request(
+        analysis=old.analysis,
+        kind=old.kind,
+        storyline_id=old.storyline_id,
+        mode=old.mode or None,
+    )
+    return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
+
+
 @router.get("/exports/{job_id}", summary="An export job's state")
 def export_detail(request: AuthedRequest, job_id: UUID) -> dict[str, Any]:
     job = selectors.export_get_for_user(request.auth, job_id)

@@ -27,8 +27,10 @@ def exports_for_analysis(analysis: Analysis) -> QuerySet[ExportJob]:
 
 
 def analysis_fingerprint(analysis: Analysis) -> str:
-    """A hash of everything an export shows: scenes, who is in which storyline, names and
-    colours, and the transcript. Any correction changes it; nothing else does."""
+    """A hash of everything in the analysis an export shows: the source video, scenes, who is
+    in which storyline, names and colours, and the transcript's text and times. Any correction
+    changes it; nothing else does. ``export_fingerprint`` adds what the export's own settings
+    shape."""
     scenes = list(
         Scene.objects.filter(analysis=analysis)
         .order_by("index")
@@ -44,9 +46,34 @@ def analysis_fingerprint(analysis: Analysis) -> str:
         .order_by("order")
         .values_list("id", "name", "color", "order", "description")
     )
-    segments = analysis.segments.count()
-    state = [str(analysis.pk), scenes, members, storylines, segments]
+    segments = hashlib.sha256(
+        json.dumps(
+            list(
+                analysis.segments.order_by("start_time").values_list(
+                    "start_time", "end_time", "text"
+                )
+            ),
+            default=str,
+        ).encode()
+    ).hexdigest()
+    video = analysis.video
+    source = [video.file.name, video.fps, video.duration, video.has_audio, video.original_name]
+    state = [str(analysis.pk), source, scenes, members, storylines, segments]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+def export_fingerprint(state: str, kind: str) -> str:
+    """The cache key of a ``kind`` export of an analysis in ``state`` (its
+    ``analysis_fingerprint``): that state, the format's version and the export settings
+    (media URL root, record start, encoder)."""
+    from exports.conf import setting
+    from exports.formats import get_format
+
+    fmt = get_format(kind)
+    settings = [str(setting(name)) for name in ("EXPORT_MEDIA_ROOT", "EXPORT_RECORD_START")]
+    settings.append(str(setting("EXPORT_DEVICE")))
+    key = [state, kind, fmt.version if fmt else 0, settings]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -116,7 +143,9 @@ def job_json(job: ExportJob, current_fingerprint: str | None = None) -> dict[str
         "content_type": job.content_type,
         "size_bytes": job.size_bytes,
         "download_url": reverse("api:export_download", kwargs={"job_id": job.pk}) if done else None,
-        "stale": current_fingerprint is not None and job.fingerprint != current_fingerprint,
+        # Made before the analysis (or the export settings) changed: remake it.
+        "stale": current_fingerprint is not None
+        and job.fingerprint != export_fingerprint(current_fingerprint, job.kind),
         "metadata": job.metadata,
         "created_at": job.created_at.isoformat() if job.created_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from ninja import Router
 
 from analysis.selectors import analysis_get_for_user
-from frontend import timeline, waveform
+from frontend import insights, timeline, waveform
 from videoanalyzer.http import AuthedRequest
 
 router = Router(tags=["timeline"])
@@ -29,6 +29,14 @@ def timeline_scene(request: AuthedRequest, analysis_id: UUID, scene_id: str) -> 
 
     analysis = analysis_get_for_user(request.auth, analysis_id)
     return timeline.scene_details(analysis, scene_by_public_id(analysis, scene_id))
+
+
+@router.get(
+    "/analyses/{analysis_id}/insights",
+    summary="People with appearances, speakers with talk time, tags and on-screen text by scene",
+)
+def analysis_insights(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
+    return insights.insights_json(analysis_get_for_user(request.auth, analysis_id))
 
 
 @router.get("/analyses/{analysis_id}/waveform", summary="Peaks of the sound, 0..255")

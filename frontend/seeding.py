@@ -116,6 +116,7 @@ def seed_analysis(
     names: Sequence[str] | None = None,
     seed: int = 0,
     thumbnails: bool = True,
+    insights: bool = False,
 ) -> Analysis:
     """A completed analysis of ``video_path``: scenes at ``cuts`` (seconds) or ``scenes``
     pseudo-random ones, storyline ``assignment[i]`` per scene (else interleaved runs)."""
@@ -154,6 +155,8 @@ def seed_analysis(
     _transcript(analysis, rows, rng)
     if thumbnails:
         _thumbnails(video_path, rows, video.duration)
+    if insights:
+        seed_insights(analysis)
     return analysis
 
 
@@ -256,3 +259,60 @@ def _transcript(analysis: Analysis, scenes: list[Scene], rng: random.Random) -> 
             )
         )
     TranscriptSegment.objects.bulk_create(segments)
+
+
+# What the people and vision stages would have found, made up in fixed patterns (tests read
+# them back): two characters, two speakers taking turns scene by scene, tags and on-screen text.
+SEED_TAGS = {0: ["car", "street"], 1: ["car"], 2: ["beach"], 3: ["beach", "dog"], 4: ["street"]}
+SEED_TEXTS = {1: "EXIT", 3: "Погода на завтра", 5: "EXIT"}
+SEED_PEOPLE = [("Anna", [0, 2, 4]), ("", [1, 3, 4])]  # "" stays "Character 2"
+
+
+def seed_insights(analysis: Analysis) -> None:
+    """Characters, speakers, tags and on-screen text for a seeded analysis's scenes."""
+    from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
+    from vision.models import SceneObjects, SceneText
+
+    scenes = {s.index: s for s in Scene.objects.filter(analysis=analysis)}
+    for order, (name, where) in enumerate(SEED_PEOPLE):
+        character = Character.objects.create(
+            analysis=analysis, order=order, label=f"Character {order + 1}", name=name
+        )
+        for index in (i for i in where if i in scenes):
+            scene = scenes[index]
+            start, end = scene.start_time + 0.1, scene.end_time - 0.1
+            FaceAppearance.objects.create(
+                character=character,
+                scene=scene,
+                start_time=start,
+                end_time=end,
+                frame_time=start,
+                x=10,
+                y=10,
+                w=40,
+                h=40,
+                score=0.9,
+            )
+    voices = [
+        Speaker.objects.create(analysis=analysis, order=i, label=f"Speaker {i + 1}")
+        for i in range(2)
+    ]
+    for segment in TranscriptSegment.objects.filter(analysis=analysis).select_related("scene"):
+        SpeakerTurn.objects.create(
+            speaker=voices[segment.scene.index % 2],
+            segment=segment,
+            scene=segment.scene,
+            start_time=segment.start_time,
+            end_time=segment.end_time,
+        )
+    for index, labels in SEED_TAGS.items():
+        if index in scenes:
+            SceneObjects.objects.create(
+                scene=scenes[index],
+                analysis=analysis,
+                labels=[{"label": labels[0], "score": 0.8, "class_id": 0}],
+                tags=[{"label": label, "score": 0.5, "source": "seed"} for label in labels],
+            )
+    for index, text in SEED_TEXTS.items():
+        if index in scenes:
+            SceneText.objects.create(scene=scenes[index], analysis=analysis, text=text)

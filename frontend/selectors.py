@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from analysis.models import Analysis, ApiToken, Video
+from analysis.models import Analysis, ApiToken, Scene, Video
 from analysis.pipeline import DEFAULT_PIPELINE, load_stages
 from analysis.pipeline.base import STAGES
 from analysis.progress import progress_event
@@ -40,6 +40,24 @@ class VideoRow:
     @property
     def status_label(self) -> str:
         return status_label(self.latest)
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return video_thumbnail_url(self.latest)
+
+
+# Where a video's card picture comes from: a fifth into the film, past black openings and titles.
+THUMBNAIL_AT = 0.2
+
+
+def video_thumbnail_url(analysis: Analysis | None) -> str | None:
+    """A scene picture of the analysis for the library, or None before there are scenes."""
+    if analysis is None:
+        return None
+    at = analysis.video.duration * THUMBNAIL_AT
+    scenes = Scene.objects.filter(analysis=analysis).exclude(thumbnail="")
+    scene = scenes.filter(start_time__lte=at).order_by("-start_time").first() or scenes.first()
+    return scene.thumbnail.url if scene else None
 
 
 def clock(seconds: float) -> str:
@@ -124,6 +142,7 @@ def analysis_page_data(analysis: Analysis) -> dict[str, Any]:
             "new_analysis": reverse("api:analysis_create", kwargs={"video_id": video.pk}),
             "scenes": _api_url("analysis_scenes", analysis),
             "storylines": _api_url("analysis_storylines", analysis),
+            "insights": _api_url("analysis_insights", analysis),
             "result_file": _api_url("analysis_result_file", analysis),
             "socket": f"/ws/analyses/{analysis.pk}/",  # Channels routes have no reverse()
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),

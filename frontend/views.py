@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analysis.conf import setting
 from analysis.models import ApiToken
 from analysis.selectors import analysis_get_for_user, analysis_latest, video_get_for_user
 from analysis.services import TokenNameError, api_token_create, api_token_revoke
@@ -41,7 +42,7 @@ def library(request: HttpRequest) -> HttpResponse:
         "rows": library_rows(request.user),
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         "library_data": library_page_data(),
-        "max_num_storylines": settings.MAX_NUM_STORYLINES,
+        "max_num_storylines": setting("MAX_NUM_STORYLINES"),
     }
     return render(request, "frontend/library.html", context)
 
@@ -54,7 +55,7 @@ def analysis_detail(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
         "analysis": analysis,
         "video": analysis.video,
         "page_data": analysis_page_data(analysis),
-        "max_num_storylines": settings.MAX_NUM_STORYLINES,
+        "max_num_storylines": setting("MAX_NUM_STORYLINES"),
     }
     return render(request, "frontend/analysis.html", context)
 

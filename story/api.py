@@ -16,6 +16,7 @@ from pydantic import Field
 from analysis.selectors import analysis_get_for_user
 from story import selectors, services
 from story.presets import PRESET_CHOICES
+from videoanalyzer.errors import InvalidParameter
 from videoanalyzer.http import AuthedRequest, error_responses
 
 router = Router(tags=["storylines"])
@@ -235,7 +236,7 @@ def redo(request: AuthedRequest, analysis_id: UUID) -> tuple[int, Any]:
 def regroup(request: AuthedRequest, analysis_id: UUID, payload: RegroupIn) -> tuple[int, Any]:
     analysis = _analysis(request, analysis_id)
     if payload.preset is not None and payload.preset not in PRESET_CHOICES:
-        return 422, {"detail": f"preset must be one of: {', '.join(PRESET_CHOICES)}."}
+        raise InvalidParameter(f"preset must be one of: {', '.join(PRESET_CHOICES)}.")
     return _run(
         request,
         analysis,

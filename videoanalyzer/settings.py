@@ -265,37 +265,10 @@ ANALYSIS_PIPELINE = [
     "storylines",
 ]
 
-# --- Analysis defaults -----------------------------------------------------------------------
-DEFAULT_NUM_STORYLINES = envint("DEFAULT_NUM_STORYLINES", 3)
-MAX_NUM_STORYLINES = envint("MAX_NUM_STORYLINES", 50)
-# combined | transnetv2 | content (the original's, threshold 27) | adaptive | threshold | ...
-SCENE_DETECTOR = env("SCENE_DETECTOR", "combined")
-# In the chosen detector's own scale; unset = that detector's default.
-SCENE_THRESHOLD: float | None = float(env("SCENE_THRESHOLD")) if env("SCENE_THRESHOLD") else None
-SCENE_DEVICE = env("SCENE_DEVICE", "auto")  # TransNetV2: auto | cpu | cuda
-# TransNetV2's arithmetic: auto (bfloat16/float16 where the hardware has it) | float32.
-SCENE_PRECISION = env("SCENE_PRECISION", "auto")
-MIN_SCENE_SECONDS = envfloat("MIN_SCENE_SECONDS", 0.6)
-WHISPER_MODEL_SIZE = env("WHISPER_MODEL_SIZE", "base")
-WHISPER_DEVICE = env("WHISPER_DEVICE", "auto")
-WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", "default")
-WHISPER_LANGUAGE = env("WHISPER_LANGUAGE") or None
-# The languages films may speak: each stretch of speech is transcribed in the one of these the
-# detector finds (analysis/pipeline/speech/languages.py). Empty: any language Whisper knows.
-WHISPER_EXPECTED_LANGUAGES = env("WHISPER_EXPECTED_LANGUAGES", "en,ru")
-# On the CPU, audio shorter than this is decoded window by window instead of in batches
-# (slower; see analysis/pipeline/stages/transcript.py). 0: everything in batches.
-WHISPER_BATCH_MIN_SECONDS = envfloat("WHISPER_BATCH_MIN_SECONDS", 0.0)
+# --- Models ---------------------------------------------------------------------------------
+# Prepared offline models of every app (analysis, people, vision); the apps' own settings are in
+# <app>/conf.py.
 MODELS_DIR = Path(env("MODELS_DIR", str(VAR_DIR / "models")))
-ANALYSIS_TIME_LIMIT_SECONDS = envint("ANALYSIS_TIME_LIMIT_SECONDS", 6 * 3600)
-# Recovery: a worker renews its lease while alive; an expired lease hands the job to another.
-ANALYSIS_LEASE_SECONDS = envfloat("ANALYSIS_LEASE_SECONDS", 60.0)
-ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 5)
-RECOVERY_INTERVAL_SECONDS = envfloat("RECOVERY_INTERVAL_SECONDS", 30.0)
-QUEUED_RESEND_SECONDS = envfloat("QUEUED_RESEND_SECONDS", 600.0)
-# Fault injection for the crash tests only: the worker holds still mid-stage so a kill lands there.
-FAULT_PAUSE_STAGE = env("FAULT_PAUSE_STAGE")
-FAULT_PAUSE_SECONDS = envfloat("FAULT_PAUSE_SECONDS", 60.0)
 
 # --- Auth and security -------------------------------------------------------------------------
 LOGIN_URL = "/login/"

@@ -17,12 +17,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from analysis.conf import setting
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def new_owner() -> str:
 
 
 def lease_seconds() -> float:
-    return float(settings.ANALYSIS_LEASE_SECONDS)
+    return float(setting("ANALYSIS_LEASE_SECONDS"))
 
 
 def claim(analysis_id: Any, owner: str) -> Analysis | None:

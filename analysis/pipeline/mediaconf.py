@@ -1,4 +1,5 @@
-"""The media kit's configuration, read from the Django settings (``mediakit`` reads none).
+"""The media kit's configuration, read from the analysis app's settings (``analysis.conf``)
+and ``MODELS_DIR``; ``mediakit`` itself reads none.
 
 - ``transnet_config``: ``SCENE_DEVICE``, ``SCENE_PRECISION`` and the weights under
   ``MODELS_DIR/transnetv2`` (else the ones the package ships);
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from analysis.conf import setting
 from mediakit.shots import NETWORK_DETECTORS, ShotsConfig
 from mediakit.transnet import TransNetConfig, find_weights
 from mediakit.transnet import select_torch_device as _select_torch_device
@@ -31,7 +33,7 @@ def transnet_weights() -> Path:
 
 def select_torch_device(requested: str | None = None) -> str:
     """``auto`` (``SCENE_DEVICE``'s default) means CUDA when torch sees a GPU, else CPU."""
-    return _select_torch_device(requested or getattr(settings, "SCENE_DEVICE", "auto") or "auto")
+    return _select_torch_device(requested or setting("SCENE_DEVICE") or "auto")
 
 
 def transnet_config(device: str | None = None) -> TransNetConfig:
@@ -40,7 +42,7 @@ def transnet_config(device: str | None = None) -> TransNetConfig:
     The weights are the ones in ``MODELS_DIR`` when present; else the package's, looked for
     when the network is loaded.
     """
-    precision = getattr(settings, "SCENE_PRECISION", "auto") or "auto"
+    precision = setting("SCENE_PRECISION") or "auto"
     local = Path(settings.MODELS_DIR) / "transnetv2" / WEIGHTS_NAME
     weights = local if local.exists() else None
     return TransNetConfig(select_torch_device(device), precision, weights)
@@ -53,13 +55,13 @@ def shots_config(parameters: dict[str, Any], detector: str | None = None) -> Sho
     Raises:
         UnknownDetector: the detector named is not one of ``mediakit.shots.DETECTORS``.
     """
-    kind = str(parameters.get("scene_detector") or detector or settings.SCENE_DETECTOR)
+    kind = str(parameters.get("scene_detector") or detector or setting("SCENE_DETECTOR"))
     threshold = parameters.get("scene_threshold")
-    if threshold is None and kind == settings.SCENE_DETECTOR:
-        threshold = settings.SCENE_THRESHOLD
+    if threshold is None and kind == setting("SCENE_DETECTOR"):
+        threshold = setting("SCENE_THRESHOLD")
     min_seconds = parameters.get("min_scene_seconds")
     if min_seconds is None:
-        min_seconds = settings.MIN_SCENE_SECONDS
+        min_seconds = setting("MIN_SCENE_SECONDS")
     return ShotsConfig(
         detector=kind,
         threshold=None if threshold is None else float(threshold),

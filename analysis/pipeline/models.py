@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
+from analysis.conf import setting
 from mediakit.packages import package_dir
 
 _models: dict[tuple[str, str, str], Any] = {}
@@ -96,9 +97,11 @@ def load_whisper_model(
     size: str | None = None, device: str | None = None, compute_type: str | None = None
 ) -> Any:
     """The ``faster_whisper.WhisperModel``, loaded once per process and configuration."""
-    path = resolve_whisper_model(size or settings.WHISPER_MODEL_SIZE)
-    chosen_device = select_device(device or settings.WHISPER_DEVICE)
-    chosen_type = select_compute_type(compute_type or settings.WHISPER_COMPUTE_TYPE, chosen_device)
+    path = resolve_whisper_model(size or setting("WHISPER_MODEL_SIZE"))
+    chosen_device = select_device(device or setting("WHISPER_DEVICE"))
+    chosen_type = select_compute_type(
+        compute_type or setting("WHISPER_COMPUTE_TYPE"), chosen_device
+    )
     key = (path, chosen_device, chosen_type)
     with _lock:  # worker threads must not load the same model twice
         if key not in _models:

@@ -20,11 +20,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from analysis.conf import setting
 from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
-from analysis.progress import analysis_publish
+from analysis.progress import analysis_publish, stage_weights
 from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
 
@@ -112,13 +113,13 @@ def fault_pause(stage: Stage[Any] | None) -> None:
 
     Off unless ``FAULT_PAUSE_STAGE`` names the stage (set only on the worker a test kills).
     """
-    if stage is None or stage.name != settings.FAULT_PAUSE_STAGE or stage.name in _paused:
+    if stage is None or stage.name != setting("FAULT_PAUSE_STAGE") or stage.name in _paused:
         return
     _paused.add(stage.name)
     logger.warning(
-        "fault injection: pausing %.0f s in stage %s", settings.FAULT_PAUSE_SECONDS, stage.name
+        "fault injection: pausing %.0f s in stage %s", setting("FAULT_PAUSE_SECONDS"), stage.name
     )
-    time.sleep(settings.FAULT_PAUSE_SECONDS)
+    time.sleep(setting("FAULT_PAUSE_SECONDS"))
 
 
 class ProgressReporter:
@@ -131,7 +132,8 @@ class ProgressReporter:
         self.listener = listener
         self.owner = owner
         self.stages = stages
-        self.total = sum(s.weight for s in stages) or 1.0
+        self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
+        self.total = sum(self.weights.values()) or 1.0
         self.stage: Stage[Any] | None = None
         self.in_stage = False
         self.throttle = ProgressThrottle(interval=REPORT_INTERVAL_SECONDS)
@@ -142,14 +144,14 @@ class ProgressReporter:
         self.in_stage = True  # reports from now on come from inside the stage
 
     def _base(self) -> float:
-        done = [s.weight for s in self.stages if s.name in self.analysis.completed_stages]
-        return sum(done) / self.total
+        finished = self.analysis.completed_stages
+        return sum(self.weights[s.name] for s in self.stages if s.name in finished) / self.total
 
     def report(self, fraction: float, message: str = "", force: bool = False) -> None:
         if not self.throttle.due(force):
             return
         stage = self.stage
-        weight = stage.weight if stage else 0.0
+        weight = self.weights[stage.name] if stage else 0.0
         raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
         # Rounded and never lower than before: the bar only moves forward.
         progress = max(self.analysis.progress, round(min(0.999, raw), 4))

@@ -30,6 +30,7 @@ class ExportFormat:
     bundled: ClassVar[bool] = True  # the ZIP holds it (per storyline; whole-analysis below)
     bundled_whole: ClassVar[bool] = False  # the ZIP holds its whole-analysis file too
     order: ClassVar[int] = 100  # place in the menu
+    version: ClassVar[int] = 1  # raise it when the format's output changes: old files go stale
 
     def produce(self, ctx: ExportContext) -> Path:
         """Write the file into ``ctx.workdir`` and return its path."""

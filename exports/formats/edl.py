@@ -14,3 +14,4 @@ class Edl(EditListFormat):
     extension = ".edl"
     content_type = "text/plain; charset=utf-8"
     order = 30
+    version = 2  # with sound, file:// media and the 01:00:00:00 record start

@@ -14,3 +14,4 @@ class FcpXml(EditListFormat):
     extension = ".xml"
     content_type = "application/xml"
     order = 20
+    version = 2  # with sound, file:// media and the 01:00:00:00 record start

@@ -14,3 +14,4 @@ class Otio(EditListFormat):
     extension = ".otio"
     content_type = "application/json"
     order = 25
+    version = 2  # with sound, file:// media and the 01:00:00:00 record start

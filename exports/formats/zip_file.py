@@ -25,6 +25,7 @@ class Zip(ExportFormat):
     cut_mode = True
     bundled = False
     order = 5
+    version = 2  # smart-cut videos, edit lists with sound
 
     def produce_analysis(self, ctx: ExportContext) -> Path:
         plans = [p for p in ctx.plans if p.scenes]

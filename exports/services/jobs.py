@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from exports.formats import get_format
 from exports.models import ExportJob, ExportStatus
 from exports.naming import download_name
 from exports.production import ExportContext
-from exports.selectors import analysis_fingerprint
+from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
 from mediakit.probe import MediaError
@@ -44,15 +45,19 @@ def _claim(job_id: Any) -> bool:
     )
 
 
-def export_execute(*, job_id: Any) -> None:
-    """Produce the job's file (the actor's body; a job already taken is left alone)."""
+def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None = None) -> None:
+    """Produce the job's file (the actor's body; a job already taken is left alone).
+
+    ``listener`` hears the progress too (the command line's progress bar).
+    """
     if not _claim(job_id):
         return
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
-    job.fingerprint = analysis_fingerprint(job.analysis)  # the state the file really shows
+    # The state the file really shows (the analysis may have changed since the request).
+    job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
     started = time.monotonic()
     try:
-        _produce_and_store(job, Reporter(job))
+        _produce_and_store(job, Reporter(job, listener=listener))
     except (cutting.CutError, ExportError, MediaError) as exc:
         _fail(job, str(exc))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -28,14 +29,23 @@ def publish(job: ExportJob) -> None:
 
 
 class Reporter:
-    """Saves and announces a running job's progress at most twice a second."""
+    """Saves and announces a running job's progress at most twice a second (and tells the
+    ``listener``, such as a terminal's progress bar, each time)."""
 
-    def __init__(self, job: ExportJob, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        job: ExportJob,
+        interval: float = 0.5,
+        listener: Callable[[float, str], None] | None = None,
+    ) -> None:
         self.job, self.throttle = job, ProgressThrottle(interval=interval)
+        self.listener = listener
 
     def __call__(self, fraction: float, message: str) -> None:
         if not self.throttle.due():
             return
+        if self.listener is not None:
+            self.listener(fraction, message)
         self.job.progress = min(max(fraction, 0.0), 0.99)
         self.job.message = message[:300]
         ExportJob.objects.filter(pk=self.job.pk).update(

@@ -15,7 +15,7 @@ from exports.formats import ANALYSIS, STORYLINE, ExportFormat, formats_for, get_
 from exports.formats.base import SCENES, VIDEO
 from exports.models import ExportJob, ExportMode, ExportStatus
 from exports.production import scene_spans
-from exports.selectors import analysis_fingerprint, storyline_plans
+from exports.selectors import analysis_fingerprint, export_fingerprint, storyline_plans
 from exports.services.jobs import scratch_dir
 from exports.services.publishing import publish
 from mediakit import cutting
@@ -101,7 +101,7 @@ def export_request(
     fmt = _format(kind, storyline_id)
     mode = _clean_mode(fmt, mode)
     storyline = _check_request(analysis, fmt, storyline_id)
-    fingerprint = analysis_fingerprint(analysis)
+    fingerprint = export_fingerprint(analysis_fingerprint(analysis), kind)
     same = ExportJob.objects.filter(
         analysis=analysis, storyline=storyline, kind=kind, mode=mode, fingerprint=fingerprint
     )

@@ -2,6 +2,7 @@
 
 import { ApiError, apiFetch, pageData, urlFor } from "./api.js";
 import { ACTIVE_STATUSES, STATUS_LABELS, percent, shortDuration, timecode } from "./format.js";
+import { InsightsPanel } from "./insights.js";
 import { ProgressSocket } from "./progress-socket.js";
 
 const data = pageData("analysis-data");
@@ -12,6 +13,7 @@ const ui = {
   badge: $("status-badge"),
   label: $("progress-label"),
   percent: $("progress-percent"),
+  eta: $("progress-eta"),
   bar: $("progress-bar"),
   message: $("progress-message"),
   error: $("analysis-error"),
@@ -50,7 +52,17 @@ function stateFromApi(body) {
     progress: body.progress,
     message: body.message || "",
     error: body.error || "",
+    eta_seconds: body.eta_seconds ?? null,
   };
+}
+
+/** "about 3 min left" from the server's estimate (none until a tenth of the work is done). */
+function timeLeft(state) {
+  const eta = state.status === "running" ? state.eta_seconds : null;
+  if (eta === null || eta === undefined) return state.status === "running" ? "estimating the time left\u2026" : "";
+  if (eta < 45) return "less than a minute left";
+  const minutes = Math.round(eta / 60);
+  return minutes < 90 ? `about ${minutes} min left` : `about ${Math.round(eta / 360) / 10} h left`;
 }
 
 function headline(state) {
@@ -80,6 +92,7 @@ function renderState(state) {
   ui.badge.textContent = STATUS_LABELS[status] || status;
   setText(ui.label, headline(current));
   ui.percent.textContent = `${value} %`;
+  setText(ui.eta, timeLeft(current));
   ui.bar.setAttribute("aria-valuenow", String(value));
   ui.bar.setAttribute("aria-valuetext", `${value} percent, ${headline(current)}`);
   ui.bar.style.setProperty("--value", `${value}%`);
@@ -224,6 +237,41 @@ function renderResults(sceneRows, storylines) {
   ui.sceneCount.hidden = false;
   ui.sceneCount.textContent = String(sceneRows.length);
   highlightScene(ui.player.currentTime);
+  if (sceneRows.length && data.urls.insights) loadInsights();
+}
+
+// --- Insights and the filters they make ------------------------------------------------------
+
+let insights = null;
+
+async function loadInsights() {
+  if (insights) return;
+  insights = new InsightsPanel({
+    root: document.getElementById("insights"),
+    sceneStart: (index) => scenes.find((scene) => scene.index === index)?.start_time ?? 0,
+    onSeek: playFrom,
+  });
+  insights.on("filter", filterScenes);
+  document.getElementById("filter-clear").addEventListener("click", () => insights.clear());
+  try {
+    insights.render(await apiFetch(data.urls.insights));
+  } catch {
+    insights.root.hidden = true; // the scenes still work without their insights
+  }
+}
+
+/** Show only the scene cards whose index is in `indices` (all of them for null). */
+function filterScenes(indices) {
+  let shown = 0;
+  for (const item of ui.sceneList.children) {
+    const visible = indices === null || indices.has(Number(item.dataset.index));
+    item.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  const status = document.getElementById("filter-status");
+  status.hidden = indices === null;
+  document.getElementById("filter-text").textContent =
+    indices === null ? "" : `${shown} of ${scenes.length} scenes with ${insights.labels().join(" and ")}`;
 }
 
 function renderLegend(storylines) {
@@ -250,6 +298,7 @@ function sceneCard(scene, storylinesById) {
   const field = (name) => card.querySelector(`[data-field="${name}"]`);
   const number = scene.index + 1;
   const times = `${timecode(scene.start_time)} – ${timecode(scene.end_time)}`;
+  item.dataset.index = String(scene.index);
   card.dataset.sceneId = scene.id;
   card.dataset.start = String(scene.start_time);
   card.dataset.end = String(scene.end_time);

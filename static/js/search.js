@@ -49,7 +49,9 @@ function hitItem(hit, currentAnalysis) {
   if (hit.thumbnail_url) image.src = hit.thumbnail_url;
   const body = element("span");
   const how = hit.matched_by.map((kind) => MATCH_WORDS[kind] || kind).join(", ");
-  const where = `${hit.video_name} · ${hit.scene_id.replace("_", " ")} · ${clock(hit.time)}`;
+  const number = Number(String(hit.scene_id).split("_").pop());
+  const scene = Number.isFinite(number) ? `Scene ${number}` : hit.scene_id;
+  const where = `${hit.video_name} · ${scene} · ${clock(hit.time)}`;
   body.append(
     element("span", "scene-search__snippet", hit.snippet || "(no text)"),
     element("span", "scene-search__meta", `${where} · ${hit.field} · matched by ${how}`),
@@ -91,6 +93,26 @@ async function runSearch(form, status, list, currentAnalysis) {
   }
 }
 
+/** Put the query (and scope) in the address, so a search can be shared, reloaded, gone back to. */
+function rememberInAddress(form) {
+  const data = new FormData(form);
+  const params = new URLSearchParams(window.location.search);
+  params.set("q", String(data.get("q") || "").trim());
+  if (data.has("scope")) params.set("scope", String(data.get("scope")));
+  params.delete("t");
+  history.pushState(null, "", `${window.location.pathname}?${params}${window.location.hash}`);
+}
+
+/** Fill the form from the address; true when there is a query to run. */
+function restoreFromAddress(form) {
+  const params = new URLSearchParams(window.location.search);
+  const query = (params.get("q") || "").trim();
+  form.elements.q.value = query;
+  const scope = params.get("scope");
+  if (scope && form.elements.scope) form.elements.scope.value = scope === "library" ? "library" : "analysis";
+  return Boolean(query);
+}
+
 if (box) {
   const form = box.querySelector("form");
   const status = box.querySelector("[data-testid='search-status']");
@@ -98,7 +120,16 @@ if (box) {
   const currentAnalysis = box.dataset.analysis || "";
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    rememberInAddress(form);
     runSearch(form, status, list, currentAnalysis);
   });
+  window.addEventListener("popstate", () => {
+    if (restoreFromAddress(form)) runSearch(form, status, list, currentAnalysis);
+    else {
+      status.textContent = "";
+      list.replaceChildren();
+    }
+  });
+  if (restoreFromAddress(form)) runSearch(form, status, list, currentAnalysis);
   if (currentAnalysis) startFromAddress();
 }

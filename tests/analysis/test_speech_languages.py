@@ -52,6 +52,14 @@ def test_a_short_unsure_stretch_follows_its_neighbour_in_the_same_scene() -> Non
     assert [d.language for d in alone] == ["ru", "en"]
 
 
+def test_a_stretch_padded_across_a_cut_stays_in_its_own_scene() -> None:
+    # VAD pads stretches with silence: the first ends 0.3 s after the cut at 7.0 s.
+    stretches = [Stretch(0.0, 7.3), Stretch(7.6, 9.4)]
+    probabilities = [{"en": 1.0, "ru": 0.0}, {"en": 0.27, "ru": 0.0, "la": 0.73}]
+    decisions = decide(stretches, probabilities, cuts=[7.0], expected=["en", "ru"])
+    assert [d.language for d in decisions] == ["en", "ru"]
+
+
 def test_smoothing_reaches_only_close_neighbours() -> None:
     stretches = [Stretch(0.0, 3.0), Stretch(10.0, 13.0)]
     probabilities = [{"en": 1.0, "ru": 0.0}, {"en": 0.0, "ru": 1.0}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,15 @@ def test_app_errors_are_mapped_on_both_apis(alice: Any, describe_client: Any) ->
     for path in ("/process", "/api/process"):
         bad = Client().post(path, {"url": "ftp://x/y"}, content_type="application/json", **auth)
         assert bad.status_code == 422 and "http and https" in bad.json()["detail"], path
+    body = {"url": "https://example.org/film.mp4"}
+    job = Client().post("/process", body, content_type="application/json", **auth).json()
+    for path in (f"/process/{job['id']}", f"/api/process/{job['id']}"):
+        wrong = Client().get(path, {"format": "xml"}, **auth)
+        assert wrong.status_code == 422, path
+        assert wrong.json() == {"detail": "format must be json, vtt or srt."}
+    transcript = alice.get(f"/api/analyses/{uuid.uuid4()}/transcript.txt")
+    assert transcript.status_code == 404
+    assert transcript.json() == {"detail": "Use transcript.srt or transcript.vtt."}
 
 
 def test_detail_is_defined_once() -> None:

@@ -22,6 +22,7 @@ import pytest
 from django.conf import settings
 
 from analysis import services
+from analysis.conf import setting
 from analysis.models import Analysis, Scene, TranscriptSegment
 from analysis.pipeline.runner import analysis_execute
 from story.models import StorylineScene
@@ -287,7 +288,7 @@ def test_a_worker_that_keeps_dying_ends_in_failed(
     Analysis.objects.filter(pk=analysis.pk).update(
         status="running",
         started_at=timezone.now(),
-        attempts=settings.ANALYSIS_MAX_ATTEMPTS,
+        attempts=setting("ANALYSIS_MAX_ATTEMPTS"),
         lease_owner="dead-worker",
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )

@@ -6,6 +6,7 @@ newcomer's first command would.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -97,3 +98,14 @@ def test_analyze_on_a_fresh_checkout_prepares_the_database_and_refuses_a_non_vid
     check = run(env, "manage.py", "migrate", "--check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert processes_mentioning(str(var_dir / "pgdata")) == []  # stopped with its last process
+
+
+@pytest.mark.slow
+def test_analyze_on_a_fresh_checkout_analyses_a_film(var_dir: Path, three_shot_clip: Path) -> None:
+    out = var_dir.parent / "result.json"
+    args = ["manage.py", "analyze", str(three_shot_clip), "--storylines", "2", "--json", str(out)]
+    done = run(fresh_env(var_dir), *args, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    body = json.loads(out.read_text())
+    assert body["status"] == "completed"
+    assert body["result"]["total_scenes"] == 3 and len(body["result"]["storylines"]) == 2

@@ -14,6 +14,7 @@ from analysis import services
 from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_status_json
+from exports.cli import add_export_arguments, check_export_options, export_from_options
 from mediakit.probe import MediaError
 from videoanalyzer.database import database_prepare
 from videoanalyzer.errors import DomainError
@@ -30,11 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_out", type=Path, help="write the result JSON here")
         parser.add_argument("--user", default=CLI_USER, help="owner of the video in the library")
         parser.add_argument("--language", default=None, help="force the transcript language")
+        add_export_arguments(parser, required=False)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        check_export_options(options)
         try:
             database_prepare()  # a fresh checkout has an embedded database with no tables yet
             analysis = self._start(path, options)
@@ -45,6 +48,9 @@ class Command(BaseCommand):
         if finished.status != "completed":
             raise CommandError(f"Analysis {finished.status}: {finished.error or finished.message}")
         self._write(body, options["json_out"])
+        if options["export"]:
+            export_from_options(finished, options, self.stderr)
+            self.stderr.write(f"Files and manifest.json written to {options['export']}")
 
     def _start(self, path: Path, options: dict[str, Any]) -> Analysis:
         owner, _ = get_user_model().objects.get_or_create(username=options["user"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analysis.conf import setting
 from analysis.pipeline.models import resolve_whisper_model
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sizes = list(dict.fromkeys([settings.WHISPER_MODEL_SIZE, *options["whisper"]]))
+        sizes = list(dict.fromkeys([setting("WHISPER_MODEL_SIZE"), *options["whisper"]]))
         for size in sizes:
             self.stdout.write(f"whisper {size}: {self._whisper(size)}")
         self.stdout.write(f"silero vad: {self._vad()}")

@@ -20,6 +20,7 @@ decisions:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,15 +54,22 @@ def restrict(probabilities: dict[str, float], expected: Sequence[str]) -> dict[s
     return own
 
 
+def scene_of(stretch: Stretch, cuts: Sequence[float]) -> int:
+    """The number of the scene holding the middle of ``stretch`` (VAD pads a stretch with up to
+    0.4 s of silence, which may reach across a cut)."""
+    return bisect.bisect_right(cuts, (stretch.start + stretch.end) / 2)
+
+
 def neighbours(stretches: Sequence[Stretch], index: int, cuts: Sequence[float]) -> list[int]:
     """Indexes of the stretches next to ``index`` in the same scene and close enough."""
     found = []
+    own = stretches[index]
     for other in (index - 1, index + 1):
         if not 0 <= other < len(stretches):
             continue
-        first, second = sorted((stretches[index], stretches[other]), key=lambda s: s.start)
+        first, second = sorted((own, stretches[other]), key=lambda s: s.start)
         close = second.start - first.end <= NEIGHBOUR_GAP_SECONDS
-        if close and not any(first.end <= cut <= second.start for cut in cuts):
+        if close and scene_of(own, cuts) == scene_of(stretches[other], cuts):
             found.append(other)
     return found
 

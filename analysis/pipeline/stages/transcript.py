@@ -49,6 +49,7 @@ from typing import Any
 
 from django.conf import settings
 
+from analysis.conf import setting
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.speech.whisper import Word
@@ -287,7 +288,7 @@ def weaker(first: Spoken, second: Spoken) -> Spoken:
 
 def requested_language(ctx: StageContext) -> str | None:
     """The language asked for, or None to identify it stretch by stretch."""
-    value = ctx.param("language") or settings.WHISPER_LANGUAGE
+    value = ctx.param("language") or setting("WHISPER_LANGUAGE")
     return None if not value or value == "auto" else str(value)
 
 
@@ -296,7 +297,7 @@ def expected_languages(ctx: StageContext) -> list[str]:
     separated text, else ``WHISPER_EXPECTED_LANGUAGES``); empty: any language."""
     value = ctx.param("expected_languages")
     if value is None:
-        value = settings.WHISPER_EXPECTED_LANGUAGES
+        value = setting("WHISPER_EXPECTED_LANGUAGES")
     if isinstance(value, str):
         value = value.split(",")
     return [str(lang).strip().lower() for lang in value if str(lang).strip()]
@@ -311,7 +312,7 @@ def batch_size(ctx: StageContext, device: str, seconds: float) -> int:
         return max(0, int(value))
     if device == "cuda":
         return 8
-    return 4 if seconds > settings.WHISPER_BATCH_MIN_SECONDS else 0
+    return 4 if seconds > setting("WHISPER_BATCH_MIN_SECONDS") else 0
 
 
 def recognise(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> tuple[Any, str]:
@@ -319,7 +320,7 @@ def recognise(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> tuple
     from analysis.pipeline.models import load_whisper_model
     from analysis.pipeline.speech.recognise import recognise as recognise_speech
 
-    size = str(ctx.param("whisper_model") or settings.WHISPER_MODEL_SIZE)
+    size = str(ctx.param("whisper_model") or setting("WHISPER_MODEL_SIZE"))
     ctx.report(0.0, f"Loading the speech model ({size})")
     model = load_whisper_model(size)
     recognition = recognise_speech(

@@ -28,6 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--names", default="", help="storyline names, |-separated")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--no-thumbnails", action="store_true")
+        parser.add_argument(
+            "--insights", action="store_true", help="also made-up people, speakers, tags, text"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         video: Path = options["video"]
@@ -48,5 +51,6 @@ class Command(BaseCommand):
             names=[n for n in options["names"].split("|") if n] or None,
             seed=options["seed"],
             thumbnails=not options["no_thumbnails"],
+            insights=options["insights"],
         )
         self.stdout.write(str(analysis.pk))

@@ -42,6 +42,7 @@ export class ExportPanel {
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : this.model.storylines[0] ? String(this.model.storylines[0].id) : "";
     this.keyframeCut = null; // the storylines changed: so does what a keyframe cut holds
     this.fillKinds();
+    this.refreshJobs();
   }
 
   fillKinds() {
@@ -94,8 +95,29 @@ export class ExportPanel {
 
   async load() {
     await this.loadFormats();
-    const jobs = await apiFetch(this.urls.exports);
-    for (const job of jobs.reverse()) this.upsert(job);
+    await this.refreshJobs();
+  }
+
+  /** The jobs with their "out of date" flags (the storylines may have changed since). */
+  async refreshJobs() {
+    if (!this.formats.length) return; // not loaded yet: load() will fetch them
+    try {
+      const jobs = await apiFetch(this.urls.exports);
+      for (const job of jobs.reverse()) this.upsert(job);
+    } catch {
+      /* the next change or reload tries again */
+    }
+  }
+
+  /** One click on an out-of-date export: make it again from the storylines as they are. */
+  async remake(job) {
+    try {
+      const fresh = await apiFetch(`${this.urls.export.replace("{id}", job.id)}/remake`, { method: "POST" });
+      this.upsert(fresh);
+      this.toaster.show("Remaking the export from the current storylines", { kind: "info" });
+    } catch (error) {
+      this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
+    }
   }
 
   async start() {
@@ -155,17 +177,20 @@ export class ExportPanel {
       item.className = "export-job";
       item.dataset.job = job.id;
       item.dataset.testid = "export-job";
-      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a>';
+      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a><button type="button" class="btn btn--small export-job__remake" data-testid="export-remake" hidden>Remake</button>';
+      item.querySelector(".export-job__remake").addEventListener("click", () => this.remake(this.jobs.get(job.id)));
       this.list.prepend(item);
     }
     item.dataset.status = job.status;
     item.querySelector(".export-job__label").textContent = this.label(job);
     const value = job.status === "completed" ? 100 : percent(job.progress);
-    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `Ready \u00b7 ${fileSize(job.size_bytes)}${job.stale ? " \u00b7 outdated" : ""}`, failed: job.error || "Failed" }[job.status];
+    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
     item.querySelector(".export-job__state").textContent = state || job.status;
     const bar = item.querySelector(".progress");
     bar.hidden = job.status === "completed" || job.status === "failed";
     bar.style.setProperty("--value", `${value}%`);
+    item.dataset.stale = job.stale ? "true" : "false";
+    item.querySelector(".export-job__remake").hidden = !(job.stale && job.status === "completed");
     const link = item.querySelector(".export-job__download");
     link.hidden = !job.download_url;
     if (job.download_url) {
