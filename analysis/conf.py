@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     # Fault injection for the crash tests only: a worker holds still mid-stage so a kill lands.
     "FAULT_PAUSE_STAGE": "",
     "FAULT_PAUSE_SECONDS": 60.0,
+    # The first account `manage.py bootstrap` makes (the password defaults to "editor" only
+    # with the embedded database, which listens on loopback).
+    "ADMIN_USERNAME": "editor",
+    "ADMIN_PASSWORD": "",
 }
 
 setting = AppSettings(DEFAULTS)

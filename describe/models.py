@@ -61,7 +61,17 @@ class DescribeJob(models.Model):
         DescribeClient, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True
     )
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    url = models.URLField(max_length=2000)
+    # A video of the library, described in place (no download); ``url`` is then empty.
+    video = models.ForeignKey(
+        "analysis.Video",
+        on_delete=models.CASCADE,
+        related_name="description_jobs",
+        null=True,
+        blank=True,
+    )
+    # Where the pauses come from for a library video: "subtitles" (its own) or "speech" (VAD).
+    pause_source = models.CharField(max_length=10, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
     subtitles_url = models.URLField(max_length=2000, blank=True)
     callback_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=12, blank=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
@@ -119,7 +120,7 @@ def _claim(job_id: Any) -> DescribeJob | None:
     )
     if not claimed:
         return None
-    return DescribeJob.objects.select_related("client").get(pk=job_id)
+    return DescribeJob.objects.select_related("client", "video").get(pk=job_id)
 
 
 def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
@@ -210,6 +211,11 @@ class JobRun:
         return step, now
 
     def fetch_video(self) -> tuple[Path, MediaInfo]:
+        library = self.job.video  # None unless the job describes a library video
+        if library is not None:  # read in place
+            path = Path(default_storage.path(str(library.file.name)))
+            self.report(0.08, "Reading the video", force=True)
+            return path, probe(path)
         self.report(0.0, "Downloading the video", force=True)
         got = download(
             self.job.url,
@@ -236,6 +242,14 @@ class JobRun:
 
     def fetch_subtitles(self) -> list[Interval] | None:
         """The spoken intervals of the job's subtitles; None when the job has none."""
+        video = self.job.video
+        if video is not None:
+            wanted = self.job.pause_source == "subtitles" and video.subtitles
+            return (
+                parse_subtitles(Path(default_storage.path(str(video.subtitles.name))))
+                if wanted
+                else None
+            )
         if not self.job.subtitles_url:
             return None
         self.report(0.08, "Downloading the subtitles", force=True)

@@ -120,6 +120,39 @@ def job_create(
     return job
 
 
+PAUSE_SOURCES = ("speech", "subtitles")
+
+
+def job_create_for_video(*, video: Any, language: str, pauses: str) -> DescribeJob:
+    """Describe a library video in place; queued once the transaction commits.
+
+    Args:
+        video: an ``analysis.Video`` the caller may use (ownership is checked by the caller).
+        language: language of the descriptions (``en`` or ``ru``).
+        pauses: ``speech`` (pauses between the speech found in the audio) or ``subtitles``
+            (between the cues of the subtitles attached to the video).
+
+    Raises:
+        JobRequestError: an unknown language or pause source, or subtitles the video lacks.
+    """
+    language = (language or "").split("-")[0]
+    if language not in LANGUAGE_CODES:
+        raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
+    if pauses not in PAUSE_SOURCES:
+        raise JobRequestError("pauses must be speech or subtitles.")
+    if pauses == "subtitles" and not video.subtitles:
+        raise JobRequestError("This video has no subtitles: attach some, or use its speech.")
+    with transaction.atomic():
+        job = DescribeJob.objects.create(
+            video=video,
+            pause_source=pauses,
+            language=language,
+            message="Waiting for a worker",
+        )
+        transaction.on_commit(lambda: job_enqueue(job_id=job.id))
+    return job
+
+
 def job_enqueue(*, job_id: Any) -> None:
     from describe.actors import run_describe_job
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User as AuthUser
 from django.urls import reverse
 
 from analysis.models import Analysis, ApiToken, Scene, Video
@@ -91,6 +92,7 @@ def library_page_data() -> dict[str, Any]:
             "video": _url_template("api:video_detail", "video_id"),
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),
             "video_page": _url_template("frontend:video", "video_id"),
+            "describe": _url_template("api:describe_video", "video_id"),
         },
     }
 
@@ -197,7 +199,7 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def api_tokens_for_user(user: User) -> list[dict[str, Any]]:
+def api_tokens_for_user(user: AuthUser) -> list[dict[str, Any]]:
     """The user's API tokens for the tokens page: name, the key's first characters, created."""
     tokens = ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
     return [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -56,8 +58,18 @@ def analysis_detail(request: HttpRequest, analysis_id: UUID) -> HttpResponse:
         "video": analysis.video,
         "page_data": analysis_page_data(analysis),
         "max_num_storylines": setting("MAX_NUM_STORYLINES"),
+        "models_used": vision_models_used(analysis),
     }
     return render(request, "frontend/analysis.html", context)
+
+
+def vision_models_used(analysis: Any) -> list[str]:
+    """Which captioning/tagging/embedding model the vision app used (none without the app)."""
+    if not apps.is_installed("vision"):
+        return []
+    from vision.selectors import models_used
+
+    return models_used(analysis)
 
 
 @require_GET

@@ -137,6 +137,54 @@ def tiny_blip(vision_dir: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_clip(vision_dir: Path) -> Path:
+    """A randomly initialised CLIP (16-d projections) with a letter-level BPE tokenizer."""
+    import string
+
+    import torch
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPProcessor,
+        CLIPTokenizer,
+    )
+
+    folder = vision_dir / "tiny-clip"
+    folder.mkdir()
+    letters = [*string.ascii_lowercase, *"абвгдеёжзийклмнопрстуфхцчшщъыьэюя"]
+    tokens = ["<|startoftext|>", "<|endoftext|>", *letters, *(c + "</w>" for c in letters)]
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    text = dict(
+        vocab_size=len(tokens),
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+    )
+    vision = dict(
+        hidden_size=32,
+        image_size=32,
+        patch_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+    )
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16))
+    images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    model.save_pretrained(folder)
+    return folder
+
+
 def _train_spm(corpus: list[str]) -> bytes:
     import sentencepiece as spm
 

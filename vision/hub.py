@@ -31,6 +31,7 @@ class ResolvedModel:
 
     source: str  # a directory or a hub name
     local: bool
+    kind: str = "hub"  # where it was found: directory, models dir, offline pack or hub
 
     def kwargs(self) -> dict[str, Any]:
         return {"local_files_only": self.local or hub_offline()}
@@ -51,14 +52,14 @@ def resolve_model(name: str) -> ResolvedModel:
     """The source of model ``name`` in the order documented above."""
     path = Path(name).expanduser()
     if path.is_dir():
-        return ResolvedModel(str(path), True)
+        return ResolvedModel(str(path), True, "directory")
     prepared = models_dir_entry(name)
     if (prepared / "config.json").is_file():
-        return ResolvedModel(str(prepared), True)
+        return ResolvedModel(str(prepared), True, "models dir")
     if name in OFFLINE_PACKS:
         pack = package_dir(*OFFLINE_PACKS[name])
         if pack is not None and (pack / "config.json").is_file():
-            return ResolvedModel(str(pack), True)
+            return ResolvedModel(str(pack), True, "offline pack")
     return ResolvedModel(name, False)
 
 

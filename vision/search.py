@@ -7,6 +7,9 @@
    (rapidfuzz) and searched again.
 3. Meaning: the query's multilingual sentence embedding against every indexed chunk (speech
    segment, caption, on-screen text, tags), so "флешка" finds "USB stick".
+4. Picture: when the scenes have CLIP image embeddings, the query's CLIP text embedding against
+   them ("man in a hat" finds the picture, whatever the tags say); Russian editor words are
+   put into English first (CLIP reads English).
 
 A scene's score is its best score from the three, plus a little for each further way it
 matched. Every hit has a snippet and the moment to open the player at.
@@ -31,7 +34,7 @@ from django.urls import NoReverseMatch, reverse
 from analysis.models import Analysis
 from videoanalyzer.errors import Refused
 from vision.conf import setting
-from vision.models import ChunkKind, SceneChunk, SceneIndex
+from vision.models import ChunkKind, SceneChunk, SceneEmbedding, SceneIndex
 
 if TYPE_CHECKING:
     import numpy as np
@@ -171,6 +174,38 @@ def semantic_hits(analyses: list[Analysis], query: str) -> dict[int, tuple[float
     return best
 
 
+def visual_hits(analyses: list[Analysis], query: str) -> dict[int, float]:
+    """Index pk -> score in 0.5..0.8 for scenes whose CLIP image embedding matches the query's
+    CLIP text embedding (cosine at least ``SEARCH_VISUAL_MIN``); {} without CLIP embeddings."""
+    import numpy as np
+
+    from vision import clip
+    from vision.captioning import ModelUnavailable
+    from vision.vocabulary import english
+
+    rows = list(
+        SceneEmbedding.objects.filter(analysis__in=analyses)
+        .exclude(model__in=["", "mobilenet_v2"])
+        .values_list("scene_id", "model", "vector")
+    )
+    threshold = float(setting("SEARCH_VISUAL_MIN"))
+    found: dict[int, float] = {}
+    for model in sorted({row[1] for row in rows}):
+        try:
+            text = clip.embed_texts([f"a photo of {english(query)}"], model, "cpu")[0]
+        except (ModelUnavailable, OSError, ValueError):
+            continue  # not a CLIP model here any more: the other ways still search
+        mine = [r for r in rows if r[1] == model]
+        matrix = np.stack([as_vector(r[2]) for r in mine])
+        for (scene_id, _m, _v), value in zip(mine, (matrix @ text).tolist(), strict=True):
+            if value >= threshold:
+                found[scene_id] = max(
+                    found.get(scene_id, 0.0), min(0.8, 0.5 + 3 * (value - threshold))
+                )
+    pks = dict(SceneIndex.objects.filter(scene_id__in=found).values_list("scene_id", "pk"))
+    return {pks[scene]: round(score, 4) for scene, score in found.items() if scene in pks}
+
+
 def merge(parts: dict[str, dict[int, float]], semantic: dict[int, tuple[float, int]]) -> list[Hit]:
     hits: dict[int, Hit] = {}
     for kind, scores in parts.items():
@@ -279,7 +314,10 @@ def search_scenes(analyses: list[Analysis], raw_query: str, limit: int = 20) -> 
     indexes = SceneIndex.objects.filter(analysis__in=analyses)
     typo_method, typo = typo_hits(indexes, query)
     keyword = _scaled(keyword_hits(indexes, query), 0.6, 1.0)
-    hits = merge({"keyword": keyword, "typo": typo}, semantic_hits(analyses, query))
+    visual = visual_hits(analyses, query)
+    hits = merge(
+        {"keyword": keyword, "typo": typo, "visual": visual}, semantic_hits(analyses, query)
+    )
     hits.sort(key=lambda h: -h.score)
     hits = hits[:limit]
     chunk_pks = _chunks_for(hits, query)

@@ -147,3 +147,23 @@ def search(
 ) -> dict[str, Any]:
     """Search the user's scenes (see ``vision.search``)."""
     return search_scenes(search_scope(user, analysis_id, video_id), query, limit)
+
+
+MODEL_FIELDS = (("captions", "captions"), ("tags", "tags"), ("embeddings", "picture search"))
+
+
+def models_used(analysis: Analysis) -> list[str]:
+    """Which model produced each vision field of ``analysis``, and why, for its page:
+    e.g. "captions: offline describer — no captioning model available (...)"."""
+    found = (analysis.metadata or {}).get("vision_models") or {}
+    lines = []
+    for key, label in MODEL_FIELDS:
+        entry = found.get(key)
+        if not entry:
+            continue
+        model, reason = entry.get("model"), str(entry.get("reason") or "")
+        if model and not reason.startswith(("offline", "ImageNet", "MobileNet")):
+            lines.append(f"{label}: {model} ({reason})")
+        else:
+            lines.append(f"{label}: {reason}")
+    return lines

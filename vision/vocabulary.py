@@ -228,3 +228,12 @@ def merge_tags(*groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for item in group:
             seen.setdefault(item["label"], item)
     return list(seen.values())[:MAX_TAGS]
+
+
+def english(query: str) -> str:
+    """The query with Russian editor words put into English ("птица" -> "bird"), for CLIP."""
+    back = {ru.casefold(): en for en, ru in RUSSIAN.items()}
+    whole = back.get(query.strip().casefold())
+    if whole is not None:
+        return whole
+    return " ".join(back.get(word.casefold(), word) for word in query.split())

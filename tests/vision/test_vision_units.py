@@ -74,12 +74,13 @@ def test_model_resolution_order(settings: Any, tmp_path: Path, monkeypatch: Any)
     settings.MODELS_DIR = tmp_path / "models"
     local = tmp_path / "my-blip"
     local.mkdir()
-    assert hub.resolve_model(str(local)) == hub.ResolvedModel(str(local), True)
+    assert hub.resolve_model(str(local)) == hub.ResolvedModel(str(local), True, "directory")
     prepared = settings.MODELS_DIR / "Salesforce--blip-image-captioning-base"
     prepared.mkdir(parents=True)
     (prepared / "config.json").write_text("{}")
     resolved = hub.resolve_model("Salesforce/blip-image-captioning-base")
     assert resolved.source == str(prepared) and resolved.kwargs() == {"local_files_only": True}
+    assert resolved.kind == "models dir"
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     remote = hub.resolve_model("Salesforce/blip2-opt-2.7b")

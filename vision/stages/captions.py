@@ -9,11 +9,12 @@ from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from videoanalyzer.progress import ProgressThrottle
 from vision import captioning, describer, people_link
+from vision.choice import caption_choice
 from vision.conf import setting
 from vision.devices import stage_device
 from vision.keyframes import batches, read_rgb, scenes_with_keyframes
 from vision.models import CaptionSource, SceneCaption, SceneObjects, SceneText
-from vision.stages.common import set_metadata, stage_enabled
+from vision.stages.common import record_model, set_metadata, stage_enabled
 
 logger = logging.getLogger(__name__)
 CAPTION_LANGUAGES = ("en", "ru")
@@ -105,7 +106,8 @@ class CaptionsStage(Stage[list[Caption]]):
         if not stage_enabled(ctx, self.name) or not scenes:
             return []
         facts = scene_facts(ctx.analysis, scenes)
-        name = captioning.caption_model_name(ctx.param("caption_model"))
+        chosen = caption_choice(ctx.param("caption_model"), stage_device(ctx.parameters))
+        name, reason = chosen.name, chosen.reason
         english: list[str] | None = None
         if name is not None:
             try:
@@ -113,6 +115,8 @@ class CaptionsStage(Stage[list[Caption]]):
             except captioning.ModelUnavailable as exc:
                 logger.warning("captions from the offline describer: %s", exc)
                 set_metadata(ctx, caption_model_error=str(exc)[:500])
+                reason = f"offline describer — {name} could not be loaded"
+        record_model(ctx, "captions", name if english is not None else None, reason)
         result = self._assemble(ctx, scenes, facts, english, name, language)
         ctx.report(1.0, f"Described {len(result)} scenes")
         return result

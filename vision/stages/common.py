@@ -30,14 +30,24 @@ def set_metadata(ctx: StageContext, **values: Any) -> None:
 
 
 def clip_model_name() -> str | None:
-    """The CLIP model configured for tags: ``CLIP_MODEL``, else a CLIP embedding model."""
+    """The CLIP model for tags: ``CLIP_MODEL`` (``auto``: one that is here), else a CLIP
+    embedding model."""
+    from vision.choice import clip_choice, embedding_choice
     from vision.clip import is_clip
 
-    name = str(setting("CLIP_MODEL") or "")
-    embedding = str(setting("IMAGE_EMBEDDING_MODEL") or MOBILENET)
-    if not name and embedding != MOBILENET and is_clip(embedding):
+    name = clip_choice().name
+    embedding = embedding_choice().name or MOBILENET
+    if name is None and embedding != MOBILENET and is_clip(embedding):
         name = embedding
-    return name or None
+    return name
+
+
+def record_model(ctx: StageContext, field: str, model: str | None, reason: str) -> None:
+    """Note which model produced ``field`` (captions, tags, embeddings) and why, for the
+    analysis page: ``metadata["vision_models"][field] = {"model", "reason"}``."""
+    models = dict((ctx.analysis.metadata or {}).get("vision_models") or {})
+    models[field] = {"model": model, "reason": reason}
+    set_metadata(ctx, vision_models=models)
 
 
 def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.pipeline.base import Stage, StageContext, register
-from vision.conf import setting
+from vision.captioning import ModelUnavailable
+from vision.choice import embedding_choice
 from vision.devices import stage_device
 from vision.keyframes import scenes_with_keyframes
 from vision.models import SceneEmbedding
@@ -14,9 +16,12 @@ from vision.stages.common import (
     MOBILENET,
     clip_embeddings,
     image_outputs,
+    record_model,
     set_metadata,
     stage_enabled,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,12 +43,19 @@ class EmbeddingsStage(Stage[Embeddings]):
         if not stage_enabled(ctx, self.name) or not scenes:
             return Embeddings()
         device = stage_device(ctx.parameters)
-        model = str(setting("IMAGE_EMBEDDING_MODEL") or MOBILENET)
+        chosen = embedding_choice()
+        model, reason = chosen.name or MOBILENET, chosen.reason
         ctx.report(0.0, f"Embedding {len(scenes)} keyframes ({model})")
-        if model == MOBILENET:
+        vectors = None
+        if model != MOBILENET:
+            try:
+                vectors = clip_embeddings(ctx, scenes, model, device)
+            except ModelUnavailable as exc:
+                logger.warning("MobileNetV2 embeddings instead: %s", exc)
+                model, reason = MOBILENET, f"MobileNetV2 — {model} could not be loaded"
+        if vectors is None:
             vectors = image_outputs(ctx, scenes, device)["embeddings"]
-        else:
-            vectors = clip_embeddings(ctx, scenes, model, device)
+        record_model(ctx, "embeddings", model, reason)
         ctx.report(1.0, f"Embedded {len(scenes)} keyframes")
         return Embeddings(model, vectors)
 

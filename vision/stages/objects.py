@@ -9,19 +9,29 @@ classes are kept in ``labels`` for reference only: they are neither shown nor in
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.stages.common import load_scenes
+from vision.captioning import ModelUnavailable
+from vision.choice import clip_choice
 from vision.devices import stage_device
 from vision.keyframes import scenes_with_keyframes
 from vision.models import SceneObjects
-from vision.stages.common import clip_embeddings, clip_model_name, image_outputs, stage_enabled
+from vision.stages.common import (
+    clip_embeddings,
+    clip_model_name,
+    image_outputs,
+    record_model,
+    stage_enabled,
+)
 from vision.vocabulary import clip_tags as vocabulary_clip_tags
 from vision.vocabulary import merge_tags, scene_tags
 
+logger = logging.getLogger(__name__)
 TOP_LABELS = 5
 PLACE_MIN_MASS = 0.15  # share of probability on place-revealing classes needed to say
 PLACE_RATIO = 2.0  # and how much more likely one place must be than the other
@@ -69,9 +79,16 @@ def clip_tags(ctx: StageContext, scenes: list[Scene], rows: dict[int, ObjectsRow
 
     name = clip_model_name()
     if name is None:
+        record_model(ctx, "tags", "mobilenet_v2", clip_choice().reason)
         return
     device = stage_device(ctx.parameters)
-    vectors = clip_embeddings(ctx, scenes, name, device)
+    try:
+        vectors = clip_embeddings(ctx, scenes, name, device)
+    except ModelUnavailable as exc:
+        logger.warning("tags from ImageNet classes only: %s", exc)
+        record_model(ctx, "tags", "mobilenet_v2", f"ImageNet classes — {name} could not be loaded")
+        return
+    record_model(ctx, "tags", name, clip_choice().reason)
     matrix = __import__("numpy").stack([vectors[s.pk] for s in scenes])
     tags = clip.zero_shot(matrix, clip.TAG_VOCABULARY, name, device)
     actions = clip.zero_shot(matrix, clip.ACTION_VOCABULARY, name, device)

@@ -2,6 +2,9 @@
 
 Joins the offline ``base`` pack into ``MODELS_DIR``, or downloads from the Hugging Face hub
 when the model is neither local nor packed (needs network), and prints where each model lives.
+Also fetches the vision models that ``auto`` picks (BLIP, CLIP ViT-B/32; ``vision.choice``)
+into the Hugging Face cache with a progress bar; those are optional: one that cannot be had
+is reported and the offline describer and MobileNetV2 stay in use.
 Run it at deploy time so the first analysis does not wait for a download.
 """
 
@@ -21,6 +24,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--no-vision", action="store_true", help="Skip the captioning and CLIP models."
+        )
+        parser.add_argument(
             "--whisper",
             action="append",
             default=[],
@@ -32,6 +38,26 @@ class Command(BaseCommand):
         for size in sizes:
             self.stdout.write(f"whisper {size}: {self._whisper(size)}")
         self.stdout.write(f"silero vad: {self._vad()}")
+        if not options["no_vision"]:
+            self._vision()
+
+    def _vision(self) -> None:
+        from vision.choice import downloadable, prefetch_candidates, where
+
+        for name in prefetch_candidates():
+            found = where(name)
+            if found is None and downloadable():
+                found = self._download(name)
+            self.stdout.write(f"vision {name}: {found or 'not available (offline)'}")
+
+    def _download(self, name: str) -> str | None:
+        from huggingface_hub import snapshot_download
+
+        try:  # shows a progress bar per file
+            return str(snapshot_download(name))
+        except Exception as exc:  # network errors come in many types from huggingface_hub
+            self.stderr.write(f"vision {name}: cannot be downloaded: {str(exc)[:200]}")
+            return None
 
     def _whisper(self, size: str) -> str:
         location = resolve_whisper_model(size)

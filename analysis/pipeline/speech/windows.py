@@ -76,7 +76,7 @@ def pack(stretches: list[Stretch], languages: list[str]) -> list[Chunk]:
     chunks: list[Chunk] = []
     for language in dict.fromkeys(languages):
         own = [s for s, lang in zip(stretches, languages, strict=True) if lang == language]
-        at, group = 0.0, []
+        at, group = 0.0, list[Stretch]()
         for stretch in own:
             if group and sum(s.duration for s in group) + stretch.duration > CHUNK_SECONDS:
                 chunks.append(Chunk(language, tuple(group), at))
