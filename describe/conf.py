@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "DESCRIBE_SIMILARITY_THRESHOLD": 0.6,  # a description at least this similar is dropped
     "DESCRIBE_DESCRIBER": "auto",  # auto (vision if installed), fallback, or module:factory
     "DESCRIBE_LANGUAGE": "en",
+    # Describe in the language of the speech around each pause (identified with the Whisper
+    # model) when the client names no language; off: always DESCRIBE_LANGUAGE.
+    "DESCRIBE_FOLLOW_SPEECH_LANGUAGE": True,
     # Callbacks
     "DESCRIBE_CALLBACK_TIMEOUT_SECONDS": 10.0,
     "DESCRIBE_CALLBACK_ATTEMPTS": 4,  # tries within the job before handing over to the broker

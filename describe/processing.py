@@ -43,6 +43,7 @@ from describe.describers import Describer, FrameSample, get_describer
 from describe.fetch import FetchError, download
 from describe.models import DescribeJob, DescriptionResult, JobStatus
 from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subtitles, silences
+from describe.services import LANGUAGE_CODES
 from describe.similarity import similarity
 from mediakit.probe import MediaError, MediaInfo, probe
 from mediakit.shots import UnknownDetector
@@ -174,6 +175,7 @@ class JobRun:
     metadata: dict[str, Any] = field(default_factory=dict)
     _throttle: ProgressThrottle = field(default_factory=ProgressThrottle)
     _callbacks_down: bool = False
+    spoken: list[tuple[float, float, str]] = field(default_factory=list)  # speech, language
 
     def __post_init__(self) -> None:
         # Shared with the job object: what is known so far is saved even when a step fails.
@@ -271,7 +273,32 @@ class JobRun:
         samples = load_audio(video, self.workdir)
         if samples is None or samples.size == 0:
             return [], "no-audio"
+        self.spoken = self.speech_languages(samples)
         return speech_intervals(samples), "vad"
+
+    def speech_languages(self, samples: Any) -> list[tuple[float, float, str]]:
+        """Each stretch of speech with its language, when descriptions follow the speech's
+        language (the client named none and ``DESCRIBE_FOLLOW_SPEECH_LANGUAGE`` is on)."""
+        if self.job.language or not conf.get("DESCRIBE_FOLLOW_SPEECH_LANGUAGE"):
+            return []
+        from analysis.pipeline.models import load_whisper_model
+        from analysis.pipeline.speech.recognise import identify
+
+        found = identify(load_whisper_model(), samples, cuts=[], expected=sorted(LANGUAGE_CODES))
+        seconds: dict[str, float] = {}
+        for stretch, decision in found:
+            seconds[decision.language] = seconds.get(decision.language, 0.0) + stretch.duration
+        self.metadata["speech_languages"] = {k: round(v, 2) for k, v in seconds.items()}
+        return [(stretch.start, stretch.end, decision.language) for stretch, decision in found]
+
+    def language_at(self, moment: float) -> str:
+        """The language of a description at ``moment``: the client's, else that of the speech
+        the pause follows (or, before any speech, of the first), else ``DESCRIBE_LANGUAGE``."""
+        if self.job.language:
+            return self.job.language
+        before = [language for start, _end, language in self.spoken if start <= moment]
+        after = [language for start, _end, language in self.spoken if start > moment]
+        return (before[-1:] or after[:1] or [str(conf.get("DESCRIBE_LANGUAGE"))])[0]
 
     def find_shots(self, video: Path, info: MediaInfo) -> tuple[list[Shot], list[Candidate]]:
         """The job's one decode pass: the analysis pipeline's shot detection (same detectors,
@@ -357,8 +384,7 @@ class JobRun:
         if existing is not None:  # saved by an earlier attempt: keep it, send if still pending
             previous["last"] = existing
             return
-        language = self.job.language or str(conf.get("DESCRIBE_LANGUAGE"))
-        text = describer.describe(sample, language).strip()
+        text = describer.describe(sample, self.language_at(slot.start)).strip()
         self.metadata["described"] += 1
         last: DescriptionResult | None = previous["last"]
         score = similarity(text, last.text) if last is not None else None

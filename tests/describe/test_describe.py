@@ -221,6 +221,7 @@ def test_without_subtitles_the_pauses_come_from_voice_activity(
 
     assert done is not None and done.status == JobStatus.PROCESSED, done and done.error
     assert done.metadata["speech_source"] == "vad"
+    assert set(done.metadata["speech_languages"]) == {"en"}  # descriptions follow the speech
     # Shots, the frames to describe and the audio's alignment all come from one decode pass.
     (decoded,) = decoding(opened)
     frames = round(dubbed_clip.duration * 25)

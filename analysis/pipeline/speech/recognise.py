@@ -18,7 +18,12 @@ from typing import Any
 
 from analysis.pipeline.speech.languages import Decision, decide
 from analysis.pipeline.speech.whisper import Heard, decode, detect
-from analysis.pipeline.speech.windows import Stretch, pack, speech_stretches
+from analysis.pipeline.speech.windows import (
+    Stretch,
+    detection_windows,
+    pack,
+    speech_stretches,
+)
 
 UNSURE_NOTE_SHARE = 0.2  # more unsure speech than this gets a note in the metadata
 
@@ -61,6 +66,30 @@ def notes_on(stretches: list[Stretch], decisions: list[Decision]) -> list[str]:
     return []
 
 
+def hear(
+    model: Any, samples: Any, stretches: list[Stretch], cuts: Sequence[float]
+) -> list[dict[str, float]]:
+    """Whisper's language probabilities for every stretch, heard window by window (see
+    ``windows.detection_windows``): each stretch gets its window's."""
+    probabilities: list[dict[str, float]] = [{} for _ in stretches]
+    for window in detection_windows(stretches, list(cuts)):
+        span = Stretch(stretches[window[0]].start, stretches[window[-1]].end)
+        heard = detect(model, samples, span)
+        for index in window:
+            probabilities[index] = heard
+    return probabilities
+
+
+def identify(
+    model: Any, samples: Any, *, cuts: Sequence[float], expected: Sequence[str]
+) -> list[tuple[Stretch, Decision]]:
+    """The stretches of speech in ``samples`` with their languages, without transcribing them
+    (the description service places its descriptions by them)."""
+    stretches = speech_stretches(samples)
+    probabilities = hear(model, samples, stretches, cuts)
+    return list(zip(stretches, decide(stretches, probabilities, cuts, expected), strict=True))
+
+
 def recognise(
     model: Any,
     samples: Any,
@@ -90,7 +119,7 @@ def recognise(
         decisions = forced(stretches, language)
     else:
         progress(0.0, f"Identifying the language of {len(stretches)} stretches of speech")
-        probabilities = [detect(model, samples, stretch) for stretch in stretches]
+        probabilities = hear(model, samples, stretches, cuts)
         decisions = decide(stretches, probabilities, cuts, expected)
     chunks = pack(stretches, [d.language for d in decisions])
     speech = max(sum(s.duration for s in stretches), 1e-6)
