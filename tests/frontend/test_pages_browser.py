@@ -164,6 +164,10 @@ def test_every_page_has_no_serious_accessibility_problems(
             page = ctx.new_page()
             page.goto("/login/")
             assert_accessible(page, f"login at {viewport['width']}")
+            icon = page.locator("link[rel=icon]").get_attribute("href") or ""
+            served = page.request.get(icon)
+            assert served.status == 200 and "svg" in served.headers["content-type"]
+            assert page.request.get("/favicon.ico").url.endswith(".svg")
             log_in(page)
             for name, path in pages_to_check(analysis_id, job_id):
                 page.goto(path)
