@@ -27,26 +27,25 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from describe import callbacks, conf
 from describe.describers import Describer, FrameSample, get_describer
-from describe.fetch import FetchError, download
+from describe.fetch import FetchError, Stall, download
 from describe.models import DescribeJob, DescriptionResult, JobStatus
 from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subtitles, silences
 from describe.services import LANGUAGE_CODES
 from describe.similarity import similarity
 from mediakit.probe import MediaError, MediaInfo, probe
 from mediakit.shots import UnknownDetector
+from videoanalyzer import jobs
 from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
@@ -78,10 +77,27 @@ def job_execute(
     on_result: ResultListener | None = None,
     on_progress: ProgressListener | None = None,
 ) -> DescribeJob | None:
-    """Run the job if it waits to run; returns it, or None when there was nothing to do."""
-    job = _claim(job_id)
-    if job is None:
+    """Run the job if it waits to run; returns it, or None when there was nothing to do.
+
+    The job is claimed under a lease that a heartbeat renews: a worker killed mid-job stops
+    renewing it, and recovery (``videoanalyzer.jobs``) sends the job again once it expires.
+    """
+    from describe.jobs import DESCRIBE_JOBS
+
+    owner = jobs.new_owner()
+    if not jobs.claim(DESCRIBE_JOBS, job_id, owner):
         return None
+    with jobs.Heartbeat(DESCRIBE_JOBS, job_id, owner):
+        return _execute(
+            DescribeJob.objects.select_related("client", "video").get(pk=job_id),
+            on_result,
+            on_progress,
+        )
+
+
+def _execute(
+    job: DescribeJob, on_result: ResultListener | None, on_progress: ProgressListener | None
+) -> DescribeJob:
     workdir = Path(settings.VAR_DIR) / "describe" / str(job.id)
     started = time.perf_counter()
     try:
@@ -105,23 +121,11 @@ def job_execute(
     return job
 
 
-def _claim(job_id: Any) -> DescribeJob | None:
-    """Take a queued job, or a PROCESSING one whose worker has been silent too long."""
-    stale = timezone.now() - timedelta(seconds=float(conf.get("DESCRIBE_STALE_SECONDS")))
-    claimed = (
-        DescribeJob.objects.filter(pk=job_id)
-        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.PROCESSING, updated_at__lt=stale))
-        .update(
-            status=JobStatus.PROCESSING,
-            attempts=F("attempts") + 1,
-            started_at=Coalesce(F("started_at"), Now()),
-            updated_at=Now(),
-            message="Starting",
-        )
-    )
-    if not claimed:
-        return None
-    return DescribeJob.objects.select_related("client", "video").get(pk=job_id)
+def job_give_up(job_id: Any, reason: str) -> None:
+    """End a job whose workers kept dying: NOT_PROCESSED with ``reason``, callback sent."""
+    job = DescribeJob.objects.filter(pk=job_id).first()
+    if job is not None:
+        _finish(job, JobStatus.NOT_PROCESSED, reason, 0.0)
 
 
 def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
@@ -134,6 +138,7 @@ def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
         locked.progress = 1.0 if status == JobStatus.PROCESSED else locked.progress
         locked.message = "Done" if status == JobStatus.PROCESSED else "Failed"
         locked.finished_at = timezone.now()
+        locked.lease_owner, locked.lease_expires_at = "", None  # a finished job holds no lease
         locked.metadata = {**job.metadata, "seconds": round(seconds, 3)}
         locked.save()
         callbacks.delivery_for_status(locked)
@@ -240,6 +245,9 @@ class JobRun:
             "timeout": float(conf.get("DESCRIBE_DOWNLOAD_TIMEOUT_SECONDS")),
             "connect_timeout": float(conf.get("DESCRIBE_CONNECT_TIMEOUT_SECONDS")),
             "max_redirects": int(conf.get("DESCRIBE_MAX_REDIRECTS")),
+            "stall": Stall(
+                float(conf.get("DESCRIBE_STALL_SECONDS")), int(conf.get("DESCRIBE_STALL_MIN_BYTES"))
+            ),
         }
 
     def fetch_subtitles(self) -> list[Interval] | None:
