@@ -451,7 +451,9 @@ class TranscriptStage(Stage[Transcript]):
             result = with_subtitles(ctx, subtitles, samples, scenes)
         elif samples is None or samples.size == 0 or not scenes:
             ctx.report(1.0, "No audio to transcribe")
-            return Transcript(language=None, pieces=[])
+            return Transcript(
+                language=None, pieces=[], notes=["The video has no audio to transcribe."]
+            )
         else:
             result = transcribe(ctx, samples, scenes)
         ctx.report(1.0, f"Transcribed {len(result.pieces)} segments ({result.language})")
