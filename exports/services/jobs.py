@@ -16,7 +16,6 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.media import MediaError
 from exports.errors import CANCELLED, ExportCancelled, ExportError, ExportNotReady
 from exports.formats import get_format
 from exports.models import ExportJob, ExportStatus
@@ -25,6 +24,7 @@ from exports.production import ExportContext
 from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
+from mediakit.probe import MediaError
 from videoanalyzer import jobs
 
 logger = logging.getLogger(__name__)
