@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENE_PRECISION": "auto",
     "MIN_SCENE_SECONDS": 0.6,
     "WHISPER_MODEL_SIZE": "base",
+    # Models a user may name in an analysis (`whisper_model`), besides WHISPER_MODEL_SIZE.
+    "WHISPER_MODELS_ALLOWED": "base,tiny.en",
     "WHISPER_DEVICE": "auto",
     "WHISPER_COMPUTE_TYPE": "default",
     "WHISPER_LANGUAGE": None,  # None: identified stretch by stretch
