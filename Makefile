@@ -43,8 +43,9 @@ run: install ## Run the app at http://127.0.0.1:8000 (embedded Postgres and work
 	$(PY) manage.py bootstrap
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-worker: install ## Run a worker for the production stack (needs DATABASE_URL and REDIS_URL)
-	$(PY) manage.py rundramatiq --queues cpu --processes 1 --threads 1
+worker: install ## Run workers for the production stack (needs DATABASE_URL and REDIS_URL)
+	$(PY) manage.py rundramatiq --queues describe --processes 1 --threads 2 & \
+	$(PY) manage.py rundramatiq --queues cpu --processes 1 --threads 1; kill $$!
 
 test: install ## Run the whole test suite against the local Postgres and Redis
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from django.http import HttpResponse
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from analysis import selectors, services
 from analysis.models import Analysis, Scene, Video
 from analysis.progress import eta_seconds
-from videoanalyzer.errors import NotFound
+from videoanalyzer.errors import InvalidParameter, NotFound
 from videoanalyzer.http import AuthedRequest, Detail
 from videoanalyzer.ratelimit import rate_limited
 
@@ -72,6 +72,16 @@ class AnalysisOut(Schema):
         return eta_seconds(obj)
 
 
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic's lax mode would read true as 1
+        raise ValueError("a number is expected, not true or false")
+    return value
+
+
+StorylineCount = Annotated[int | None, BeforeValidator(_not_a_boolean)]
+Number = Annotated[float | None, BeforeValidator(_not_a_boolean)]
+
+
 class AnalysisIn(BaseModel):
     """Known parameters; the stages of other apps accept more (validated by their cleaners).
 
@@ -80,16 +90,21 @@ class AnalysisIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    num_storylines: int | None = None
+    num_storylines: StorylineCount = None
     scene_detector: str | None = None
     language: str | None = None
     device: str | None = None
     preset: str | None = None  # storyline preset: auto, film, news, lecture, sports (+aliases)
+    scene_threshold: Number = Field(default=None, description="in the detector's own scale")
+    min_scene_seconds: Number = Field(default=None, description="shortest scene, 0-600 s")
+    whisper_model: str | None = Field(
+        default=None, description="one of the models the server allows (WHISPER_MODELS_ALLOWED)"
+    )
 
 
 class OriginalAnalyzeIn(Schema):
     filename: str
-    num_storylines: int | None = 3
+    num_storylines: StorylineCount = 3
 
 
 class OriginalAnalyzeOut(Schema):
@@ -233,8 +248,13 @@ def analysis_status(request: AuthedRequest, task_id: UUID) -> dict[str, Any]:
 @router.post("/videos", response={201: VideoOut, 429: Detail})
 @rate_limited("upload")
 def video_upload(
-    request: AuthedRequest, file: UploadedFile = File(...)
+    request: AuthedRequest, file: UploadedFile | None = File(None)
 ) -> tuple[int, dict[str, Any]]:
+    if file is None:  # also when Django dropped a part whose headers are not UTF-8
+        raise InvalidParameter(
+            "file: the upload has no video file. Send it as the multipart form field 'file' "
+            "(with a UTF-8 file name)."
+        )
     video = services.video_create(
         owner=request.auth, fileobj=file, original_name=file.name or "video"
     )

@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENE_PRECISION": "auto",
     "MIN_SCENE_SECONDS": 0.6,
     "WHISPER_MODEL_SIZE": "base",
+    # Models a user may name in an analysis (`whisper_model`), besides WHISPER_MODEL_SIZE.
+    "WHISPER_MODELS_ALLOWED": "base,tiny.en",
     "WHISPER_DEVICE": "auto",
     "WHISPER_COMPUTE_TYPE": "default",
     "WHISPER_LANGUAGE": None,  # None: identified stretch by stretch
@@ -38,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     # Fault injection for the crash tests only: a worker holds still mid-stage so a kill lands.
     "FAULT_PAUSE_STAGE": "",
     "FAULT_PAUSE_SECONDS": 60.0,
+    # The first account `manage.py bootstrap` makes (the password defaults to "editor" only
+    # with the embedded database, which listens on loopback).
+    "ADMIN_USERNAME": "editor",
+    "ADMIN_PASSWORD": "",
 }
 
 setting = AppSettings(DEFAULTS)

@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class RecoveryMiddleware(dramatiq.Middleware):
-    """Runs recovery every ``RECOVERY_INTERVAL_SECONDS`` in each worker process."""
+    """Runs recovery of every kind of job every ``RECOVERY_INTERVAL_SECONDS`` in each worker
+    process."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -34,8 +35,10 @@ class RecoveryMiddleware(dramatiq.Middleware):
                 try:
                     close_old_connections()
                     from analysis.recovery import analyses_recover
+                    from videoanalyzer.jobs import recover_all
 
                     analyses_recover()
+                    recover_all()  # exports, descriptions
                 except DatabaseError:
                     logger.warning("recovery skipped: the database is unavailable")
                 except Exception:  # recovery must never kill the worker

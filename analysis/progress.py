@@ -64,8 +64,11 @@ ETA_FROM = 0.1  # before a tenth is done, an estimate would mostly be the models
 
 
 class WeightedStage(Protocol):
-    name: str
-    weight: float
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
 
 
 def _seconds_per_video_second(history: int) -> dict[str, list[float]]:

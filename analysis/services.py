@@ -17,11 +17,12 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analysis import media
+from analysis import content_check, media
 from analysis.conf import setting
 from analysis.extensions import parameter_cleaners
 from analysis.media import MediaError
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, ApiToken, Video
+from analysis.parameters import scene_parameters, whisper_model
 from analysis.progress import analysis_publish
 from videoanalyzer.errors import InvalidParameter
 
@@ -66,7 +67,7 @@ def video_create(*, owner: User, fileobj: IO[bytes], original_name: str) -> Vide
             raise UploadTooLarge(
                 f"The file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes."
             )
-        info = media.probe(path)
+        info = content_check.probe_upload(path)
         with path.open("rb") as handle:
             digest = media.sha256_of(handle)
         existing = Video.objects.filter(owner=owner, sha256=digest).first()
@@ -198,15 +199,13 @@ def analysis_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         raise AnalysisParameterError(
             "language must be a language code such as 'en' or 'ru', 'auto', or left out."
         )
-    for key in (
-        "scene_detector",
-        "scene_threshold",
-        "min_scene_seconds",
-        "language",
-        "whisper_model",
-    ):
-        if raw.get(key) not in (None, ""):
-            params[key] = raw[key]
+    if language not in (None, ""):
+        params["language"] = language
+    try:
+        params.update(scene_parameters(raw))
+        params.update(whisper_model(raw))
+    except InvalidParameter as exc:
+        raise AnalysisParameterError(str(exc)) from None
     if raw.get("preset") not in (None, ""):
         params["preset"] = _preset(raw["preset"])
     for clean in parameter_cleaners():  # parameters of the other apps' stages

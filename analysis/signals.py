@@ -34,10 +34,34 @@ def user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     tokens.forget_user(instance.pk)
 
 
+def delete_and_prune(storage: Any, name: str) -> None:
+    """Delete the stored file ``name`` and the folders it leaves empty."""
+    storage.delete(name)
+    prune_empty_parents(storage, name)
+
+
+def prune_empty_parents(storage: Any, name: str) -> None:
+    """Remove the folders above ``name`` that are empty now, up to the storage's root.
+
+    Only a file-system storage has folders; ``rmdir`` removes nothing that is not empty.
+    """
+    try:
+        folder = Path(storage.path(name)).parent
+        root = Path(storage.location).resolve()
+    except (NotImplementedError, AttributeError):
+        return
+    while folder.resolve() != root and root in folder.resolve().parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone): the folders above are not empty either
+            return
+        folder = folder.parent
+
+
 def _delete_after_commit(*files: FieldFile) -> None:
     for f in files:
         if f and f.name:
-            transaction.on_commit(partial(f.storage.delete, str(f.name)))
+            transaction.on_commit(partial(delete_and_prune, f.storage, str(f.name)))
 
 
 @receiver(post_delete, sender=Video)
@@ -60,6 +84,7 @@ def _delete_folder(storage: Any, folder: str) -> None:
         storage.delete(f"{folder}/{name}")
     for sub in dirs:
         _delete_folder(storage, f"{folder}/{sub}")
+    prune_empty_parents(storage, f"{folder}/-")  # the folder itself, then empty parents
 
 
 @receiver(post_delete, sender=Analysis)

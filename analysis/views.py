@@ -30,6 +30,7 @@ def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
     size = default_storage.size(path)
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     match = RANGE_RE.match(request.headers.get("Range", ""))
+    response: HttpResponseBase
     if not match or not any(match.groups()):
         response = _stream(path, 0, size, content_type, status=200)
     else:
@@ -53,16 +54,16 @@ def _media_user(request: HttpRequest) -> Any:
     return request.user
 
 
-def _partial(path: str, size: int, content_type: str, first: str, last: str) -> HttpResponse:
+def _partial(path: str, size: int, content_type: str, first: str, last: str) -> HttpResponseBase:
     if first:
         start = int(first)
         end = int(last) if last else size - 1
     else:  # a suffix range: the last N bytes
         start, end = max(0, size - int(last)), size - 1
     if start > end or start >= size:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
     end = min(end, size - 1, start + MAX_CHUNK - 1)
     response = _stream(path, start, end - start + 1, content_type, status=206)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"

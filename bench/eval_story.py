@@ -4,8 +4,9 @@ The videos are the two shared ones (``../shared/media/story``) and our own hard 
 from ``bench/story_configs`` (``bench.story_videos``): storylines that change place, two in one
 place, one narrator for two, Russian, scenes without speech, two and four storylines. Each video
 is analysed once by the whole pipeline and kept in the database (``var/`` media): a later run
-re-uses it, and re-runs only the storylines stage when the code that measures scene signals
-changed (``STORY_EVAL_FRESH=1`` re-runs everything, ``STORY_EVAL_REUSE=1`` never re-runs).
+re-uses it, and re-runs only the stages whose code changed (the storylines stage when the code
+that measures scene signals changed, the transcript and what follows it when the speech code did;
+``STORY_EVAL_FRESH=1`` re-runs everything, ``STORY_EVAL_REUSE=1`` nothing).
 Grouping variants (the true number of storylines given, the automatic number, single
 signals, each signal left out, time-only and colour-only baselines) are re-planned from the
 stored signals, the way an editor's regroup is.
@@ -34,6 +35,13 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- story:start -->", "<!-- story:end -->"
 # Code whose change means the stored scene signals are stale: the storylines stage is re-run.
 SIGNAL_CODE = ("story/features.py", "story/stages.py", "story/text.py")
+# Code whose change means the transcript (and what is built on it) is stale.
+SPEECH_CODE = (
+    "analysis/pipeline/stages/transcript.py",
+    "analysis/pipeline/speech",
+    "people/voices.py",
+)
+SPEECH_STAGES = ("transcript", "speakers", "scene_index", "storylines")
 SIGNALS = ("characters", "speakers", "voiceprint", "voice", "transcript", "keywords",
            "language", "visual", "colour", "objects", "motion", "time")  # fmt: skip
 
@@ -62,9 +70,22 @@ def score(result: dict[str, Any], truth: Path) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def signal_version() -> str:
-    text = "".join((ROOT / p).read_text() for p in SIGNAL_CODE)
+def code_version(paths: tuple[str, ...]) -> str:
+    files = sorted(
+        f for p in paths for f in ((ROOT / p).rglob("*.py") if (ROOT / p).is_dir() else [ROOT / p])
+    )
+    text = "".join(f.read_text() for f in files if f.exists())
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def stale_stages(analysis: Any) -> set[str]:
+    """Stages to run again because the code their results come from changed."""
+    stale = set()
+    if analysis.metadata.get("eval_speech") != code_version(SPEECH_CODE):
+        stale.update(SPEECH_STAGES)
+    if analysis.metadata.get("eval_signals") != code_version(SIGNAL_CODE):
+        stale.add("storylines")
+    return stale
 
 
 def cached_analysis(owner: Any, video: StoryVideo) -> tuple[Any, float | None]:
@@ -81,14 +102,12 @@ def cached_analysis(owner: Any, video: StoryVideo) -> tuple[Any, float | None]:
         .order_by("-created_at")
         .first()
     )
-    version = signal_version()
     if found is not None and not fresh:
         reuse = os.environ.get("STORY_EVAL_REUSE") == "1"  # e.g. to score older grouping code
-        current = reuse or found.metadata.get("eval_signals") == version
-        if found.status == "completed" and current:
+        stale = set() if reuse else stale_stages(found)
+        if found.status == "completed" and not stale:
             return found, None
-        if found.status == "completed":  # stale signals: measure them again
-            found.completed_stages = [s for s in found.completed_stages if s != "storylines"]
+        found.completed_stages = [s for s in found.completed_stages if s not in stale]
         found.status, found.error = "queued", ""  # a failed run resumes after its done stages
         found.save(update_fields=["completed_stages", "status", "error"])
         analysis = found
@@ -100,7 +119,8 @@ def cached_analysis(owner: Any, video: StoryVideo) -> tuple[Any, float | None]:
     seconds = time.perf_counter() - started
     if done is None or done.status != "completed":
         raise SystemExit(f"{video.name}: analysis failed: {done.error if done else 'not run'}")
-    done.metadata = {**done.metadata, "eval_signals": version}
+    versions = {"eval_signals": code_version(SIGNAL_CODE), "eval_speech": code_version(SPEECH_CODE)}
+    done.metadata = {**done.metadata, **versions}
     done.save(update_fields=["metadata"])
     return done, seconds
 

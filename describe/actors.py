@@ -1,4 +1,8 @@
-"""Dramatiq actors of the description service: thin, take ids, safe to run twice."""
+"""Dramatiq actors of the description service: thin, take ids, safe to run twice.
+
+They have a queue of their own: a slow download or callback never holds the workers that run
+analyses and exports (``rundramatiq --queues describe``; the embedded mode runs a worker for it).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from describe import conf
 from describe.callbacks import flush
 from describe.processing import job_execute
 
+DESCRIBE_QUEUE = "describe"
+
 
 @dramatiq.actor(
-    queue_name="cpu",
+    queue_name=DESCRIBE_QUEUE,
     max_retries=3,
     min_backoff=2_000,
     max_backoff=60_000,
@@ -21,7 +27,7 @@ def run_describe_job(job_id: str) -> None:
 
 
 @dramatiq.actor(
-    queue_name="cpu",
+    queue_name=DESCRIBE_QUEUE,
     max_retries=int(conf.get("DESCRIBE_CALLBACK_RETRIES")),
     min_backoff=5_000,
     max_backoff=600_000,

@@ -99,6 +99,37 @@ def build_router() -> Router:
 
 router = build_router()
 
+
+class DescribeVideoIn(Schema):
+    language: str = "en"
+    pauses: str = "speech"  # or "subtitles": the video's own
+
+
+class DescribeVideoOut(Schema):
+    id: UUID
+    status: str
+    page_url: str
+
+
+# Signed-in users (session or API token) describing a video of their library.
+library_router = Router(tags=["describe"])
+
+
+@library_router.post(
+    "/videos/{uuid:video_id}/descriptions", response={200: DescribeVideoOut, 422: Detail}
+)
+def describe_video(request: HttpRequest, video_id: UUID, body: DescribeVideoIn) -> Any:
+    """Start an audio description of a library video; follow it on its page."""
+    from django.urls import reverse
+
+    from analysis.selectors import video_get_for_user
+
+    video = video_get_for_user(request.auth, video_id)  # type: ignore[attr-defined]
+    job = services.job_create_for_video(video=video, language=body.language, pauses=body.pauses)
+    page = reverse("describe:job", kwargs={"job_id": job.id})
+    return 200, {"id": job.id, "status": job.status, "page_url": page}
+
+
 # The original service's paths at the site root; no docs here (they are under /api/docs).
 root_api = NinjaAPI(
     title="videoanalyzer describe",

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from describe import conf
-from describe.fetch import FetchError, request
+from describe.fetch import ConnectionRefused, FetchError, request
 from describe.models import CallbackDelivery, DescribeJob, DescriptionResult
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,9 @@ def flush(job_id: Any, *, attempts: int | None = None) -> bool:
     so the receiver never sees a later message before an earlier one.
     """
     tries = attempts or int(conf.get("DESCRIBE_CALLBACK_ATTEMPTS"))
-    pending = CallbackDelivery.objects.filter(job_id=job_id, delivered_at__isnull=True)
+    pending = CallbackDelivery.objects.filter(
+        job_id=job_id, delivered_at__isnull=True, abandoned_at__isnull=True
+    )
     for delivery_id in pending.order_by("id").values_list("id", flat=True):
         if not deliver(delivery_id, tries):
             return False
@@ -136,11 +138,14 @@ def _attempt(delivery_id: int) -> bool:
         )
         if delivery is None:
             return False  # another worker is sending it right now: look again after a pause
-        if delivery.delivered_at is not None:
+        if delivery.delivered_at is not None or delivery.abandoned_at is not None:
             return True
-        status, error = _post(delivery)
+        status, error, refused = _post(delivery)
         delivery.attempts += 1
         delivery.last_status, delivery.last_error = status, error
+        if refused and delivery.attempts >= refused_limit():
+            _abandon(delivery)
+            return True
         if 200 <= status < 300:
             delivery.delivered_at = timezone.now()
             if delivery.result_id:
@@ -153,8 +158,8 @@ def _attempt(delivery_id: int) -> bool:
     return delivery.delivered_at is not None
 
 
-def _post(delivery: CallbackDelivery) -> tuple[int, str]:
-    """POST the stored body; (HTTP status or 0, error text)."""
+def _post(delivery: CallbackDelivery) -> tuple[int, str, bool]:
+    """POST the stored body; (HTTP status or 0, error text, whether the connection was refused)."""
     job = delivery.job
     body = delivery.body.encode()
     headers = {
@@ -177,9 +182,33 @@ def _post(delivery: CallbackDelivery) -> tuple[int, str]:
         ) as (response, _url):
             response.read(MAX_RESPONSE_BYTES)
             status = response.status
+    except ConnectionRefused as exc:
+        return 0, str(exc), True
     except FetchError as exc:
-        return 0, str(exc)
-    return status, "" if 200 <= status < 300 else f"HTTP {status}"
+        return 0, str(exc), False
+    return status, "" if 200 <= status < 300 else f"HTTP {status}", False
+
+
+def refused_limit() -> int:
+    return max(1, int(conf.get("DESCRIBE_CALLBACK_REFUSED_ATTEMPTS")))
+
+
+def _abandon(delivery: CallbackDelivery) -> None:
+    """Give up the job's pending callbacks to this URL: nothing listens there."""
+    now = timezone.now()
+    delivery.abandoned_at = now
+    delivery.save(update_fields=["attempts", "last_status", "last_error", "abandoned_at"])
+    CallbackDelivery.objects.filter(
+        job_id=delivery.job_id, url=delivery.url, delivered_at__isnull=True
+    ).exclude(pk=delivery.pk).update(
+        abandoned_at=now, last_error=f"Given up: {delivery.last_error}"
+    )
+    logger.warning(
+        "callbacks of job %s to %s given up after %d refused connections",
+        delivery.job_id,
+        delivery.url,
+        delivery.attempts,
+    )
 
 
 def allows_private(job: DescribeJob) -> bool:

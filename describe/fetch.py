@@ -39,6 +39,10 @@ class FetchError(Exception):
     """A URL could not be fetched or was refused; the message says why, for the client."""
 
 
+class ConnectionRefused(FetchError):
+    """Every address of the host refused the connection: nothing listens there."""
+
+
 @dataclass(frozen=True)
 class Target:
     scheme: str
@@ -160,7 +164,10 @@ def _connect(target: Target, allow_private: bool, timeout: float) -> http.client
         except OSError as exc:
             errors.append(f"{address}: {exc.strerror or exc}")
         conn.close()
-    raise FetchError(f"Could not connect to {target.netloc} ({'; '.join(errors)}).")
+    message = f"Could not connect to {target.netloc} ({'; '.join(errors)})."
+    if all(error.endswith("connection refused") for error in errors):
+        raise ConnectionRefused(message)
+    raise FetchError(message)
 
 
 @contextmanager
@@ -226,11 +233,13 @@ def download(
     timeout: float,
     connect_timeout: float,
     max_redirects: int = 5,
+    stall: Stall | None = None,
 ) -> Downloaded:
     """Stream ``url`` into ``dest``; ``kind`` ("video" or "subtitles") names it in errors.
 
     Raises:
-        FetchError: refused address, HTTP error, wrong content type, too large, too slow.
+        FetchError: refused address, HTTP error, wrong content type, too large, too slow,
+            stalled (fewer than ``stall.min_bytes`` bytes in ``stall.seconds``).
     """
     deadline = time.monotonic() + timeout
     with request(
@@ -247,7 +256,7 @@ def download(
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
             raise FetchError(_too_large(kind, max_bytes))
-        size = _stream(response, dest, kind, max_bytes, deadline)
+        size = _stream(response, dest, kind, max_bytes, deadline, stall or Stall())
     if size == 0:
         raise FetchError(f"The {kind} URL returned an empty file.")
     return Downloaded(dest, size, content_type, final_url)
@@ -257,24 +266,61 @@ def _too_large(kind: str, max_bytes: int) -> str:
     return f"The {kind} is larger than the limit of {max_bytes} bytes."
 
 
+@dataclass(frozen=True)
+class Stall:
+    """A download is stalled when fewer than ``min_bytes`` arrive in ``seconds``: a server
+    dribbling a byte every few seconds never trips the socket's read timeout, yet would hold
+    a worker for the whole download time limit."""
+
+    seconds: float = 30.0
+    min_bytes: int = 16 * 1024
+
+
+class _Progress:
+    def __init__(self, stall: Stall, deadline: float) -> None:
+        self.stall, self.deadline = stall, deadline
+        self.window_start, self.window_bytes = time.monotonic(), 0
+
+    def check(self, received: int, kind: str) -> None:
+        now = time.monotonic()
+        if now > self.deadline:
+            raise FetchError(f"Downloading the {kind} took longer than allowed.")
+        self.window_bytes += received
+        if now - self.window_start < self.stall.seconds:
+            return
+        if self.window_bytes < self.stall.min_bytes:
+            raise FetchError(
+                f"The {kind} download stalled: {self.window_bytes} bytes in the last "
+                f"{now - self.window_start:.0f} s."
+            )
+        self.window_start, self.window_bytes = now, 0
+
+
 def _stream(
-    response: http.client.HTTPResponse, dest: Path, kind: str, max_bytes: int, deadline: float
+    response: http.client.HTTPResponse,
+    dest: Path,
+    kind: str,
+    max_bytes: int,
+    deadline: float,
+    stall: Stall,
 ) -> int:
     partial = dest.with_name(dest.name + ".part")
+    progress = _Progress(stall, deadline)
     size = 0
     try:
         with partial.open("wb") as out:
             while True:
-                if time.monotonic() > deadline:
-                    raise FetchError(f"Downloading the {kind} took longer than allowed.")
+                progress.check(0, kind)
                 try:
-                    block = response.read(CHUNK)
+                    # read1: whatever has arrived, so the checks run between slow bytes too
+                    block = response.read1(CHUNK)
                 except TimeoutError:
                     raise FetchError(f"The {kind} download stalled.") from None
                 except (OSError, http.client.HTTPException) as exc:
                     raise FetchError(f"The {kind} download broke off: {exc}.") from None
                 if not block:
                     break
+                progress.check(len(block), kind)
                 size += len(block)
                 if size > max_bytes:
                     raise FetchError(_too_large(kind, max_bytes))

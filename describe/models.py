@@ -61,7 +61,17 @@ class DescribeJob(models.Model):
         DescribeClient, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True
     )
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    url = models.URLField(max_length=2000)
+    # A video of the library, described in place (no download); ``url`` is then empty.
+    video = models.ForeignKey(
+        "analysis.Video",
+        on_delete=models.CASCADE,
+        related_name="description_jobs",
+        null=True,
+        blank=True,
+    )
+    # Where the pauses come from for a library video: "subtitles" (its own) or "speech" (VAD).
+    pause_source = models.CharField(max_length=10, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
     subtitles_url = models.URLField(max_length=2000, blank=True)
     callback_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=12, blank=True)
@@ -72,6 +82,11 @@ class DescribeJob(models.Model):
     # Facts of the run: duration, scene count, pauses, duplicates dropped, describer, seconds.
     metadata = models.JSONField(default=dict)
     attempts = models.IntegerField(default=0)
+    # The worker's lease, renewed while it runs (videoanalyzer.jobs): a killed worker's job is
+    # sent again once it expires; the broker message's time lets recovery resend a lost one.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -143,6 +158,8 @@ class CallbackDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Given up: the URL refused the connection DESCRIBE_CALLBACK_REFUSED_ATTEMPTS times.
+    abandoned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "id"]

@@ -27,24 +27,25 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from analysis.media import MediaError, MediaInfo, probe
 from analysis.pipeline.base import StageError
 from describe import callbacks, conf
 from describe.describers import Describer, FrameSample, get_describer
-from describe.fetch import FetchError, download
+from describe.fetch import FetchError, Stall, download
 from describe.models import DescribeJob, DescriptionResult, JobStatus
 from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subtitles, silences
+from describe.services import LANGUAGE_CODES
 from describe.similarity import similarity
+from videoanalyzer import jobs
 from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
@@ -75,10 +76,27 @@ def job_execute(
     on_result: ResultListener | None = None,
     on_progress: ProgressListener | None = None,
 ) -> DescribeJob | None:
-    """Run the job if it waits to run; returns it, or None when there was nothing to do."""
-    job = _claim(job_id)
-    if job is None:
+    """Run the job if it waits to run; returns it, or None when there was nothing to do.
+
+    The job is claimed under a lease that a heartbeat renews: a worker killed mid-job stops
+    renewing it, and recovery (``videoanalyzer.jobs``) sends the job again once it expires.
+    """
+    from describe.jobs import DESCRIBE_JOBS
+
+    owner = jobs.new_owner()
+    if not jobs.claim(DESCRIBE_JOBS, job_id, owner):
         return None
+    with jobs.Heartbeat(DESCRIBE_JOBS, job_id, owner):
+        return _execute(
+            DescribeJob.objects.select_related("client", "video").get(pk=job_id),
+            on_result,
+            on_progress,
+        )
+
+
+def _execute(
+    job: DescribeJob, on_result: ResultListener | None, on_progress: ProgressListener | None
+) -> DescribeJob:
     workdir = Path(settings.VAR_DIR) / "describe" / str(job.id)
     started = time.perf_counter()
     try:
@@ -102,23 +120,11 @@ def job_execute(
     return job
 
 
-def _claim(job_id: Any) -> DescribeJob | None:
-    """Take a queued job, or a PROCESSING one whose worker has been silent too long."""
-    stale = timezone.now() - timedelta(seconds=float(conf.get("DESCRIBE_STALE_SECONDS")))
-    claimed = (
-        DescribeJob.objects.filter(pk=job_id)
-        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.PROCESSING, updated_at__lt=stale))
-        .update(
-            status=JobStatus.PROCESSING,
-            attempts=F("attempts") + 1,
-            started_at=Coalesce(F("started_at"), Now()),
-            updated_at=Now(),
-            message="Starting",
-        )
-    )
-    if not claimed:
-        return None
-    return DescribeJob.objects.select_related("client").get(pk=job_id)
+def job_give_up(job_id: Any, reason: str) -> None:
+    """End a job whose workers kept dying: NOT_PROCESSED with ``reason``, callback sent."""
+    job = DescribeJob.objects.filter(pk=job_id).first()
+    if job is not None:
+        _finish(job, JobStatus.NOT_PROCESSED, reason, 0.0)
 
 
 def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
@@ -131,6 +137,7 @@ def _finish(job: DescribeJob, status: str, error: str, seconds: float) -> None:
         locked.progress = 1.0 if status == JobStatus.PROCESSED else locked.progress
         locked.message = "Done" if status == JobStatus.PROCESSED else "Failed"
         locked.finished_at = timezone.now()
+        locked.lease_owner, locked.lease_expires_at = "", None  # a finished job holds no lease
         locked.metadata = {**job.metadata, "seconds": round(seconds, 3)}
         locked.save()
         callbacks.delivery_for_status(locked)
@@ -172,6 +179,7 @@ class JobRun:
     metadata: dict[str, Any] = field(default_factory=dict)
     _throttle: ProgressThrottle = field(default_factory=ProgressThrottle)
     _callbacks_down: bool = False
+    spoken: list[tuple[float, float, str]] = field(default_factory=list)  # speech, language
 
     def __post_init__(self) -> None:
         # Shared with the job object: what is known so far is saved even when a step fails.
@@ -209,6 +217,11 @@ class JobRun:
         return step, now
 
     def fetch_video(self) -> tuple[Path, MediaInfo]:
+        library = self.job.video  # None unless the job describes a library video
+        if library is not None:  # read in place
+            path = Path(default_storage.path(str(library.file.name)))
+            self.report(0.08, "Reading the video", force=True)
+            return path, probe(path)
         self.report(0.0, "Downloading the video", force=True)
         got = download(
             self.job.url,
@@ -231,10 +244,21 @@ class JobRun:
             "timeout": float(conf.get("DESCRIBE_DOWNLOAD_TIMEOUT_SECONDS")),
             "connect_timeout": float(conf.get("DESCRIBE_CONNECT_TIMEOUT_SECONDS")),
             "max_redirects": int(conf.get("DESCRIBE_MAX_REDIRECTS")),
+            "stall": Stall(
+                float(conf.get("DESCRIBE_STALL_SECONDS")), int(conf.get("DESCRIBE_STALL_MIN_BYTES"))
+            ),
         }
 
     def fetch_subtitles(self) -> list[Interval] | None:
         """The spoken intervals of the job's subtitles; None when the job has none."""
+        video = self.job.video
+        if video is not None:
+            wanted = self.job.pause_source == "subtitles" and video.subtitles
+            return (
+                parse_subtitles(Path(default_storage.path(str(video.subtitles.name))))
+                if wanted
+                else None
+            )
         if not self.job.subtitles_url:
             return None
         self.report(0.08, "Downloading the subtitles", force=True)
@@ -256,7 +280,32 @@ class JobRun:
         samples = load_audio(video, self.workdir)
         if samples is None or samples.size == 0:
             return [], "no-audio"
+        self.spoken = self.speech_languages(samples)
         return speech_intervals(samples), "vad"
+
+    def speech_languages(self, samples: Any) -> list[tuple[float, float, str]]:
+        """Each stretch of speech with its language, when descriptions follow the speech's
+        language (the client named none and ``DESCRIBE_FOLLOW_SPEECH_LANGUAGE`` is on)."""
+        if self.job.language or not conf.get("DESCRIBE_FOLLOW_SPEECH_LANGUAGE"):
+            return []
+        from analysis.pipeline.models import load_whisper_model
+        from analysis.pipeline.speech.recognise import identify
+
+        found = identify(load_whisper_model(), samples, cuts=[], expected=sorted(LANGUAGE_CODES))
+        seconds: dict[str, float] = {}
+        for stretch, decision in found:
+            seconds[decision.language] = seconds.get(decision.language, 0.0) + stretch.duration
+        self.metadata["speech_languages"] = {k: round(v, 2) for k, v in seconds.items()}
+        return [(stretch.start, stretch.end, decision.language) for stretch, decision in found]
+
+    def language_at(self, moment: float) -> str:
+        """The language of a description at ``moment``: the client's, else that of the speech
+        the pause follows (or, before any speech, of the first), else ``DESCRIBE_LANGUAGE``."""
+        if self.job.language:
+            return self.job.language
+        before = [language for start, _end, language in self.spoken if start <= moment]
+        after = [language for start, _end, language in self.spoken if start > moment]
+        return (before[-1:] or after[:1] or [str(conf.get("DESCRIBE_LANGUAGE"))])[0]
 
     def find_shots(self, video: Path, info: MediaInfo) -> tuple[list[Shot], list[Candidate]]:
         """The job's one decode pass: the analysis pipeline's shot detection (same detectors,
@@ -346,8 +395,7 @@ class JobRun:
         if existing is not None:  # saved by an earlier attempt: keep it, send if still pending
             previous["last"] = existing
             return
-        language = self.job.language or str(conf.get("DESCRIBE_LANGUAGE"))
-        text = describer.describe(sample, language).strip()
+        text = describer.describe(sample, self.language_at(slot.start)).strip()
         self.metadata["described"] += 1
         last: DescriptionResult | None = previous["last"]
         score = similarity(text, last.text) if last is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Q
 from django.http import Http404
 
 from analysis.subtitles import clock
@@ -31,8 +32,8 @@ def job_get(principal: DescribeClient | AbstractBaseUser, job_id: Any) -> Descri
     jobs = DescribeJob.objects.select_related("client")
     if isinstance(principal, DescribeClient):
         jobs = jobs.filter(client=principal)
-    else:
-        jobs = jobs.filter(client__owner_id=principal.pk)
+    else:  # the owner of the client, or of the library video described
+        jobs = jobs.filter(Q(client__owner_id=principal.pk) | Q(video__owner_id=principal.pk))
     job = jobs.filter(pk=job_id).first()
     if job is None:
         raise Http404("No such job.")
@@ -57,6 +58,8 @@ def job_json(job: DescribeJob) -> dict[str, Any]:
         "id": str(job.id),
         "status": job.status,
         "url": job.url,
+        "video_id": str(job.video_id) if job.video_id else None,
+        "pauses": job.pause_source or None,
         "subtitles": job.subtitles_url or None,
         "callback_url": job.callback_url or None,
         "language": job.language or None,

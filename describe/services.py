@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from describe.fetch import FetchError, parse_url
+from describe.fetch import FetchError, Target, parse_url, resolve
 from describe.models import DescribeClient, DescribeJob, token_digest
 from videoanalyzer.errors import InvalidParameter
 
@@ -29,7 +29,9 @@ def client_create(
 ) -> tuple[DescribeClient, str]:
     """Create a client; returns it with its token, which is shown this once and never stored."""
     if callback_url:
-        _checked_url(callback_url, "callback_url")
+        _checked_url(
+            callback_url, "callback_url", allow_private=_private_allowed(allow_private_urls)
+        )
     token = secrets.token_urlsafe(32)
     client = DescribeClient.objects.create(
         owner_id=owner.pk,
@@ -65,29 +67,54 @@ def client_set_active(*, client: DescribeClient, active: bool) -> DescribeClient
     return client
 
 
-def _checked_url(value: Any, field: str) -> str:
+def _private_allowed(flag: bool) -> bool:
+    from describe import conf
+
+    return flag or bool(conf.get("DESCRIBE_ALLOW_PRIVATE_URLS"))
+
+
+def _checked_url(value: Any, field: str, *, allow_private: bool) -> str:
     if not isinstance(value, str) or not value.strip():
         raise JobRequestError(f"{field} must be an http or https URL.")
     url = value.strip()
     if len(url) > MAX_URL_LENGTH:
         raise JobRequestError(f"{field} is longer than {MAX_URL_LENGTH} characters.")
     try:
-        parse_url(url)
+        target = parse_url(url)
+        if not allow_private:
+            _public_or_unknown(target)
     except FetchError as exc:
         raise JobRequestError(f"{field}: {exc}") from None
     return url
 
 
-def job_request_clean(raw: dict[str, Any]) -> dict[str, str]:
+def _public_or_unknown(target: Target) -> None:
+    """Refuse a host that is, or resolves to, a private address: at once, not in the job.
+
+    A name that does not resolve now is left to the job (DNS may be passing trouble); the job
+    checks every address again when it connects, since the answer can change meanwhile.
+    """
+    try:
+        resolve(target, allow_private=False)
+    except FetchError as exc:
+        if "could not be resolved" in str(exc) or "has no address" in str(exc):
+            return
+        raise
+
+
+def job_request_clean(raw: dict[str, Any], *, allow_private: bool = False) -> dict[str, str]:
     """Check a ``/process`` body: ``url``; optional ``subtitles``, ``callback_url``, ``language``.
 
-    Only the form of the URLs is checked here; whether their hosts may be contacted is decided
-    by the job when it resolves them (the answer can change between now and then).
+    Hosts that are private, loopback or link-local addresses (or resolve to one) are refused
+    here unless ``allow_private``; the job checks them again when it connects.
     """
-    cleaned = {"url": _checked_url(raw.get("url"), "url")}
+    cleaned = {"url": _checked_url(raw.get("url"), "url", allow_private=allow_private)}
     for key, field in (("subtitles", "subtitles_url"), ("callback_url", "callback_url")):
         value = raw.get(key)
-        cleaned[field] = _checked_url(value, key) if value not in (None, "") else ""
+        if value not in (None, ""):
+            cleaned[field] = _checked_url(value, key, allow_private=allow_private)
+        else:
+            cleaned[field] = ""
     language = raw.get("language") or ""
     if not isinstance(language, str) or (language and language.split("-")[0] not in LANGUAGE_CODES):
         raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
@@ -107,11 +134,12 @@ def job_create(
     Raises:
         JobRequestError: a field is missing or malformed.
     """
-    cleaned = job_request_clean(data)
+    allow_private = allow_private_urls or bool(client and client.allow_private_urls)
+    cleaned = job_request_clean(data, allow_private=_private_allowed(allow_private))
     with transaction.atomic():
         job = DescribeJob.objects.create(
             client=client,
-            allow_private_urls=allow_private_urls or bool(client and client.allow_private_urls),
+            allow_private_urls=allow_private,
             message="Waiting for a worker",
             **cleaned,
         )
@@ -120,7 +148,42 @@ def job_create(
     return job
 
 
-def job_enqueue(*, job_id: Any) -> None:
-    from describe.actors import run_describe_job
+PAUSE_SOURCES = ("speech", "subtitles")
 
-    run_describe_job.send(str(job_id))
+
+def job_create_for_video(*, video: Any, language: str, pauses: str) -> DescribeJob:
+    """Describe a library video in place; queued once the transaction commits.
+
+    Args:
+        video: an ``analysis.Video`` the caller may use (ownership is checked by the caller).
+        language: language of the descriptions (``en`` or ``ru``).
+        pauses: ``speech`` (pauses between the speech found in the audio) or ``subtitles``
+            (between the cues of the subtitles attached to the video).
+
+    Raises:
+        JobRequestError: an unknown language or pause source, or subtitles the video lacks.
+    """
+    language = (language or "").split("-")[0]
+    if language not in LANGUAGE_CODES:
+        raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
+    if pauses not in PAUSE_SOURCES:
+        raise JobRequestError("pauses must be speech or subtitles.")
+    if pauses == "subtitles" and not video.subtitles:
+        raise JobRequestError("This video has no subtitles: attach some, or use its speech.")
+    with transaction.atomic():
+        job = DescribeJob.objects.create(
+            video=video,
+            pause_source=pauses,
+            language=language,
+            message="Waiting for a worker",
+        )
+        transaction.on_commit(lambda: job_enqueue(job_id=job.id))
+    return job
+
+
+def job_enqueue(*, job_id: Any) -> None:
+    """Send the job; with the broker down it waits in the table and recovery sends it."""
+    from describe.jobs import DESCRIBE_JOBS
+    from videoanalyzer import jobs
+
+    jobs.enqueue(DESCRIBE_JOBS, job_id)

@@ -20,7 +20,14 @@ from describe.models import DescribeClient
 def job_page(request: HttpRequest, job_id: UUID) -> HttpResponse:
     """Only the user owning the job's client sees it; anyone else gets a 404."""
     job = selectors.job_get(request.user, job_id)  # type: ignore[arg-type]  # logged in
-    context = {"job": job, "page_data": selectors.job_json(job)}
+    video = job.video
+    context = {
+        "job": job,
+        "page_data": selectors.job_json(job),
+        # A library video plays from the library; a /process job from where it was fetched.
+        "video_src": video.file.url if video else job.url,
+        "title": video.original_name if video else (job.client.name if job.client else "job"),
+    }
     return render(request, "describe/job.html", context)
 
 

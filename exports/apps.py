@@ -9,3 +9,7 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         from exports import signals  # noqa: F401  (deletes export files with their rows)
+        from exports.jobs import EXPORT_JOBS
+        from videoanalyzer.jobs import register
+
+        register(EXPORT_JOBS)  # leased, and recovered after a crash

@@ -13,4 +13,6 @@ from exports.models import ExportJob
 @receiver(post_delete, sender=ExportJob)
 def export_file_delete(sender: type[ExportJob], instance: ExportJob, **kwargs: Any) -> None:
     if instance.file and instance.file.name:
-        instance.file.delete(save=False)
+        from analysis.signals import delete_and_prune
+
+        delete_and_prune(instance.file.storage, str(instance.file.name))

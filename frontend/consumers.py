@@ -34,13 +34,32 @@ class AnalysisProgressConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """A message the socket cannot use gets an error message; the socket stays open."""
+        if text_data is None:
+            await self._error("Messages must be JSON text, not binary.")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self._error('Messages must be JSON, such as {"type": "refresh"}.')
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # Clients may ask for a fresh state (after a reconnect); everything else is ignored.
-        if isinstance(content, dict) and content.get("type") == "refresh":
-            analysis_id = self.scope["url_route"]["kwargs"]["analysis_id"]
-            state = await self._state(analysis_id)
-            if state is not None:
-                await self.send_json(state)
+        # Clients may ask for a fresh state (after a reconnect); nothing else is understood.
+        if not isinstance(content, dict) or content.get("type") != "refresh":
+            await self._error('Unknown message; the socket understands {"type": "refresh"}.')
+            return
+        analysis_id = self.scope["url_route"]["kwargs"]["analysis_id"]
+        state = await self._state(analysis_id)
+        if state is not None:
+            await self.send_json(state)
+
+    async def _error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})
 
     async def analysis_progress(self, event: dict[str, Any]) -> None:
         await self.send_json({**event, "type": "progress"})

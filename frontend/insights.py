@@ -60,7 +60,7 @@ def speaker_insights(analysis: Analysis) -> list[dict[str, Any]]:
     """Speakers (voice clusters) with their talk time and its share of all speech."""
     from people.selectors import speakers_with_turns
 
-    speakers = []
+    speakers: list[dict[str, Any]] = []
     for speaker in speakers_with_turns(analysis):
         turns = list(speaker.turns.all())
         if not turns:
@@ -75,8 +75,8 @@ def speaker_insights(analysis: Analysis) -> list[dict[str, Any]]:
             }
         )
     total = sum(s["seconds"] for s in speakers) or 1.0
-    for speaker in speakers:
-        speaker["share"] = round(speaker["seconds"] / total, 4)
+    for row in speakers:
+        row["share"] = round(row["seconds"] / total, 4)
     return speakers
 
 

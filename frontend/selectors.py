@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User as AuthUser
 from django.urls import reverse
 
 from analysis.models import Analysis, ApiToken, Scene, Video
@@ -44,6 +45,12 @@ class VideoRow:
     @property
     def thumbnail_url(self) -> str | None:
         return video_thumbnail_url(self.latest)
+
+    @property
+    def description_url(self) -> str | None:
+        """The page of the video's latest audio description, if it has one."""
+        job = self.video.description_jobs.order_by("-created_at").first()
+        return reverse("describe:job", kwargs={"job_id": job.pk}) if job else None
 
 
 # Where a video's card picture comes from: a fifth into the film, past black openings and titles.
@@ -91,6 +98,7 @@ def library_page_data() -> dict[str, Any]:
             "video": _url_template("api:video_detail", "video_id"),
             "analysis_page": _url_template("frontend:analysis", "analysis_id"),
             "video_page": _url_template("frontend:video", "video_id"),
+            "describe": _url_template("api:describe_video", "video_id"),
         },
     }
 
@@ -197,7 +205,7 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def api_tokens_for_user(user: User) -> list[dict[str, Any]]:
+def api_tokens_for_user(user: AuthUser) -> list[dict[str, Any]]:
     """The user's API tokens for the tokens page: name, the key's first characters, created."""
     tokens = ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
     return [

@@ -6,6 +6,7 @@ app_name = "frontend"
 
 urlpatterns: list[URLPattern] = [
     path("", views.library, name="library"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("analyses/<uuid:analysis_id>/", views.analysis_detail, name="analysis"),

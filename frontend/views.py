@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -133,3 +134,9 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     except ApiToken.DoesNotExist:
         raise Http404("No such token.") from None
     return redirect(f"{reverse('frontend:tokens')}?{urlencode({'revoked': name})}")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on pages without a <link rel=icon> (API docs, files)."""
+    return HttpResponseRedirect(static("img/favicon.svg"), status=301)

@@ -117,6 +117,16 @@ def story_state(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     return selectors.story_state(_analysis(request, analysis_id))
 
 
+@router.get(
+    "/analyses/{analysis_id}/story/review",
+    summary="Scenes to check: the grouping's least sure storyline choices, with reasons",
+)
+def story_review(
+    request: AuthedRequest, analysis_id: UUID, everything: bool = False
+) -> list[dict[str, Any]]:
+    return selectors.review_list(_analysis(request, analysis_id), everything)
+
+
 @router.get("/analyses/{analysis_id}/story/history", summary="Corrections, oldest first")
 def story_history(request: AuthedRequest, analysis_id: UUID) -> list[dict[str, Any]]:
     return selectors.history(_analysis(request, analysis_id))

@@ -16,11 +16,14 @@ The pictures come from the run's one decode pass (``analysis.pipeline.framepass`
 - ``text`` / ``words`` / ``text_vector``: the transcript, its content words and its sentence
   embedding (multilingual USE);
 - ``language``: the language of the scene's words (script first, then the recogniser's);
-- ``words_per_second``: speech density.
+- ``words_per_second``: speech density;
+- ``continues``: the speech runs on over the cut before the scene (one utterance, so one scene
+  of the story cut into shots).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +151,47 @@ def scene_texts(
     return [" ".join(by_scene[s.id]) for s in scenes], [counts[s.id] for s in scenes], main
 
 
+# Words on both sides of a cut with at most this pause between them, each close to the cut, are
+# one utterance going on over the cut (a line of dialogue over a reverse shot), not a new
+# scene's first words. Word timestamps are only good to a few tenths of a second: a word counts
+# as spoken over the cut only when it lasts well past both sides of it.
+CONTINUOUS_PAUSE_SECONDS = 0.3
+NEAR_CUT_SECONDS = 0.25
+OVER_CUT_SECONDS = 0.2
+LONGEST_WORD_SECONDS = 1.5
+
+
+def speech_continuity(analysis: Any, scenes: Sequence[Any]) -> list[bool | None]:
+    """Per scene (anything with a ``start_time``): does speech run on over the cut before it
+    (None for the first scene)?"""
+    from analysis.models import TranscriptSegment
+
+    spans = sorted(
+        (float(w["start"]), float(w["end"]))
+        for words in TranscriptSegment.objects.filter(analysis=analysis).values_list(
+            "words", flat=True
+        )
+        for w in words or []
+        if w.get("start") is not None and w.get("end") is not None
+    )
+    return [None if i == 0 else _continues(spans, s.start_time) for i, s in enumerate(scenes)]
+
+
+def _continues(spans: list[tuple[float, float]], cut: float) -> bool:
+    import bisect
+
+    i = bisect.bisect_left(spans, (cut, cut))
+    earlier = spans[max(0, i - 3) : i]
+    for start, end in earlier:
+        if end - start <= LONGEST_WORD_SECONDS and min(cut - start, end - cut) >= OVER_CUT_SECONDS:
+            return True  # a word spoken over the cut
+    if not earlier or i >= len(spans):
+        return False
+    last_end, next_start = max(e for _s, e in earlier), spans[i][0]
+    near = cut - last_end <= NEAR_CUT_SECONDS and next_start - cut <= NEAR_CUT_SECONDS
+    return near and next_start - last_end <= CONTINUOUS_PAUSE_SECONDS
+
+
 def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     """Every signal of every scene, as JSON-ready dicts in scene order."""
     pictures = picture_features(ctx, scenes)
@@ -157,7 +201,11 @@ def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     ctx.report(0.75, "Reading the transcript")
     texts, counts, languages = scene_texts(ctx, scenes)
     words = text_features(texts, counts, scenes, languages)
-    return [{**p, **v, **w} for p, v, w in zip(pictures, voices, words, strict=True)]
+    continuity = speech_continuity(ctx.analysis, scenes)
+    return [
+        {**p, **v, **w, "continues": c}
+        for p, v, w, c in zip(pictures, voices, words, continuity, strict=True)
+    ]
 
 
 def _audio(path: Path, workdir: Path) -> np.ndarray | None:

@@ -7,7 +7,10 @@ between the video's scenes, so every signal spreads over 0..1 the same way whate
 Set signals (characters, speakers, words, objects, on-screen text, the language) use the Jaccard
 index. Time
 is an adjacency kernel: weak by design, so interleaved storylines (A B A C…) are not cut into
-contiguous blocks.
+contiguous blocks. Scenes joined by speech running on over their cuts (one line of dialogue over
+a shot and its reverse shot) form a unit: a scene that lacks a signal (a shot without speech
+has no voice) takes the unit's. Units are not forced together: word timestamps are only good to
+a few tenths of a second, and a wrong join would tie two storylines.
 """
 
 from __future__ import annotations
@@ -172,21 +175,56 @@ def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.
     return out
 
 
+def speech_units(nodes: list[SceneNode]) -> list[int]:
+    """Unit number per scene: scenes joined by speech running on over their cuts share one."""
+    units, unit = [], -1
+    for i, node in enumerate(nodes):
+        if i == 0 or not node.features.get("continues"):
+            unit += 1
+        units.append(unit)
+    return units
+
+
+def pool(matrix: np.ndarray, units: list[int]) -> np.ndarray:
+    """Where a scene lacks a signal, it takes its unit's mean similarity (missing values left
+    out): a shot without speech hears the voice of the shots its line of dialogue runs over. A
+    scene's own measurement is kept, so a wrongly joined cut costs little."""
+    import numpy as np
+
+    n, count = len(units), max(units) + 1
+    member = np.zeros((n, count))
+    member[np.arange(n), units] = 1.0
+    known = ~np.isnan(matrix)
+    sums = member.T @ np.where(known, matrix, 0.0) @ member
+    counts = member.T @ known.astype(float) @ member
+    unit_matrix = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
+    return np.where(known, matrix, unit_matrix[np.ix_(units, units)])
+
+
+def pooled(components: dict[str, np.ndarray], units: list[int]) -> dict[str, np.ndarray]:
+    """Components pooled over speech units (time and causal links stay per scene)."""
+    if len(set(units)) == len(units):
+        return components
+    return {
+        name: m if name in ("time", "causal") else pool(m, units) for name, m in components.items()
+    }
+
+
 def build_graph(
     nodes: list[SceneNode],
     ext: ExternalSignals,
     weights: dict[str, float],
     causal: list[tuple[int, int]] | None = None,
 ) -> Graph:
-    from story.presets import effective_weights
-
-    components = components_of(nodes, ext, causal)
-    used = effective_weights(weights, set(components))
     import numpy as np
 
-    # One scene (or no shared signal) leaves no component: an all-zero n x n graph, not 0 x 0.
-    matrix = combine(components, used) if components else np.zeros((len(nodes), len(nodes)))
-    return Graph(nodes, components, used, matrix, why={"ext": ext})
+    from story.presets import effective_weights
+
+    units = speech_units(nodes)
+    components = pooled(components_of(nodes, ext, causal), units)
+    used = effective_weights(weights, set(components))
+    graph = Graph(nodes, components, used, np.zeros((0, 0)), why={"ext": ext, "units": units})
+    return reweight(graph, used)
 
 
 def reweight(graph: Graph, weights: dict[str, float]) -> Graph:
@@ -195,5 +233,6 @@ def reweight(graph: Graph, weights: dict[str, float]) -> Graph:
 
     used = {name: w for name, w in weights.items() if name in graph.components and w > 0}
     n = len(graph.nodes)
+    # One scene (or no shared signal) leaves no component: an all-zero n x n graph, not 0 x 0.
     matrix = combine(graph.components, used) if used else np.zeros((n, n))
     return Graph(graph.nodes, graph.components, used, matrix, why=graph.why)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from story import llm
 from story.cluster import Clustering, Constraints, cluster
+from story.confidence import scene_confidences
 from story.external import ExternalSignals
 from story.graph import (
     EDGES_PER_SCENE,
@@ -29,7 +31,11 @@ from story.interest import interest_scores
 from story.naming import (
     PALETTE,
     distinctive_words,
+    is_named,
+    key_phrases,
     main_people,
+    place_of,
+    spoken_people,
     storyline_description,
     storyline_name,
     unique_names,
@@ -93,6 +99,8 @@ class GroupingResult:
     edges: list[dict[str, Any]]
     interest: list[dict[str, Any]]
     metadata: dict[str, Any]
+    # Per node position: confidence, reasons, the runner-up storyline's order (None: no storyline)
+    scenes: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 WHY = {
@@ -165,6 +173,7 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
     clustering = cluster(graph.matrix, inp.wanted, cons)
     storylines = _storylines(inp, clustering)
     _name(inp, storylines)
+    scenes = _confidences(inp, graph, clustering, storylines)
     faces = {pk: len(c) for pk, c in inp.ext.characters.items()} if inp.ext.characters else None
     metadata = {
         "preset": preset,
@@ -184,13 +193,39 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
             "carried_from": inp.carried_from,
         },
         "llm": {"enabled": inp.use_llm and llm.enabled(), "causal_links": len(links)},
+        "review": sum(1 for s in scenes if s and s["needs_review"]),
     }
     return GroupingResult(
         storylines=storylines,
         edges=edges_of(graph) + _causal_edges(links),
         interest=interest_scores(inp.nodes, graph.matrix, inp.loudness_db, faces),
         metadata=metadata,
+        scenes=scenes,
     )
+
+
+def _confidences(
+    inp: GroupingInput,
+    graph: Graph,
+    clustering: Clustering,
+    plans: list[PlannedStoryline],
+) -> list[dict[str, Any] | None]:
+    """Per position: confidence, reasons and the runner-up as a storyline order."""
+    order = {clustering.labels[p.positions[0]]: p.order for p in plans if p.positions}
+    editor = {pos for g in inp.groups for pos in g.positions}
+    found = scene_confidences(graph, clustering.labels, clustering.relevance, editor, WHY)
+    return [
+        None
+        if c is None
+        else {
+            "confidence": c.confidence,
+            "reasons": c.reasons,
+            "against": c.against,
+            "runner_up": order.get(c.runner_up) if c.runner_up is not None else None,
+            "needs_review": c.needs_review,
+        }
+        for c in found
+    ]
 
 
 def _storylines(inp: GroupingInput, clustering: Clustering) -> list[PlannedStoryline]:
@@ -262,10 +297,14 @@ def _name(inp: GroupingInput, plans: list[PlannedStoryline]) -> None:
     """Content names and descriptions, the language model's when it answers; locks win."""
     groups = [[inp.nodes[i] for i in p.positions] for p in plans]
     words = distinctive_words(groups)
+    phrases, spoken = key_phrases(groups), spoken_people(groups)
+    objects = {pk: v.get("objects") or [] for pk, v in inp.ext.vision.items()}
     names = []
-    for plan, group, top in zip(plans, groups, words, strict=True):
-        people = main_people(group, inp.ext.characters, inp.ext.character_names)
-        names.append(storyline_name(plan.order, people, top[:2]))
+    for i, (plan, group, top) in enumerate(zip(plans, groups, words, strict=True)):
+        people = _people(inp, group, spoken[i])
+        # Object labels are English: they name the place of English (or silent) storylines only.
+        place = place_of(group, objects) if _language(group) in (None, "en") else None
+        names.append(storyline_name(plan.order, people, top[:2], phrases[i], place))
         if not plan.lock.get("description"):
             plan.description = storyline_description(group, people, top)
     names = unique_names(names)
@@ -276,6 +315,24 @@ def _name(inp: GroupingInput, plans: list[PlannedStoryline]) -> None:
             plan.name = suggestion["name"] if suggestion else name
         if suggestion and suggestion["summary"] and not plan.lock.get("description"):
             plan.description = f"{suggestion['summary']} ({plan.description})"
+
+
+def _people(inp: GroupingInput, group: list[SceneNode], spoken: list[str]) -> list[str]:
+    """Who the storyline is about: characters and speakers editors named come first, then the
+    names said in it; default labels ("Character 2") say nothing and are left out."""
+    seen = main_people(group, inp.ext.characters, inp.ext.character_names)
+    voices = Counter(s for n in group for s in inp.ext.speakers.get(n.pk, []))
+    named = [p for p in seen if is_named(p)] + [s for s, _ in voices.most_common() if is_named(s)]
+    out: list[str] = []
+    for person in [*named, *spoken]:
+        if person not in out:
+            out.append(person)
+    return out[:2]
+
+
+def _language(group: list[SceneNode]) -> str | None:
+    languages = Counter(n.features.get("language") for n in group if n.features.get("language"))
+    return languages.most_common(1)[0][0] if languages else None
 
 
 def _llm_names(

@@ -190,3 +190,26 @@ class StoryPreference(models.Model):
     learn_from_edits = models.BooleanField(default=False)
     weight_multipliers = models.JSONField(default=dict)  # {"voice": 1.4, "colour": 0.8, …}
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class SceneConfidence(models.Model):
+    """How sure the grouping is of a scene's storyline, the reasons, and whether an editor
+    should check it (``story.confidence``)."""
+
+    scene = models.OneToOneField(Scene, on_delete=models.CASCADE, related_name="story_confidence")
+    confidence = models.FloatField()
+    # [{"signal": "voiceprint", "why": "the same voice", "share": 0.21}, …], strongest first
+    reasons = models.JSONField(default=list)
+    against = models.JSONField(null=True, blank=True)  # the signal pulling the other way
+    runner_up = models.ForeignKey(
+        Storyline, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    needs_review = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["needs_review", "confidence"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="confidence_0_1"
+            ),
+        ]

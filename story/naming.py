@@ -1,14 +1,35 @@
-"""Names and descriptions of storylines, built from what is in them."""
+# ruff: noqa: RUF001  (Russian function words are meant to be Cyrillic)
+"""Names and descriptions of storylines, built from what is in them.
+
+A name says who (people editors named, else names spoken in the storyline), what (its most
+distinctive key phrase: a run of content words that recurs, else its two most distinctive
+words) and, when the pictures agree on it, where (an object seen in most of its scenes), in the
+words of its own speech.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 
 from analysis.pipeline.stages.common import format_clock
 from story.graph import SceneNode
+from story.text import STOPWORDS
+
+# Three-letter function words (``content_words`` drops every word under four letters, key
+# phrases keep three-letter nouns such as "sea" or "дом").
+_SHORT = (
+    "the and for but not you his her was are had has all any can our out who its him she "
+    "one two may now how why did get got let say see too yet nor off own per via use "
+    "как что так все для нет уже был она они его это тот где кто чем при про над под без"
+)
+SHORT_STOPWORDS = frozenset(_SHORT.split())
+TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+DEFAULT_LABEL = re.compile(r"^(character|speaker|person) \d+$", re.IGNORECASE)
+PLACE_SHARE = 0.6  # an object names the place when seen in this share of the scenes
 
 PALETTE = [
     "#4e79a7",
@@ -45,12 +66,91 @@ def main_people(
     return [names.get(c, f"person {c}") for c, _ in seen.most_common(3)]
 
 
-def storyline_name(order: int, people: list[str], words: list[str]) -> str:
-    if people:
-        return " & ".join(people[:2])
-    if words:
-        return ", ".join([words[0].capitalize(), *words[1:2]])
-    return f"Storyline {order + 1}"
+def is_named(name: str) -> bool:
+    """An editor's name, not a default label such as "Character 2" or "Speaker 1"."""
+    return bool(name.strip()) and not DEFAULT_LABEL.match(name.strip())
+
+
+def _content(token: str) -> bool:
+    low = token.lower()
+    return len(low) >= 3 and low not in STOPWORDS and low not in SHORT_STOPWORDS
+
+
+def _phrases(text: str, longest: int = 3) -> list[str]:
+    """Runs of 2..``longest`` content words not broken by a function word or a stop."""
+    out = []
+    for sentence in re.split(r"[.!?;:,\n]+", text):
+        run: list[str] = []
+        for token in [*TOKEN.findall(sentence), ""]:
+            if token and _content(token):
+                run.append(token.lower())
+                continue
+            for n in range(2, longest + 1):
+                out += [" ".join(run[i : i + n]) for i in range(len(run) - n + 1)]
+            run = []
+    return out
+
+
+def spoken_names(text: str) -> list[str]:
+    """Capitalised words inside sentences (not their first word): names people say."""
+    names = []
+    for sentence in re.split(r"[.!?\n]+", text):
+        tokens = TOKEN.findall(sentence)
+        names += [t for t in tokens[1:] if t[:1].isupper() and t[1:].islower() and _content(t)]
+    return names
+
+
+def _distinctive(counts: list[Counter[str]], minimum: int = 1) -> list[list[str]]:
+    """Per group, its items by tf-idf over the groups (items seen ``minimum`` times or more)."""
+    used_in = Counter(w for c in counts for w in c)
+    total = len(counts)
+    result = []
+    for c in counts:
+        scored = {w: f * math.log((1 + total) / used_in[w]) for w, f in c.items() if f >= minimum}
+        result.append(sorted(scored, key=lambda w: (-scored[w], -c[w], w)))
+    return result
+
+
+def key_phrases(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list[list[str]]:
+    """Per group, recurring multi-word phrases of its speech that other groups do not share."""
+    counts = [Counter(p for n in g for p in _phrases(n.features.get("text") or "")) for g in groups]
+    return [ranked[:count] for ranked in _distinctive(counts, minimum=2)]
+
+
+def spoken_people(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list[list[str]]:
+    """Per group, the names said in it more than elsewhere (each said at least twice)."""
+    counts = [
+        Counter(w for n in g for w in spoken_names(n.features.get("text") or "")) for g in groups
+    ]
+    return [ranked[:count] for ranked in _distinctive(counts, minimum=2)]
+
+
+def place_of(group: Sequence[SceneNode], objects: dict[int, list[str]]) -> str | None:
+    """An object seen in most of the group's scenes (the pictures agree on where), else None."""
+    if not group:
+        return None
+    seen = Counter(o for n in group for o in set(objects.get(n.pk) or []))
+    best = seen.most_common(1)
+    return best[0][0] if best and best[0][1] >= PLACE_SHARE * len(group) else None
+
+
+def storyline_name(
+    order: int,
+    people: list[str],
+    words: list[str],
+    phrases: Sequence[str] = (),
+    place: str | None = None,
+) -> str:
+    """E.g. "Anna: railway station", "Captain Harlow: fishing boat (harbour)", "Stars, home"."""
+    who = " & ".join(people[:2])
+    what = phrases[0] if phrases else ", ".join(words[:2])
+    if who and what:
+        name = f"{who}: {what}"
+    elif who or what:
+        name = who or what[:1].upper() + what[1:]
+    else:
+        return f"Storyline {order + 1}"
+    return f"{name} ({place})" if place else name
 
 
 def storyline_description(group: Sequence[SceneNode], people: list[str], words: list[str]) -> str:

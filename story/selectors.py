@@ -11,12 +11,14 @@ from django.http import Http404
 from analysis.models import Analysis, Scene
 from story.grouping import WHY
 from story.models import (
+    SceneConfidence,
     SceneEdge,
     SceneExclusion,
     SceneInterest,
     SceneRelevance,
     Storyline,
     StorylineEdit,
+    StorylineScene,
     StoryPreference,
 )
 
@@ -61,10 +63,60 @@ def result_scene_extras(scenes: Sequence[Scene]) -> dict[int, dict[str, Any]]:
     for scene_id, storyline_id, value in rows:
         if storyline_id in public:
             relevance.setdefault(scene_id, {})[public[storyline_id]] = round(value, 4)
+    sure = {c.scene_id: c for c in SceneConfidence.objects.filter(scene_id__in=pks)}
     return {
-        pk: {"interest": interest.get(pk), "storyline_relevance": relevance.get(pk, {})}
+        pk: {
+            "interest": interest.get(pk),
+            "storyline_relevance": relevance.get(pk, {}),
+            **_confidence_json(sure.get(pk), public),
+        }
         for pk in pks
     }
+
+
+def _confidence_json(row: SceneConfidence | None, public: dict[int, str]) -> dict[str, Any]:
+    if row is None:
+        return {"storyline_confidence": None, "storyline_reasons": [], "needs_review": False}
+    return {
+        "storyline_confidence": round(row.confidence, 4),
+        "storyline_reasons": row.reasons,
+        "storyline_doubt": row.against,
+        "storyline_runner_up": public.get(row.runner_up_id) if row.runner_up_id else None,
+        "needs_review": row.needs_review,
+    }
+
+
+def review_list(analysis: Analysis, everything: bool = False) -> list[dict[str, Any]]:
+    """Scenes whose storyline the grouping is least sure of, least sure first (``everything``:
+    every scene with a confidence, not only those flagged for review)."""
+    rows = SceneConfidence.objects.filter(scene__analysis=analysis).select_related(
+        "scene", "runner_up"
+    )
+    if not everything:
+        rows = rows.filter(needs_review=True)
+    primary = dict(
+        StorylineScene.objects.filter(scene__analysis=analysis).values_list(
+            "scene_id", "storyline_id"
+        )
+    )
+    names = dict(Storyline.objects.filter(analysis=analysis).values_list("pk", "name"))
+    return [
+        {
+            "scene_id": row.scene.public_id,
+            "index": row.scene.index,
+            "start_time": row.scene.start_time,
+            "end_time": row.scene.end_time,
+            "storyline_id": primary.get(row.scene_id),
+            "storyline": names.get(primary.get(row.scene_id, 0)),  # pk 0: no storyline
+            "confidence": round(row.confidence, 4),
+            "reasons": row.reasons,
+            "against": row.against,
+            "runner_up_id": row.runner_up_id,
+            "runner_up": row.runner_up.name if row.runner_up else None,
+            "needs_review": row.needs_review,
+        }
+        for row in rows.order_by("confidence", "scene__index")
+    ]
 
 
 def _edge_json(edge: SceneEdge, index: dict[int, Scene]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from story.grouping import GroupingResult, plan_grouping
 from story.models import (
     EditAction,
     MembershipSource,
+    SceneConfidence,
     SceneEdge,
     SceneExclusion,
     SceneInterest,
@@ -66,8 +67,9 @@ def apply_grouping(
     _park_orders(analysis)
     StorylineScene.objects.filter(scene__analysis=analysis).delete()
     SceneRelevance.objects.filter(scene__analysis=analysis).delete()
+    rows = {}
     for plan in result.storylines:
-        storyline = _storyline_row(analysis, plan)
+        storyline = rows[plan.order] = _storyline_row(analysis, plan)
         editor = set(plan.editor_positions)
         StorylineScene.objects.bulk_create(
             StorylineScene(
@@ -86,10 +88,32 @@ def apply_grouping(
     SceneExclusion.objects.filter(scene__analysis=analysis).delete()
     SceneExclusion.objects.bulk_create(SceneExclusion(scene_id=nodes[p].pk) for p in excluded)
     _replace_edges(analysis, nodes, result)
+    _replace_confidences(analysis, nodes, result, rows)
     SceneInterest.objects.filter(scene__analysis=analysis).delete()
     SceneInterest.objects.bulk_create(
         SceneInterest(scene_id=node.pk, score=item["score"], parts=item["parts"])
         for node, item in zip(nodes, result.interest, strict=True)
+    )
+
+
+def _replace_confidences(
+    analysis: Analysis,
+    nodes: list[SceneNode],
+    result: GroupingResult,
+    rows: dict[int, Storyline],
+) -> None:
+    SceneConfidence.objects.filter(scene__analysis=analysis).delete()
+    SceneConfidence.objects.bulk_create(
+        SceneConfidence(
+            scene_id=node.pk,
+            confidence=item["confidence"],
+            reasons=item["reasons"],
+            against=item["against"],
+            runner_up=rows.get(item["runner_up"]) if item["runner_up"] is not None else None,
+            needs_review=item["needs_review"],
+        )
+        for node, item in zip(nodes, result.scenes, strict=True)
+        if item is not None
     )
 
 
@@ -169,11 +193,17 @@ def snapshot(analysis: Analysis) -> dict[str, Any]:
     excluded = list(
         SceneExclusion.objects.filter(scene__analysis=analysis).values_list("scene_id", flat=True)
     )
+    confidences = list(
+        SceneConfidence.objects.filter(scene__analysis=analysis).values(
+            "scene_id", "confidence", "reasons", "against", "runner_up_id", "needs_review"
+        )
+    )
     return {
         "storylines": storylines,
         "members": members,
         "relevance": [list(r) for r in relevance],
         "excluded": excluded,
+        "confidences": confidences,
     }
 
 
@@ -196,6 +226,10 @@ def restore(analysis: Analysis, state: dict[str, Any]) -> None:
     )
     SceneExclusion.objects.filter(scene__analysis=analysis).delete()
     SceneExclusion.objects.bulk_create(SceneExclusion(scene_id=pk) for pk in state["excluded"])
+    SceneConfidence.objects.filter(scene__analysis=analysis).delete()
+    SceneConfidence.objects.bulk_create(
+        SceneConfidence(**row) for row in state.get("confidences", [])
+    )
 
 
 # --- Corrections ------------------------------------------------------------------------------
@@ -252,6 +286,16 @@ def _place(scene: Scene, storyline: Storyline) -> None:
     )
     SceneRelevance.objects.filter(scene=scene).delete()
     SceneRelevance.objects.create(storyline=storyline, scene=scene, relevance=1.0)
+    SceneConfidence.objects.update_or_create(
+        scene=scene,
+        defaults={
+            "confidence": 1.0,
+            "reasons": [{"signal": "editor", "why": "placed by an editor"}],
+            "against": None,
+            "runner_up": None,
+            "needs_review": False,
+        },
+    )
 
 
 def _new_storyline(analysis: Analysis, name: str, color: str | None) -> Storyline:
@@ -297,6 +341,7 @@ def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEd
     def change(locked: Analysis) -> str:
         StorylineScene.objects.filter(scene=scene).delete()
         SceneRelevance.objects.filter(scene=scene).delete()
+        SceneConfidence.objects.filter(scene=scene).delete()
         SceneExclusion.objects.get_or_create(scene=scene)
         return f"Scene {scene.index + 1} taken out of every storyline"
 

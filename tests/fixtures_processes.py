@@ -77,6 +77,7 @@ class Worker:
                 "1",
                 "--queues",
                 "cpu",
+                "describe",  # the description service's own queue
             ],
             cwd=ROOT,
             env=env,

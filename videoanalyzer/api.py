@@ -11,6 +11,7 @@ from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from analysis.api import router as analysis_router
 from analysis.tokens import user_for_token
+from describe.api import library_router as describe_library_router
 from describe.api import router as describe_router
 from exports.api import router as exports_router
 from frontend.api import router as timeline_router
@@ -45,6 +46,7 @@ api = NinjaAPI(
 )
 api.add_router("/", analysis_router)
 api.add_router("/", describe_router)
+api.add_router("/", describe_library_router)
 api.add_router("/", people_router)
 api.add_router("/", vision_router)
 api.add_router("/", story_router)

@@ -42,7 +42,7 @@ def install_daphne_gate() -> None:
     http_protocol.WebRequest = _gated(http_protocol.WebRequest)
     # A request line or header over Twisted's line limit (16 kB) closed the connection
     # without a status; answer it.
-    http.HTTPChannel.lineLengthExceeded = _line_too_long
+    http.HTTPChannel.lineLengthExceeded = _line_too_long  # type: ignore[method-assign]
 
 
 def _line_too_long(channel: Any, line: bytes) -> None:

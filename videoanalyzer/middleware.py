@@ -58,3 +58,108 @@ class RequestGateMiddleware:
             return self.get_response(request)
         with self.uploads:
             return self.get_response(request)
+
+
+API_ERRORS = {
+    400: "The request could not be read (a malformed body, form or header).",
+    401: "Authentication required.",
+    403: "This is not allowed.",
+    404: "Not found.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+    414: "The request URI is too long.",
+    415: "This content type is not accepted.",
+    429: "Too many requests; try again later.",
+    500: "The server failed to answer this request; the error was logged.",
+    503: "The service is unavailable; try again shortly.",
+}
+
+
+def _is_api(request: HttpRequest) -> bool:
+    from videoanalyzer.gate import API_PREFIXES
+
+    return request.path.startswith(API_PREFIXES)
+
+
+class ApiJsonErrorsMiddleware:
+    """Every error of the API is JSON (``{"detail": ...}``) with a message a person understands.
+
+    Django answers some errors itself, before or around the API's own handlers: a multipart
+    body without a boundary or a form over its size (HTML 400), a method the route does not
+    have (plain-text 405), a crash (HTML 500). For API paths those become JSON here.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or not _is_api(request):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return self._as_json(request, response)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        from django.core.exceptions import RequestDataTooBig
+        from django.http.multipartparser import MultiPartParserError
+
+        if not _is_api(request):
+            return None
+        if isinstance(exc, RequestDataTooBig):
+            return JsonResponse({"detail": f"The request body is too large: {exc}"}, status=413)
+        if isinstance(exc, MultiPartParserError):
+            detail = (
+                f"The multipart form could not be read ({exc}): check its boundary, and that "
+                "its part headers (file names included) are UTF-8."
+            )
+            return JsonResponse({"detail": detail}, status=400)
+        return None
+
+    def _as_json(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        status = response.status_code
+        detail = API_ERRORS.get(status, f"The request failed (HTTP {status}).")
+        if status == 405 and response.get("Allow"):
+            detail = f"{request.method} is not allowed here; use {response['Allow']}."
+        converted = JsonResponse({"detail": detail}, status=status)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if response.get(header):
+                converted[header] = response[header]
+        return converted
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """A strict Content-Security-Policy on every page: scripts and styles from our own origin
+    only (the pages use ES modules and stylesheets, no inline code), nothing framed.
+
+    ``connect-src`` names the page's own host for WebSockets too (``'self'`` covers ``ws:`` only
+    in newer browsers).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response and _is_html(response):
+            response["Content-Security-Policy"] = policy_for(request)
+        return response
+
+
+def _is_html(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+def policy_for(request: HttpRequest) -> str:
+    try:
+        host = request.get_host()
+    except Exception:  # a disallowed host: Django answers 400 anyway
+        return f"{CONTENT_SECURITY_POLICY}; connect-src 'self'"
+    return f"{CONTENT_SECURITY_POLICY}; connect-src 'self' ws://{host} wss://{host}"

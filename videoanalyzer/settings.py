@@ -46,6 +46,17 @@ SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
 ALLOWED_HOSTS = [h for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
+    # A server reachable under other names with a key everyone can read: refuse to start,
+    # embedded mode included (checked before the embedded database starts).
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: this server answers for "
+        f"{', '.join(ALLOWED_HOSTS)} with the development key. Set SECRET_KEY in the environment."
+    )
+
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -70,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "videoanalyzer.middleware.ContentSecurityPolicyMiddleware",
+    "videoanalyzer.middleware.ApiJsonErrorsMiddleware",
     "videoanalyzer.middleware.RequestGateMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,21 +117,6 @@ DATABASE_URL = env("DATABASE_URL")
 # Without a URL: the embedded Postgres in VAR_DIR/pgdata, started by the first connection (or
 # by `serve` up front), never by importing this module (videoanalyzer.embedded).
 EMBEDDED_DB = not DATABASE_URL
-
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
-if (
-    SECRET_KEY == DEV_SECRET_KEY
-    and not DEBUG
-    and not EMBEDDED_DB
-    and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
-):
-    # A server reachable under other names with a key everyone can read: refuse to start.
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "SECRET_KEY is not set: this server answers for "
-        f"{', '.join(ALLOWED_HOSTS)} with the development key. Set SECRET_KEY in the environment."
-    )
 
 import dj_database_url  # noqa: E402
 

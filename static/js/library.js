@@ -264,8 +264,47 @@ function wireRows() {
   ui.rows.addEventListener("click", (event) => {
     const button = event.target.closest("[data-action=delete]");
     if (button) onDelete(button);
+    const describe = event.target.closest("[data-action=describe]");
+    if (describe) openDescribe(describe);
   });
 }
+
+// --- Audio description ------------------------------------------------------------------------
+
+const describeDialog = $("describe-dialog");
+let describedVideo = null;
+
+function openDescribe(button) {
+  const row = button.closest("tr");
+  describedVideo = row.dataset.videoId;
+  $("describe-video-name").textContent = row.dataset.videoName;
+  const subtitles = $("describe-pauses").querySelector("option[value=subtitles]");
+  subtitles.disabled = button.dataset.hasSubtitles !== "true";
+  if (subtitles.disabled) $("describe-pauses").value = "speech";
+  $("describe-form-error").hidden = true;
+  describeDialog.showModal();
+}
+
+async function startDescribe(event) {
+  if (event.submitter?.value !== "start") return; // Cancel closes the dialog
+  event.preventDefault();
+  const form = event.target;
+  const start = form.querySelector("[value=start]");
+  start.disabled = true;
+  try {
+    const job = await apiFetch(urlFor(data.urls.describe, describedVideo), {
+      method: "POST",
+      json: { language: form.elements.language.value, pauses: form.elements.pauses.value },
+    });
+    window.location.assign(job.page_url);
+  } catch (error) {
+    $("describe-form-error").textContent = messageOf(error);
+    $("describe-form-error").hidden = false;
+    start.disabled = false;
+  }
+}
+
+$("describe-form").addEventListener("submit", startDescribe);
 
 // --- Live statuses ---------------------------------------------------------------------------
 

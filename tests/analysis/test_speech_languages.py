@@ -176,3 +176,21 @@ def test_a_forced_language_still_applies_to_all_speech(
     segments = list(TranscriptSegment.objects.filter(analysis=analysis))
     assert segments and {seg.language for seg in segments} == {"en"}
     assert all(seg.language_probability is None for seg in segments)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_forced_language_nobody_speaks_is_noted(
+    user: Any, speech_clip: Clip, tmp_path: Path
+) -> None:
+    analysis = run_stages(user, speech_clip, tmp_path, language="ru")
+    (note,) = analysis.metadata["transcript_notes"]
+    assert "forced to 'ru'" in note and "sounds like en" in note, note
+    assert TranscriptSegment.objects.filter(analysis=analysis).exists()  # transcribed all the same
+
+
+@pytest.mark.django_db
+def test_a_video_without_audio_says_so(user: Any, no_audio_clip: Clip, tmp_path: Path) -> None:
+    analysis = run_stages(user, no_audio_clip, tmp_path)
+    assert analysis.metadata["transcript_notes"] == ["The video has no audio to transcribe."]
+    assert not TranscriptSegment.objects.filter(analysis=analysis).exists()

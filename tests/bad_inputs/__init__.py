@@ -170,6 +170,27 @@ def make_unknown_codec(path: Path) -> Path:
     return path
 
 
+def make_picture(codec: str) -> Callable[[Path], Path]:
+    """A still picture (JPEG, PNG or GIF) written under a video's name."""
+
+    def make(path: Path) -> Path:
+        source = path.with_suffix(f".{codec}")
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2={SMALL}", "-frames:v", "1", str(source))
+        source.replace(path)
+        return path
+
+    return make
+
+
+def make_damaged_sample_table(path: Path) -> Path:
+    """An MP4 whose sample description (the codec's fourcc in stsd) is overwritten."""
+    _h264(path, audio=False)
+    data = path.read_bytes()
+    assert data.count(b"avc1") >= 1
+    path.write_bytes(data.replace(b"avc1", b"\x00\x01\xfe\x7f"))
+    return path
+
+
 @dataclass(frozen=True)
 class MediaCase:
     """One file of the corpus and what uploading it must give."""
@@ -189,6 +210,12 @@ MEDIA_CASES = [
     MediaCase("audio only", "tone.mp4", make_audio_only, 400, "no video stream"),
     MediaCase("huge resolution 9000x9000", "huge.mp4", make_huge_resolution, 400, "9000x9000"),
     MediaCase("unknown codec (fourcc)", "odd.avi", make_unknown_codec, 400, "cannot be decoded"),
+    MediaCase("JPEG renamed .mp4", "photo.mp4", make_picture("jpg"), 400, "JPEG picture"),
+    MediaCase("PNG renamed .mov", "shot.mov", make_picture("png"), 400, "PNG picture"),
+    MediaCase("GIF renamed .mp4", "meme.mp4", make_picture("gif"), 400, "GIF picture"),
+    MediaCase(
+        "mp4 with a damaged sample table", "stsd.mp4", make_damaged_sample_table, 400, "damaged"
+    ),
     MediaCase(
         "corrupt frames in the middle",
         "corrupt.mp4",

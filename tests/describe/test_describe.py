@@ -23,7 +23,7 @@ from describe.describers import FallbackDescriber, FrameSample
 from describe.models import CallbackDelivery, DescribeJob, JobStatus
 from describe.pauses import find_slot, parse_subtitles, silences
 from describe.processing import job_execute
-from describe.services import client_create, job_create
+from describe.services import JobRequestError, client_create, job_create
 from describe.similarity import meteor, similarity
 from tests.decode_spy import decoding, spy_on_av_open
 from tests.fixtures_describe import DubbedClip, LoopbackServer, Route
@@ -220,6 +220,7 @@ def test_without_subtitles_the_pauses_come_from_voice_activity(
 
     assert done is not None and done.status == JobStatus.PROCESSED, done and done.error
     assert done.metadata["speech_source"] == "vad"
+    assert set(done.metadata["speech_languages"]) == {"en"}  # descriptions follow the speech
     # Shots, the frames to describe and the audio's alignment all come from one decode pass.
     (decoded,) = decoding(opened)
     frames = round(dubbed_clip.duration * 25)
@@ -296,7 +297,12 @@ def test_loopback_is_refused_unless_allowed(
     client, _token = client_create(owner=user, name="strict")
     video = loopback.serve_file("/film.mp4", dubbed_clip.path)
     data = {"url": video, "callback_url": loopback.url("/callback")}
-    job = job_create(client=client, data=data, enqueue=False)
+    # Refused when the request arrives...
+    with pytest.raises(JobRequestError, match="a loopback address"):
+        job_create(client=client, data=data, enqueue=False)
+    assert not DescribeJob.objects.exists()
+    # ... and again when the job connects (a name may resolve elsewhere by then).
+    job = DescribeJob.objects.create(client=client, url=video, callback_url=data["callback_url"])
 
     done = job_execute(job_id=job.id)
 
@@ -511,7 +517,11 @@ def test_the_job_page_speaks_each_description_at_its_cue(
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
-        context = browser.new_context()
+        # bypass_csp: Playwright's wait_for_function evals strings, which the pages' policy forbids
+        # (the policy itself is tested by tests/frontend/test_csp_browser.py).
+        context = browser.new_context(
+            bypass_csp=True,
+        )
         context.add_cookies([cookie])
         context.add_init_script(SPEECH_RECORDER)
         page = context.new_page()

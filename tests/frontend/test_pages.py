@@ -163,3 +163,10 @@ def _json_script(html: str, element_id: str) -> Any:
     start = html.index(f'<script id="{element_id}" type="application/json">')
     start = html.index(">", start) + 1
     return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_the_favicon_is_linked_and_answers_at_the_usual_address(client: Client) -> None:
+    page = client.get("/login/").content.decode()
+    assert 'rel="icon" href="/static/img/favicon.svg" type="image/svg+xml"' in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/img/favicon.svg"

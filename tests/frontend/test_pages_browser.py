@@ -3,6 +3,7 @@ each page with axe-core (0 serious or critical violations). Run with ``-m browse
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import urllib.error
@@ -33,6 +34,18 @@ DescriptionResult.objects.create(job=job, index=0, scene=0, timestamp=0.5, end=2
 User.objects.create_user("ops", password={password!r}, is_staff=True)
 print(job.id)
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_describer() -> Iterator[None]:
+    """The stack's worker describes with the offline describer (set before the stack starts)."""
+    before = os.environ.get("DESCRIBE_DESCRIBER")
+    os.environ["DESCRIBE_DESCRIBER"] = "fallback"
+    yield
+    if before is None:
+        os.environ.pop("DESCRIBE_DESCRIBER", None)
+    else:
+        os.environ["DESCRIBE_DESCRIBER"] = before
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +164,10 @@ def test_every_page_has_no_serious_accessibility_problems(
             page = ctx.new_page()
             page.goto("/login/")
             assert_accessible(page, f"login at {viewport['width']}")
+            icon = page.locator("link[rel=icon]").get_attribute("href") or ""
+            served = page.request.get(icon)
+            assert served.status == 200 and "svg" in served.headers["content-type"]
+            assert page.request.get("/favicon.ico").url.endswith(".svg")
             log_in(page)
             for name, path in pages_to_check(analysis_id, job_id):
                 page.goto(path)
@@ -267,3 +284,66 @@ def test_library_thumbnails_and_a_search_kept_in_the_address(
     expect(status).to_have_text(first or "")
     page.go_back()
     expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}/$"))
+
+
+# Records what the page asks the browser to say, with the video's time then (headless Chromium
+# has no voices), and ends each utterance at once.
+SPEECH_RECORDER = """
+window.__spoken = [];
+class FakeUtterance { constructor(text) { this.text = text; } }
+if (!window.SpeechSynthesisUtterance) window.SpeechSynthesisUtterance = FakeUtterance;
+const fakeSynth = {
+  speak(utterance) {
+    const video = document.querySelector('[data-testid=describe-player]');
+    window.__spoken.push({ text: utterance.text, time: video ? video.currentTime : -1 });
+    setTimeout(() => utterance.onend && utterance.onend(), 10);
+  },
+  cancel() {},
+};
+Object.defineProperty(window, 'speechSynthesis', { value: fakeSynth, configurable: true });
+"""
+
+
+def test_audio_description_from_the_library(
+    context: BrowserContext, analysis_id: str, tmp_path: Any
+) -> None:
+    page = context.new_page()
+    page.add_init_script(SPEECH_RECORDER)
+    log_in(page)
+    row = page.get_by_test_id("video-row").filter(has_text="Колор.mp4")
+    row.get_by_test_id("describe-button").click()
+    expect(page.get_by_test_id("describe-dialog")).to_be_visible()
+    # No subtitles attached: only the pauses of the speech can be used.
+    expect(page.locator("#describe-pauses option[value=subtitles]")).to_be_disabled()
+    assert_accessible(page, "audio description dialog")
+    page.get_by_test_id("describe-language").select_option("en")
+    page.get_by_test_id("describe-start").click()
+    page.wait_for_url(re.compile(r"/process/[0-9a-f-]{36}/view$"))
+    expect(page.get_by_test_id("job-video")).to_have_text("Колор.mp4")
+    expect(page.get_by_test_id("describe-status")).to_have_text("processed", timeout=180_000)
+    items = page.get_by_test_id("describe-item")
+    expect(items.first).to_be_visible()
+    count = items.count()
+    shot(page, "describe-01-done")
+    assert_accessible(page, "audio description job")
+
+    # The WebVTT download has one cue per description.
+    with page.expect_download() as info:
+        page.get_by_test_id("download-vtt").click()
+    vtt = info.value.path().read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and vtt.count("-->") == count
+
+    # Watching: the library file plays and each description is said when its time comes.
+    player = page.get_by_test_id("describe-player")
+    assert "/media/" in (player.get_attribute("src") or "")
+    page.locator("#describe-hold").click()  # a real click: the page may now start playback
+    page.evaluate("document.querySelector('[data-testid=describe-player]').play()")
+    page.wait_for_function("window.__spoken.length > 0", timeout=30_000)
+    first = page.evaluate("window.__spoken[0]")
+    starts = page.evaluate(
+        "() => [...document.querySelector('[data-testid=describe-player]').textTracks[0].cues]"
+        ".map((cue) => [cue.startTime, cue.endTime, cue.text])"
+    )
+    assert any(
+        text == first["text"] and start - 0.3 <= first["time"] <= end for start, end, text in starts
+    ), (first, starts)

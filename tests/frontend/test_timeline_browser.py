@@ -51,8 +51,13 @@ def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
 
 @pytest.fixture
 def context(browser: Any, stack: E2EStack) -> Iterator[BrowserContext]:  # noqa: F811
+    # bypass_csp: Playwright's wait_for_function evals strings, which the pages' policy forbids
+    # (the policy itself is tested by tests/frontend/test_csp_browser.py).
     ctx = browser.new_context(
-        base_url=stack.base_url, viewport={"width": 1440, "height": 1000}, accept_downloads=True
+        bypass_csp=True,
+        base_url=stack.base_url,
+        viewport={"width": 1440, "height": 1000},
+        accept_downloads=True,
     )
     ctx.set_default_timeout(20_000)
     yield ctx
@@ -305,7 +310,9 @@ def test_player_lanes_and_details_fit_one_screen_with_resizable_panels(
     stack: E2EStack,  # noqa: F811
     long_names_analysis: str,
 ) -> None:
-    ctx = browser.new_context(base_url=stack.base_url, viewport={"width": 1440, "height": 900})
+    ctx = browser.new_context(
+        bypass_csp=True, base_url=stack.base_url, viewport={"width": 1440, "height": 900}
+    )
     try:
         page = ctx.new_page()
         log_in(page)
@@ -435,6 +442,7 @@ def test_the_timeline_on_a_phone(
     long_names_analysis: str,
 ) -> None:
     ctx = browser.new_context(
+        bypass_csp=True,
         base_url=stack.base_url,
         viewport={"width": 390, "height": 844},
         is_mobile=True,

@@ -109,3 +109,7 @@ def test_analyze_on_a_fresh_checkout_analyses_a_film(var_dir: Path, three_shot_c
     body = json.loads(out.read_text())
     assert body["status"] == "completed"
     assert body["result"]["total_scenes"] == 3 and len(body["result"]["storylines"]) == 2
+    # dbshell starts the embedded server too, and finds the rows there.
+    query = "SELECT count(*) FROM analysis_storyline"
+    shell = run(fresh_env(var_dir), "manage.py", "dbshell", "--", "-Atc", query)
+    assert shell.returncode == 0 and shell.stdout.strip() == "2", shell.stderr

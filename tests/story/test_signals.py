@@ -31,7 +31,9 @@ def _nodes() -> tuple[list[SceneNode], ExternalSignals]:
     for i, story in enumerate(STORY):
         look = LOOK[story][(i // 3) % 2]
         colour = [COLOURS[look] + np.random.default_rng(100 + i).normal(0, 3)] * 6
-        nodes.append(SceneNode(i + 1, i, 4.0 * i, 4.0 * i + 4, {"colour": colour}))
+        # The voice is heard twice, as in a real run: the voice print and the MFCC fingerprint.
+        mfcc = [v * 10 for v in _voice(story, 200 + i)]
+        nodes.append(SceneNode(i + 1, i, 4.0 * i, 4.0 * i + 4, {"colour": colour, "voice": mfcc}))
         prints[i + 1] = _voice(story, i)
     return nodes, ExternalSignals(voiceprints=prints)
 
@@ -72,24 +74,36 @@ def test_the_voice_carries_storylines_across_looks_the_colour_does_not() -> None
     assert _groups(_labels(plan_grouping(colour_only))) != _truth()
 
 
-def test_a_flat_signal_gets_no_trust_and_a_time_echo_less() -> None:
+def _blocks(noise: int) -> np.ndarray:
+    """Similarities that follow the storylines, with some noise."""
+    n = len(STORY)
+    rng = np.random.default_rng(noise)
+    same = np.equal.outer(list(STORY), list(STORY))
+    out = np.clip(np.where(same, 0.85, 0.15) + rng.normal(0, 0.05, (n, n)), 0, 1)
+    return (out + out.T) / 2
+
+
+def test_signals_that_agree_on_groups_are_trusted_a_flat_one_and_a_time_echo_not() -> None:
     nodes, _ = _nodes()
     n = len(nodes)
     time = time_kernel(nodes)
-    blocks = np.full((n, n), 0.1)
-    for i, s in enumerate(STORY):
-        for j, t in enumerate(STORY):
-            if s == t:
-                blocks[i, j] = 0.9
-    flat = np.ones((n, n))
-    echo = time.copy()  # a signal that only says which scenes are neighbours
-    trust = signal_trust({"time": time, "story": blocks, "flat": flat, "echo": echo})
+    components = {
+        "time": time,
+        "voice": _blocks(1),  # two families that both follow the storylines
+        "transcript": _blocks(2),
+        "language": np.ones((n, n)),  # one language throughout: says nothing
+        "colour": time.copy(),  # a look that only says which scenes are neighbours
+    }
+    trust = signal_trust(components)
     assert "time" not in trust
-    assert trust["flat"].trust == 0.0
-    assert trust["story"].trust > 0.5 > trust["echo"].trust
-    assert trust["echo"].time_correlation > 0.9
-    weights = trusted_weights({"story": 2.0, "flat": 2.0, "echo": 2.0, "time": 0.5}, trust)
-    assert weights["story"] == 2.0 and weights["flat"] == 0.0 and weights["time"] == 0.5
+    assert trust["language"].trust == 0.0
+    assert trust["voice"].trust > 0.5 and trust["transcript"].trust > 0.5
+    assert trust["colour"].trust < 0.1 and trust["colour"].time_correlation > 0.9
+    assert trust["voice"].agreement > 0.9 > 0.1 > trust["colour"].agreement
+    weights = {"voice": 2.0, "transcript": 1.5, "language": 1.0, "colour": 2.0, "time": 0.5}
+    trusted = trusted_weights(weights, trust)
+    assert trusted["language"] == 0.0 and trusted["time"] == 0.5
+    assert trusted["colour"] < 0.1 < trusted["transcript"] <= trusted["voice"]
 
 
 def test_a_signal_measured_on_few_scenes_is_not_trusted() -> None:
@@ -119,3 +133,29 @@ def test_the_language_of_a_scene_comes_from_its_script() -> None:
     assert text_language("Ask not what your country can do for you.", "ru") == "en"
     assert text_language("Ask not what your country can do for you.", "fr") == "fr"
     assert text_language("Ok.") is None
+
+
+def test_each_scene_has_a_confidence_and_the_signals_that_placed_it() -> None:
+    nodes, ext = _nodes()
+    plan = plan_grouping(GroupingInput(nodes=nodes, ext=ext, wanted=3, use_llm=False))
+    assert len(plan.scenes) == len(nodes)
+    for item in plan.scenes:
+        assert item is not None and 0.0 <= item["confidence"] <= 1.0
+        assert item["runner_up"] in {s.order for s in plan.storylines}
+    # The voice, not the shared street, is what ties a scene to its storyline.
+    top = [item["reasons"][0]["signal"] for item in plan.scenes if item and item["reasons"]]
+    assert sum(1 for s in top if s in ("voiceprint", "voice")) > len(top) / 2
+    assert plan.metadata["review"] == sum(1 for s in plan.scenes if s and s["needs_review"])
+
+
+def test_a_scene_between_two_voices_is_flagged_for_review() -> None:
+    nodes, ext = _nodes()
+    plain = plan_grouping(GroupingInput(nodes=nodes, ext=ext, wanted=3, use_llm=False))
+    middle = (np.array(_voice("A", 50)) + np.array(_voice("B", 51))) / 2
+    ext.voiceprints[nodes[5].pk] = (middle / np.linalg.norm(middle)).tolist()
+    nodes[5].features["voice"] = (middle / np.linalg.norm(middle) * 10).tolist()
+    plan = plan_grouping(GroupingInput(nodes=nodes, ext=ext, wanted=3, use_llm=False))
+    doubtful, sure = plan.scenes[5], plain.scenes[5]
+    assert doubtful is not None and sure is not None
+    assert doubtful["needs_review"] and not sure["needs_review"]
+    assert doubtful["confidence"] < sure["confidence"] / 2

@@ -300,6 +300,39 @@ def test_api_reads_graph_relevance_and_interest(analysis: Analysis, alice: Any) 
     assert 0 <= first["interest"] <= 1 and first["storyline_relevance"]
 
 
+def test_every_scene_has_a_confidence_and_reasons_and_doubtful_ones_are_listed(
+    analysis: Analysis, alice: Any, user: Any
+) -> None:
+    base = f"/api/analyses/{analysis.pk}"
+    everything = alice.get(f"{base}/story/review?everything=true").json()
+    assert len(everything) == 6
+    confidences = [row["confidence"] for row in everything]
+    assert confidences == sorted(confidences) and all(0 <= c <= 1 for c in confidences)
+    assert all(row["reasons"] and row["storyline"] for row in everything)
+    flagged = alice.get(f"{base}/story/review").json()
+    assert [r["scene_id"] for r in flagged] == [
+        r["scene_id"] for r in everything if r["needs_review"]
+    ]
+    result = alice.get(f"/api/analysis/{analysis.pk}").json()["result"]
+    scene_json = result["storylines"][0]["scenes"][0]
+    assert 0 <= scene_json["storyline_confidence"] <= 1 and scene_json["storyline_reasons"]
+    # An editor's placement is certain and leaves the review list.
+    doubtful = everything[0]
+    target = storyline_of(analysis, 0).pk
+    services.move_scene(
+        analysis=analysis,
+        user=user,
+        scene=scene(analysis, doubtful["index"]),
+        storyline_id=target,
+    )
+    after = {r["scene_id"]: r for r in alice.get(f"{base}/story/review?everything=true").json()}
+    assert after[doubtful["scene_id"]]["confidence"] == 1.0
+    assert after[doubtful["scene_id"]]["reasons"][0]["signal"] == "editor"
+    services.undo(analysis=analysis, user=user)
+    undone = {r["scene_id"]: r for r in alice.get(f"{base}/story/review?everything=true").json()}
+    assert undone[doubtful["scene_id"]]["confidence"] == doubtful["confidence"]
+
+
 def test_api_corrections_and_undo(analysis: Analysis, alice: Any) -> None:
     base = f"/api/analyses/{analysis.pk}/story"
     other = storyline_of(analysis, 1).pk

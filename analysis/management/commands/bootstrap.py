@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from analysis.conf import setting
 from analysis.samples import seed
 
 
@@ -21,8 +21,8 @@ class Command(BaseCommand):
         users = get_user_model().objects
         if users.exists():
             return
-        username = os.environ.get("ADMIN_USERNAME", "editor")
-        password = os.environ.get("ADMIN_PASSWORD", "")
+        username = setting("ADMIN_USERNAME")
+        password = setting("ADMIN_PASSWORD")
         if not password:
             if not settings.EMBEDDED_DB:
                 self.stderr.write("No users yet: set ADMIN_PASSWORD or run createsuperuser.")

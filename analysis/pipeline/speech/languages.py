@@ -20,11 +20,10 @@ decisions:
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis.pipeline.speech.windows import Stretch
+from analysis.pipeline.speech.windows import Stretch, scene_number
 
 CONFIDENT = 0.5  # a stretch whose best expected language reaches this is sure
 RELIABLE = frozenset({"en"})  # languages Whisper's detector names whenever it hears them
@@ -45,6 +44,10 @@ def restrict(probabilities: dict[str, float], expected: Sequence[str]) -> dict[s
     if not expected:
         return dict(probabilities)
     own = {language: probabilities.get(language, 0.0) for language in expected}
+    top = max(probabilities, key=probabilities.__getitem__, default=None)
+    if top in own:  # the detector named an expected language first: it placed the speech
+        total = sum(own.values())
+        return {language: p / total for language, p in own.items()}
     unplaced = max(0.0, 1.0 - sum(own.values())) if probabilities else 0.0
     heirs = [language for language in own if language not in RELIABLE]
     weight = sum(own[language] for language in heirs)
@@ -52,12 +55,6 @@ def restrict(probabilities: dict[str, float], expected: Sequence[str]) -> dict[s
         share = own[language] / weight if weight > 0 else 1 / len(heirs)
         own[language] += unplaced * share
     return own
-
-
-def scene_of(stretch: Stretch, cuts: Sequence[float]) -> int:
-    """The number of the scene holding the middle of ``stretch`` (VAD pads a stretch with up to
-    0.4 s of silence, which may reach across a cut)."""
-    return bisect.bisect_right(cuts, (stretch.start + stretch.end) / 2)
 
 
 def neighbours(stretches: Sequence[Stretch], index: int, cuts: Sequence[float]) -> list[int]:
@@ -69,7 +66,7 @@ def neighbours(stretches: Sequence[Stretch], index: int, cuts: Sequence[float]) 
             continue
         first, second = sorted((own, stretches[other]), key=lambda s: s.start)
         close = second.start - first.end <= NEIGHBOUR_GAP_SECONDS
-        if close and scene_of(own, cuts) == scene_of(stretches[other], cuts):
+        if close and scene_number(own, cuts) == scene_number(stretches[other], cuts):
             found.append(other)
     return found
 

@@ -364,11 +364,11 @@ def transcribe(ctx: StageContext, samples: Any, scenes: list[SceneSpan]) -> Tran
     heard.sort(key=lambda item: item[0])
     pieces: list[Piece] = []
     phrases = Phrases(db, scenes)
-    for _start, word, segment, said in heard:
-        if word is None:
+    for _start, heard_word, segment, said in heard:
+        if heard_word is None:
             pieces += phrases.bare(segment.start, segment.end, segment.text, said)
         else:
-            pieces += phrases.add(word, said)
+            pieces += phrases.add(heard_word, said)
     pieces += phrases.flush()
     return Transcript(
         language=recognition.language,
@@ -451,7 +451,9 @@ class TranscriptStage(Stage[Transcript]):
             result = with_subtitles(ctx, subtitles, samples, scenes)
         elif samples is None or samples.size == 0 or not scenes:
             ctx.report(1.0, "No audio to transcribe")
-            return Transcript(language=None, pieces=[])
+            return Transcript(
+                language=None, pieces=[], notes=["The video has no audio to transcribe."]
+            )
         else:
             result = transcribe(ctx, samples, scenes)
         ctx.report(1.0, f"Transcribed {len(result.pieces)} segments ({result.language})")
