@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.files import File
 from django.utils import timezone
 
-from analysis.media import MediaError
 from exports.errors import ExportError
 from exports.formats import get_format
 from exports.models import ExportJob, ExportStatus
@@ -23,6 +22,7 @@ from exports.production import ExportContext
 from exports.selectors import analysis_fingerprint, export_fingerprint
 from exports.services.publishing import Reporter, publish
 from mediakit import cutting
+from mediakit.probe import MediaError
 from videoanalyzer import jobs
 
 logger = logging.getLogger(__name__)

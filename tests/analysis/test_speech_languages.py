@@ -12,7 +12,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from analysis.media import probe
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
@@ -20,6 +19,7 @@ from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, to_srt, to_vtt
+from mediakit.probe import probe
 from tests.fixtures_media import Clip
 
 CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")

@@ -52,10 +52,10 @@ from django.conf import settings
 from analysis.conf import setting
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.speech.whisper import Word
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
+from mediakit.audio import SAMPLE_RATE, load_audio
 from videoanalyzer.progress import ProgressThrottle
 
 PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
