@@ -55,8 +55,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install ## mypy with django-stubs
-	$(VENV)/bin/mypy analysis videoanalyzer frontend people vision story exports describe
+typecheck: install ## mypy with django-stubs; mypy --strict on the media kit
+	$(VENV)/bin/mypy analysis videoanalyzer frontend people vision story exports describe mediakit
+	$(VENV)/bin/mypy --strict mediakit
 
 bench: install ## Benchmarks on ../shared/media, written to bench/RESULTS.md
 	$(PY) -m bench.run

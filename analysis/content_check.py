@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis import media
-from analysis.media import MediaError
+from mediakit import probe as media
+from mediakit.probe import MediaError
 
 PICTURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\xd8\xff", "a JPEG picture"),

@@ -202,7 +202,7 @@ class SceneAudioFeatures(models.Model):
     tempo = models.FloatField()
     loudness_db = models.FloatField(null=True, blank=True)  # RMS in dBFS, not weighted
     speech_ratio = models.FloatField(null=True, blank=True)
-    # ITU-R BS.1770-4 / EBU R128 (analysis.pipeline.loudness); null: silent or too short.
+    # ITU-R BS.1770-4 / EBU R128 (mediakit.loudness); null: silent or too short.
     loudness_lufs = models.FloatField(null=True, blank=True)
     momentary_max_lufs = models.FloatField(null=True, blank=True)
     loudness_range_lu = models.FloatField(null=True, blank=True)

@@ -38,7 +38,7 @@ def number(raw: dict[str, Any], key: str, low: float, high: float) -> float | No
 
 def scene_parameters(raw: dict[str, Any]) -> dict[str, Any]:
     """``scene_detector``, ``scene_threshold`` and ``min_scene_seconds``, those present."""
-    from analysis.pipeline.cuts import DETECTORS
+    from mediakit.shots import DETECTORS
 
     params: dict[str, Any] = {}
     detector = raw.get("scene_detector")

@@ -16,8 +16,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from analysis.extensions import audio_extras, scene_extras
-from analysis.media import ALLOWED_EXTENSIONS
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
+from mediakit.probe import ALLOWED_EXTENSIONS
 from story.models import StorylineScene
 
 User = AbstractBaseUser | AnonymousUser

@@ -17,13 +17,14 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analysis import content_check, media
+from analysis import content_check
 from analysis.conf import setting
 from analysis.extensions import parameter_cleaners
-from analysis.media import MediaError
 from analysis.models import ACTIVE_STATUSES, Analysis, AnalysisStatus, ApiToken, Video
 from analysis.parameters import scene_parameters, whisper_model
 from analysis.progress import analysis_publish
+from mediakit import probe as media
+from mediakit.probe import MediaError
 from videoanalyzer.errors import InvalidParameter
 
 logger = logging.getLogger(__name__)

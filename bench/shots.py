@@ -53,30 +53,29 @@ CLIP_ORDER = [
 REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
 
 
-def transient_context(path: Path, workdir: Path) -> Any:
-    """A stage context over an unsaved Analysis/Video carrying the probed facts."""
-    from analysis.media import probe
-    from analysis.models import Analysis, Video
-    from analysis.pipeline.base import StageContext
+def our_cuts(path: Path, kind: str | None = None) -> tuple[list[int], list[float], dict[str, Any]]:
+    """(cut frames, frame times, facts) from the shots stage's own pass with the settings:
+    ``mediakit.shots.find_shots`` with the run's recorder as further consumers."""
+    from analysis.pipeline.mediaconf import shots_config
+    from analysis.pipeline.stages.shots import facts
+    from mediakit.framepass import PassRecorder, PicturePlan
+    from mediakit.probe import probe
+    from mediakit.shots import find_shots
 
     info = probe(path)
-    video = Video(fps=info.fps, frame_count=info.frame_count, duration=info.duration)
-    return StageContext(Analysis(video=video), path, workdir, lambda f, m: None)
-
-
-def our_cuts(path: Path, kind: str | None = None) -> tuple[list[int], list[float], dict[str, Any]]:
-    """(cut frames, frame times, facts) from the shots stage's own pass with the settings."""
-    import numpy as np
-
-    from analysis.pipeline.stages.shots import find_shots
-
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = transient_context(path, Path(tmp))
-        shots, facts = find_shots(
-            ctx, kind or setting("SCENE_DETECTOR"), None, float(setting("MIN_SCENE_SECONDS"))
+        workdir = Path(tmp)
+        recorder = PassRecorder(workdir, PicturePlan.for_video(info.duration))
+        found = find_shots(
+            path,
+            shots_config({"scene_detector": kind}),
+            recorder.consumers,
+            fps=info.fps,
+            expected_frames=info.frame_count,
+            workdir=workdir,
         )
-        times = [float(t) for t in np.load(Path(tmp) / "frame_times.npy")]
-    return [s.start_frame for s in shots][1:], times, facts
+        recorder.save(found.frame_times)
+    return [s.start_frame for s in found.shots][1:], found.frame_times, facts(found)
 
 
 def scenedetect_cuts(path: Path, kind: str) -> list[int]:
@@ -88,7 +87,7 @@ def scenedetect_cuts(path: Path, kind: str) -> list[int]:
 
 
 def frame_times(path: Path) -> list[float]:
-    from analysis.pipeline.decode import iter_frames
+    from mediakit.decode import iter_frames
 
     return [frame.time for frame in iter_frames(path)]
 
@@ -247,10 +246,10 @@ def speed(media: Path) -> str:
         facts[kind] = our_cuts(path, kind)[2]
 
     # Models are loaded once per worker: time the work, not the first load.
-    from analysis.pipeline.models import select_torch_device
-    from analysis.pipeline.transnet import warm_up
+    from analysis.pipeline.mediaconf import transnet_config
+    from mediakit.transnet.infer import warm_up
 
-    warm_up(select_torch_device())
+    warm_up(transnet_config())
     for kind in ("content", "combined", "transnetv2"):
         add(f"our shots stage, `{kind}`", lambda kind=kind: ours(kind))
     floor = timings[1][1]

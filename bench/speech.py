@@ -152,8 +152,8 @@ def main() -> None:
 
     media = require_media()
     setup_django()
-    from analysis.pipeline.decode import decode_audio
     from analysis.pipeline.models import load_whisper_model
+    from mediakit.audio import decode_audio
 
     truth = json.loads((media / "truth.json").read_text())["speech"]
     model = load_whisper_model()

@@ -202,7 +202,7 @@ def oracle(model: Any, samples: Any, scene: dict[str, Any], language: str, fps: 
 def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, Any]:
     import jiwer
 
-    from analysis.pipeline.decode import decode_audio
+    from mediakit.audio import decode_audio
 
     truth = json.loads(path.with_suffix(".json").read_text())
     samples = decode_audio(path)
@@ -262,7 +262,7 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
 def single_language(model: Any, media: Path) -> list[list[Any]]:
     import jiwer
 
-    from analysis.pipeline.decode import decode_audio
+    from mediakit.audio import decode_audio
 
     rows: list[list[Any]] = []
     totals = {"today": [0.0, 0.0], "ours": [0.0, 0.0]}

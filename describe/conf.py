@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # How fast a description is read aloud: its cue lasts as long as reading it takes.
     "DESCRIBE_SPEECH_CHARS_PER_SECOND": 14.0,
     "DESCRIBE_FRAME_OFFSET_SECONDS": 1.0,
-    # The cut detector (see analysis.pipeline.cuts.DETECTORS); empty: the analysis default.
+    # The cut detector (see mediakit.shots.DETECTORS); empty: the analysis default.
     "DESCRIBE_SCENE_DETECTOR": "",
     "DESCRIBE_SIMILARITY_THRESHOLD": 0.6,  # a description at least this similar is dropped
     "DESCRIBE_DESCRIBER": "auto",  # auto (vision if installed), fallback, or module:factory

@@ -4,7 +4,7 @@ Steps (the original service's, in its order):
 
 1. download the video (and subtitles, parsed at once) with the guarded fetcher, check the
    container;
-2. decode the video once: the analysis pipeline's shot detector (same decoder, same detector)
+2. decode the video once: ``mediakit.shots.find_shots`` (the analysis's decoder and detector)
    finds the scenes while the pass keeps pictures (``framestore.KeyframeCandidates``): the
    frame ``DESCRIBE_FRAME_OFFSET_SECONDS`` after every big picture change, one every half
    second or so, and the frame 0.2 s after each of those (for the movement);
@@ -36,8 +36,6 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from analysis.media import MediaError, MediaInfo, probe
-from analysis.pipeline.base import StageError
 from describe import callbacks, conf
 from describe.describers import Describer, FrameSample, get_describer
 from describe.fetch import FetchError, Stall, download
@@ -45,18 +43,21 @@ from describe.models import DescribeJob, DescriptionResult, JobStatus
 from describe.pauses import Interval, Slot, SubtitleError, find_slot, parse_subtitles, silences
 from describe.services import LANGUAGE_CODES
 from describe.similarity import similarity
+from mediakit.probe import MediaError, MediaInfo, probe
+from mediakit.shots import UnknownDetector
 from videoanalyzer import jobs
 from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from analysis.pipeline.framestore import Candidate
-    from analysis.pipeline.stages.shots import Shot
+    from mediakit.decode import FrameConsumer
+    from mediakit.framestore import Candidate
+    from mediakit.shots import Shot
 
 logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-EXPECTED_ERRORS = (FetchError, MediaError, SubtitleError, StageError)
+EXPECTED_ERRORS = (FetchError, MediaError, SubtitleError, UnknownDetector)
 FOLLOWING_SECONDS = 0.2  # the second frame the motion estimate compares with
 DESCRIBE_WIDTH = 768  # describers need no more; keeps a 4K frame small in memory
 # The kept frames' step where no big change marks a scene start: the frame described is the
@@ -273,8 +274,8 @@ class JobRun:
 
     def find_speech(self, video: Path) -> tuple[list[Interval], str]:
         """Speech intervals from voice activity in the audio (aligned to the decode pass)."""
-        from analysis.pipeline.decode import load_audio
-        from analysis.pipeline.stages.audio import speech_intervals
+        from mediakit.audio import load_audio
+        from mediakit.vad import speech_intervals
 
         self.report(0.6, "Finding speech in the audio", force=True)
         samples = load_audio(video, self.workdir)
@@ -310,31 +311,27 @@ class JobRun:
     def find_shots(self, video: Path, info: MediaInfo) -> tuple[list[Shot], list[Candidate]]:
         """The job's one decode pass: the analysis pipeline's shot detection (same detectors,
         same rules) on the file, keeping the frames to describe on the way."""
-        from analysis.models import Analysis, Video
-        from analysis.pipeline.base import StageContext
-        from analysis.pipeline.stages.shots import (
-            choose_detector,
-            detect_cuts,
-            make_detector,
-            shots_from_cuts,
-        )
+        from analysis.pipeline.mediaconf import shots_config
+        from mediakit.shots import find_shots
 
-        fps = info.fps or 25.0
-        # An unsaved Analysis/Video pair only carries the facts the detector loop reads.
-        transient = Analysis(video=Video(fps=fps, frame_count=info.frame_count))
-        params = {"scene_detector": conf.get("DESCRIBE_SCENE_DETECTOR") or None}
+        config = shots_config({"scene_detector": conf.get("DESCRIBE_SCENE_DETECTOR") or None})
+        self.metadata["scene_detector"] = config.detector
 
         def report(fraction: float, message: str) -> None:
-            self.report(0.1 + 0.5 * fraction, message)
+            self.report(0.1 + 0.5 * fraction, message)  # throttled by ``report`` itself
 
-        ctx = StageContext(transient, video, self.workdir, report, params)
-        kind, threshold, min_seconds = choose_detector(ctx)
-        detector = make_detector(kind, threshold, round(min_seconds * fps), self.workdir, fps)
-        self.metadata["scene_detector"] = kind
         keeper = FrameKeeper(self.workdir, info.duration)
-        cuts, times = detect_cuts(ctx, detector, fps, keeper.consumers)
-        candidates = keeper.save(len(times))
-        return shots_from_cuts(cuts, times, fps, min_seconds), candidates
+        found = find_shots(
+            video,
+            config,
+            keeper.consumers,
+            fps=info.fps or 25.0,
+            expected_frames=info.frame_count,
+            workdir=self.workdir,
+            progress=report,
+        )
+        candidates = keeper.save(len(found.frame_times))
+        return found.shots, candidates
 
     def describe_scenes(
         self, shots: list[Shot], candidates: list[Candidate], gaps: list[Interval]
@@ -462,20 +459,20 @@ class FrameKeeper:
     """The consumers of the job's decode pass besides the detector, and what they kept.
 
     The frames to describe are kept as the keyframe candidates of an analysis are (see
-    ``analysis.pipeline.framestore``), at most ``DESCRIBE_WIDTH`` wide, plus the frame
+    ``mediakit.framestore``), at most ``DESCRIBE_WIDTH`` wide, plus the frame
     ``FOLLOWING_SECONDS`` after each; the first frame's time lets the audio decoder align the
     samples without decoding a frame itself.
     """
 
     def __init__(self, workdir: Path, duration: float) -> None:
-        from analysis.pipeline.decode import MotionMeter, StartClock
-        from analysis.pipeline.framestore import KeyframeCandidates, candidate_interval
+        from mediakit.framestore import KeyframeCandidates, candidate_interval
+        from mediakit.meters import MotionMeter, StartClock
 
         self.workdir = workdir
         self.motion = MotionMeter()  # where the picture changes a lot: probably a cut
         self.clock = StartClock()
         after = float(conf.get("DESCRIBE_FRAME_OFFSET_SECONDS"))
-        self.consumers = [
+        self.consumers: list[FrameConsumer] = [
             self.motion,
             self.clock,
             KeyframeCandidates(
@@ -490,8 +487,8 @@ class FrameKeeper:
 
     def save(self, frames: int) -> list[Candidate]:
         """Record the pass (for the audio decoder) and return the kept frames in order."""
-        from analysis.pipeline.decode import record_pass
-        from analysis.pipeline.framestore import load_candidates
+        from mediakit.framestore import load_candidates
+        from mediakit.passfiles import record_pass
 
         record_pass(self.workdir, self.clock.value or 0.0, frames)
         return load_candidates(self.workdir) or []

@@ -46,6 +46,12 @@ class VideoRow:
     def thumbnail_url(self) -> str | None:
         return video_thumbnail_url(self.latest)
 
+    @property
+    def description_url(self) -> str | None:
+        """The page of the video's latest audio description, if it has one."""
+        job = self.video.description_jobs.order_by("-created_at").first()
+        return reverse("describe:job", kwargs={"job_id": job.pk}) if job else None
+
 
 # Where a video's card picture comes from: a fifth into the film, past black openings and titles.
 THUMBNAIL_AT = 0.2

@@ -2,7 +2,7 @@
 
 Everything here is computed by the storylines stage and stored as ``SceneFeatures.data`` (plain
 JSON), so the graph can be rebuilt after an editor's correction without touching the video.
-The pictures come from the run's one decode pass (``analysis.pipeline.framepass``):
+The pictures come from the run's one decode pass (``StageContext.frame_pass``):
 
 - ``colour``: the colour layout of the scene: its frames (about 4 a second) shrunk to 8 x 6
   cells (the pass's ``layout.u8``), in CIE Lab and averaged, which captures both the palette
@@ -28,10 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio, scene_motion
-from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import load_layouts
 from analysis.pipeline.stages.common import SceneSpan
+from mediakit.audio import SAMPLE_RATE, load_audio
 from story.text import content_words, embed_texts, text_language
 
 if TYPE_CHECKING:
@@ -58,14 +56,14 @@ def mean_layout(cells: np.ndarray) -> list[float] | None:
 
 def picture_features(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     """Colour and motion of every scene, from what the run's decode pass kept."""
-    ensure_pass_files(ctx)
-    layouts = load_layouts(ctx.workdir)
+    files = ctx.frame_pass()
+    layouts = files.layouts()
     every = max(1, round((ctx.analysis.video.fps or 25.0) / COLOUR_SAMPLES_PER_SECOND))
     result = []
     for scene in scenes:
         # About 4 frames a second, counted from the scene's first frame.
         cells = None if layouts is None else layouts[scene.start_frame : scene.end_frame : every]
-        motion = scene_motion(ctx.workdir, scene.start_frame, scene.end_frame)
+        motion = files.motion(scene.start_frame, scene.end_frame)
         colour = None if cells is None else mean_layout(cells)
         result.append({"colour": colour, "motion": round(motion, 5)})
     return result

@@ -107,7 +107,7 @@ def review_list(analysis: Analysis, everything: bool = False) -> list[dict[str, 
             "start_time": row.scene.start_time,
             "end_time": row.scene.end_time,
             "storyline_id": primary.get(row.scene_id),
-            "storyline": names.get(primary.get(row.scene_id)),
+            "storyline": names.get(primary.get(row.scene_id, 0)),  # pk 0: no storyline
             "confidence": round(row.confidence, 4),
             "reasons": row.reasons,
             "against": row.against,

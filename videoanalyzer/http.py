@@ -34,7 +34,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     Every NinjaAPI of the project calls this once, so an error means the same answer wherever
     it is raised and API handlers do not catch by hand.
     """
-    from analysis.media import MediaError  # the media kit's own error, not a DomainError
+    from mediakit.errors import MediaError  # the media kit's own error, not a DomainError
 
     def answer(request: HttpRequest, status: int, detail: str) -> HttpResponse:
         return api.create_response(request, {"detail": detail}, status=status)

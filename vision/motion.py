@@ -1,9 +1,9 @@
 """How much the picture moves in each scene: mean absolute difference of small grey frames.
 
 The shots stage's decode pass leaves every frame's difference to the one before in the run's
-scratch directory (``motion.npy``, see ``analysis.pipeline.decode``); a scene's motion is the
+scratch directory (``motion.npy``, see ``mediakit.passfiles``); a scene's motion is the
 mean over its frames, scaled to frames ``STEP_SECONDS`` apart. A resumed run that lost the
-file makes the pass's files again once (``analysis.pipeline.framepass.ensure_pass_files``):
+file makes the pass's files again once (``StageContext.frame_pass``):
 this module never decodes the video itself.
 """
 
@@ -31,8 +31,8 @@ def action_label(motion: float) -> str:
 def shared_motion(workdir: Path, scenes: list[SceneSpan], fps: float) -> dict[int, float] | None:
     """Scene index -> motion (0 = still; about 0.1 and more = fast action) from the shots
     stage's ``motion.npy``, or None without it."""
-    from analysis.pipeline.decode import MOTION_NAME
-    from analysis.pipeline.decode import scene_motion as frame_motion
+    from mediakit.meters import scene_motion as frame_motion
+    from mediakit.passfiles import MOTION_NAME
 
     if not (workdir / MOTION_NAME).exists():
         return None

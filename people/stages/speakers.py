@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.models import TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
+from mediakit.audio import SAMPLE_RATE, load_audio
 from people import services
 from people.conf import speaker_config
 from people.stages.common import record

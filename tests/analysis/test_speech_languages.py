@@ -12,7 +12,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from analysis.media import probe
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
@@ -20,6 +19,7 @@ from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, to_srt, to_vtt
+from mediakit.probe import probe
 from tests.fixtures_media import Clip
 
 CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")
@@ -176,3 +176,21 @@ def test_a_forced_language_still_applies_to_all_speech(
     segments = list(TranscriptSegment.objects.filter(analysis=analysis))
     assert segments and {seg.language for seg in segments} == {"en"}
     assert all(seg.language_probability is None for seg in segments)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_forced_language_nobody_speaks_is_noted(
+    user: Any, speech_clip: Clip, tmp_path: Path
+) -> None:
+    analysis = run_stages(user, speech_clip, tmp_path, language="ru")
+    (note,) = analysis.metadata["transcript_notes"]
+    assert "forced to 'ru'" in note and "sounds like en" in note, note
+    assert TranscriptSegment.objects.filter(analysis=analysis).exists()  # transcribed all the same
+
+
+@pytest.mark.django_db
+def test_a_video_without_audio_says_so(user: Any, no_audio_clip: Clip, tmp_path: Path) -> None:
+    analysis = run_stages(user, no_audio_clip, tmp_path)
+    assert analysis.metadata["transcript_notes"] == ["The video has no audio to transcribe."]
+    assert not TranscriptSegment.objects.filter(analysis=analysis).exists()

@@ -12,12 +12,10 @@ import numpy as np
 import pytest
 from django.db import transaction
 
-from analysis.media import probe
 from analysis.models import Analysis, Scene, SceneAudioFeatures, TranscriptSegment, Video
 from analysis.pipeline import build_pipeline, load_stages
 from analysis.pipeline.base import STAGES, Cancelled, StageContext, StageError
 from analysis.pipeline.stages.common import SceneSpan
-from analysis.pipeline.stages.shots import shots_from_cuts
 from analysis.pipeline.stages.transcript import (
     LEAD_IN_SECONDS,
     Phrases,
@@ -27,6 +25,8 @@ from analysis.pipeline.stages.transcript import (
     refine_words,
     split_at_scenes,
 )
+from mediakit.probe import probe
+from mediakit.shots import shots_from_cuts
 from story.models import Storyline, StorylineScene
 from tests.fixtures_media import FPS, ODD_SIZE, Clip, LateSpeech, Transitions, ffmpeg
 
@@ -155,7 +155,7 @@ def test_shots_without_a_cut_is_one_scene(run: Any, shots_clip: Clip) -> None:
 
 
 def test_min_scene_seconds_keeps_the_earlier_cut() -> None:
-    from analysis.pipeline.cuts import enforce_min_length
+    from mediakit.shots.cuts import enforce_min_length
 
     times = [i / 25 for i in range(110)]
     assert enforce_min_length([50, 60, 100], times, min_seconds=0.6) == [50, 100]
@@ -253,7 +253,7 @@ def test_variable_frame_rate_keeps_true_times(run: Any, shots_clip: Clip, tmp_pa
 def test_shots_pass_leaves_motion_for_later_stages(
     run: Any, shots_clip: Clip, pan_flash_clip: Path
 ) -> None:
-    from analysis.pipeline.decode import scene_motion
+    from mediakit.meters import scene_motion
 
     still = run(shots_clip, scene_detector="content")
     still.run("shots")

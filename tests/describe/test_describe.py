@@ -116,9 +116,10 @@ def test_the_fallback_describer_sees_colours_and_ignores_mirroring() -> None:
 def test_the_decode_pass_keeps_each_scene_frame_and_the_one_a_moment_later(
     dubbed_clip: DubbedClip, tmp_path: Any
 ) -> None:
-    from analysis.pipeline.decode import recorded_start_time, run_frame_pass
-    from analysis.pipeline.stages.shots import shots_from_cuts
     from describe.processing import FOLLOWING_SECONDS, FrameKeeper, read_rgb, scene_frames
+    from mediakit.decode import run_frame_pass
+    from mediakit.passfiles import recorded_start_time
+    from mediakit.shots import shots_from_cuts
 
     keeper = FrameKeeper(tmp_path, dubbed_clip.duration)
     times = run_frame_pass(dubbed_clip.path, keeper.consumers)

@@ -34,7 +34,7 @@ def test_a_description_takes_the_language_of_the_speech_its_pause_follows(
 
 @pytest.mark.slow
 def test_russian_speech_is_identified_with_the_whisper_model(tmp_path: Path) -> None:
-    from analysis.pipeline.decode import decode_audio
+    from mediakit.audio import decode_audio
 
     wav = speak(tmp_path / "ru.wav", RU_SENTENCE, voice="ru+f3", rate=150)
     samples = decode_audio(wav)

@@ -58,6 +58,11 @@ def test_describe_a_library_video_in_the_pauses_of_its_subtitles(
     assert library_video.file.url in page.content.decode()
     vtt = alice.get(f"/process/{job.pk}.vtt").content.decode()
     assert vtt.startswith("WEBVTT") and results[0].text in vtt
+    # The library row leads back to it.
+    assert (
+        f'href="{body["page_url"]}" data-testid="description-link"'
+        in alice.get("/").content.decode()
+    )
 
 
 def test_bad_requests_and_other_peoples_videos(

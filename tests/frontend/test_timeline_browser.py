@@ -452,7 +452,12 @@ def test_the_timeline_on_a_phone(
         page = ctx.new_page()
         log_in(page)
         open_timeline(page, long_names_analysis)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter((e) =>"
+            " e.getBoundingClientRect().right > 391 && e.offsetParent !== null)"
+            ".slice(0, 5).map((e) => `${e.tagName}.${e.className}#${e.id}`)"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
         toolbar = box(page, "timeline-toolbar")
         assert toolbar["height"] <= 56, f"the toolbar wraps: {toolbar}"
         for nth in range(2):

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis.pipeline import cuts, transnet
-from analysis.pipeline.decode import iter_frames, run_frame_pass
+from mediakit.decode import iter_frames, run_frame_pass
+from mediakit.shots import cuts
+from mediakit.transnet import TransNetConfig
+from mediakit.transnet import infer as transnet
 from tests.fixtures_media import Transitions
 
 
@@ -33,7 +35,7 @@ def decide_at_the_end(detector: cuts.CombinedDetector) -> tuple[list[int], int]:
     for window in transnet.plan_windows(spans, len(tiny), config.window_pad):
         seen += window.hi - window.lo
         for start, single, many in transnet.predict_window(
-            window, tiny[window.lo : window.hi], "cpu"
+            window, tiny[window.lo : window.hi], TransNetConfig("cpu")
         ):
             found += transnet.transitions(single, many, start, config.threshold)
     return sorted({c for c in found if 0 < c < len(content) and c not in flashes}), seen
@@ -41,7 +43,7 @@ def decide_at_the_end(detector: cuts.CombinedDetector) -> tuple[list[int], int]:
 
 def stream(path: Path, workdir: Path) -> tuple[cuts.CombinedDetector, list[int], int]:
     """(detector, its cuts, network frames sent while the video was still being read)."""
-    detector = cuts.CombinedDetector(workdir, device="cpu")
+    detector = cuts.CombinedDetector(workdir, network=TransNetConfig("cpu"))
     times = run_frame_pass(path, [detector])
     early = detector._network.frames
     return detector, detector.cuts(times), early
@@ -78,7 +80,7 @@ def test_closing_stops_the_network_thread(
 ) -> None:
     """A pass that fails or is cancelled does not leave the network's thread behind."""
     monkeypatch.setattr(cuts, "STREAM_CHUNK", 16)
-    detector = cuts.CombinedDetector(tmp_path, device="cpu")
+    detector = cuts.CombinedDetector(tmp_path, network=TransNetConfig("cpu"))
     for frame in iter_frames(bikes_clip):
         detector.consume(frame)
         if detector._network.frames:
@@ -106,19 +108,11 @@ class Breaks:
 def test_a_failing_pass_stops_the_network_thread(
     bikes_clip: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from analysis.models import Analysis, Video
-    from analysis.pipeline.base import StageContext
-    from analysis.pipeline.stages.shots import detect_cuts
+    from mediakit.shots import detect_cuts
 
     monkeypatch.setattr(cuts, "STREAM_CHUNK", 16)
-    ctx = StageContext(
-        Analysis(video=Video(fps=25, frame_count=250)),
-        bikes_clip,
-        tmp_path,
-        lambda fraction, message: None,
-    )
-    detector = cuts.CombinedDetector(tmp_path, device="cpu")
+    detector = cuts.CombinedDetector(tmp_path, network=TransNetConfig("cpu"))
     with pytest.raises(OSError, match="No space"):
-        detect_cuts(ctx, detector, 25.0, [Breaks(200)])
+        detect_cuts(bikes_clip, detector, [Breaks(200)])
     assert detector._network.frames, "a window should have been sent before frame 200"
     assert not any(t.name.startswith("transnet") for t in threading.enumerate())

@@ -10,9 +10,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from analysis.media import MediaError
-from analysis.pipeline.decode import iter_frames, iter_frames_ahead
-from analysis.pipeline.framestore import BackgroundWriter, KeyframeCandidates
+from mediakit.decode import iter_frames, iter_frames_ahead
+from mediakit.framestore import BackgroundWriter, KeyframeCandidates
+from mediakit.probe import MediaError
 from tests.fixtures_media import Clip, ffmpeg
 
 
@@ -137,7 +137,7 @@ def test_saving_beside_the_pass_does_not_deadlock_on_a_narrow_clip(tmp_path: Pat
     """PyAV keeps one converter per frame. On a clip narrower than the analysis width the
     thumbnail strip converts whole frames through it in the pass's thread; the writer thread
     must use its own (the same frame converted by both threads deadlocked in swscale)."""
-    from analysis.pipeline.framestore import ThumbnailStrip
+    from mediakit.framestore import ThumbnailStrip
 
     narrow = tmp_path / "narrow.mp4"
     ffmpeg(

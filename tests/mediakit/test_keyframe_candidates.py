@@ -12,10 +12,12 @@ import cv2
 import pytest
 
 from analysis.models import Analysis, Video
+from analysis.pipeline import build_pipeline
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.decode import MotionMeter, iter_frames_ahead
-from analysis.pipeline.framepass import run_recorder
-from analysis.pipeline.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from analysis.pipeline.framepass import plan_pictures, run_recorder
+from mediakit.decode import iter_frames_ahead
+from mediakit.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from mediakit.meters import MotionMeter
 from tests.fixtures_media import FPS, Clip, make_clip
 
 # A 0.72 s shot between longer ones: shorter than the 1 s grid step and than ``after``.
@@ -92,4 +94,5 @@ def test_the_run_s_stages_set_how_often_the_pass_keeps_a_picture(
 ) -> None:
     analysis = Analysis(video=Video(duration=60.0, fps=25.0, frame_count=1500))
     ctx = StageContext(analysis, tmp_path / "v.mp4", tmp_path, lambda f, m: None, parameters)
+    ctx.pictures = plan_pictures(build_pipeline(ctx.param("stages")), ctx)
     assert run_recorder(ctx).candidates.interval == step

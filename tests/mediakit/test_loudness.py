@@ -22,15 +22,15 @@ from django.test import Client
 
 from analysis import services
 from analysis.models import Analysis, SceneAudioFeatures
-from analysis.pipeline.decode import SAMPLE_RATE, decode_audio
-from analysis.pipeline.loudness import (
+from analysis.pipeline.runner import analysis_execute
+from mediakit.audio import SAMPLE_RATE, decode_audio
+from mediakit.loudness import (
     HIGH_PASS_48K,
     SHELF_48K,
     Loudness,
     LoudnessMeter,
     k_weighting,
 )
-from analysis.pipeline.runner import analysis_execute
 from tests.fixtures_media import EN_SENTENCES, FPS, SIZE, ffmpeg, speak
 
 TONE_HZ = 997

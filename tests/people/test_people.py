@@ -159,7 +159,7 @@ def test_frames_are_sampled_across_the_scene_and_cover_it() -> None:
 
 
 def test_more_frames_per_scene_are_the_nearest_kept_pictures_inside_it() -> None:
-    from analysis.pipeline.framestore import Candidate
+    from mediakit.framestore import Candidate
 
     kept = [Candidate(i, i / 25, Path(f"f{i}.jpg")) for i in range(50, 150, 12)]  # ~2 a second
     scene = SceneSpan(id=7, index=0, start_time=2.0, end_time=6.0, start_frame=50, end_frame=150)

@@ -195,7 +195,8 @@ def _clip(path: Path, source: str) -> Path:
 
 def _pass_motion(clip: Path, workdir: Path) -> Path:
     """Leave ``motion.npy`` in ``workdir`` as the shots stage's decode pass does."""
-    from analysis.pipeline.decode import MotionMeter, run_frame_pass
+    from mediakit.decode import run_frame_pass
+    from mediakit.meters import MotionMeter
 
     meter = MotionMeter()
     run_frame_pass(clip, [meter])

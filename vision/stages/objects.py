@@ -146,10 +146,9 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
         return list(rows.values())
 
     def _motion(self, ctx: StageContext) -> dict[int, float]:
-        from analysis.pipeline.framepass import ensure_pass_files
         from vision.motion import shared_motion
 
-        ensure_pass_files(ctx)  # the shots stage's pass left motion.npy (or a resume remakes it)
+        ctx.frame_pass()  # the shots stage's pass left motion.npy (or a resume remakes it)
         spans = load_scenes(ctx.analysis)
         return shared_motion(ctx.workdir, spans, ctx.analysis.video.fps or 25.0) or {}
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import Candidate, load_candidates
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
+from mediakit.framestore import Candidate
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
 from vision.keyframes import read_after_start, read_keyframe, scenes_with_keyframes
@@ -79,8 +78,7 @@ class OcrStage(Stage[list[Any]]):
         ctx.report(0.0, "Reading on-screen text")
         progress, found = ProgressThrottle(ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
-        ensure_pass_files(ctx)
-        candidates = load_candidates(ctx.workdir) or []
+        candidates = ctx.frame_pass().candidates() or []
         spans = {span.index: span for span in load_scenes(ctx.analysis)}
         with ThreadPoolExecutor(workers) as pool:
             jobs = [

@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis import services
-from analysis.media import MediaError
 from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
 from analysis.selectors import analysis_status_json
 from exports.cli import add_export_arguments, check_export_options, export_from_options
+from mediakit.probe import MediaError
 from videoanalyzer.database import database_prepare
 from videoanalyzer.errors import DomainError
 

@@ -26,6 +26,7 @@ from analysis.pipeline.speech.windows import (
 )
 
 UNSURE_NOTE_SHARE = 0.2  # more unsure speech than this gets a note in the metadata
+FORCED_NOTE_SHARE = 0.5  # a forced language heard in less of the speech than this gets one
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,31 @@ class Recognition:
 
 def forced(stretches: list[Stretch], language: str) -> list[Decision]:
     return [Decision(language, 1.0, True) for _ in stretches]
+
+
+def check_forced(
+    model: Any,
+    samples: Any,
+    stretches: list[Stretch],
+    cuts: Sequence[float],
+    language: str,
+    expected: Sequence[str],
+) -> list[str]:
+    """A note when the forced ``language`` is not what the detector hears in most of the
+    speech (the detector's pass is cheap next to decoding)."""
+    if not model.model.is_multilingual:
+        return []
+    candidates = list(dict.fromkeys([*expected, language])) if expected else []
+    heard = decide(stretches, hear(model, samples, stretches, cuts), cuts, candidates)
+    total = sum(s.duration for s in stretches)
+    own = sum(s.duration for s, d in zip(stretches, heard, strict=True) if d.language == language)
+    if total and own / total < FORCED_NOTE_SHARE:
+        others = sorted({d.language for d in heard if d.language != language})
+        return [
+            f"The language was forced to '{language}', but {1 - own / total:.0%} of the speech "
+            f"sounds like {', '.join(others)}; it was transcribed as '{language}' all the same."
+        ]
+    return []
 
 
 def notes_on(stretches: list[Stretch], decisions: list[Decision]) -> list[str]:
@@ -117,10 +143,12 @@ def recognise(
         language = "en"
     if language is not None:
         decisions = forced(stretches, language)
+        notes = check_forced(model, samples, stretches, cuts, language, expected)
     else:
         progress(0.0, f"Identifying the language of {len(stretches)} stretches of speech")
         probabilities = hear(model, samples, stretches, cuts)
         decisions = decide(stretches, probabilities, cuts, expected)
+        notes = notes_on(stretches, decisions)
     chunks = pack(stretches, [d.language for d in decisions])
     speech = max(sum(s.duration for s in stretches), 1e-6)
 
@@ -129,4 +157,4 @@ def recognise(
 
     segments = sorted(decode(model, samples, chunks, batch, decoded), key=lambda h: h.start)
     by_stretch = dict(zip(stretches, decisions, strict=True))
-    return Recognition(segments, by_stretch, notes_on(stretches, decisions))
+    return Recognition(segments, by_stretch, notes)

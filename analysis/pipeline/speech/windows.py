@@ -11,6 +11,7 @@ English in as many 30 s windows as before and its Russian in a few more.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SAMPLE_RATE = 16_000
@@ -115,7 +116,7 @@ def detection_windows(stretches: list[Stretch], cuts: list[float]) -> list[list[
     return windows
 
 
-def scene_number(stretch: Stretch, cuts: list[float]) -> int:
+def scene_number(stretch: Stretch, cuts: Sequence[float]) -> int:
     """The number of the scene holding the middle of ``stretch`` (VAD pads a stretch with up to
     0.4 s of silence, which may reach across a cut)."""
     return bisect.bisect_right(cuts, (stretch.start + stretch.end) / 2)

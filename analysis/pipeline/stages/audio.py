@@ -5,14 +5,14 @@ frame RMS, full scale = 1), ``spectral_centroid_mean`` (Hz), ``zero_crossing_rat
 sample), ``tempo`` (BPM from librosa's beat tracker; 0 for silence or under 2 s),
 ``loudness_db`` (that RMS in dBFS: 20·log10(rms), -100 for silence; a sine at full scale is
 -3 dBFS; not K-weighted, so not LUFS), ``speech_ratio`` (share of the scene's time inside
-Silero VAD speech), and the ITU-R BS.1770-4 / EBU R128 measures of ``analysis.pipeline.loudness``:
+Silero VAD speech), and the ITU-R BS.1770-4 / EBU R128 measures of ``mediakit.loudness``:
 ``loudness_lufs`` (gated integrated loudness), ``momentary_max_lufs`` (loudest 400 ms) and
 ``loudness_range_lu`` (EBU Tech 3342), each None for a silent scene or one too short to
 measure (400 ms; 3 s for the range). The whole video's go to ``analysis.metadata["loudness"]``
 = {"integrated_lufs", "momentary_max_lufs", "range_lu"}.
 
 The track is decoded once to mono 16 kHz float32 and cached in the run's scratch directory
-(``decode.load_audio``), where the transcript stage picks it up. Speech is found with the
+(``mediakit.audio.load_audio``), where the transcript stage picks it up. Speech is found with the
 Silero VAD model that faster-whisper bundles (ONNX, CPU): the same detector the transcript's
 ``vad_filter`` uses, so "speech" means the same thing in both stages.
 """
@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 from analysis.models import Analysis, SceneAudioFeatures
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
-from analysis.pipeline.loudness import SILENT, Loudness, LoudnessMeter
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
+from mediakit.audio import SAMPLE_RATE, load_audio
+from mediakit.loudness import SILENT, Loudness, LoudnessMeter
+from mediakit.vad import speech_intervals
 from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
@@ -54,14 +55,6 @@ class AudioFeatures:
 class AudioResult:
     scenes: list[AudioFeatures]
     loudness: Loudness  # of the whole video
-
-
-def speech_intervals(samples: np.ndarray) -> list[tuple[float, float]]:
-    """Speech (start, end) seconds according to Silero VAD."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    chunks = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300))
-    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks]
 
 
 def overlap_ratio(start: float, end: float, intervals: list[tuple[float, float]]) -> float:

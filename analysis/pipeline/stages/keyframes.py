@@ -2,10 +2,10 @@
 plus the timeline's thumbnail strip.
 
 The pictures come from the candidates the shots stage kept during the run's one decode pass
-(``analysis.pipeline.framestore``): the keyframe is the candidate nearest the middle of the
+(``mediakit.framestore``): the keyframe is the candidate nearest the middle of the
 scene, the "after 1 s" frame the one nearest 1 s after its start (both inside the scene when
 the scene holds one). Only when the scratch files are gone (a run resumed on another machine)
-is the pass made again, once for the rest of the run (``framepass.ensure_pass_files``).
+is the pass made again, once for the rest of the run (``StageContext.frame_pass``).
 
 Storage names (``analyses/<analysis id>/``): ``scene_0001.jpg`` (keyframe),
 ``scene_0001_thumb.jpg`` (160 px wide), ``scene_0001_after1s.jpg``, and ``strip.jpg``, whose
@@ -23,19 +23,16 @@ from django.core.files.base import ContentFile
 
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.framepass import ensure_pass_files
-from analysis.pipeline.framestore import (
+from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
+from mediakit.framestore import (
     AFTER_START_SECONDS,
     Candidate,
     encode_jpeg,
-    load_candidates,
-    load_strip,
 )
-from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
 
 THUMB_WIDTH = 160
 STRIP_STORAGE_NAME = "strip.jpg"
-__all__ = ["AFTER_START_SECONDS", "KeyframesStage", "SceneImages", "encode_jpeg"]
+__all__ = ["KeyframesStage", "SceneImages"]
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,7 @@ def pass_candidates(ctx: StageContext) -> list[Candidate]:
     Raises:
         StageError: the video has no frame that can be decoded.
     """
-    ensure_pass_files(ctx)
-    found = load_candidates(ctx.workdir)
+    found = ctx.frame_pass().candidates()
     if not found:
         raise StageError("The video has no frames that can be decoded.")
     return found
@@ -98,7 +94,7 @@ class KeyframesStage(Stage[KeyframesResult]):
         candidates = pass_candidates(ctx)
         chosen = pick(candidates, scenes)
         ctx.report(1.0, f"Chose the keyframes of {len(scenes)} scenes")
-        return KeyframesResult(chosen, load_strip(ctx.workdir))
+        return KeyframesResult(chosen, ctx.pass_files.strip())
 
     def persist(self, ctx: StageContext, result: KeyframesResult) -> None:
         storage = Scene._meta.get_field("keyframe").storage

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from analysis.media import MediaError, MediaInfo, probe
 from analysis.models import Analysis
 from analysis.pipeline.base import Stage, StageContext, StageError, register
+from mediakit.probe import MediaError, MediaInfo, probe
 
 
 @register

@@ -52,10 +52,10 @@ from django.conf import settings
 from analysis.conf import setting
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.decode import SAMPLE_RATE, load_audio
 from analysis.pipeline.speech.whisper import Word
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
+from mediakit.audio import SAMPLE_RATE, load_audio
 from videoanalyzer.progress import ProgressThrottle
 
 PAUSE_SECONDS = 0.5  # a silence this long starts a new segment
@@ -451,7 +451,9 @@ class TranscriptStage(Stage[Transcript]):
             result = with_subtitles(ctx, subtitles, samples, scenes)
         elif samples is None or samples.size == 0 or not scenes:
             ctx.report(1.0, "No audio to transcribe")
-            return Transcript(language=None, pieces=[])
+            return Transcript(
+                language=None, pieces=[], notes=["The video has no audio to transcribe."]
+            )
         else:
             result = transcribe(ctx, samples, scenes)
         ctx.report(1.0, f"Transcribed {len(result.pieces)} segments ({result.language})")

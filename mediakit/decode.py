@@ -1,47 +1,31 @@
-"""Decoding shared by the stages: one pass over the video frames, and the audio track.
+"""The one pass over a video's frames, and the decoding helpers around it.
 
 Frames are numbered 0, 1, 2… in the order they are presented, and their time is
 ``pts * time_base`` minus the first frame's, so a file whose streams start late still begins
 at 0.0 s and a variable-frame-rate file keeps its true times. PyAV is imported inside the
 functions (the web process never loads it through this module).
 
-The shots stage makes the one decode pass of a run (``run_frame_pass``): every consumer of
-frames (cut detectors, keyframe candidates, the thumbnail strip, the motion measure) gets each
-frame there, and leaves what later stages need in the run's scratch directory:
-
-``motion.npy``
-    float32, one value per frame: the mean absolute difference of the luma (0..1) between the
-    frame and the one before it, on a 64-pixel-wide copy (0.0 for frame 0). Read it with
-    :func:`scene_motion`; the first frame of a scene is left out (its difference is the cut).
-``frame_times.npy``
-    float64, every frame's time in seconds.
-``frame_pass.json``
-    {"start_time": s, "frames": n}: the first frame's presentation time in the file (the zero
-    of every stage's clock, which the audio decoder aligns to) and the number of frames.
-    Written last, so its presence says the pass finished (see ``analysis.pipeline.framepass``).
+:func:`run_frame_pass` decodes a video once and hands every frame to every
+:class:`FrameConsumer` (cut detectors, keyframe candidates, the thumbnail strip, the motion
+meter...). What the consumers of an analysis leave in its scratch directory is described in
+:mod:`mediakit.passfiles`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from analysis.media import MediaError
+from mediakit.errors import MediaError
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
 
-SAMPLE_RATE = 16_000
-AUDIO_CACHE_NAME = "audio16k.npy"
-MOTION_NAME = "motion.npy"
-TIMES_NAME = "frame_times.npy"
-PASS_NAME = "frame_pass.json"
 # The cut signals compare colours, not detail: a 128-pixel copy finds the same cuts on the
 # benchmark clips as a 256-pixel one, and swscale makes it for 30% less (bench/shots.py).
 ANALYSIS_WIDTH = 128
@@ -117,7 +101,8 @@ class DecodedFrame:
         small = self.reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         )
-        return small.to_ndarray()
+        pixels: np.ndarray = small.to_ndarray()
+        return pixels
 
 
 def scaled_height(width: int, height: int, new_width: int) -> int:
@@ -264,82 +249,12 @@ def video_start_time(path: Path) -> float:
     return 0.0
 
 
-def record_pass(workdir: Path, start_time: float, frames: int) -> Path:
-    """Write ``frame_pass.json``, the mark that every file of the pass is complete."""
-    path = workdir / PASS_NAME
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"start_time": start_time, "frames": frames}))
-    tmp.replace(path)
-    return path
-
-
-def recorded_start_time(workdir: Path) -> float | None:
-    """The first frame's time the pass recorded in ``workdir``; None when no pass finished."""
-    path = workdir / PASS_NAME
-    if not path.exists():
-        return None
-    return float(json.loads(path.read_text())["start_time"])
-
-
 class FrameConsumer(Protocol):
     """Something that looks at every frame of the one decode pass."""
 
     def consume(self, frame: DecodedFrame) -> None: ...
 
     def finish(self, frame_count: int) -> None: ...
-
-
-def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean of ``|a - b|`` over every pixel and channel of two uint8 pictures of one shape.
-
-    OpenCV's saturating ``absdiff`` on uint8 is exact here and, with ``mean``, several times
-    cheaper than numpy's widening to int16 first (this runs for every frame of the pass).
-    """
-    import cv2
-
-    channels = a.shape[2] if a.ndim == 3 else 1
-    return float(sum(cv2.mean(cv2.absdiff(a, b))[:channels]) / channels)
-
-
-class StartClock:
-    """Keeps the first frame's presentation time (see :func:`frame_start_time`)."""
-
-    def __init__(self) -> None:
-        self.value: float | None = None
-
-    def consume(self, frame: DecodedFrame) -> None:
-        if self.value is None:
-            self.value = frame_start_time(frame)
-
-    def finish(self, frame_count: int) -> None:
-        return None
-
-
-class MotionMeter:
-    """Per-frame motion: mean absolute luma difference to the previous frame, 0..1."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-        self._previous: np.ndarray | None = None
-
-    def consume(self, frame: DecodedFrame) -> None:
-        import cv2
-
-        grey = cv2.cvtColor(frame.small(MOTION_WIDTH), cv2.COLOR_BGR2GRAY)
-        previous = self._previous
-        if previous is not None and previous.shape == grey.shape:
-            self.values.append(mean_abs_difference(grey, previous) / 255)
-        else:
-            self.values.append(0.0)
-        self._previous = grey
-
-    def finish(self, frame_count: int) -> None:
-        return None
-
-    def save(self, workdir: Path) -> Path:
-        import numpy as np
-
-        return save_array(workdir / MOTION_NAME, np.asarray(self.values, dtype=np.float32))
 
 
 def save_array(path: Path, array: np.ndarray) -> Path:
@@ -396,74 +311,3 @@ def run_frame_pass(
     for consumer in consumers:
         consumer.finish(len(times))
     return times
-
-
-def scene_motion(workdir: Path, start_frame: int, end_frame: int) -> float:
-    """Mean motion of frames ``(start_frame, end_frame)`` from ``motion.npy`` (0 = still).
-
-    The scene's first frame is left out: its difference to the previous frame is the cut.
-    Returns 0.0 when the file is missing or the range holds no frame.
-    """
-    import numpy as np
-
-    path = workdir / MOTION_NAME
-    if not path.exists():
-        return 0.0
-    motion = np.load(path, mmap_mode="r")
-    values = motion[max(start_frame + 1, 0) : max(end_frame, 0)]
-    return float(np.mean(values)) if values.size else 0.0
-
-
-def load_audio(path: Path, workdir: Path) -> np.ndarray | None:
-    """The audio track as mono float32 at 16 kHz, aligned to the first video frame.
-
-    Decoded once per run and cached in ``workdir`` for the later stages; ``None`` when the file
-    has no audio stream. The first frame's time comes from the frame pass when it ran already.
-    """
-    import numpy as np
-
-    cache = workdir / AUDIO_CACHE_NAME
-    if cache.exists():
-        return np.load(cache)
-    samples = decode_audio(path, recorded_start_time(workdir))
-    if samples is None:
-        return None
-    save_array(cache, samples)  # a killed run never leaves a truncated cache behind
-    return samples
-
-
-def decode_audio(path: Path, video_start: float | None = None) -> np.ndarray | None:
-    """Mono 16 kHz float32 samples, sample 0 at the first video frame; None without audio.
-
-    ``video_start`` is the first frame's time when known (else one frame is decoded for it).
-    """
-    import av
-    import numpy as np
-
-    with av.open(str(path), metadata_errors="ignore") as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        chunks: list[np.ndarray] = []
-        audio_start: float | None = None
-        for frame in decode_tolerant(container, stream):
-            if audio_start is None:
-                audio_start = frame.time
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
-        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    if video_start is None:
-        video_start = video_start_time(path)
-    offset = (audio_start or 0.0) - video_start
-    return _align(samples.astype(np.float32, copy=False), offset)
-
-
-def _align(samples: np.ndarray, offset: float) -> np.ndarray:
-    """Shift audio so sample 0 is at the first video frame (pad with silence or trim)."""
-    import numpy as np
-
-    shift = round(offset * SAMPLE_RATE)
-    if shift > 0:
-        return np.concatenate([np.zeros(shift, dtype=np.float32), samples])
-    return samples[-shift:] if shift < 0 else samples

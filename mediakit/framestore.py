@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.pipeline.decode import (
+from mediakit.decode import (
     MOTION_WIDTH,
     DecodedFrame,
-    MotionMeter,
     memmap_frames,
     rotate_image,
     scaled_height,
 )
+from mediakit.meters import MotionMeter
 
 if TYPE_CHECKING:
     import numpy as np

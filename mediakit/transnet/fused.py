@@ -18,7 +18,7 @@ it (built from the loaded package model, sharing nothing it changes):
 
 On the 2 AMX cores used for the benchmarks a 96-frame window takes about 70 ms instead of
 310 ms, and the probabilities stay within 0.01 of the float32 network's on real footage
-(``tests/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
+(``tests/mediakit/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
 torch is imported inside :func:`build` and :func:`fast_dtype` (the web process never loads it);
 the module classes are defined on first use.
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any, cast
 
 
@@ -72,11 +73,12 @@ def _classes() -> Any:
         slower dilated than not on the same work.
         """
         d, (n, c, frames, h, w) = conv.dilation[0], x.shape
+        plain: Callable[[torch.Tensor], torch.Tensor] = conv
         if d == 1 or frames % d or conv.padding[0] != d:
-            return conv(x)
+            return plain(x)
         folded = _reshaped(x, (n, c, frames // d, d * h, w))
         if folded is None:
-            return conv(x)
+            return plain(x)
         out = functional.conv3d(folded, conv.weight, conv.bias, padding=(1, 0, 0))
         back = _reshaped(out, (n, out.shape[1], frames, h, w))
         return out.reshape(n, out.shape[1], frames, h, w) if back is None else back
@@ -104,7 +106,8 @@ def _classes() -> Any:
         assert bn.running_var is not None and bn.running_mean is not None  # a trained norm
         scale = bn.weight.data / torch.sqrt(bn.running_var + bn.eps)
         shift = bn.bias.data - bn.running_mean * scale
-        return list(scale.split(sizes)), list(shift.split(sizes))
+        split = torch.split  # typed, where ``Tensor.split`` is not
+        return list(split(scale, sizes)), list(split(shift, sizes))
 
     def _folded(
         conv: nn.Conv3d, scale: torch.Tensor | None, shift: torch.Tensor | None
@@ -209,7 +212,7 @@ def fast_dtype(device: str) -> Any:
 
     if device.startswith("cuda"):
         return torch.float16
-    if device == "cpu" and torch.backends.mkldnn.is_available():
+    if device == "cpu" and torch.backends.mkldnn.is_available():  # type: ignore[no-untyped-call]
         flags = _cpu_flags()
         if {"avx512_bf16"} <= flags or {"amx_bf16"} <= flags:
             return torch.bfloat16

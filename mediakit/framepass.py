@@ -1,0 +1,68 @@
+"""What one decode pass keeps for the work after it: the picture plan and the recorder.
+
+A :class:`PassRecorder` is every frame consumer of an analysis's pass except the cut
+detector: the motion meter (``motion.npy``), the first frame's clock, the keyframe candidates,
+the thumbnail strip and the 8 x 6 colour layouts. How densely it keeps pictures is a
+:class:`PicturePlan`, worked out once from what the readers of the pictures ask for. The files
+are described in :mod:`mediakit.passfiles` and :mod:`mediakit.framestore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediakit.decode import FrameConsumer, save_array
+from mediakit.framestore import (
+    KeyframeCandidates,
+    LayoutStore,
+    ThumbnailStrip,
+    candidate_interval,
+    tile_interval,
+)
+from mediakit.meters import MotionMeter, StartClock
+from mediakit.passfiles import PASS_NAME, TIMES_NAME, record_pass
+
+
+@dataclass(frozen=True)
+class PicturePlan:
+    """How often the pass keeps a picture: the keyframe candidates' grid step and the
+    thumbnail strip's tile step, in seconds."""
+
+    candidate_step: float
+    tile_step: float
+
+    @classmethod
+    def for_video(cls, duration: float, wanted: Iterable[float] = ()) -> PicturePlan:
+        """The plan for a video of ``duration`` seconds whose readers ask for pictures every
+        ``wanted`` seconds (the closest wins; none: the candidates' own 1 s grid)."""
+        closest = min(wanted, default=None)
+        return cls(candidate_interval(duration, closest), tile_interval(duration))
+
+
+class PassRecorder:
+    """Every consumer of the pass except the cut detector, and the saving of what they kept."""
+
+    def __init__(self, workdir: Path, plan: PicturePlan) -> None:
+        self.workdir = workdir
+        (workdir / PASS_NAME).unlink(missing_ok=True)  # complete again only once saved
+        self.plan = plan
+        self.motion = MotionMeter()
+        self.clock = StartClock()
+        self.candidates = KeyframeCandidates(workdir, plan.candidate_step, self.motion)
+        self.consumers: list[FrameConsumer] = [
+            self.motion,  # before the candidates: they look at its last value
+            self.clock,
+            self.candidates,
+            ThumbnailStrip(workdir, plan.tile_step),
+            LayoutStore(workdir),
+        ]
+
+    def save(self, times: list[float]) -> None:
+        """Write the motion and the frame times, then the mark that the pass is complete."""
+        import numpy as np
+
+        self.motion.save(self.workdir)
+        save_array(self.workdir / TIMES_NAME, np.asarray(times, dtype=np.float64))
+        record_pass(self.workdir, self.clock.value or 0.0, len(times))

@@ -1,0 +1,134 @@
+"""The media kit's own API: shots on generated clips, the pass's files, and no Django."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediakit.errors import MediaError
+from mediakit.framepass import PassRecorder, PicturePlan
+from mediakit.passfiles import PassFiles, pass_recorded, recorded_start_time
+from mediakit.shots import ShotsConfig, UnknownDetector, find_shots
+from mediakit.transnet import TransNetConfig
+from tests.fixtures_media import Clip
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Imports every module of the kit with Django made unimportable.
+NO_DJANGO = """
+import importlib, pkgutil, sys
+
+class NoDjango:
+    def find_spec(self, name, path=None, target=None):
+        if name == "django" or name.startswith("django."):
+            raise ImportError("Django is not allowed in mediakit")
+        return None
+
+sys.meta_path.insert(0, NoDjango())
+import mediakit
+names = [m.name for m in pkgutil.walk_packages(mediakit.__path__, "mediakit.")]
+for name in names:
+    importlib.import_module(name)
+heavy = sorted({"django", "torch", "av", "cv2"} & set(sys.modules))
+print(len(names), heavy)
+"""
+
+
+def test_mediakit_imports_without_django_and_without_heavy_libraries() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NO_DJANGO], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    count, heavy = done.stdout.split(" ", 1)
+    assert int(count) >= 15  # every module was imported, not just the package
+    assert heavy.strip() == "[]"  # the web process never loads them through the kit
+
+
+def test_find_shots_cuts_a_generated_clip_where_its_shots_change(shots_clip: Clip) -> None:
+    config = ShotsConfig(detector="content", min_seconds=0.6)
+    found = find_shots(shots_clip.path, config)
+    assert len(found.frame_times) == shots_clip.frames
+    starts = [shot.start_frame for shot in found.shots]
+    assert len(starts) == 3 and starts[0] == 0
+    assert all(abs(a - b) <= 1 for a, b in zip(starts[1:], shots_clip.cuts, strict=True))
+    # The shots cover the whole video, end to end.
+    assert found.shots[0].start_time == 0.0
+    assert found.shots[-1].end_time == pytest.approx(shots_clip.duration, abs=0.05)
+    for before, after in zip(found.shots, found.shots[1:], strict=False):
+        assert before.end_frame == after.start_frame and before.end_time == after.start_time
+    assert found.detector == "content" and found.network_frames is None
+
+
+def test_the_combined_detector_shares_its_pass_with_a_recorder(
+    many_shots_clip: Clip, tmp_path: Path
+) -> None:
+    recorder = PassRecorder(tmp_path, PicturePlan.for_video(many_shots_clip.duration))
+    config = ShotsConfig(detector="combined", network=TransNetConfig("cpu"))
+    found = find_shots(many_shots_clip.path, config, recorder.consumers, workdir=tmp_path)
+    recorder.save(found.frame_times)
+    starts = [shot.start_frame for shot in found.shots][1:]
+    assert len(starts) == len(many_shots_clip.cuts)
+    assert all(abs(a - b) <= 1 for a, b in zip(starts, many_shots_clip.cuts, strict=True))
+    assert pass_recorded(tmp_path) and recorded_start_time(tmp_path) == 0.0
+    assert recorder.motion.values and len(recorder.motion.values) == many_shots_clip.frames
+    assert recorder.candidates.saved, "the recorder kept keyframe candidates in the same pass"
+
+
+def test_pass_files_describe_what_the_pass_left(many_shots_clip: Clip, tmp_path: Path) -> None:
+    files = PassFiles(tmp_path)
+    assert not files.complete and files.candidates() is None and files.layouts() is None
+    assert files.start_time() is None and files.frame_times() is None and files.strip() is None
+    recorder = PassRecorder(tmp_path, PicturePlan.for_video(many_shots_clip.duration))
+    found = find_shots(many_shots_clip.path, ShotsConfig(detector="content"), recorder.consumers)
+    recorder.save(found.frame_times)
+    assert files.complete and files.start_time() == 0.0
+    times = files.frame_times()
+    assert times is not None and len(times) == many_shots_clip.frames
+    layouts = files.layouts()
+    assert layouts is not None and layouts.shape == (many_shots_clip.frames, 6, 8, 3)
+    candidates = files.candidates()
+    assert candidates and all(c.path.exists() for c in candidates)
+    assert [c.index for c in candidates] == sorted(c.index for c in candidates)
+    strip = files.strip()
+    assert strip is not None and strip[1]["count"] == round(many_shots_clip.duration)
+    # testsrc2 moves, smptebars stands still: the motion of their shots says so.
+    moving, still = (found.shots[i] for i in (0, 1))
+    assert files.motion(moving.start_frame, moving.end_frame) > 0.001
+    assert files.motion(still.start_frame, still.end_frame) < 0.001
+    samples = files.audio(many_shots_clip.path)
+    assert samples is not None and abs(len(samples) / 16_000 - many_shots_clip.duration) < 0.1
+
+
+def test_min_seconds_drops_a_cut_that_would_leave_a_shorter_shot(shots_clip: Clip) -> None:
+    """Shots of 2 s each: with 2.5 s at least, the first cut goes and the second stays.
+
+    (The combined detector finds every cut and leaves the minimum to ``find_shots``;
+    PySceneDetect's detectors apply their own ``min_scene_len`` as well.)"""
+    config = ShotsConfig(detector="combined", min_seconds=2.5, network=TransNetConfig("cpu"))
+    found = find_shots(shots_clip.path, config)
+    starts = [shot.start_frame for shot in found.shots]
+    assert len(starts) == 2 and abs(starts[1] - shots_clip.cuts[1]) <= 1
+
+
+def test_an_unknown_detector_is_refused_by_its_config() -> None:
+    with pytest.raises(UnknownDetector, match="Unknown scene detector 'magic'"):
+        ShotsConfig(detector="magic")
+
+
+def test_a_file_that_is_no_video_is_a_media_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all")
+    with pytest.raises(MediaError):
+        find_shots(text, ShotsConfig(detector="content"), fps=25.0)
+
+
+def test_the_picture_plan_takes_the_closest_step_asked() -> None:
+    assert PicturePlan.for_video(60.0).candidate_step == 1.0
+    assert PicturePlan.for_video(60.0, [0.5, 0.8]).candidate_step == 0.5
+    assert PicturePlan.for_video(60.0, [0.001]).candidate_step == 0.04  # never every frame
+    long = PicturePlan.for_video(6 * 3600.0, [0.5])
+    assert long.candidate_step == pytest.approx(6 * 3600.0 / 3000)  # at most 3000 pictures
+    assert PicturePlan.for_video(60.0).tile_step == 1.0
