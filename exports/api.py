@@ -142,6 +142,16 @@ def export_remake(request: AuthedRequest, job_id: UUID) -> tuple[int, Any]:
     return (202 if created else 200), {**selectors.job_json(job), "cached": not created}
 
 
+@router.post(
+    "/exports/{job_id}/cancel",
+    response={200: dict, 404: Detail, 409: Detail},
+    summary="Stop a queued or running export (it fails as cancelled and keeps no file)",
+)
+def export_cancel(request: AuthedRequest, job_id: UUID) -> dict[str, Any]:
+    job = selectors.export_get_for_user(request.auth, job_id)
+    return selectors.job_json(services.export_cancel(job=job))
+
+
 @router.get("/exports/{job_id}", summary="An export job's state")
 def export_detail(request: AuthedRequest, job_id: UUID) -> dict[str, Any]:
     job = selectors.export_get_for_user(request.auth, job_id)

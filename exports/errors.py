@@ -15,3 +15,12 @@ class ExportNotReady(ExportError):
     """The analysis or its source is not in a state to export from (HTTP 409)."""
 
     status = 409
+
+
+class ExportCancelled(ExportError):
+    """The job was cancelled while it ran: stop, keep nothing."""
+
+    status = 409
+
+
+CANCELLED = "Cancelled by the user."

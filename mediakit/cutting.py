@@ -95,11 +95,20 @@ def cut_offsets(spans: Sequence[Span]) -> list[float]:
 # --- ffmpeg / ffprobe ----------------------------------------------------------------------
 
 
+def _failure(what: str, returncode: int, stderr: str) -> CutError:
+    """The user's message for an ffmpeg that failed: its last words, or how it died."""
+    tail = " ".join(stderr.strip().splitlines()[-3:])
+    if "No space left on device" in stderr:
+        return CutError(f"{what} failed: the disk is full (no space left on device).")
+    if returncode < 0 and not tail:
+        return CutError(f"{what} failed: ffmpeg was stopped (signal {-returncode}).")
+    return CutError(f"{what} failed: {tail or f'ffmpeg exited with {returncode}'}")
+
+
 def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=FFMPEG_TIMEOUT)
     if result.returncode != 0:
-        tail = result.stderr.strip().splitlines()[-3:]
-        raise CutError(f"{what} failed: {' '.join(tail) or 'ffmpeg error'}")
+        raise _failure(what, result.returncode, result.stderr)
     return result
 
 
@@ -249,15 +258,19 @@ def _run_with_progress(command: list[str], total: float, report: Report, what: s
             text=True,
         )
         assert proc.stdout is not None
-        for line in proc.stdout:
-            key, _, value = line.strip().partition("=")
-            if key == "out_time_us" and value.isdigit() and total > 0:
-                done = int(value) / 1e6
-                report(min(done / total, 1.0), f"{what}: {done:.0f} of {total:.0f} s")
-        if proc.wait(timeout=FFMPEG_TIMEOUT) != 0:
+        try:
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and total > 0:
+                    done = int(value) / 1e6
+                    report(min(done / total, 1.0), f"{what}: {done:.0f} of {total:.0f} s")
+        except BaseException:  # the report said stop (a cancelled job): stop ffmpeg too
+            proc.kill()
+            proc.wait()
+            raise
+        if (code := proc.wait(timeout=FFMPEG_TIMEOUT)) != 0:
             errors.seek(0)
-            tail = errors.read().strip().splitlines()[-3:]
-            raise CutError(f"{what} failed: {' '.join(tail) or 'ffmpeg error'}")
+            raise _failure(what, code, errors.read())
 
 
 def cut_exact(

@@ -67,13 +67,17 @@ def constrained_affinity(matrix: np.ndarray, cons: Constraints) -> np.ndarray:
     return w
 
 
-def spectrum(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (descending) and eigenvectors of the normalised affinity."""
+def spectrum(w: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and eigenvectors of the normalised affinity (``top``: only the
+    leading ones, much faster on a long film)."""
     import numpy as np
+    from scipy.linalg import eigh
 
     degree = np.maximum(w.sum(axis=1), 1e-9)
     inv = 1.0 / np.sqrt(degree)
-    values, vectors = np.linalg.eigh(inv[:, None] * w * inv[None, :])
+    n = len(w)
+    subset = [max(0, n - top), n - 1] if top is not None and top < n else None
+    values, vectors = eigh(inv[:, None] * w * inv[None, :], subset_by_index=subset)
     order = np.argsort(values)[::-1]
     return values[order], vectors[:, order]
 
@@ -134,16 +138,16 @@ def relevance_of(w: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     import numpy as np
 
     n = len(labels)
-    out = np.zeros((n, k))
-    for c in range(k):
-        members = labels == c
-        for i in range(n):
-            others = members.copy()
-            others[i] = False
-            out[i, c] = w[i, others].mean() if others.any() else 0.0
-    sums = out.sum(axis=1, keepdims=True)
+    member = np.zeros((n, k))
+    inside = (labels >= 0) & (labels < k)
+    member[np.flatnonzero(inside), labels[inside]] = 1.0
+    off = w - np.diag(np.diag(w))  # a scene is not its own neighbour
+    sums = off @ member
+    counts = member.sum(axis=0)[None, :] - member  # the cluster's members other than the scene
+    out = np.divide(sums, counts, out=np.zeros((n, k)), where=counts > 0)
+    total = out.sum(axis=1, keepdims=True)
     uniform = np.full((n, k), 1.0 / max(k, 1))
-    return np.where(sums > 1e-12, out / np.maximum(sums, 1e-12), uniform)
+    return np.where(total > 1e-12, out / np.maximum(total, 1e-12), uniform)
 
 
 def _refine(w: np.ndarray, labels: np.ndarray, k: int, fixed: dict[int, int]) -> np.ndarray:
@@ -207,7 +211,7 @@ def _partition(
     if k <= 1 or len(w) <= 1:
         labels = np.zeros(len(w), dtype=int)
     else:
-        _values, vectors = spectrum(w)
+        _values, vectors = spectrum(w, k)
         embedding = vectors[:, :k]
         embedding = embedding / np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-9)
         labels = kmeans(embedding, k)
@@ -270,7 +274,7 @@ def _automatic(
 
     n = len(w)
     low, high = max(2, len(cons.groups)), min(MAX_AUTO_STORYLINES, n - 1)
-    values, _ = spectrum(w)
+    values, _ = spectrum(w, min(n, 10))
     gaps = [round(float(values[k - 1] - values[k]), 4) for k in range(1, min(n, 10))]
     criterion: dict[str, Any] = {
         "method": AUTO_CRITERION,

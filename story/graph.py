@@ -57,11 +57,19 @@ def _pairwise_distance(vectors: np.ndarray, metric: str) -> np.ndarray:
         norm = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         return np.clip(1.0 - norm @ norm.T, 0.0, 2.0)
     if metric == "euclidean":
-        return np.sqrt(((vectors[:, None, :] - vectors[None, :, :]) ** 2).sum(axis=2))
+        return _euclidean(vectors)
     # "standard": Euclidean after standardising each dimension over the video
     scaled = (vectors - vectors.mean(axis=0)) / np.maximum(vectors.std(axis=0), 1e-6)
-    diff = scaled[:, None, :] - scaled[None, :, :]
-    return np.sqrt((diff**2).sum(axis=2) / vectors.shape[1])
+    return _euclidean(scaled) / np.sqrt(vectors.shape[1])
+
+
+def _euclidean(vectors: np.ndarray) -> np.ndarray:
+    """Pairwise distances through the Gram matrix (no n x n x d array)."""
+    import numpy as np
+
+    squared = (vectors**2).sum(axis=1)
+    d2 = squared[:, None] + squared[None, :] - 2.0 * (vectors @ vectors.T)
+    return np.sqrt(np.maximum(d2, 0.0))
 
 
 def gaussian_kernel(vectors: list[Any], metric: str) -> np.ndarray:
@@ -86,11 +94,17 @@ def jaccard(sets: list[set[Any] | None]) -> np.ndarray:
 
     n = len(sets)
     out = np.full((n, n), np.nan)
-    for i in range(n):
-        for j in range(i, n):
-            a, b = sets[i], sets[j]
-            if a and b:
-                out[i, j] = out[j, i] = len(a & b) / len(a | b)
+    present = [i for i, s in enumerate(sets) if s]
+    if not present:
+        return out
+    vocabulary = {item: j for j, item in enumerate({x for i in present for x in sets[i] or ()})}
+    incidence = np.zeros((len(present), len(vocabulary)), dtype=np.float32)
+    for row, i in enumerate(present):
+        incidence[row, [vocabulary[x] for x in sets[i] or ()]] = 1.0
+    both = incidence @ incidence.T  # one matrix product instead of n^2 set operations
+    sizes = incidence.sum(axis=1)
+    either = sizes[:, None] + sizes[None, :] - both
+    out[np.ix_(present, present)] = both / np.maximum(either, 1.0)
     return out
 
 
@@ -191,12 +205,11 @@ def pool(matrix: np.ndarray, units: list[int]) -> np.ndarray:
     scene's own measurement is kept, so a wrongly joined cut costs little."""
     import numpy as np
 
-    n, count = len(units), max(units) + 1
-    member = np.zeros((n, count))
-    member[np.arange(n), units] = 1.0
+    # Units are runs of consecutive scenes: sum each run's rows, then its columns.
+    starts = [i for i, u in enumerate(units) if i == 0 or u != units[i - 1]]
     known = ~np.isnan(matrix)
-    sums = member.T @ np.where(known, matrix, 0.0) @ member
-    counts = member.T @ known.astype(float) @ member
+    sums = np.add.reduceat(np.add.reduceat(np.where(known, matrix, 0.0), starts, 0), starts, 1)
+    counts = np.add.reduceat(np.add.reduceat(known.astype(float), starts, 0), starts, 1)
     unit_matrix = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
     return np.where(known, matrix, unit_matrix[np.ix_(units, units)])
 
@@ -215,12 +228,13 @@ def build_graph(
     ext: ExternalSignals,
     weights: dict[str, float],
     causal: list[tuple[int, int]] | None = None,
+    continuity: bool = True,
 ) -> Graph:
     import numpy as np
 
     from story.presets import effective_weights
 
-    units = speech_units(nodes)
+    units = speech_units(nodes) if continuity else list(range(len(nodes)))
     components = pooled(components_of(nodes, ext, causal), units)
     used = effective_weights(weights, set(components))
     graph = Graph(nodes, components, used, np.zeros((0, 0)), why={"ext": ext, "units": units})

@@ -78,6 +78,7 @@ class GroupingInput:
     use_llm: bool = True
     carried_from: str | None = None
     trust: bool = True  # weigh signals by how well they separate this video's scenes
+    continuity: bool = True  # shots joined by speech over their cuts share missing signals
 
 
 @dataclass
@@ -163,7 +164,7 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
     links = _causal(inp)
     pairs = [(link.cause, link.effect) for link in links]
     cons = Constraints(groups=[g.positions for g in inp.groups], excluded=set(inp.excluded))
-    graph = build_graph(inp.nodes, inp.ext, weights, pairs)
+    graph = build_graph(inp.nodes, inp.ext, weights, pairs, inp.continuity)
     trust = signal_trust(graph.components, inp.wanted) if inp.trust else {}
     if trust:  # each signal counts as much as it separates the scenes of this video
         graph = reweight(graph, trusted_weights(graph.weights, trust))

@@ -171,7 +171,7 @@ def _separation(sim: np.ndarray, max_groups: int) -> tuple[float, int, np.ndarra
     np.fill_diagonal(affinity, 0.0)
     distance = 1.0 - sim
     np.fill_diagonal(distance, 0.0)
-    _values, vectors = spectrum(np.maximum(affinity, 0.0))
+    _values, vectors = spectrum(np.maximum(affinity, 0.0), max_groups)
     best, best_k, best_labels = 0.0, 0, np.zeros(m, dtype=int)
     for k in range(2, min(max_groups, m - 1) + 1):
         embedding = vectors[:, :k]

@@ -10,7 +10,7 @@ The formats themselves (what each file is and how it is made) are ``exports.form
 
 from exports.errors import ExportError, ExportNotReady
 from exports.naming import download_name, safe_name
-from exports.services.jobs import export_execute
+from exports.services.jobs import export_cancel, export_execute
 from exports.services.publishing import publish
 from exports.services.requests import (
     DEFAULT_MODE,
@@ -26,6 +26,7 @@ __all__ = [
     "ExportNotReady",
     "KeyframeCutPreview",
     "download_name",
+    "export_cancel",
     "export_enqueue",
     "export_execute",
     "export_request",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
@@ -12,9 +13,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
+from django.db import transaction
 from django.utils import timezone
 
-from exports.errors import ExportError
+from exports.errors import CANCELLED, ExportCancelled, ExportError, ExportNotReady
 from exports.formats import get_format
 from exports.models import ExportJob, ExportStatus
 from exports.naming import download_name
@@ -51,30 +53,87 @@ def _execute(job_id: Any, listener: Callable[[float, str], None] | None) -> None
     started = time.monotonic()
     try:
         _produce_and_store(job, Reporter(job, listener=listener))
+    except ExportCancelled:
+        return  # export_cancel has said so; the scratch folder is gone, nothing was stored
     except (cutting.CutError, ExportError, MediaError) as exc:
         export_fail(job, str(exc))
+        return
+    except OSError as exc:
+        export_fail(job, _os_message(exc))
         return
     except Exception as exc:  # the user sees a message; the log keeps the traceback
         logger.exception("export %s failed", job.pk)
         export_fail(job, f"The export failed: {exc}")
         return
-    job.metadata = {**job.metadata, "seconds": round(time.monotonic() - started, 3)}
+    _complete(job, time.monotonic() - started)
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "The export failed: the disk is full (no space left on device)."
+    return f"The export failed: {exc.strerror or exc}"
+
+
+def _complete(job: ExportJob, seconds: float) -> None:
+    job.metadata = {**job.metadata, "seconds": round(seconds, 3)}
     done = "Ready to download"
     if job.metadata.get("fallback"):
         done = f"{done}. {job.metadata['fallback']}"[:300]
     job.status, job.progress, job.message = ExportStatus.COMPLETED, 1.0, done
     job.finished_at = timezone.now()
     job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
-    job.save()
+    fields = ["status", "progress", "message", "finished_at", "metadata", "fingerprint"]
+    fields += ["file", "filename", "content_type", "size_bytes", "lease_owner", "lease_expires_at"]
+    with transaction.atomic():
+        if not _still_running(job):  # cancelled at the last moment: keep nothing
+            job.file.delete(save=False)
+            return
+        job.save(update_fields=fields)
     publish(job)
+
+
+def _still_running(job: ExportJob) -> bool:
+    row = ExportJob.objects.select_for_update().filter(pk=job.pk).values("status").first()
+    return bool(row and row["status"] == ExportStatus.RUNNING)
+
+
+ACTIVE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+def _finish_as_failed(job: ExportJob, error: str, message: str) -> bool:
+    """Fail the job if it is still queued or running (not when it was cancelled meanwhile:
+    that message stands); whether it did."""
+    updated = ExportJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
+        status=ExportStatus.FAILED,
+        error=error,
+        message=message,
+        finished_at=timezone.now(),
+        lease_owner="",  # a finished job holds no lease
+        lease_expires_at=None,
+    )
+    if updated:
+        job.refresh_from_db()
+        publish(job)
+    return bool(updated)
 
 
 def export_fail(job: ExportJob, message: str) -> None:
-    job.status, job.error, job.message = ExportStatus.FAILED, message, "Failed"
-    job.finished_at = timezone.now()
-    job.lease_owner, job.lease_expires_at = "", None  # a finished job holds no lease
-    job.save()
+    _finish_as_failed(job, message, "Failed")
+
+
+def export_cancel(*, job: ExportJob) -> ExportJob:
+    """Stop a queued or running job: it fails with "Cancelled" and keeps no file.
+
+    A running job notices at its next progress report (its ffmpeg is stopped then).
+
+    Raises:
+        ExportNotReady: the job has already finished (409).
+    """
+    if not _finish_as_failed(job, CANCELLED, "Cancelled"):
+        raise ExportNotReady("Only a queued or running export can be cancelled.")
+    return job
     publish(job)
+    return job
 
 
 def scratch_dir() -> Path:
@@ -105,7 +164,19 @@ def _produce_and_store(job: ExportJob, report: Reporter) -> None:
         job.size_bytes = path.stat().st_size
         if job.file and job.file.name:
             job.file.delete(save=False)
-        with path.open("rb") as handle:
-            job.file.save(f"export{fmt.extension}", File(handle), save=False)
+        _store(job, path, f"export{fmt.extension}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _store(job: ExportJob, path: Path, name: str) -> None:
+    """Copy the file into storage; a copy that fails half way (a full disk) is removed."""
+    stored = job.file.field.generate_filename(job, name)
+    try:
+        with path.open("rb") as handle:
+            job.file.save(name, File(handle), save=False)
+    except OSError:
+        if job.file.storage.exists(stored):
+            job.file.storage.delete(stored)
+        job.file.name = ""
+        raise

@@ -9,7 +9,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from analysis.progress import group_name
-from exports.models import ExportJob
+from exports.errors import CANCELLED, ExportCancelled
+from exports.models import ExportJob, ExportStatus
 from exports.selectors import job_json
 from videoanalyzer.progress import ProgressThrottle
 
@@ -48,7 +49,8 @@ class Reporter:
             self.listener(fraction, message)
         self.job.progress = min(max(fraction, 0.0), 0.99)
         self.job.message = message[:300]
-        ExportJob.objects.filter(pk=self.job.pk).update(
-            progress=self.job.progress, message=self.job.message
-        )
+        # The conditional UPDATE doubles as the cancel check: a cancelled job is not running.
+        running = ExportJob.objects.filter(pk=self.job.pk, status=ExportStatus.RUNNING)
+        if not running.update(progress=self.job.progress, message=self.job.message):
+            raise ExportCancelled(CANCELLED)
         publish(self.job)

@@ -109,6 +109,15 @@ export class ExportPanel {
     }
   }
 
+  /** Stop a queued or running export (it keeps no file). */
+  async cancel(id) {
+    try {
+      this.upsert(await apiFetch(`${this.urls.export.replace("{id}", id)}/cancel`, { method: "POST" }));
+    } catch (error) {
+      this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
+    }
+  }
+
   /** One click on an out-of-date export: make it again from the storylines as they are. */
   async remake(job) {
     try {
@@ -177,7 +186,8 @@ export class ExportPanel {
       item.className = "export-job";
       item.dataset.job = job.id;
       item.dataset.testid = "export-job";
-      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a><button type="button" class="btn btn--small export-job__remake" data-testid="export-remake" hidden>Remake</button>';
+      item.innerHTML = '<span class="export-job__label"></span><span class="export-job__state"></span><div class="progress"><div class="progress__fill"></div></div><a class="btn btn--small btn--primary export-job__download" data-testid="export-download" hidden>Download</a><button type="button" class="btn btn--small export-job__remake" data-testid="export-remake" hidden>Remake</button><button type="button" class="btn btn--small export-job__cancel" data-testid="export-cancel" hidden>Cancel</button>';
+      item.querySelector(".export-job__cancel").addEventListener("click", () => this.cancel(job.id));
       item.querySelector(".export-job__remake").addEventListener("click", () => this.remake(this.jobs.get(job.id)));
       this.list.prepend(item);
     }
@@ -191,6 +201,7 @@ export class ExportPanel {
     bar.style.setProperty("--value", `${value}%`);
     item.dataset.stale = job.stale ? "true" : "false";
     item.querySelector(".export-job__remake").hidden = !(job.stale && job.status === "completed");
+    item.querySelector(".export-job__cancel").hidden = !(job.status === "queued" || job.status === "running");
     const link = item.querySelector(".export-job__download");
     link.hidden = !job.download_url;
     if (job.download_url) {
