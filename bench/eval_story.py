@@ -401,6 +401,8 @@ def report(
             f"| {v.name} | {v.about} | {len(truth_of(v)['scenes'])} / {r['scenes']} | "
             f"{f'{p:.1f}' if p else 'cached'} | {r['grouping_s']:.2f} |"
         )
+    lines += ["", "Review list (k given): scenes flagged for review vs scenes placed wrongly:", ""]
+    lines += [f"- {v.name}: {results[v.name]['review']}" for v in videos]
     lines += [
         "",
         "Storyline names (k given) beside the storyline most of their frames belong to:",

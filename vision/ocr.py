@@ -308,19 +308,24 @@ class View:
     boxes: list[Box]
 
 
-def views(frames: list[np.ndarray]) -> list[View]:
+def views(frames: list[np.ndarray], turned_frames: int = 2) -> list[View]:
     """Every frame and turn that shows text regions, most evidence (then sharpness) first.
 
-    Regions are looked for on a copy at most ``DETECT_WIDTH`` wide, turned: cheap enough to
-    search every frame of a scene at every turn."""
+    Regions are looked for on a copy at most ``DETECT_WIDTH`` wide: cheap enough to search
+    every frame upright. Only the first ``turned_frames`` are searched at every turn; the
+    others at the turns where those showed regions (footage filmed or stored sideways is
+    sideways in every frame)."""
     import cv2
 
-    found = []
+    found: list[View] = []
     for number, frame in enumerate(frames):
         factor = min(1.0, DETECT_WIDTH / frame.shape[1])
         small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         sharp = sharpness(small)
-        for turn in TURNS:
+        seen = {v.turn for v in found}
+        for turn in (
+            TURNS if number < turned_frames else [t for t in TURNS if t in seen or t is None]
+        ):
             boxes = text_regions(turned(small, turn))
             if boxes:
                 full = [tuple(round(v / factor) for v in box) for box in boxes]
