@@ -379,11 +379,13 @@ def _join(
 ) -> list[str]:
     """The concat demuxer's listing and the ffmpeg command that joins the pieces into MP4."""
     # Each piece from its own first frame, for exactly its frames' duration: the concat
-    # demuxer then lays the pieces end to end with no frame overlapping or missing.
+    # demuxer then lays the pieces end to end with no frame overlapping or missing. An encoded
+    # piece starts at 0 (ffmpeg lays encoded frames on the constant-rate grid from the seek
+    # point); only a copied one keeps the source's timestamps and must be asked.
     listing = job.workdir / "pieces.txt"
     listing.write_text(
         "".join(
-            f"{_concat_entry(path)}inpoint {first_frame_time(path):.6f}\n"
+            f"{_concat_entry(path)}inpoint {first_frame_time(path) if piece.copy else 0.0:.6f}\n"
             f"duration {piece.count * job.frame:.6f}\n"
             for piece, path in zip(pieces, paths, strict=True)
         ),
