@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # The cut signals compare colours, not detail: a 128-pixel copy finds the same cuts on the
-# benchmark clips as a 256-pixel one, and swscale makes it for 30% less (bench/shots.py).
+# benchmark clips as a 256-pixel one, for less swscale work (bench/RESULTS.md).
 ANALYSIS_WIDTH = 128
 MOTION_WIDTH = 64
 
@@ -175,8 +175,8 @@ def iter_frames_ahead(path: Path, depth: int = 8) -> Iterator[DecodedFrame]:
     """:func:`iter_frames` decoded in a thread of its own, up to ``depth`` frames ahead.
 
     PyAV lets go of the GIL while FFmpeg demuxes and decodes, so the consumers' Python and
-    OpenCV work on one frame overlaps the decoding of the next ones: the frame pass of the
-    benchmark clip takes 5.8 s instead of 7.0 s. Errors of the decoder (a file that cannot be
+    OpenCV work on one frame overlaps the decoding of the next ones (bench/RESULTS.md, "design
+    measurements"). Errors of the decoder (a file that cannot be
     read) are raised here, in the consumer's thread; leaving the loop early stops the decoder.
 
     Raises:

@@ -60,10 +60,9 @@ def candidate_interval(duration: float, wanted: float | None = None) -> float:
     """1 s (or ``wanted``, when shorter), sparser so a long video keeps at most
     ``MAX_CANDIDATES`` grid pictures.
 
-    Encoding a 720p JPEG costs about 2 ms, as much as decoding the frame: a 0.5 s grid made
-    it a fifth of the shots stage. With the frames kept after the big changes, 1 s leaves
-    the shots of the benchmark clips a keyframe 0.27 s from their middle on average (0.10 s
-    with a 0.5 s grid), from less than half as many pictures.
+    Encoding a 720p JPEG costs as much as decoding the frame, so a denser grid weighs on the
+    shots stage; with the frames kept after the big changes, 1 s still leaves every shot a
+    keyframe near its middle (figures: bench/RESULTS.md, "design measurements").
     """
     step = 1.0 if wanted is None else min(1.0, max(wanted, 0.04))
     return max(step, duration / MAX_CANDIDATES)
@@ -115,9 +114,9 @@ def write_picture(
 class BackgroundWriter:
     """Runs picture saves in one thread beside the frame pass, at most ``pending`` queued.
 
-    Converting a 720p frame to BGR and encoding it as JPEG takes about 2.5 ms, in FFmpeg and
-    libjpeg, which let go of the GIL: done beside the pass, it uses the CPU the decoder leaves
-    idle instead of holding up the next frame. A failed save is raised by the next ``submit``
+    Converting a frame to BGR and encoding it as JPEG happens in FFmpeg and libjpeg, which let
+    go of the GIL: done beside the pass, it uses the CPU the decoder leaves idle instead of
+    holding up the next frame. A failed save is raised by the next ``submit``
     or by ``close``.
     """
 

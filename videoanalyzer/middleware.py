@@ -40,10 +40,9 @@ class RequestGateMiddleware:
 
     Under Daphne the same rules already ran before the body was read; here they cover other
     servers and the test client. Multipart bodies are parsed, probed and hashed in Python:
-    work that holds the GIL for tens of milliseconds. Ten at once in one process took turns
-    with every status poll of the process (status p99 during an upload burst 143 ms); queued
-    one at a time they take turns only among themselves (64 ms), and the last of ten uploads
-    waits about 100 ms longer.
+    work that holds the GIL for tens of milliseconds. Ten at once in one process would take
+    turns with every status poll of the process; queued one at a time they take turns only
+    among themselves (bench/RESULTS.md, "design measurements").
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

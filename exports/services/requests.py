@@ -154,8 +154,8 @@ def keyframe_cut_preview(analysis: Analysis) -> list[KeyframeCutPreview]:
     try:
         with video_local_path(analysis.video, workdir) as source:
             keys = cutting.keyframe_times(source)
-    except MediaError as exc:
-        raise ExportNotReady(str(exc)) from exc
+    except (MediaError, cutting.CutError) as exc:  # gone, or not readable as a video any more
+        raise ExportNotReady(f"The source video can't be read: {exc}") from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     previews = []

@@ -16,9 +16,9 @@ it (built from the loaded package model, sharing nothing it changes):
   layout the convolutions leave (the package's layer takes them across it, and copies every
   block's output to float32 first).
 
-On the 2 AMX cores used for the benchmarks a 96-frame window takes about 70 ms instead of
-310 ms, and the probabilities stay within 0.01 of the float32 network's on real footage
-(``tests/mediakit/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance).
+The probabilities stay within 0.01 of the float32 network's on real footage
+(``tests/mediakit/test_transnet_fused.py`` checks the exact float32 rebuild and the tolerance);
+its speed is in bench/RESULTS.md ("design measurements").
 torch is imported inside :func:`build` and :func:`fast_dtype` (the web process never loads it);
 the module classes are defined on first use.
 """

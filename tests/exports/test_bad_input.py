@@ -65,6 +65,15 @@ def test_a_source_gone_from_storage_is_a_409_before_any_job(
     assert not ExportJob.objects.exists()
 
 
+def test_the_keyframe_preview_of_an_unreadable_source_is_a_409(
+    alice: Client, long_gop_analysis: Any
+) -> None:
+    Path(long_gop_analysis.video.file.path).write_bytes(b"not a video any more" * 100)
+    response = alice.get(f"/api/analyses/{long_gop_analysis.pk}/exports/keyframe-cut")
+    assert response.status_code == 409
+    assert "can't be read" in response.json()["detail"]
+
+
 def test_a_full_disk_fails_the_job_and_removes_the_half_written_file(
     long_gop_analysis: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

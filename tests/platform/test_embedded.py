@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -43,13 +44,9 @@ def embedded_env(var_dir: Path, samples: Path) -> dict[str, str]:
 
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}"
     return done.stdout
 
 
@@ -59,7 +56,10 @@ def embedded_server(
 ) -> Iterator[dict[str, Any]]:
     from tests.conftest import make_clip
 
-    var_dir = tmp_path_factory.mktemp("embedded-var")
+    # Outside pytest's basetemp: the embedded Postgres runs as its own user, which must reach
+    # the data folder, and another pytest session resets /tmp/pytest-of-root to mode 0700.
+    var_dir = Path(tempfile.mkdtemp(prefix="va-embedded-"))
+    var_dir.chmod(0o755)
     samples = tmp_path_factory.mktemp("embedded-samples")
     make_clip(samples / "sample.mp4")
     env = embedded_env(var_dir, samples)

@@ -89,7 +89,9 @@ def test_a_worker_killed_in_a_stage_is_replaced_and_the_result_is_the_same(
     wait_until(lambda: not Analysis.objects.get(pk=analysis.pk).is_active, 120, "the takeover")
     analysis.refresh_from_db()
     assert analysis.status == "completed", analysis.error
-    assert analysis.attempts == 2
+    # At least the one takeover; a starved worker on a loaded machine may miss a heartbeat and
+    # be taken over once more, which must not change the result either.
+    assert analysis.attempts >= 2
     assert fingerprint(analysis) == baseline["fingerprint"]
     # Files are named per scene; a resumed run leaves exactly the files a clean run leaves.
     assert stored_files(analysis) == baseline["files"]
