@@ -46,6 +46,10 @@ PROFILES = {
 PIXEL_FORMATS = ("yuv420p", "yuvj420p")
 AUDIO_BATCH = 40  # spans per ffmpeg run when the audio is decoded
 QUALITY = ["-preset", "veryfast", "-crf", "16"]  # the heads and tails are short: spend bits
+# A copied middle splits its span into three pieces, each an ffmpeg and an ffprobe process that
+# seeks and decodes from a keyframe. Below about two 2-second GOPs that overhead costs more than
+# encoding the middle, so such a span is re-encoded whole, as one piece.
+MIN_COPY_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -206,12 +210,15 @@ def frames_of(span: Span, times: Sequence[float], frame: float) -> tuple[int, in
     return first, end
 
 
-def span_pieces(first: int, end: int, keys: Sequence[int], total: int) -> list[Piece]:
+def span_pieces(
+    first: int, end: int, keys: Sequence[int], total: int, min_copy: int = 1
+) -> list[Piece]:
     """Head (encoded), middle (copied GOPs) and tail (encoded) of frames ``first:end``.
 
     ``keys`` are the indices of closed-GOP keyframes, sorted. A copied middle runs from the
     first keyframe in the span to the last GOP boundary at or before its end (a keyframe, or
-    the end of the video).
+    the end of the video). A middle shorter than ``min_copy`` frames is not worth its extra
+    pieces: the span is then one encoded piece.
     """
     at = bisect.bisect_left(keys, first)
     if at == len(keys) or keys[at] >= end:
@@ -219,6 +226,8 @@ def span_pieces(first: int, end: int, keys: Sequence[int], total: int) -> list[P
     start = keys[at]
     bounds = [k for k in keys[at + 1 :] if k <= end] + ([total] if end == total else [])
     stop = bounds[-1] if bounds else start
+    if stop - start < min_copy:
+        return [Piece(False, first, end - first)]
     pieces = [Piece(False, first, start - first)] if start > first else []
     if stop > start:
         pieces.append(Piece(True, start, stop - start))
@@ -238,6 +247,7 @@ def plan_smart_cut(
     keys = [i for i, t in enumerate(packets.frame_times) if t in closed]
     plan = SmartCutPlan(spans=[])
     problem = match_problem(stream, reorder_delay(packets, frame))
+    min_copy = max(1, round(MIN_COPY_SECONDS / frame))
     for span in merge_spans(spans):
         first, end = frames_of(span, times, frame)
         if end <= first:
@@ -247,7 +257,7 @@ def plan_smart_cut(
         if problem or not allow_copy:
             plan.pieces.append(Piece(False, first, end - first))
         else:
-            plan.pieces += span_pieces(first, end, keys, len(times))
+            plan.pieces += span_pieces(first, end, keys, len(times), min_copy)
     plan.fallback = problem
     if not plan.spans:
         raise CutError("The spans hold no frame of the video.")

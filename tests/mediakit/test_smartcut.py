@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import mediakit.smartcut
 from mediakit.cutting import Span
 from mediakit.smartcut import (
     Piece,
@@ -135,3 +136,61 @@ def test_plan_follows_the_frames(long_clip: LongGopClip) -> None:
     plan = plan_smart_cut([Span(9.99, 10.5)], packets, video_stream(long_clip.path))
     # 9.99 s is a quarter frame off 10.0 s: float noise, the span starts on frame 250.
     assert plan.spans == [Span(10.0, 10.52)] and plan.pieces == [Piece(False, 250, 13)]
+
+
+def test_a_span_with_a_short_copyable_middle_is_encoded_whole() -> None:
+    keys = list(range(0, 1000, 50))  # a keyframe every 2 s at 25 fps
+    # 1 s head, one 2 s GOP, 1 s tail: three pieces would cost more than encoding 4 s.
+    assert span_pieces(25, 125, keys, 1000, min_copy=100) == [Piece(False, 25, 100)]
+    # A keyframe inside but no whole GOP: one piece, not a head and a tail.
+    assert span_pieces(40, 80, keys, 1000, min_copy=100) == [Piece(False, 40, 40)]
+    # Two GOPs (4 s) are worth copying.
+    assert span_pieces(25, 275, keys, 1000, min_copy=100) == [
+        Piece(False, 25, 25),
+        Piece(True, 50, 200),
+        Piece(False, 250, 25),
+    ]
+
+
+def test_plan_encodes_short_spans_of_a_short_gop_clip_whole(tmp_path: Path) -> None:
+    source = short_gop_clip(tmp_path)
+    packets, stream = video_packets(source), video_stream(source)
+    plan = plan_smart_cut([Span(0.5, 3.3), Span(4.2, 9.7)], packets, stream)
+    assert plan.pieces == [
+        Piece(False, 13, 70),  # 0.5 s to 3.3 s: its 2 s of whole GOPs are encoded too
+        Piece(False, 105, 20),  # 4.2 s to 5 s
+        Piece(True, 125, 100),  # the GOPs from 5 s to 9 s, copied
+        Piece(False, 225, 18),  # 9 s to 9.7 s
+    ]
+
+
+def short_gop_clip(tmp_path: Path) -> Path:
+    source = tmp_path / "short_gop.mp4"
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "25"]
+    encode += ["-keyint_min", "25", "-sc_threshold", "0"]
+    subprocess.run([*LAVFI, "testsrc=s=160x120:r=25:d=12", *encode, str(source)], check=True)
+    return source
+
+
+def test_processes_per_cut_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = short_gop_clip(tmp_path)
+    started: list[str] = []
+    real_run, real_progress = mediakit.smartcut._run, mediakit.smartcut._run_with_progress
+
+    def run(command: list[str], *args: object) -> object:
+        started.append(command[0])
+        return real_run(command, *args)  # type: ignore[arg-type]
+
+    def run_with_progress(command: list[str], *args: object) -> object:
+        started.append(command[0])
+        return real_progress(command, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mediakit.smartcut, "_run", run)
+    monkeypatch.setattr(mediakit.smartcut, "_run_with_progress", run_with_progress)
+    spans = [Span(0.5, 3.3), Span(4.2, 7.6), Span(8.1, 8.9)]
+    out = tmp_path / "cut.mp4"
+    plan = smart_cut(source, spans, out, tmp_path, lambda f, m: None, has_audio=False)
+    assert len(plan.pieces) == len(spans)  # no middle here is worth copying
+    # Reading the source (3), per piece an encode and a probe, the join and its check (2).
+    assert len(started) <= 5 + 2 * len(spans)
+    assert set(started) == {"ffmpeg", "ffprobe"}
