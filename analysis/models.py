@@ -224,17 +224,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.name or self.pk} of {self.user_id}"
-
-
-MOVED_TO_STORY = {"Storyline", "StorylineScene", "MembershipSource"}
-
-
-def __getattr__(name: str) -> Any:
-    """``Storyline``, ``StorylineScene`` and ``MembershipSource`` moved to ``story.models``
-    (issue 22): old imports keep working while branches written before the move land.
-    New code imports them from ``story.models``."""
-    if name in MOVED_TO_STORY:
-        from story import models as story_models
-
-        return getattr(story_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

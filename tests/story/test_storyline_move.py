@@ -135,11 +135,11 @@ def test_the_move_keeps_every_row_forwards_and_backwards(back_to_latest: None) -
 
 def test_the_current_models_live_in_the_story_app_on_the_old_tables() -> None:
     from analysis import models as analysis_models
-    from story.models import MembershipSource, Storyline, StorylineScene
+    from story.models import Storyline, StorylineScene
 
     assert Storyline._meta.app_label == "story" == StorylineScene._meta.app_label
     assert Storyline._meta.db_table == "analysis_storyline"
     assert StorylineScene._meta.db_table == "analysis_storylinescene"
-    # The old import path still answers while older branches land.
-    assert analysis_models.Storyline is Storyline
-    assert analysis_models.MembershipSource is MembershipSource
+    # One home: the analysis app no longer defines (or forwards) them.
+    assert not hasattr(analysis_models, "Storyline")
+    assert not hasattr(analysis_models, "MembershipSource")
