@@ -117,9 +117,11 @@ def seed_analysis(
     seed: int = 0,
     thumbnails: bool = True,
     insights: bool = False,
+    unsure: Sequence[int] = (),
 ) -> Analysis:
     """A completed analysis of ``video_path``: scenes at ``cuts`` (seconds) or ``scenes``
-    pseudo-random ones, storyline ``assignment[i]`` per scene (else interleaved runs)."""
+    pseudo-random ones, storyline ``assignment[i]`` per scene (else interleaved runs); the
+    scenes at positions ``unsure`` get a storyline confidence below the review threshold."""
     rng = random.Random(seed)
     video = Video.objects.filter(owner=owner, original_name=video_path.name).first()
     video = video or video_create_from_path(owner=owner, path=video_path)
@@ -152,6 +154,7 @@ def seed_analysis(
         for i in range(storylines)
     ]
     _memberships(rows, lines, placed, rng)
+    _confidences(rows, lines, placed, set(unsure))
     _transcript(analysis, rows, rng)
     if thumbnails:
         _thumbnails(video_path, rows, video.duration)
@@ -241,6 +244,38 @@ def _memberships(
     StorylineScene.objects.bulk_create(members)
     SceneRelevance.objects.bulk_create(relevance)
     SceneInterest.objects.bulk_create(interest)
+
+
+def _confidences(
+    scenes: list[Scene], lines: list[Storyline], placed: list[int], unsure: set[int]
+) -> None:
+    """A storyline confidence with reasons per placed scene, as ``story.confidence`` writes it:
+    the ``unsure`` positions fall below the review threshold, with a signal pulling away."""
+    from story.confidence import REVIEW_BELOW
+    from story.models import SceneConfidence
+
+    rows = []
+    for i, (scene, where) in enumerate(zip(scenes, placed, strict=True)):
+        if where < 0:
+            continue
+        doubt = i in unsure and len(lines) > 1
+        runner_up = lines[(where + 1) % len(lines)] if len(lines) > 1 else None
+        rows.append(
+            SceneConfidence(
+                scene=scene,
+                confidence=round(REVIEW_BELOW * 0.4, 4) if doubt else 0.8,
+                reasons=[
+                    {"signal": "voiceprint", "why": "the same voices", "share": 0.12},
+                    {"signal": "colour", "why": "similar colours", "share": 0.05},
+                ],
+                against=(
+                    {"signal": "text", "why": "similar words", "share": -0.08} if doubt else None
+                ),
+                runner_up=runner_up,
+                needs_review=doubt,
+            )
+        )
+    SceneConfidence.objects.bulk_create(rows)
 
 
 def _transcript(analysis: Analysis, scenes: list[Scene], rng: random.Random) -> None:

@@ -44,6 +44,20 @@ def _thumbnail_strip(analysis: Analysis) -> dict[str, Any] | None:
     return {**strip, "url": default_storage.url(strip["path"])}
 
 
+NO_CERTAINTY: dict[str, Any] = {"confidence": None, "needs_review": False}
+
+
+def _certainty(analysis: Analysis) -> dict[int, dict[str, Any]]:
+    """Per scene pk: the grouping's confidence in its storyline and whether to review it (the
+    lanes flag unsure scenes; the reasons come with the scene's details, one at a time)."""
+    from story.models import SceneConfidence
+
+    rows = SceneConfidence.objects.filter(scene__analysis=analysis).values_list(
+        "scene_id", "confidence", "needs_review"
+    )
+    return {pk: {"confidence": round(c, 3), "needs_review": r} for pk, c, r in rows}
+
+
 def timeline_json(analysis: Analysis) -> dict[str, Any]:
     """Storylines and scenes (times, thumbnail, primary storyline with relevance) of an analysis."""
     members = {
@@ -53,6 +67,7 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
         ).values_list("scene_id", "storyline_id", "relevance", "source")
     }
     story = _story_state(analysis)
+    sure = _certainty(analysis)
     storylines = [
         {
             "id": s.pk,
@@ -77,6 +92,7 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
                 "storyline_id": storyline_id,
                 "relevance": round(relevance, 3),
                 "source": source,
+                **sure.get(scene.pk, NO_CERTAINTY),
             }
         )
     video = analysis.video

@@ -403,6 +403,10 @@ def test_audio_features_of_a_tone(run: Any, shots_clip: Clip) -> None:
         assert item.tempo >= 0
         assert item.speech_ratio is not None and item.speech_ratio < 0.5
     assert (runner.ctx.workdir / "audio16k.npy").exists()
+    # The measures are prepared (librosa's kernels compiled) before the first scene's report.
+    messages = [message for _, message in runner.reports]
+    prepared = messages.index("Preparing the audio measures")
+    assert prepared < next(i for i, m in enumerate(messages) if m.startswith("Audio of scene"))
 
 
 def test_audio_of_a_silent_video_is_zero(run: Any, no_audio_clip: Clip) -> None:

@@ -19,7 +19,9 @@ Silero VAD model that faster-whisper bundles (ONNX, CPU): the same detector the 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,6 +98,23 @@ def scene_features(
     )
 
 
+def warm_up_measures() -> None:
+    """Run the scene measures once on a short noise, so librosa compiles its numba kernels.
+
+    The first onset and beat-tracking calls of a process compile them (10-15 s on the benchmark
+    cores, not cached across processes): run in a thread while the track is decoded and its
+    speech found, that time overlaps work the stage waits on anyway instead of stalling the
+    progress at scene 1.
+    """
+    import numpy as np
+
+    noise = np.random.default_rng(0).standard_normal(int(3 * SAMPLE_RATE)).astype(np.float32)
+    span = SceneSpan(0, 0, 0.0, 3.0, 0, 0)
+    # A failure here is raised again, where it belongs, by the first real scene's measures.
+    with contextlib.suppress(Exception):
+        scene_features(span, noise * 0.1, [])
+
+
 @register
 class AudioStage(Stage[AudioResult]):
     """Measure every scene's audio; a video without sound gets silent features, not an error."""
@@ -106,6 +125,8 @@ class AudioStage(Stage[AudioResult]):
 
     def compute(self, ctx: StageContext) -> AudioResult:
         scenes = load_scenes(ctx.analysis)
+        warm_up = threading.Thread(target=warm_up_measures, name="audio-warm-up", daemon=True)
+        warm_up.start()
         ctx.report(0.0, "Decoding the audio track")
         samples = load_audio(ctx.video_path, ctx.workdir)
         if samples is None or samples.size == 0:
@@ -114,6 +135,8 @@ class AudioStage(Stage[AudioResult]):
         ctx.report(0.1, "Finding speech")
         speech = speech_intervals(samples)
         meter = LoudnessMeter(samples, SAMPLE_RATE)  # K-weights the track once for all scenes
+        ctx.report(0.2, "Preparing the audio measures")
+        warm_up.join()
         progress, result = ProgressThrottle(ctx.report), []
         for done, scene in enumerate(scenes):
             progress(0.2 + 0.8 * done / len(scenes), f"Audio of scene {done + 1} of {len(scenes)}")

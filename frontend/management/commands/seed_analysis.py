@@ -27,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--assignment", default="", help="storyline per scene, e.g. 0,1,0")
         parser.add_argument("--names", default="", help="storyline names, |-separated")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--unsure", default="", help="scene positions with an unsure storyline, e.g. 1,4"
+        )
         parser.add_argument("--no-thumbnails", action="store_true")
         parser.add_argument(
             "--insights", action="store_true", help="also made-up people, speakers, tags, text"
@@ -52,5 +55,6 @@ class Command(BaseCommand):
             seed=options["seed"],
             thumbnails=not options["no_thumbnails"],
             insights=options["insights"],
+            unsure=numbers(options["unsure"], int),
         )
         self.stdout.write(str(analysis.pk))

@@ -5,7 +5,8 @@
 import { apiFetch } from "../api.js";
 import { shortDuration, timecode } from "../format.js";
 
-const KNOWN_EXTRAS = new Set(["visual_analysis", "scene_index", "people", "characters", "interest", "storyline_relevance"]);
+const KNOWN_EXTRAS = new Set(["visual_analysis", "scene_index", "people", "characters", "interest", "storyline_relevance",
+  "storyline_confidence", "storyline_reasons", "storyline_doubt", "storyline_runner_up", "needs_review"]);
 
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -34,6 +35,12 @@ function bar(value, color, label) {
 
 function chips(items) {
   return el("ul", { className: "tags" }, items.map((text) => el("li", { className: "tag", textContent: text })));
+}
+
+/** The result JSON names storylines `storyline_N` (N by order, from 1): the lane's name. */
+function runnerUpName(publicId, model) {
+  const order = Number(String(publicId).replace("storyline_", "")) - 1;
+  return model.storylines[order]?.name || null;
 }
 
 export class DetailsPanel {
@@ -79,7 +86,7 @@ export class DetailsPanel {
         el("span", { className: "chip__text", textContent: storyline ? storyline.name : "No storyline" }),
       ]),
     ]);
-    const parts = [head, this.transcript(details), ...this.extras(details.extras || {}), this.interest(details.interest), this.relevance(details.relevance || []), this.neighbours(details.neighbours || [], model)];
+    const parts = [head, this.confidence(details.extras || {}, model), this.transcript(details), ...this.extras(details.extras || {}), this.interest(details.interest), this.relevance(details.relevance || []), this.neighbours(details.neighbours || [], model)];
     this.root.replaceChildren(...parts.filter(Boolean));
   }
 
@@ -130,6 +137,33 @@ export class DetailsPanel {
       out.push(section(key.replaceAll("_", " "), el("p", { className: "details__other", textContent: text.slice(0, 600) }), `details-${key}`));
     }
     return out;
+  }
+
+  /** How sure the grouping is of the scene's storyline, why, and what pulls the other way. */
+  confidence(extras, model) {
+    const value = extras.storyline_confidence;
+    if (value === null || value === undefined) return null;
+    const unsure = Boolean(extras.needs_review);
+    const pct = Math.round(value * 100);
+    const verdict = el("p", { className: `details__verdict${unsure ? " details__verdict--unsure" : ""}`, dataset: { testid: "details-confidence-verdict" } }, [
+      unsure ? el("span", { className: "unsure-badge", "aria-hidden": "true", textContent: "?" }) : null,
+      `${unsure ? "Unsure placement, worth a review" : "Placement looks right"}: ${pct} % confident`,
+    ]);
+    const reasons = el("ul", { className: "details__reasons", dataset: { testid: "details-reasons" } });
+    for (const reason of extras.storyline_reasons || []) {
+      const share = typeof reason.share === "number" ? ` (+${Math.round(reason.share * 100)})` : "";
+      reasons.append(el("li", { textContent: `${reason.why}${share}` }));
+    }
+    const doubt = extras.storyline_doubt;
+    const runnerUp = extras.storyline_runner_up ? runnerUpName(extras.storyline_runner_up, model) : null;
+    const against = doubt
+      ? el("p", { className: "details__against", dataset: { testid: "details-against" } }, [
+          el("strong", { textContent: "Pulling the other way: " }),
+          `${doubt.why}${typeof doubt.share === "number" ? ` (${Math.round(doubt.share * 100)})` : ""}${runnerUp ? `, towards \u201c${runnerUp}\u201d` : ""}`,
+        ])
+      : null;
+    const body = el("div", {}, [verdict, reasons.childElementCount ? reasons : null, against]);
+    return section("Storyline confidence", body, "details-confidence");
   }
 
   interest(interest) {

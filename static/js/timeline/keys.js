@@ -13,6 +13,7 @@ export const SHORTCUTS = [
   ["I / O", "Mark in / out at the playhead"],
   ["Shift+I / Shift+O", "Go to the in / out mark"],
   ["X", "Clear the in and out marks"],
+  ["R / Shift+R", "Next / previous scene to review (unsure storyline, marked ?)"],
   ["1 \u2026 9", "Move the selected scene(s) to storyline 1 \u2026 9"],
   ["0 or Delete", "Take the selected scene(s) out of every storyline"],
   ["Ctrl+Z", "Undo"],
@@ -47,6 +48,7 @@ function plainAction(actions, key, shift) {
     i: () => (shift ? actions.goToMark("in") : actions.mark("in")),
     o: () => (shift ? actions.goToMark("out") : actions.mark("out")),
     x: actions.clearMarks,
+    r: () => actions.review(shift ? -1 : 1),
     0: () => actions.moveTo(null),
     delete: () => actions.moveTo(null),
     backspace: () => actions.moveTo(null),
@@ -65,7 +67,7 @@ function plainAction(actions, key, shift) {
 /**
  * Bind the shortcuts. `actions`: playPause, shuttle(direction), stop, stepTime(unit 0 = frame
  * or 1 = second, direction), scene(direction), goTo(seconds), mark("in"|"out"),
- * goToMark("in"|"out"), clearMarks, moveTo(n|null), undo, redo, zoom(f), fit, help, escape.
+ * goToMark("in"|"out"), clearMarks, moveTo(n|null), review(direction), undo, redo, zoom(f), fit, help, escape.
  */
 export function bindShortcuts(actions) {
   const handler = (event) => {

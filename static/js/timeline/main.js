@@ -83,6 +83,7 @@ async function reload() {
   $("undo-button").disabled = !model.canUndo;
   $("redo-button").disabled = !model.canRedo;
   $("scene-total").textContent = `${model.scenes.length} scenes \u00b7 ${model.storylines.length} storylines`;
+  renderReview();
   if (selection[0]) details.show(selection[0], model);
 }
 
@@ -215,7 +216,8 @@ function selectScene(id, play = false) {
 function renderSelection() {
   const count = selection.length;
   const first = model.scene(selection[0]);
-  $("selection-label").textContent = count === 0 ? "" : count === 1 ? `Scene ${first.index + 1} selected` : `${count} scenes selected`;
+  const unsure = first?.needs_review ? " \u00b7 storyline unsure, worth a review" : "";
+  $("selection-label").textContent = count === 0 ? "" : count === 1 ? `Scene ${first.index + 1} selected${unsure}` : `${count} scenes selected`;
   const lanes = new Set(selection.map((id) => model.scene(id)?.storyline_id ?? null));
   $("split-button").disabled = !(count > 0 && lanes.size === 1 && !lanes.has(null));
   $("exclude-button").disabled = count === 0;
@@ -279,6 +281,34 @@ function stepScene(direction) {
   if (next) selectScene(next.id, !player.paused);
 }
 
+/** Scenes whose storyline the grouping is unsure of, least sure first (as `…/story/review`
+ * lists them): the model has them from the timeline JSON, so an edit's reload updates them. */
+function reviewList() {
+  return model.scenes
+    .filter((scene) => scene.needs_review)
+    .sort((a, b) => a.confidence - b.confidence || a.index - b.index);
+}
+
+function renderReview() {
+  const count = reviewList().length;
+  const button = $("review-button");
+  $("review-text").textContent = `Review ${count}`;
+  button.disabled = count === 0;
+  button.setAttribute("aria-label", count ? `Review ${count} scene${count === 1 ? "" : "s"} whose storyline is unsure: go to the next (R)` : "No scene to review");
+}
+
+/** R / Shift+R and the Review button: the next (previous) scene of the review list. */
+function stepReview(direction) {
+  const list = reviewList();
+  if (!list.length) {
+    toaster.show("No scene to review: every storyline placement looks sure.", { kind: "info" });
+    return;
+  }
+  const at = list.findIndex((scene) => scene.id === selection[0]);
+  const next = at < 0 ? (direction > 0 ? 0 : list.length - 1) : (at + direction + list.length) % list.length;
+  selectScene(list[next].id, false);
+}
+
 function renderMarks({ in: start, out: end }) {
   const parts = [];
   if (start !== null) parts.push(`In ${timecode(start)}`);
@@ -329,6 +359,7 @@ function bindToolbar() {
     const room = Math.max(0, model.duration - view.visibleSeconds());
     view.setView((room * Number(event.target.value)) / ZOOM_STEPS, view.pps);
   });
+  $("review-button").addEventListener("click", () => stepReview(1));
   $("undo-button").addEventListener("click", () => editor.undo());
   $("redo-button").addEventListener("click", () => editor.redo());
   $("new-storyline").addEventListener("click", () => editor.create(`Storyline ${model.storylines.length + 1}`, selection));
@@ -351,6 +382,7 @@ function bindToolbar() {
     goToMark: (which) => transport.goToMark(which),
     clearMarks: () => transport.clearMarks(),
     moveTo: moveSelectionTo,
+    review: stepReview,
     undo: () => editor.undo(),
     redo: () => editor.redo(),
     zoom: (factor) => view.zoom(factor),

@@ -335,6 +335,7 @@ export class TimelineView {
         ctx.fillStyle = "#1c1f26";
         ctx.fillRect(x0, y + h - 3, w, 3);
       }
+      if (scene.needs_review) this.drawUnsure(x0, y, w, h);
       if (this.selected.has(scene.id)) {
         ctx.lineWidth = 2;
         ctx.strokeStyle = "#1c1f26";
@@ -344,6 +345,33 @@ export class TimelineView {
         ctx.strokeRect(x0 + 2.5, y + 2.5, Math.max(1, w - 5), h - 5);
       }
     }
+  }
+
+  /** An unsure placement: a dashed outline and a "?" badge, so it reads without colour. */
+  drawUnsure(x, y, w, h) {
+    const { ctx } = this;
+    ctx.save();
+    ctx.setLineDash([4, 3]);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#1c1f26";
+    ctx.strokeRect(x + 1, y + 1, Math.max(1, w - 2), h - 2);
+    ctx.restore();
+    if (w < 16) return;
+    const r = 7;
+    const cx = x + w - r - 3;
+    const cy = y + r + 3;
+    ctx.fillStyle = "#1c1f26";
+    ctx.beginPath();
+    ctx.arc(cx, cy, r, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.fillStyle = "#ffffff";
+    ctx.font = "700 11px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("?", cx, cy + 0.5);
+    ctx.textAlign = "start";
+    ctx.textBaseline = "top";
+    ctx.font = "600 11px system-ui, sans-serif";
   }
 
   drawThumb(scene, x, y, h, maxW) {
