@@ -82,11 +82,12 @@ def test_a_short_last_shot_keeps_its_held_frame(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("parameters", "step"),
     [
-        ({}, 1.0),
-        ({"face_frames_per_scene": 3}, 0.5),  # faces read the pass's pictures: two a second
-        ({"face_frames_per_scene": 3, "faces": False}, 1.0),
+        ({}, 0.5),  # on-screen text is looked for on a picture every half second
+        ({"vision_stages": ["objects"]}, 1.0),  # without OCR: the pass's own 1 s grid
+        ({"vision_stages": [], "face_frames_per_scene": 3}, 0.5),  # faces: two a second
+        ({"vision_stages": [], "face_frames_per_scene": 3, "faces": False}, 1.0),
         ({"face_frames_per_scene": 3, "stages": ["probe", "shots", "keyframes"]}, 1.0),
-        ({"face_frames_per_scene": 99}, 1.0),  # refused by the faces stage itself
+        ({"vision_stages": [], "face_frames_per_scene": 99}, 1.0),  # refused by faces itself
     ],
 )
 def test_the_run_s_stages_set_how_often_the_pass_keeps_a_picture(
