@@ -42,8 +42,20 @@ SPEECH_CODE = (
     "people/voices.py",
 )
 SPEECH_STAGES = ("transcript", "speakers", "scene_index", "storylines")
-SIGNALS = ("characters", "speakers", "voiceprint", "voice", "transcript", "keywords",
-           "language", "visual", "colour", "objects", "motion", "time")  # fmt: skip
+SIGNALS = (
+    "characters",
+    "speakers",
+    "voiceprint",
+    "voice",
+    "transcript",
+    "keywords",
+    "language",
+    "visual",
+    "colour",
+    "objects",
+    "motion",
+    "time",
+)
 
 
 def setup_django() -> None:
