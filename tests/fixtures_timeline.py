@@ -144,3 +144,28 @@ def nearest_colour(rgb: tuple[int, int, int]) -> int:
         range(len(COLOURS)),
         key=lambda i: sum((a - b) ** 2 for a, b in zip(COLOURS[i], rgb, strict=True)),
     )
+
+
+def seed_colour_analysis(
+    stack: Any, clip: ColourClip, *extra: str, names: list[str] | None = None
+) -> str:
+    """Seed ``clip``'s analysis (its cuts, two storylines as ``ASSIGNMENT``) in an e2e stack's
+    database with ``manage.py seed_analysis`` (``extra``: more of its options); its id."""
+    from tests.e2e_server import USERNAME
+
+    out = stack.manage(
+        "seed_analysis",
+        str(clip.path),
+        "--user",
+        USERNAME,
+        "--cuts",
+        ",".join(f"{c:.3f}" for c in clip.cuts),
+        "--storylines",
+        "2",
+        "--assignment",
+        ",".join(map(str, ASSIGNMENT)),
+        "--names",
+        "|".join(NAMES if names is None else names),
+        *extra,
+    )
+    return str(out).strip().splitlines()[-1]

@@ -14,8 +14,13 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.axe import assert_accessible
-from tests.e2e_server import USERNAME, E2EStack
-from tests.fixtures_timeline import ASSIGNMENT, NAMES, ColourClip, make_colour_clip
+from tests.e2e_server import E2EStack
+from tests.fixtures_timeline import (
+    NAMES,
+    ColourClip,
+    make_colour_clip,
+    seed_colour_analysis,
+)
 from tests.frontend.test_browser import browser, log_in, shot, stack  # noqa: F401  (fixtures)
 from tests.frontend.test_timeline_browser import click_scene, drag_scene_to_lane, open_timeline
 
@@ -32,23 +37,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> ColourClip:
 
 @pytest.fixture(scope="module")
 def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
-    out = stack.manage(
-        "seed_analysis",
-        str(clip.path),
-        "--user",
-        USERNAME,
-        "--cuts",
-        ",".join(f"{c:.3f}" for c in clip.cuts),
-        "--storylines",
-        "2",
-        "--assignment",
-        ",".join(map(str, ASSIGNMENT)),
-        "--names",
-        "|".join(NAMES),
-        "--unsure",
-        ",".join(map(str, UNSURE)),
-    )
-    return out.strip().splitlines()[-1]
+    return seed_colour_analysis(stack, clip, "--unsure", ",".join(map(str, UNSURE)))
 
 
 @pytest.fixture

@@ -17,8 +17,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e_server import USERNAME, E2EStack
-from tests.fixtures_timeline import ASSIGNMENT, FPS, NAMES, ColourClip, make_colour_clip
+from tests.e2e_server import E2EStack
+from tests.fixtures_timeline import (
+    FPS,
+    NAMES,
+    ColourClip,
+    make_colour_clip,
+    seed_colour_analysis,
+)
 from tests.frontend.test_browser import ARTIFACTS, browser, log_in, shot, stack  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -31,22 +37,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> ColourClip:
 
 @pytest.fixture(scope="module")
 def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
-    cuts = ",".join(f"{c:.3f}" for c in clip.cuts)
-    out = stack.manage(
-        "seed_analysis",
-        str(clip.path),
-        "--user",
-        USERNAME,
-        "--cuts",
-        cuts,
-        "--storylines",
-        "2",
-        "--assignment",
-        ",".join(map(str, ASSIGNMENT)),
-        "--names",
-        "|".join(NAMES),
-    )
-    return out.strip().splitlines()[-1]
+    return seed_colour_analysis(stack, clip)
 
 
 @pytest.fixture
@@ -282,21 +273,7 @@ LONG_NAMES = ["American Psycho at the office", "Harbour in the early morning"]
 
 @pytest.fixture(scope="module")
 def long_names_analysis(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
-    out = stack.manage(
-        "seed_analysis",
-        str(clip.path),
-        "--user",
-        USERNAME,
-        "--cuts",
-        ",".join(f"{c:.3f}" for c in clip.cuts),
-        "--storylines",
-        "2",
-        "--assignment",
-        ",".join(map(str, ASSIGNMENT)),
-        "--names",
-        "|".join(LONG_NAMES),
-    )
-    return out.strip().splitlines()[-1]
+    return seed_colour_analysis(stack, clip, names=LONG_NAMES)
 
 
 def box(page: Page, test_id: str, nth: int = 0) -> dict[str, float]:
