@@ -25,6 +25,7 @@ from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
+from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.progress import analysis_publish, stage_weights
 from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
@@ -99,7 +100,9 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
         stage.persist(ctx, result)
         locked.completed_stages = [*locked.completed_stages, stage.name]
         locked.metadata = {**locked.metadata, **analysis.metadata}
-        locked.metadata.setdefault("stage_seconds", {})[stage.name] = seconds
+        # A partial re-run's timings would skew the stage weights learnt from full runs.
+        timings = "rescene_stage_seconds" if RESCENE_KEY in locked.metadata else "stage_seconds"
+        locked.metadata.setdefault(timings, {})[stage.name] = seconds
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
@@ -189,6 +192,7 @@ def _complete(analysis: Analysis, owner: str) -> None:
         locked.message = "Analysis complete"
         locked.finished_at = timezone.now()
         locked.analysis_time_seconds = seconds
+        locked.metadata.pop(RESCENE_KEY, None)  # a partial re-run's scope ends with it
         locked.save()
     analysis_result_write(locked, analysis_result(locked))
     analysis_publish(locked)
