@@ -34,7 +34,8 @@ def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> No
     alive = sorted(Scene.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     pipeline = [stage.name for stage in build_pipeline(analysis.parameters.get("stages"))]
     analysis.completed_stages = [name for name in pipeline if name not in RESCENE_STAGES]
-    analysis.metadata = {**analysis.metadata, RESCENE_KEY: {"scene_ids": alive, "edit_id": edit.pk}}
+    metadata = {k: v for k, v in analysis.metadata.items() if not k.startswith("rescene_")}
+    analysis.metadata = {**metadata, RESCENE_KEY: {"scene_ids": alive, "edit_id": edit.pk}}
     numbers = sorted(Scene.objects.filter(pk__in=alive).values_list("index", flat=True))
     analysis.status = AnalysisStatus.QUEUED
     analysis.progress = 0.0
