@@ -92,7 +92,7 @@ def code_version(paths: tuple[str, ...]) -> str:
 
 def stale_stages(analysis: Any) -> set[str]:
     """Stages to run again because the code their results come from changed."""
-    stale = set()
+    stale: set[str] = set()
     if analysis.metadata.get("eval_speech") != code_version(SPEECH_CODE):
         stale.update(SPEECH_STAGES)
     if analysis.metadata.get("eval_signals") != code_version(SIGNAL_CODE):
@@ -352,7 +352,7 @@ def names_table(
     for s in grouping.storylines:
         if not s.positions:
             continue
-        frames = Counter()
+        frames: Counter[int] = Counter()
         for p in s.positions:
             frames[true[p]] += nodes[p].end_time - nodes[p].start_time
         label = keys[frames.most_common(1)[0][0]] if frames.most_common(1)[0][0] >= 0 else "?"
