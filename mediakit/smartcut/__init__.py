@@ -37,9 +37,9 @@ from mediakit.smartcut.making import (
     join_command,
 )
 from mediakit.smartcut.plan import (
-    MIN_COPY_SECONDS,
     Piece,
     SmartCutPlan,
+    copyable_prefix,
     plan_smart_cut,
     reorder_delay,
     span_pieces,
@@ -54,12 +54,12 @@ from mediakit.smartcut.source import (
 )
 
 __all__ = [
-    "MIN_COPY_SECONDS",
     "Packets",
     "Piece",
     "SmartCutPlan",
     "Source",
     "VideoStream",
+    "copyable_prefix",
     "plan_smart_cut",
     "read_source",
     "smart_cut",
