@@ -212,7 +212,7 @@ def api_tokens_for_user(user: AuthUser) -> list[dict[str, Any]]:
         {
             "id": t.pk,
             "name": t.name or f"token {t.pk}",
-            "prefix": t.key[:6],
+            "prefix": t.prefix,
             "created_at": t.created_at,
         }
         for t in tokens
