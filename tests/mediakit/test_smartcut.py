@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import mediakit.smartcut
 from mediakit.cutting import Span
 from mediakit.smartcut import (
     Piece,
@@ -138,30 +137,34 @@ def test_plan_follows_the_frames(long_clip: LongGopClip) -> None:
     assert plan.spans == [Span(10.0, 10.52)] and plan.pieces == [Piece(False, 250, 13)]
 
 
-def test_a_span_with_a_short_copyable_middle_is_encoded_whole() -> None:
+def test_a_span_with_a_short_copyable_middle_can_be_encoded_whole() -> None:
     keys = list(range(0, 1000, 50))  # a keyframe every 2 s at 25 fps
-    # 1 s head, one 2 s GOP, 1 s tail: three pieces would cost more than encoding 4 s.
+    # By default every whole GOP in a span is copied: 1 s head, one 2 s GOP, 1 s tail.
+    assert span_pieces(25, 125, keys, 1000) == [
+        Piece(False, 25, 25),
+        Piece(True, 50, 50),
+        Piece(False, 100, 25),
+    ]
+    # Asked for middles of 4 s or more, the same span is one encoded piece.
     assert span_pieces(25, 125, keys, 1000, min_copy=100) == [Piece(False, 25, 100)]
     # A keyframe inside but no whole GOP: one piece, not a head and a tail.
-    assert span_pieces(40, 80, keys, 1000, min_copy=100) == [Piece(False, 40, 40)]
-    # Two GOPs (4 s) are worth copying.
-    assert span_pieces(25, 275, keys, 1000, min_copy=100) == [
-        Piece(False, 25, 25),
-        Piece(True, 50, 200),
-        Piece(False, 250, 25),
-    ]
+    assert span_pieces(40, 80, keys, 1000) == [Piece(False, 40, 40)]
 
 
-def test_plan_encodes_short_spans_of_a_short_gop_clip_whole(tmp_path: Path) -> None:
+def test_plan_copies_every_whole_gop_of_a_short_gop_clip(tmp_path: Path) -> None:
     source = short_gop_clip(tmp_path)
     packets, stream = video_packets(source), video_stream(source)
     plan = plan_smart_cut([Span(0.5, 3.3), Span(4.2, 9.7)], packets, stream)
     assert plan.pieces == [
-        Piece(False, 13, 70),  # 0.5 s to 3.3 s: its 2 s of whole GOPs are encoded too
+        Piece(False, 13, 12),  # 0.5 s to 1 s
+        Piece(True, 25, 50),  # the GOPs from 1 s to 3 s, copied
+        Piece(False, 75, 8),  # 3 s to 3.3 s
         Piece(False, 105, 20),  # 4.2 s to 5 s
         Piece(True, 125, 100),  # the GOPs from 5 s to 9 s, copied
         Piece(False, 225, 18),  # 9 s to 9.7 s
     ]
+    whole = plan_smart_cut([Span(0.5, 3.3)], packets, stream, min_copy_seconds=4.0)
+    assert whole.pieces == [Piece(False, 13, 70)]
 
 
 def short_gop_clip(tmp_path: Path) -> Path:
@@ -172,26 +175,35 @@ def short_gop_clip(tmp_path: Path) -> Path:
     return source
 
 
-def test_processes_per_cut_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cut_of_many_pieces_is_a_few_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = short_gop_clip(tmp_path)
     started: list[str] = []
-    real_run, real_progress = mediakit.smartcut._run, mediakit.smartcut._run_with_progress
+    real_popen = subprocess.Popen
 
-    def run(command: list[str], *args: object) -> object:
-        started.append(command[0])
-        return real_run(command, *args)  # type: ignore[arg-type]
+    class Spy(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, args: list[str], *rest: object, **options: object) -> None:
+            started.append(Path(args[0]).name)
+            super().__init__(args, *rest, **options)
 
-    def run_with_progress(command: list[str], *args: object) -> object:
-        started.append(command[0])
-        return real_progress(command, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(mediakit.smartcut, "_run", run)
-    monkeypatch.setattr(mediakit.smartcut, "_run_with_progress", run_with_progress)
-    spans = [Span(0.5, 3.3), Span(4.2, 7.6), Span(8.1, 8.9)]
+    monkeypatch.setattr(subprocess, "Popen", Spy)
+    spans = [Span(0.5 + 2.7 * i, 2.7 + 2.7 * i) for i in range(4)]  # 2.2 s, keyframes each 1 s
     out = tmp_path / "cut.mp4"
     plan = smart_cut(source, spans, out, tmp_path, lambda f, m: None, has_audio=False)
-    assert len(plan.pieces) == len(spans)  # no middle here is worth copying
-    # Reading the source (3), one encode per piece (no probe: it starts at 0), the join and its
-    # check (2).
-    assert len(started) <= 5 + len(spans)
-    assert set(started) == {"ffmpeg", "ffprobe"}
+    # Reading the source once, one encoding run, one copying run, the probe of the encoded
+    # run, the join and its check: the same for 4 spans as for 1.
+    assert sorted(started) == ["ffmpeg"] * 3 + ["ffprobe"] * 3
+    assert len(plan.pieces) == 3 * len(spans)  # a head, copied GOPs and a tail each
+    assert frame_count(out) == sum(round(s.duration * FPS) for s in spans)
+
+
+def frame_count(path: Path) -> int:
+    count = ["-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets"]
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *count, "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out)
