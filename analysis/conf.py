@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # On the CPU, audio shorter than this is decoded window by window instead of in batches
     # (slower; see analysis/pipeline/stages/transcript.py). 0: everything in batches.
     "WHISPER_BATCH_MIN_SECONDS": 0.0,
+    # The audio-only stages run on a thread of their own beside the picture stages
+    # (analysis/pipeline/lanes.py); false: every stage on one thread, in pipeline order.
+    "ANALYSIS_LANES": True,
     "ANALYSIS_TIME_LIMIT_SECONDS": 6 * 3600,
     # Recovery: a worker renews its lease while alive; an expired lease hands the job on.
     "ANALYSIS_LEASE_SECONDS": 60.0,

@@ -171,9 +171,12 @@ def analyse(film: Path) -> dict[str, Any]:
 
 def stage_rows(result: dict[str, Any]) -> list[list[str]]:
     """Stages in the order they ran, with wall and CPU seconds, and the totals."""
+    from analysis.pipeline import DEFAULT_PIPELINE
+
+    order = {name: number for number, name in enumerate(DEFAULT_PIPELINE)}
     rows = [
         [name, f"{seconds:.1f}", f"{result['cpu'].get(name, 0.0):.1f}"]
-        for name, seconds in result["stages"].items()
+        for name, seconds in sorted(result["stages"].items(), key=lambda i: order.get(i[0], 99))
     ]
     usage = result["usage"]
     rows.append(["**run (wall)**", f"**{result['wall']:.1f}**", f"**{usage['cpu_seconds']:.1f}**"])
@@ -208,7 +211,7 @@ def report(result: dict[str, Any], decode: dict[str, float], film: Path) -> str:
             f"< 4 GB: **{verdict_mem}**.",
             f"- Scenes found: {result['scenes']}.",
             "",
-            "Per stage, in the order they finished (CPU seconds of stages that ran at the same "
+            "Per stage, in pipeline order (CPU seconds of stages that ran at the same "
             "time are the run's CPU seconds shared equally among them, see "
             "`analysis/pipeline/usage.py`):",
             "",

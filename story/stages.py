@@ -55,6 +55,7 @@ class StorylinesStage(Stage[StorylinesResult]):
     name = "storylines"
     label = "Finding storylines"
     weight = 0.8
+    needs = ("audio", "transcript", "speakers")  # voices, loudness, sentences
 
     def compute(self, ctx: StageContext) -> StorylinesResult:
         from story.constraints import grouping_input

@@ -76,6 +76,13 @@ class Stage(abc.ABC, Generic[ResultT]):
     name: ClassVar[str]
     label: ClassVar[str]  # shown to users while the stage runs
     weight: ClassVar[float] = 1.0  # share of the progress bar, relative to other stages
+    # The runner's lanes run side by side, each on its own thread, each its stages in pipeline
+    # order: the picture stages on "main", the audio-only ones on "sound" (Whisper lets go of
+    # the GIL, so the two share the cores).
+    lane: ClassVar[str] = "main"
+    # Stages of other lanes that must be done before this one starts (the runner ignores names
+    # that are not in the run's pipeline).
+    needs: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def compute(self, ctx: StageContext) -> ResultT:

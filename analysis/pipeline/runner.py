@@ -8,23 +8,35 @@ the analysis ``running`` with the finished stages recorded; the next delivery re
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from analysis.conf import setting
 from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
-from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
+from analysis.pipeline.base import Cancelled, ProgressFn, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
+from analysis.pipeline.lanes import MAIN, Schedule, run_lanes, split_lanes
 from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
@@ -59,20 +71,25 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
-    reporter = ProgressReporter(analysis, stages, listener, owner)
+    schedule = Schedule(stages, analysis.completed_stages)
+    reporter = ProgressReporter(analysis, stages, listener, owner, schedule)
     ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
-    current = ""
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
             ctx = StageContext(analysis, path, workdir, reporter.report, dict(analysis.parameters))
             ctx.pictures = plan_pictures(stages, ctx)  # once, for every stage of the run
-            for stage in stages:
-                current = stage.name
-                _run_stage(stage, ctx, reporter, ledger)
+            lanes = split_lanes(stages, together=lanes_allowed())
+
+            def run(lane: str) -> None:
+                _run_lane(lane, lanes[lane], lane_context(ctx, lane, reporter), reporter, ledger)
+
+            run_lanes(lanes, run)
+            if schedule.failure is not None:
+                raise schedule.failure
         _complete(analysis, owner, ledger)
         shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
     except Cancelled:
-        logger.info("analysis %s cancelled during %s", analysis.id, current)
+        logger.info("analysis %s cancelled during %s", analysis.id, schedule.failed_stage)
     except (StageError, MediaError) as exc:
         _fail(analysis, owner, str(exc))
     except TRANSIENT_ERRORS:
@@ -80,18 +97,59 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
         # sends the job again.
         raise
     except Exception as exc:
+        current = schedule.failed_stage
         logger.exception("analysis %s failed in stage %s", analysis.id, current)
         reason = f"Internal error in stage '{current}': {exc.__class__.__name__}: {exc}"
         _fail(analysis, owner, reason)
 
 
+def lanes_allowed() -> bool:
+    """Whether the lanes may run side by side. Not inside a transaction (a test's): the other
+    lanes' database connections would not see its rows."""
+    return bool(setting("ANALYSIS_LANES")) and not connection.in_atomic_block
+
+
+def lane_context(ctx: StageContext, lane: str, reporter: ProgressReporter) -> StageContext:
+    """The lane's own context: its progress reports, and its own copy of the analysis row
+    (stages change ``ctx.analysis.metadata``)."""
+    if lane == MAIN:
+        ctx.report = reporter.lane_report(MAIN)
+        return ctx
+    own = Analysis.objects.select_related("video").get(pk=ctx.analysis.pk)
+    return dataclasses.replace(ctx, analysis=own, report=reporter.lane_report(lane))
+
+
+def _run_lane(
+    lane: str,
+    stages: list[Stage[Any]],
+    ctx: StageContext,
+    reporter: ProgressReporter,
+    ledger: CpuLedger,
+) -> None:
+    """Run the lane's stages in order, each once the stages it needs are done; a failure is
+    handed to the schedule (the run raises the first one)."""
+    schedule = reporter.schedule
+    stage: Stage[Any] | None = None
+    try:
+        for stage in stages:
+            schedule.wait_for(stage)
+            _run_stage(stage, lane, ctx, reporter, ledger)
+            schedule.mark_done(stage.name)
+    except BaseException as exc:  # a killed worker's too: the main thread raises it
+        schedule.fail(exc, stage.name if stage else "")
+    finally:
+        if lane != MAIN:
+            connections.close_all()  # this thread's own: Django opened them for the lane
+
+
 def _run_stage(
-    stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter, ledger: CpuLedger
+    stage: Stage[Any], lane: str, ctx: StageContext, reporter: ProgressReporter, ledger: CpuLedger
 ) -> None:
     analysis = ctx.analysis
     if stage.name in analysis.completed_stages:
         return
-    reporter.begin(stage)
+    reporter.begin(stage, lane)
+    before = copy.deepcopy(analysis.metadata)
     started = time.perf_counter()
     ledger.start(stage.name)
     try:
@@ -106,8 +164,12 @@ def _run_stage(
         if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != reporter.owner:
             raise Cancelled()
         stage.persist(ctx, result)
+        # As the stage's persist left it (some save facts on the row themselves), plus what
+        # the stage changed in ctx.analysis (not the rest: another lane may have saved newer
+        # values meanwhile).
+        locked.refresh_from_db(fields=["metadata"])
+        locked.metadata = {**locked.metadata, **changed(before, analysis.metadata)}
         locked.completed_stages = [*locked.completed_stages, stage.name]
-        locked.metadata = {**locked.metadata, **analysis.metadata}
         prefix = _prefix(locked.metadata)
         locked.metadata.setdefault(f"{prefix}stage_seconds", {})[stage.name] = seconds
         locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
@@ -115,8 +177,15 @@ def _run_stage(
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
+    reporter.finish(stage, lane)
 
 
+def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The top-level entries of ``after`` that are new or differ from ``before``."""
+    return {key: value for key, value in after.items() if before.get(key, _MISSING) != value}
+
+
+_MISSING = object()
 _paused: set[str] = set()
 
 
@@ -135,57 +204,106 @@ def fault_pause(stage: Stage[Any] | None) -> None:
 
 
 class ProgressReporter:
-    """Turns a stage's fraction into overall progress, saves it, publishes it, checks for cancel."""
+    """Turns the stages' fractions into overall progress, saves it, publishes it, checks for
+    cancel. Stages of several lanes may report at once: each has its fraction and message, the
+    bar counts them all, the message shows the main lane's with the others' progress after it."""
 
     def __init__(
-        self, analysis: Analysis, stages: list[Stage[Any]], listener: Listener | None, owner: str
+        self,
+        analysis: Analysis,
+        stages: list[Stage[Any]],
+        listener: Listener | None,
+        owner: str,
+        schedule: Schedule,
     ) -> None:
         self.analysis = analysis
         self.listener = listener
         self.owner = owner
         self.stages = stages
+        self.schedule = schedule
         self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
         self.total = sum(self.weights.values()) or 1.0
-        self.stage: Stage[Any] | None = None
-        self.in_stage = False
+        self.done = set(analysis.completed_stages)
+        self.running: dict[str, Lane] = {}  # lane name -> its stage now
         self.throttle = ProgressThrottle(interval=REPORT_INTERVAL_SECONDS)
+        self._lock = threading.RLock()
 
-    def begin(self, stage: Stage[Any]) -> None:
-        self.stage = stage
-        self.report(0.0, stage.label, force=True)
-        self.in_stage = True  # reports from now on come from inside the stage
+    def lane_report(self, lane: str) -> ProgressFn:
+        """The ``ctx.report`` of the lane's stages."""
 
-    def _base(self) -> float:
-        finished = self.analysis.completed_stages
-        return sum(self.weights[s.name] for s in self.stages if s.name in finished) / self.total
+        def report(fraction: float, message: str = "") -> None:
+            self.report(fraction, message, lane=lane)
 
-    def report(self, fraction: float, message: str = "", force: bool = False) -> None:
-        if not self.throttle.due(force):
-            return
-        stage = self.stage
-        weight = self.weights[stage.name] if stage else 0.0
-        raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
+        return report
+
+    def begin(self, stage: Stage[Any], lane: str) -> None:
+        with self._lock:
+            self.running[lane] = Lane(stage)
+        self.report(0.0, stage.label, force=True, lane=lane)
+        self.running[lane].in_stage = True  # reports from now on come from inside the stage
+
+    def finish(self, stage: Stage[Any], lane: str) -> None:
+        with self._lock:
+            self.done.add(stage.name)
+            self.running.pop(lane, None)
+
+    def report(
+        self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
+    ) -> None:
+        self.schedule.check()  # another lane failed: stop this one
+        with self._lock:
+            current = self.running.get(lane)
+            if current is not None:
+                current.fraction = max(0.0, min(1.0, fraction))
+                current.message = message or current.stage.label
+            if not self.throttle.due(force):
+                return
+            self._save(current)
+        # Outside the lock: a pause or a slow listener must not hold up the other lanes.
+        if current is not None and current.in_stage:
+            fault_pause(current.stage)
+        if self.listener:
+            self.listener(self.analysis)
+
+    def _progress(self) -> float:
+        done = sum(self.weights[s.name] for s in self.stages if s.name in self.done)
+        going = sum(self.weights[c.stage.name] * c.fraction for c in self.running.values())
+        return (done + going) / self.total
+
+    def _text(self, current: Lane | None) -> tuple[str, str]:
+        """(stage name, message) to show: the main lane's first, then the others'."""
+        lanes = sorted(self.running.items(), key=lambda item: item[0] != MAIN)
+        if not lanes:
+            return ("", current.message if current else "")
+        first = lanes[0][1]
+        others = [f"{c.stage.label} {c.fraction:.0%}" for _lane, c in lanes[1:]]
+        return first.stage.name, " · ".join([first.message, *others])[:500]
+
+    def _save(self, current: Lane | None) -> None:
         # Rounded and never lower than before: the bar only moves forward.
-        progress = max(self.analysis.progress, round(min(0.999, raw), 4))
-        text = (message or (stage.label if stage else ""))[:500]
+        progress = max(self.analysis.progress, round(min(0.999, self._progress()), 4))
+        stage, text = self._text(current)
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
-            progress=progress,
-            message=text,
-            current_stage=stage.name if stage else "",
-            updated_at=Now(),
+            progress=progress, message=text, current_stage=stage, updated_at=Now()
         )
         if not updated:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
-        self.analysis.current_stage = stage.name if stage else ""
+        self.analysis.current_stage = stage
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
-        if self.in_stage:
-            fault_pause(stage)
-        if self.listener:
-            self.listener(self.analysis)
+
+
+@dataclass
+class Lane:
+    """What a lane is doing: its stage and how far it got."""
+
+    stage: Stage[Any]
+    fraction: float = 0.0
+    message: str = ""
+    in_stage: bool = False
 
 
 def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:

@@ -85,6 +85,8 @@ class SpeakersStage(Stage[SpeakersResult]):
     name = "speakers"
     label = "Telling speakers apart"
     weight = 0.5
+    lane = "sound"
+    needs = ("transcript",)
 
     def compute(self, ctx: StageContext) -> SpeakersResult:
         from people.voices import embed_segments, select_device, torch_cuda_available

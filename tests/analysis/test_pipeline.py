@@ -55,6 +55,8 @@ def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: P
     assert set(done.metadata["stage_seconds"]) == set(DEFAULT_PIPELINE)
     assert done.analysis_time_seconds and done.analysis_time_seconds > 0
     assert_usage_recorded(done)
+    # A stage that saves facts on the row itself (the keyframes' strip) keeps them.
+    assert done.metadata["thumbnail_strip"]["count"] >= 3
     # Progress rose monotonically through the stages in order.
     progresses = [p for _, p in seen]
     assert progresses == sorted(progresses)

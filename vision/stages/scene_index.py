@@ -14,6 +14,7 @@ class SceneIndexStage(Stage[Any]):
     name = "scene_index"
     label = "Indexing scenes for search"
     weight = 0.5
+    needs = ("transcript", "speakers")
 
     def compute(self, ctx: StageContext) -> Any:
         from vision.services import scene_index_build

@@ -122,6 +122,8 @@ class AudioStage(Stage[AudioResult]):
     name = "audio"
     label = "Analysing audio"
     weight = 1.0
+    lane = "sound"
+    needs = ("shots",)  # measured per scene
 
     def compute(self, ctx: StageContext) -> AudioResult:
         scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))

@@ -451,6 +451,8 @@ class TranscriptStage(Stage[Transcript]):
     name = "transcript"
     label = "Transcribing speech"
     weight = 4.0
+    lane = "sound"
+    needs = ("shots",)  # a segment never crosses a cut
 
     def compute(self, ctx: StageContext) -> Transcript:
         scenes = load_scenes(ctx.analysis)
