@@ -68,7 +68,7 @@ def plan_partial(
     """Placements, edges and interest of the re-run scenes (``scope``) among all ``nodes``."""
 
     from story.confidence import scene_confidences
-    from story.grouping import WHY, edges_of
+    from story.explain import WHY, edges_of
     from story.interest import interest_scores
 
     lines = list(Storyline.objects.filter(analysis=analysis).order_by("order"))
