@@ -99,6 +99,8 @@ def _run_stage(
     finally:
         cpu = ledger.finish(stage.name)
     seconds = round(time.perf_counter() - started, 3)
+    cold = stage.name not in _warm
+    _warm.add(stage.name)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
@@ -108,6 +110,8 @@ def _run_stage(
         locked.completed_stages = [*locked.completed_stages, stage.name]
         locked.metadata = {**locked.metadata, **analysis.metadata}
         locked.metadata.setdefault("stage_seconds", {})[stage.name] = seconds
+        if cold:  # its time includes loading models: weighed apart (analysis.progress)
+            locked.metadata["cold_stages"] = [*locked.metadata.get("cold_stages", []), stage.name]
         locked.metadata.setdefault("stage_cpu_seconds", {})[stage.name] = cpu
         locked.metadata["usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
@@ -116,6 +120,9 @@ def _run_stage(
 
 
 _paused: set[str] = set()
+# Stages that have run in this process: a stage's first run also loads its models and compiles
+# its kernels, which its later runs skip.
+_warm: set[str] = set()
 
 
 def fault_pause(stage: Stage[Any] | None) -> None:
@@ -142,7 +149,12 @@ class ProgressReporter:
         self.listener = listener
         self.owner = owner
         self.stages = stages
-        self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
+        cold = [s.name for s in stages if s.name not in _warm]
+        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        # The time spent on kept work: earlier attempts' (up to their last finished stage) and
+        # this one's (analysis.progress.eta_seconds).
+        self.worked_before = float(analysis.metadata.get("usage", {}).get("wall_seconds", 0.0))
+        self.started = time.perf_counter()
         self.total = sum(self.weights.values()) or 1.0
         self.stage: Stage[Any] | None = None
         self.in_stage = False
@@ -162,14 +174,17 @@ class ProgressReporter:
             return
         stage = self.stage
         weight = self.weights[stage.name] if stage else 0.0
-        raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
+        raw = min(0.999, self._base() + weight * max(0.0, min(1.0, fraction)) / self.total)
+        worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
-        progress = max(self.analysis.progress, round(min(0.999, raw), 4))
+        progress = max(self.analysis.progress, round(raw, 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
             progress=progress,
+            work_seconds=worked,
+            work_done=raw,
             message=text,
             current_stage=stage.name if stage else "",
             updated_at=Now(),
@@ -177,6 +192,7 @@ class ProgressReporter:
         if not updated:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
+        self.analysis.work_seconds, self.analysis.work_done = worked, raw
         self.analysis.current_stage = stage.name if stage else ""
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
