@@ -25,6 +25,7 @@ from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
+from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
 from mediakit.probe import MediaError
@@ -59,7 +60,7 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
     reporter = ProgressReporter(analysis, stages, listener, owner)
-    ledger = CpuLedger(analysis.metadata.get("usage"))
+    ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
     current = ""
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
@@ -109,11 +110,13 @@ def _run_stage(
         stage.persist(ctx, result)
         locked.completed_stages = [*locked.completed_stages, stage.name]
         locked.metadata = {**locked.metadata, **analysis.metadata}
-        locked.metadata.setdefault("stage_seconds", {})[stage.name] = seconds
+        prefix = _prefix(locked.metadata)
+        locked.metadata.setdefault(f"{prefix}stage_seconds", {})[stage.name] = seconds
         if cold:  # its time includes loading models: weighed apart (analysis.progress)
-            locked.metadata["cold_stages"] = [*locked.metadata.get("cold_stages", []), stage.name]
-        locked.metadata.setdefault("stage_cpu_seconds", {})[stage.name] = cpu
-        locked.metadata["usage"] = ledger.usage()
+            key = f"{prefix}cold_stages"
+            locked.metadata[key] = [*locked.metadata.get(key, []), stage.name]
+        locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
+        locked.metadata[f"{prefix}usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
@@ -153,7 +156,8 @@ class ProgressReporter:
         self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
         # The time spent on kept work: earlier attempts' (up to their last finished stage) and
         # this one's (analysis.progress.eta_seconds).
-        self.worked_before = float(analysis.metadata.get("usage", {}).get("wall_seconds", 0.0))
+        earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
+        self.worked_before = float(earlier.get("wall_seconds", 0.0))
         self.started = time.perf_counter()
         self.total = sum(self.weights.values()) or 1.0
         self.stage: Stage[Any] | None = None
@@ -209,17 +213,25 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
         if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != owner:
             raise Cancelled()
-        locked.metadata = {**locked.metadata, "usage": ledger.usage()}
-        # Wall time of the run (stages of different lanes overlap, so not their sum).
-        seconds = locked.metadata["usage"]["wall_seconds"]
+        prefix = _prefix(locked.metadata)
+        locked.metadata = {**locked.metadata, f"{prefix}usage": ledger.usage()}
+        if not prefix:
+            # Wall time of the run (stages of different lanes overlap, so not their sum).
+            locked.analysis_time_seconds = locked.metadata["usage"]["wall_seconds"]
         locked.status = AnalysisStatus.COMPLETED
         locked.progress = 1.0
         locked.message = "Analysis complete"
         locked.finished_at = timezone.now()
-        locked.analysis_time_seconds = seconds
+        locked.metadata.pop(RESCENE_KEY, None)  # a partial re-run's scope ends with it
         locked.save()
     analysis_result_write(locked, analysis_result(locked))
     analysis_publish(locked)
+
+
+def _prefix(metadata: dict[str, Any]) -> str:
+    """Where a run's timings go: a partial re-run's (after a cut edit) apart from the full
+    run's, which the stage weights and the time-left estimate learn from."""
+    return "rescene_" if RESCENE_KEY in metadata else ""
 
 
 def _fail(analysis: Analysis, owner: str, reason: str) -> None:
