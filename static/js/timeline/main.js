@@ -96,6 +96,7 @@ async function reload() {
   } else {
     renderHeaderCounts();
     view.requestRender();
+    exportsPanel.refreshJobs(); // a scene moved in or out: earlier exports may be out of date
   }
   selection = selection.filter((id) => model.scene(id));
   view.select(selection);
