@@ -100,6 +100,8 @@ def _run_stage(
     finally:
         cpu = ledger.finish(stage.name)
     seconds = round(time.perf_counter() - started, 3)
+    cold = stage.name not in _warm
+    _warm.add(stage.name)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
@@ -110,6 +112,9 @@ def _run_stage(
         locked.metadata = {**locked.metadata, **analysis.metadata}
         prefix = _prefix(locked.metadata)
         locked.metadata.setdefault(f"{prefix}stage_seconds", {})[stage.name] = seconds
+        if cold:  # its time includes loading models: weighed apart (analysis.progress)
+            key = f"{prefix}cold_stages"
+            locked.metadata[key] = [*locked.metadata.get(key, []), stage.name]
         locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
         locked.metadata[f"{prefix}usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
@@ -118,6 +123,9 @@ def _run_stage(
 
 
 _paused: set[str] = set()
+# Stages that have run in this process: a stage's first run also loads its models and compiles
+# its kernels, which its later runs skip.
+_warm: set[str] = set()
 
 
 def fault_pause(stage: Stage[Any] | None) -> None:
@@ -144,7 +152,13 @@ class ProgressReporter:
         self.listener = listener
         self.owner = owner
         self.stages = stages
-        self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
+        cold = [s.name for s in stages if s.name not in _warm]
+        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        # The time spent on kept work: earlier attempts' (up to their last finished stage) and
+        # this one's (analysis.progress.eta_seconds).
+        earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
+        self.worked_before = float(earlier.get("wall_seconds", 0.0))
+        self.started = time.perf_counter()
         self.total = sum(self.weights.values()) or 1.0
         self.stage: Stage[Any] | None = None
         self.in_stage = False
@@ -164,14 +178,17 @@ class ProgressReporter:
             return
         stage = self.stage
         weight = self.weights[stage.name] if stage else 0.0
-        raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
+        raw = min(0.999, self._base() + weight * max(0.0, min(1.0, fraction)) / self.total)
+        worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
-        progress = max(self.analysis.progress, round(min(0.999, raw), 4))
+        progress = max(self.analysis.progress, round(raw, 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
             progress=progress,
+            work_seconds=worked,
+            work_done=raw,
             message=text,
             current_stage=stage.name if stage else "",
             updated_at=Now(),
@@ -179,6 +196,7 @@ class ProgressReporter:
         if not updated:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
+        self.analysis.work_seconds, self.analysis.work_done = worked, raw
         self.analysis.current_stage = stage.name if stage else ""
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)

@@ -112,13 +112,18 @@ def encode_batch(job: Job, pieces: Sequence[Piece], out: Path, report: Report) -
     command = list(FFMPEG)
     for piece in pieces:  # -t: stop decoding a frame after the piece; trim keeps its frames
         duration = f"{(piece.count + 1) * job.frame:.6f}"
-        command += ["-ss", _seek(job, piece.first), "-t", duration, "-i", str(job.path)]
+        command += ["-threads", "1", "-ss", _seek(job, piece.first), "-t", duration]
+        command += ["-i", str(job.path)]
     trims = ";".join(
         f"[{i}:v:0]trim=end_frame={p.count},setpts=PTS-STARTPTS[p{i}]" for i, p in enumerate(pieces)
     )
     pads = "".join(f"[p{i}]" for i in range(len(pieces)))
     sar = job.source.stream.sar.replace(":", "/")
-    graph = f"{trims};{pads}concat=n={len(pieces)}:v=1:a=0,setsar={sar}[v]"
+    rate = job.source.stream.frame_rate
+    # Frame n at n frames: a one-frame piece has no duration the concat filter could add, and
+    # two frames on one time would make ffmpeg drop one.
+    grid = f"setpts=N*{rate.denominator}/{rate.numerator}/TB"
+    graph = f"{trims};{pads}concat=n={len(pieces)}:v=1:a=0,{grid},setsar={sar}[v]"
     # An IDR frame (closed GOP) at each piece's first frame: each piece decodes on its own.
     keys = "+".join(f"eq(n,{at})" for at in _offsets(pieces))
     command += ["-filter_complex", graph, "-map", "[v]", *match_args(job)]

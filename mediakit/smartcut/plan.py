@@ -18,9 +18,6 @@ PROFILES = {
     "High": "high",
 }
 PIXEL_FORMATS = ("yuv420p", "yuvj420p")
-# A copied GOP costs one input of the copying ffmpeg run and one line of the join's listing;
-# encoding it costs its frames' encoding time. So every whole closed GOP inside a span is copied.
-MIN_COPY_SECONDS = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,15 +93,13 @@ def frames_of(span: Span, times: Sequence[float], frame: float) -> tuple[int, in
     return first, end
 
 
-def span_pieces(
-    first: int, end: int, keys: Sequence[int], total: int, min_copy: int = 1
-) -> list[Piece]:
+def span_pieces(first: int, end: int, keys: Sequence[int], total: int) -> list[Piece]:
     """Head (encoded), middle (copied GOPs) and tail (encoded) of frames ``first:end``.
 
     ``keys`` are the indices of closed-GOP keyframes, sorted. A copied middle runs from the
     first keyframe in the span to the last GOP boundary at or before its end (a keyframe, or
-    the end of the video). A middle shorter than ``min_copy`` frames is not worth its extra
-    pieces: the span is then one encoded piece.
+    the end of the video); the tail runs from there to the span's end (``copyable_prefix``
+    then copies most of it). A span with no keyframe inside is one encoded piece.
     """
     at = bisect.bisect_left(keys, first)
     if at == len(keys) or keys[at] >= end:
@@ -112,8 +107,6 @@ def span_pieces(
     start = keys[at]
     bounds = [k for k in keys[at + 1 :] if k <= end] + ([total] if end == total else [])
     stop = bounds[-1] if bounds else start
-    if stop - start < min_copy:
-        return [Piece(False, first, end - first)]
     pieces = [Piece(False, first, start - first)] if start > first else []
     if stop > start:
         pieces.append(Piece(True, start, stop - start))
@@ -122,13 +115,64 @@ def span_pieces(
     return pieces
 
 
+def copyable_prefix(shown: Sequence[int], first: int) -> int:
+    """How many frames from closed keyframe ``first`` a copy of its GOP's first packets holds.
+
+    ``shown`` is the frame (display index) of each packet from the keyframe on, in decode
+    order. Copying the first ``m`` packets needs nothing after them, and shows the right frames
+    when those packets are exactly frames ``first`` to ``first + m - 1``: after each I/P frame
+    and the B-frames shown before it. So a tail is copied up to its last such point and only
+    the few B-frames after it are encoded.
+    """
+    best, highest = 0, first - 1
+    for n, index in enumerate(shown, start=1):
+        if index < first:  # a frame shown before the keyframe (an open GOP): stop here
+            break
+        highest = max(highest, index)
+        if highest == first + n - 1:
+            best = n
+    return best
+
+
+def copy_tails(pieces: Sequence[Piece], packets: Packets, keys: Sequence[int]) -> list[Piece]:
+    """The pieces with every encoded piece that starts on a closed keyframe copied as far as
+    ``copyable_prefix`` allows, and copied pieces that follow each other joined."""
+    times = packets.frame_times
+    display = {t: i for i, t in enumerate(times)}
+    decoded = {t: i for i, t in enumerate(packets.pts)}
+    closed = set(keys)
+    split: list[Piece] = []
+    for piece in pieces:
+        copied = 0
+        if not piece.copy and piece.first in closed:
+            start = decoded[times[piece.first]]
+            shown = [display[t] for t in packets.pts[start : start + piece.count]]
+            copied = copyable_prefix(shown, piece.first)
+        if copied:
+            split.append(Piece(True, piece.first, copied))
+        if piece.count > copied:
+            split.append(Piece(piece.copy, piece.first + copied, piece.count - copied))
+    return _join_copies(split)
+
+
+def _join_copies(pieces: Sequence[Piece]) -> list[Piece]:
+    """Copied pieces that follow each other in the source as one (one run of packets)."""
+    joined: list[Piece] = []
+    for piece in pieces:
+        last = joined[-1] if joined else None
+        if last and last.copy and piece.copy and last.first + last.count == piece.first:
+            joined[-1] = Piece(True, last.first, last.count + piece.count)
+        else:
+            joined.append(piece)
+    return joined
+
+
 def plan_smart_cut(
     spans: Sequence[Span],
     packets: Packets,
     stream: VideoStream,
     *,
     allow_copy: bool = True,
-    min_copy_seconds: float = MIN_COPY_SECONDS,
 ) -> SmartCutPlan:
     """The pieces of a smart cut of ``spans`` (seconds from the first frame)."""
     frame = stream.frame
@@ -138,7 +182,6 @@ def plan_smart_cut(
     keys = [i for i, t in enumerate(packets.frame_times) if t in closed]
     plan = SmartCutPlan(spans=[])
     problem = match_problem(stream, reorder_delay(packets, frame)) or rate_problem(times, frame)
-    min_copy = max(1, round(min_copy_seconds / frame))
     for span in merge_spans(spans):
         first, end = frames_of(span, times, frame)
         if end <= first:
@@ -148,7 +191,7 @@ def plan_smart_cut(
         if problem or not allow_copy:
             plan.pieces.append(Piece(False, first, end - first))
         else:
-            plan.pieces += span_pieces(first, end, keys, len(times), min_copy)
+            plan.pieces += copy_tails(span_pieces(first, end, keys, len(times)), packets, keys)
     plan.fallback = problem
     if not plan.spans:
         raise CutError("The spans hold no frame of the video.")
