@@ -92,9 +92,12 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.metadata["rescene"]["scene_ids"] == sorted([first[0], second[0]])
     assert analysis.message == "Re-running scenes 4, 5"
 
-    done = rerun(analysis)
+    seen: list[float] = []
+    done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
-    assert done.status == AnalysisStatus.COMPLETED and "rescene" not in done.metadata
+    assert done is not None and done.status == AnalysisStatus.COMPLETED
+    assert "rescene" not in done.metadata
+    assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
