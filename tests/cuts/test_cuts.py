@@ -26,6 +26,7 @@ from story.models import (
     SceneRelevance,
     StorylineScene,
 )
+from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects
 
 pytestmark = pytest.mark.django_db
 
@@ -92,9 +93,12 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.metadata["rescene"]["scene_ids"] == sorted([first[0], second[0]])
     assert analysis.message == "Re-running scenes 4, 5"
 
-    done = rerun(analysis)
+    seen: list[float] = []
+    done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
-    assert done.status == AnalysisStatus.COMPLETED and "rescene" not in done.metadata
+    assert done is not None and done.status == AnalysisStatus.COMPLETED
+    assert "rescene" not in done.metadata
+    assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
@@ -106,6 +110,10 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert all(s.start_time <= s.keyframe_time < s.end_time for s in halves)
     tone = SceneAudioFeatures.objects.get(scene_id=second[0])
     assert tone.rms_energy > 0.01 and tone.spectral_centroid_mean > 100  # the 330 Hz sine
+    # What the vision stages found, of the halves only (the seeded scenes had none).
+    for model in (SceneEmbedding, SceneObjects, SceneCaption, SceneIndex):
+        found = model.objects.filter(analysis=analysis).values_list("scene_id", flat=True)
+        assert set(found) == {first[0], second[0]}, model.__name__
     # Storylines keep their rows, the untouched scenes their storyline; the halves are placed
     # with the graph (relevance over both storylines, reasons) and their signals are stored.
     assert set(analysis.storylines.values_list("pk", "name", "color")) == lines
