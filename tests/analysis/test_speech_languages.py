@@ -15,8 +15,9 @@ from django.test import Client
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
-from analysis.pipeline.speech.batched import batches
+from analysis.pipeline.speech.batched import Decoded, WordTiming, batches
 from analysis.pipeline.speech.languages import decide, restrict, smooth
+from analysis.pipeline.speech.whisper import heard_of, unheard_tail
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
@@ -91,6 +92,20 @@ def test_a_batch_mixes_languages_only_where_the_encoder_output_can_be_split() ->
     assert on_cpu == [["e", "e", "r", "r"], ["r", "e"]]
     elsewhere = [[c.language for c in b] for b in batches(chunks, 4, mixed=False)]
     assert elsewhere == [["e", "e"], ["r", "r", "r"], ["e"]]
+
+
+def test_speech_after_a_chunks_last_word_is_decoded_again() -> None:
+    stretches = (Stretch(0.0, 4.0), Stretch(10.0, 13.0), Stretch(20.0, 21.0))
+    chunk = Chunk("en", stretches, at=0.0)
+    early = Decoded(chunk, " Hello there", [WordTiming(" Hello", 0.5, 1.0, 0.9)])
+    (again,) = unheard_tail(early, heard_of(early))
+    assert again.stretches == stretches[1:] and again.language == "en"
+    # The last word in the last stretch: nothing left; a short unheard tail is not retried.
+    late = Decoded(chunk, " Bye", [WordTiming(" Bye", 7.2, 7.6, 0.9)])
+    assert unheard_tail(late, heard_of(late)) == []
+    short = Decoded(chunk, " So", [WordTiming(" So", 5.0, 6.5, 0.9)])
+    assert unheard_tail(short, heard_of(short)) == []
+    assert unheard_tail(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
 
 
 def test_the_detector_hears_the_middle_of_a_long_window() -> None:
