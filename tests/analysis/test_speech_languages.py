@@ -22,7 +22,7 @@ from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, hear
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
 from mediakit.probe import probe
-from tests.fixtures_media import Clip
+from tests.fixtures_media import Clip, make_clip, speak, speech_track
 
 CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")
 
@@ -247,3 +247,27 @@ def test_a_video_without_audio_says_so(user: Any, no_audio_clip: Clip, tmp_path:
     analysis = run_stages(user, no_audio_clip, tmp_path)
     assert analysis.metadata["transcript_notes"] == ["The video has no audio to transcribe."]
     assert not TranscriptSegment.objects.filter(analysis=analysis).exists()
+
+
+@pytest.mark.django_db
+def test_audio_without_speech_says_so(user: Any, shots_clip: Clip, tmp_path: Path) -> None:
+    analysis = run_stages(user, shots_clip, tmp_path)  # a 440 Hz tone, no voice
+    assert analysis.metadata["transcript_notes"] == ["No speech was found in the audio."]
+    assert not TranscriptSegment.objects.filter(analysis=analysis).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_speech_in_a_language_nobody_expected_is_noted(
+    user: Any, media_dir: Path, tmp_path: Path
+) -> None:
+    german = "Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park spazieren."
+    wav = speak(media_dir / "de.wav", german, voice="de")
+    clip = make_clip(media_dir / "speech_de.mp4", [("testsrc2", 8.0)], speech_track(1, [wav], 8.0))
+    analysis = run_stages(user, clip, tmp_path)  # expected: en, ru (the default)
+    (note,) = analysis.metadata["transcript_notes"]
+    assert "sound like de, not one of the expected languages (en, ru)" in note, note
+    assert TranscriptSegment.objects.filter(analysis=analysis).exists()  # transcribed all the same
+    named = run_stages(user, clip, tmp_path, expected_languages="de,en")
+    assert named.metadata.get("transcript_notes", []) == []
+    assert {s.language for s in TranscriptSegment.objects.filter(analysis=named)} == {"de"}
