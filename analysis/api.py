@@ -367,21 +367,13 @@ def analysis_result_file(request: AuthedRequest, analysis_id: UUID) -> HttpRespo
 def analysis_transcript_subtitles(
     request: AuthedRequest, analysis_id: UUID, fmt: str, language: str | None = None
 ) -> HttpResponse:
-    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT,
-    each line in a ``<lang>`` span); ``?language=ru`` keeps the lines spoken in that language."""
-    from analysis.subtitles import Cue, to_srt, to_vtt
-
-    if fmt not in ("srt", "vtt"):
+    """The transcript as subtitles: ``transcript.srt`` (SubRip) or ``transcript.vtt`` (WebVTT),
+    each line with its language (``analysis.subtitles``); ``?language=ru`` keeps the lines spoken
+    in that language, and a file of one language is named ``….ru.srt``."""
+    if fmt not in selectors.SUBTITLE_TYPES:
         raise NotFound("Use transcript.srt or transcript.vtt.")
     analysis = selectors.analysis_get_for_user(request.auth, analysis_id)
-    segments = analysis.segments.order_by("start_time")
-    if language:
-        segments = segments.filter(language=language.strip().lower())
-    rows = segments.values_list("start_time", "end_time", "text", "language")
-    cues = [Cue(start, end, text, spoken) for start, end, text, spoken in rows]
-    body, kind = (
-        (to_srt(cues), "application/x-subrip") if fmt == "srt" else (to_vtt(cues), "text/vtt")
-    )
-    response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="transcript-{analysis.id}.{fmt}"'
+    text, kind, name = selectors.transcript_subtitles(analysis, fmt, language=language)
+    response = HttpResponse(text, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from videoanalyzer.credentials import token_digest, token_new, token_visible_part
+
 
 def video_upload_to(instance: Video, filename: str) -> str:
     # The stored name never comes from the user: only the checked extension does.
@@ -82,6 +84,12 @@ class Analysis(models.Model):
     )
     current_stage = models.CharField(max_length=40, blank=True)
     progress = models.FloatField(default=0.0)
+    # What the time left is estimated from, as of the last progress report: the seconds the
+    # workers spent on work that is kept (time between a crash and the takeover, and work lost
+    # with the crash, not counted) and the share of the whole that this work is. ``progress``
+    # never goes back, so after a resume it may stand above ``work_done`` for a while.
+    work_seconds = models.FloatField(default=0.0)
+    work_done = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
     parameters = models.JSONField(default=dict)
     # Names of stages whose output is persisted; a resumed run skips them.
@@ -209,18 +217,40 @@ class SceneAudioFeatures(models.Model):
 
 
 def new_token_key() -> str:
+    """The default of the plain ``key`` column tokens had before they were hashed (migration
+    0001 still names it)."""
     return secrets.token_urlsafe(32)
 
 
+API_TOKEN_PREFIX = "va_"  # tells a leaked string for what it is (secret scanners, logs)
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def issue(self, *, user: Any, name: str = "") -> tuple[ApiToken, str]:
+        """Make a token for ``user``; returns it with its key, which is never stored."""
+        key = token_new(API_TOKEN_PREFIX)
+        token = self.create(
+            user=user, name=name, key_hash=token_digest(key), prefix=token_visible_part(key)
+        )
+        return token, key
+
+
 class ApiToken(models.Model):
-    """A bearer token for scripts and other backends calling the API."""
+    """A bearer token for scripts and other backends calling the API.
+
+    Only the key's SHA-256 is kept (``videoanalyzer.credentials``): the key is shown once,
+    when the token is made, and a copy of the table lets nobody in.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    key = models.CharField(max_length=64, unique=True, default=new_token_key)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, blank=True)  # the key's start, to tell tokens apart
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ApiTokenManager()
 
     def __str__(self) -> str:
         return f"token {self.name or self.pk} of {self.user_id}"

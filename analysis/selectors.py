@@ -306,6 +306,33 @@ def transcript_segments(analysis: Analysis, *, language: str | None = None) -> l
     ]
 
 
+SUBTITLE_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt"}
+
+
+def transcript_subtitles(
+    analysis: Analysis, fmt: str, *, language: str | None = None
+) -> tuple[str, str, str]:
+    """(text, content type, file name) of the transcript as ``srt`` or ``vtt`` subtitles, each
+    line with its language (``analysis.subtitles``); ``language`` keeps that language's lines.
+    A file of one language is named ``….<lang>.<fmt>``, the convention players pick a track's
+    language by."""
+    from analysis.subtitles import Cue, to_srt, to_vtt
+
+    segments = analysis.segments.order_by("start_time")
+    if language:
+        language = language.strip().lower()
+        segments = segments.filter(language=language)
+    rows = segments.values_list("start_time", "end_time", "text", "language")
+    cues = [Cue(start, end, text, spoken) for start, end, text, spoken in rows]
+    if fmt == "srt":
+        text = to_srt(cues)
+    else:
+        text = to_vtt(cues, language or str(analysis.metadata.get("language") or ""))
+    spoken = {cue.language for cue in cues if cue.language}
+    suffix = f".{spoken.pop()}" if len(spoken) == 1 else ""
+    return text, f"{SUBTITLE_TYPES[fmt]}; charset=utf-8", f"transcript-{analysis.id}{suffix}.{fmt}"
+
+
 def media_path_allowed(user: User, name: str) -> bool:
     """Whether ``user`` may read the stored file ``name`` (a video or an analysis's images)."""
     parts = name.split("/")

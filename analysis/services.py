@@ -386,8 +386,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
         raise TokenNameError(f"A token name has at most {TOKEN_NAME_MAX} characters.")
     if ApiToken.objects.filter(user=user, name=name).exists():
         raise TokenNameError(f"You already have a token named “{name}”.")
-    token = ApiToken.objects.create(user=user, name=name)
-    return token, token.key
+    return ApiToken.objects.issue(user=user, name=name)
 
 
 def api_token_revoke(*, user: User, token_id: int) -> str:

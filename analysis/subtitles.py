@@ -2,17 +2,30 @@
 
 Parsing goes through pysubs2 (SRT, WebVTT, ASS/SSA, MicroDVD...), imported inside the functions.
 Times are seconds (float) everywhere, as in the rest of the project.
+
+Each line keeps its spoken language. WebVTT has the means: a ``Language:`` header line for the
+language spoken most (the header lines before the first blank line are metadata players skip)
+and a ``<lang xx>`` span per cue. SubRip has none, so a cue with a known language is wrapped in
+``<font lang="xx">``: players render ``<font>`` and ignore attributes they don't know, so the
+line shows unchanged, and a tool reading the file back gets the language (``parse_subtitles``
+reads both forms). Files of one language are also served per language (``?language=``) and
+named ``<name>.<lang>.srt``, the convention players use to pick a track's language.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
-_TAGS = re.compile(r"<[^>]+>|\{[^}]*\}")
+_TAGS = re.compile(r"</?[A-Za-z\d][^<>]*>|\{[^}]*\}")  # a "<" before a space is text
+# A cue's language as written by ``to_vtt`` (``<lang ru>``) or ``to_srt`` (``<font lang="ru">``).
+_LANGUAGE_TAG = re.compile(r"<(?:lang\s+|font\s[^>]*?\blang=[\"']?)([A-Za-z]{2,3}(?:-[\w-]+)?)")
+_VTT_LANGUAGE = re.compile(r"\AWEBVTT[^\n]*\n(?:[^\n]+\n)*?Language:[ \t]*([\w-]+)", re.IGNORECASE)
 
 
 class SubtitlesError(ValueError):
@@ -44,12 +57,28 @@ def _clean(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def main_language(cues: Sequence[Cue]) -> str:
+    """The language of the most seconds of ``cues`` ("" when none is known)."""
+    seconds: dict[str, float] = {}
+    for cue in cues:
+        if cue.language:
+            seconds[cue.language] = seconds.get(cue.language, 0.0) + max(cue.end - cue.start, 0.0)
+    return max(seconds, key=seconds.__getitem__, default="")
+
+
+def srt_text(cue: Cue) -> str:
+    """The cue's text for SubRip, in ``<font lang="xx">`` when its language is known."""
+    text = _clean(cue.text)
+    return f'<font lang="{cue.language}">{text}</font>' if text and cue.language else text
+
+
 def to_srt(cues: Iterable[Cue]) -> str:
-    """SubRip text: numbered cues, ``00:00:01,500 --> 00:00:03,000`` timings."""
+    """SubRip text: numbered cues, ``00:00:01,500 --> 00:00:03,000`` timings, each line's
+    language in a ``<font lang>`` tag (see the module docstring)."""
     blocks = []
     for number, cue in enumerate((c for c in cues if _clean(c.text)), start=1):
         timing = f"{clock(cue.start, ',')} --> {clock(max(cue.end, cue.start), ',')}"
-        blocks.append(f"{number}\n{timing}\n{_clean(cue.text)}\n")
+        blocks.append(f"{number}\n{timing}\n{srt_text(cue)}\n")
     return "\n".join(blocks)
 
 
@@ -61,9 +90,13 @@ def vtt_text(cue: Cue) -> str:
     return f"<lang {cue.language}>{text}</lang>" if text and cue.language else text
 
 
-def to_vtt(cues: Iterable[Cue]) -> str:
-    """WebVTT text (``WEBVTT`` header, ``00:00:01.500 --> 00:00:03.000`` timings)."""
-    blocks = ["WEBVTT\n"]
+def to_vtt(cues: Iterable[Cue], language: str = "") -> str:
+    """WebVTT text: ``WEBVTT`` and, when known, a ``Language:`` header (``language``, else the
+    language of most of the cues), then ``00:00:01.500 --> 00:00:03.000`` timings and each
+    line in a ``<lang>`` span."""
+    cues = list(cues)
+    language = language or main_language(cues)
+    blocks = [f"WEBVTT\nLanguage: {language}\n" if language else "WEBVTT\n"]
     for cue in cues:
         text = vtt_text(cue)
         if text:
@@ -82,14 +115,13 @@ def parse_subtitles_text(text: str, format_hint: str | None = None) -> list[Cue]
     import pysubs2
 
     try:
-        subs = pysubs2.SSAFile.from_string(text, format_=format_hint)
+        subs = pysubs2.SSAFile.from_string(text, format_=format_hint, keep_unknown_html_tags=True)
     except Exception as exc:  # pysubs2 raises several unrelated types for bad input
         raise SubtitlesError(f"Cannot read the subtitles: {exc}") from exc
-    cues = [
-        Cue(event.start / 1000, event.end / 1000, _TAGS.sub("", event.plaintext).strip())
-        for event in subs
-        if not event.is_comment
-    ]
+    header = _VTT_LANGUAGE.match(text.lstrip("\ufeff"))
+    default = header.group(1).lower() if header else ""
+    vtt = subs.format == "vtt"
+    cues = [cue_of(event, vtt, default) for event in subs if not event.is_comment]
     for number, cue in enumerate(cues, start=1):
         if cue.text and cue.end < cue.start:
             timing = f"{clock(cue.start, ',')} --> {clock(cue.end, ',')}"
@@ -98,6 +130,16 @@ def parse_subtitles_text(text: str, format_hint: str | None = None) -> list[Cue]
     if not cues:
         raise SubtitlesError("The subtitles file holds no cue.")
     return cues
+
+
+def cue_of(event: Any, vtt: bool, default: str) -> Cue:
+    """A pysubs2 event as a cue: tags removed (the language taken from a language tag, else
+    ``default``), WebVTT's character references (``&amp;``) resolved."""
+    raw = event.plaintext
+    tagged = _LANGUAGE_TAG.search(raw)
+    text = _TAGS.sub("", raw).strip()
+    language = tagged.group(1).lower() if tagged else default
+    return Cue(event.start / 1000, event.end / 1000, html.unescape(text) if vtt else text, language)
 
 
 def parse_subtitles(path: Path) -> list[Cue]:

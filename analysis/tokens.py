@@ -6,6 +6,10 @@ is kept for ``TOKEN_CACHE_SECONDS`` (5 by default, 0 turns the cache off). Delet
 saving its user (deactivating, changing the password) forgets the user's entries at once in
 this process (signals in ``analysis.signals``); other web processes notice within the TTL.
 Each request gets its own User instance: nothing mutable is shared between threads.
+
+Tokens are found by the SHA-256 of the key (the only thing stored), and the digest found is
+compared with the key's again in constant time; the cache is keyed by digest too, so no key is
+kept in memory past its request.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from analysis.models import ApiToken
+from videoanalyzer.credentials import digests_match, token_digest
 
 _lock = threading.Lock()
-# token key -> (expires at, user id, field names, values)
+# token digest -> (expires at, user id, field names, values)
 _entries: dict[str, tuple[float, Any, tuple[str, ...], tuple[Any, ...]]] = {}
 MAX_ENTRIES = 10_000  # a bound on memory; the whole cache is dropped when it is reached
 
@@ -29,13 +34,15 @@ def user_for_token(key: str) -> Any | None:
     """The active user owning API token ``key``, or None."""
     ttl = float(getattr(settings, "TOKEN_CACHE_SECONDS", 5))
     now = time.monotonic()
+    digest = token_digest(key)
     if ttl > 0:
         with _lock:
-            entry = _entries.get(key)
+            entry = _entries.get(digest)
         if entry is not None and entry[0] > now:
             return get_user_model().from_db("default", list(entry[2]), list(entry[3]))
-    found = ApiToken.objects.select_related("user").filter(key=key, user__is_active=True).first()
-    if found is None:
+    tokens = ApiToken.objects.select_related("user").filter(user__is_active=True)
+    found = tokens.filter(key_hash=digest).first()
+    if found is None or not digests_match(found.key_hash, key):
         return None
     user = found.user
     if ttl > 0:
@@ -43,7 +50,7 @@ def user_for_token(key: str) -> Any | None:
         with _lock:
             if len(_entries) >= MAX_ENTRIES:
                 _entries.clear()
-            _entries[key] = (now + ttl, user.pk, names, tuple(getattr(user, n) for n in names))
+            _entries[digest] = (now + ttl, user.pk, names, tuple(getattr(user, n) for n in names))
     return user
 
 

@@ -71,7 +71,7 @@ for i in range({users}):
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    out.append({{"token": ApiToken.objects.create(user=user).key, "session": session.session_key}})
+    out.append({{"token": ApiToken.objects.issue(user=user)[1], "session": session.session_key}})
 sys.stdout.write("SEED" + json.dumps(out))
 """
 

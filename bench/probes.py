@@ -40,7 +40,7 @@ from describe.services import client_create
 user = get_user_model().objects.create_user("prober", password="prober-password-42")
 client, client_token = client_create(owner=user, name="prober", allow_private_urls=False)
 trusted, trusted_token = client_create(owner=user, name="trusted", allow_private_urls=True)
-print("SEED" + json.dumps({"token": ApiToken.objects.create(user=user).key,
+print("SEED" + json.dumps({"token": ApiToken.objects.issue(user=user)[1],
                            "client_token": client_token, "trusted_token": trusted_token}))
 """
 

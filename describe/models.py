@@ -5,17 +5,11 @@ Times are seconds (float) from the first video frame.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-
-
-def token_digest(token: str) -> str:
-    """What is stored of a client token: its SHA-256 (a leaked table reveals no usable token)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class DescribeClient(models.Model):
@@ -25,6 +19,7 @@ class DescribeClient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="describe_clients"
     )
     name = models.CharField(max_length=100)
+    # Only the token's SHA-256 (videoanalyzer.credentials): it is shown once, when made.
     token_hash = models.CharField(max_length=64, unique=True)
     token_prefix = models.CharField(max_length=8, blank=True)  # to tell tokens apart in lists
     secret = models.CharField(max_length=128)  # HMAC key for callbacks: must be kept readable

@@ -9,18 +9,18 @@ from django.db.models import Q
 from django.http import Http404
 
 from analysis.subtitles import clock
-from describe.models import DescribeClient, DescribeJob, DescriptionResult, token_digest
+from describe.models import DescribeClient, DescribeJob, DescriptionResult
+from videoanalyzer.credentials import digests_match, token_digest
 
 
 def client_for_token(token: str) -> DescribeClient | None:
     """The active client holding ``token`` (compared by digest), or None."""
     if not token:
         return None
-    return (
-        DescribeClient.objects.select_related("owner")
-        .filter(token_hash=token_digest(token), is_active=True, owner__is_active=True)
-        .first()
-    )
+    clients = DescribeClient.objects.select_related("owner")
+    active = clients.filter(is_active=True, owner__is_active=True)
+    found = active.filter(token_hash=token_digest(token)).first()
+    return found if found is not None and digests_match(found.token_hash, token) else None
 
 
 def job_get(principal: DescribeClient | AbstractBaseUser, job_id: Any) -> DescribeJob:

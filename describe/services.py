@@ -9,7 +9,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from describe.fetch import FetchError, Target, parse_url, resolve
-from describe.models import DescribeClient, DescribeJob, token_digest
+from describe.models import DescribeClient, DescribeJob
+from videoanalyzer.credentials import token_digest, token_new, token_visible_part
 from videoanalyzer.errors import InvalidParameter
 
 MAX_URL_LENGTH = 2000
@@ -32,12 +33,12 @@ def client_create(
         _checked_url(
             callback_url, "callback_url", allow_private=_private_allowed(allow_private_urls)
         )
-    token = secrets.token_urlsafe(32)
+    token = token_new()
     client = DescribeClient.objects.create(
         owner_id=owner.pk,
         name=name,
         token_hash=token_digest(token),
-        token_prefix=token[:8],
+        token_prefix=token_visible_part(token),
         secret=secrets.token_urlsafe(32),
         callback_url=callback_url,
         allow_private_urls=allow_private_urls,
@@ -47,14 +48,17 @@ def client_create(
 
 def client_rotate_token(*, client: DescribeClient) -> str:
     """Replace the client's token (the old one stops working at once); returns the new one."""
-    token = secrets.token_urlsafe(32)
-    client.token_hash, client.token_prefix = token_digest(token), token[:8]
+    token = token_new()
+    client.token_hash, client.token_prefix = token_digest(token), token_visible_part(token)
     client.save(update_fields=["token_hash", "token_prefix"])
     return token
 
 
 def client_rotate_secret(*, client: DescribeClient) -> str:
-    """Replace the secret that signs the client's callbacks; returns the new one."""
+    """Replace the secret that signs the client's callbacks; returns the new one.
+
+    Unlike the token, the secret is stored readable: every callback is signed with it.
+    """
     client.secret = secrets.token_urlsafe(32)
     client.save(update_fields=["secret"])
     return client.secret

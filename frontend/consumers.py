@@ -68,6 +68,10 @@ class AnalysisProgressConsumer(AsyncJsonWebsocketConsumer):
         """An editor changed the storylines (story app): clients reload what they show."""
         await self.send_json({**event, "type": "storyline.changed"})
 
+    async def cuts_changed(self, event: dict[str, Any]) -> None:
+        """An editor added, removed or moved a cut, or undid that (cuts app)."""
+        await self.send_json({**event, "type": "cuts.changed"})
+
     async def export_progress(self, event: dict[str, Any]) -> None:
         """An export job of this analysis moved on (exports app)."""
         await self.send_json({**event, "type": "export.progress"})

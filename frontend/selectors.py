@@ -193,8 +193,12 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
             "storyline": _story_url("update_storyline", analysis, storyline=True),
             "split": _story_url("split_storyline", analysis, storyline=True),
             "merge": _story_url("merge_storylines", analysis, storyline=True),
-            "undo": _story_url("undo", analysis),
+            "undo": _api_url("timeline_undo", analysis),
             "redo": _story_url("redo", analysis),
+            "cuts": _api_url("cuts_list", analysis),
+            "cut_add": _api_url("cut_add", analysis),
+            "cut_remove": _api_url("cut_remove", analysis),
+            "cut_move": _api_url("cut_move", analysis),
             "exports": _api_url("export_list", analysis),
             "export": export_url.replace(_PLACEHOLDER_UUID, "{id}"),
             "keyframe_cut": _api_url("export_keyframe_cut", analysis),
@@ -212,7 +216,7 @@ def api_tokens_for_user(user: AuthUser) -> list[dict[str, Any]]:
         {
             "id": t.pk,
             "name": t.name or f"token {t.pk}",
-            "prefix": t.key[:6],
+            "prefix": t.prefix,
             "created_at": t.created_at,
         }
         for t in tokens

@@ -49,8 +49,13 @@ def scene_confidences(
 
     labels_arr = np.asarray(labels)
     k = relevance.shape[1] if relevance.ndim == 2 else 0
-    total = sum(graph.weights.values()) or 1.0
     out: list[SceneCertainty | None] = []
+    if k >= 2:
+        row = relevance.copy()
+        own_value = row[np.arange(len(labels)), np.maximum(labels_arr, 0)]
+        row[np.arange(len(labels)), np.maximum(labels_arr, 0)] = -1.0
+        runner_up = row.argmax(axis=1)
+        pulls = _signal_pulls(graph, labels_arr, k)
     for i, own in enumerate(labels):
         if own < 0:
             out.append(None)
@@ -59,40 +64,47 @@ def scene_confidences(
         elif k < 2:
             out.append(SceneCertainty(1.0, [{"signal": "only", "why": "the only storyline"}]))
         else:
-            row = relevance[i].copy()
-            best = float(row[own])
-            row[own] = -1.0
-            second = int(row.argmax())
-            margin = (best - float(row[second])) / best if best > 1e-9 else 0.0
-            reasons, against = _reasons(graph, labels_arr, i, own, second, total, why)
+            best, second = float(own_value[i]), int(runner_up[i])
+            margin = (best - float(relevance[i, second])) / best if best > 1e-9 else 0.0
+            reasons, against = _reasons(pulls, i, own, second, why)
             out.append(SceneCertainty(round(max(0.0, margin), 4), reasons, against, second))
     return out
 
 
-def _reasons(
-    graph: Graph,
-    labels: np.ndarray,
-    i: int,
-    own: int,
-    second: int,
-    total: float,
-    why: dict[str, str],
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _signal_pulls(graph: Graph, labels: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Per signal, n x k: its weight share times the scene's mean similarity to each cluster's
+    other scenes (NaN where the signal has no value for any of them)."""
     import numpy as np
 
-    mine = labels == own
-    mine[i] = False
-    theirs = labels == second
-    shares = []
+    n = len(labels)
+    member = np.zeros((n, k))
+    inside = labels >= 0
+    member[np.flatnonzero(inside), labels[inside]] = 1.0
+    total = sum(graph.weights.values()) or 1.0
+    out = {}
     for name, weight in graph.weights.items():
         matrix = graph.components.get(name)
-        if matrix is None or not mine.any() or not theirs.any():
+        if matrix is None:
             continue
-        a, b = matrix[i, mine], matrix[i, theirs]
-        if np.isnan(a).all() or np.isnan(b).all():
-            continue
-        share = weight / total * (float(np.nanmean(a)) - float(np.nanmean(b)))
-        shares.append((share, name))
+        known = ~np.isnan(matrix)
+        np.fill_diagonal(known, False)  # a scene is not compared with itself
+        sums = np.where(known, matrix, 0.0) @ member
+        counts = known.astype(np.float64) @ member
+        mean = np.divide(sums, counts, out=np.full((n, k), np.nan), where=counts > 0)
+        out[name] = weight / total * mean
+    return out
+
+
+def _reasons(
+    pulls: dict[str, np.ndarray], i: int, own: int, second: int, why: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    import math
+
+    shares = []
+    for name, pull in pulls.items():
+        share = float(pull[i, own] - pull[i, second])
+        if not math.isnan(share):
+            shares.append((share, name))
     shares.sort(reverse=True)
     reasons = [
         {"signal": name, "why": why.get(name, name), "share": round(share, 4)}

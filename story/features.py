@@ -16,6 +16,8 @@ The pictures come from the run's one decode pass (``StageContext.frame_pass``):
 - ``text`` / ``words`` / ``text_vector``: the transcript, its content words and its sentence
   embedding (multilingual USE);
 - ``language``: the language of the scene's words (script first, then the recogniser's);
+- ``unsure``: words the recogniser gave a low probability (often a garbled hearing): names
+  are not made of them;
 - ``words_per_second``: speech density;
 - ``continues``: the speech runs on over the cut before the scene (one utterance, so one scene
   of the story cut into shots).
@@ -23,7 +25,9 @@ The pictures come from the run's one decode pass (``StageContext.frame_pass``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 COLOUR_SAMPLES_PER_SECOND = 4.0
 MIN_VOICE_SECONDS = 0.5
 MFCC_COUNT = 20
+TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def mean_layout(cells: np.ndarray) -> list[float] | None:
@@ -103,11 +108,14 @@ def text_features(
     words_per_scene: list[int],
     scenes: list[SceneSpan],
     languages: list[str] | None = None,
+    unsure: list[list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Transcript, content words, sentence embedding, language and words per second of every
-    scene (``languages``: the recogniser's language of each scene, when known)."""
+    scene (``languages``: the recogniser's language of each scene, when known; ``unsure``: the
+    words it heard with a low probability)."""
     vectors = embed_texts(texts)
     languages = languages or [""] * len(texts)
+    unsure = unsure or [[] for _ in texts]
     result = []
     for i, (text, scene) in enumerate(zip(texts, scenes, strict=True)):
         duration = max(scene.end_time - scene.start_time, 1e-3)
@@ -118,16 +126,28 @@ def text_features(
                 "text_vector": [round(float(v), 5) for v in vectors[i]] if text.strip() else None,
                 "words_per_second": round(words_per_scene[i] / duration, 3),
                 "language": text_language(text, languages[i]),
+                "unsure": unsure[i],
             }
         )
     return result
 
 
-def scene_texts(
-    ctx: StageContext, scenes: list[SceneSpan]
-) -> tuple[list[str], list[int], list[str]]:
-    """Each scene's transcript, its number of spoken words and the language most of its words
-    were recognised in, from the transcript stage."""
+# A word the recogniser heard with less probability than this is not used in names.
+UNSURE_PROBABILITY = 0.5
+
+
+@dataclass
+class SceneSpeech:
+    """What the transcript says in each scene (lists in scene order)."""
+
+    texts: list[str]
+    counts: list[int]  # spoken words
+    languages: list[str]  # the language most of its words were recognised in
+    unsure: list[list[str]]  # lower-cased words heard with a low probability
+
+
+def scene_texts(ctx: StageContext, scenes: list[SceneSpan]) -> SceneSpeech:
+    """Each scene's transcript, from the transcript stage."""
     from collections import Counter
 
     from analysis.models import TranscriptSegment
@@ -135,6 +155,7 @@ def scene_texts(
     by_scene: dict[int, list[str]] = {s.id: [] for s in scenes}
     counts: dict[int, int] = dict.fromkeys(by_scene, 0)
     languages: dict[int, Counter[str]] = {s.id: Counter() for s in scenes}
+    unsure: dict[int, set[str]] = {s.id: set() for s in scenes}
     rows = TranscriptSegment.objects.filter(analysis=ctx.analysis).order_by("start_time")
     for scene_id, text, words, language in rows.values_list(
         "scene_id", "text", "words", "language"
@@ -145,8 +166,22 @@ def scene_texts(
             counts[scene_id] += spoken
             if language:
                 languages[scene_id][language] += spoken
-    main = [(languages[s.id].most_common(1) or [("", 0)])[0][0] for s in scenes]
-    return [" ".join(by_scene[s.id]) for s in scenes], [counts[s.id] for s in scenes], main
+            unsure[scene_id] |= _unsure_words(words or [])
+    return SceneSpeech(
+        texts=[" ".join(by_scene[s.id]) for s in scenes],
+        counts=[counts[s.id] for s in scenes],
+        languages=[(languages[s.id].most_common(1) or [("", 0)])[0][0] for s in scenes],
+        unsure=[sorted(unsure[s.id]) for s in scenes],
+    )
+
+
+def _unsure_words(words: list[dict[str, Any]]) -> set[str]:
+    out = set()
+    for w in words:
+        probability = w.get("probability")
+        if probability is not None and float(probability) < UNSURE_PROBABILITY:
+            out |= {t.lower() for t in TOKEN.findall(str(w.get("word") or ""))}
+    return out
 
 
 # Words on both sides of a cut with at most this pause between them, each close to the cut, are
@@ -197,8 +232,8 @@ def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     samples = _audio(ctx.video_path, ctx.workdir)
     voices = [voice_features(samples, scene) for scene in scenes]
     ctx.report(0.75, "Reading the transcript")
-    texts, counts, languages = scene_texts(ctx, scenes)
-    words = text_features(texts, counts, scenes, languages)
+    speech = scene_texts(ctx, scenes)
+    words = text_features(speech.texts, speech.counts, scenes, speech.languages, speech.unsure)
     continuity = speech_continuity(ctx.analysis, scenes)
     return [
         {**p, **v, **w, "continues": c}

@@ -18,15 +18,9 @@ from typing import TYPE_CHECKING, Any
 from story import llm
 from story.cluster import Clustering, Constraints, cluster
 from story.confidence import scene_confidences
+from story.explain import WHY, causal_edges, edges_of
 from story.external import ExternalSignals
-from story.graph import (
-    EDGES_PER_SCENE,
-    MIN_EDGE_WEIGHT,
-    Graph,
-    SceneNode,
-    build_graph,
-    reweight,
-)
+from story.graph import Graph, SceneNode, build_graph, reweight
 from story.interest import interest_scores
 from story.naming import (
     PALETTE,
@@ -104,24 +98,6 @@ class GroupingResult:
     scenes: list[dict[str, Any] | None] = field(default_factory=list)
 
 
-WHY = {
-    "characters": "the same characters on screen",
-    "speakers": "the same speakers",
-    "voiceprint": "the same voice",
-    "voice": "a similar voice and recording",
-    "language": "the same language",
-    "transcript": "similar things are said",
-    "keywords": "shared words",
-    "visual": "the pictures look alike",
-    "colour": "similar colours and framing",
-    "objects": "the same kinds of objects",
-    "ocr": "shared on-screen text",
-    "motion": "a similar pace",
-    "time": "close in time",
-    "causal": "cause and effect",
-}
-
-
 def learn_multipliers(graph: Graph, cons: Constraints) -> dict[str, float]:
     """Per signal exp(2 * (mean over must-link pairs - mean over cannot-link pairs))."""
     import numpy as np
@@ -160,6 +136,16 @@ def _weights(inp: GroupingInput) -> tuple[str, str, dict[str, float]]:
 
 def plan_grouping(inp: GroupingInput) -> GroupingResult:
     """Storylines (with relevance), graph edges, interest and the facts behind them."""
+    from threadpoolctl import threadpool_limits
+
+    # The matrices are at most a few thousand scenes wide: one BLAS thread does them quickly,
+    # while several spin and wait on a machine whose cores the other stages keep busy (about a
+    # tenth of the CPU time, measured in bench/RESULTS.md).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _grouping(inp)
+
+
+def _grouping(inp: GroupingInput) -> GroupingResult:
     preset, reason, weights = _weights(inp)
     links = _causal(inp)
     pairs = [(link.cause, link.effect) for link in links]
@@ -198,7 +184,7 @@ def plan_grouping(inp: GroupingInput) -> GroupingResult:
     }
     return GroupingResult(
         storylines=storylines,
-        edges=edges_of(graph) + _causal_edges(links),
+        edges=edges_of(graph) + causal_edges(links),
         interest=interest_scores(inp.nodes, graph.matrix, inp.loudness_db, faces),
         metadata=metadata,
         scenes=scenes,
@@ -351,89 +337,3 @@ def _llm_names(
     except llm.LLMError as exc:
         logger.warning("language model: storylines keep their plain names (%s)", exc)
         return {}
-
-
-def _components_json(graph: Graph, i: int, j: int) -> dict[str, Any]:
-    import numpy as np
-
-    total = sum(graph.weights.values()) or 1.0
-    out = {}
-    for name, matrix in graph.components.items():
-        value = matrix[i, j]
-        if name in graph.weights and not np.isnan(value):
-            share = graph.weights[name] * float(value) / total
-            out[name] = {
-                "score": round(float(value), 4),
-                "share": round(share, 4),
-                "why": _why(graph, name, i, j),
-            }
-    return out
-
-
-def _why(graph: Graph, name: str, i: int, j: int) -> str:
-    a, b = graph.nodes[i].features, graph.nodes[j].features
-    if name == "keywords":
-        shared = sorted(set(a.get("words") or []) & set(b.get("words") or []))[:5]
-        return f"shared words: {', '.join(shared)}" if shared else WHY[name]
-    if name in ("characters", "speakers", "objects", "ocr"):
-        ext: ExternalSignals = graph.why["ext"]
-        pi, pj = graph.nodes[i].pk, graph.nodes[j].pk
-        sets = {
-            "characters": (ext.characters.get(pi, set()), ext.characters.get(pj, set())),
-            "speakers": (set(ext.speakers.get(pi, [])), set(ext.speakers.get(pj, []))),
-            "objects": (
-                set(ext.vision.get(pi, {}).get("objects") or []),
-                set(ext.vision.get(pj, {}).get("objects") or []),
-            ),
-        }.get(name)
-        if sets:
-            shared_names = [
-                ext.character_names.get(x, str(x)) if name == "characters" else str(x)
-                for x in sets[0] & sets[1]
-            ]
-            if shared_names:
-                return f"{WHY[name]}: {', '.join(sorted(shared_names)[:5])}"
-    return WHY[name]
-
-
-def edges_of(graph: Graph) -> list[dict[str, Any]]:
-    """Each scene's strongest neighbours and its neighbours in time, as undirected edges."""
-    import numpy as np
-
-    n = len(graph.nodes)
-    pairs: set[tuple[int, int]] = {(i, i + 1) for i in range(n - 1)}
-    for i in range(n):
-        for j in np.argsort(graph.matrix[i])[::-1][:EDGES_PER_SCENE]:
-            if j != i and graph.matrix[i, j] >= MIN_EDGE_WEIGHT:
-                pairs.add((min(i, int(j)), max(i, int(j))))
-    return [
-        {
-            "source": i,
-            "target": j,
-            "kind": "similarity",
-            "weight": round(float(min(1.0, max(0.0, graph.matrix[i, j]))), 4),
-            "components": _components_json(graph, i, j),
-        }
-        for i, j in sorted(pairs)
-    ]
-
-
-def _causal_edges(links: list[llm.CausalLink]) -> list[dict[str, Any]]:
-    return [
-        {
-            "source": link.cause,
-            "target": link.effect,
-            "kind": "causal",
-            "weight": 1.0,
-            "components": {
-                "causal": {
-                    "score": 1.0,
-                    "share": 1.0,
-                    "why": link.explanation or WHY["causal"],
-                    "cause_quote": link.cause_quote,
-                    "effect_quote": link.effect_quote,
-                }
-            },
-        }
-        for link in links
-    ]

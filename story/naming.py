@@ -1,10 +1,12 @@
 # ruff: noqa: RUF001  (Russian function words are meant to be Cyrillic)
 """Names and descriptions of storylines, built from what is in them.
 
-A name says who (people editors named, else names spoken in the storyline), what (its most
-distinctive key phrase: a run of content words that recurs, else its two most distinctive
-words) and, when the pictures agree on it, where (an object seen in most of its scenes), in the
-words of its own speech.
+A name says who (people editors named, else names spoken in the storyline), what (its key
+phrase: a run of content words made of the storyline's most distinctive words, a phrase said
+more than once first) and, when the pictures agree on it, where (an object seen in most of its
+scenes), in the words of its own speech. Only words fit for a name are used: heard with
+confidence by the recogniser and found in the dictionary of their script (or a name said twice),
+so a garbled hearing of a synthetic voice never becomes a storyline's name.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from analysis.pipeline.stages.common import format_clock
 from story.graph import SceneNode
@@ -46,16 +48,51 @@ PALETTE = [
 
 
 def distinctive_words(groups: Sequence[Sequence[SceneNode]], count: int = 3) -> list[list[str]]:
-    """Per group, its most frequent words weighted by how few other groups use them (tf-idf)."""
+    """Per group, its most frequent words fit for a name, weighted by how few other groups use
+    them (tf-idf)."""
     counts = [Counter(w for n in g for w in n.features.get("words") or []) for g in groups]
     used_in = Counter(w for c in counts for w in c)
     total = len(groups)
     result = []
-    for c in counts:
-        scored = {w: f * math.log((1 + total) / used_in[w]) for w, f in c.items()}
+    for group, c in zip(groups, counts, strict=True):
+        fit = _fitness(group)
+        scored = {w: f * math.log((1 + total) / used_in[w]) for w, f in c.items() if fit(w)}
         ranked = sorted(scored, key=lambda w: (-scored[w], -c[w], w))
-        result.append([w for w in ranked if c[w] >= 1][:count])
+        result.append(ranked[:count])
     return result
+
+
+def _known(word: str) -> bool | None:
+    """Whether ``word`` is in the dictionary of its script (None: no dictionary here)."""
+    try:
+        from vision.wordcheck import is_known, script
+    except ImportError:
+        return None
+    return is_known(word) if script(word) else False
+
+
+def _fitness(group: Sequence[SceneNode]) -> Callable[[str], bool]:
+    """A test of words for names in ``group``: not heard with a low probability, and a
+    dictionary word or a well-formed word said at least twice (a name, a rare word)."""
+    unsure = {w for n in group for w in n.features.get("unsure") or []}
+    said = Counter(t.lower() for n in group for t in TOKEN.findall(n.features.get("text") or ""))
+
+    def fit(word: str) -> bool:
+        low = word.lower()
+        if low in unsure:
+            return False
+        known = _known(word)
+        return known is None or known or (said[low] >= 2 and _wordlike(word))
+
+    return fit
+
+
+def _wordlike(word: str) -> bool:
+    try:
+        from vision.wordcheck import wordlike
+    except ImportError:
+        return True
+    return wordlike(word)
 
 
 def main_people(
@@ -76,14 +113,14 @@ def _content(token: str) -> bool:
     return len(low) >= 3 and low not in STOPWORDS and low not in SHORT_STOPWORDS
 
 
-def _phrases(text: str, longest: int = 3) -> list[str]:
+def _phrases(text: str, longest: int = 3, lower: bool = True) -> list[str]:
     """Runs of 2..``longest`` content words not broken by a function word or a stop."""
     out = []
     for sentence in re.split(r"[.!?;:,\n]+", text):
         run: list[str] = []
         for token in [*TOKEN.findall(sentence), ""]:
             if token and _content(token):
-                run.append(token.lower())
+                run.append(token.lower() if lower else token)
                 continue
             for n in range(2, longest + 1):
                 out += [" ".join(run[i : i + n]) for i in range(len(run) - n + 1)]
@@ -112,16 +149,70 @@ def _distinctive(counts: list[Counter[str]], minimum: int = 1) -> list[list[str]
 
 
 def key_phrases(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list[list[str]]:
-    """Per group, recurring multi-word phrases of its speech that other groups do not share."""
-    counts = [Counter(p for n in g for p in _phrases(n.features.get("text") or "")) for g in groups]
-    return [ranked[:count] for ranked in _distinctive(counts, minimum=2)]
+    """Per group, phrases of its speech that say what it is about: runs of content words fit
+    for a name, scored by how distinctive their words are for the group (tf-idf over the
+    groups) plus one for every repetition of the phrase; phrases other groups say too count
+    less. In the form most often said ("John Dashwood", not "john dashwood")."""
+    surfaces = [_phrase_forms(g) for g in groups]
+    counts = [Counter({p: sum(forms.values()) for p, forms in s.items()}) for s in surfaces]
+    used_in = Counter(p for c in counts for p in c)
+    word_weight = _word_weights(groups)
+    total = len(groups)
+    result = []
+    for group, c, forms, weight in zip(groups, counts, surfaces, word_weight, strict=True):
+        fit = _fitness(group)
+        scored = {}
+        for phrase, times in c.items():
+            words = phrase.split()
+            if not all(fit(w) for w in words):
+                continue
+            shared = math.log((1 + total) / used_in[phrase]) / math.log(1 + total)
+            scored[phrase] = (times - 1 + sum(weight.get(w, 0.0) for w in words) / len(words)) * (
+                shared if total > 1 else 1.0
+            )
+        ranked = sorted(scored, key=lambda p: (-scored[p], len(p), p))
+        result.append([forms[p].most_common(1)[0][0] for p in ranked[:count]])
+    return result
+
+
+def _phrase_forms(group: Sequence[SceneNode]) -> dict[str, Counter[str]]:
+    """Lower-cased phrase -> how often each written form of it was said in ``group``."""
+    out: dict[str, Counter[str]] = {}
+    for node in group:
+        for phrase in _phrases(node.features.get("text") or "", lower=False):
+            # A name then a lower-case word is mostly who does what ("Anna bought"), not what
+            # the storyline is about: noun phrases are all lower case or all names.
+            capitals = {w[:1].isupper() for w in phrase.split()}
+            if len(capitals) == 1:
+                out.setdefault(phrase.lower(), Counter())[phrase] += 1
+    return out
+
+
+def _word_weights(groups: Sequence[Sequence[SceneNode]]) -> list[dict[str, float]]:
+    """Per group, tf-idf of its content words scaled to 0..1 (its most distinctive word: 1)."""
+    counts = [
+        Counter(t.lower() for n in g for t in TOKEN.findall(n.features.get("text") or ""))
+        for g in groups
+    ]
+    counts = [Counter({w: f for w, f in c.items() if _content(w)}) for c in counts]
+    used_in = Counter(w for c in counts for w in c)
+    total = len(groups)
+    out = []
+    for c in counts:
+        scored = {w: f * math.log((1 + total) / used_in[w]) for w, f in c.items()}
+        top = max(scored.values(), default=0.0) or 1.0
+        out.append({w: v / top for w, v in scored.items()})
+    return out
 
 
 def spoken_people(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list[list[str]]:
-    """Per group, the names said in it more than elsewhere (each said at least twice)."""
-    counts = [
-        Counter(w for n in g for w in spoken_names(n.features.get("text") or "")) for g in groups
-    ]
+    """Per group, the names said in it more than elsewhere (each said at least twice, heard
+    with confidence and well formed)."""
+    counts = []
+    for g in groups:
+        fit = _fitness(g)
+        said = Counter(w for n in g for w in spoken_names(n.features.get("text") or ""))
+        counts.append(Counter({w: c for w, c in said.items() if fit(w) and _wordlike(w)}))
     return [ranked[:count] for ranked in _distinctive(counts, minimum=2)]
 
 
@@ -143,7 +234,10 @@ def storyline_name(
 ) -> str:
     """E.g. "Anna: railway station", "Captain Harlow: fishing boat (harbour)", "Stars, home"."""
     who = " & ".join(people[:2])
-    what = phrases[0] if phrases else ", ".join(words[:2])
+    # A phrase that only repeats who it is about ("Dashwood: John Dashwood") says nothing more.
+    said = {w.lower() for p in people for w in p.split()}
+    fresh = [p for p in phrases if not {w.lower() for w in p.split()} & said]
+    what = fresh[0] if fresh else ", ".join(w for w in words[:2] if w.lower() not in said)
     if who and what:
         name = f"{who}: {what}"
     elif who or what:

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import Http404
 
 from analysis.models import Analysis, Scene
-from story.grouping import WHY
+from story.explain import WHY
 from story.models import (
     SceneConfidence,
     SceneEdge,

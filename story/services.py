@@ -208,7 +208,9 @@ def snapshot(analysis: Analysis) -> dict[str, Any]:
 
 
 def restore(analysis: Analysis, state: dict[str, Any]) -> None:
-    """Put ``analysis``'s storylines back as ``state`` recorded them (ids included)."""
+    """Put ``analysis``'s storylines back as ``state`` recorded them (ids included); rows of
+    scenes that a cut edit removed since are left out."""
+    state = _of_scenes(state, set(analysis.scenes.values_list("pk", flat=True)))
     wanted = {s["id"] for s in state["storylines"]}
     Storyline.objects.filter(analysis=analysis).exclude(pk__in=wanted).delete()
     _park_orders(analysis)
@@ -230,6 +232,16 @@ def restore(analysis: Analysis, state: dict[str, Any]) -> None:
     SceneConfidence.objects.bulk_create(
         SceneConfidence(**row) for row in state.get("confidences", [])
     )
+
+
+def _of_scenes(state: dict[str, Any], alive: set[int]) -> dict[str, Any]:
+    return {
+        **state,
+        "members": [m for m in state["members"] if m["scene_id"] in alive],
+        "relevance": [r for r in state["relevance"] if r[1] in alive],
+        "excluded": [pk for pk in state["excluded"] if pk in alive],
+        "confidences": [c for c in state.get("confidences", []) if c["scene_id"] in alive],
+    }
 
 
 # --- Corrections ------------------------------------------------------------------------------

@@ -130,12 +130,12 @@ def make_owned(user: Any) -> Owned:
     )
     export.file.save("film.json", ContentFile(b"{}"), save=False)
     export.save()
-    token = ApiToken.objects.create(user=user, name="robustness")
+    _token, key = ApiToken.objects.issue(user=user, name="robustness")
     client, client_token = client_create(owner=user, name=f"robustness-{user.pk}")
     job = job_create(client=client, data={"url": "https://example.com/film.mp4"}, enqueue=False)
     return Owned(
         user=user,
-        token=token.key,
+        token=key,
         client_token=client_token,
         ids={
             "video_id": str(video.id),

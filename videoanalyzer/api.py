@@ -11,6 +11,7 @@ from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from analysis.api import router as analysis_router
 from analysis.tokens import user_for_token
+from cuts.api import router as cuts_router
 from describe.api import library_router as describe_library_router
 from describe.api import router as describe_router
 from exports.api import router as exports_router
@@ -52,6 +53,7 @@ api.add_router("/", vision_router)
 api.add_router("/", story_router)
 api.add_router("/", exports_router)
 api.add_router("/", timeline_router)
+api.add_router("/", cuts_router)
 
 
 install_error_handlers(api)

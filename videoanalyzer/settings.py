@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "vision",
     "story",
     "exports",
+    "cuts",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,8 @@ from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
+from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
 from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
@@ -58,6 +60,7 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
     reporter = ProgressReporter(analysis, stages, listener, owner)
+    ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
     current = ""
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
@@ -65,8 +68,8 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
             ctx.pictures = plan_pictures(stages, ctx)  # once, for every stage of the run
             for stage in stages:
                 current = stage.name
-                _run_stage(stage, ctx, reporter)
-        _complete(analysis, owner)
+                _run_stage(stage, ctx, reporter, ledger)
+        _complete(analysis, owner, ledger)
         shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
     except Cancelled:
         logger.info("analysis %s cancelled during %s", analysis.id, current)
@@ -82,15 +85,23 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
         _fail(analysis, owner, reason)
 
 
-def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter) -> None:
+def _run_stage(
+    stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter, ledger: CpuLedger
+) -> None:
     analysis = ctx.analysis
     if stage.name in analysis.completed_stages:
         return
     reporter.begin(stage)
     started = time.perf_counter()
-    result = stage.compute(ctx)
-    fault_pause(stage)  # a stage that never reported pauses between compute and persist
+    ledger.start(stage.name)
+    try:
+        result = stage.compute(ctx)
+        fault_pause(stage)  # a stage that never reported pauses between compute and persist
+    finally:
+        cpu = ledger.finish(stage.name)
     seconds = round(time.perf_counter() - started, 3)
+    cold = stage.name not in _warm
+    _warm.add(stage.name)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
@@ -99,13 +110,22 @@ def _run_stage(stage: Stage[Any], ctx: StageContext, reporter: ProgressReporter)
         stage.persist(ctx, result)
         locked.completed_stages = [*locked.completed_stages, stage.name]
         locked.metadata = {**locked.metadata, **analysis.metadata}
-        locked.metadata.setdefault("stage_seconds", {})[stage.name] = seconds
+        prefix = _prefix(locked.metadata)
+        locked.metadata.setdefault(f"{prefix}stage_seconds", {})[stage.name] = seconds
+        if cold:  # its time includes loading models: weighed apart (analysis.progress)
+            key = f"{prefix}cold_stages"
+            locked.metadata[key] = [*locked.metadata.get(key, []), stage.name]
+        locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
+        locked.metadata[f"{prefix}usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
 
 
 _paused: set[str] = set()
+# Stages that have run in this process: a stage's first run also loads its models and compiles
+# its kernels, which its later runs skip.
+_warm: set[str] = set()
 
 
 def fault_pause(stage: Stage[Any] | None) -> None:
@@ -132,7 +152,13 @@ class ProgressReporter:
         self.listener = listener
         self.owner = owner
         self.stages = stages
-        self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
+        cold = [s.name for s in stages if s.name not in _warm]
+        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        # The time spent on kept work: earlier attempts' (up to their last finished stage) and
+        # this one's (analysis.progress.eta_seconds).
+        earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
+        self.worked_before = float(earlier.get("wall_seconds", 0.0))
+        self.started = time.perf_counter()
         self.total = sum(self.weights.values()) or 1.0
         self.stage: Stage[Any] | None = None
         self.in_stage = False
@@ -152,14 +178,17 @@ class ProgressReporter:
             return
         stage = self.stage
         weight = self.weights[stage.name] if stage else 0.0
-        raw = self._base() + weight * max(0.0, min(1.0, fraction)) / self.total
+        raw = min(0.999, self._base() + weight * max(0.0, min(1.0, fraction)) / self.total)
+        worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
-        progress = max(self.analysis.progress, round(min(0.999, raw), 4))
+        progress = max(self.analysis.progress, round(raw, 4))
         text = (message or (stage.label if stage else ""))[:500]
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
             progress=progress,
+            work_seconds=worked,
+            work_done=raw,
             message=text,
             current_stage=stage.name if stage else "",
             updated_at=Now(),
@@ -167,6 +196,7 @@ class ProgressReporter:
         if not updated:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
+        self.analysis.work_seconds, self.analysis.work_done = worked, raw
         self.analysis.current_stage = stage.name if stage else ""
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
@@ -176,22 +206,32 @@ class ProgressReporter:
             self.listener(self.analysis)
 
 
-def _complete(analysis: Analysis, owner: str) -> None:
+def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
     from analysis.selectors import analysis_result, analysis_result_write
 
-    seconds = round(sum(analysis.metadata.get("stage_seconds", {}).values()), 3)
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
         if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != owner:
             raise Cancelled()
+        prefix = _prefix(locked.metadata)
+        locked.metadata = {**locked.metadata, f"{prefix}usage": ledger.usage()}
+        if not prefix:
+            # Wall time of the run (stages of different lanes overlap, so not their sum).
+            locked.analysis_time_seconds = locked.metadata["usage"]["wall_seconds"]
         locked.status = AnalysisStatus.COMPLETED
         locked.progress = 1.0
         locked.message = "Analysis complete"
         locked.finished_at = timezone.now()
-        locked.analysis_time_seconds = seconds
+        locked.metadata.pop(RESCENE_KEY, None)  # a partial re-run's scope ends with it
         locked.save()
     analysis_result_write(locked, analysis_result(locked))
     analysis_publish(locked)
+
+
+def _prefix(metadata: dict[str, Any]) -> str:
+    """Where a run's timings go: a partial re-run's (after a cut edit) apart from the full
+    run's, which the stage weights and the time-left estimate learn from."""
+    return "rescene_" if RESCENE_KEY in metadata else ""
 
 
 def _fail(analysis: Analysis, owner: str, reason: str) -> None:

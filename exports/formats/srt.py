@@ -13,6 +13,7 @@ class Srt(SubtitleFormat):
     label = "Subtitles (SRT)"
     extension = ".srt"
     content_type = "application/x-subrip; charset=utf-8"
+    version = 2  # 2: each line's language (analysis.subtitles)
     order = 40
 
     def render(self, cues: list[subtitles.Cue]) -> str:

@@ -13,6 +13,7 @@ class Vtt(SubtitleFormat):
     label = "Subtitles (WebVTT)"
     extension = ".vtt"
     content_type = "text/vtt; charset=utf-8"
+    version = 2  # 2: each line's language (analysis.subtitles)
     order = 45
 
     def render(self, cues: list[subtitles.Cue]) -> str:

@@ -168,8 +168,8 @@ def test_unknown_ids_and_malformed_json(alice: Client) -> None:
 
 
 def test_token_auth(user: Any, three_shot_clip: Path) -> None:
-    token = ApiToken.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    _token, key = ApiToken.objects.issue(user=user)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert client.get("/api/videos").status_code == 200
     assert Client(HTTP_AUTHORIZATION="Bearer wrong").get("/api/videos").status_code == 401
 

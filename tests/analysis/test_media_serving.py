@@ -67,8 +67,8 @@ def test_api_clients_reach_media_with_their_token(
     alice: Client, stored: tuple[str, bytes], user: Any, other_user: Any
 ) -> None:
     url, data = stored
-    mine = ApiToken.objects.create(user=user).key
-    theirs = ApiToken.objects.create(user=other_user).key
+    mine = ApiToken.objects.issue(user=user)[1]
+    theirs = ApiToken.objects.issue(user=other_user)[1]
     response = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {mine}")
     assert response.status_code == 200 and b"".join(response.streaming_content) == data
     assert Client().get(url, HTTP_AUTHORIZATION=f"Bearer {theirs}").status_code == 404

@@ -29,6 +29,21 @@ def start(user: Any, clip: Path, **params: Any) -> Analysis:
     return services.analysis_start(video=video, parameters=params, enqueue=False)
 
 
+def assert_usage_recorded(done: Analysis) -> None:
+    """Every stage's CPU seconds and the run's totals are in the metadata and add up."""
+    cpu = done.metadata["stage_cpu_seconds"]
+    usage = done.metadata["usage"]
+    assert set(cpu) == set(done.completed_stages)
+    assert all(seconds >= 0 for seconds in cpu.values())
+    # The decode pass and Whisper cannot run without the CPU; the ledger shares the run's CPU
+    # time among the stages, so they never add up to more than the run's.
+    assert cpu["shots"] > 0 and cpu["transcript"] > 0
+    assert sum(cpu.values()) <= usage["cpu_seconds"] + 0.01
+    assert usage["cores"] >= 1 and usage["wall_seconds"] == done.analysis_time_seconds
+    expected_idle = usage["cores"] * usage["wall_seconds"] - usage["cpu_seconds"]
+    assert usage["idle_core_seconds"] == pytest.approx(max(0.0, expected_idle), abs=0.01)
+
+
 def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: Path) -> None:
     analysis = start(user, three_shot_clip, num_storylines=2)
     seen: list[tuple[str, float]] = []
@@ -39,6 +54,7 @@ def test_full_run_completes_with_every_stage_timed(user: Any, three_shot_clip: P
     assert done.progress == 1.0 and done.completed_stages == DEFAULT_PIPELINE
     assert set(done.metadata["stage_seconds"]) == set(DEFAULT_PIPELINE)
     assert done.analysis_time_seconds and done.analysis_time_seconds > 0
+    assert_usage_recorded(done)
     # Progress rose monotonically through the stages in order.
     progresses = [p for _, p in seen]
     assert progresses == sorted(progresses)
@@ -72,6 +88,7 @@ def test_a_killed_run_resumes_from_the_last_finished_stage(
     analysis.refresh_from_db()
     assert analysis.status == "running"
     assert analysis.completed_stages == ["probe", "shots", "keyframes"]
+    first_attempt = analysis.metadata["usage"]
     scene_ids = list(analysis.scenes.order_by("index").values_list("id", flat=True))
     calls: list[str] = []
     done = analysis_execute(
@@ -82,6 +99,10 @@ def test_a_killed_run_resumes_from_the_last_finished_stage(
     assert list(done.scenes.order_by("index").values_list("id", flat=True)) == scene_ids
     assert done.attempts == 2
     assert Scene.objects.filter(analysis=done).count() == 3
+    # The run's time and CPU seconds count both attempts.
+    assert done.metadata["usage"]["wall_seconds"] > first_attempt["wall_seconds"]
+    assert done.metadata["usage"]["cpu_seconds"] > first_attempt["cpu_seconds"]
+    assert_usage_recorded(done)
 
 
 def test_a_rerun_of_a_stage_replaces_its_rows(user: Any, three_shot_clip: Path) -> None:

@@ -18,7 +18,7 @@ from analysis.pipeline.base import STAGES, StageContext
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
 from analysis.selectors import scene_json
-from analysis.subtitles import Cue, to_srt, to_vtt
+from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
 from mediakit.probe import probe
 from tests.fixtures_media import Clip
 
@@ -92,13 +92,31 @@ def test_a_word_maps_back_into_its_own_stretch() -> None:
     assert chunk.film_time(2.1, 1.95) == pytest.approx(4.0)
 
 
-def test_webvtt_lines_carry_their_language_and_escape_markup() -> None:
-    cues = [Cue(1.0, 2.0, "Fish & <chips>", "en"), Cue(3.0, 4.0, "Привет", "ru"), Cue(5, 6, "?")]
+def test_subtitle_files_keep_each_lines_language_when_read_back() -> None:
+    cues = [
+        Cue(1.0, 2.0, "Fish & chips, 1 < 2", "en"),
+        Cue(3.0, 6.0, "Привет", "ru"),
+        Cue(7.0, 8.0, "Пока", "ru"),
+        Cue(9.0, 9.5, "?"),
+    ]
     vtt = to_vtt(cues)
-    assert "\n<lang en>Fish &amp; &lt;chips></lang>\n" in vtt
-    assert "\n<lang ru>Привет</lang>\n" in vtt
-    assert vtt.endswith("00:00:05.000 --> 00:00:06.000\n?\n")  # no language known: no span
-    assert "<lang" not in to_srt(cues)  # SubRip has no language markup
+    assert vtt.startswith("WEBVTT\nLanguage: ru\n\n")  # the language of the most seconds
+    assert "\n<lang en>Fish &amp; chips, 1 &lt; 2</lang>\n" in vtt
+    assert vtt.endswith("00:00:09.000 --> 00:00:09.500\n?\n")  # no language known: no span
+    srt = to_srt(cues)
+    assert '\n<font lang="ru">Привет</font>\n' in srt
+    for text, hint in ((vtt, "vtt"), (srt, "srt")):
+        back = parse_subtitles_text(text, hint)
+        assert [(c.text, c.language) for c in back[:3]] == [
+            ("Fish & chips, 1 < 2", "en"),
+            ("Привет", "ru"),
+            ("Пока", "ru"),
+        ], hint
+    # A WebVTT cue without a span has the header's language; SubRip has no header.
+    assert parse_subtitles_text(vtt, "vtt")[3].language == "ru"
+    assert parse_subtitles_text(srt, "srt")[3].language == ""
+    plain = to_srt([Cue(1.0, 2.0, "No language")])
+    assert "<font" not in plain and not to_vtt([Cue(1.0, 2.0, "x")]).startswith("WEBVTT\nLang")
 
 
 # --- The transcript stage on a film with English and Russian scenes ------------------------------
@@ -160,11 +178,17 @@ def test_each_scene_is_transcribed_in_its_own_language(
     answer = alice.get(f"/api/analyses/{analysis.pk}/transcript?language=ru").json()
     assert answer and {item["language"] for item in answer} == {"ru"}
     assert {item["scene_id"] for item in answer} == {scenes[1].public_id}
+    in_order = sorted(segments, key=lambda s: s.start_time)
+    for fmt in ("vtt", "srt"):  # each line read back from the file with its language
+        answer = alice.get(f"/api/analyses/{analysis.pk}/transcript.{fmt}")
+        back = parse_subtitles_text(answer.content.decode(), fmt)
+        assert [(c.text, c.language) for c in back] == [(s.text, s.language) for s in in_order]
+        assert f'transcript-{analysis.pk}.{fmt}"' in answer["Content-Disposition"]
     vtt = alice.get(f"/api/analyses/{analysis.pk}/transcript.vtt").content.decode()
-    spans = re.findall(r"^<lang (\w+)>", vtt, flags=re.MULTILINE)
-    assert spans == [seg.language for seg in sorted(segments, key=lambda s: s.start_time)]
-    russian_vtt = alice.get(f"/api/analyses/{analysis.pk}/transcript.vtt?language=ru").content
-    assert b"<lang en>" not in russian_vtt and b"<lang ru>" in russian_vtt
+    assert vtt.startswith(f"WEBVTT\nLanguage: {analysis.metadata['language']}\n")  # spoken most
+    russian = alice.get(f"/api/analyses/{analysis.pk}/transcript.srt?language=ru")
+    assert {c.language for c in parse_subtitles_text(russian.content.decode(), "srt")} == {"ru"}
+    assert f'transcript-{analysis.pk}.ru.srt"' in russian["Content-Disposition"]
 
 
 @pytest.mark.slow

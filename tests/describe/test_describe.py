@@ -365,7 +365,7 @@ def test_process_api_needs_a_client_token_and_validates_urls(
         assert created.status_code == 200, created.content
         assert created.json()["status"] == "QUEUED" and set(created.json()) == {"id", "status"}
         assert web.post(path, body, content_type="application/json").status_code == 401
-    user_token = ApiToken.objects.create(user=user).key  # a user's token is not a client's
+    user_token = ApiToken.objects.issue(user=user)[1]  # a user's token is not a client's
     refused = web.post("/process", body, content_type="application/json", **bearer(user_token))
     assert refused.status_code == 401
     bad = web.post(

@@ -14,6 +14,7 @@ import opentimelineio as otio
 import pytest
 from django.test import Client
 
+from analysis.subtitles import parse_subtitles_text
 from exports import services
 from exports.models import ExportJob
 from mediakit import cutting
@@ -197,12 +198,15 @@ def test_subtitle_times_line_up_with_the_cut(seeded_analysis: Any) -> None:
         shift = offset - span.start
         expected.append((words[0]["start"] + shift, words[-1]["end"] + shift))
     cues = parse_srt(Path(srt.file.path).read_text(encoding="utf-8"))
-    assert [c[2] for c in cues] == [s.segments.get().text for s in scenes]
     for (start, end, _), (want_start, want_end) in zip(cues, expected, strict=True):
         assert start == pytest.approx(want_start, abs=0.002)
         assert end == pytest.approx(want_end, abs=0.002)
+    said = [(s.segments.get().text, s.segments.get().language) for s in scenes]
+    for job in (srt, vtt):  # read back: each line's text and language
+        back = parse_subtitles_text(Path(job.file.path).read_text(encoding="utf-8"), job.kind)
+        assert [(c.text, c.language) for c in back] == said
     text = Path(vtt.file.path).read_text(encoding="utf-8")
-    assert text.startswith("WEBVTT\n\n")
+    assert text.startswith("WEBVTT\nLanguage: en\n\n")
     assert text.count(" --> ") == len(cues)
     assert srt.content_type.startswith("application/x-subrip")
     assert vtt.content_type.startswith("text/vtt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -30,12 +31,16 @@ def test_a_token_is_shown_once_listed_by_name_and_works(alice: Client, user: Any
     assert response.status_code == 302 and response["Location"] == "/settings/tokens/"
     page = alice.get("/settings/tokens/").content.decode()
     key = shown_key(page, "new-token-key")
-    assert ApiToken.objects.get(user=user, name="nightly export").key == key
+    # Stored: the key's SHA-256 and its first characters, never the key itself.
+    stored = ApiToken.objects.get(user=user, name="nightly export")
+    assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key.startswith("va_") and stored.prefix == key[:8]
+    assert key not in str(ApiToken.objects.filter(pk=stored.pk).values().get())
     assert Client().get("/api/videos", **bearer(key)).status_code == 200
     # Shown once: the next load lists it by name and the key's first characters only.
     again = alice.get("/settings/tokens/").content.decode()
     assert key not in again and 'data-testid="new-token-key"' not in again
-    assert "nightly export" in again and f"{key[:6]}…" in again
+    assert "nightly export" in again and f"{key[:8]}…" in again
 
 
 def test_bad_names_are_refused_with_a_message(alice: Client, user: Any) -> None:
@@ -52,16 +57,16 @@ def test_bad_names_are_refused_with_a_message(alice: Client, user: Any) -> None:
 def test_revoke_your_own_token_but_not_someone_elses(
     alice: Client, bob: Client, user: Any, other_user: Any
 ) -> None:
-    mine = ApiToken.objects.create(user=user, name="old script")
-    theirs = ApiToken.objects.create(user=other_user, name="bob's")
-    assert Client().get("/api/videos", **bearer(mine.key)).status_code == 200
+    mine, key = ApiToken.objects.issue(user=user, name="old script")
+    theirs, _ = ApiToken.objects.issue(user=other_user, name="bob's")
+    assert Client().get("/api/videos", **bearer(key)).status_code == 200
     refused = alice.post(f"/settings/tokens/{theirs.pk}/revoke/")
     assert refused.status_code == 404
     assert ApiToken.objects.filter(pk=theirs.pk).exists()
     done = alice.post(f"/settings/tokens/{mine.pk}/revoke/", follow=True)
     assert "Token “old script” revoked" in done.content.decode()
     assert not ApiToken.objects.filter(pk=mine.pk).exists()
-    assert Client().get("/api/videos", **bearer(mine.key)).status_code == 401
+    assert Client().get("/api/videos", **bearer(key)).status_code == 401
     assert alice.get(f"/settings/tokens/{mine.pk}/revoke/").status_code == 405
     # Bob's page lists only Bob's token.
     page = bob.get("/settings/tokens/").content.decode()

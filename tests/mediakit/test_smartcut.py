@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import mediakit.smartcut
 from mediakit.cutting import Span
 from mediakit.smartcut import (
     Piece,
     SmartCutPlan,
+    copyable_prefix,
     plan_smart_cut,
     smart_cut,
     span_pieces,
@@ -62,9 +62,20 @@ def wanted_frames(spans: list[Span]) -> list[int]:
 def test_every_frame_is_the_right_source_frame(cut: tuple[Path, SmartCutPlan]) -> None:
     out, plan = cut
     assert frame_numbers(out) == wanted_frames(SPANS)
-    copied = [p for p in plan.pieces if p.copy]
-    assert copied == [Piece(True, 250, 250)]  # the GOP from 10 s to 20 s, packet for packet
     assert not plan.fallback
+    # Copies start on keyframes (10 s, 30 s): the GOP from 10 s to 20 s, packet for packet, and
+    # the tails after 20 s and 30 s up to their last I/P frame and the B-frames before it.
+    copied = [p for p in plan.pieces if p.copy]
+    assert [p.first for p in copied] == [250, 750] and copied[0].count > 250
+    # Encoded: the heads (and spans with no keyframe), and at most a tail's last B-frames
+    # (the clip has up to three in a row).
+    rests = [
+        b
+        for a, b in itertools.pairwise(plan.pieces)
+        if a.copy and not b.copy and b.first == a.first + a.count
+    ]
+    assert rests and all(p.count <= 3 for p in rests)
+    assert sum(p.count for p in plan.pieces) == len(wanted_frames(SPANS))
 
 
 def probe(path: Path) -> dict[str, str]:
@@ -118,9 +129,21 @@ def test_a_source_it_cannot_match_falls_back_and_says_why(tmp_path: Path) -> Non
     assert not out.exists()
 
 
+def test_a_source_with_a_dropped_frame_falls_back(tmp_path: Path) -> None:
+    # Pieces are laid end to end by frame count: a frame missing from the grid would shift them.
+    source = tmp_path / "dropped.mp4"
+    picture = "testsrc=s=160x120:r=25:d=4,select='not(eq(n\\,30))'"
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "25"]
+    subprocess.run([*LAVFI, picture, "-vsync", "passthrough", *encode, str(source)], check=True)
+    out = tmp_path / "cut.mp4"
+    plan = smart_cut(source, [Span(0.5, 2.5)], out, tmp_path, lambda f, m: None, has_audio=False)
+    assert plan.fallback == "the source's frame rate varies"
+    assert not out.exists()
+
+
 def test_pieces_of_a_span() -> None:
     keys = [0, 250, 500, 750]
-    assert span_pieces(25, 125, keys, 900) == [Piece(False, 25, 100)]
+    assert span_pieces(25, 125, keys, 900) == [Piece(False, 25, 100)]  # no keyframe inside
     assert span_pieces(155, 625, keys, 900) == [
         Piece(False, 155, 95),
         Piece(True, 250, 250),
@@ -129,39 +152,41 @@ def test_pieces_of_a_span() -> None:
     assert span_pieces(250, 500, keys, 900) == [Piece(True, 250, 250)]  # on keyframes: copied
     assert span_pieces(760, 900, keys, 900) == [Piece(False, 760, 140)]
     assert span_pieces(750, 900, keys, 900) == [Piece(True, 750, 150)]  # runs to the end
+    # A keyframe inside but no whole GOP: a head and a tail.
+    assert span_pieces(700, 800, keys, 900) == [Piece(False, 700, 50), Piece(False, 750, 50)]
+
+
+def test_copyable_prefix_ends_after_an_anchor_and_its_b_frames() -> None:
+    # Decode order I0 P4 B2 b1 b3 P8 B6 b5 b7 (B-pyramid): copies can end after 1, 5 or 9.
+    pyramid = [0, 4, 2, 1, 3, 8, 6, 5, 7]
+    assert [copyable_prefix(pyramid[:n], 0) for n in range(1, 10)] == [1, 1, 1, 1, 5, 5, 5, 5, 9]
+    assert copyable_prefix([100, 101, 102], 100) == 3  # no B-frames: every frame
+    assert copyable_prefix([10, 8, 9, 11], 10) == 1  # an open GOP's leading B-frames: stop
+    assert copyable_prefix([], 0) == 0
 
 
 def test_plan_follows_the_frames(long_clip: LongGopClip) -> None:
     packets = video_packets(long_clip.path)
     plan = plan_smart_cut([Span(9.99, 10.5)], packets, video_stream(long_clip.path))
     # 9.99 s is a quarter frame off 10.0 s: float noise, the span starts on frame 250.
-    assert plan.spans == [Span(10.0, 10.52)] and plan.pieces == [Piece(False, 250, 13)]
+    assert plan.spans == [Span(10.0, 10.52)]
+    assert plan.pieces[0].first == 250 and sum(p.count for p in plan.pieces) == 13
 
 
-def test_a_span_with_a_short_copyable_middle_is_encoded_whole() -> None:
-    keys = list(range(0, 1000, 50))  # a keyframe every 2 s at 25 fps
-    # 1 s head, one 2 s GOP, 1 s tail: three pieces would cost more than encoding 4 s.
-    assert span_pieces(25, 125, keys, 1000, min_copy=100) == [Piece(False, 25, 100)]
-    # A keyframe inside but no whole GOP: one piece, not a head and a tail.
-    assert span_pieces(40, 80, keys, 1000, min_copy=100) == [Piece(False, 40, 40)]
-    # Two GOPs (4 s) are worth copying.
-    assert span_pieces(25, 275, keys, 1000, min_copy=100) == [
-        Piece(False, 25, 25),
-        Piece(True, 50, 200),
-        Piece(False, 250, 25),
-    ]
-
-
-def test_plan_encodes_short_spans_of_a_short_gop_clip_whole(tmp_path: Path) -> None:
+def test_plan_copies_whole_gops_and_most_of_each_tail(tmp_path: Path) -> None:
     source = short_gop_clip(tmp_path)
     packets, stream = video_packets(source), video_stream(source)
-    plan = plan_smart_cut([Span(0.5, 3.3), Span(4.2, 9.7)], packets, stream)
-    assert plan.pieces == [
-        Piece(False, 13, 70),  # 0.5 s to 3.3 s: its 2 s of whole GOPs are encoded too
-        Piece(False, 105, 20),  # 4.2 s to 5 s
-        Piece(True, 125, 100),  # the GOPs from 5 s to 9 s, copied
-        Piece(False, 225, 18),  # 9 s to 9.7 s
-    ]
+    spans = [Span(0.5, 3.3), Span(4.2, 9.7)]
+    plan = plan_smart_cut(spans, packets, stream)
+    keyframes = {round(t * FPS) for t, key in zip(packets.pts, packets.key, strict=True) if key}
+    frames = [f for p in plan.pieces for f in range(p.first, p.first + p.count)]
+    assert frames == [*range(13, 83), *range(105, 243)]  # every frame once, in order
+    assert all(p.first in keyframes for p in plan.pieces if p.copy)
+    # Encoded: the heads up to the first keyframe (1 s, 5 s), and each tail's last B-frames.
+    encoded = [p for p in plan.pieces if not p.copy]
+    assert encoded[0] == Piece(False, 13, 12) and Piece(False, 105, 20) in encoded
+    assert sum(p.count for p in encoded) <= 12 + 20 + 2 * 3
+    assert sum(p.count for p in plan.pieces if p.copy) >= 50 + 100  # 1-3 s, 5-9 s at least
 
 
 def short_gop_clip(tmp_path: Path) -> Path:
@@ -172,26 +197,35 @@ def short_gop_clip(tmp_path: Path) -> Path:
     return source
 
 
-def test_processes_per_cut_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cut_of_many_pieces_is_a_few_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = short_gop_clip(tmp_path)
     started: list[str] = []
-    real_run, real_progress = mediakit.smartcut._run, mediakit.smartcut._run_with_progress
+    real_popen = subprocess.Popen
 
-    def run(command: list[str], *args: object) -> object:
-        started.append(command[0])
-        return real_run(command, *args)  # type: ignore[arg-type]
+    class Spy(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, args: list[str], *rest: object, **options: object) -> None:
+            started.append(Path(args[0]).name)
+            super().__init__(args, *rest, **options)
 
-    def run_with_progress(command: list[str], *args: object) -> object:
-        started.append(command[0])
-        return real_progress(command, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(mediakit.smartcut, "_run", run)
-    monkeypatch.setattr(mediakit.smartcut, "_run_with_progress", run_with_progress)
-    spans = [Span(0.5, 3.3), Span(4.2, 7.6), Span(8.1, 8.9)]
+    monkeypatch.setattr(subprocess, "Popen", Spy)
+    spans = [Span(0.5 + 2.7 * i, 2.7 + 2.7 * i) for i in range(4)]  # 2.2 s, keyframes each 1 s
     out = tmp_path / "cut.mp4"
     plan = smart_cut(source, spans, out, tmp_path, lambda f, m: None, has_audio=False)
-    assert len(plan.pieces) == len(spans)  # no middle here is worth copying
-    # Reading the source (3), one encode per piece (no probe: it starts at 0), the join and its
-    # check (2).
-    assert len(started) <= 5 + len(spans)
-    assert set(started) == {"ffmpeg", "ffprobe"}
+    # Reading the source once, one encoding run, one copying run, the probe of the encoded
+    # run, the join and its check: the same for 4 spans as for 1.
+    assert sorted(started) == ["ffmpeg"] * 3 + ["ffprobe"] * 3
+    assert sum(p.copy for p in plan.pieces) == len(spans)  # the GOPs and most of the tail
+    assert frame_count(out) == sum(round(s.duration * FPS) for s in spans)
+
+
+def frame_count(path: Path) -> int:
+    count = ["-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets"]
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *count, "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out)

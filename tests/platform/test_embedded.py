@@ -71,7 +71,7 @@ def embedded_server(
             "shell",
             "-c",
             "from analysis.models import ApiToken; from django.contrib.auth.models import User;"
-            "print(ApiToken.objects.create(user=User.objects.get(username='editor')).key)",
+            "print(ApiToken.objects.issue(user=User.objects.get(username='editor'))[1])",
         )
         .strip()
         .splitlines()[-1]

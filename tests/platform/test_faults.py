@@ -135,7 +135,7 @@ def test_redis_down_keeps_the_site_up_and_jobs_continue_when_it_returns(
     port = free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
     redis_proc = redis_server(port)
-    token = ApiToken.objects.create(user=user).key
+    token = ApiToken.objects.issue(user=user)[1]
     video = services.video_create_from_path(owner=user, path=three_shot_clip)
     web_port = free_port()
     env = process_env(REDIS_URL=redis_url, EMBEDDED_WORKER="false")

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def token_client(user: Any) -> Client:
-    token = ApiToken.objects.create(user=user).key
+    token = ApiToken.objects.issue(user=user)[1]
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from story.graph import SceneNode
 from story.naming import (
+    distinctive_words,
     is_named,
     key_phrases,
     place_of,
@@ -30,10 +31,27 @@ def _group(texts: list[str], start: int = 0) -> list[SceneNode]:
     return [SceneNode(start + i, start + i, 0.0, 1.0, {"text": t}) for i, t in enumerate(texts)]
 
 
-def test_key_phrases_are_recurring_runs_of_content_words_of_one_storyline() -> None:
+def test_key_phrases_are_runs_of_content_words_a_repeated_one_first() -> None:
     phrases = key_phrases([_group(HARBOUR), _group(STATION, 10), _group(GARDEN, 20)])
-    assert phrases[0][0] in {"captain harlow", "fishing boat"}
-    assert phrases[2] == []  # nothing recurs in the garden: no phrase is made up
+    assert phrases[0][0] in {"Captain Harlow", "fishing boat"}  # said twice, as said
+    assert phrases[1][0] == "старый вокзал"
+    # Said once each, the garden's phrases are still its own words, not made up.
+    assert set(phrases[2]) == {"apple trees", "vegetable beds"}
+
+
+def test_words_heard_with_a_low_probability_or_not_words_are_left_out_of_names() -> None:
+    garbled = _group(["Вашю висло пришла на вокзал.", "Вашю висло купила чай на вокзале."])
+    for node in garbled:
+        node.features["words"] = ["вашю", "висло", "вокзал"]
+    assert distinctive_words([garbled, _group(GARDEN, 10)])[0][:2] == ["вашю", "висло"]
+    garbled[0].features["unsure"] = ["вашю", "висло"]
+    assert distinctive_words([garbled, _group(GARDEN, 10)])[0] == ["вокзал"]
+    assert not {"вашю", "висло"} & {w for p in key_phrases([garbled])[0] for w in p.split()}
+    # Said twice and well formed, an unknown word can be a name; a jumble of letters cannot.
+    dashwood = _group(["Then John Dashwood came.", "And John Dashwood left.", "Zzkq Xwv came."])
+    assert key_phrases([dashwood, _group(GARDEN, 10)])[0][0] == "John Dashwood"
+    assert set(spoken_people([dashwood, _group(GARDEN, 10)])[0]) == {"John", "Dashwood"}
+    assert storyline_name(0, ["Dashwood"], ["came"], ["John Dashwood"]) == "Dashwood: came"
 
 
 def test_names_said_inside_sentences_are_people() -> None:

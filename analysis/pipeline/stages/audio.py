@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from analysis.models import Analysis, SceneAudioFeatures
 from analysis.pipeline.base import Stage, StageContext, register
-from analysis.pipeline.stages.common import SceneSpan, load_scenes
+from analysis.pipeline.stages.common import SceneSpan, in_scope, load_scenes, scene_scope
 from mediakit.audio import SAMPLE_RATE, load_audio
 from mediakit.loudness import SILENT, Loudness, LoudnessMeter
 from mediakit.vad import speech_intervals
@@ -124,7 +124,7 @@ class AudioStage(Stage[AudioResult]):
     weight = 1.0
 
     def compute(self, ctx: StageContext) -> AudioResult:
-        scenes = load_scenes(ctx.analysis)
+        scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))
         warm_up = threading.Thread(target=warm_up_measures, name="audio-warm-up", daemon=True)
         warm_up.start()
         ctx.report(0.0, "Decoding the audio track")
@@ -146,7 +146,12 @@ class AudioStage(Stage[AudioResult]):
 
     def persist(self, ctx: StageContext, result: AudioResult) -> None:
         scene_ids = dict(ctx.analysis.scenes.values_list("index", "id"))
-        SceneAudioFeatures.objects.filter(scene__analysis=ctx.analysis).delete()
+        rows = SceneAudioFeatures.objects.filter(scene__analysis=ctx.analysis)
+        scope = scene_scope(ctx.analysis)
+        if scope is not None:  # a partial re-run: the video's own loudness is unchanged
+            rows.filter(scene_id__in=scope).delete()
+        else:
+            rows.delete()
         SceneAudioFeatures.objects.bulk_create(
             SceneAudioFeatures(
                 scene_id=scene_ids[item.scene_index],
@@ -162,7 +167,8 @@ class AudioStage(Stage[AudioResult]):
             )
             for item in result.scenes
         )
-        _save_video_loudness(ctx, result.loudness)
+        if scope is None:
+            _save_video_loudness(ctx, result.loudness)
 
 
 def _save_video_loudness(ctx: StageContext, loudness: Loudness) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from analysis.models import Analysis
 
 T = TypeVar("T")
 R = TypeVar("R")
+# ``Analysis.metadata[RESCENE_KEY]`` = {"scene_ids": [...], "edit_id": n} while a partial
+# re-run after a cut edit (``cuts.rescene``) redoes only those scenes; the runner drops it
+# when the run completes.
+RESCENE_KEY = "rescene"
 
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
@@ -56,6 +60,26 @@ def load_scenes(analysis: Analysis) -> list[SceneSpan]:
         "id", "index", "start_time", "end_time", "start_frame", "end_frame"
     )
     return [SceneSpan(*row) for row in rows]
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+H = TypeVar("H", bound=HasId)
+
+
+def scene_scope(analysis: Analysis) -> frozenset[int] | None:
+    """The scene ids a partial re-run redoes (after a cut edit); None: every scene."""
+    scope = (analysis.metadata or {}).get(RESCENE_KEY)
+    return frozenset(int(pk) for pk in scope["scene_ids"]) if scope else None
+
+
+def in_scope(analysis: Analysis, scenes: list[H]) -> list[H]:
+    """``scenes`` that the current run redoes: all of them, or the partial re-run's."""
+    scope = scene_scope(analysis)
+    return scenes if scope is None else [s for s in scenes if s.id in scope]
 
 
 def scene_stem(index: int) -> str:

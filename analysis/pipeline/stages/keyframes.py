@@ -23,7 +23,13 @@ from django.core.files.base import ContentFile
 
 from analysis.models import Analysis, Scene
 from analysis.pipeline.base import Stage, StageContext, StageError, register
-from analysis.pipeline.stages.common import SceneSpan, load_scenes, scene_stem
+from analysis.pipeline.stages.common import (
+    SceneSpan,
+    in_scope,
+    load_scenes,
+    scene_scope,
+    scene_stem,
+)
 from mediakit.framestore import (
     AFTER_START_SECONDS,
     Candidate,
@@ -87,23 +93,31 @@ class KeyframesStage(Stage[KeyframesResult]):
     weight = 0.5
 
     def compute(self, ctx: StageContext) -> KeyframesResult:
-        scenes = load_scenes(ctx.analysis)
+        scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))
         if not scenes:
             return KeyframesResult([], None)
         ctx.report(0.0, "Choosing keyframes")
         candidates = pass_candidates(ctx)
         chosen = pick(candidates, scenes)
         ctx.report(1.0, f"Chose the keyframes of {len(scenes)} scenes")
-        return KeyframesResult(chosen, ctx.pass_files.strip())
+        # A partial re-run (after a cut edit) keeps the strip: the video did not change.
+        strip = ctx.pass_files.strip() if scene_scope(ctx.analysis) is None else None
+        return KeyframesResult(chosen, strip)
 
     def persist(self, ctx: StageContext, result: KeyframesResult) -> None:
         storage = Scene._meta.get_field("keyframe").storage
         folder = f"analyses/{ctx.analysis.pk}"
-        remove_scene_images(storage, folder)
-        scenes = {scene.index: scene for scene in ctx.analysis.scenes.all()}
+        partial = scene_scope(ctx.analysis) is not None
+        if not partial:
+            remove_scene_images(storage, folder)
+        scenes = {
+            scene.index: scene for scene in in_scope(ctx.analysis, list(ctx.analysis.scenes.all()))
+        }
         for item in result.scenes:
             scene = scenes[item.scene_index]
             stem = scene_stem(item.scene_index)
+            if partial:
+                _remove_own_images(storage, scene, f"{folder}/{stem}_after1s.jpg")
             picture = item.keyframe.read_bytes()
             scene.keyframe.save(f"{stem}.jpg", ContentFile(picture), save=False)
             thumb = ContentFile(_thumbnail(picture))
@@ -111,7 +125,16 @@ class KeyframesStage(Stage[KeyframesResult]):
             storage.save(f"{folder}/{stem}_after1s.jpg", ContentFile(item.after_start.read_bytes()))
             scene.keyframe_time = round(item.keyframe_time, 3)
         Scene.objects.bulk_update(list(scenes.values()), ["keyframe", "thumbnail", "keyframe_time"])
-        _save_strip(ctx, storage, folder, result.strip)
+        if not partial:
+            _save_strip(ctx, storage, folder, result.strip)
+
+
+def _remove_own_images(storage: Any, scene: Scene, after_start: str) -> None:
+    """A re-run scene's old pictures go before its new ones are saved (else the storage would
+    pick new, suffixed names, and the frame 1 s in is found by its name)."""
+    for name in (scene.keyframe.name, scene.thumbnail.name, after_start):
+        if name and storage.exists(name):
+            storage.delete(name)
 
 
 def _thumbnail(jpeg: bytes) -> bytes:

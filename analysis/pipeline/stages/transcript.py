@@ -54,7 +54,7 @@ from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
 from analysis.pipeline.speech.whisper import Word
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
-from analysis.subtitles import Cue, SubtitlesError, parse_subtitles
+from analysis.subtitles import Cue, SubtitlesError, main_language, parse_subtitles
 from mediakit.audio import SAMPLE_RATE, load_audio
 from videoanalyzer.progress import ProgressThrottle
 
@@ -395,13 +395,22 @@ def subtitles_file(ctx: StageContext) -> Path | None:
 
 
 def from_cues(cues: list[Cue], scenes: list[SceneSpan], language: str | None) -> Transcript:
-    """Subtitles as transcript pieces (a cue across a cut goes to the scene of its middle)."""
-    spoken = Spoken(language or "")
+    """Subtitles as transcript pieces (a cue across a cut goes to the scene of its middle), each
+    in the language its file gives it (``<lang>`` spans, a ``Language:`` header), else in
+    ``language``."""
     pieces = [
-        _piece(scene_at((c.start + c.end) / 2, scenes), c.start, c.end, c.text, [], spoken)
+        _piece(
+            scene_at((c.start + c.end) / 2, scenes),
+            c.start,
+            c.end,
+            c.text,
+            [],
+            Spoken(c.language or language or ""),
+        )
         for c in cues
     ]
-    return Transcript(language=language, pieces=pieces, model="", source="subtitles")
+    main = main_language(cues) or language
+    return Transcript(language=main, pieces=pieces, model="", source="subtitles")
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

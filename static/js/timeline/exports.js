@@ -194,7 +194,7 @@ export class ExportPanel {
     item.dataset.status = job.status;
     item.querySelector(".export-job__label").textContent = this.label(job);
     const value = job.status === "completed" ? 100 : percent(job.progress);
-    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
+    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the scenes or storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
     item.querySelector(".export-job__state").textContent = state || job.status;
     const bar = item.querySelector(".progress");
     bar.hidden = job.status === "completed" || job.status === "failed";

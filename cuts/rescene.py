@@ -1,0 +1,63 @@
+"""The partial re-run after a cut edit: the stages that depend on scene bounds, for the scenes
+the edit touched only. An edit made while an earlier edit's re-run goes on takes it over: the
+scenes of both are re-run together.
+
+It is the analysis's own job: the analysis goes back to ``queued`` with every other stage
+marked done and ``metadata["rescene"]`` naming the scenes, so the usual worker runs it under a
+lease, reports progress on the analysis's WebSocket group, recovers from a crash, and can be
+cancelled; the stages redo only the named scenes (``analysis.pipeline.stages.common.in_scope``).
+The transcript is not recognised again: its segments were re-assigned by the edit itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from analysis.models import Analysis, AnalysisStatus, Scene
+from analysis.pipeline import build_pipeline
+from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.progress import analysis_publish
+
+if TYPE_CHECKING:
+    from cuts.models import CutEdit
+
+# The stages whose results depend on where scenes start and end, in pipeline order.
+RESCENE_STAGES = ("keyframes", "audio", "storylines")
+
+
+def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> None:
+    """Queue the re-run of ``scene_ids`` (with those of an earlier re-run that did not finish)
+    on the locked ``analysis``; sent once the transaction commits."""
+    pending = (analysis.metadata or {}).get(RESCENE_KEY) or {}
+    wanted = set(scene_ids) | set(pending.get("scene_ids", []))
+    alive = sorted(Scene.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    pipeline = [stage.name for stage in build_pipeline(analysis.parameters.get("stages"))]
+    analysis.completed_stages = [name for name in pipeline if name not in RESCENE_STAGES]
+    metadata = {k: v for k, v in analysis.metadata.items() if not k.startswith("rescene_")}
+    analysis.metadata = {**metadata, RESCENE_KEY: {"scene_ids": alive, "edit_id": edit.pk}}
+    numbers = sorted(Scene.objects.filter(pk__in=alive).values_list("index", flat=True))
+    analysis.status = AnalysisStatus.QUEUED
+    analysis.progress = 0.0
+    analysis.current_stage = ""
+    analysis.error = ""
+    analysis.attempts = 0
+    # A re-run still going is taken over: without its lease, its worker's next progress report
+    # or stage persist finds the job is not its own any more and stops, writing nothing.
+    analysis.lease_owner, analysis.lease_expires_at = "", None
+    analysis.finished_at = None
+    listed = ", ".join(str(n + 1) for n in numbers)
+    analysis.message = f"Re-running scene{'s' if len(numbers) > 1 else ''} {listed}"[:500]
+    analysis.save()
+    device = analysis.parameters.get("device")
+    transaction.on_commit(lambda: _send(analysis, device, edit))
+
+
+def _send(analysis: Analysis, device: str | None, edit: CutEdit) -> None:
+    from analysis.services import analysis_enqueue
+    from cuts.selectors import publish_cuts_changed
+
+    analysis_publish(analysis)
+    publish_cuts_changed(analysis, edit)
+    analysis_enqueue(analysis_id=analysis.pk, device=device)
