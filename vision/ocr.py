@@ -35,7 +35,7 @@ AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same 
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
 TESSERACT_TIMEOUT = 60
 TESSERACT_OPTIONS = ("-c", "tessedit_do_invert=0", "tsv")
-MAX_LINES = 10  # lines read per scene, those with the most letters first
+MAX_LINES = 8  # lines read per scene, those with the most letters first
 NEAR_BEST = 0.7  # frames with this share of the most letters compete on sharpness
 LETTER_HEIGHT = 36  # pixels: Tesseract reads letters of about this height best
 MAX_UPSCALE = 4.0
@@ -44,7 +44,8 @@ GAP = 16  # white pixels between the pieces on the sheet
 # Turns that make a line standing on its side upright: a phone filmed sideways, footage
 # stored without its rotation. Text upside down on an upright frame is rare enough to skip.
 SIDEWAYS = ("cw", "ccw")
-SIDEWAYS_MIN_LETTERS = 4
+MIN_LETTERS = 4  # a line of fewer is read only as part of its row
+SIDEWAYS_MIN_LETTERS = 5
 
 
 class OcrUnavailable(RuntimeError):
@@ -132,14 +133,14 @@ def best_frame(found: list[FrameText], vertical: bool) -> int | None:
 def scene_lines(found: list[FrameText]) -> list[tuple[int, TextLine]]:
     """(frame, line) to read: the lines of the best frame for upright text and of the best
     for text on its side, at most ``MAX_LINES``, those with the most letters first. A line on
-    its side needs ``SIDEWAYS_MIN_LETTERS``: tall chains of three blobs are mostly foliage,
-    bars and railings, and each costs four pieces on the sheet."""
+    its side needs ``SIDEWAYS_MIN_LETTERS``, an upright one ``MIN_LETTERS``: short chains of
+    blobs are mostly foliage, bars and railings, each costing pieces on the sheet."""
     picked = []
     for vertical in (False, True):
         number = best_frame(found, vertical)
         if number is not None:
             lines = [ln for ln in found[number].lines if ln.vertical == vertical]
-            least = SIDEWAYS_MIN_LETTERS if vertical else 0
+            least = SIDEWAYS_MIN_LETTERS if vertical else MIN_LETTERS
             picked += [(number, ln) for ln in merge_rows(lines) if ln.letters >= least]
     picked.sort(key=lambda item: -item[1].letters)
     return picked[:MAX_LINES]
