@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from cuts.models import CutEdit
 
 # The stages whose results depend on where scenes start and end, in pipeline order.
-RESCENE_STAGES = ("keyframes", "audio", "storylines")
+# Faces are not among them: a face keeps the scene its frame lies in (``cuts.scenes``).
+RESCENE_STAGES = (
+    "keyframes",
+    "audio",
+    "embeddings",
+    "objects",
+    "ocr",
+    "captions",
+    "scene_index",
+    "storylines",
+)
 
 
 def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> None:

@@ -15,8 +15,9 @@ from django.test import Client
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
+from analysis.pipeline.speech.batched import batches
 from analysis.pipeline.speech.languages import decide, restrict, smooth
-from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
+from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
 from mediakit.probe import probe
@@ -82,6 +83,19 @@ def test_chunks_never_mix_languages_and_hold_at_most_30_seconds() -> None:
     assert sorted(s for c in chunks for s in c.stretches) == sorted(stretches)
     english = [c for c in chunks if c.language == "en"]
     assert english[1].at == pytest.approx(english[0].duration)  # packed back to back
+
+
+def test_a_batch_mixes_languages_only_where_the_encoder_output_can_be_split() -> None:
+    chunks = [Chunk(lang, (Stretch(i, i + 1.0),), 0.0) for i, lang in enumerate("eerrre")]
+    on_cpu = [[c.language for c in b] for b in batches(chunks, 4, mixed=True)]
+    assert on_cpu == [["e", "e", "r", "r"], ["r", "e"]]
+    elsewhere = [[c.language for c in b] for b in batches(chunks, 4, mixed=False)]
+    assert elsewhere == [["e", "e"], ["r", "r", "r"], ["e"]]
+
+
+def test_the_detector_hears_the_middle_of_a_long_window() -> None:
+    assert heard_part(Stretch(2.0, 6.0)) == Stretch(2.0, 6.0)
+    assert heard_part(Stretch(0.0, 30.0)) == Stretch(10.0, 20.0)
 
 
 def test_a_word_maps_back_into_its_own_stretch() -> None:

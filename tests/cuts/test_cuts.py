@@ -26,6 +26,7 @@ from story.models import (
     SceneRelevance,
     StorylineScene,
 )
+from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects
 
 pytestmark = pytest.mark.django_db
 
@@ -92,9 +93,12 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.metadata["rescene"]["scene_ids"] == sorted([first[0], second[0]])
     assert analysis.message == "Re-running scenes 4, 5"
 
-    done = rerun(analysis)
+    seen: list[float] = []
+    done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
-    assert done.status == AnalysisStatus.COMPLETED and "rescene" not in done.metadata
+    assert done is not None and done.status == AnalysisStatus.COMPLETED
+    assert "rescene" not in done.metadata
+    assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
@@ -106,6 +110,10 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert all(s.start_time <= s.keyframe_time < s.end_time for s in halves)
     tone = SceneAudioFeatures.objects.get(scene_id=second[0])
     assert tone.rms_energy > 0.01 and tone.spectral_centroid_mean > 100  # the 330 Hz sine
+    # What the vision stages found, of the halves only (the seeded scenes had none).
+    for model in (SceneEmbedding, SceneObjects, SceneCaption, SceneIndex):
+        found = model.objects.filter(analysis=analysis).values_list("scene_id", flat=True)
+        assert set(found) == {first[0], second[0]}, model.__name__
     # Storylines keep their rows, the untouched scenes their storyline; the halves are placed
     # with the graph (relevance over both storylines, reasons) and their signals are stored.
     assert set(analysis.storylines.values_list("pk", "name", "color")) == lines
@@ -286,3 +294,35 @@ def test_storyline_undo_after_a_merge_skips_the_scene_that_went(
         StorylineScene.objects.filter(scene__analysis=analysis).values_list("scene_id", flat=True)
     )
     assert kept == set(analysis.scenes.values_list("pk", flat=True))
+
+
+def test_timeline_undo_takes_back_the_newer_of_a_correction_and_a_cut_edit(
+    alice: Client, user: Any, seeded_analysis: Analysis
+) -> None:
+    from story import services as story
+
+    analysis = seeded_analysis
+    base = f"/api/analyses/{analysis.pk}"
+    services.add_cut(analysis=analysis, user=user, time=4.8)
+    rerun(analysis)
+    scene5 = analysis.scenes.get(index=4)
+    story.exclude_scene(analysis=analysis, user=user, scene=scene5)
+    # The cut edit cannot be undone before the correction made after it.
+    with pytest.raises(CutError, match="undo those first"):
+        services.undo_cut(analysis=analysis, user=user)
+
+    first = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+
+    assert (
+        first["kind"] == "storyline" and first["summary"] == "Scene 5 taken out of every storyline"
+    )
+    assert storyline_of(scene5.pk) is not None
+    second = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+    assert second["kind"] == "cut" and second["summary"].startswith("Cut added at 00:05")
+    assert analysis.scenes.count() == 6
+    rerun(analysis)
+    nothing = alice.post(f"{base}/timeline/undo", content_type="application/json")
+    assert nothing.status_code == 400 and nothing.json()["detail"] == "Nothing to undo."
+    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.RUNNING)
+    busy = alice.post(f"{base}/cuts", {"time": 4.8}, content_type="application/json")
+    assert busy.status_code == 409 and "still running" in busy.json()["detail"]

@@ -21,6 +21,7 @@ from analysis.pipeline.speech.whisper import Heard, decode, detect
 from analysis.pipeline.speech.windows import (
     Stretch,
     detection_windows,
+    heard_part,
     pack,
     speech_stretches,
 )
@@ -99,7 +100,7 @@ def hear(
     ``windows.detection_windows``): each stretch gets its window's."""
     probabilities: list[dict[str, float]] = [{} for _ in stretches]
     for window in detection_windows(stretches, list(cuts)):
-        span = Stretch(stretches[window[0]].start, stretches[window[-1]].end)
+        span = heard_part(Stretch(stretches[window[0]].start, stretches[window[-1]].end))
         heard = detect(model, samples, span)
         for index in window:
             probabilities[index] = heard

@@ -2,10 +2,10 @@
 
 Detection encodes each stretch on its own, unpadded (CTranslate2's encoder takes any length up
 to 30 s): the cost grows with the speech, not with 30 s per stretch, and the English
-probabilities match those of padded windows (bench/speech_languages.py). Decoding is
-faster-whisper's own, batched or window by window, over the packed audio of one language with
-each chunk as one clip (``clip_timestamps``), so options, word alignment and batching are
-exactly today's.
+probabilities match those of padded windows (bench/speech_languages.py). Batched decoding is
+``batched.Decoder``: faster-whisper's batched options and word alignment, with chunks of
+several languages in one batch. Window by window, decoding is faster-whisper's own over the
+packed audio of one language with each chunk as one clip (``clip_timestamps``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.pipeline.speech.batched import Decoded, Decoder, batches
 from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch
 
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
@@ -65,20 +66,17 @@ def packed_audio(samples: Any, chunks: list[Chunk]) -> Any:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
-def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str, batch: int) -> Any:
-    """faster-whisper's segments of ``audio`` (packed ``chunks``), each chunk one clip."""
-    options: dict[str, Any] = {"language": language, "word_timestamps": True}
-    spans = [(chunk.at, chunk.at + chunk.duration) for chunk in chunks]
-    if batch:
-        from faster_whisper import BatchedInferencePipeline
-
-        clips = [{"start": start, "end": end} for start, end in spans]
-        pipeline = BatchedInferencePipeline(model)
-        segments, _ = pipeline.transcribe(audio, batch_size=batch, clip_timestamps=clips, **options)
-        return segments
-    flat = [time for span in spans for time in span]
+def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str) -> Any:
+    """faster-whisper's segments of ``audio`` (packed ``chunks``), decoded window by window,
+    each chunk one clip."""
+    flat = [time for chunk in chunks for time in (chunk.at, chunk.at + chunk.duration)]
     segments, _ = model.transcribe(
-        audio, clip_timestamps=flat, vad_filter=False, condition_on_previous_text=False, **options
+        audio,
+        clip_timestamps=flat,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        language=language,
+        word_timestamps=True,
     )
     return segments
 
@@ -104,6 +102,26 @@ def to_film(segment: Any, chunks: list[Chunk], language: str) -> Heard:
     return Heard(start, end, segment.text, [], language, stretch)
 
 
+def heard_of(decoded: Decoded) -> Heard | None:
+    """A batch-decoded chunk in film time (None when Whisper heard nothing)."""
+    chunk = decoded.chunk
+    words = []
+    for w in decoded.words:
+        middle = chunk.at + (w.start + w.end) / 2
+        start, end = (
+            chunk.film_time(chunk.at + w.start, middle),
+            chunk.film_time(chunk.at + w.end, middle),
+        )
+        words.append(Word(w.word, start, end, w.probability))
+    if words:
+        stretch = chunk.locate(chunk.at + decoded.words[0].start)[0]
+        return Heard(words[0].start, words[-1].end, decoded.text, words, chunk.language, stretch)
+    if not decoded.text.strip():
+        return None
+    first, last = chunk.stretches[0], chunk.stretches[-1]
+    return Heard(first.start, last.end, decoded.text, [], chunk.language, first)
+
+
 def decode(
     model: Any,
     samples: Any,
@@ -111,14 +129,32 @@ def decode(
     batch: int,
     progress: Callable[[float], None],
 ) -> Iterator[Heard]:
-    """Every chunk decoded in its language; segments in film time, language by language.
-    ``progress`` gets the seconds of speech decoded so far. A generator."""
+    """Every chunk decoded in its language, ``batch`` chunks at a time of any language (0:
+    window by window, language by language); segments in film time. ``progress`` gets the
+    seconds of speech decoded so far. A generator."""
+    if not batch:
+        yield from sequential(model, samples, chunks, progress)
+        return
+    decoder, done = Decoder(model, samples), 0.0
+    mixed = str(model.model.device) == "cpu"
+    for group in batches(chunks, batch, mixed):
+        for decoded in decoder.decode(group):
+            heard = heard_of(decoded)
+            if heard is not None:
+                yield heard
+        done += sum(chunk.duration for chunk in group)
+        progress(done)
+
+
+def sequential(
+    model: Any, samples: Any, chunks: list[Chunk], progress: Callable[[float], None]
+) -> Iterator[Heard]:
+    """``decode`` window by window: each language's packed audio in one ``transcribe``."""
     done = 0.0
     for language in dict.fromkeys(chunk.language for chunk in chunks):
         own = [chunk for chunk in chunks if chunk.language == language]
         audio = packed_audio(samples, own)
-        for segment in segments_of(model, audio, own, language, batch):
-            heard = to_film(segment, own, language)
-            yield heard
+        for segment in segments_of(model, audio, own, language):
+            yield to_film(segment, own, language)
             progress(done + segment.end)
         done += sum(chunk.duration for chunk in own)

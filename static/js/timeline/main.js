@@ -488,7 +488,7 @@ function connectLive() {
     cutPanel.changed().catch(() => {});
     exportsPanel.refreshJobs().catch(() => {});
   });
-  live.on("export.progress", (job) => exportsPanel.upsert(job));
+  live.on("export.progress", (job) => exportsPanel.fromEvent(job));
   window.addEventListener("pagehide", () => live.destroy(), { once: true });
   live.start();
 }
