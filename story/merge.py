@@ -8,6 +8,11 @@ prints or the voice fingerprints say so) are one storyline that changed place, u
 language differs (two synthetic voices are hard to tell apart, a Russian and an English
 storyline are not). Groups without speech are never merged: nothing says they belong together.
 Groups an editor pinned to different storylines stay apart.
+
+With the number of storylines given, the scenes are first split into twice as many groups,
+groups one voice runs through are merged, and then the most alike groups until the number is
+reached: a storyline filmed in two places is found whole even when its places are more alike
+than its voice is distinct.
 """
 
 from __future__ import annotations
@@ -78,18 +83,18 @@ def _language_differs(components: dict[str, np.ndarray], a: np.ndarray, b: np.nd
 
 
 def voice_merges(
-    components: dict[str, np.ndarray], labels: list[int], pinned: set[int]
+    components: dict[str, np.ndarray], labels: list[int], pinned: set[int], fewest: int = 2
 ) -> tuple[list[int], list[Merge]]:
     """``labels`` (per position, -1: in none) with groups one voice runs through merged, the
-    most alike pair first, and the merges made. At least two groups are left; of ``pinned``
-    groups (an editor's) no two are merged."""
+    most alike pair first, and the merges made. At least ``fewest`` groups are left; of
+    ``pinned`` groups (an editor's) no two are merged."""
     import numpy as np
 
     current = np.asarray(labels).copy()
     merges: list[Merge] = []
     while True:
         groups = sorted({int(c) for c in current if c >= 0})
-        if len(groups) <= 2:
+        if len(groups) <= fewest:
             break
         best: Merge | None = None
         for i, a in enumerate(groups):
@@ -108,3 +113,30 @@ def voice_merges(
         current[current == best.merged] = best.kept
         merges.append(best)
     return [int(c) for c in current], merges
+
+
+def affinity_merges(
+    matrix: np.ndarray, labels: list[int], pinned: set[int], wanted: int
+) -> list[int]:
+    """``labels`` with the two groups of highest mean affinity merged until ``wanted`` are
+    left (average linkage over groups; two ``pinned`` groups are never merged)."""
+    import numpy as np
+
+    current = np.asarray(labels).copy()
+    while True:
+        groups = sorted({int(c) for c in current if c >= 0})
+        if len(groups) <= wanted:
+            break
+        member = (current[:, None] == np.array(groups)[None, :]).astype(np.float64)
+        sizes = member.sum(axis=0)
+        between = (member.T @ matrix @ member) / np.outer(sizes, sizes)
+        np.fill_diagonal(between, -np.inf)
+        held = np.array([g in pinned for g in groups])
+        between[np.outer(held, held)] = -np.inf
+        best = np.unravel_index(int(np.argmax(between)), between.shape)
+        x, y = int(best[0]), int(best[1])
+        if not np.isfinite(between[x, y]):
+            break
+        kept, merged = (groups[y], groups[x]) if groups[y] in pinned else (groups[x], groups[y])
+        current[current == merged] = kept
+    return [int(c) for c in current]

@@ -7,7 +7,7 @@ import numpy as np
 from story.external import ExternalSignals
 from story.graph import SceneNode
 from story.grouping import GroupingInput, plan_grouping
-from story.merge import continuity_ratio, voice_merges
+from story.merge import affinity_merges, continuity_ratio, voice_merges
 
 # Three storylines, interleaved, each filmed in two looks of its own: six tight looks.
 STORY = "ABCABCBACBACABCCBA" * 2
@@ -53,6 +53,27 @@ def test_a_storyline_filmed_in_two_looks_is_one_storyline_by_its_voice() -> None
     merged = plan_grouping(inp)
     assert _groups(merged) == _truth()
     assert merged.metadata["criterion"]["merged"]
+
+
+def test_with_the_number_given_the_places_are_split_first_and_joined_by_voice() -> None:
+    inp = _film(VOICES, dict.fromkeys("ABC", "en"))
+    inp.wanted, inp.merge = 3, False
+    assert _groups(plan_grouping(inp)) != _truth()  # three groups by the looks: mixed
+    inp.merge = True
+    plan = plan_grouping(inp)
+    assert _groups(plan) == _truth()
+    assert plan.metadata["criterion"]["split"] == 6
+
+
+def test_the_most_alike_groups_are_merged_down_to_the_number_asked_for() -> None:
+    labels = [0, 0, 1, 1, 2, 2, 3, 3]
+    matrix = np.full((8, 8), 0.1)
+    matrix[np.ix_([0, 1, 2, 3], [0, 1, 2, 3])] = 0.8  # groups 0 and 1 alike
+    matrix[np.ix_([4, 5, 6, 7], [4, 5, 6, 7])] = 0.6  # groups 2 and 3 alike, less so
+    assert affinity_merges(matrix, labels, set(), 3) == [0, 0, 0, 0, 2, 2, 3, 3]
+    assert affinity_merges(matrix, labels, set(), 2) == [0, 0, 0, 0, 2, 2, 2, 2]
+    # Two groups an editor placed are never one storyline: the next most alike pair merges.
+    assert affinity_merges(matrix, labels, {0, 1}, 3) == [0, 0, 1, 1, 2, 2, 2, 2]
 
 
 def test_one_voice_in_two_languages_stays_two_storylines() -> None:
