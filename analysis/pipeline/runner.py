@@ -59,7 +59,11 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
-    reporter = ProgressReporter(analysis, stages, listener, owner)
+    # A partial re-run's bar spans the stages it redoes, not the whole pipeline.
+    todo = [s for s in stages if s.name not in analysis.completed_stages]
+    reporter = ProgressReporter(
+        analysis, todo if _prefix(analysis.metadata) else stages, listener, owner
+    )
     ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
     current = ""
     try:
