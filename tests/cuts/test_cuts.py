@@ -294,3 +294,35 @@ def test_storyline_undo_after_a_merge_skips_the_scene_that_went(
         StorylineScene.objects.filter(scene__analysis=analysis).values_list("scene_id", flat=True)
     )
     assert kept == set(analysis.scenes.values_list("pk", flat=True))
+
+
+def test_timeline_undo_takes_back_the_newer_of_a_correction_and_a_cut_edit(
+    alice: Client, user: Any, seeded_analysis: Analysis
+) -> None:
+    from story import services as story
+
+    analysis = seeded_analysis
+    base = f"/api/analyses/{analysis.pk}"
+    services.add_cut(analysis=analysis, user=user, time=4.8)
+    rerun(analysis)
+    scene5 = analysis.scenes.get(index=4)
+    story.exclude_scene(analysis=analysis, user=user, scene=scene5)
+    # The cut edit cannot be undone before the correction made after it.
+    with pytest.raises(CutError, match="undo those first"):
+        services.undo_cut(analysis=analysis, user=user)
+
+    first = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+
+    assert (
+        first["kind"] == "storyline" and first["summary"] == "Scene 5 taken out of every storyline"
+    )
+    assert storyline_of(scene5.pk) is not None
+    second = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+    assert second["kind"] == "cut" and second["summary"].startswith("Cut added at 00:05")
+    assert analysis.scenes.count() == 6
+    rerun(analysis)
+    nothing = alice.post(f"{base}/timeline/undo", content_type="application/json")
+    assert nothing.status_code == 400 and nothing.json()["detail"] == "Nothing to undo."
+    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.RUNNING)
+    busy = alice.post(f"{base}/cuts", {"time": 4.8}, content_type="application/json")
+    assert busy.status_code == 409 and "still running" in busy.json()["detail"]
