@@ -220,7 +220,7 @@ def _split_and_merge(graph: Graph, wanted: int, cons: Constraints) -> Clustering
     labels, merges = voice_merges(graph.components, split.labels, pinned, fewest=given.k)
     labels = affinity_merges(graph.matrix, labels, pinned, given.k)
     criterion = {**given.criterion, "split": split.k, "merged": [m.as_json() for m in merges]}
-    return cluster_from(graph.matrix, labels, cons, criterion)
+    return cluster_from(graph.matrix, labels, cons, criterion, keep_all=True)
 
 
 def _confidences(
