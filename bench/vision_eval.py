@@ -288,8 +288,9 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
             "## vision: tags, on-screen text, faces (hand labels)",
             f"`python -m bench.vision_eval`: {len(scenes)} labelled scenes of "
             f"{len({s.clip for s in scenes})} shared clips (`bench/vision_labels.json`), "
-            "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces), 2 frames per "
-            "scene; CPU, 2 cores shared with other work.",
+            "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces); per scene 2 "
+            "frames for tags, up to 8 for on-screen text, 4 for faces; CPU, 2 cores shared "
+            "with other work (load 13-20: the CPU ratio moves by about 0.1 between runs).",
             summary,
             per_scene,
             search,
