@@ -19,7 +19,8 @@ Figures (all per scene unless said otherwise):
 - gibberish: share of the words read that are part of no labelled word of their clip;
 - P@3: for each query, relevant scenes among the first three found by tag (a tag, en or ru,
   equal to the query or one of its words), out of min(3, relevant); ranked by tag score;
-- face recall: labelled face scenes where a face was found;
+- face recall: labelled face scenes where a face was found on one of the 4 frames spread
+  over the scene that the faces stage searches by default (equalised, dlib HOG);
 - CPU per keyframe: CPU seconds (this process and Tesseract's) of the tag and text work per
   scene, and its ratio to "before" (one keyframe through MobileNetV2 and the previous OCR path).
 
@@ -45,6 +46,7 @@ OLD_MIN_SCORE, OLD_MAX = 0.1, 3
 TEXT_STEP = 0.5  # seconds between the frames searched for text (the ocr stage's picture_interval)
 STOP_WORDS = {"a", "an", "the", "in", "on", "of", "with", "в", "на", "с"}  # noqa: RUF001
 MAX_TEXT_FRAMES = 6  # the ocr stage's own cap (vision.stages.ocr.MAX_TEXT_FRAMES)
+FACE_FRAMES = 4  # the faces stage's default frames per scene (FACE_FRAMES_PER_SCENE)
 
 
 @dataclass
@@ -53,7 +55,8 @@ class Scene:
     number: int
     label: dict[str, Any]
     frames: list[Any]  # RGB: the keyframe (middle) and the frame 1 s in
-    grid: list[Any]  # RGB: further frames on whole seconds, for on-screen text
+    grid: list[Any]  # RGB: further frames on the 0.5 s grid, for on-screen text
+    face_frames: list[Any]  # RGB: FACE_FRAMES frames spread over the scene, for faces
     tags: list[str] = field(default_factory=list)
     tags_ru: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
@@ -93,7 +96,9 @@ def load_scenes(media: Path) -> list[Scene]:
             path = media / "shots" / clip
             frames = [read_frame(path, t) for t in times]
             text_frames = [read_frame(path, t) for t in grid]
-            scenes.append(Scene(clip, number, shot, frames, text_frames))
+            spread = [start + (end - start) * (k + 0.5) / FACE_FRAMES for k in range(FACE_FRAMES)]
+            face_frames = [read_frame(path, t) for t in spread]
+            scenes.append(Scene(clip, number, shot, frames, text_frames, face_frames))
     return scenes
 
 
@@ -118,7 +123,7 @@ def run_new(scene: Scene, workdir: Path) -> None:
     lines = ocr.read_scene(bgr, "rus+eng", workdir)
     scene.seconds = cpu_seconds() - start
     config = face_config({})
-    scene.faces = max(len(detect_faces(f, config, "hog")) for f in scene.frames)
+    scene.faces = max(len(detect_faces(f, config, "hog")) for f in scene.face_frames)
     grey = vocabulary.is_black_and_white(scene.frames)
     tags = vocabulary.scene_tags(probabilities, faces=scene.faces, black_and_white=grey)
     scene.tags = [t["label"] for t in tags]
@@ -283,8 +288,9 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
             "## vision: tags, on-screen text, faces (hand labels)",
             f"`python -m bench.vision_eval`: {len(scenes)} labelled scenes of "
             f"{len({s.clip for s in scenes})} shared clips (`bench/vision_labels.json`), "
-            "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces), 2 frames per "
-            "scene; CPU, 2 cores shared with other work.",
+            "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces); per scene 2 "
+            "frames for tags, up to 8 for on-screen text, 4 for faces; CPU, 2 cores shared "
+            "with other work (load 13-20: the CPU ratio moves by about 0.1 between runs).",
             summary,
             per_scene,
             search,
