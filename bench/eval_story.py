@@ -260,8 +260,8 @@ def evaluate(video: StoryVideo, analysis: Any) -> dict[str, Any]:
     )
     before = {s: w for s, w in default_weights().items() if s not in ("voiceprint", "language")}
     add(
-        "before issue 18 (no voice prints, language, continuity, trust), k given",
-        labels_of(plan(analysis, nodes, k, before, False, False), len(nodes)),
+        "before issue 18 (no voice prints, language, continuity, trust, merges), k given",
+        labels_of(plan(analysis, nodes, k, before, False, False, False), len(nodes)),
     )
     add(
         "before issue 18, automatic k",
@@ -271,7 +271,7 @@ def evaluate(video: StoryVideo, analysis: Any) -> dict[str, Any]:
     colour = {"colour": 1.0}
     add(
         "baseline: colour only",
-        labels_of(plan(analysis, nodes, k, colour, False, False), len(nodes)),
+        labels_of(plan(analysis, nodes, k, colour, False, False, False), len(nodes)),
     )
     add("ceiling: detected scenes, true labels", ceiling_labels(nodes, truth, fps))
     base = default_weights()

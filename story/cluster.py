@@ -293,11 +293,16 @@ def cluster(matrix: np.ndarray, wanted: int | None, cons: Constraints) -> Cluste
 
 
 def cluster_from(
-    matrix: np.ndarray, labels: list[int], cons: Constraints, criterion: dict[str, Any]
+    matrix: np.ndarray,
+    labels: list[int],
+    cons: Constraints,
+    criterion: dict[str, Any],
+    keep_all: bool = False,
 ) -> Clustering:
     """A clustering from given labels (per position; -1: excluded), refined and finished the
     way ``cluster`` finishes its own: editor scenes pinned, every free scene in the storyline
-    it is most related to."""
+    it is most related to (``keep_all``: a number that was asked for, so a storyline the
+    refinement emptied gets a scene back)."""
     import numpy as np
 
     active, sub_cons, w = _active(matrix, cons)
@@ -306,6 +311,8 @@ def cluster_from(
     pins = _pin_groups(sub, sub_cons, k)
     fixed = {pos: pins[g] for g, members in enumerate(sub_cons.groups) for pos in members}
     sub = _refine(w, sub, k, fixed)
+    if keep_all:
+        sub = _fill_empty(w, sub, k, fixed)
     return _finish(len(matrix), active, w, sub, k, fixed, criterion, pins, cons)
 
 

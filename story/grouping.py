@@ -202,11 +202,16 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
 def _merge_voices(graph: Graph, clustering: Clustering, cons: Constraints) -> Clustering:
     """The clustering with groups one voice runs through joined (``story.merge``)."""
     pinned = set(clustering.group_cluster.values())
-    labels, merges = voice_merges(graph.components, clustering.labels, pinned)
+    labels, merges = voice_merges(_weighed(graph), clustering.labels, pinned)
     if not merges:
         return clustering
     criterion = {**clustering.criterion, "merged": [m.as_json() for m in merges]}
     return cluster_from(graph.matrix, labels, cons, criterion)
+
+
+def _weighed(graph: Graph) -> dict[str, np.ndarray]:
+    """The components the graph uses: a signal left out (an ablation, a preset) merges nothing."""
+    return {name: m for name, m in graph.components.items() if graph.weights.get(name, 0) > 0}
 
 
 def _split_and_merge(graph: Graph, wanted: int, cons: Constraints) -> Clustering:
@@ -217,10 +222,10 @@ def _split_and_merge(graph: Graph, wanted: int, cons: Constraints) -> Clustering
     if split.k <= given.k:
         return given
     pinned = set(split.group_cluster.values())
-    labels, merges = voice_merges(graph.components, split.labels, pinned, fewest=given.k)
+    labels, merges = voice_merges(_weighed(graph), split.labels, pinned, fewest=given.k)
     labels = affinity_merges(graph.matrix, labels, pinned, given.k)
     criterion = {**given.criterion, "split": split.k, "merged": [m.as_json() for m in merges]}
-    return cluster_from(graph.matrix, labels, cons, criterion)
+    return cluster_from(graph.matrix, labels, cons, criterion, keep_all=True)
 
 
 def _confidences(

@@ -16,7 +16,8 @@ from typing import Any
 MIN_KNOWN_SHARE = 0.5  # dictionary words among a line's words for the line to count as text
 UNKNOWN_MIN_CONFIDENCE = 85.0  # a non-dictionary word (a name) in a kept line needs this
 UNKNOWN_MIN_LETTERS = 3
-EDGE_PUNCTUATION = "\"'`.,:;!?()[]{}<>«»“”‘’|/\\-_—–*~^"  # noqa: RUF001
+EDGE_PUNCTUATION = "\"'`.,:;!?()[]{}<>«»“”‘’|/\\-_—–*~^="  # noqa: RUF001
+JUNK_EDGES = "|\\_~^*=<>[]{}"  # at a word's edge: a stroke of the ground read as a sign
 NUMBER = re.compile(r"^[#№+-]?\d+([.,:/-]\d+)*%?$")
 LATIN = re.compile(r"^[A-Za-z]+(['’-][A-Za-z]+)*$")  # noqa: RUF001
 CYRILLIC = re.compile(r"^[А-Яа-яЁё]+(-[А-Яа-яЁё]+)*$")  # noqa: RUF001
@@ -77,7 +78,7 @@ def real_words(words: list[tuple[str, float]]) -> list[str]:
     known = [word for word in lettered if is_known(word)]
     if not known or len(known) < MIN_KNOWN_SHARE * len(lettered):
         return []
-    return [raw for raw, word, c in tokens if _keep(word, c)]
+    return [raw.strip(JUNK_EDGES) for raw, word, c in tokens if _keep(word, c)]
 
 
 def _keep(token: str, confidence: float) -> bool:

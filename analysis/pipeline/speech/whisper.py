@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.pipeline.speech.batched import Decoded, Decoder, batches
-from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch
+from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch, pack
 
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
+RETRY_SECONDS = 2.0  # unheard speech at the end of a chunk decoded again (``unheard_tail``)
 
 
 @dataclass(frozen=True)
@@ -135,15 +136,38 @@ def decode(
     if not batch:
         yield from sequential(model, samples, chunks, progress)
         return
-    decoder, done = Decoder(model, samples), 0.0
+    decoder, done, missed = Decoder(model, samples), 0.0, list[Chunk]()
     mixed = str(model.model.device) == "cpu"
     for group in batches(chunks, batch, mixed):
         for decoded in decoder.decode(group):
             heard = heard_of(decoded)
+            missed += unheard_tail(decoded, heard)
             if heard is not None:
                 yield heard
         done += sum(chunk.duration for chunk in group)
         progress(done)
+    # Once more for the speech a chunk's text ended before (see ``unheard_tail``).
+    tails = [(stretch, c.language) for c in missed for stretch in c.stretches]
+    again = pack([stretch for stretch, _ in tails], [language for _, language in tails])
+    for group in batches(again, batch, mixed):
+        for decoded in decoder.decode(group):
+            heard = heard_of(decoded)
+            if heard is not None:
+                yield heard
+
+
+def unheard_tail(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
+    """The stretches at the end of a chunk after its last word, when they hold at least
+    ``RETRY_SECONDS`` of speech, as a chunk to decode again. Without timestamp tokens Whisper
+    sometimes ends a packed chunk's text early, where the voice or recording changes (another
+    scene's speech packed behind), and the rest of the chunk's speech is lost; heard on their
+    own those stretches are transcribed."""
+    chunk = decoded.chunk
+    last = heard.words[-1].end if heard is not None and heard.words else None
+    tail = tuple(s for s in chunk.stretches if last is None or s.start >= last)
+    if not heard or sum(s.duration for s in tail) < RETRY_SECONDS:
+        return []
+    return [Chunk(chunk.language, tail, 0.0)]
 
 
 def sequential(
