@@ -64,7 +64,7 @@ def languages_around(moment: float) -> set[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("pauses", ["speech", "subtitles"])
 def test_a_library_job_describes_in_the_language_of_the_speech_around_each_pause(
-    user: Any, mixed_language_clip: Any, describe_settings: Any, pauses: str
+    user: Any, alice: Any, mixed_language_clip: Any, describe_settings: Any, pauses: str
 ) -> None:
     from analysis.services import video_attach_subtitles, video_create_from_path
     from describe.processing import job_execute
@@ -89,7 +89,9 @@ def test_a_library_job_describes_in_the_language_of_the_speech_around_each_pause
     assert all(r.language in languages_around(r.timestamp) for r in results)
     vtt = job_vtt(finished)
     counts = {lang: sum(r.language == lang for r in results) for lang in ("en", "ru")}
-    assert f"\nLanguage: {max(counts, key=counts.__getitem__)}\n" in vtt
+    main = max(counts, key=counts.__getitem__)
+    assert f"\nLanguage: {main}\n" in vtt
+    assert f'srclang="{main}"' in alice.get(f"/process/{finished.pk}/view").content.decode()
     spans = re.findall(r"^<lang (\w+)>", vtt, flags=re.MULTILINE)
     assert spans == [r.language for r in results]
     named = job_create_for_video(video=video, language="ru", pauses=pauses)
