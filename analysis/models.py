@@ -84,6 +84,12 @@ class Analysis(models.Model):
     )
     current_stage = models.CharField(max_length=40, blank=True)
     progress = models.FloatField(default=0.0)
+    # What the time left is estimated from, as of the last progress report: the seconds the
+    # workers spent on work that is kept (time between a crash and the takeover, and work lost
+    # with the crash, not counted) and the share of the whole that this work is. ``progress``
+    # never goes back, so after a resume it may stand above ``work_done`` for a while.
+    work_seconds = models.FloatField(default=0.0)
+    work_done = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
     parameters = models.JSONField(default=dict)
     # Names of stages whose output is persisted; a resumed run skips them.

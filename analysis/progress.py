@@ -2,14 +2,16 @@
 
 The bar is only worth watching if it moves with the clock: each stage's share of it is its
 measured cost (``stage_weights``: seconds per second of video in the latest finished analyses),
-so the time left can be estimated from the time spent (``eta_seconds``).
+so the time left can be estimated from the time spent at the pace observed in this run
+(``eta_seconds``), which follows a machine that is slower or busier than when the costs were
+measured.
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
@@ -71,43 +73,69 @@ class WeightedStage(Protocol):
     def weight(self) -> float: ...
 
 
-def _seconds_per_video_second(history: int) -> dict[str, list[float]]:
+def _seconds_per_video_second(history: int) -> dict[str, dict[bool, list[float]]]:
+    """Per stage, its measured seconds per second of video, apart by whether the stage ran cold
+    (first in its process: models loaded, kernels compiled) or warm."""
     rows = (
         Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
         .filter(metadata__has_key="stage_seconds")
         .order_by("-finished_at")
         .values_list("metadata", "video__duration")[:history]
     )
-    rates: dict[str, list[float]] = {}
+    rates: dict[str, dict[bool, list[float]]] = {}
     for metadata, duration in rows:
         if metadata.get("seeded"):  # made up for demos: no stage ran
             continue
+        cold = set(metadata.get("cold_stages") or ())
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
-                rates.setdefault(name, []).append(seconds / duration)
+                by_warmth = rates.setdefault(name, {True: [], False: []})
+                by_warmth[name in cold].append(seconds / duration)
     return rates
 
 
-def stage_weights(stages: Sequence[WeightedStage], history: int = HISTORY) -> dict[str, float]:
+def stage_weights(
+    stages: Sequence[WeightedStage], history: int = HISTORY, cold: Collection[str] = ()
+) -> dict[str, float]:
     """Each stage's share of the bar: its median measured cost on this installation.
 
-    A stage never timed here keeps its declared ``weight``, scaled to the measured ones (by
-    the stages both know), so a new stage neither vanishes from the bar nor swamps it.
+    A stage named in ``cold`` will be the first of its kind in this process, so its cost is
+    taken from earlier cold runs, and the others' from warm ones: a stage's first run in a
+    process loads its models and compiles its kernels, which later runs skip and which can
+    cost more than the work itself. Runs of the other kind stand in when a stage has none of
+    its own. A stage never timed here keeps its declared ``weight``, scaled to the
+    measured ones (by the stages both know), so a new stage neither vanishes from the bar nor
+    swamps it.
     """
     rates = _seconds_per_video_second(history)
-    measured = {s.name: statistics.median(rates[s.name]) for s in stages if rates.get(s.name)}
+    measured: dict[str, float] = {}
+    for s in stages:
+        by_warmth = rates.get(s.name, {})
+        samples = by_warmth.get(s.name in cold) or by_warmth.get(s.name not in cold)
+        if samples:
+            measured[s.name] = statistics.median(samples)
     declared = sum(s.weight for s in stages if s.name in measured)
     scale = sum(measured.values()) / declared if declared and sum(measured.values()) else 1.0
     return {s.name: measured.get(s.name, s.weight * scale) for s in stages}
 
 
 def eta_seconds(analysis: Analysis, now: datetime | None = None) -> float | None:
-    """Seconds left if the rest goes at the pace so far; None until a tenth is done."""
-    progress = analysis.progress
-    if analysis.status != AnalysisStatus.RUNNING or not analysis.started_at or progress < ETA_FROM:
+    """Seconds left if the rest goes at the pace of the work done so far; None until a tenth
+    is done.
+
+    The pace is that of the kept work only (``work_seconds`` for ``work_done``): after a crash,
+    neither the time until another worker took over nor the work lost counts, so a resumed
+    run is neither thought slow nor fast. Between two reports the time since the last one is
+    added to the work, so a long step without reports makes the estimate grow.
+    """
+    done = analysis.work_done
+    if analysis.status != AnalysisStatus.RUNNING or done < ETA_FROM:
         return None
-    elapsed = ((now or timezone.now()) - analysis.started_at).total_seconds()
-    return round(max(0.0, elapsed * (1 - progress) / progress), 1)
+    since = 0.0
+    if analysis.updated_at is not None:
+        since = max(0.0, ((now or timezone.now()) - analysis.updated_at).total_seconds())
+    worked = analysis.work_seconds + since
+    return round(max(0.0, worked * (1 - done) / done), 1)
 
 
 def analysis_publish(analysis: Analysis) -> None:

@@ -168,6 +168,7 @@ def plan(
     weights: dict[str, float] | None,
     trust: bool = True,
     continuity: bool = True,
+    merge: bool = True,
 ) -> Any:
     """``plan_grouping`` as the stage runs it (no language model); ``weights``: a custom preset;
     ``trust``: weigh signals by their separation on this video (the default)."""
@@ -177,7 +178,7 @@ def plan(
 
     inp = grouping_input(analysis, nodes, wanted, None)
     inp.use_llm = False
-    inp.trust, inp.continuity = trust, continuity
+    inp.trust, inp.continuity, inp.merge = trust, continuity, merge
     if weights is not None:
         PRESETS["_eval"] = weights
         inp.preset = "_eval"
@@ -250,23 +251,27 @@ def evaluate(video: StoryVideo, analysis: Any) -> dict[str, Any]:
     add("default, k given", labels_of(given, len(nodes)))
     add("default, automatic k", labels_of(auto, len(nodes)))
     add(
+        "default without voice merges, automatic k",
+        labels_of(plan(analysis, nodes, None, None, merge=False), len(nodes)),
+    )
+    add(
         "default without signal trust, k given",
         labels_of(plan(analysis, nodes, k, None, False), len(nodes)),
     )
     before = {s: w for s, w in default_weights().items() if s not in ("voiceprint", "language")}
     add(
-        "before issue 18 (no voice prints, language, continuity, trust), k given",
-        labels_of(plan(analysis, nodes, k, before, False, False), len(nodes)),
+        "before issue 18 (no voice prints, language, continuity, trust, merges), k given",
+        labels_of(plan(analysis, nodes, k, before, False, False, False), len(nodes)),
     )
     add(
         "before issue 18, automatic k",
-        labels_of(plan(analysis, nodes, None, before, False, False), len(nodes)),
+        labels_of(plan(analysis, nodes, None, before, False, False, False), len(nodes)),
     )
     add("baseline: time only", time_labels(nodes, k))
     colour = {"colour": 1.0}
     add(
         "baseline: colour only",
-        labels_of(plan(analysis, nodes, k, colour, False, False), len(nodes)),
+        labels_of(plan(analysis, nodes, k, colour, False, False, False), len(nodes)),
     )
     add("ceiling: detected scenes, true labels", ceiling_labels(nodes, truth, fps))
     base = default_weights()
@@ -432,7 +437,8 @@ def report(
             f"{ {n: t['trust'] for n, t in meta.get('trust', {}).items()} }; weights "
             f"{meta.get('weights')}; automatic "
             f"k {auto.get('num_storylines')} by {crit.get('method')} "
-            f"{crit.get('scores') or crit.get('silhouettes')}"
+            f"{crit.get('scores') or crit.get('silhouettes')}, then "
+            f"{len(crit.get('merged', []))} merge(s) of groups one voice runs through"
         )
     return "\n".join(lines)
 

@@ -13,8 +13,9 @@ and the frames from outside the storyline in each cut (smart and full re-encode:
 count minus the storyline's; copy: its widening to keyframes).
 
 The floor of a smart cut is what it must re-encode: the frames of each span before its first
-keyframe and after its last one (and spans with no whole GOP). ``encoded share`` is that part
-of the storyline; at the full re-encode's speed it alone costs ``share x full re-encode``.
+keyframe (all of a span with no keyframe inside) and the B-frames after the last I/P frame of
+its end. ``encoded share`` is that part of the storyline; at the full re-encode's speed it alone
+costs ``share x full re-encode``.
 """
 
 from __future__ import annotations
@@ -146,10 +147,11 @@ def report(rows: list[dict[str, Any]], film: Path) -> str:
             f"{total['smart_cpu'] / total['copy_cpu']:.1f}x CPU); at least 5x faster than a full "
             f"re-encode: **{faster}** ({total['exact_s'] / total['smart_s']:.1f}x wall, "
             f"{total['exact_cpu'] / total['smart_cpu']:.1f}x CPU).",
-            f"- Floor: {share:.0%} of the storylines' frames lie before a span's first keyframe "
-            "or after its last one and must be re-encoded; at the full re-encode's speed that "
-            f"alone is {share * total['exact_s']:.1f} s "
-            f"({share * total['exact_s'] / total['copy_s']:.0f}x the stream copy).",
+            f"- Floor: {share:.0%} of the storylines' frames must be re-encoded (from each "
+            "span's first frame to its first keyframe, and the B-frames after the last I/P "
+            "frame of its end); at the full re-encode's speed that alone is "
+            f"{share * total['exact_s']:.1f} s, {share * total['exact_cpu']:.1f} CPU s "
+            f"({share * total['exact_cpu'] / total['copy_cpu']:.0f}x the stream copy's CPU).",
             "- Frames from outside the storyline: smart and full re-encode hold exactly the "
             "storyline's frames (0); stream copy widens every span to keyframes.",
         ]

@@ -104,3 +104,13 @@ def cut_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
     edit = services.undo_cut(analysis=analysis, user=request.auth)
     return _answer(analysis, edit)
+
+
+@router.post(
+    "/analyses/{analysis_id}/timeline/undo",
+    response={200: dict, **ERRORS},
+    summary="The timeline's Undo: the latest cut edit or storyline correction, the newer one",
+)
+def timeline_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
+    analysis = _analysis(request, analysis_id)
+    return services.undo_latest(analysis=analysis, user=request.auth)

@@ -1,5 +1,6 @@
 """The partial re-run after a cut edit: the stages that depend on scene bounds, for the scenes
-the edit touched only.
+the edit touched only. An edit made while an earlier edit's re-run goes on takes it over: the
+scenes of both are re-run together.
 
 It is the analysis's own job: the analysis goes back to ``queued`` with every other stage
 marked done and ``metadata["rescene"]`` naming the scenes, so the usual worker runs it under a
@@ -23,7 +24,17 @@ if TYPE_CHECKING:
     from cuts.models import CutEdit
 
 # The stages whose results depend on where scenes start and end, in pipeline order.
-RESCENE_STAGES = ("keyframes", "audio", "storylines")
+# Faces are not among them: a face keeps the scene its frame lies in (``cuts.scenes``).
+RESCENE_STAGES = (
+    "keyframes",
+    "audio",
+    "embeddings",
+    "objects",
+    "ocr",
+    "captions",
+    "scene_index",
+    "storylines",
+)
 
 
 def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> None:
@@ -42,6 +53,9 @@ def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> No
     analysis.current_stage = ""
     analysis.error = ""
     analysis.attempts = 0
+    # A re-run still going is taken over: without its lease, its worker's next progress report
+    # or stage persist finds the job is not its own any more and stops, writing nothing.
+    analysis.lease_owner, analysis.lease_expires_at = "", None
     analysis.finished_at = None
     listed = ", ".join(str(n + 1) for n in numbers)
     analysis.message = f"Re-running scene{'s' if len(numbers) > 1 else ''} {listed}"[:500]

@@ -64,11 +64,15 @@ def cuts_json(analysis: Analysis) -> dict[str, Any]:
 
     edits = analysis.cut_edits.select_related("user").order_by("-created_at", "-id")[:50]
     pending = (analysis.metadata or {}).get(RESCENE_KEY)
+    rerun = analysis.scenes.filter(pk__in=pending["scene_ids"]) if pending else None
     return {
         "cuts": cuts_of(analysis),
         "edits": [edit_json(e) for e in edits],
         "can_undo": analysis.cut_edits.filter(undone_at__isnull=True).exists(),
         "rescene_scene_ids": list(pending["scene_ids"]) if pending else [],
+        "rescene_scenes": [s.public_id for s in rerun.order_by("index")] if rerun else [],
+        "status": analysis.status,
+        "message": analysis.message,
         "min_scene_seconds": min_scene_seconds(),
         "fps": analysis.video.fps,
         "duration": analysis.video.duration,

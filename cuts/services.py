@@ -64,14 +64,12 @@ def min_scene_seconds() -> float:
 
 
 def _check_editable(analysis: Analysis) -> None:
-    if analysis.status in (AnalysisStatus.QUEUED, AnalysisStatus.RUNNING):
-        raise CutBusy(
-            "The analysis is still running; edit its cuts when it is done."
-            if RESCENE_KEY not in (analysis.metadata or {})
-            else "The scenes of the last cut edit are still being re-run; try again when done."
-        )
-    interrupted = RESCENE_KEY in (analysis.metadata or {})  # a re-run cancelled or failed
-    if analysis.status != AnalysisStatus.COMPLETED and not interrupted:
+    """An analysis can have its cuts edited once it is complete, and while (or after) the
+    re-run of an earlier cut edit: the new edit takes that re-run over (``rescene_queue``)."""
+    rerun = RESCENE_KEY in (analysis.metadata or {})
+    if analysis.status in (AnalysisStatus.QUEUED, AnalysisStatus.RUNNING) and not rerun:
+        raise CutBusy("The analysis is still running; edit its cuts when it is done.")
+    if analysis.status != AnalysisStatus.COMPLETED and not rerun:
         raise CutBusy("Only a finished analysis has cuts to edit.")
     if not analysis.scenes.exists():
         raise CutError("This analysis has no scenes.")
@@ -136,11 +134,13 @@ def cut_scene(analysis: Analysis, *, scene_id: str | None, time: float | None) -
 
 
 def _scene_by_public_id(analysis: Analysis, public_id: str) -> Scene:
+    from django.http import Http404
+
     from story.selectors import scene_by_public_id
 
     try:
         return scene_by_public_id(analysis, public_id)
-    except Exception as exc:  # its Http404, said as a domain error
+    except Http404 as exc:
         raise CutNotFound(f"No scene {public_id} in this analysis.") from exc
 
 
@@ -290,6 +290,33 @@ def undo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
         edit.save(update_fields=["undone_at"])
         rescene_queue(locked, scene_ids, edit)
     return edit
+
+
+def undo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
+    """The timeline's Undo: the newer of the latest cut edit and the latest storyline
+    correction not yet undone.
+
+    Returns:
+        ``{"kind": "cut" | "storyline", "id", "summary"}`` of what was undone.
+
+    Raises:
+        CutError: nothing to undo.
+        CutBusy: the analysis is running.
+    """
+    from story import services as story
+    from story.models import StorylineEdit
+
+    newest = ("-created_at", "-id")
+    cut = analysis.cut_edits.filter(undone_at__isnull=True).order_by(*newest).first()
+    line = StorylineEdit.objects.filter(analysis=analysis, undone_at__isnull=True)
+    correction = line.order_by(*newest).first()
+    if cut is not None and (correction is None or cut.created_at > correction.created_at):
+        undone = undo_cut(analysis=analysis, user=user)
+        return {"kind": "cut", "id": undone.pk, "summary": undone.summary}
+    if correction is not None:
+        edit = story.undo(analysis=analysis, user=user)
+        return {"kind": "storyline", "id": edit.pk, "summary": edit.summary}
+    raise CutError("Nothing to undo.")
 
 
 def _edit(

@@ -101,7 +101,7 @@ router = build_router()
 
 
 class DescribeVideoIn(Schema):
-    language: str = "en"
+    language: str = ""  # empty: each description in the language of the speech around it
     pauses: str = "speech"  # or "subtitles": the video's own
 
 

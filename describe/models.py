@@ -116,6 +116,7 @@ class DescriptionResult(models.Model):
     text = models.TextField()
     frame_time = models.FloatField()  # the moment of the described frame
     similarity = models.FloatField(null=True, blank=True)  # to the previous accepted result
+    language = models.CharField(max_length=12, blank=True)  # the description's ("": unknown)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

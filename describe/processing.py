@@ -196,7 +196,7 @@ class JobRun:
         shots, candidates = self.find_shots(video, info)
         self.metadata["scenes"] = len(shots)
         clock = self.timed("speech", clock)
-        speech, source = (cues, "subtitles") if cues is not None else self.find_speech(video)
+        speech, source = self.find_speech(video, cues)
         gaps = silences(speech, info.duration)
         self.metadata.update(
             duration=info.duration,
@@ -272,22 +272,35 @@ class JobRun:
         )
         return parse_subtitles(got.path)
 
-    def find_speech(self, video: Path) -> tuple[list[Interval], str]:
-        """Speech intervals from voice activity in the audio (aligned to the decode pass)."""
+    def find_speech(self, video: Path, cues: list[Interval] | None) -> tuple[list[Interval], str]:
+        """(speech intervals, their source): the subtitles' cues, else voice activity in the
+        audio (aligned to the decode pass). The audio is read for the speech's languages too
+        when the descriptions follow them, subtitles or not."""
         from mediakit.audio import load_audio
         from mediakit.vad import speech_intervals
 
-        self.report(0.6, "Finding speech in the audio", force=True)
-        samples = load_audio(video, self.workdir)
+        samples = None
+        if cues is None or self.follows_speech:
+            self.report(0.6, "Finding speech in the audio", force=True)
+            samples = load_audio(video, self.workdir)
+        if samples is not None and samples.size:
+            self.spoken = self.speech_languages(samples)
+        if cues is not None:
+            return cues, "subtitles"
         if samples is None or samples.size == 0:
             return [], "no-audio"
-        self.spoken = self.speech_languages(samples)
         return speech_intervals(samples), "vad"
+
+    @property
+    def follows_speech(self) -> bool:
+        """Whether descriptions take the language of the speech around them: the client named
+        no language and ``DESCRIBE_FOLLOW_SPEECH_LANGUAGE`` is on."""
+        return not self.job.language and bool(conf.get("DESCRIBE_FOLLOW_SPEECH_LANGUAGE"))
 
     def speech_languages(self, samples: Any) -> list[tuple[float, float, str]]:
         """Each stretch of speech with its language, when descriptions follow the speech's
         language (the client named none and ``DESCRIBE_FOLLOW_SPEECH_LANGUAGE`` is on)."""
-        if self.job.language or not conf.get("DESCRIBE_FOLLOW_SPEECH_LANGUAGE"):
+        if not self.follows_speech:
             return []
         from analysis.pipeline.models import load_whisper_model
         from analysis.pipeline.speech.recognise import identify
@@ -392,14 +405,15 @@ class JobRun:
         if existing is not None:  # saved by an earlier attempt: keep it, send if still pending
             previous["last"] = existing
             return
-        text = describer.describe(sample, self.language_at(slot.start)).strip()
+        language = self.language_at(slot.start)
+        text = describer.describe(sample, language).strip()
         self.metadata["described"] += 1
         last: DescriptionResult | None = previous["last"]
         score = similarity(text, last.text) if last is not None else None
         if not text or (score is not None and score >= self.threshold):
             self.metadata["duplicates"] += 1
             return
-        result = self._save(item, slot, sample.time, text, score, last)
+        result = self._save(item, slot, sample.time, (text, language), score, last)
         previous["last"] = result
         if self.on_result:
             self.on_result(result)
@@ -415,15 +429,16 @@ class JobRun:
         item: SceneWork,
         slot: Slot,
         moment: float,
-        text: str,
+        said: tuple[str, str],
         score: float | None,
         last: DescriptionResult | None,
     ) -> DescriptionResult:
         """Save the result and its callback together (one transaction).
 
         The result lasts as long as reading it aloud takes (at least the minimum pause), within
-        its slot: the next description may start once it is over.
+        its slot: the next description may start once it is over. ``said``: (text, language).
         """
+        text, language = said
         reading = len(text) / float(conf.get("DESCRIBE_SPEECH_CHARS_PER_SECOND"))
         end = min(slot.end, slot.start + max(self.min_pause, reading))
         with transaction.atomic():
@@ -434,6 +449,7 @@ class JobRun:
                 timestamp=slot.start,
                 end=round(end, 3),
                 text=text,
+                language=language,
                 frame_time=moment,
                 similarity=round(score, 4) if score is not None else None,
             )

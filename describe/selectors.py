@@ -8,7 +8,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Q
 from django.http import Http404
 
-from analysis.subtitles import clock
+from analysis.subtitles import Cue, clock, vtt_text
+from describe import conf
 from describe.models import DescribeClient, DescribeJob, DescriptionResult
 from videoanalyzer.credentials import digests_match, token_digest
 
@@ -47,6 +48,7 @@ def result_json(result: DescriptionResult) -> dict[str, Any]:
         "timestamp": result.timestamp,
         "end": result.end,
         "text": result.text,
+        "language": result.language or None,
         "scene": result.scene,
         "delivered": result.delivered_at is not None,
     }
@@ -79,12 +81,25 @@ def _cue_text(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
 
+def job_language(job: DescribeJob) -> str:
+    """The language of the job's descriptions: the client's, else the one most of them are in
+    (they follow the speech), else ``DESCRIBE_LANGUAGE``."""
+    if job.language:
+        return job.language
+    counts: dict[str, int] = {}
+    for language in job.results.exclude(language="").values_list("language", flat=True):
+        counts[language] = counts.get(language, 0) + 1
+    return max(counts, key=counts.__getitem__, default=str(conf.get("DESCRIBE_LANGUAGE")))
+
+
 def job_vtt(job: DescribeJob) -> str:
-    """The results as a WebVTT track for ``<track kind="descriptions">``."""
-    lines = ["WEBVTT", "Kind: descriptions", f"Language: {job.language or 'en'}", ""]
+    """The results as a WebVTT track for ``<track kind="descriptions">``: the ``Language:``
+    header is ``job_language``, and each cue is in a ``<lang>`` span of its own language."""
+    lines = ["WEBVTT", "Kind: descriptions", f"Language: {job_language(job)}", ""]
     for result in job.results.order_by("index"):
         start, end = clock(result.timestamp, "."), clock(result.end, ".")
-        lines += [str(result.index + 1), f"{start} --> {end}", _cue_text(result.text), ""]
+        cue = Cue(result.timestamp, result.end, _cue_text(result.text), result.language)
+        lines += [str(result.index + 1), f"{start} --> {end}", vtt_text(cue), ""]
     return "\n".join(lines)
 
 

@@ -160,7 +160,8 @@ def job_create_for_video(*, video: Any, language: str, pauses: str) -> DescribeJ
 
     Args:
         video: an ``analysis.Video`` the caller may use (ownership is checked by the caller).
-        language: language of the descriptions (``en`` or ``ru``).
+        language: language of the descriptions (``en`` or ``ru``); empty: the language of the
+            speech around each pause (``DESCRIBE_FOLLOW_SPEECH_LANGUAGE``).
         pauses: ``speech`` (pauses between the speech found in the audio) or ``subtitles``
             (between the cues of the subtitles attached to the video).
 
@@ -168,7 +169,7 @@ def job_create_for_video(*, video: Any, language: str, pauses: str) -> DescribeJ
         JobRequestError: an unknown language or pause source, or subtitles the video lacks.
     """
     language = (language or "").split("-")[0]
-    if language not in LANGUAGE_CODES:
+    if language and language not in LANGUAGE_CODES:
         raise JobRequestError(f"language must be one of {', '.join(sorted(LANGUAGE_CODES))}.")
     if pauses not in PAUSE_SOURCES:
         raise JobRequestError("pauses must be speech or subtitles.")

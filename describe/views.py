@@ -27,6 +27,7 @@ def job_page(request: HttpRequest, job_id: UUID) -> HttpResponse:
         # A library video plays from the library; a /process job from where it was fetched.
         "video_src": video.file.url if video else job.url,
         "title": video.original_name if video else (job.client.name if job.client else "job"),
+        "language": selectors.job_language(job),  # the client's, else the speech's
     }
     return render(request, "describe/job.html", context)
 

@@ -105,7 +105,8 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
         "storylines": storylines,
         "scenes": scenes,
         "excluded": story["excluded"],
-        "can_undo": story["can_undo"],
+        # The timeline's Undo takes back cut edits too (``cuts.services.undo_latest``).
+        "can_undo": story["can_undo"] or analysis.cut_edits.filter(undone_at__isnull=True).exists(),
         "can_redo": story["can_redo"],
         "thumbnail_strip": _thumbnail_strip(analysis),
     }

@@ -10,8 +10,8 @@ Modules (each imports its heavy libraries inside its functions):
 - ``shots``: ``find_shots(path, config, consumers)`` and the cut detectors; ``transnet``:
   TransNetV2 and its fused rebuild;
 - ``audio``: the track as mono 16 kHz; ``vad``: speech intervals; ``loudness``: BS.1770;
-- ``cutting``: cutting spans out of a video with ffmpeg; ``smartcut``: copy the middle,
-  re-encode the ends.
+- ``cutting``: cutting spans out of a video with ffmpeg; ``smartcut``: copy the whole GOPs
+  and most of each tail, re-encode the rest around the cuts (a few ffmpeg runs per cut).
 
 Nothing here imports Django: settings come in as typed arguments (see
 ``analysis.pipeline.mediaconf`` for how the analysis builds them).

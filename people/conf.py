@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "FACES_ENABLED": True,
     "FACE_DETECTOR": "auto",
     "FACE_DEVICE": "auto",
-    "FACE_FRAMES_PER_SCENE": 2,
+    "FACE_FRAMES_PER_SCENE": 4,
     "FACE_DETECT_WIDTH": 640,
     "FACE_UPSAMPLE": 1,
     "FACE_MIN_SCORE": 0.25,

@@ -264,17 +264,25 @@ def _fill_empty(w: np.ndarray, labels: np.ndarray, k: int, fixed: dict[int, int]
     return labels
 
 
+def _active(matrix: np.ndarray, cons: Constraints) -> tuple[list[int], Constraints, np.ndarray]:
+    """The positions in some storyline, the editor groups among them and their affinity."""
+    import numpy as np
+
+    active = [i for i in range(len(matrix)) if i not in cons.excluded]
+    at = {p: i for i, p in enumerate(active)}
+    groups = [[at[p] for p in g if p in at] for g in cons.groups]
+    sub_cons = Constraints(groups=[g for g in groups if g])
+    return active, sub_cons, constrained_affinity(matrix[np.ix_(active, active)], sub_cons)
+
+
 def cluster(matrix: np.ndarray, wanted: int | None, cons: Constraints) -> Clustering:
     """Labels, relevance and the criterion for ``wanted`` storylines (None: automatic)."""
     import numpy as np
 
     n = len(matrix)
-    active = [i for i in range(n) if i not in cons.excluded]
-    groups = [[active.index(p) for p in g if p in active] for g in cons.groups]
-    sub_cons = Constraints(groups=[g for g in groups if g])
+    active, sub_cons, w = _active(matrix, cons)
     if not active:
         return Clustering([-1] * n, np.zeros((n, 0)), 0, {"method": "none", "k": 0}, {})
-    w = constrained_affinity(matrix[np.ix_(active, active)], sub_cons)
     if wanted is not None:
         k = max(1, min(int(wanted), len(active)), len(sub_cons.groups))
         criterion: dict[str, Any] = {"method": "given", "requested": int(wanted)}
@@ -282,6 +290,30 @@ def cluster(matrix: np.ndarray, wanted: int | None, cons: Constraints) -> Cluste
     else:
         k, labels, fixed, pins, criterion = _automatic(w, sub_cons)
     return _finish(n, active, w, labels, k, fixed, criterion, pins, cons)
+
+
+def cluster_from(
+    matrix: np.ndarray,
+    labels: list[int],
+    cons: Constraints,
+    criterion: dict[str, Any],
+    keep_all: bool = False,
+) -> Clustering:
+    """A clustering from given labels (per position; -1: excluded), refined and finished the
+    way ``cluster`` finishes its own: editor scenes pinned, every free scene in the storyline
+    it is most related to (``keep_all``: a number that was asked for, so a storyline the
+    refinement emptied gets a scene back)."""
+    import numpy as np
+
+    active, sub_cons, w = _active(matrix, cons)
+    _used, sub = np.unique([labels[i] for i in active], return_inverse=True)
+    k = int(sub.max()) + 1 if len(sub) else 0
+    pins = _pin_groups(sub, sub_cons, k)
+    fixed = {pos: pins[g] for g, members in enumerate(sub_cons.groups) for pos in members}
+    sub = _refine(w, sub, k, fixed)
+    if keep_all:
+        sub = _fill_empty(w, sub, k, fixed)
+    return _finish(len(matrix), active, w, sub, k, fixed, criterion, pins, cons)
 
 
 def _automatic(

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from story import llm
-from story.cluster import Clustering, Constraints, cluster
+from story.cluster import Clustering, Constraints, cluster, cluster_from
 from story.confidence import scene_confidences
 from story.explain import WHY, causal_edges, edges_of
 from story.external import ExternalSignals
 from story.graph import Graph, SceneNode, build_graph, reweight
 from story.interest import interest_scores
+from story.merge import affinity_merges, voice_merges
 from story.naming import (
     PALETTE,
     distinctive_words,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 LEARNING_RATE = 2.0
+OVER_SPLIT = 2  # with the number of storylines given, first split into this many times more
 
 
 @dataclass
@@ -73,6 +75,7 @@ class GroupingInput:
     carried_from: str | None = None
     trust: bool = True  # weigh signals by how well they separate this video's scenes
     continuity: bool = True  # shots joined by speech over their cuts share missing signals
+    merge: bool = True  # the automatic number merges groups one voice runs through
 
 
 @dataclass
@@ -157,7 +160,12 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
     learned = learn_multipliers(graph, cons)
     if learned:
         graph = reweight(graph, apply_multipliers(graph.weights, learned))
-    clustering = cluster(graph.matrix, inp.wanted, cons)
+    if inp.wanted is not None and inp.merge:
+        clustering = _split_and_merge(graph, inp.wanted, cons)
+    else:
+        clustering = cluster(graph.matrix, inp.wanted, cons)
+    if inp.wanted is None and inp.merge:
+        clustering = _merge_voices(graph, clustering, cons)
     storylines = _storylines(inp, clustering)
     _name(inp, storylines)
     scenes = _confidences(inp, graph, clustering, storylines)
@@ -189,6 +197,35 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
         metadata=metadata,
         scenes=scenes,
     )
+
+
+def _merge_voices(graph: Graph, clustering: Clustering, cons: Constraints) -> Clustering:
+    """The clustering with groups one voice runs through joined (``story.merge``)."""
+    pinned = set(clustering.group_cluster.values())
+    labels, merges = voice_merges(_weighed(graph), clustering.labels, pinned)
+    if not merges:
+        return clustering
+    criterion = {**clustering.criterion, "merged": [m.as_json() for m in merges]}
+    return cluster_from(graph.matrix, labels, cons, criterion)
+
+
+def _weighed(graph: Graph) -> dict[str, np.ndarray]:
+    """The components the graph uses: a signal left out (an ablation, a preset) merges nothing."""
+    return {name: m for name, m in graph.components.items() if graph.weights.get(name, 0) > 0}
+
+
+def _split_and_merge(graph: Graph, wanted: int, cons: Constraints) -> Clustering:
+    """``wanted`` storylines from twice as many groups: those one voice runs through merged
+    first, then the most alike (``story.merge``)."""
+    given = cluster(graph.matrix, wanted, cons)
+    split = cluster(graph.matrix, min(OVER_SPLIT * given.k, len(graph.nodes)), cons)
+    if split.k <= given.k:
+        return given
+    pinned = set(split.group_cluster.values())
+    labels, merges = voice_merges(_weighed(graph), split.labels, pinned, fewest=given.k)
+    labels = affinity_merges(graph.matrix, labels, pinned, given.k)
+    criterion = {**given.criterion, "split": split.k, "merged": [m.as_json() for m in merges]}
+    return cluster_from(graph.matrix, labels, cons, criterion, keep_all=True)
 
 
 def _confidences(

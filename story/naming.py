@@ -28,7 +28,14 @@ _SHORT = (
     "one two may now how why did get got let say see too yet nor off own per via use "
     "как что так все для нет уже был она они его это тот где кто чем при про над под без"
 )
-SHORT_STOPWORDS = frozenset(_SHORT.split())
+# Words that name no topic (modal verbs, degree adverbs, prepositions): a key phrase is not
+# made of them ("might bear", "rather selfish", "через час").
+_VAGUE = (
+    "might made make makes making still rather quite again away never always often once "
+    "perhaps indeed almost enough really through though although without within against "
+    "через перед после между около возле вокруг почти совсем снова опять никогда всегда"
+)
+SHORT_STOPWORDS = frozenset(_SHORT.split()) | frozenset(_VAGUE.split())
 TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 DEFAULT_LABEL = re.compile(r"^(character|speaker|person) \d+$", re.IGNORECASE)
 PLACE_SHARE = 0.6  # an object names the place when seen in this share of the scenes
@@ -110,7 +117,8 @@ def is_named(name: str) -> bool:
 
 def _content(token: str) -> bool:
     low = token.lower()
-    return len(low) >= 3 and low not in STOPWORDS and low not in SHORT_STOPWORDS
+    adverb = low.endswith("ly") and len(low) > 5  # "chiefly", "rather" above: no topic
+    return len(low) >= 3 and low not in STOPWORDS and low not in SHORT_STOPWORDS and not adverb
 
 
 def _phrases(text: str, longest: int = 3, lower: bool = True) -> list[str]:

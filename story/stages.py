@@ -4,7 +4,8 @@
 audio (voice print, loudness swings) and the transcript (sentence embeddings), then plans the
 grouping with every editor decision as a constraint; ``persist`` stores the signals (so later
 regroups need no media), the storylines with their relevance, the graph edges and the interest
-scores.
+scores. A partial re-run after a cut edit measures the scenes it touched only and places just
+those in the storylines there are (``story.partial``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.stages.common import SceneSpan, in_scope, load_scenes, scene_scope
 from story.graph import SceneNode
 from story.grouping import GroupingResult
+from story.partial import PartialResult
 
 
 @dataclass
@@ -23,6 +25,7 @@ class StorylinesResult:
     nodes: list[SceneNode]
     grouping: GroupingResult | None
     excluded: set[int]
+    partial: PartialResult | None = None  # a partial re-run's placements instead of a grouping
 
 
 def scene_signals(ctx: StageContext, scenes: list[SceneSpan]) -> list[SceneNode]:
@@ -66,6 +69,12 @@ class StorylinesStage(Stage[StorylinesResult]):
             return StorylinesResult([], None, set())
         ctx.report(0.0, "Looking at the scenes")
         nodes = scene_signals(ctx, scenes)
+        scope = scene_scope(ctx.analysis)
+        if scope is not None and ctx.analysis.storylines.exists():
+            from story.partial import plan_partial
+
+            ctx.report(0.85, "Placing the re-run scenes in the storylines")
+            return StorylinesResult(nodes, None, set(), plan_partial(ctx.analysis, nodes, scope))
         ctx.report(0.85, "Grouping scenes into storylines")
         inp = grouping_input(ctx.analysis, nodes, ctx.param("num_storylines"), ctx.param("preset"))
         grouping = plan_grouping(inp)
@@ -79,7 +88,7 @@ class StorylinesStage(Stage[StorylinesResult]):
         kept = SceneFeatures.objects.filter(scene__analysis=ctx.analysis)
         scope = scene_scope(ctx.analysis)
         (kept if scope is None else kept.filter(scene_id__in=scope)).delete()
-        if result.grouping is None:
+        if result.grouping is None and result.partial is None:
             Storyline.objects.filter(analysis=ctx.analysis).delete()
             return
         stored = set(kept.values_list("scene_id", flat=True))
@@ -88,6 +97,12 @@ class StorylinesStage(Stage[StorylinesResult]):
             for n in result.nodes
             if n.pk not in stored
         )
+        if result.partial is not None and scope is not None:
+            from story.partial import apply_partial
+
+            apply_partial(ctx.analysis, result.nodes, scope, result.partial)
+            return
+        assert result.grouping is not None
         apply_grouping(ctx.analysis, result.nodes, result.grouping, result.excluded)
         # The runner saves the metadata together with the stage's "done" mark.
         metadata: dict[str, Any] = ctx.analysis.metadata

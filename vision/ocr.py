@@ -1,8 +1,15 @@
-"""On-screen text: find text-like regions cheaply, read them with Tesseract, drop repeats.
+"""On-screen text: find the lines of text first, read only those with Tesseract, drop repeats.
 
-Running Tesseract on every full keyframe costs about half a second each; most frames hold no
-text. A morphological text detector (strong gradients closed into line-shaped blobs) finds
-candidate lines first, and Tesseract reads only the crop around them, or nothing at all.
+Running Tesseract on whole frames costs about half a second each and reads texture as
+letters; most frames hold no text. :mod:`vision.textregions` finds the lines of letters of
+every frame of a scene cheaply, upright and standing on their side; the sharpest of the frames
+that show the most text is read. Each line is cut out, scaled so that its letters are about
+``LETTER_HEIGHT`` pixels tall (small print upscaled up to ``MAX_UPSCALE`` times), and put on
+one sheet twice: as grey print made dark on light, and as its letters alone, drawn black on
+white from the stable regions that make them (this reads outlined and translucent letters that
+grey print hides). A line standing on its side goes on the sheet turned both ways. Tesseract
+reads the sheet once per scene; for each line the version that reads most like language
+(:mod:`vision.wordcheck`) is kept, and lines that read as gibberish in every version go.
 Tesseract runs as the ``tesseract`` command (apt ``tesseract-ocr`` with ``-rus`` and ``-eng``).
 """
 
@@ -15,21 +22,30 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from vision.textregions import FrameText, TextLine
 
 if TYPE_CHECKING:
     import numpy as np
 
-DETECT_WIDTH = 640
-PADDING = 12
 MIN_WORD_CONFIDENCE = 55.0
 MIN_LINE_CONFIDENCE = 70.0
+AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
 TESSERACT_TIMEOUT = 60
-MIN_LETTERS = 3
-MAX_BANDS = 12  # text bands read per keyframe, largest first
-GAP = 16  # white pixels between bands on the sheet Tesseract reads
-Box = tuple[int, int, int, int]
+TESSERACT_OPTIONS = ("-c", "tessedit_do_invert=0", "tsv")
+MAX_LINES = 8  # lines read per scene, those with the most letters first
+NEAR_BEST = 0.7  # frames with this share of the most letters compete on sharpness
+LETTER_HEIGHT = 36  # pixels: Tesseract reads letters of about this height best
+MAX_UPSCALE = 4.0
+PADDING = 0.3  # of a line's height, around its cut-out
+GAP = 16  # white pixels between the pieces on the sheet
+# Turns that make a line standing on its side upright: a phone filmed sideways, footage
+# stored without its rotation. Text upside down on an upright frame is rare enough to skip.
+SIDEWAYS = ("cw", "ccw")
+MIN_LETTERS = 4  # a line of fewer is read only as part of its row
+SIDEWAYS_MIN_LETTERS = 5
 
 
 class OcrUnavailable(RuntimeError):
@@ -55,6 +71,14 @@ class SceneText:
         return "\n".join(line.text for line in self.lines)
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One version of one line, as it goes on the sheet: ``line`` indexes the scene's lines."""
+
+    line: int
+    image: np.ndarray  # grey, dark print on a light ground
+
+
 def check_tesseract(languages: str) -> None:
     """Raise ``OcrUnavailable`` unless the binary and every language in ``a+b`` exist."""
     if shutil.which("tesseract") is None:
@@ -67,127 +91,303 @@ def check_tesseract(languages: str) -> None:
         raise OcrUnavailable(f"Tesseract lacks the languages {', '.join(missing)}")
 
 
-def text_regions(image: np.ndarray) -> list[Box]:
-    """Boxes (x, y, w, h) of text-like lines in a BGR image, in its own pixels."""
-    import cv2
+def read_scene(frames: list[np.ndarray], languages: str, workdir: Path) -> list[Line]:
+    """The text of a scene from its frames (BGR), top to bottom as it reads; [] if none."""
+    from vision.textregions import find_lines
 
-    scale = min(1.0, DETECT_WIDTH / image.shape[1])
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    gradient = cv2.morphologyEx(
-        grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-    )
-    _, binary = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    # Long straight edges (frames around captions, horizons) are not letters: remove them so
-    # that closing does not glue a line of text to the box it sits in.
-    for size in ((41, 1), (1, 41)):
-        lines = cv2.morphologyEx(
-            binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size)
-        )
-        binary = cv2.subtract(binary, lines)
-    # Letters of a word sit close side by side: close horizontally to join them into lines.
-    joined = cv2.morphologyEx(
-        binary, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 1))
-    )
-    contours, _ = cv2.findContours(joined, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    boxes = []
-    height = small.shape[0]
-    for contour in contours:
-        x, y, w, h = cv2.boundingRect(contour)
-        if not (7 <= h <= height * 0.25 and w >= 1.8 * h and w >= 24):
-            continue
-        patch = binary[y : y + h, x : x + w]
-        filled = cv2.countNonZero(patch) / float(w * h)
-        # Strokes with gaps (neither flat areas nor solid edges) made of several letter-sized
-        # pieces side by side: foliage and textures rarely pass both. Bold letters merge in
-        # the gradient picture, so the ink of the grey patch is counted too.
-        letters = max(letter_count(patch), letter_count(ink(grey[y : y + h, x : x + w])))
-        if 0.2 <= filled <= 0.85 and letters >= MIN_LETTERS:
-            boxes.append((round(x / scale), round(y / scale), round(w / scale), round(h / scale)))
-    return boxes
-
-
-def ink(grey: np.ndarray) -> np.ndarray:
-    """The minority side of an Otsu split of a grey patch: the letters, light or dark."""
-    import cv2
-
-    _, split = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return split if cv2.countNonZero(split) * 2 < split.size else cv2.bitwise_not(split)
-
-
-def letter_count(patch: np.ndarray) -> int:
-    """Connected pieces of a line candidate about as tall as a letter and not too wide."""
-    import cv2
-
-    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(patch, connectivity=8)
-    height = patch.shape[0]
-    return sum(
-        1
-        for _x, _y, w, h, _area in stats[1:count]
-        if 0.35 * height <= h <= height and w <= 1.5 * height
-    )
-
-
-def bands(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
-    """Boxes merged into horizontal bands (boxes that overlap vertically), padded, top first."""
-    merged: list[list[int]] = []
-    for x, y, w, h in sorted(boxes, key=lambda b: b[1]):
-        if merged and y < merged[-1][3]:
-            last = merged[-1]
-            last[:] = [min(last[0], x), last[1], max(last[2], x + w), max(last[3], y + h)]
-        else:
-            merged.append([x, y, x + w, y + h])
-    merged.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
-    padded = [
-        (
-            max(0, x0 - PADDING),
-            max(0, y0 - PADDING // 2),
-            min(shape[1], x1 + PADDING),
-            min(shape[0], y1 + PADDING // 2),
-        )
-        for x0, y0, x1, y1 in merged[:MAX_BANDS]
+    found = [find_lines(frame) for frame in frames]
+    chosen = [(number, line) for number, line in scene_lines(found)]
+    if not chosen:
+        return []
+    pieces = [
+        Piece(k, image)
+        for k, (number, line) in enumerate(chosen)
+        for image in versions(frames[number], line)
     ]
-    return sorted(padded, key=lambda b: b[1])
+    words = read_pieces(pieces, languages, workdir)
+    lines = []
+    for k, (number, line) in enumerate(chosen):
+        best = best_reading([words[i] for i, p in enumerate(pieces) if p.line == k])
+        if best is not None:
+            text, confidence, version = best
+            turn = SIDEWAYS[version // 2] if line.vertical else None
+            key = reading_order(line, turn, frames[number].shape)
+            lines.append((key, Line(text, confidence, line.box)))
+    return [line for _key, line in sorted(lines, key=lambda item: item[0])]
 
 
-def montage(image: np.ndarray, parts: list[Box]) -> tuple[np.ndarray, list[tuple[int, Box]]]:
-    """The bands, grey and dark on light, stacked on a white sheet; and each band's top on
-    the sheet with its box. Tesseract reads dark print on a light page best: light captions
-    and screen text on a dark ground are inverted."""
+def read_text(image: np.ndarray, languages: str, workdir: Path) -> list[Line]:
+    """The lines of text in one BGR image (an empty list when it shows none)."""
+    return read_scene([image], languages, workdir)
+
+
+def best_frame(found: list[FrameText], vertical: bool) -> int | None:
+    """The sharpest of the frames showing nearly the most letters in that direction."""
+    letters = [item.letters(vertical) for item in found]
+    if not letters or max(letters) == 0:
+        return None
+    near = [k for k, count in enumerate(letters) if count >= NEAR_BEST * max(letters)]
+    return max(near, key=lambda k: found[k].sharpness)
+
+
+def scene_lines(found: list[FrameText]) -> list[tuple[int, TextLine]]:
+    """(frame, line) to read: the lines of the best frame for upright text and of the best
+    for text on its side, at most ``MAX_LINES``, those with the most letters first. A line on
+    its side needs ``SIDEWAYS_MIN_LETTERS``, an upright one ``MIN_LETTERS``: short chains of
+    blobs are mostly foliage, bars and railings, each costing pieces on the sheet."""
+    picked = []
+    for vertical in (False, True):
+        number = best_frame(found, vertical)
+        if number is not None:
+            lines = [ln for ln in found[number].lines if ln.vertical == vertical]
+            least = SIDEWAYS_MIN_LETTERS if vertical else MIN_LETTERS
+            picked += [(number, ln) for ln in merge_rows(lines) if ln.letters >= least]
+    picked.sort(key=lambda item: -item[1].letters)
+    return picked[:MAX_LINES]
+
+
+def merge_rows(lines: list[TextLine]) -> list[TextLine]:
+    """Lines of one frame and direction that continue each other (words of one row found as
+    separate chains) joined into one, so that Tesseract reads the row whole."""
+    merged: list[TextLine] = []
+    for line in sorted(lines, key=lambda ln: _along(ln)[0]):
+        start, _end, middle, size = _along(line)
+        for k, other in enumerate(merged):
+            _start, o_end, o_middle, o_size = _along(other)
+            alike = max(size, o_size) <= 1.5 * min(size, o_size)
+            if alike and abs(middle - o_middle) < 0.5 * size and start - o_end < 3 * size:
+                merged[k] = _joined(other, line)
+                break
+        else:
+            merged.append(line)
+    return merged
+
+
+def _along(line: TextLine) -> tuple[float, float, float, float]:
+    """(start, end) along the line's direction, its middle across it, and its height."""
+    x, y, w, h = line.box
+    if line.vertical:
+        return y, y + h, x + w / 2, w
+    return x, x + w, y + h / 2, h
+
+
+def _joined(a: TextLine, b: TextLine) -> TextLine:
+    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    return TextLine((x0, y0, x1 - x0, y1 - y0), a.letters + b.letters, a.vertical)
+
+
+def reading_order(line: TextLine, turn: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Sort key of a line: upright lines first, top to bottom; then lines on their side, top
+    to bottom as they stand once turned the way they read."""
+    x, y, w, h = line.box
+    if turn is None:
+        return (0, y, x)
+    if turn == "cw":  # (x, y) turns to (height - y, x)
+        return (1, x, shape[0] - y - h)
+    return (1, shape[1] - x - w, y)  # ccw: (x, y) turns to (y, width - x)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A line cut out of a frame with a margin, scaled to reading size, not yet turned."""
+
+    image: np.ndarray  # grey
+    across: tuple[float, float]  # where its letters lie across the line, in its pixels
+    vertical: bool
+
+    @property
+    def letter(self) -> float:
+        return self.across[1] - self.across[0]
+
+
+def versions(frame: np.ndarray, line: TextLine) -> list[np.ndarray]:
+    """The line cut out of the frame at reading size, as grey print and as its letters
+    alone, dark on light, each turned upright (both ways for a line on its side)."""
+    import cv2
+
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    cut = cut_out(grey, line)
+    letters, light = letters_alone(cut)
+    print_ = stretched(cut.image)
+    images = [cv2.bitwise_not(print_) if light else print_, letters]
+    if not line.vertical:
+        return images
+    codes = {"cw": cv2.ROTATE_90_CLOCKWISE, "ccw": cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return [cv2.rotate(image, codes[turn]) for turn in SIDEWAYS for image in images]
+
+
+def stretched(grey: np.ndarray) -> np.ndarray:
+    """The grey cut with its contrast stretched (dim footage, translucent letters)."""
+    import numpy as np
+
+    low, high = np.percentile(grey, (2, 98))
+    if high - low < 1:
+        return grey
+    scaled = (grey.astype(np.float32) - low) * (255.0 / (high - low))
+    return np.clip(scaled, 0, 255).astype(np.uint8)
+
+
+def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
+    """The line with a margin, scaled so that its letters are about ``LETTER_HEIGHT`` tall
+    (small print is upscaled at most ``MAX_UPSCALE`` times)."""
+    import cv2
+
+    x, y, w, h = line.box
+    size = w if line.vertical else h
+    pad = round(PADDING * size)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    cut = grey[y0 : y + h + pad, x0 : x + w + pad]
+    scale = min(MAX_UPSCALE, LETTER_HEIGHT / max(1, size))
+    method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    image = cv2.resize(cut, None, fx=scale, fy=scale, interpolation=method)
+    start = (x - x0) if line.vertical else (y - y0)
+    return Cut(image, (start * scale, (start + size) * scale), line.vertical)
+
+
+def letters_alone(cut: Cut) -> tuple[np.ndarray, bool]:
+    """The letters of a cut-out line drawn black on white, and whether they are light on a
+    dark ground: its letter-sized stable regions inside the line, of the commoner polarity
+    (the holes in letters are of the other one and stay white), and the dots and accents
+    beside them. Outlines, shadows and the ground behind translucent letters drop out."""
     import cv2
     import numpy as np
 
-    width = max(x1 - x0 for x0, _y0, x1, _y1 in parts) + 2 * GAP
-    height = sum(y1 - y0 for _x0, y0, _x1, y1 in parts) + GAP * (len(parts) + 1)
+    image, size = cut.image, cut.letter
+    mser = cv2.MSER.create(delta=4, min_area=max(8, int(size) // 3), max_area=int(3 * size**2))
+    regions, boxes = mser.detectRegions(image)
+    found = [(np.asarray(points), box) for points, box in zip(regions, boxes, strict=True)]
+    kept = [item for item in found if _letterlike(item[0], item[1], cut)]
+    big = [(p, b, _is_light(image, p, b)) for p, b in kept if _across(b, cut)[1] >= 0.35 * size]
+    light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
+    mask = np.zeros(image.shape, np.uint8)
+    for points, _box, is_light in big:
+        if is_light == light:
+            mask[points[:, 1], points[:, 0]] = 255
+    for points, (x, y, w, h) in kept:  # a dot, an accent, a stop: where no letter is
+        small = _across((x, y, w, h), cut)[1] < 0.35 * size
+        alone = not mask[y : y + h, x : x + w].any()
+        if small and alone and _is_light(image, points, (x, y, w, h)) == light:
+            mask[points[:, 1], points[:, 0]] = 255
+    return cv2.bitwise_not(mask), light
+
+
+def _across(box: Any, cut: Cut) -> tuple[int, int, int]:
+    """(start, extent) of a box across the line, and its extent along it."""
+    x, y, w, h = box
+    return (x, w, h) if cut.vertical else (y, h, w)
+
+
+def _letterlike(points: np.ndarray, box: Any, cut: Cut) -> bool:
+    """Inside the line across it, no wider than a wide letter, and not a solid blotch."""
+    start, tall, wide = _across(box, cut)
+    low, high = cut.across[0] - 0.15 * cut.letter, cut.across[1] + 0.15 * cut.letter
+    solid = len(points) / (box[2] * box[3]) > 0.85 and wide > 0.6 * cut.letter
+    return low <= start and start + tall <= high and wide <= 1.6 * cut.letter and not solid
+
+
+def _is_light(image: np.ndarray, points: np.ndarray, box: Any) -> bool:
+    """Whether a region is lighter than the rest of its box."""
+    x, y, w, h = box
+    return bool(image[points[:, 1], points[:, 0]].mean() > image[y : y + h, x : x + w].mean())
+
+
+def read_pieces(
+    pieces: list[Piece], languages: str, workdir: Path
+) -> list[list[tuple[str, float, int]]]:
+    """Tesseract's words of each piece as (text, confidence, left), from one sheet."""
+    sheet, tops = stack(pieces)
+    words: list[list[tuple[str, float, int]]] = [[] for _piece in pieces]
+    for row in run_tesseract(sheet, languages, workdir).splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
+            continue
+        middle = int(cols[7]) + int(cols[9]) / 2
+        k = next((k for k, top in reversed(list(enumerate(tops))) if top <= middle), 0)
+        words[k].append((cols[11].strip(), float(cols[10]), int(cols[6])))
+    return words
+
+
+def stack(pieces: list[Piece]) -> tuple[np.ndarray, list[int]]:
+    """The pieces on one white sheet, one under the other; and each piece's top."""
+    import numpy as np
+
+    width = max(p.image.shape[1] for p in pieces) + 2 * GAP
+    height = sum(p.image.shape[0] for p in pieces) + GAP * (len(pieces) + 1)
     sheet = np.full((height, width), 255, dtype=np.uint8)
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    placed, top = [], GAP
-    for x0, y0, x1, y1 in parts:
-        band = grey[y0:y1, x0:x1]
-        sheet[top : top + y1 - y0, GAP : GAP + x1 - x0] = dark_on_light(band)
-        placed.append((top, (x0, y0, x1, y1)))
-        top += y1 - y0 + GAP
-    return sheet, placed
+    tops, top = [], GAP
+    for piece in pieces:
+        h, w = piece.image.shape[:2]
+        sheet[top : top + h, GAP : GAP + w] = piece.image
+        tops.append(top)
+        top += h + GAP
+    return sheet, tops
 
 
-def dark_on_light(band: np.ndarray) -> np.ndarray:
-    """The grey band inverted when most of it is dark (light letters on a dark ground)."""
-    import cv2
+@dataclass(frozen=True)
+class Reading:
+    """What one version of a line reads as: its words worth showing, and how sure."""
 
-    _, split = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return cv2.bitwise_not(band) if cv2.countNonZero(split) * 2 < split.size else band
+    words: list[str]
+    confidence: float
+    read: list[str]  # every word Tesseract saw in it, sure or not
+
+    @property
+    def letters(self) -> int:
+        return sum(ch.isalnum() for word in self.words for ch in word)
 
 
-def to_source(line: Line, placed: list[tuple[int, Box]], scale: float) -> Line:
-    """A line read on the montage, with its box back in keyframe pixels."""
-    x, y, w, h = (round(v / scale) for v in line.box)
-    middle = y + h / 2
-    top, (x0, y0, _x1, _y1) = next(((t, b) for t, b in reversed(placed) if t <= middle), placed[0])
-    return Line(line.text, line.confidence, (x0 + x - GAP, y0 + y - top, w, h))
+def reading(words: list[tuple[str, float, int]]) -> Reading:
+    """One version's words (text, confidence, left) as a :class:`Reading`."""
+    from vision.wordcheck import real_words
+
+    ordered = sorted(words, key=lambda w: w[2])
+    pairs = [(t, c) for t, c, _left in ordered if c >= MIN_WORD_CONFIDENCE and _plausible(t)]
+    if not pairs:
+        return Reading([], 0.0, [t for t, _c, _left in ordered])
+    confidence = sum(c for _t, c in pairs) / len(pairs)
+    return Reading(real_words(pairs), confidence, [t for t, _c, _left in ordered])
+
+
+def agrees(word: str, others: list[str]) -> bool:
+    """Whether another version read the same word (give or take a letter)."""
+    from rapidfuzz import fuzz
+
+    def bare(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    return len(bare(word)) >= 2 and any(
+        fuzz.ratio(bare(word), bare(other)) >= AGREEMENT for other in others
+    )
+
+
+def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, float, int] | None:
+    """(text, confidence, which) of the version of a line that reads most like language;
+    None when every version reads as gibberish (:func:`vision.wordcheck.real_words`), or
+    when the best is a lone word that no other version of the line read too: texture read
+    as letters gives a different word in each version, print gives the same."""
+    found = [reading(words) for words in readings]
+    usable = [
+        (r.letters, r.confidence, k)
+        for k, r in enumerate(found)
+        if r.confidence >= MIN_LINE_CONFIDENCE and r.letters >= 3
+    ]
+    if not usable:
+        return None
+    _letters, confidence, which = max(usable)
+    best = found[which]
+    others = [word for k, r in enumerate(found) if k != which for word in r.read]
+    confirmed = any(agrees(word, others) for word in best.words)
+    if not confirmed and len(best.words) < 2:
+        return None
+    return " ".join(best.words), round(confidence, 1), which
 
 
 def run_tesseract(image: np.ndarray, languages: str, workdir: Path) -> str:
-    """Tesseract's TSV output for a BGR image (one thread: several run side by side)."""
+    """Tesseract's TSV output for a grey or BGR image, read as one block of lines (one
+    thread: several run side by side). The pieces are dark on light already: Tesseract's
+    second try of every unsure line inverted would only cost time."""
     import cv2
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +397,7 @@ def run_tesseract(image: np.ndarray, languages: str, workdir: Path) -> str:
         cv2.imwrite(str(path), image)
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         done = subprocess.run(
-            ["tesseract", str(path), "stdout", "-l", languages, "--psm", "3", "tsv"],
+            ["tesseract", str(path), "stdout", "-l", languages, "--psm", "6", *TESSERACT_OPTIONS],
             capture_output=True,
             text=True,
             env=env,
@@ -214,145 +414,6 @@ def run_tesseract(image: np.ndarray, languages: str, workdir: Path) -> str:
 def _plausible(word: str) -> bool:
     alnum = sum(ch.isalnum() for ch in word)
     return alnum >= 1 and alnum / len(word) >= 0.5
-
-
-def parse_tsv(tsv: str, strict: bool = True) -> list[Line]:
-    """The confident lines of Tesseract's TSV output, top to bottom; ``strict``: only the
-    words of lines that read as language (:func:`vision.wordcheck.real_words`)."""
-    from vision.wordcheck import real_words
-
-    grouped: dict[tuple[str, str, str], list[list[str]]] = {}
-    for row in tsv.splitlines()[1:]:
-        cols = row.split("\t")
-        if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
-            continue
-        if float(cols[10]) >= MIN_WORD_CONFIDENCE and _plausible(cols[11].strip()):
-            grouped.setdefault((cols[2], cols[3], cols[4]), []).append(cols)
-    lines = []
-    for words in grouped.values():
-        confidence = sum(float(w[10]) for w in words) / len(words)
-        pairs = [(w[11].strip(), float(w[10])) for w in words]
-        kept = real_words(pairs) if strict else [text for text, _c in pairs]
-        text = " ".join(kept)
-        if confidence < MIN_LINE_CONFIDENCE or sum(ch.isalnum() for ch in text) < 3:
-            continue
-        x0 = min(int(w[6]) for w in words)
-        y0 = min(int(w[7]) for w in words)
-        x1 = max(int(w[6]) + int(w[8]) for w in words)
-        y1 = max(int(w[7]) + int(w[9]) for w in words)
-        lines.append(Line(text, round(confidence, 1), (x0, y0, x1 - x0, y1 - y0)))
-    return sorted(lines, key=lambda line: (line.box[1], line.box[0]))
-
-
-def read_text(image: np.ndarray, languages: str, workdir: Path, strict: bool = True) -> list[Line]:
-    """The lines of text in a BGR image (an empty list when it shows none)."""
-    boxes = text_regions(image)
-    if not boxes:
-        return []
-    return _read_regions(image, boxes, languages, workdir, strict)
-
-
-def _read_regions(
-    image: np.ndarray, boxes: list[Box], languages: str, workdir: Path, strict: bool
-) -> list[Line]:
-    import cv2
-
-    sheet, placed = montage(image, bands(boxes, image.shape))
-    # Tesseract reads small print better a little larger (it likes ~30 px letters).
-    scale = 2.0 if min(b[3] - b[1] for _t, b in placed) < 40 else 1.0
-    if scale != 1.0:
-        sheet = cv2.resize(sheet, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    lines = parse_tsv(run_tesseract(sheet, languages, workdir), strict)
-    return [to_source(line, placed, scale) for line in lines]
-
-
-# Turns tried on a frame: upright, and a quarter turn either way (phones filmed sideways,
-# footage stored without its rotation). Upside-down text is rare enough to skip.
-TURNS = (None, "cw", "ccw")
-
-
-def turned(image: np.ndarray, turn: str | None) -> np.ndarray:
-    import cv2
-
-    codes = {"cw": cv2.ROTATE_90_CLOCKWISE, "ccw": cv2.ROTATE_90_COUNTERCLOCKWISE}
-    return image if turn is None else cv2.rotate(image, codes[turn])
-
-
-def box_back(box: Box, turn: str | None, shape: tuple[int, ...]) -> Box:
-    """A box found on the turned frame, in the original frame's pixels."""
-    x, y, w, h = box
-    height, width = shape[:2]  # of the original frame
-    if turn == "cw":  # original (x, y) -> turned (height - 1 - y, x)
-        return (y, height - x - w, h, w)
-    if turn == "ccw":  # original (x, y) -> turned (y, width - 1 - x)
-        return (width - y - h, x, h, w)
-    return box
-
-
-def sharpness(image: np.ndarray) -> float:
-    """Variance of the Laplacian of the grey frame: blurred frames read worse."""
-    import cv2
-
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
-
-
-@dataclass(frozen=True)
-class View:
-    """A frame at a quarter turn with its text regions (boxes in the turned frame's pixels)."""
-
-    evidence: float  # total width of the text regions, in detection pixels
-    sharpness: float
-    frame: int
-    turn: str | None
-    boxes: list[Box]
-
-
-def views(frames: list[np.ndarray], turned_frames: int = 2) -> list[View]:
-    """Every frame and turn that shows text regions, most evidence (then sharpness) first.
-
-    Regions are looked for on a copy at most ``DETECT_WIDTH`` wide: cheap enough to search
-    every frame upright. Only the first ``turned_frames`` are searched at every turn; the
-    others at the turns where those showed regions (footage filmed or stored sideways is
-    sideways in every frame)."""
-    import cv2
-
-    found: list[View] = []
-    for number, frame in enumerate(frames):
-        factor = min(1.0, DETECT_WIDTH / frame.shape[1])
-        small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        sharp = sharpness(small)
-        seen = {v.turn for v in found}
-        for turn in (
-            TURNS if number < turned_frames else [t for t in TURNS if t in seen or t is None]
-        ):
-            boxes = text_regions(turned(small, turn))
-            if boxes:
-                full = [tuple(round(v / factor) for v in box) for box in boxes]
-                evidence = float(sum(w for _x, _y, w, _h in boxes))
-                found.append(View(evidence, sharp, number, turn, full))  # type: ignore[arg-type]
-    return sorted(found, key=lambda v: (-v.evidence, -v.sharpness))
-
-
-def read_scene(frames: list[np.ndarray], languages: str, workdir: Path) -> list[Line]:
-    """The text of a scene from its frames (BGR).
-
-    Tesseract reads the view with the most text evidence upright; only when that yields no
-    words, the best view turned each way (footage filmed or stored sideways)."""
-    found = views(frames)
-    tries = [next((v for v in found if v.turn == turn), None) for turn in TURNS]
-    for view in tries:
-        if view is None:
-            continue
-        frame = frames[view.frame]
-        image = turned(frame, view.turn)
-        lines = _read_regions(image, view.boxes, languages, workdir, strict=True)
-        if lines:
-            return [
-                Line(ln.text, ln.confidence, box_back(ln.box, view.turn, frame.shape))
-                for ln in lines
-            ]
-    return []
 
 
 def normalise(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -204,13 +205,15 @@ def _gather(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def scene_index_build(analysis: Analysis) -> BuiltIndex:
-    """The index records, their searchable chunks and the chunks' sentence embeddings."""
+def scene_index_build(analysis: Analysis, scope: Collection[int] | None = None) -> BuiltIndex:
+    """The index records, their searchable chunks and the chunks' sentence embeddings (of the
+    scenes with a pk in ``scope`` only, when given: a partial re-run after a cut edit)."""
     from vision import sentences
 
     found = _gather(analysis)
     records, chunks = [], []
-    for scene in analysis.scenes.order_by("index"):
+    scenes = analysis.scenes.order_by("index")
+    for scene in scenes if scope is None else scenes.filter(pk__in=scope):
         record = _record(scene, found)
         records.append(record)
         chunks.extend(_chunks(scene, record, found["segments"].get(scene.pk, [])))
@@ -248,9 +251,13 @@ def _vector_bytes(vectors: np.ndarray | None, row: int) -> bytes:
 
 
 @transaction.atomic
-def scene_index_save(analysis: Analysis, built: BuiltIndex) -> None:
-    """Replace the analysis's index rows with ``built`` and fill their search vectors."""
-    SceneIndex.objects.filter(analysis=analysis).delete()
+def scene_index_save(
+    analysis: Analysis, built: BuiltIndex, scope: Collection[int] | None = None
+) -> None:
+    """Replace the analysis's index rows (those of the scenes in ``scope``, when given) with
+    ``built`` and fill their search vectors."""
+    old = SceneIndex.objects.filter(analysis=analysis)
+    (old if scope is None else old.filter(scene_id__in=scope)).delete()
     rows = SceneIndex.objects.bulk_create(
         SceneIndex(
             scene_id=r.scene_pk,
@@ -283,7 +290,7 @@ def scene_index_save(analysis: Analysis, built: BuiltIndex) -> None:
         for i, c in enumerate(built.chunks)
     )
     spoken = {by_scene[r.scene_pk]: r.spoken for r in built.records if any(r.spoken.values())}
-    silent = SceneIndex.objects.filter(analysis=analysis).exclude(pk__in=spoken)
+    silent = SceneIndex.objects.filter(pk__in=by_scene.values()).exclude(pk__in=spoken)
     silent.update(search_vector=search_vector_expression())
     for pk, texts in spoken.items():  # one UPDATE per scene with speech: its own languages
         vector = search_vector_expression() + transcript_vector(texts)

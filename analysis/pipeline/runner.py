@@ -72,7 +72,10 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     stages = build_pipeline(analysis.parameters.get("stages"))
     schedule = Schedule(stages, analysis.completed_stages)
-    reporter = ProgressReporter(analysis, stages, listener, owner, schedule)
+    # A partial re-run's bar spans the stages it redoes, not the whole pipeline.
+    todo = [s for s in stages if s.name not in analysis.completed_stages]
+    shown = todo if _prefix(analysis.metadata) else stages
+    reporter = ProgressReporter(analysis, shown, listener, owner, schedule)
     ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
@@ -158,6 +161,8 @@ def _run_stage(
     finally:
         cpu = ledger.finish(stage.name)
     seconds = round(time.perf_counter() - started, 3)
+    cold = stage.name not in _warm
+    _warm.add(stage.name)
     with transaction.atomic():
         # Lock the row: a cancel that arrived meanwhile wins, and nothing more is written.
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
@@ -172,6 +177,9 @@ def _run_stage(
         locked.completed_stages = [*locked.completed_stages, stage.name]
         prefix = _prefix(locked.metadata)
         locked.metadata.setdefault(f"{prefix}stage_seconds", {})[stage.name] = seconds
+        if cold:  # its time includes loading models: weighed apart (analysis.progress)
+            key = f"{prefix}cold_stages"
+            locked.metadata[key] = [*locked.metadata.get(key, []), stage.name]
         locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
         locked.metadata[f"{prefix}usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
@@ -187,6 +195,9 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 _MISSING = object()
 _paused: set[str] = set()
+# Stages that have run in this process: a stage's first run also loads its models and compiles
+# its kernels, which its later runs skip.
+_warm: set[str] = set()
 
 
 def fault_pause(stage: Stage[Any] | None) -> None:
@@ -221,7 +232,13 @@ class ProgressReporter:
         self.owner = owner
         self.stages = stages
         self.schedule = schedule
-        self.weights = stage_weights(stages)  # measured costs, so the bar keeps time
+        cold = [s.name for s in stages if s.name not in _warm]
+        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        # The time spent on kept work: earlier attempts' (up to their last finished stage) and
+        # this one's (analysis.progress.eta_seconds).
+        earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
+        self.worked_before = float(earlier.get("wall_seconds", 0.0))
+        self.started = time.perf_counter()
         self.total = sum(self.weights.values()) or 1.0
         self.done = set(analysis.completed_stages)
         self.running: dict[str, Lane] = {}  # lane name -> its stage now
@@ -267,8 +284,8 @@ class ProgressReporter:
 
     def _progress(self) -> float:
         done = sum(self.weights[s.name] for s in self.stages if s.name in self.done)
-        going = sum(self.weights[c.stage.name] * c.fraction for c in self.running.values())
-        return (done + going) / self.total
+        going = sum(self.weights.get(c.stage.name, 0.0) * c.fraction for c in self.running.values())
+        return min(0.999, (done + going) / self.total)
 
     def _text(self, current: Lane | None) -> tuple[str, str]:
         """(stage name, message) to show: the main lane's first, then the others'."""
@@ -280,17 +297,25 @@ class ProgressReporter:
         return first.stage.name, " · ".join([first.message, *others])[:500]
 
     def _save(self, current: Lane | None) -> None:
+        raw = self._progress()
+        worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
-        progress = max(self.analysis.progress, round(min(0.999, self._progress()), 4))
+        progress = max(self.analysis.progress, round(raw, 4))
         stage, text = self._text(current)
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
-            progress=progress, message=text, current_stage=stage, updated_at=Now()
+            progress=progress,
+            work_seconds=worked,
+            work_done=raw,
+            message=text,
+            current_stage=stage,
+            updated_at=Now(),
         )
         if not updated:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
+        self.analysis.work_seconds, self.analysis.work_done = worked, raw
         self.analysis.current_stage = stage
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from analysis.progress import group_name
 from exports.errors import CANCELLED, ExportCancelled
 from exports.models import ExportJob, ExportStatus
-from exports.selectors import job_json
+from exports.selectors import analysis_fingerprint, job_json
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,11 @@ def publish(job: ExportJob) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    event = {**job_json(job), "type": "export.progress"}
+    # A finished job says whether it is out of date already (the storylines may have changed
+    # while it ran): the timeline shows the last word it gets, and this event may come last.
+    done = job.status == ExportStatus.COMPLETED
+    current = analysis_fingerprint(job.analysis) if done else None
+    event = {**job_json(job, current), "type": "export.progress"}
     try:
         async_to_sync(layer.group_send)(group_name(job.analysis_id), event)
     except Exception:  # a broken channel layer must not fail the export

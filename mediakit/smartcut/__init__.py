@@ -3,8 +3,9 @@
 As Premiere's smart rendering and LosslessCut's smart cut do: each span's frames from its first
 frame up to the next keyframe are re-encoded (the "head"), the whole GOPs after it are copied
 packet for packet (the "middle"), and from the last keyframe before the span's end to that end
-is re-encoded again (the "tail") unless the end falls on a keyframe. The pieces are joined by
-ffmpeg's concat demuxer into one MP4.
+is the "tail": its packets are copied in decode order up to its last I/P frame and the B-frames
+shown before it (they need nothing later), and only the few B-frames after that are re-encoded.
+The pieces are joined by ffmpeg's concat demuxer into one MP4.
 
 For the joined file to play everywhere and seek cleanly, the re-encoded pieces match the copied
 stream: codec, profile, level, pixel format, time base, sample aspect ratio, colour tags and the

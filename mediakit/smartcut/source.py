@@ -51,8 +51,9 @@ class Packets:
     dts: list[float]
     key: list[bool]
 
-    @property
+    @functools.cached_property
     def frame_times(self) -> list[float]:
+        """Presentation times in display order (sorted once: every piece looks them up)."""
         return sorted(self.pts)
 
 

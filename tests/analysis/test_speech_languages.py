@@ -15,12 +15,14 @@ from django.test import Client
 from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
+from analysis.pipeline.speech.batched import Decoded, WordTiming, batches
 from analysis.pipeline.speech.languages import decide, restrict, smooth
-from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, pack
+from analysis.pipeline.speech.whisper import heard_of, unheard_tail
+from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
 from mediakit.probe import probe
-from tests.fixtures_media import Clip
+from tests.fixtures_media import Clip, make_clip, speak, speech_track
 
 CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")
 
@@ -82,6 +84,33 @@ def test_chunks_never_mix_languages_and_hold_at_most_30_seconds() -> None:
     assert sorted(s for c in chunks for s in c.stretches) == sorted(stretches)
     english = [c for c in chunks if c.language == "en"]
     assert english[1].at == pytest.approx(english[0].duration)  # packed back to back
+
+
+def test_a_batch_mixes_languages_only_where_the_encoder_output_can_be_split() -> None:
+    chunks = [Chunk(lang, (Stretch(i, i + 1.0),), 0.0) for i, lang in enumerate("eerrre")]
+    on_cpu = [[c.language for c in b] for b in batches(chunks, 4, mixed=True)]
+    assert on_cpu == [["e", "e", "r", "r"], ["r", "e"]]
+    elsewhere = [[c.language for c in b] for b in batches(chunks, 4, mixed=False)]
+    assert elsewhere == [["e", "e"], ["r", "r", "r"], ["e"]]
+
+
+def test_speech_after_a_chunks_last_word_is_decoded_again() -> None:
+    stretches = (Stretch(0.0, 4.0), Stretch(10.0, 13.0), Stretch(20.0, 21.0))
+    chunk = Chunk("en", stretches, at=0.0)
+    early = Decoded(chunk, " Hello there", [WordTiming(" Hello", 0.5, 1.0, 0.9)])
+    (again,) = unheard_tail(early, heard_of(early))
+    assert again.stretches == stretches[1:] and again.language == "en"
+    # The last word in the last stretch: nothing left; a short unheard tail is not retried.
+    late = Decoded(chunk, " Bye", [WordTiming(" Bye", 7.2, 7.6, 0.9)])
+    assert unheard_tail(late, heard_of(late)) == []
+    short = Decoded(chunk, " So", [WordTiming(" So", 5.0, 6.5, 0.9)])
+    assert unheard_tail(short, heard_of(short)) == []
+    assert unheard_tail(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
+
+
+def test_the_detector_hears_the_middle_of_a_long_window() -> None:
+    assert heard_part(Stretch(2.0, 6.0)) == Stretch(2.0, 6.0)
+    assert heard_part(Stretch(0.0, 30.0)) == Stretch(10.0, 20.0)
 
 
 def test_a_word_maps_back_into_its_own_stretch() -> None:
@@ -218,3 +247,27 @@ def test_a_video_without_audio_says_so(user: Any, no_audio_clip: Clip, tmp_path:
     analysis = run_stages(user, no_audio_clip, tmp_path)
     assert analysis.metadata["transcript_notes"] == ["The video has no audio to transcribe."]
     assert not TranscriptSegment.objects.filter(analysis=analysis).exists()
+
+
+@pytest.mark.django_db
+def test_audio_without_speech_says_so(user: Any, shots_clip: Clip, tmp_path: Path) -> None:
+    analysis = run_stages(user, shots_clip, tmp_path)  # a 440 Hz tone, no voice
+    assert analysis.metadata["transcript_notes"] == ["No speech was found in the audio."]
+    assert not TranscriptSegment.objects.filter(analysis=analysis).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_speech_in_a_language_nobody_expected_is_noted(
+    user: Any, media_dir: Path, tmp_path: Path
+) -> None:
+    german = "Guten Morgen. Das Wetter ist heute sehr schön, und wir gehen in den Park spazieren."
+    wav = speak(media_dir / "de.wav", german, voice="de")
+    clip = make_clip(media_dir / "speech_de.mp4", [("testsrc2", 8.0)], speech_track(1, [wav], 8.0))
+    analysis = run_stages(user, clip, tmp_path)  # expected: en, ru (the default)
+    (note,) = analysis.metadata["transcript_notes"]
+    assert "sound like de, not one of the expected languages (en, ru)" in note, note
+    assert TranscriptSegment.objects.filter(analysis=analysis).exists()  # transcribed all the same
+    named = run_stages(user, clip, tmp_path, expected_languages="de,en")
+    assert named.metadata.get("transcript_notes", []) == []
+    assert {s.language for s in TranscriptSegment.objects.filter(analysis=named)} == {"de"}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from analysis.models import Analysis, AnalysisStatus, Scene, SceneAudioFeatures, TranscriptSegment
 from analysis.pipeline.runner import analysis_execute
@@ -18,7 +19,14 @@ from cuts import services
 from cuts.models import CutEdit
 from cuts.services import CutBusy, CutError, CutNotFound
 from exports.selectors import analysis_fingerprint
-from story.models import MembershipSource, StorylineScene
+from story.models import (
+    MembershipSource,
+    SceneConfidence,
+    SceneFeatures,
+    SceneRelevance,
+    StorylineScene,
+)
+from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +63,10 @@ def rerun(analysis: Analysis) -> Analysis:
 def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: Analysis) -> None:
     analysis = seeded_analysis
     fingerprint = analysis_fingerprint(analysis)
+    lines = set(analysis.storylines.values_list("pk", "name", "color"))
+    others = {
+        pk: storyline_of(pk) for pk in analysis.scenes.exclude(index=3).values_list("pk", flat=True)
+    }
     scene4 = analysis.scenes.get(index=3)  # 3.8 .. 5.8 s
     words = words_by_scene(analysis)[scene4.pk]
     line = storyline_of(scene4.pk)
@@ -81,9 +93,12 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.metadata["rescene"]["scene_ids"] == sorted([first[0], second[0]])
     assert analysis.message == "Re-running scenes 4, 5"
 
-    done = rerun(analysis)
+    seen: list[float] = []
+    done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
-    assert done.status == AnalysisStatus.COMPLETED and "rescene" not in done.metadata
+    assert done is not None and done.status == AnalysisStatus.COMPLETED
+    assert "rescene" not in done.metadata
+    assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
@@ -95,7 +110,21 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert all(s.start_time <= s.keyframe_time < s.end_time for s in halves)
     tone = SceneAudioFeatures.objects.get(scene_id=second[0])
     assert tone.rms_energy > 0.01 and tone.spectral_centroid_mean > 100  # the 330 Hz sine
-    assert StorylineScene.objects.filter(scene_id__in=[first[0], second[0]]).count() == 2
+    # What the vision stages found, of the halves only (the seeded scenes had none).
+    for model in (SceneEmbedding, SceneObjects, SceneCaption, SceneIndex):
+        found = model.objects.filter(analysis=analysis).values_list("scene_id", flat=True)
+        assert set(found) == {first[0], second[0]}, model.__name__
+    # Storylines keep their rows, the untouched scenes their storyline; the halves are placed
+    # with the graph (relevance over both storylines, reasons) and their signals are stored.
+    assert set(analysis.storylines.values_list("pk", "name", "color")) == lines
+    assert {pk: storyline_of(pk) for pk in others} == others
+    for pk in (first[0], second[0]):
+        assert storyline_of(pk)[1] == MembershipSource.AUTO
+        assert SceneRelevance.objects.filter(scene_id=pk).count() == 2
+        assert SceneConfidence.objects.get(scene_id=pk).reasons
+        assert SceneFeatures.objects.get(scene_id=pk).data["colour"] is not None
+    # The seeded scenes had no stored signals: the re-run measured them once, for the graph.
+    assert SceneFeatures.objects.filter(scene__analysis=analysis).count() == 7
 
 
 def test_remove_cut_merges_and_undo_brings_back_the_same_scene(seeded_analysis: Analysis) -> None:
@@ -187,18 +216,34 @@ def test_bad_edits_change_nothing(
     assert analysis.status == AnalysisStatus.COMPLETED
 
 
-def test_no_edit_while_the_analysis_or_a_rerun_runs(seeded_analysis: Analysis) -> None:
+def test_no_edit_while_the_analysis_runs_but_edits_during_a_rerun_join_it(
+    seeded_analysis: Analysis,
+) -> None:
     analysis = seeded_analysis
     Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.RUNNING)
     with pytest.raises(CutBusy, match="still running"):
         services.add_cut(analysis=analysis, user=None, time=4.8)
-    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.COMPLETED)
-    services.add_cut(analysis=analysis, user=None, time=4.8)
-    with pytest.raises(CutBusy, match="still being re-run"):
-        services.add_cut(analysis=analysis, user=None, time=6.5)
-    with pytest.raises(CutBusy):
+    with pytest.raises(CutBusy, match="still running"):
         services.undo_cut(analysis=analysis, user=None)
-    assert CutEdit.objects.count() == 1
+    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.FAILED)
+    with pytest.raises(CutBusy, match="finished analysis"):
+        services.add_cut(analysis=analysis, user=None, time=4.8)
+    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.COMPLETED)
+    first = services.add_cut(analysis=analysis, user=None, time=4.8)
+    # A worker holds the re-run; a second edit takes it over and adds its scenes.
+    Analysis.objects.filter(pk=analysis.pk).update(
+        status=AnalysisStatus.RUNNING, lease_owner="w1", lease_expires_at=timezone.now()
+    )
+    second = services.remove_cut(analysis=analysis, user=None, scene_id="scene_2")
+    analysis.refresh_from_db()
+    assert analysis.status == AnalysisStatus.QUEUED and analysis.lease_owner == ""
+    assert analysis.metadata["rescene"]["scene_ids"] == sorted(
+        {*first.scene_ids, *second.scene_ids}
+    )
+    done = rerun(analysis)
+    assert done.status == AnalysisStatus.COMPLETED
+    measured = SceneAudioFeatures.objects.filter(scene__analysis=analysis)
+    assert set(measured.values_list("scene_id", flat=True)) == {*first.scene_ids, *second.scene_ids}
 
 
 def test_api_edits_answer_with_the_cuts_and_refuse_bad_input(
@@ -222,8 +267,6 @@ def test_api_edits_answer_with_the_cuts_and_refuse_bad_input(
     assert body["edit"]["summary"].startswith("Cut added at 00:05")
     assert len(body["cuts"]) == 6 and body["can_undo"] is True
     assert len(body["rescene_scene_ids"]) == 2
-    busy = alice.post(f"{base}/undo", content_type="application/json")
-    assert busy.status_code == 409
     rerun(seeded_analysis)
     moved = alice.post(
         f"{base}/move", {"scene_id": "scene_5", "to": 5.0}, content_type="application/json"
@@ -251,3 +294,35 @@ def test_storyline_undo_after_a_merge_skips_the_scene_that_went(
         StorylineScene.objects.filter(scene__analysis=analysis).values_list("scene_id", flat=True)
     )
     assert kept == set(analysis.scenes.values_list("pk", flat=True))
+
+
+def test_timeline_undo_takes_back_the_newer_of_a_correction_and_a_cut_edit(
+    alice: Client, user: Any, seeded_analysis: Analysis
+) -> None:
+    from story import services as story
+
+    analysis = seeded_analysis
+    base = f"/api/analyses/{analysis.pk}"
+    services.add_cut(analysis=analysis, user=user, time=4.8)
+    rerun(analysis)
+    scene5 = analysis.scenes.get(index=4)
+    story.exclude_scene(analysis=analysis, user=user, scene=scene5)
+    # The cut edit cannot be undone before the correction made after it.
+    with pytest.raises(CutError, match="undo those first"):
+        services.undo_cut(analysis=analysis, user=user)
+
+    first = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+
+    assert (
+        first["kind"] == "storyline" and first["summary"] == "Scene 5 taken out of every storyline"
+    )
+    assert storyline_of(scene5.pk) is not None
+    second = alice.post(f"{base}/timeline/undo", content_type="application/json").json()
+    assert second["kind"] == "cut" and second["summary"].startswith("Cut added at 00:05")
+    assert analysis.scenes.count() == 6
+    rerun(analysis)
+    nothing = alice.post(f"{base}/timeline/undo", content_type="application/json")
+    assert nothing.status_code == 400 and nothing.json()["detail"] == "Nothing to undo."
+    Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.RUNNING)
+    busy = alice.post(f"{base}/cuts", {"time": 4.8}, content_type="application/json")
+    assert busy.status_code == 409 and "still running" in busy.json()["detail"]

@@ -3,12 +3,18 @@ and remade with one request."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.test import Client, override_settings
 
+from analysis.progress import group_name
 from exports import services
+from exports.models import ExportJob
+from exports.services.publishing import publish
 from story import services as story_services
 from story.models import Storyline
 
@@ -68,3 +74,28 @@ def test_remaking_someone_elses_export_is_404(
 ) -> None:
     job = make(alice, seeded_analysis, {"kind": "json"})
     assert bob.post(f"/api/exports/{job['id']}/remake").status_code == 404
+
+
+def test_a_finished_jobs_event_says_whether_it_is_out_of_date(
+    alice: Client, seeded_analysis: Any, user: Any
+) -> None:
+    # The timeline shows the last word it gets, and a job's last event may be its "completed".
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group_name(seeded_analysis.pk), channel)
+
+    async def next_event() -> dict[str, Any]:
+        return dict(await asyncio.wait_for(layer.receive(channel), timeout=10))
+
+    line = Storyline.objects.get(analysis=seeded_analysis, order=0)
+    job = make(alice, seeded_analysis, {"kind": "edl", "storyline_id": line.pk})
+    events = [async_to_sync(next_event)()]
+    while events[-1]["status"] != "completed":
+        events.append(async_to_sync(next_event)())
+    assert events[-1]["stale"] is False
+    scene = seeded_analysis.scenes.get(index=1)
+    story_services.move_scene(
+        analysis=seeded_analysis, user=user, scene=scene, storyline_id=line.pk
+    )
+    publish(ExportJob.objects.get(pk=job["id"]))
+    assert async_to_sync(next_event)()["stale"] is True

@@ -37,15 +37,22 @@ SECOND_CLIP_SHOTS = [
 ]
 SCENE_TIMES = re.compile(r"^\d\d:\d\d\.\d \u2013 \d\d:\d\d\.\d$")  # mm:ss.s, en dash, mm:ss.s
 
-# Records every text the progress label shows, from the first paint on (before page scripts).
+# Records every text the progress label and the time left show, from the first paint on
+# (before page scripts).
 LABEL_RECORDER = """
 window.__labels = [];
+window.__etas = [];
+const record = (testid, seen) => {
+  const node = document.querySelector(`[data-testid="${testid}"]`);
+  const text = node ? node.textContent.trim() : null;
+  if (text && seen[seen.length - 1] !== text) seen.push(text);
+};
 new MutationObserver(() => {
-  const label = document.querySelector('[data-testid="progress-label"]');
-  const text = label ? label.textContent.trim() : null;
-  if (text && window.__labels[window.__labels.length - 1] !== text) window.__labels.push(text);
+  record("progress-label", window.__labels);
+  record("progress-eta", window.__etas);
 }).observe(document, { childList: true, subtree: true, characterData: true });
 """
+TIME_LEFT = re.compile(r"^(less than a minute|about \d+ min|about [\d.]+ h) left$")
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +124,17 @@ def stage_labels_pushed(frames: list[str]) -> set[str]:
     return labels
 
 
+def estimates_pushed(frames: list[str]) -> list[float]:
+    """The time-left estimates of the running progress messages sent over the WebSocket."""
+    found = []
+    for frame in frames:
+        message: Any = json.loads(frame)
+        running = message.get("type") == "progress" and message.get("status") == "running"
+        if running and message.get("eta_seconds") is not None:
+            found.append(float(message["eta_seconds"]))
+    return found
+
+
 def test_upload_analyse_and_play_a_scene(
     browser: Browser, context: BrowserContext, stack: E2EStack, clip: Path
 ) -> None:
@@ -160,6 +178,12 @@ def test_upload_analyse_and_play_a_scene(
     shown = set(page.evaluate("window.__labels"))
     assert pushed, f"no running stage came over the WebSocket: {frames}"
     assert pushed & shown, f"the label never showed a pushed stage: pushed={pushed}, shown={shown}"
+    # Once a tenth of the work is done, the server estimates the time left and the page says it.
+    estimates = estimates_pushed(frames)
+    assert estimates and all(e >= 0 for e in estimates), frames
+    etas = page.evaluate("window.__etas")
+    assert any(TIME_LEFT.match(text) for text in etas), etas
+    expect(page.get_by_test_id("progress-eta")).to_have_text("")  # none once complete
 
     # The scenes: at least two cards, with times and thumbnails.
     cards = page.get_by_test_id("scene-card")

@@ -8,6 +8,7 @@ import re
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,9 +82,9 @@ def context(browser: Any, stack: E2EStack) -> Iterator[BrowserContext]:  # noqa:
     ctx.close()
 
 
-def api_status(base_url: str, key: str) -> int:
+def api_status(base_url: str, key: str, path: str = "/api/videos") -> int:
     request = urllib.request.Request(
-        f"{base_url}/api/videos", headers={"Authorization": f"Bearer {key}"}
+        f"{base_url}{path}", headers={"Authorization": f"Bearer {key}"}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -124,6 +125,56 @@ def test_create_copy_and_revoke_an_api_token(
     while api_status(stack.base_url, key) != 401:
         assert time.monotonic() < deadline, "the revoked token still works"
         time.sleep(0.5)
+
+
+def client_status(base_url: str, key: str) -> int:
+    """What ``/process`` answers a description client asking for a job that is not there:
+    404 once its token is accepted, 401 when it is not."""
+    return api_status(base_url, key, f"/process/{uuid.uuid4()}")
+
+
+def test_staff_manage_description_clients_tokens_and_secrets(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+    job_id: str,
+) -> None:
+    from tests.e2e_server import PASSWORD
+
+    page = context.new_page()
+    page.goto("/login/?next=/staff/describe-clients/")
+    page.get_by_test_id("login-username").fill("ops")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("client-name").fill("newsroom")
+    page.get_by_test_id("client-create").click()
+    token = page.get_by_test_id("client-token").input_value()
+    secret = page.get_by_test_id("client-secret").input_value()
+    assert len(token) >= 40 and len(secret) >= 40
+    assert client_status(stack.base_url, token) == 404
+    shot(page, "clients-01-created")
+    # Shown once: the list keeps the token's first characters only.
+    page.reload()
+    expect(page.get_by_test_id("client-token")).to_have_count(0)
+    assert token not in page.content() and secret not in page.content()
+    row = page.get_by_test_id("client-row").filter(has_text="newsroom")
+    expect(row).to_contain_text(f"{token[:8]}…")
+
+    # A new token replaces the old one at once; a new secret is shown once too.
+    row.get_by_test_id("client-rotate-token").click()
+    new_token = page.get_by_test_id("client-token").input_value()
+    assert new_token != token
+    assert client_status(stack.base_url, token) == 401
+    assert client_status(stack.base_url, new_token) == 404
+    row = page.get_by_test_id("client-row").filter(has_text="newsroom")
+    row.get_by_test_id("client-rotate-secret").click()
+    new_secret = page.get_by_test_id("client-secret").input_value()
+    assert len(new_secret) >= 40 and new_secret != secret
+    # Turned off, the client's token no longer opens /process.
+    row = page.get_by_test_id("client-row").filter(has_text="newsroom")
+    row.get_by_test_id("client-deactivate").click()
+    row = page.get_by_test_id("client-row").filter(has_text="newsroom")
+    expect(row.get_by_test_id("client-state")).to_have_text("Off")
+    assert client_status(stack.base_url, new_token) == 401
 
 
 def pages_to_check(analysis_id: str, job_id: str) -> list[tuple[str, str]]:
@@ -173,18 +224,23 @@ def test_every_page_has_no_serious_accessibility_problems(
     # Staff only: the clients of the description service.
     from tests.e2e_server import PASSWORD
 
-    ctx = browser.new_context(base_url=stack.base_url, bypass_csp=True)
-    try:
-        page = ctx.new_page()
-        page.goto("/login/?next=/staff/describe-clients/")
-        page.get_by_test_id("login-username").fill("ops")
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        expect(page.get_by_test_id("client-row-name")).to_have_text(["broadcaster"])
-        assert_accessible(page, "description clients")
-    finally:
-        ctx.close()
-    assert len(checked) == 12
+    for viewport in ({"width": 1440, "height": 900}, {"width": 390, "height": 844}):
+        ctx = browser.new_context(base_url=stack.base_url, viewport=viewport, bypass_csp=True)
+        try:
+            page = ctx.new_page()
+            page.goto("/login/?next=/staff/describe-clients/")
+            page.get_by_test_id("login-username").fill("ops")
+            page.get_by_test_id("login-password").fill(PASSWORD)
+            page.get_by_test_id("login-submit").click()
+            broadcaster = page.get_by_test_id("client-row-name").filter(has_text="broadcaster")
+            expect(broadcaster).to_have_count(1)  # (other tests of this module add clients)
+            violations = serious_violations(page)
+            if violations:
+                found.append(f"description clients at {viewport['width']}:\n{describe(violations)}")
+            checked.append("description clients")
+        finally:
+            ctx.close()
+    assert len(checked) == 14
     assert not found, "\n".join(found)
 
 
@@ -311,8 +367,11 @@ def test_audio_description_from_the_library(
     page.get_by_test_id("describe-language").select_option("en")
     page.get_by_test_id("describe-start").click()
     page.wait_for_url(re.compile(r"/process/[0-9a-f-]{36}/view$"))
+    page.evaluate("window.__marker = 'still-the-same-page'")
     expect(page.get_by_test_id("job-video")).to_have_text("Колор.mp4")
+    # The page follows the job by itself to the end, without a reload.
     expect(page.get_by_test_id("describe-status")).to_have_text("processed", timeout=180_000)
+    assert page.evaluate("window.__marker") == "still-the-same-page"
     items = page.get_by_test_id("describe-item")
     expect(items.first).to_be_visible()
     count = items.count()

@@ -454,3 +454,33 @@ def test_the_timeline_on_a_phone(
         shot(page, "timeline-08-phone")
     finally:
         ctx.close()
+
+
+def test_an_export_made_before_a_change_shows_as_out_of_date(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+    clip: ColourClip,
+) -> None:
+    page = context.new_page()
+    log_in(page)
+    open_timeline(page, seed_colour_analysis(stack, clip))
+    page.get_by_test_id("export-target").select_option(label=NAMES[0])
+    page.get_by_test_id("export-kind").select_option("edl")
+    page.get_by_test_id("export-button").click()
+    job = page.get_by_test_id("export-job").first
+    expect(job).to_have_attribute("data-status", "completed", timeout=120_000)
+    expect(job).to_have_attribute("data-stale", "false")
+    expect(job.get_by_test_id("export-remake")).to_be_hidden()
+
+    # Scene 2 (second storyline) moves into the first: its edit list no longer matches.
+    click_scene(page, "scene_2")
+    page.keyboard.press("Digit1")
+    expect(page.get_by_test_id("toast").last).to_contain_text(f"Scene 2 moved to “{NAMES[0]}”")
+    expect(job).to_have_attribute("data-stale", "true")
+    expect(job).to_contain_text("Out of date")
+    shot(page, "timeline-09-export-out-of-date")
+    # One click makes it again from the storylines as they are now.
+    job.get_by_test_id("export-remake").click()
+    fresh = page.locator("[data-testid=export-job][data-stale=false][data-status=completed]")
+    expect(fresh).to_have_count(1, timeout=120_000)
+    expect(fresh).to_contain_text("Ready")

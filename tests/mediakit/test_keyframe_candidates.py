@@ -83,7 +83,9 @@ def test_a_short_last_shot_keeps_its_held_frame(tmp_path: Path) -> None:
     ("parameters", "step"),
     [
         ({}, 0.5),  # on-screen text is looked for on a picture every half second
-        ({"vision_stages": ["objects"]}, 1.0),  # without OCR: the pass's own 1 s grid
+        ({"vision_stages": ["objects"]}, 0.5),  # faces on 4 frames a scene: two a second
+        # without OCR and with two face frames (the stored keyframes): the pass's 1 s grid
+        ({"vision_stages": ["objects"], "face_frames_per_scene": 2}, 1.0),
         ({"vision_stages": [], "face_frames_per_scene": 3}, 0.5),  # faces: two a second
         ({"vision_stages": [], "face_frames_per_scene": 3, "faces": False}, 1.0),
         ({"face_frames_per_scene": 3, "stages": ["probe", "shots", "keyframes"]}, 1.0),

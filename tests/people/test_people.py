@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,44 @@ def test_detection_on_a_downscaled_frame_maps_back_to_full_size(
     )
 
 
+def test_a_dim_black_and_white_face_scores_like_the_colour_one(
+    face_photos: dict[str, Any],
+) -> None:
+    """Old film: grey and flat. Equalised before detection, the face scores about as high
+    as in the colour photo (on the flat grey copy itself HOG scores it about half as high)."""
+    colour = detect_faces(face_photos["astronaut"], face_config({}), "hog")[0]
+    grey = face_photos["astronaut"].mean(axis=2) * 0.12 + 40
+    flat = np.ascontiguousarray(np.stack([grey] * 3, axis=-1).astype(np.uint8))
+    found = detect_faces(flat, face_config({}), "hog")
+    assert len(found) == 1 and found[0].score >= 0.75 * colour.score
+    assert (
+        iou(
+            (colour.x, colour.y, colour.w, colour.h),
+            (found[0].x, found[0].y, found[0].w, found[0].h),
+        )
+        > 0.7
+    )
+
+
+def test_chaplin_is_found_in_the_shared_black_and_white_clip() -> None:
+    import cv2
+
+    shared = Path(os.environ.get("SHARED_MEDIA", Path(__file__).parents[3] / "shared" / "media"))
+    path = shared / "shots" / "chaplin.mp4"
+    if not path.exists():
+        pytest.skip("no shared media")
+    capture = cv2.VideoCapture(str(path))
+    seen = 0
+    for seconds in (4.0, 7.0):
+        capture.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
+        ok, frame = capture.read()
+        assert ok
+        image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        seen += len(detect_faces(image, face_config({}), "hog")) >= 1
+    capture.release()
+    assert seen == 2
+
+
 def _embedded(photos: dict[str, Any]) -> dict[str, np.ndarray]:
     variants = {
         "astronaut": photos["astronaut"],
@@ -135,7 +174,7 @@ def test_parameters_are_validated() -> None:
     clean = people_parameters_clean({"faces": False, "face_detector": "cnn", "other": 1})
     assert clean == {"faces": False, "face_detector": "cnn"}
     assert not face_config(clean).enabled and face_config(clean).detector == "cnn"
-    assert face_config({}).enabled and face_config({}).frames_per_scene == 2
+    assert face_config({}).enabled and face_config({}).frames_per_scene == 4
     assert speaker_config({"num_speakers": 2}).num_speakers == 2
     for bad in (
         {"face_detector": "yolo"},
@@ -312,8 +351,8 @@ def test_characters_api_names_and_merges_with_ownership(
     assert merged.json()["name"] == "Grace Hopper"
     assert merged.json()["scene_ids"] == ["scene_1", "scene_2", "scene_4", "scene_5"]
     assert Character.objects.filter(analysis=done).count() == 1
-    # Two sampled frames (the keyframe and the frame 1 s in) in each of the four scenes.
-    assert FaceAppearance.objects.filter(character__analysis=done).count() == 8
+    # Four frames spread over each of the four scenes (FACE_FRAMES_PER_SCENE).
+    assert FaceAppearance.objects.filter(character__analysis=done).count() == 16
     assert len(Character.objects.get(analysis=done).prototypes) == 2
 
 
@@ -347,7 +386,7 @@ def test_a_rerun_keeps_editor_names_and_merges(user: Any, people_clip: PeopleCli
     third = run_on(first.video, FACE_STAGES)
     (only,) = Character.objects.filter(analysis=third)
     assert only.name == "Grace Hopper"
-    assert FaceAppearance.objects.filter(character=only).count() == 8
+    assert FaceAppearance.objects.filter(character=only).count() == 16  # 4 frames, 4 scenes
 
 
 @pytest.mark.django_db

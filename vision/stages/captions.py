@@ -12,9 +12,15 @@ from vision import captioning, describer, people_link
 from vision.choice import caption_choice
 from vision.conf import setting
 from vision.devices import stage_device
-from vision.keyframes import batches, read_rgb, scenes_with_keyframes
+from vision.keyframes import batches, read_rgb
 from vision.models import CaptionSource, SceneCaption, SceneObjects, SceneText
-from vision.stages.common import record_model, set_metadata, stage_enabled
+from vision.stages.common import (
+    record_model,
+    rows_to_replace,
+    run_scenes,
+    set_metadata,
+    stage_enabled,
+)
 
 logger = logging.getLogger(__name__)
 CAPTION_LANGUAGES = ("en", "ru")
@@ -101,7 +107,7 @@ class CaptionsStage(Stage[list[Caption]]):
     weight = 1.0
 
     def compute(self, ctx: StageContext) -> list[Caption]:
-        scenes = scenes_with_keyframes(ctx.analysis)
+        scenes = run_scenes(ctx)
         language = caption_language(ctx)
         if not stage_enabled(ctx, self.name) or not scenes:
             return []
@@ -144,7 +150,7 @@ class CaptionsStage(Stage[list[Caption]]):
         ]
 
     def persist(self, ctx: StageContext, result: list[Caption]) -> None:
-        SceneCaption.objects.filter(analysis=ctx.analysis).delete()
+        rows_to_replace(ctx, SceneCaption).delete()
         SceneCaption.objects.bulk_create(
             SceneCaption(
                 scene_id=c.scene_pk,

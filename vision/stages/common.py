@@ -10,13 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+
 from analysis.models import Scene
 from analysis.pipeline.base import StageContext
+from analysis.pipeline.stages.common import in_scope, scene_scope
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import as_list, setting
-from vision.keyframes import batches, read_rgb, read_scene_rgb
+from vision.keyframes import batches, read_rgb, read_scene_rgb, scenes_with_keyframes
 
 MOBILENET = "mobilenet_v2"
+
+
+def run_scenes(ctx: StageContext) -> list[Scene]:
+    """The scenes with a keyframe this run looks at: all, or a partial re-run's (after a cut
+    edit)."""
+    return in_scope(ctx.analysis, scenes_with_keyframes(ctx.analysis))
+
+
+def rows_to_replace(ctx: StageContext, model: type[models.Model]) -> models.QuerySet[Any]:
+    """The rows of a per-scene ``model`` (with ``analysis`` and ``scene``) this run replaces."""
+    rows = model._default_manager.filter(analysis=ctx.analysis)
+    scope = scene_scope(ctx.analysis)
+    return rows if scope is None else rows.filter(scene_id__in=scope)
 
 
 def stage_enabled(ctx: StageContext, name: str) -> bool:

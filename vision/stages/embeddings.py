@@ -10,13 +10,14 @@ from analysis.pipeline.base import Stage, StageContext, register
 from vision.captioning import ModelUnavailable
 from vision.choice import embedding_choice
 from vision.devices import stage_device
-from vision.keyframes import scenes_with_keyframes
 from vision.models import SceneEmbedding
 from vision.stages.common import (
     MOBILENET,
     clip_embeddings,
     image_outputs,
     record_model,
+    rows_to_replace,
+    run_scenes,
     set_metadata,
     stage_enabled,
 )
@@ -39,7 +40,7 @@ class EmbeddingsStage(Stage[Embeddings]):
     weight = 0.5
 
     def compute(self, ctx: StageContext) -> Embeddings:
-        scenes = scenes_with_keyframes(ctx.analysis)
+        scenes = run_scenes(ctx)
         if not stage_enabled(ctx, self.name) or not scenes:
             return Embeddings()
         device = stage_device(ctx.parameters)
@@ -62,7 +63,7 @@ class EmbeddingsStage(Stage[Embeddings]):
     def persist(self, ctx: StageContext, result: Embeddings) -> None:
         import numpy as np
 
-        SceneEmbedding.objects.filter(analysis=ctx.analysis).delete()
+        rows_to_replace(ctx, SceneEmbedding).delete()
         SceneEmbedding.objects.bulk_create(
             SceneEmbedding(
                 scene_id=pk,

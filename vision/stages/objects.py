@@ -19,13 +19,14 @@ from analysis.pipeline.stages.common import load_scenes
 from vision.captioning import ModelUnavailable
 from vision.choice import clip_choice
 from vision.devices import stage_device
-from vision.keyframes import scenes_with_keyframes
 from vision.models import SceneObjects
 from vision.stages.common import (
     clip_embeddings,
     clip_model_name,
     image_outputs,
     record_model,
+    rows_to_replace,
+    run_scenes,
     stage_enabled,
 )
 from vision.vocabulary import clip_tags as vocabulary_clip_tags
@@ -131,7 +132,7 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
     def compute(self, ctx: StageContext) -> list[ObjectsRow]:
         from vision.motion import action_label
 
-        scenes = scenes_with_keyframes(ctx.analysis)
+        scenes = run_scenes(ctx)
         if not stage_enabled(ctx, self.name) or not scenes:
             return []
         ctx.report(0.0, "Recognising objects")
@@ -153,7 +154,7 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
         return shared_motion(ctx.workdir, spans, ctx.analysis.video.fps or 25.0) or {}
 
     def persist(self, ctx: StageContext, result: list[ObjectsRow]) -> None:
-        SceneObjects.objects.filter(analysis=ctx.analysis).delete()
+        rows_to_replace(ctx, SceneObjects).delete()
         SceneObjects.objects.bulk_create(
             SceneObjects(
                 scene_id=row.scene_pk,

@@ -12,9 +12,9 @@ from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from mediakit.framestore import Candidate
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
-from vision.keyframes import read_after_start, read_keyframe, scenes_with_keyframes
+from vision.keyframes import read_after_start, read_keyframe
 from vision.models import SceneText
-from vision.stages.common import set_metadata, stage_enabled
+from vision.stages.common import rows_to_replace, run_scenes, set_metadata, stage_enabled
 
 logger = logging.getLogger(__name__)
 MAX_TEXT_FRAMES = 6  # pass candidates searched for text per scene, besides the two stored
@@ -65,7 +65,7 @@ class OcrStage(Stage[list[Any]]):
     def compute(self, ctx: StageContext) -> list[Any]:
         from vision.ocr import OcrUnavailable, check_tesseract, mark_repeats
 
-        scenes = scenes_with_keyframes(ctx.analysis)
+        scenes = run_scenes(ctx)
         if not stage_enabled(ctx, self.name) or not scenes:
             return []
         languages = str(ctx.param("ocr_languages") or setting("OCR_LANGUAGES"))
@@ -92,7 +92,7 @@ class OcrStage(Stage[list[Any]]):
         return [(by_index[item.scene_index], item) for item in mark_repeats(found)]
 
     def persist(self, ctx: StageContext, result: list[Any]) -> None:
-        SceneText.objects.filter(analysis=ctx.analysis).delete()
+        rows_to_replace(ctx, SceneText).delete()
         SceneText.objects.bulk_create(
             SceneText(
                 scene_id=pk,

@@ -17,14 +17,16 @@ class SceneIndexStage(Stage[Any]):
     needs = ("transcript", "speakers")
 
     def compute(self, ctx: StageContext) -> Any:
+        from analysis.pipeline.stages.common import scene_scope
         from vision.services import scene_index_build
 
         ctx.report(0.0, "Indexing scenes")
-        built = scene_index_build(ctx.analysis)
+        built = scene_index_build(ctx.analysis, scene_scope(ctx.analysis))
         ctx.report(1.0, f"Indexed {len(built.records)} scenes")
         return built
 
     def persist(self, ctx: StageContext, result: Any) -> None:
+        from analysis.pipeline.stages.common import scene_scope
         from vision.services import scene_index_save
 
-        scene_index_save(ctx.analysis, result)
+        scene_index_save(ctx.analysis, result, scene_scope(ctx.analysis))

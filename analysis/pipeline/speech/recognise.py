@@ -21,12 +21,14 @@ from analysis.pipeline.speech.whisper import Heard, decode, detect
 from analysis.pipeline.speech.windows import (
     Stretch,
     detection_windows,
+    heard_part,
     pack,
     speech_stretches,
 )
 
 UNSURE_NOTE_SHARE = 0.2  # more unsure speech than this gets a note in the metadata
 FORCED_NOTE_SHARE = 0.5  # a forced language heard in less of the speech than this gets one
+FOREIGN_SURE = 0.5  # the detector this sure of a language nobody expected: a note
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,35 @@ def check_forced(
     return []
 
 
-def notes_on(stretches: list[Stretch], decisions: list[Decision]) -> list[str]:
-    """Notes for the analysis metadata about what the detector could not tell."""
+def notes_on(
+    stretches: list[Stretch],
+    decisions: list[Decision],
+    heard: list[dict[str, float]],
+    expected: Sequence[str],
+) -> list[str]:
+    """Notes for the analysis metadata about what the detector could not tell, and about
+    speech it is sure is in a language the film was not expected to speak."""
     total = sum(s.duration for s in stretches)
     unsure = sum(s.duration for s, d in zip(stretches, decisions, strict=True) if not d.sure)
+    notes = []
     if total and unsure / total > UNSURE_NOTE_SHARE:
-        return [
+        notes.append(
             f"The language of {unsure:.0f} s of {total:.0f} s of speech could not be told "
             "with confidence; it was transcribed as the most likely expected language."
-        ]
-    return []
+        )
+    foreign: dict[str, float] = {}
+    for stretch, probabilities in zip(stretches, heard, strict=True):
+        top = max(probabilities, key=probabilities.__getitem__, default=None)
+        if expected and top and top not in expected and probabilities[top] >= FOREIGN_SURE:
+            foreign[top] = foreign.get(top, 0.0) + stretch.duration
+    if total and sum(foreign.values()) / total > UNSURE_NOTE_SHARE:
+        named = ", ".join(sorted(foreign, key=lambda language: -foreign[language]))
+        notes.append(
+            f"{sum(foreign.values()):.0f} s of {total:.0f} s of speech sound like {named}, not "
+            f"one of the expected languages ({', '.join(expected)}); it was transcribed as the "
+            "closest expected language. Name the language, or add it to the expected ones."
+        )
+    return notes
 
 
 def hear(
@@ -99,7 +120,7 @@ def hear(
     ``windows.detection_windows``): each stretch gets its window's."""
     probabilities: list[dict[str, float]] = [{} for _ in stretches]
     for window in detection_windows(stretches, list(cuts)):
-        span = Stretch(stretches[window[0]].start, stretches[window[-1]].end)
+        span = heard_part(Stretch(stretches[window[0]].start, stretches[window[-1]].end))
         heard = detect(model, samples, span)
         for index in window:
             probabilities[index] = heard
@@ -148,7 +169,7 @@ def recognise(
         progress(0.0, f"Identifying the language of {len(stretches)} stretches of speech")
         probabilities = hear(model, samples, stretches, cuts)
         decisions = decide(stretches, probabilities, cuts, expected)
-        notes = notes_on(stretches, decisions)
+        notes = notes_on(stretches, decisions, probabilities, expected)
     chunks = pack(stretches, [d.language for d in decisions])
     speech = max(sum(s.duration for s in stretches), 1e-6)
 

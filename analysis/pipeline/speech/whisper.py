@@ -2,10 +2,10 @@
 
 Detection encodes each stretch on its own, unpadded (CTranslate2's encoder takes any length up
 to 30 s): the cost grows with the speech, not with 30 s per stretch, and the English
-probabilities match those of padded windows (bench/speech_languages.py). Decoding is
-faster-whisper's own, batched or window by window, over the packed audio of one language with
-each chunk as one clip (``clip_timestamps``), so options, word alignment and batching are
-exactly today's.
+probabilities match those of padded windows (bench/speech_languages.py). Batched decoding is
+``batched.Decoder``: faster-whisper's batched options and word alignment, with chunks of
+several languages in one batch. Window by window, decoding is faster-whisper's own over the
+packed audio of one language with each chunk as one clip (``clip_timestamps``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch
+from analysis.pipeline.speech.batched import Decoded, Decoder, batches
+from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch, pack
 
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
+RETRY_SECONDS = 2.0  # unheard speech at the end of a chunk decoded again (``unheard_tail``)
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,17 @@ def packed_audio(samples: Any, chunks: list[Chunk]) -> Any:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
-def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str, batch: int) -> Any:
-    """faster-whisper's segments of ``audio`` (packed ``chunks``), each chunk one clip."""
-    options: dict[str, Any] = {"language": language, "word_timestamps": True}
-    spans = [(chunk.at, chunk.at + chunk.duration) for chunk in chunks]
-    if batch:
-        from faster_whisper import BatchedInferencePipeline
-
-        clips = [{"start": start, "end": end} for start, end in spans]
-        pipeline = BatchedInferencePipeline(model)
-        segments, _ = pipeline.transcribe(audio, batch_size=batch, clip_timestamps=clips, **options)
-        return segments
-    flat = [time for span in spans for time in span]
+def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str) -> Any:
+    """faster-whisper's segments of ``audio`` (packed ``chunks``), decoded window by window,
+    each chunk one clip."""
+    flat = [time for chunk in chunks for time in (chunk.at, chunk.at + chunk.duration)]
     segments, _ = model.transcribe(
-        audio, clip_timestamps=flat, vad_filter=False, condition_on_previous_text=False, **options
+        audio,
+        clip_timestamps=flat,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        language=language,
+        word_timestamps=True,
     )
     return segments
 
@@ -104,6 +103,26 @@ def to_film(segment: Any, chunks: list[Chunk], language: str) -> Heard:
     return Heard(start, end, segment.text, [], language, stretch)
 
 
+def heard_of(decoded: Decoded) -> Heard | None:
+    """A batch-decoded chunk in film time (None when Whisper heard nothing)."""
+    chunk = decoded.chunk
+    words = []
+    for w in decoded.words:
+        middle = chunk.at + (w.start + w.end) / 2
+        start, end = (
+            chunk.film_time(chunk.at + w.start, middle),
+            chunk.film_time(chunk.at + w.end, middle),
+        )
+        words.append(Word(w.word, start, end, w.probability))
+    if words:
+        stretch = chunk.locate(chunk.at + decoded.words[0].start)[0]
+        return Heard(words[0].start, words[-1].end, decoded.text, words, chunk.language, stretch)
+    if not decoded.text.strip():
+        return None
+    first, last = chunk.stretches[0], chunk.stretches[-1]
+    return Heard(first.start, last.end, decoded.text, [], chunk.language, first)
+
+
 def decode(
     model: Any,
     samples: Any,
@@ -111,14 +130,55 @@ def decode(
     batch: int,
     progress: Callable[[float], None],
 ) -> Iterator[Heard]:
-    """Every chunk decoded in its language; segments in film time, language by language.
-    ``progress`` gets the seconds of speech decoded so far. A generator."""
+    """Every chunk decoded in its language, ``batch`` chunks at a time of any language (0:
+    window by window, language by language); segments in film time. ``progress`` gets the
+    seconds of speech decoded so far. A generator."""
+    if not batch:
+        yield from sequential(model, samples, chunks, progress)
+        return
+    decoder, done, missed = Decoder(model, samples), 0.0, list[Chunk]()
+    mixed = str(model.model.device) == "cpu"
+    for group in batches(chunks, batch, mixed):
+        for decoded in decoder.decode(group):
+            heard = heard_of(decoded)
+            missed += unheard_tail(decoded, heard)
+            if heard is not None:
+                yield heard
+        done += sum(chunk.duration for chunk in group)
+        progress(done)
+    # Once more for the speech a chunk's text ended before (see ``unheard_tail``).
+    tails = [(stretch, c.language) for c in missed for stretch in c.stretches]
+    again = pack([stretch for stretch, _ in tails], [language for _, language in tails])
+    for group in batches(again, batch, mixed):
+        for decoded in decoder.decode(group):
+            heard = heard_of(decoded)
+            if heard is not None:
+                yield heard
+
+
+def unheard_tail(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
+    """The stretches at the end of a chunk after its last word, when they hold at least
+    ``RETRY_SECONDS`` of speech, as a chunk to decode again. Without timestamp tokens Whisper
+    sometimes ends a packed chunk's text early, where the voice or recording changes (another
+    scene's speech packed behind), and the rest of the chunk's speech is lost; heard on their
+    own those stretches are transcribed."""
+    chunk = decoded.chunk
+    last = heard.words[-1].end if heard is not None and heard.words else None
+    tail = tuple(s for s in chunk.stretches if last is None or s.start >= last)
+    if not heard or sum(s.duration for s in tail) < RETRY_SECONDS:
+        return []
+    return [Chunk(chunk.language, tail, 0.0)]
+
+
+def sequential(
+    model: Any, samples: Any, chunks: list[Chunk], progress: Callable[[float], None]
+) -> Iterator[Heard]:
+    """``decode`` window by window: each language's packed audio in one ``transcribe``."""
     done = 0.0
     for language in dict.fromkeys(chunk.language for chunk in chunks):
         own = [chunk for chunk in chunks if chunk.language == language]
         audio = packed_audio(samples, own)
-        for segment in segments_of(model, audio, own, language, batch):
-            heard = to_film(segment, own, language)
-            yield heard
+        for segment in segments_of(model, audio, own, language):
+            yield to_film(segment, own, language)
             progress(done + segment.end)
         done += sum(chunk.duration for chunk in own)

@@ -59,7 +59,7 @@ class Chunk:
         a word never reaches into the silence that packing removed."""
         stretch, packed_start = self.locate(middle)
         film = stretch.start + time - packed_start
-        return round(min(max(film, stretch.start), stretch.end), 3)
+        return round(float(min(max(film, stretch.start), stretch.end)), 3)
 
 
 def speech_stretches(samples: object) -> list[Stretch]:
@@ -91,6 +91,9 @@ def pack(stretches: list[Stretch], languages: list[str]) -> list[Chunk]:
 
 DETECT_SECONDS = 4.0  # a detection window gathers stretches until it holds this much speech
 DETECT_GAP_SECONDS = 1.0  # ... across pauses no longer than this, inside one scene
+# The detector hears at most this much of a window, from its middle: its encoder pass costs as
+# much as the audio it hears, and a window of one 25 s stretch needs no more than one of 4 s.
+DETECT_MAX_SECONDS = 10.0
 
 
 def detection_windows(stretches: list[Stretch], cuts: list[float]) -> list[list[int]]:
@@ -120,3 +123,11 @@ def scene_number(stretch: Stretch, cuts: Sequence[float]) -> int:
     """The number of the scene holding the middle of ``stretch`` (VAD pads a stretch with up to
     0.4 s of silence, which may reach across a cut)."""
     return bisect.bisect_right(cuts, (stretch.start + stretch.end) / 2)
+
+
+def heard_part(span: Stretch) -> Stretch:
+    """The part of a detection window the detector hears: its middle ``DETECT_MAX_SECONDS``."""
+    extra = span.duration - DETECT_MAX_SECONDS
+    if extra <= 0:
+        return span
+    return Stretch(span.start + extra / 2, span.end - extra / 2)

@@ -4,7 +4,8 @@ Recognition: Silero VAD filter, word timestamps, ``condition_on_previous_text`` 
 misheard line would otherwise repeat on and on), the language forced (``language`` parameter or
 ``WHISPER_LANGUAGE``) or detected once for the video from its first 30 s, as plain
 ``model.transcribe`` does. Everything else is faster-whisper's default decoding (beam 5).
-Speech goes through faster-whisper's ``BatchedInferencePipeline``: the VAD chunks are decoded
+Speech is decoded in batches with faster-whisper's batched options (``speech/batched.py``, chunks
+of several languages in one batch): the VAD chunks are decoded
 4 at a time on the CPU and 8 on a GPU (``whisper_batch_size`` overrides both), text only (no
 timestamp tokens: the word alignment gives the times) and without temperature fallback. On
 the speech corpus of bench/speech.py that is faster than plain transcription (total RTF 0.142

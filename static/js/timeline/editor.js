@@ -116,14 +116,35 @@ export class Editor {
     );
   }
 
+  /** A cut edit (`cuts` API): the server's summary names the scenes by number. */
+  cut(url, payload) {
+    let summary = "";
+    return this.change(async () => {
+      summary = (await this.call(url, "POST", payload)).edit.summary;
+    }, () => summary);
+  }
+
+  addCut(time) {
+    return this.cut(this.urls.cut_add, { time });
+  }
+
+  removeCut(sceneId) {
+    return this.cut(this.urls.cut_remove, { scene_id: sceneId });
+  }
+
+  moveCut(sceneId, to) {
+    return this.cut(this.urls.cut_move, { scene_id: sceneId, to });
+  }
+
   step(which) {
     return this.queue(async () => {
       try {
-        await this.call(this.urls[which], "POST");
+        const body = await this.call(this.urls[which], "POST");
         await this.reload();
         // The undone change's confirmation (and its Undo button) would now be wrong.
         if (which === "undo") this.changeToasts.pop()?.remove();
-        this.toaster.show(which === "undo" ? "Undone" : "Redone", { kind: "info", ms: 2500 });
+        const what = body?.summary ? `: ${body.summary}` : "";
+        this.toaster.show(which === "undo" ? `Undone${what}` : "Redone", { kind: "info", ms: 2500 });
       } catch (error) {
         this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
       }

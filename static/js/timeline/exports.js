@@ -101,8 +101,10 @@ export class ExportPanel {
   /** The jobs with their "out of date" flags (the storylines may have changed since). */
   async refreshJobs() {
     if (!this.formats.length) return; // not loaded yet: load() will fetch them
+    const asked = (this.refreshes = (this.refreshes || 0) + 1);
     try {
       const jobs = await apiFetch(this.urls.exports);
+      if (asked !== this.refreshes) return; // an answer to an older question, arriving late
       for (const job of jobs.reverse()) this.upsert(job);
     } catch {
       /* the next change or reload tries again */
@@ -143,6 +145,13 @@ export class ExportPanel {
     } finally {
       button.disabled = false;
     }
+  }
+
+  /** A job's state from a WebSocket event, which may arrive after a fresher API answer: once a
+   * job is known finished, whether it is out of date is the API's word (refreshJobs). */
+  fromEvent(job) {
+    const known = this.jobs.get(job.id);
+    this.upsert(known && known.status === "completed" ? { ...job, stale: known.stale } : job);
   }
 
   /** A job's state from the API or a WebSocket event. */
@@ -194,7 +203,7 @@ export class ExportPanel {
     item.dataset.status = job.status;
     item.querySelector(".export-job__label").textContent = this.label(job);
     const value = job.status === "completed" ? 100 : percent(job.progress);
-    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
+    const state = { queued: "Waiting\u2026", running: `${value} % \u00b7 ${job.message || ""}`, completed: `${job.stale ? "Out of date: the scenes or storylines changed since" : "Ready"} \u00b7 ${fileSize(job.size_bytes)}`, failed: job.error || "Failed" }[job.status];
     item.querySelector(".export-job__state").textContent = state || job.status;
     const bar = item.querySelector(".progress");
     bar.hidden = job.status === "completed" || job.status === "failed";

@@ -14,6 +14,10 @@ export const SHORTCUTS = [
   ["Shift+I / Shift+O", "Go to the in / out mark"],
   ["X", "Clear the in and out marks"],
   ["R / Shift+R", "Next / previous scene to review (unsure storyline, marked ?)"],
+  ["C", "Add a cut at the playhead (the scene is split in two)"],
+  ["Shift+C", "Remove the cut nearest the playhead (the scenes either side join)"],
+  ["M", "Move the cut nearest the playhead to the playhead"],
+  ["Drag a cut on the ruler", "Move it"],
   ["1 \u2026 9", "Move the selected scene(s) to storyline 1 \u2026 9"],
   ["0 or Delete", "Take the selected scene(s) out of every storyline"],
   ["Ctrl+Z", "Undo"],
@@ -48,6 +52,8 @@ function plainAction(actions, key, shift) {
     i: () => (shift ? actions.goToMark("in") : actions.mark("in")),
     o: () => (shift ? actions.goToMark("out") : actions.mark("out")),
     x: actions.clearMarks,
+    c: () => (shift ? actions.removeCut() : actions.addCut()),
+    m: actions.moveCut,
     r: () => actions.review(shift ? -1 : 1),
     0: () => actions.moveTo(null),
     delete: () => actions.moveTo(null),
@@ -67,7 +73,8 @@ function plainAction(actions, key, shift) {
 /**
  * Bind the shortcuts. `actions`: playPause, shuttle(direction), stop, stepTime(unit 0 = frame
  * or 1 = second, direction), scene(direction), goTo(seconds), mark("in"|"out"),
- * goToMark("in"|"out"), clearMarks, moveTo(n|null), review(direction), undo, redo, zoom(f), fit, help, escape.
+ * goToMark("in"|"out"), clearMarks, moveTo(n|null), review(direction), undo, redo, addCut,
+ * removeCut, moveCut, zoom(f), fit, help, escape.
  */
 export function bindShortcuts(actions) {
   const handler = (event) => {

@@ -3,6 +3,7 @@
 
 import { apiFetch, pageData } from "../api.js";
 import { timecode } from "../format.js";
+import { CutPanel } from "./cuts.js";
 import { DetailsPanel } from "./details.js";
 import { Editor } from "./editor.js";
 import { ExportPanel } from "./exports.js";
@@ -35,6 +36,7 @@ const view = new TimelineView({
   },
   onLayout: renderHeaders,
   onViewChange: syncRanges,
+  onCutMove: (sceneId, time) => cutPanel.move(sceneId, time),
 });
 
 const editor = new Editor({ urls: data.urls, model, toaster, reload });
@@ -52,6 +54,24 @@ transport.on("seek", (time) => {
 transport.on("marks", (marks) => {
   view.setMarks(marks);
   renderMarks(marks);
+});
+const cutPanel = new CutPanel({
+  root: $("cuts-panel"),
+  url: data.urls.cuts,
+  editor,
+  model,
+  toaster,
+  playhead: () => player.currentTime,
+  seek: (time) => {
+    seek(time);
+    view.reveal(time);
+  },
+  onEdited: () => loadTranscript(),
+  onRerunDone: async () => {
+    await Promise.all([reload(), loadTranscript()]);
+    await exportsPanel.refreshJobs();
+  },
+  onPending: (ids) => view.setPending(ids),
 });
 const exportsPanel = new ExportPanel({
   form: $("export-form"),
@@ -76,6 +96,7 @@ async function reload() {
   } else {
     renderHeaderCounts();
     view.requestRender();
+    exportsPanel.refreshJobs(); // a scene moved in or out: earlier exports may be out of date
   }
   selection = selection.filter((id) => model.scene(id));
   view.select(selection);
@@ -83,6 +104,7 @@ async function reload() {
   $("undo-button").disabled = !model.canUndo;
   $("redo-button").disabled = !model.canRedo;
   $("scene-total").textContent = `${model.scenes.length} scenes \u00b7 ${model.storylines.length} storylines`;
+  cutPanel.render();
   renderReview();
   if (selection[0]) details.show(selection[0], model);
 }
@@ -317,6 +339,13 @@ function renderMarks({ in: start, out: end }) {
   $("marks-display").textContent = parts.join(" ");
 }
 
+/** The timeline's Undo takes back the latest cut edit or storyline correction; a cut edit's
+ * undo re-runs its scenes, so the transcript and the cut panel follow. */
+async function undo() {
+  await editor.undo();
+  await Promise.all([loadTranscript(), cutPanel.changed()]).catch(() => {});
+}
+
 function moveSelectionTo(number) {
   if (!selection.length) {
     toaster.show("Select a scene first (click it, or J / K).", { kind: "info" });
@@ -360,7 +389,8 @@ function bindToolbar() {
     view.setView((room * Number(event.target.value)) / ZOOM_STEPS, view.pps);
   });
   $("review-button").addEventListener("click", () => stepReview(1));
-  $("undo-button").addEventListener("click", () => editor.undo());
+  $("undo-button").addEventListener("click", () => undo());
+  $("cut-button").addEventListener("click", () => cutPanel.addAtPlayhead());
   $("redo-button").addEventListener("click", () => editor.redo());
   $("new-storyline").addEventListener("click", () => editor.create(`Storyline ${model.storylines.length + 1}`, selection));
   $("exclude-button").addEventListener("click", () => moveSelectionTo(null));
@@ -383,8 +413,11 @@ function bindToolbar() {
     clearMarks: () => transport.clearMarks(),
     moveTo: moveSelectionTo,
     review: stepReview,
-    undo: () => editor.undo(),
+    undo,
     redo: () => editor.redo(),
+    addCut: () => cutPanel.addAtPlayhead(),
+    removeCut: () => cutPanel.removeNearest(),
+    moveCut: () => cutPanel.moveNearest(),
     zoom: (factor) => view.zoom(factor),
     fit: () => view.fit(),
     help: () => (dialog.open ? dialog.close() : dialog.showModal()),
@@ -421,7 +454,8 @@ function connectLive() {
     if (mode === "live" && wasLive) reloadSoon(); // back after a drop: catch up
     if (mode === "live") wasLive = true;
   });
-  live.on("state", () => {
+  live.on("state", (state) => {
+    cutPanel.progress(state);
     if (live.mode === "polling") reloadSoon();
   });
   const remoteToasts = new Map(); // edit id -> its toast, taken away when the edit is undone
@@ -438,7 +472,23 @@ function connectLive() {
     }
     reloadSoon();
   });
-  live.on("export.progress", (job) => exportsPanel.upsert(job));
+  live.on("cuts.changed", (event) => {
+    const id = `cut-${event.edit?.id}`;
+    if (event.step === "undo" && remoteToasts.has(id)) {
+      remoteToasts.get(id).remove();
+      remoteToasts.delete(id);
+    } else if (!editor.isRecentOwnChange()) {
+      const who = event.edit?.user ? ` by ${event.edit.user}` : "";
+      const what = event.step === "undo" ? "Undone" : "Changed";
+      const toast = toaster.show(`${what} in another window${who}: ${event.edit?.summary || "cuts"}`, { kind: "info", ms: 10000 });
+      if (event.step !== "undo") remoteToasts.set(id, toast);
+    }
+    reloadSoon();
+    loadTranscript().catch(() => {});
+    cutPanel.changed().catch(() => {});
+    exportsPanel.refreshJobs().catch(() => {});
+  });
+  live.on("export.progress", (job) => exportsPanel.fromEvent(job));
   window.addEventListener("pagehide", () => live.destroy(), { once: true });
   live.start();
 }
@@ -515,6 +565,7 @@ async function start() {
   tick(0);
   loadWaveform().catch(() => {});
   exportsPanel.load().catch(() => {});
+  cutPanel.load().catch(() => {});
   connectLive();
 }
 

@@ -4,7 +4,8 @@
 // Drawing happens in requestAnimationFrame, at most once per frame, and only for what is on
 // screen (binary searches in the model), so zooming and scrolling stay smooth at 1,500 scenes.
 // Pointer input: click a scene to select and play it, drag it to another lane to move it, click
-// elsewhere to seek, drag the ruler to scroll; wheel scrolls, Ctrl/⌘+wheel zooms.
+// elsewhere to seek, drag the ruler to scroll, drag a cut's marker on the ruler to move the cut;
+// wheel scrolls, Ctrl/⌘+wheel zooms.
 
 import { NO_STORYLINE } from "./model.js";
 
@@ -14,6 +15,8 @@ const MAX_PX_PER_SECOND = 400;
 const DRAG_THRESHOLD = 5;
 const TICK_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 const NONE_COLOR = "#8a8f98";
+const CUT_COLOR = "#1f5fbf";
+const CUT_GRAB_PX = 6; // a press this close to a cut's marker on the ruler drags the cut
 
 function clockLabel(seconds, step) {
   const whole = Math.floor(seconds);
@@ -28,13 +31,14 @@ export class TimelineView {
   /**
    * @param {{canvas: HTMLCanvasElement, model: import("./model.js").TimelineModel,
    *          onSceneClick?: Function, onSceneDrop?: Function, onSeek?: Function,
-   *          onLayout?: Function, onViewChange?: Function}} options
+   *          onLayout?: Function, onViewChange?: Function, onCutMove?: Function}} options
    */
-  constructor({ canvas, model, onSceneClick, onSceneDrop, onSeek, onLayout, onViewChange }) {
+  constructor({ canvas, model, onSceneClick, onSceneDrop, onSeek, onLayout, onViewChange, onCutMove }) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.model = model;
-    this.callbacks = { onSceneClick, onSceneDrop, onSeek, onLayout, onViewChange };
+    this.callbacks = { onSceneClick, onSceneDrop, onSeek, onLayout, onViewChange, onCutMove };
+    this.pending = new Set(); // scenes whose partial re-run (after a cut edit) is under way
     this.width = 0;
     this.height = 0;
     this.start = 0; // seconds at the left edge
@@ -179,6 +183,22 @@ export class TimelineView {
     this.requestRender();
   }
 
+  /** Scenes being re-run after a cut edit: drawn hatched until the re-run is done. */
+  setPending(ids) {
+    this.pending = new Set(ids);
+    this.requestRender();
+  }
+
+  /** The scene starting at the cut whose ruler marker is within reach of `x`, or null. */
+  cutNear(x) {
+    const time = this.xToTime(x);
+    const reach = CUT_GRAB_PX / this.pps;
+    for (const scene of this.model.scenesBetween(time - reach, time + reach)) {
+      if (scene.index > 0 && Math.abs(this.timeToX(scene.start) - x) <= CUT_GRAB_PX) return scene;
+    }
+    return null;
+  }
+
   /** In and out marks (seconds or null), drawn as a band on the ruler and lines across. */
   setMarks(marks) {
     this.marks = { ...marks };
@@ -209,6 +229,7 @@ export class TimelineView {
       else if (row.kind === "wave") this.drawWave(row);
     }
     this.drawScenes(from, to);
+    this.drawCuts(from, to);
     this.drawDragGhost();
     this.drawMarks();
     this.drawPlayhead();
@@ -320,7 +341,7 @@ export class TimelineView {
       const y = row.y + 3;
       const h = row.h - 6;
       const storyline = this.model.storyline(scene.storyline_id);
-      const dragged = this.drag?.moving && this.drag.ids.has(scene.id);
+      const dragged = this.drag?.kind === "scene" && this.drag.moving && this.drag.ids.has(scene.id);
       ctx.globalAlpha = (storyline ? 0.3 + 0.7 * scene.relevance : 0.55) * (dragged ? 0.35 : 1);
       ctx.fillStyle = storyline ? storyline.color : NONE_COLOR;
       ctx.fillRect(x0, y, w, h);
@@ -336,6 +357,7 @@ export class TimelineView {
         ctx.fillRect(x0, y + h - 3, w, 3);
       }
       if (scene.needs_review) this.drawUnsure(x0, y, w, h);
+      if (this.pending.has(scene.id)) this.drawPending(x0, y, w, h);
       if (this.selected.has(scene.id)) {
         ctx.lineWidth = 2;
         ctx.strokeStyle = "#1c1f26";
@@ -344,6 +366,57 @@ export class TimelineView {
         ctx.lineWidth = 1;
         ctx.strokeRect(x0 + 2.5, y + 2.5, Math.max(1, w - 5), h - 5);
       }
+    }
+  }
+
+  /** A scene being re-run: diagonal hatching over its block. */
+  drawPending(x, y, w, h) {
+    const { ctx } = this;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y, w, h);
+    ctx.clip();
+    ctx.strokeStyle = "rgb(255 255 255 / 70%)";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (let i = x - h; i < x + w; i += 8) {
+      ctx.moveTo(i, y + h);
+      ctx.lineTo(i + h, y);
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  /** Each cut: a marker on the ruler (drag it to move the cut) and a line over the filmstrip. */
+  drawCuts(from, to) {
+    const { ctx } = this;
+    const ruler = this.rows[0];
+    const film = this.rows[1];
+    const drag = this.drag?.kind === "cut" && this.drag.moving ? this.drag : null;
+    ctx.fillStyle = CUT_COLOR;
+    ctx.strokeStyle = CUT_COLOR;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const scene of this.model.scenesBetween(from, to)) {
+      if (scene.index === 0) continue;
+      const x = Math.round(drag?.scene === scene ? drag.x : this.timeToX(scene.start)) + 0.5;
+      if (x < -CUT_GRAB_PX || x > this.width + CUT_GRAB_PX) continue;
+      ctx.moveTo(x - 4, ruler.y + ruler.h - 7);
+      ctx.lineTo(x + 4, ruler.y + ruler.h - 7);
+      ctx.lineTo(x, ruler.y + ruler.h);
+      ctx.closePath();
+      ctx.moveTo(x, film.y);
+      ctx.lineTo(x, film.y + film.h);
+    }
+    ctx.fill();
+    ctx.stroke();
+    if (drag) {
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(Math.round(drag.x) + 0.5, 0);
+      ctx.lineTo(Math.round(drag.x) + 0.5, this.height);
+      ctx.stroke();
+      ctx.setLineDash([]);
     }
   }
 
@@ -464,7 +537,7 @@ export class TimelineView {
 
   drawDragGhost() {
     const drag = this.drag;
-    if (!drag?.moving) return;
+    if (drag?.kind !== "scene" || !drag.moving) return;
     const row = this.rowAt(drag.y);
     if (!row || row.kind !== "lane") return;
     const { ctx } = this;
@@ -511,6 +584,8 @@ export class TimelineView {
     if (hit.scene && hit.row.kind === "lane") {
       const ids = this.selected.has(hit.scene.id) && this.selected.size > 1 && !additive ? new Set(this.selected) : new Set([hit.scene.id]);
       this.drag = { kind: "scene", scene: hit.scene, ids, x0: x, y0: y, x, y, moving: false, additive };
+    } else if (hit.row?.kind === "ruler" && this.cutNear(x)) {
+      this.drag = { kind: "cut", scene: this.cutNear(x), x0: x, x, moving: false };
     } else if (hit.row?.kind === "ruler") {
       this.drag = { kind: "pan", x0: x, start0: this.start, moving: false, time: hit.time };
     } else {
@@ -523,7 +598,14 @@ export class TimelineView {
     const { x, y } = this.point(event);
     if (!drag) {
       const hit = this.hit(x, y);
-      this.canvas.style.cursor = hit.scene && hit.row.kind === "lane" ? "grab" : hit.row?.kind === "ruler" ? "ew-resize" : "default";
+      const onCut = hit.row?.kind === "ruler" && this.cutNear(x);
+      this.canvas.style.cursor = hit.scene && hit.row.kind === "lane" ? "grab" : onCut ? "col-resize" : hit.row?.kind === "ruler" ? "ew-resize" : "default";
+      return;
+    }
+    if (drag.kind === "cut") {
+      drag.x = x;
+      if (Math.abs(x - drag.x0) > DRAG_THRESHOLD / 2) drag.moving = true;
+      if (drag.moving) this.requestRender();
       return;
     }
     if (drag.kind === "pan") {
@@ -548,6 +630,9 @@ export class TimelineView {
     const { x, y } = this.point(event);
     if (drag.kind === "pan") {
       if (!drag.moving) this.callbacks.onSeek?.(drag.time);
+    } else if (drag.kind === "cut") {
+      if (drag.moving) this.callbacks.onCutMove?.(drag.scene.id, this.xToTime(x));
+      else this.callbacks.onSeek?.(drag.scene.start);
     } else if (drag.kind === "seek") {
       this.callbacks.onSeek?.(drag.time, drag.scene);
     } else if (drag.moving) {

@@ -1,0 +1,156 @@
+"""Batched decoding of chunks in several languages at once.
+
+faster-whisper's ``BatchedInferencePipeline`` decodes a batch in one language, so a film in two
+languages decoded language by language runs a short batch per language: each ``generate`` call
+costs as many decoder steps as its longest chunk, whatever the batch size, and a batch of one
+Russian chunk cost as much as a batch of three English ones (bench/RESULTS.md, speech
+languages). Here a batch takes chunks of any language, each with its own language token in its
+prompt, so a film decodes in as many batches as a film of one language. The options are the
+pipeline's (beam 5, text tokens only, no temperature fallback); words are aligned per language
+(the alignment's start sequence names the language).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.pipeline.speech.windows import Chunk
+
+BEAM_SIZE = 5  # faster-whisper's default, as the batched pipeline used before
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    """A word as faster-whisper times it (seconds from the start of its chunk's audio)."""
+
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One chunk's text and words, times from the start of the chunk's audio."""
+
+    chunk: Chunk
+    text: str
+    words: list[WordTiming]
+
+
+def punctuation() -> tuple[str, str]:
+    """The punctuation faster-whisper merges into the word before or after (its defaults)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    parameters = inspect.signature(BatchedInferencePipeline.transcribe).parameters
+    return (
+        str(parameters["prepend_punctuations"].default),
+        str(parameters["append_punctuations"].default),
+    )
+
+
+def batches(chunks: list[Chunk], size: int, mixed: bool) -> Iterator[list[Chunk]]:
+    """``chunks`` in batches of ``size``; with ``mixed`` False a batch holds one language
+    (the encoder output can only be split by language on the CPU, see ``subset``)."""
+    group: list[Chunk] = []
+    for chunk in chunks:
+        if group and (len(group) == size or (not mixed and chunk.language != group[0].language)):
+            yield group
+            group = []
+        group.append(chunk)
+    if group:
+        yield group
+
+
+def subset(encoded: Any, indexes: list[int], total: int) -> Any:
+    """The encoder output of the batch items ``indexes`` (a CPU StorageView)."""
+    if len(indexes) == total:
+        return encoded
+    import ctranslate2
+    import numpy as np
+
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(encoded)[indexes]))
+
+
+class Decoder:
+    """Decodes batches of chunks of mixed languages with one loaded ``WhisperModel``."""
+
+    def __init__(self, model: Any, samples: Any) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self.model, self.samples = model, samples
+        self.tokenizers: dict[str, Any] = {}
+        self.new_tokenizer = lambda language: Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+        self.suppress = list(get_suppressed_tokens(self.tokenizer("en"), [-1]))
+        self.prepend, self.append = punctuation()
+
+    def tokenizer(self, language: str) -> Any:
+        if language not in self.tokenizers:
+            self.tokenizers[language] = self.new_tokenizer(language)
+        return self.tokenizers[language]
+
+    def features(self, chunks: list[Chunk]) -> Any:
+        """Log-mel features of each chunk's packed audio, padded to Whisper's 30 s."""
+        import numpy as np
+        from faster_whisper.audio import pad_or_trim
+
+        from analysis.pipeline.speech.whisper import excerpt
+
+        audio = [np.concatenate([excerpt(self.samples, s) for s in c.stretches]) for c in chunks]
+        return np.stack([pad_or_trim(self.model.feature_extractor(a)[..., :-1]) for a in audio])
+
+    def decode(self, chunks: list[Chunk]) -> list[Decoded]:
+        """Text and word times of every chunk of one batch."""
+        encoded = self.model.encode(self.features(chunks))
+        prompts = [
+            self.model.get_prompt(self.tokenizer(c.language), [], without_timestamps=True)
+            for c in chunks
+        ]
+        results = self.model.model.generate(
+            encoded,
+            prompts,
+            beam_size=BEAM_SIZE,
+            max_length=self.model.max_length,
+            suppress_blank=True,
+            suppress_tokens=self.suppress,
+        )
+        tokens = [result.sequences_ids[0] for result in results]
+        words: list[list[WordTiming]] = [[] for _ in chunks]
+        for language in dict.fromkeys(c.language for c in chunks):
+            own = [i for i, c in enumerate(chunks) if c.language == language]
+            encoded_own = subset(encoded, own, len(chunks))
+            timed = self.align(encoded_own, language, [(chunks[i], tokens[i]) for i in own])
+            for index, found in zip(own, timed, strict=True):
+                words[index] = found
+        return [
+            Decoded(chunk, self.tokenizer(chunk.language).decode(tokens[i]), words[i])
+            for i, chunk in enumerate(chunks)
+        ]
+
+    def align(
+        self, encoded: Any, language: str, items: list[tuple[Chunk, list[int]]]
+    ) -> list[list[WordTiming]]:
+        """Word times of chunks of one ``language`` (with their text tokens), by
+        faster-whisper's alignment and its rules for long first and last words."""
+        segments: list[list[dict[str, Any]]] = [
+            [{"tokens": tokens, "start": 0.0, "end": chunk.duration, "seek": 0}]
+            for chunk, tokens in items
+        ]
+        frames = [math.ceil(chunk.duration) * self.model.frames_per_second for chunk, _ in items]
+        self.model.add_word_timestamps(
+            segments, self.tokenizer(language), encoded, frames, self.prepend, self.append, 0.0
+        )
+        return [
+            [
+                WordTiming(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
+                for w in segment[0].get("words", [])
+            ]
+            for segment in segments
+        ]

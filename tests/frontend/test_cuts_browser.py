@@ -1,0 +1,160 @@
+"""Cut review in headless Chromium against the real stack (Daphne, worker, Redis, Postgres).
+
+An editor adds a cut at the playhead (C), sees the scene split and the re-run of the two new
+scenes finish with their pictures and sound measured, drags a cut on the ruler, removes one
+from the cut list, undoes with Ctrl+Z, and sees an export made before go out of date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.axe import assert_accessible
+from tests.e2e_server import E2EStack
+from tests.fixtures_timeline import NAMES, ColourClip, make_colour_clip, seed_colour_analysis
+from tests.frontend.test_browser import browser, log_in, shot, stack  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+RERUN_MS = 240_000  # a re-run decodes the clip and loads the audio and text models once
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> ColourClip:
+    return make_colour_clip(tmp_path_factory.mktemp("cuts") / "Фильм цвета.mp4", size="320x180")
+
+
+@pytest.fixture(scope="module")
+def analysis_id(stack: E2EStack, clip: ColourClip) -> str:  # noqa: F811
+    return seed_colour_analysis(stack, clip)
+
+
+@pytest.fixture
+def context(browser: Any, stack: E2EStack) -> Iterator[BrowserContext]:  # noqa: F811
+    # bypass_csp: Playwright's wait_for_function evals strings, which the pages' policy forbids.
+    ctx = browser.new_context(
+        bypass_csp=True, base_url=stack.base_url, viewport={"width": 1440, "height": 1000}
+    )
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+def scene_bounds(page: Page) -> list[list[float]]:
+    return page.evaluate("() => window.timelineDebug.model.scenes.map((s) => [s.start, s.end])")
+
+
+def wait_rerun_done(page: Page) -> None:
+    """The re-run's status shows, then goes once the worker is done and the page reloaded."""
+    status = page.get_by_test_id("rescene-status")
+    expect(status).to_be_hidden(timeout=RERUN_MS)
+    expect(
+        page.get_by_test_id("toast").filter(has_text="re-run: pictures, sound")
+    ).not_to_have_count(0)
+    page.wait_for_function("() => window.timelineDebug.view.pending.size === 0")
+
+
+def scene_rows(page: Page, analysis_id: str) -> list[dict[str, Any]]:
+    response = page.request.get(f"/api/analyses/{analysis_id}/scenes")
+    assert response.ok
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+def ruler_point(page: Page, time: float) -> tuple[float, float]:
+    return page.evaluate(
+        "(t) => { const v = window.timelineDebug.view;"
+        " const box = v.canvas.getBoundingClientRect();"
+        " return [box.left + v.timeToX(t), box.top + v.rows[0].y + v.rows[0].h - 3]; }",
+        time,
+    )
+
+
+def test_editor_adds_moves_removes_and_undoes_cuts(
+    context: BrowserContext, analysis_id: str, clip: ColourClip
+) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page)
+    page.goto(f"/analyses/{analysis_id}/timeline/")
+    page.wait_for_function("document.body.dataset.timeline === 'ready'")
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    expect(page.get_by_test_id("cut-count")).to_have_text("5")
+
+    # An EDL of the first storyline, made before any cut edit.
+    page.get_by_test_id("export-target").select_option(label=NAMES[0])
+    page.get_by_test_id("export-kind").select_option("edl")
+    page.get_by_test_id("export-button").click()
+    job = page.get_by_test_id("export-job").first
+    expect(job).to_have_attribute("data-status", "completed", timeout=60_000)
+    expect(job).to_have_attribute("data-stale", "false")
+
+    # Park the playhead on scene 4 (3.8 s), one second on, and cut there with C.
+    rect = page.evaluate("() => window.timelineDebug.sceneRect('scene_4')")
+    page.mouse.click(rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2)
+    page.keyboard.press("Shift+ArrowRight")
+    page.wait_for_function("Math.abs(window.timelineDebug.view.time - 4.8) < 0.01")
+    page.keyboard.press("c")
+    added = page.get_by_test_id("toast").filter(has_text="Cut added at 00:05")
+    expect(added).to_contain_text("Cut added at 00:05: scene 4 split into scenes 4 and 5")
+    expect(page.get_by_test_id("scene-total")).to_have_text("7 scenes · 2 storylines")
+    bounds = scene_bounds(page)
+    assert bounds[3] == pytest.approx([3.8, 4.8]) and bounds[4] == pytest.approx([4.8, 5.8])
+    status = page.get_by_test_id("rescene-status")
+    expect(status).to_contain_text("Re-running scenes 4, 5")
+    shot(page, "cuts-01-rerunning")
+    wait_rerun_done(page)
+    # The new scenes have their own pictures and sound; scene 6 (not touched) has no sound
+    # measured, as seeded.
+    rows = scene_rows(page, analysis_id)
+    assert [r["id"] for r in rows][3:5] == ["scene_4", "scene_5"]
+    for row in rows[3:5]:
+        assert row["keyframe_url"] and row["thumbnail_url"] and row["audio"]["rms_energy"] > 0.01
+    assert rows[5]["audio"] is None
+    expect(page.get_by_test_id("export-job").first).to_have_attribute("data-stale", "true")
+    expect(page.get_by_test_id("export-job").first).to_contain_text("Out of date")
+
+    # Drag the new cut's marker on the ruler from 4.8 s to about 5.1 s (scene 5 ends at 5.8).
+    page.get_by_test_id("timeline-canvas").scroll_into_view_if_needed()
+    x, y = ruler_point(page, 4.8)
+    to_x, _ = ruler_point(page, 5.1)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 9):
+        page.mouse.move(x + (to_x - x) * step / 8, y)
+    page.mouse.up()
+    expect(page.get_by_test_id("toast").filter(has_text="Scene 5 now starts at")).to_have_count(1)
+    moved = scene_bounds(page)[4][0]
+    assert moved == pytest.approx(5.1, abs=0.08) and round(moved * 25, 6) == round(moved * 25)
+    wait_rerun_done(page)
+
+    # Remove the cut before scene 3 from the cut list: scenes 2 and 3 join.
+    page.locator("#cuts-panel summary").click()
+    item = page.get_by_test_id("cut-item").filter(has_text="scene 2 | scene 3")
+    item.get_by_role("button", name="Remove the cut before scene 3").click()
+    removal = page.get_by_test_id("toast").filter(has_text="Cut at 00:03 removed")
+    expect(removal).to_contain_text("scenes 2 and 3 merged into scene 2")
+    expect(page.get_by_test_id("scene-total")).to_have_text("6 scenes · 2 storylines")
+    assert scene_bounds(page)[1] == pytest.approx([1.0, 3.8])
+    expect(page.get_by_test_id("cut-count")).to_have_text("5")
+    expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scene 2")
+    assert_accessible(page, "timeline with the cut list and a re-run going on")
+
+    # Ctrl+Z at once (the re-run is taken over): the same scenes again, the removal's toast
+    # taken away when the undo is confirmed.
+    expect(removal).to_have_count(1)
+    page.keyboard.press("Control+z")
+    undone = page.get_by_test_id("toast").filter(has_text="Undone: Cut at 00:03 removed")
+    expect(undone).to_have_count(1)
+    expect(removal).to_have_count(0)
+    expect(page.get_by_test_id("scene-total")).to_have_text("7 scenes · 2 storylines")
+    bounds = scene_bounds(page)
+    assert bounds[1] == pytest.approx([1.0, 2.6]) and bounds[2] == pytest.approx([2.6, 3.8])
+    expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scenes 2, 3")
+    wait_rerun_done(page)
+    shot(page, "cuts-02-undone")
+    assert not errors, errors

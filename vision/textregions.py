@@ -1,0 +1,157 @@
+"""Where the text of a frame is: letters found as stable regions (MSER), chained into lines.
+
+A letter is a patch of even ink that keeps its outline over a range of grey thresholds (a
+maximally stable extremal region) whatever its colour, its contrast or what lies behind it: a
+translucent watermark over stone, red letters on a taxi sign, light print on a screen. Letters
+of one line are about as tall as each other and sit side by side, so regions chained that way
+make a line; foliage and texture give letter-like regions as well, but seldom chains of them.
+The regions do not depend on how the frame is turned: chained top to bottom instead of left
+to right, the same regions give the lines that stand on their side (a phone filmed sideways),
+so one search finds both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, width, height
+DETECT_WIDTH = 640  # frames are searched at most this wide
+MIN_LETTER = 5  # smallest letter height searched, in detection pixels
+MAX_LETTER_SHARE = 0.25  # tallest letter, as a share of the frame's shorter side
+MIN_LETTERS = 3  # letters a chain needs to count as a line
+MAX_REGIONS = 1500  # a frame of pure texture: the tallest regions are kept (pairs are compared)
+HEIGHT_RATIO = 1.5  # neighbouring letters differ in height by at most this factor
+MISALIGNMENT = 0.35  # and in their middles by at most this share of their height
+SPACING = 1.0  # and are at most this many letter heights apart
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line of letters: its box in the frame's pixels, its letters, its direction."""
+
+    box: Box
+    letters: int
+    vertical: bool  # the line runs top to bottom (text standing on its side)
+
+
+@dataclass(frozen=True)
+class FrameText:
+    """The lines of text one frame shows, and how sharp the frame is."""
+
+    lines: list[TextLine]
+    sharpness: float
+
+    def letters(self, vertical: bool) -> int:
+        return sum(line.letters for line in self.lines if line.vertical == vertical)
+
+
+def find_lines(image: np.ndarray) -> FrameText:
+    """The lines of text of a BGR (or grey) frame, both upright and standing on their side."""
+    import cv2
+
+    factor = min(1.0, DETECT_WIDTH / image.shape[1])
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    boxes = letter_boxes(grey)
+    tallest = MAX_LETTER_SHARE * min(grey.shape[:2])
+    found = []
+    for vertical in (False, True):
+        for box, letters in chain(boxes, vertical, tallest):
+            full = tuple(round(v / factor) for v in box)
+            found.append(TextLine(full, letters, vertical))  # type: ignore[arg-type]
+    return FrameText(found, float(cv2.Laplacian(grey, cv2.CV_32F).var()))
+
+
+def letter_boxes(grey: np.ndarray) -> np.ndarray:
+    """Boxes (n x 4: x, y, w, h) of the letter-sized stable regions of a grey image, light
+    and dark ones alike, each distinct box once."""
+    import cv2
+    import numpy as np
+
+    tallest = MAX_LETTER_SHARE * min(grey.shape[:2])
+    mser = cv2.MSER.create(delta=4, min_area=8, max_area=int(2 * tallest * tallest))
+    regions, found = mser.detectRegions(grey)
+    if len(found) == 0:
+        return np.zeros((0, 4), dtype=np.int32)
+    boxes = np.asarray(found, dtype=np.int32)
+    area = np.array([len(points) for points in regions], dtype=np.float64)
+    shorter, longer = boxes[:, 2:].min(axis=1), boxes[:, 2:].max(axis=1)
+    fill = area / (boxes[:, 2] * boxes[:, 3])
+    # Bars and blotches are not letters: letters fill part of their box, and are neither
+    # tiny nor larger than the tallest letter (a wide one, such as W, in one direction).
+    keep = (
+        (longer >= MIN_LETTER)
+        & (shorter <= tallest)
+        & (longer <= 2 * tallest)
+        & (fill >= 0.12)
+        & (fill <= 0.95)
+    )
+    boxes = np.unique(boxes[keep], axis=0)
+    if len(boxes) > MAX_REGIONS:
+        boxes = boxes[np.argsort(-boxes[:, 3], kind="stable")[:MAX_REGIONS]]
+    return boxes
+
+
+def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, int]]:
+    """Letter boxes chained into lines, each as (box, letters); ``vertical``: chained top
+    to bottom (the boxes are transposed, chained left to right, and transposed back).
+    ``tallest``: the tallest letter, in the boxes' pixels."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if vertical:
+        boxes = boxes[:, [1, 0, 3, 2]]
+    w, h = boxes[:, 2], boxes[:, 3]
+    boxes = boxes[(w <= 1.8 * h) & (h >= MIN_LETTER) & (h <= tallest)]
+    if len(boxes) < MIN_LETTERS:
+        return []
+    first, second = _neighbours(boxes.astype(np.float32))
+    graph = coo_matrix((np.ones(len(first)), (first, second)), shape=(len(boxes),) * 2)
+    count, labels = connected_components(graph, directed=False)
+    lines = []
+    for label in range(count):
+        members = boxes[labels == label]
+        letters = _distinct(members)
+        if letters < MIN_LETTERS:
+            continue
+        x0, y0 = members[:, :2].min(axis=0)
+        x1, y1 = (members[:, :2] + members[:, 2:]).max(axis=0)
+        box = (int(y0), int(x0), int(y1 - y0), int(x1 - x0)) if vertical else None
+        lines.append((box or (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), letters))
+    return lines
+
+
+def _neighbours(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs of boxes that could be neighbouring letters of one line."""
+    import numpy as np
+
+    x, y, w, h = boxes.T
+    taller = np.maximum(h[:, None], h[None, :])
+    shorter = np.minimum(h[:, None], h[None, :])
+    middle = np.abs((y + h / 2)[:, None] - (y + h / 2)[None, :])
+    gap = np.maximum(x[None, :] - (x + w)[:, None], x[:, None] - (x + w)[None, :])
+    near = (
+        (taller <= HEIGHT_RATIO * shorter)
+        & (middle <= MISALIGNMENT * taller)
+        & (gap <= SPACING * taller)
+        & (gap >= -0.5 * np.minimum(w[:, None], w[None, :]))
+    )
+    first, second = np.nonzero(np.triu(near, k=1))
+    return first, second
+
+
+def _distinct(members: np.ndarray) -> int:
+    """Letters in a chain: nested regions of one letter (found at several thresholds)
+    count once, as boxes whose middles are less than a third of a letter apart."""
+    middles = sorted(float(x + w / 2) for x, _y, w, _h in members)
+    step = float(members[:, 3].mean()) / 3
+    count, last = 0, -1e9
+    for middle in middles:
+        if middle - last >= step:
+            count, last = count + 1, middle
+    return count
