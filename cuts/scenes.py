@@ -43,7 +43,9 @@ def span(scene: Scene) -> SceneSpan:
     )
 
 
-def set_bounds(scene: Scene, *, start: tuple[int, float] | None, end: tuple[int, float] | None):
+def set_bounds(
+    scene: Scene, *, start: tuple[int, float] | None, end: tuple[int, float] | None
+) -> None:
     """Give ``scene`` a new start and/or end, each ``(frame, seconds)``."""
     if start is not None:
         scene.start_frame, scene.start_time = start

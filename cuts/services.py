@@ -134,11 +134,13 @@ def cut_scene(analysis: Analysis, *, scene_id: str | None, time: float | None) -
 
 
 def _scene_by_public_id(analysis: Analysis, public_id: str) -> Scene:
+    from django.http import Http404
+
     from story.selectors import scene_by_public_id
 
     try:
         return scene_by_public_id(analysis, public_id)
-    except Exception as exc:  # its Http404, said as a domain error
+    except Http404 as exc:
         raise CutNotFound(f"No scene {public_id} in this analysis.") from exc
 
 

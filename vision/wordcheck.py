@@ -22,6 +22,7 @@ NUMBER = re.compile(r"^[#№+-]?\d+([.,:/-]\d+)*%?$")
 LATIN = re.compile(r"^[A-Za-z]+(['’-][A-Za-z]+)*$")  # noqa: RUF001
 CYRILLIC = re.compile(r"^[А-Яа-яЁё]+(-[А-Яа-яЁё]+)*$")  # noqa: RUF001
 ADDRESS = re.compile(r"^(www\.|https?://)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(/\S*)?$", re.I)
+TOP_LEVEL_DOMAINS = {"com", "org", "net", "info", "tv", "ru", "uk", "de", "fr", "io"}
 SINGLE_LETTER_WORDS = {"a", "i", "я", "в", "и", "с", "к", "у", "о"}  # noqa: RUF001
 VOWELS = set("aeiouyаеёиоуыэюя")  # noqa: RUF001
 
@@ -69,13 +70,40 @@ def wordlike(word: str) -> bool:
     )
 
 
+def joined_addresses(words: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Web addresses that Tesseract split at their dots ("www", "bcastell", "com") joined
+    back into one word: "www", one or two confident names, and a top-level domain."""
+    out: list[tuple[str, float]] = []
+    k = 0
+    while k < len(words):
+        for length in (3, 4):
+            part = words[k : k + length]
+            names = [clean(text).lower() for text, _c in part]
+            if (
+                len(part) == length
+                and names[0] == "www"
+                and names[-1] in TOP_LEVEL_DOMAINS
+                and all(LATIN.match(name) for name in names)
+                and min(c for _t, c in part) >= UNKNOWN_MIN_CONFIDENCE
+            ):
+                out.append((".".join(names), min(c for _t, c in part)))
+                k += length
+                break
+        else:
+            out.append(words[k])
+            k += 1
+    return out
+
+
 def real_words(words: list[tuple[str, float]]) -> list[str]:
     """The words of one read line worth showing, given (text, confidence) pairs; [] when
-    the line does not read as language. Kept words keep their punctuation ("news:")."""
-    tokens = [(text.strip(), clean(text), confidence) for text, confidence in words]
+    the line does not read as language. Kept words keep their punctuation ("news:"); a web
+    address counts as a word."""
+    pairs = joined_addresses(words)
+    tokens = [(text.strip(), clean(text), confidence) for text, confidence in pairs]
     tokens = [(raw, word, c) for raw, word, c in tokens if word]
     lettered = [word for _raw, word, _c in tokens if any(ch.isalpha() for ch in word)]
-    known = [word for word in lettered if is_known(word)]
+    known = [word for word in lettered if is_known(word) or ADDRESS.match(word)]
     if not known or len(known) < MIN_KNOWN_SHARE * len(lettered):
         return []
     return [raw.strip(JUNK_EDGES) for raw, word, c in tokens if _keep(word, c)]

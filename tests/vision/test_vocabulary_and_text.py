@@ -88,6 +88,8 @@ def test_clip_prompts_become_editor_words() -> None:
         ([("Initiate", 90.0), ("Search", 88.0), ("Searc", 60.0)], ["Initiate", "Search"]),
         ([("Initiate", 90.0), ("Searc", 60.0), ("xqzt", 95.0)], []),
         ([("3095", 81.0), ("dD]", 60.0)], []),
+        ([("www", 91.0), ("bcastell", 90.0), ("com", 97.0)], ["www.bcastell.com"]),
+        ([("www", 60.0), ("bcastell", 90.0), ("com", 97.0)], []),
     ],
 )
 def test_gibberish_is_dropped_and_words_kept(
