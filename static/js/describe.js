@@ -89,7 +89,8 @@ function watchTrack() {
   track.mode = "hidden"; // cues fire events without being drawn over the picture
   track.addEventListener("cuechange", () => {
     const cue = track.activeCues && track.activeCues[0];
-    if (cue) announce(cue.text);
+    // The cue's text without its <lang> span and with &amp; resolved, as a reader would say it.
+    if (cue) announce(cue.getCueAsHTML().textContent);
   });
 }
 
