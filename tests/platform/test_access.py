@@ -24,6 +24,7 @@ from hypothesis import settings as hypothesis_settings
 
 from analysis.models import Analysis, ApiToken, Video
 from tests.fixtures_robustness import Owned, make_owned
+from videoanalyzer.credentials import token_new
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -481,4 +482,6 @@ def test_no_secret_is_written_in_the_code() -> None:
     literal = re.compile(r"^(\w*(PASSWORD|SECRET|API_KEY|TOKEN)\w*)\s*=\s*['\"]", re.M)
     assert [name for name, _ in literal.findall(text) if name != "DEV_SECRET_KEY"] == []
     assert re.search(r'^SECRET_KEY = env\("SECRET_KEY"\) or DEV_SECRET_KEY$', text, re.M)
-    assert ApiToken._meta.get_field("key").default is not None  # random per token, not shared
+    fields = {field.name for field in ApiToken._meta.get_fields()}
+    assert "key" not in fields and "key_hash" in fields  # only a digest of each key is kept
+    assert token_new("va_") != token_new("va_")  # random per token, not shared
