@@ -28,6 +28,7 @@ from story.models import (
     Storyline,
     StorylineScene,
 )
+from story.services import edge_rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -168,17 +169,7 @@ def apply_partial(
         SceneConfidence.objects.update_or_create(scene_id=pk, defaults=place.confidence)
     SceneEdge.objects.filter(analysis=analysis, source_id__in=scope).delete()
     SceneEdge.objects.filter(analysis=analysis, target_id__in=scope).delete()
-    SceneEdge.objects.bulk_create(
-        SceneEdge(
-            analysis=analysis,
-            source_id=nodes[e["source"]].pk,
-            target_id=nodes[e["target"]].pk,
-            kind=e["kind"],
-            weight=e["weight"],
-            components=e["components"],
-        )
-        for e in result.edges
-    )
+    SceneEdge.objects.bulk_create(edge_rows(analysis, nodes, result.edges))
     SceneInterest.objects.filter(scene_id__in=scope).delete()
     SceneInterest.objects.bulk_create(
         SceneInterest(scene_id=pk, score=item["score"], parts=item["parts"])

@@ -147,7 +147,14 @@ def _storyline_row(analysis: Analysis, plan: Any) -> Storyline:
 
 def _replace_edges(analysis: Analysis, nodes: list[SceneNode], result: GroupingResult) -> None:
     SceneEdge.objects.filter(analysis=analysis).delete()
-    SceneEdge.objects.bulk_create(
+    SceneEdge.objects.bulk_create(edge_rows(analysis, nodes, result.edges))
+
+
+def edge_rows(
+    analysis: Analysis, nodes: list[SceneNode], edges: list[dict[str, Any]]
+) -> list[SceneEdge]:
+    """The graph's edges as rows, their ends turned from node positions into scene ids."""
+    return [
         SceneEdge(
             analysis=analysis,
             source_id=nodes[e["source"]].pk,
@@ -156,8 +163,8 @@ def _replace_edges(analysis: Analysis, nodes: list[SceneNode], result: GroupingR
             weight=e["weight"],
             components=e["components"],
         )
-        for e in result.edges
-    )
+        for e in edges
+    ]
 
 
 # --- Snapshots for undo/redo ------------------------------------------------------------------
