@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, markdown_table, require_media, setup_django, write_section
+from bench.common import (
+    ROOT,
+    load_average,
+    markdown_table,
+    require_media,
+    setup_django,
+    write_section,
+)
 
 LABELS = ROOT / "bench" / "vision_labels.json"
 OLD_MIN_SCORE, OLD_MAX = 0.1, 3
@@ -200,6 +207,15 @@ def ocr_figures(scenes: list[Scene], old: bool) -> tuple[float, float, int]:
     return found / max(1, wanted), wrong / max(1, read), read
 
 
+def commit() -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return out.stdout.strip() or "unknown"
+
+
 def search_figures(scenes: list[Scene], queries: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for query in queries:
@@ -216,8 +232,15 @@ def search_figures(scenes: list[Scene], queries: list[dict[str, Any]]) -> list[l
         ranked = [s for _score, s in sorted(hits, key=lambda h: -h[0])][:3]
         relevant = {(c, n) for c, ns in query["relevant"].items() for n in ns}
         good = sum((s.clip, s.number) in relevant for s in ranked)
+        retrieved = sum((s.clip, s.number) in relevant for _score, s in hits)
         rows.append(
-            [query["query"], len(relevant), len(hits), round(good / min(3, len(relevant)), 3)]
+            [
+                query["query"],
+                len(relevant),
+                len(hits),
+                round(good / min(3, len(relevant)), 3),
+                round(retrieved / len(relevant), 3),
+            ]
         )
     return rows
 
@@ -246,6 +269,7 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
     recall = sum(s.faces > 0 for s in faced) / max(1, len(faced))
     queries_rows = search_figures(scenes, queries)
     p3 = sum(r[3] for r in queries_rows) / len(queries_rows)
+    recall_q = sum(r[4] for r in queries_rows) / len(queries_rows)
     new_cost = sum(s.seconds for s in scenes) / len(scenes)
     old_cost = sum(s.old_seconds for s in scenes) / len(scenes)
     summary = markdown_table(
@@ -261,6 +285,7 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
                 "<= 0.05",
             ],
             ["search P@3 (tags)", "", f"{p3:.3f}", ""],
+            ["search recall (tags)", "", f"{recall_q:.3f}", ""],
             ["face scenes with a face", "", f"{recall:.3f}", ""],
             [
                 "CPU s per scene",
@@ -282,7 +307,7 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
             for s in scenes
         ],
     )
-    search = markdown_table(["query", "relevant", "found", "P@3"], queries_rows)
+    search = markdown_table(["query", "relevant", "found", "P@3", "recall"], queries_rows)
     return "\n\n".join(
         [
             "## vision: tags, on-screen text, faces (hand labels)",
@@ -290,7 +315,8 @@ def report(scenes: list[Scene], queries: list[dict[str, Any]]) -> str:
             f"{len({s.clip for s in scenes})} shared clips (`bench/vision_labels.json`), "
             "offline models (MobileNetV2, Tesseract rus+eng, dlib HOG faces); per scene 2 "
             "frames for tags, up to 8 for on-screen text, 4 for faces; CPU, 2 cores shared "
-            "with other work (load 13-20: the CPU ratio moves by about 0.1 between runs).",
+            f"with other work (load average {load_average()} at the end of the run: the CPU "
+            f"ratio moves by about 0.1 between runs); measured on commit {commit()}.",
             summary,
             per_scene,
             search,
