@@ -200,12 +200,21 @@ _paused: set[str] = set()
 _warm: set[str] = set()
 
 
+def pauses_in(stage: Stage[Any] | None) -> bool:
+    """Whether fault injection holds the worker still in ``stage`` (once, on its next report)."""
+    return (
+        stage is not None
+        and stage.name == setting("FAULT_PAUSE_STAGE")
+        and stage.name not in _paused
+    )
+
+
 def fault_pause(stage: Stage[Any] | None) -> None:
     """Fault injection for the crash tests: hold still once, mid-stage, so a kill lands there.
 
     Off unless ``FAULT_PAUSE_STAGE`` names the stage (set only on the worker a test kills).
     """
-    if stage is None or stage.name != setting("FAULT_PAUSE_STAGE") or stage.name in _paused:
+    if stage is None or not pauses_in(stage):
         return
     _paused.add(stage.name)
     logger.warning(
@@ -277,10 +286,21 @@ class ProgressReporter:
                 return
             self._save(current)
         # Outside the lock: a pause or a slow listener must not hold up the other lanes.
-        if current is not None and current.in_stage:
-            fault_pause(current.stage)
+        if current is not None and current.in_stage and pauses_in(current.stage):
+            self._hold(current)
         if self.listener:
             self.listener(self.analysis)
+
+    def _hold(self, current: Lane) -> None:
+        """The fault pause, with the row naming the held stage whichever lane it is on: the
+        crash tests wait for that name, and the other lane's reports must not hide it."""
+        with self._lock:
+            current.held = True
+            self._save(current)
+        try:
+            fault_pause(current.stage)
+        finally:
+            current.held = False
 
     def _progress(self) -> float:
         done = sum(self.weights[s.name] for s in self.stages if s.name in self.done)
@@ -289,7 +309,7 @@ class ProgressReporter:
 
     def _text(self, current: Lane | None) -> tuple[str, str]:
         """(stage name, message) to show: the main lane's first, then the others'."""
-        lanes = sorted(self.running.items(), key=lambda item: item[0] != MAIN)
+        lanes = sorted(self.running.items(), key=lambda item: (not item[1].held, item[0] != MAIN))
         if not lanes:
             return ("", current.message if current else "")
         first = lanes[0][1]
@@ -329,6 +349,7 @@ class Lane:
     fraction: float = 0.0
     message: str = ""
     in_stage: bool = False
+    held: bool = False  # by fault injection (crash tests): the row names this lane's stage
 
 
 def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:

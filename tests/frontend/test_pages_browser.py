@@ -393,7 +393,7 @@ def test_audio_description_from_the_library(
     first = page.evaluate("window.__spoken[0]")
     starts = page.evaluate(
         "() => [...document.querySelector('[data-testid=describe-player]').textTracks[0].cues]"
-        ".map((cue) => [cue.startTime, cue.endTime, cue.text])"
+        ".map((cue) => [cue.startTime, cue.endTime, cue.getCueAsHTML().textContent])"
     )
     assert any(
         text == first["text"] and start - 0.3 <= first["time"] <= end for start, end, text in starts
