@@ -83,6 +83,10 @@ class Stage(abc.ABC, Generic[ResultT]):
     # Stages of other lanes that must be done before this one starts (the runner ignores names
     # that are not in the run's pipeline).
     needs: ClassVar[tuple[str, ...]] = ()
+    # Heavy packages the stage imports when it runs. Before lanes start side by side the runner
+    # imports them on one thread: two threads importing torch at once can see it half made
+    # ("partially initialized module 'torch'"), which failed resumed runs.
+    imports: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def compute(self, ctx: StageContext) -> ResultT:

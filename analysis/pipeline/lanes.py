@@ -13,6 +13,7 @@ run killed with both lanes busy resumes each lane after its last finished stage.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -72,6 +73,23 @@ def split_lanes(stages: list[Stage[Any]], together: bool) -> dict[str, list[Stag
     for stage in stages:
         lanes.setdefault(stage.lane if together else MAIN, []).append(stage)
     return lanes
+
+
+def preload_imports(lanes: dict[str, list[Stage[Any]]]) -> list[str]:
+    """Import, on this thread, the heavy packages of every lane's stages when more than one lane
+    will run: package imports racing on two threads can leave one half made. A package that
+    is missing is skipped; its stage says so when it runs. Returns the modules imported."""
+    if sum(1 for stages in lanes.values() if stages) < 2:
+        return []
+    loaded = []
+    wanted = dict.fromkeys(name for stages in lanes.values() for s in stages for name in s.imports)
+    for name in wanted:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        loaded.append(name)
+    return loaded
 
 
 def run_lanes(lanes: dict[str, list[Stage[Any]]], run: Callable[[str], None]) -> None:

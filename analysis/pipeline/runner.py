@@ -36,7 +36,7 @@ from analysis.models import Analysis, AnalysisStatus, Video
 from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, ProgressFn, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
-from analysis.pipeline.lanes import MAIN, Schedule, run_lanes, split_lanes
+from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, split_lanes
 from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
@@ -82,6 +82,7 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
             ctx = StageContext(analysis, path, workdir, reporter.report, dict(analysis.parameters))
             ctx.pictures = plan_pictures(stages, ctx)  # once, for every stage of the run
             lanes = split_lanes(stages, together=lanes_allowed())
+            preload_imports(split_lanes(todo, together=lanes_allowed()))
 
             def run(lane: str) -> None:
                 _run_lane(lane, lanes[lane], lane_context(ctx, lane, reporter), reporter, ledger)

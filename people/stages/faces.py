@@ -197,6 +197,7 @@ class FacesStage(Stage[FacesResult]):
     """Find faces on a few frames per scene and group them into the video's characters."""
 
     name = "faces"
+    imports = ("numpy", "cv2", "dlib")
     label = "Finding characters"
     weight = 1.0
 

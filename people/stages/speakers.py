@@ -87,6 +87,7 @@ class SpeakersStage(Stage[SpeakersResult]):
     weight = 0.5
     lane = "sound"
     needs = ("transcript",)
+    imports = ("torch", "resemblyzer")
 
     def compute(self, ctx: StageContext) -> SpeakersResult:
         from people.voices import embed_segments, select_device, torch_cuda_available

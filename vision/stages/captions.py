@@ -103,6 +103,7 @@ class CaptionsStage(Stage[list[Caption]]):
     """A caption per scene: BLIP when configured and loadable, else the offline describer."""
 
     name = "captions"
+    imports = ("numpy", "torch")
     label = "Describing scenes"
     weight = 1.0
 

@@ -36,6 +36,7 @@ class EmbeddingsStage(Stage[Embeddings]):
     """An image embedding per keyframe (CLIP when configured, else MobileNetV2)."""
 
     name = "embeddings"
+    imports = ("numpy", "torch")
     label = "Embedding keyframes"
     weight = 0.5
 

@@ -126,6 +126,7 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
     """ImageNet objects, the place, CLIP tags (when configured) and motion of each scene."""
 
     name = "objects"
+    imports = ("numpy", "torch", "cv2")
     label = "Recognising objects and motion"
     weight = 1.0
 

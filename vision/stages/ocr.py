@@ -54,6 +54,7 @@ class OcrStage(Stage[list[Any]]):
     """Read on-screen text with Tesseract; a text held across cuts is recorded once."""
 
     name = "ocr"
+    imports = ("numpy", "cv2")
     label = "Reading on-screen text"
     weight = 1.0
 

@@ -124,6 +124,7 @@ class AudioStage(Stage[AudioResult]):
     weight = 1.0
     lane = "sound"
     needs = ("shots",)  # measured per scene
+    imports = ("numpy", "librosa", "faster_whisper")  # Silero VAD comes with faster-whisper
 
     def compute(self, ctx: StageContext) -> AudioResult:
         scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))

@@ -89,6 +89,7 @@ class KeyframesStage(Stage[KeyframesResult]):
     """Save a keyframe (middle of the scene), its thumbnail and the frame 1 s in, per scene."""
 
     name = "keyframes"
+    imports = ("numpy", "cv2")
     label = "Extracting keyframes"
     weight = 0.5
 

@@ -41,6 +41,7 @@ class ShotsStage(Stage[list[Shot]]):
     """Split the video into shots (hard cuts, dissolves, fades) in the run's one decode pass."""
 
     name = "shots"
+    imports = ("numpy", "torch", "cv2")
     label = "Detecting shots"
     weight = 2.0
 
