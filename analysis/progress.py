@@ -138,6 +138,16 @@ def eta_seconds(analysis: Analysis, now: datetime | None = None) -> float | None
     return round(max(0.0, worked * (1 - done) / done), 1)
 
 
+def time_left_text(seconds: float | None) -> str:
+    """The estimate as the command line shows it (the page words it the same way)."""
+    if seconds is None:
+        return "estimating the time left…"
+    if seconds < 45:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min left" if minutes < 90 else f"about {seconds / 3600:.1f} h left"
+
+
 def analysis_publish(analysis: Analysis) -> None:
     """Send the analysis's current state to everyone watching it; never fails the caller."""
     layer = get_channel_layer()

@@ -41,6 +41,7 @@ from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
 from mediakit.probe import MediaError
+from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 
 
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
+    prefer_passive_waits()  # before the stages' first torch or CTranslate2 import
     stages = build_pipeline(analysis.parameters.get("stages"))
     schedule = Schedule(stages, analysis.completed_stages)
     # A partial re-run's bar spans the stages it redoes, not the whole pipeline.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +218,20 @@ def test_analyze_command_runs_in_the_foreground(
     assert body["result"]["total_scenes"] == 3
     assert len(body["result"]["storylines"]) == 2
     assert Analysis.objects.get(pk=body["task_id"]).video.owner.username == "cli"
+
+
+def test_analyze_command_shows_the_time_left(user: Any, three_shot_clip: Path) -> None:
+    """The bar's line says how long is left once the installation has timed the stages (the
+    first run has nothing to go on, the second has the first's timings)."""
+    from django.core.management import call_command
+
+    lines = []
+    for _ in range(2):
+        err = io.StringIO()
+        call_command("analyze", str(three_shot_clip), "--json", os.devnull, stderr=err)
+        lines.append(err.getvalue())
+    assert "estimating the time left" in lines[0]
+    assert re.search(r"(about [0-9.]+ (min|h)|less than a minute) left", lines[1]), lines[1]
 
 
 def test_analyze_command_reports_a_bad_file(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analysis import services
 from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
+from analysis.progress import eta_seconds, time_left_text
 from analysis.selectors import analysis_status_json
 from exports.cli import add_export_arguments, check_export_options, export_from_options
 from mediakit.probe import MediaError
@@ -64,11 +65,15 @@ class Command(BaseCommand):
     def _run(self, analysis: Analysis) -> Analysis:
         from tqdm import tqdm
 
-        with tqdm(total=100, unit="%", file=sys.stderr, bar_format="{l_bar}{bar}| {desc}") as bar:
+        # The wrapped stream itself: tqdm redraws its line with "\r", which the wrapper would
+        # end with a newline.
+        out = getattr(self.stderr, "_out", sys.stderr)
+        with tqdm(total=100, unit="%", file=out, bar_format="{l_bar}{bar}| {desc}") as bar:
 
             def show(current: Analysis) -> None:
                 bar.n = round(current.progress * 100)
-                bar.set_description_str(current.message[:60])
+                left = time_left_text(eta_seconds(current))
+                bar.set_description_str(" · ".join(filter(None, [current.message[:60], left])))
                 bar.refresh()
 
             result = analysis_execute(analysis_id=analysis.id, listener=show)
