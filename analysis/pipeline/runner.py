@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, 
 from analysis.pipeline.stages.common import RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
+from analysis.stagecosts import Going, TimeLeft, plan_run
 from mediakit.probe import MediaError
 from videoanalyzer.progress import ProgressThrottle
 
@@ -243,7 +244,12 @@ class ProgressReporter:
         self.stages = stages
         self.schedule = schedule
         cold = [s.name for s in stages if s.name not in _warm]
-        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        self.time_left = _plan(analysis, stages, cold)
+        expected = self.time_left.expected
+        # The bar keeps time: each stage's share is its expected seconds in this run, else
+        # its measured cost per second of video.
+        known = all(s.name in expected for s in stages)
+        self.weights = dict(expected) if known else stage_weights(stages, cold=cold)
         # The time spent on kept work: earlier attempts' (up to their last finished stage) and
         # this one's (analysis.progress.eta_seconds).
         earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
@@ -272,7 +278,9 @@ class ProgressReporter:
     def finish(self, stage: Stage[Any], lane: str) -> None:
         with self._lock:
             self.done.add(stage.name)
-            self.running.pop(lane, None)
+            going = self.running.pop(lane, None)
+            if going is not None:
+                self.time_left.finished(stage.name, time.perf_counter() - going.started)
 
     def report(
         self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
@@ -317,18 +325,26 @@ class ProgressReporter:
         others = [f"{c.stage.label} {c.fraction:.0%}" for _lane, c in lanes[1:]]
         return first.stage.name, " · ".join([first.message, *others])[:500]
 
+    def _time_left(self) -> float | None:
+        now = time.perf_counter()
+        going = [Going(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
+        left = self.time_left.seconds(going)
+        return None if left is None else round(left, 1)
+
     def _save(self, current: Lane | None) -> None:
         raw = self._progress()
         worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
         progress = max(self.analysis.progress, round(raw, 4))
         stage, text = self._text(current)
+        left = self._time_left()
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
             progress=progress,
             work_seconds=worked,
             work_done=raw,
+            time_left_seconds=left,
             message=text,
             current_stage=stage,
             updated_at=Now(),
@@ -337,6 +353,7 @@ class ProgressReporter:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
         self.analysis.work_seconds, self.analysis.work_done = worked, raw
+        self.analysis.time_left_seconds = left
         self.analysis.current_stage = stage
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
@@ -350,6 +367,7 @@ class Lane:
     fraction: float = 0.0
     message: str = ""
     in_stage: bool = False
+    started: float = field(default_factory=time.perf_counter)
     held: bool = False  # by fault injection (crash tests): the row names this lane's stage
 
 
@@ -373,6 +391,16 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
         locked.save()
     analysis_result_write(locked, analysis_result(locked))
     analysis_publish(locked)
+
+
+def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> TimeLeft:
+    """The run's time left from the stages' learnt costs. A partial re-run's stages do a few
+    scenes, which the costs of whole runs say nothing about: its time left is unknown."""
+    if _prefix(analysis.metadata):
+        return TimeLeft(stages, {}, {}, analysis.completed_stages)
+    duration = float(analysis.video.duration or 0.0)
+    done = analysis.completed_stages
+    return plan_run(stages, duration=duration, cold=cold, done=done, together=lanes_allowed())
 
 
 def _prefix(metadata: dict[str, Any]) -> str:
