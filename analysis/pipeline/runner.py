@@ -37,7 +37,7 @@ from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, ProgressFn, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
 from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, split_lanes
-from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
 from analysis.stagecosts import Going, TimeLeft, plan_run
@@ -410,6 +410,9 @@ def _prefix(metadata: dict[str, Any]) -> str:
 
 
 def _fail(analysis: Analysis, owner: str, reason: str) -> None:
+    if _prefix(analysis.metadata):
+        _fail_partial(analysis, owner, reason)
+        return
     with contextlib.suppress(DatabaseError):
         mine = {"pk": analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": owner}
         Analysis.objects.filter(**mine).update(
@@ -421,6 +424,24 @@ def _fail(analysis: Analysis, owner: str, reason: str) -> None:
         )
         analysis.refresh_from_db()
         analysis_publish(analysis)
+    shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
+
+
+def _fail_partial(analysis: Analysis, owner: str, reason: str) -> None:
+    """A partial re-run (after a cut edit) that fails leaves the analysis completed with what
+    it had; ``metadata[RESCENE_FAILED_KEY]`` keeps the failure and the scenes, for a retry."""
+    with contextlib.suppress(DatabaseError), transaction.atomic():
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != owner:
+            return
+        scope = locked.metadata.pop(RESCENE_KEY, None) or {}
+        locked.metadata[RESCENE_FAILED_KEY] = {**scope, "error": reason[:5000]}
+        locked.status = AnalysisStatus.COMPLETED
+        locked.progress = 1.0
+        locked.message = "The re-run of the edited scenes failed"
+        locked.finished_at = timezone.now()
+        locked.save()
+        transaction.on_commit(lambda: analysis_publish(locked))
     shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
 
 
