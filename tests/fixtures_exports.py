@@ -67,7 +67,10 @@ class LongGopClip:
         ]
 
 
-def make_long_gop_clip(path: Path, seconds: list[float] = SECONDS) -> LongGopClip:
+def make_long_gop_clip(
+    path: Path, seconds: list[float] = SECONDS, *, sample_rate: int = SAMPLE_RATE
+) -> LongGopClip:
+    """The numbered clip; its AAC sound at ``sample_rate`` (a packet is 1024 samples)."""
     total = sum(seconds)
     inputs: list[str] = []
     for (r, g, b), length in zip(COLOURS, seconds, strict=False):
@@ -84,6 +87,7 @@ def make_long_gop_clip(path: Path, seconds: list[float] = SECONDS) -> LongGopCli
     graph = f"{joined}concat=n={n}:v=1:a=0,format=yuv420p[c];[c][{n}:v]overlay=0:{BAND_TOP}[v]"
     encode = ["-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-keyint_min", "250"]
     encode += ["-sc_threshold", "0", "-bf", "3", "-c:a", "aac", "-b:a", "128k"]
+    encode += ["-ar", str(sample_rate)]
     maps = ["-filter_complex", graph, "-map", "[v]", "-map", f"{n + 1}:a"]
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs, *maps, *encode, str(path)],

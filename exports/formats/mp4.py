@@ -18,7 +18,7 @@ class Mp4(ExportFormat):
     needs = frozenset({SCENES, VIDEO})
     cut_mode = True
     order = 10
-    version = 2  # frame-accurate smart cut
+    version = 3  # frame-accurate smart cut, its AAC sound copied
 
     def produce_storyline(self, ctx: ExportContext) -> Path:
         out = ctx.workdir / self.file_name(f"cut-{ctx.plan_or_fail().pk}")

@@ -14,8 +14,10 @@ possible here (not H.264, a profile or pixel format libx264 cannot make, a reord
 two frames, open GOPs, a varying frame rate), ``plan_smart_cut`` says why and the caller
 re-encodes the whole cut.
 
-The audio is decoded span by span to the exact video times and encoded once (AAC; the encoder's
-priming is written as an MP4 edit list), so it is in sync at every join by construction.
+The sound's AAC packets are copied, each span's from the packet nearest its picture (``sound``):
+within half a packet of the picture at every join. Where that would be more than a frame off
+(or the sound is not AAC-LC in MP4), the sound is decoded span by span to the exact video times
+and encoded once (AAC; the encoder's priming is written as an MP4 edit list).
 
 Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``making`` (the ffmpeg
 runs: a few per cut, not one per piece).
@@ -31,6 +33,7 @@ from mediakit.smartcut.making import (
     BATCH,
     Entry,
     Job,
+    Sound,
     check_frames,
     copy_batch,
     cut_audio,
@@ -45,6 +48,7 @@ from mediakit.smartcut.plan import (
     reorder_delay,
     span_pieces,
 )
+from mediakit.smartcut.sound import copy_problem, plan_sound, read_audio, write_sound
 from mediakit.smartcut.source import (
     Packets,
     Source,
@@ -93,14 +97,26 @@ def smart_cut(
         return plan
     job = Job(source, info, reorder_delay(info.packets, info.stream.frame), workdir)
     entries = _make_pieces(job, plan.pieces, report)
-    audio = None
-    if has_audio:
-        audio = workdir / "audio.wav"
-        cut_audio(job, plan.spans, audio)
+    sound = _make_sound(job, plan.spans) if has_audio else None
     report(0.95, "Joining the pieces")
-    _run([*join_command(job, entries, audio), str(out)], "Joining the pieces")
+    _run([*join_command(job, entries, sound), str(out)], "Joining the pieces")
     check_frames(out, plan.frames(copy=False) + plan.frames(copy=True), job.frame)
     return plan
+
+
+def _make_sound(job: Job, spans: Sequence[Span]) -> Sound | None:
+    """The spans' sound: its packets copied where that stays within a frame, else decoded."""
+    track = read_audio(job.path)
+    if track is None:
+        return None
+    if not copy_problem(track, job.frame):
+        plan = plan_sound(track, spans, min(job.times))
+        path = job.workdir / "sound.aac"
+        write_sound(job.path, track, plan, path)
+        return Sound(path, copied=True, lead=track.packet_seconds if plan.primed else 0.0)
+    path = job.workdir / "audio.wav"
+    cut_audio(job, spans, path)
+    return Sound(path, copied=False)
 
 
 def _make_pieces(job: Job, pieces: Sequence[Piece], report: Report) -> list[Entry]:

@@ -7,7 +7,8 @@
 - All copied middles are one ffmpeg run per batch: one input and one output per piece, packets
   copied with their source timestamps (``-copyts``), so the packet index read before the cut
   says where each starts and nothing is probed.
-- The sound of all spans is decoded to one WAV, encoded once when the pieces are joined.
+- The sound's AAC packets are copied (``sound``) where that keeps it within a frame of the
+  picture; else the sound of all spans is decoded to one WAV, encoded once at the join.
 - The concat demuxer joins the pieces (each from its first frame for exactly its frames'
   duration) and the sound into the MP4; the result is checked to hold the planned frames on an
   unbroken frame grid.
@@ -201,18 +202,32 @@ def cut_audio(job: Job, spans: Sequence[Span], out: Path) -> None:
     _run(command, "Joining sound")
 
 
-def join_command(job: Job, entries: Sequence[Entry], audio: Path | None) -> list[str]:
+@dataclass(frozen=True)
+class Sound:
+    """The cut's sound for the join: copied AAC packets (``lead`` seconds of priming to skip)
+    or decoded samples to encode."""
+
+    path: Path
+    copied: bool
+    lead: float = 0.0
+
+
+def join_command(job: Job, entries: Sequence[Entry], sound: Sound | None) -> list[str]:
     """The ffmpeg command that joins the pieces (and the sound) into MP4, output last."""
     # Each piece from its own first frame, for exactly its frames' duration: the concat
     # demuxer then lays the pieces end to end with no frame overlapping or missing.
     listing = job.workdir / "pieces.txt"
     listing.write_text("".join(e.listing() for e in entries), encoding="utf-8")
     command = [*FFMPEG, "-f", "concat", "-safe", "0", "-i", str(listing)]
-    if audio is not None:
-        command += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac"]
-        command += ["-b:a", "192k"]
-    else:
+    if sound is None:
         command += ["-map", "0:v:0"]
+    elif sound.copied:
+        # The priming packet before 0 s: the muxer writes the edit list that skips it.
+        command += ["-itsoffset", f"{-sound.lead:.6f}", "-i", str(sound.path)]
+        command += ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "copy"]
+    else:
+        command += ["-i", str(sound.path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac"]
+        command += ["-b:a", "192k"]
     return [*command, "-c:v", "copy", *job.timescale(), "-movflags", "+faststart"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from mediakit.smartcut import (
     video_packets,
     video_stream,
 )
+from mediakit.smartcut.sound import AudioTrack, plan_sound
 from tests.fixtures_exports import (
     BEEP_FRAME,
     FPS,
@@ -106,8 +108,7 @@ def test_the_joined_file_is_one_clean_stream(
     assert decode.stderr == ""
 
 
-def test_sound_is_in_sync_within_a_frame_at_every_join(cut: tuple[Path, SmartCutPlan]) -> None:
-    out, _ = cut
+def assert_in_sync(out: Path) -> None:
     numbers = frame_numbers(out)
     onsets = beep_onsets(audio_samples(out))
     # A beep starts with every frame numbered 12 mod 25, wherever the cut put it.
@@ -115,6 +116,65 @@ def test_sound_is_in_sync_within_a_frame_at_every_join(cut: tuple[Path, SmartCut
     assert len(onsets) == len(flashes) >= 20
     for onset, flash in zip(onsets, flashes, strict=True):
         assert abs(onset - flash) < 1 / FPS
+
+
+def test_sound_is_in_sync_within_a_frame_at_every_join(cut: tuple[Path, SmartCutPlan]) -> None:
+    assert_in_sync(cut[0])
+
+
+def packet_hashes(path: Path) -> list[tuple[int, str]]:
+    """(size, MD5) of every audio packet of ``path``."""
+    command = ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_data_hash", "md5"]
+    command += ["-show_entries", "packet=size,data_hash", "-of", "json", str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return [(int(p["size"]), p["data_hash"]) for p in json.loads(out)["packets"]]
+
+
+def test_the_sound_is_the_sources_packets(
+    long_clip: LongGopClip, cut: tuple[Path, SmartCutPlan]
+) -> None:
+    # Copied, not encoded again: every packet of the cut is one of the source's, byte for byte
+    # (an encoder at another bit rate would not make the beeps' packets again).
+    source = {digest for _, digest in packet_hashes(long_clip.path)}
+    packets = packet_hashes(cut[0])
+    beeps = [digest for size, digest in packets if size > 100]
+    assert len(beeps) >= 20 and all(digest in source for _, digest in packets)
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_sound_at_low_sample_rates_stays_in_sync(tmp_path: Path, rate: int) -> None:
+    # 16 kHz: a packet is 64 ms, copied packets are at most 32 ms off (under a 40 ms frame).
+    # 8 kHz: 128 ms, up to 64 ms off: the sound is decoded and encoded again instead.
+    clip = make_long_gop_clip(tmp_path / "clip.mp4", [6.2, 13.4, 4.8, 9.0, 2.6], sample_rate=rate)
+    out = tmp_path / "cut.mp4"
+    smart_cut(clip.path, SPANS, out, tmp_path, lambda f, m: None, has_audio=True)
+    assert_in_sync(out)
+    source = {digest for _, digest in packet_hashes(clip.path)}
+    copied = [digest in source for size, digest in packet_hashes(out) if size > 30]
+    assert all(copied) if rate == 16000 else not any(copied)
+
+
+def test_each_join_picks_the_packet_nearest_the_picture() -> None:
+    # Many short spans at 16 kHz: runs of whole 64-ms packets must not drift from the picture.
+    step = 1024
+    track = AudioTrack("aac", "LC", 16000, 1, [step * (n - 1) for n in range(2000)], [], [])
+    rng = random.Random(5)
+    spans, at = [], 0.3
+    while at < 120:
+        length = round(rng.uniform(0.2, 3.0) * FPS) / FPS
+        spans.append(Span(at, at + length))
+        at = round((at + length + rng.uniform(0.04, 2.0)) * FPS) / FPS
+    plan = plan_sound(track, spans, origin=0.0)
+    assert plan.primed and plan.runs[0][0] >= 0
+    sound = -track.packet_seconds  # the priming packet plays before 0 s
+    picture = 0.0
+    for span, (first, end) in zip(spans, plan.runs, strict=True):
+        # Where the span's first packet plays in the cut against where its picture does.
+        offset = (track.seconds(first) - sound) - (span.start - picture)
+        assert abs(offset) <= track.packet_seconds / 2 + 1e-9
+        sound += (end - first) * track.packet_seconds
+        picture += span.duration
+    assert plan.worst_offset <= track.packet_seconds / 2 + 1e-9
 
 
 def test_a_source_it_cannot_match_falls_back_and_says_why(tmp_path: Path) -> None:
