@@ -27,6 +27,7 @@ from story.models import (
     SceneRelevance,
     StorylineScene,
 )
+from tests.decode_spy import decoding, spy_on_av_open
 from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,9 @@ def rerun(analysis: Analysis) -> Analysis:
     return done
 
 
-def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: Analysis) -> None:
+def test_add_cut_splits_the_scene_and_reruns_only_its_halves(
+    seeded_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     analysis = seeded_analysis
     fingerprint = analysis_fingerprint(analysis)
     lines = set(analysis.storylines.values_list("pk", "name", "color"))
@@ -95,11 +98,17 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.message == "Re-running scenes 4, 5"
 
     seen: list[float] = []
+    opened = spy_on_av_open(monkeypatch)
     done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
     assert done is not None and done.status == AnalysisStatus.COMPLETED
     assert "rescene" not in done.metadata
     assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
+    # The pictures of the two halves are decoded (seeking to them), not the whole video: fewer
+    # video packets and frames read than the video has frames.
+    reads = sum(c.video_reads for c in decoding(opened))
+    halves_frames = second[4] - first[3]
+    assert halves_frames <= reads < analysis.video.frame_count, (reads, halves_frames)
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
