@@ -42,6 +42,7 @@ from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
 from analysis.stagecosts import Going, TimeLeft, plan_run
 from mediakit.probe import MediaError
+from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 
 
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
+    prefer_passive_waits()  # before the stages' first torch or CTranslate2 import
     stages = build_pipeline(analysis.parameters.get("stages"))
     schedule = Schedule(stages, analysis.completed_stages)
     # A partial re-run's bar spans the stages it redoes, not the whole pipeline.

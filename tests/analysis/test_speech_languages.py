@@ -17,6 +17,7 @@ from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
 from analysis.pipeline.speech.batched import Decoded, WordTiming, batches
 from analysis.pipeline.speech.languages import decide, restrict, smooth
+from analysis.pipeline.speech.recognise import notes_on
 from analysis.pipeline.speech.whisper import heard_of, unheard_tail
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
@@ -73,6 +74,20 @@ def test_a_long_confident_passage_is_not_flipped_by_a_noisy_neighbour() -> None:
     probabilities = [{"ru": 0.95, "en": 0.01}, {"en": 0.9, "ru": 0.05}, {"ru": 0.9, "en": 0.05}]
     decisions = decide(stretches, probabilities, [], ["en", "ru"])
     assert [d.language for d in decisions] == ["ru", "ru", "ru"]
+
+
+def test_speech_the_detector_cannot_place_is_noted_and_still_given_a_language() -> None:
+    # A language Whisper knows badly: its probability spread thin over many languages.
+    stretches = [Stretch(0.0, 4.0), Stretch(4.5, 9.5)]
+    spread = {"sw": 0.22, "yo": 0.2, "ln": 0.18, "en": 0.15, "ha": 0.15, "so": 0.1}
+    decisions = decide(stretches, [spread, spread], cuts=[], expected=[])
+    assert [d.sure for d in decisions] == [False, False]
+    assert {d.language for d in decisions} == {"sw"}  # the most likely, not nothing
+    (note,) = notes_on(stretches, decisions, [spread, spread], [])
+    assert "could not be told with confidence" in note and "9 s of 9 s" in note, note
+    # Speech the detector is sure of: no note.
+    sure = [{"en": 0.97, "de": 0.03}] * 2
+    assert notes_on(stretches, decide(stretches, sure, [], []), sure, []) == []
 
 
 def test_chunks_never_mix_languages_and_hold_at_most_30_seconds() -> None:
