@@ -18,10 +18,13 @@ the time left unknown: no estimate rather than a wrong one.
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from django.db.models import Count
 
 from analysis.models import Analysis, AnalysisStatus
 
@@ -31,75 +34,133 @@ PRIOR_SECONDS = 20.0
 PACE_LIMITS = (0.25, 4.0)  # this run's pace against the history, as far as it is believed
 SPREAD = 1.5  # longest / shortest video timed before a fixed cost per run is told apart
 
-Sample = tuple[float, float]  # (seconds of video, wall seconds of the stage)
+Sample = tuple[float, float]  # (size: seconds of video or scenes, wall seconds of the stage)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One stage's run in a finished analysis."""
+
+    duration: float  # seconds of video
+    scenes: int
+    seconds: float  # wall seconds of the stage
+    cold: bool  # the stage's first run in its process
+    has_audio: bool
 
 
 @dataclass(frozen=True)
 class StageCost:
-    """A stage's expected wall seconds: ``fixed + per_second * duration``, plus ``load`` on
-    its first run in a process (None: never timed cold here)."""
+    """A stage's expected wall seconds: ``fixed + per_unit * size``, the size being the
+    video's seconds or (``per_scene``) its scenes, plus ``load`` on its first run in a process
+    (None: never timed cold here)."""
 
     fixed: float
-    per_second: float
+    per_unit: float
     load: float | None
+    per_scene: bool = False
 
-    def seconds(self, duration: float, cold: bool) -> float | None:
-        """Expected seconds on a video of ``duration`` seconds; None when not known."""
+    def seconds(self, duration: float, cold: bool, scenes: float = 0.0) -> float | None:
+        """Expected seconds on a video of ``duration`` seconds and ``scenes`` scenes; None
+        when not known."""
         if cold and self.load is None:
             return None
-        return self.fixed + self.per_second * duration + ((self.load or 0.0) if cold else 0.0)
+        size = scenes if self.per_scene else duration
+        return self.fixed + self.per_unit * size + ((self.load or 0.0) if cold else 0.0)
 
 
-def _samples(history: int) -> dict[str, dict[bool, list[Sample]]]:
-    """Per stage, (video seconds, stage seconds) of the latest full runs, cold and warm apart."""
+def _timings(history: int) -> tuple[dict[str, list[Timed]], float]:
+    """Per stage, its runs in the latest full analyses; and their scenes per second of video
+    (median; 0.0 without history)."""
     rows = (
         Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
         .filter(metadata__has_key="stage_seconds")
+        .annotate(scene_count=Count("scenes"))
         .order_by("-finished_at")
-        .values_list("metadata", "video__duration")[:history]
+        .values_list("metadata", "video__duration", "video__has_audio", "scene_count")[:history]
     )
-    out: dict[str, dict[bool, list[Sample]]] = {}
-    for metadata, duration in rows:
+    out: dict[str, list[Timed]] = {}
+    rates = []
+    for metadata, duration, has_audio, scenes in rows:
         if metadata.get("seeded"):  # made up for demos: no stage ran
             continue
+        rates.append(scenes / duration)
         cold = set(metadata.get("cold_stages") or ())
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
-                out.setdefault(name, {True: [], False: []})[name in cold].append(
-                    (float(duration), float(seconds))
-                )
-    return out
+                timed = Timed(float(duration), scenes, float(seconds), name in cold, has_audio)
+                out.setdefault(name, []).append(timed)
+    return out, statistics.median(rates) if rates else 0.0
 
 
 def fit_line(samples: Sequence[Sample]) -> tuple[float, float]:
-    """(fixed, per_second) through ``samples``: a line when their videos' lengths differ enough
-    to tell the two apart, else in proportion to the length (the median rate)."""
-    durations = [d for d, _ in samples]
+    """(fixed, per_unit) through ``samples`` of (size, seconds): a line when their sizes differ
+    enough to tell the two apart, else in proportion to the size (the median rate)."""
+    sizes = [d for d, _ in samples]
     seconds = [s for _, s in samples]
-    if len(samples) >= 3 and max(durations) >= SPREAD * min(durations):
-        slope, intercept = statistics.linear_regression(durations, seconds)
-        if slope < 0:  # the length does not matter (or the machine's load hid it)
+    if len(samples) >= 3 and max(sizes) >= SPREAD * min(sizes):
+        slope, intercept = statistics.linear_regression(sizes, seconds)
+        if slope < 0:  # the size does not matter (or the machine's load hid it)
             return statistics.median(seconds), 0.0
         if intercept >= 0:
             return intercept, slope
     return 0.0, statistics.median(s / d for d, s in samples)
 
 
-def _cost(warm: list[Sample], cold: list[Sample]) -> StageCost:
+def _spread(ratios: list[float]) -> float:
+    mean = statistics.fmean(ratios)
+    return statistics.pstdev(ratios) / mean if mean > 0 else math.inf
+
+
+def per_scene(runs: Sequence[Timed]) -> bool:
+    """Whether the stage's cost follows the number of scenes more closely than the length
+    (per-scene work: pictures, faces, text), judged on its warm runs (else all)."""
+    warm = [t for t in runs if not t.cold] or list(runs)
+    if len(warm) < 2 or any(t.scenes <= 0 for t in warm):
+        return False
+    by_scene = _spread([t.seconds / t.scenes for t in warm])
+    return by_scene < _spread([t.seconds / t.duration for t in warm])
+
+
+def _cost(runs: Sequence[Timed]) -> StageCost:
+    scenes = per_scene(runs)
+    warm = [(t.scenes if scenes else t.duration, t.seconds) for t in runs if not t.cold]
+    cold = [(t.scenes if scenes else t.duration, t.seconds) for t in runs if t.cold]
     if not warm:  # only first runs timed: their cost stands for the later ones too
-        fixed, per_second = fit_line(cold)
-        return StageCost(fixed, per_second, 0.0)
-    fixed, per_second = fit_line(warm)
-    extra = [max(0.0, s - fixed - per_second * d) for d, s in cold]
-    return StageCost(fixed, per_second, statistics.median(extra) if extra else None)
+        fixed, per_unit = fit_line(cold)
+        return StageCost(fixed, per_unit, 0.0, scenes)
+    fixed, per_unit = fit_line(warm)
+    extra = [max(0.0, s - fixed - per_unit * size) for size, s in cold]
+    return StageCost(fixed, per_unit, statistics.median(extra) if extra else None, scenes)
 
 
-def stage_costs(names: Iterable[str], history: int = HISTORY) -> dict[str, StageCost]:
-    """The cost of each of ``names`` this installation has timed (the others are left out)."""
-    samples = _samples(history)
-    return {
-        name: _cost(samples[name][False], samples[name][True]) for name in names if name in samples
-    }
+def stage_costs(
+    names: Iterable[str],
+    history: int = HISTORY,
+    *,
+    has_audio: bool = True,
+    listening: Collection[str] = (),
+) -> dict[str, StageCost]:
+    """The cost of each of ``names`` this installation has timed (the others are left out).
+
+    The stages ``listening`` to the sound are learnt from videos with sound or without it
+    like this one (``has_audio``); without sound and never timed so, they cost nothing.
+    """
+    timings, _rate = _timings(history)
+    costs = {}
+    for name in names:
+        runs = timings.get(name, [])
+        if name in listening:
+            runs = [t for t in runs if t.has_audio == has_audio]
+        if runs:
+            costs[name] = _cost(runs)
+        elif name in listening and not has_audio:
+            costs[name] = StageCost(0.0, 0.0, 0.0)
+    return costs
+
+
+def scenes_per_second(history: int = HISTORY) -> float:
+    """How many scenes a second of video has had here (median; 0.0 without history)."""
+    return _timings(history)[1]
 
 
 # --- The time left of a run ------------------------------------------------------------------
@@ -131,6 +192,8 @@ class TimeLeft:
         expected: expected seconds of each stage still to do; a stage missing makes the
             time left unknown.
         done: stages finished before this run started (a resumed run's).
+        reprice: the expected seconds of every stage once the video's scenes are counted
+            (``scenes_known``); until then they were guessed from its length.
     """
 
     def __init__(
@@ -139,14 +202,28 @@ class TimeLeft:
         lanes: dict[str, str],
         expected: dict[str, float],
         done: Iterable[str] = (),
+        reprice: Callable[[int], dict[str, float]] | None = None,
     ) -> None:
         self.stages = list(stages)
         self.lanes = lanes
         self.expected = expected
         self.done = set(done)
-        self.known = all(s.name in expected for s in self.stages if s.name not in self.done)
+        self.reprice = reprice
         self._spent = 0.0  # seconds of the stages this run finished
         self._foreseen = 0.0  # what those were expected to take
+
+    @property
+    def known(self) -> bool:
+        return all(s.name in self.expected for s in self.stages if s.name not in self.done)
+
+    def scenes_known(self, count: int) -> None:
+        """The video has ``count`` scenes: the stages still to do are priced by them."""
+        if self.reprice is None:
+            return
+        priced = self.reprice(count)
+        for stage in self.stages:
+            if stage.name not in self.done and stage.name in priced:
+                self.expected[stage.name] = priced[stage.name]
 
     def finished(self, name: str, seconds: float) -> None:
         """``name`` took ``seconds``: it is done, and the run's pace counts it."""
@@ -200,21 +277,30 @@ def plan_run(
     stages: Sequence[RunStage],
     *,
     duration: float,
+    has_audio: bool,
     cold: Iterable[str],
     done: Iterable[str],
     together: bool,
+    scenes: int | None = None,
     history: int = HISTORY,
 ) -> TimeLeft:
     """The time left of a run of ``stages`` on a video of ``duration`` seconds, the stages
     named in ``cold`` running for the first time in this process; ``together``: the lanes run
-    side by side (else every stage on the main lane)."""
+    side by side (else every stage on the main lane). ``scenes``: the video's, once counted
+    (else guessed from its length until ``TimeLeft.scenes_known``)."""
     cold = set(cold)
-    costs = stage_costs([s.name for s in stages], history)
-    expected = {}
-    for stage in stages:
-        cost = costs.get(stage.name)
-        seconds = cost.seconds(duration, stage.name in cold) if cost else None
-        if seconds is not None:
-            expected[stage.name] = seconds
+    listening = {s.name for s in stages if s.lane == "sound"}
+    costs = stage_costs([s.name for s in stages], history, has_audio=has_audio, listening=listening)
+
+    def price(count: float) -> dict[str, float]:
+        expected = {}
+        for stage in stages:
+            cost = costs.get(stage.name)
+            seconds = cost.seconds(duration, stage.name in cold, count) if cost else None
+            if seconds is not None:
+                expected[stage.name] = seconds
+        return expected
+
+    guess = scenes if scenes is not None else scenes_per_second(history) * duration
     lanes = {s.name: s.lane if together else "main" for s in stages}
-    return TimeLeft(stages, lanes, expected, done)
+    return TimeLeft(stages, lanes, price(guess), done, reprice=price)

@@ -283,6 +283,8 @@ class ProgressReporter:
             going = self.running.pop(lane, None)
             if going is not None:
                 self.time_left.finished(stage.name, time.perf_counter() - going.started)
+            if stage.name == "shots":  # the stages after it are priced by the scenes found
+                self.time_left.scenes_known(self.analysis.scenes.count())
 
     def report(
         self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
@@ -400,9 +402,16 @@ def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> Time
     scenes, which the costs of whole runs say nothing about: its time left is unknown."""
     if _prefix(analysis.metadata):
         return TimeLeft(stages, {}, {}, analysis.completed_stages)
-    duration = float(analysis.video.duration or 0.0)
-    done = analysis.completed_stages
-    return plan_run(stages, duration=duration, cold=cold, done=done, together=lanes_allowed())
+    video, done = analysis.video, analysis.completed_stages
+    return plan_run(
+        stages,
+        duration=float(video.duration or 0.0),
+        has_audio=video.has_audio,
+        cold=cold,
+        done=done,
+        together=lanes_allowed(),
+        scenes=analysis.scenes.count() if "shots" in done else None,
+    )
 
 
 def _prefix(metadata: dict[str, Any]) -> str:

@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from analysis import services
-from analysis.models import Analysis, AnalysisStatus, Video
+from analysis.models import Analysis, AnalysisStatus, Scene, Video
 from analysis.pipeline import build_pipeline
 from analysis.pipeline.runner import analysis_execute
 from analysis.progress import eta_seconds, progress_event, stage_weights
-from analysis.stagecosts import PRIOR_SECONDS, Going, TimeLeft, stage_costs
+from analysis.stagecosts import PRIOR_SECONDS, Going, TimeLeft, scenes_per_second, stage_costs
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +237,48 @@ def test_a_run_resumed_after_a_crash_estimates_from_its_kept_work(
     # No finished analysis timed these stages here: no estimate rather than a made-up one.
     assert all(e is None for *_, e in seen)
     assert all(w <= kept + a for a, w, *_ in seen)
+
+
+def with_scenes(analysis: Analysis, count: int) -> Analysis:
+    length = analysis.video.duration / count
+    Scene.objects.bulk_create(
+        Scene(
+            analysis=analysis,
+            index=i,
+            start_time=i * length,
+            end_time=(i + 1) * length,
+            start_frame=round(i * length * 25),
+            end_frame=round((i + 1) * length * 25),
+        )
+        for i in range(count)
+    )
+    return analysis
+
+
+def test_a_stage_whose_cost_follows_the_scenes_is_priced_per_scene(user: Any) -> None:
+    # Faces cost 2 s a scene whatever the length; shots 0.5 s a second whatever the scenes.
+    for duration, scenes in ((60.0, 10), (60.0, 30), (20.0, 5)):
+        seconds = {"faces": 2.0 * scenes, "shots": 0.5 * duration}
+        with_scenes(finished(user, duration, seconds), scenes)
+    costs = stage_costs(["faces", "shots"])
+    assert costs["faces"].per_scene and not costs["shots"].per_scene
+    assert costs["faces"].seconds(100.0, cold=False, scenes=7) == pytest.approx(14.0)
+    assert costs["shots"].seconds(100.0, cold=False, scenes=7) == pytest.approx(50.0)
+    assert scenes_per_second() == pytest.approx(0.25)  # median of 1/6, 1/2 and 1/4
+
+
+def test_without_sound_the_stages_that_listen_cost_nothing(user: Any) -> None:
+    finished(user, 60.0, {"transcript": 30.0, "shots": 6.0})  # a video with sound
+    costs = stage_costs(["transcript", "shots"], has_audio=False, listening={"transcript"})
+    assert costs["transcript"].seconds(60.0, cold=True) == 0.0
+    assert costs["shots"].seconds(60.0, cold=False) == pytest.approx(6.0)
+    heard = stage_costs(["transcript"], has_audio=True, listening={"transcript"})
+    assert heard["transcript"].seconds(60.0, cold=False) == pytest.approx(30.0)
+
+
+def test_counting_the_scenes_prices_the_stages_still_to_do() -> None:
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), reprice=lambda n: {"keyframes": 1.0 * n})
+    plan.finished("shots", 10.0)
+    plan.scenes_known(20)
+    assert plan.expected["keyframes"] == 20.0 and plan.expected["shots"] == 10.0
+    assert plan.seconds() == pytest.approx(30.0 + 20.0 + 2.0)

@@ -9,6 +9,7 @@ the analysis completed, says so, and is retried from the panel.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,79 @@ def test_a_failed_rerun_keeps_the_results_and_offers_a_retry(
     rows = scene_rows(page, analysis_id)
     assert len(rows) == scenes + 1 and rows[-1]["audio"]["rms_energy"] > 0.01
     assert not errors, errors
+
+
+def overflowing(page: Page, width: int) -> list[str]:
+    """Visible elements that reach past the right edge of a ``width``-pixel screen."""
+    found: list[str] = page.evaluate(
+        "(w) => [...document.querySelectorAll('body *')].filter((e) =>"
+        " e.getBoundingClientRect().right > w + 1 && e.offsetParent !== null"
+        " && !e.closest('.tl-toolbar'))"  # the toolbar scrolls sideways on purpose
+        ".slice(0, 5).map((e) => `${e.tagName}.${e.className}#${e.id}`)",
+        width,
+    )
+    return found
+
+
+def test_the_cut_list_on_a_phone(
+    browser: Any,  # noqa: F811
+    stack: E2EStack,  # noqa: F811
+    analysis_id: str,
+) -> None:
+    ctx = browser.new_context(
+        bypass_csp=True,
+        base_url=stack.base_url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    ctx.set_default_timeout(20_000)
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        log_in(page)
+        page.goto(f"/analyses/{analysis_id}/timeline/")
+        page.wait_for_function("document.body.dataset.timeline === 'ready'")
+        expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+        page.locator("#cuts-panel summary").tap()
+        items = page.get_by_test_id("cut-item")
+        count = int(page.get_by_test_id("cut-count").inner_text())
+        expect(items).to_have_count(count)
+        assert count >= 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert overflowing(page, 390) == []
+        # Every button of every cut is on the screen and big enough to tap (WCAG 2.5.8).
+        for n in range(count):
+            for button in items.nth(n).get_by_role("button").all():
+                button.scroll_into_view_if_needed()
+                rect = button.bounding_box()
+                assert rect is not None and rect["x"] >= 0 and rect["x"] + rect["width"] <= 390
+                assert rect["width"] >= 24 and rect["height"] >= 24, rect
+        shot(page, "cuts-04-phone")
+        assert_accessible(page, "timeline with the cut list on a phone")
+
+        # Tap a cut's time: the playhead goes there. Tap Remove: the two scenes join, and the
+        # re-run's status fits the screen too.
+        second = items.nth(1)
+        time = float(second.get_attribute("data-time") or "nan")
+        second.get_by_role("button", name=re.compile("Go to the cut")).tap()
+        page.wait_for_function(f"Math.abs(window.timelineDebug.view.time - {time}) < 0.05")
+        scenes = page.evaluate("() => window.timelineDebug.model.scenes.length")
+        second.get_by_role("button", name=re.compile("Remove the cut")).tap()
+        expect(page.get_by_test_id("toast").filter(has_text="removed")).not_to_have_count(0)
+        expect(items).to_have_count(count - 1)
+        assert page.evaluate("() => window.timelineDebug.model.scenes.length") == scenes - 1
+        status = page.get_by_test_id("rescene-status")
+        expect(status).to_be_visible()
+        rect = status.bounding_box()
+        assert rect is not None and rect["x"] + rect["width"] <= 390
+        assert overflowing(page, 390) == []
+        shot(page, "cuts-05-phone-rerun")
+        # Undo from the toolbar (it scrolls sideways on a phone): the cut is back.
+        page.get_by_test_id("undo-button").tap()
+        expect(items).to_have_count(count)
+        wait_rerun_done(page)
+        assert not errors, errors
+    finally:
+        ctx.close()
