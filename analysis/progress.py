@@ -131,10 +131,11 @@ def eta_seconds(analysis: Analysis, now: datetime | None = None) -> float | None
     return round(max(0.0, left - since), 1)
 
 
-def time_left_text(seconds: float | None) -> str:
-    """The estimate as the command line shows it (the page words it the same way)."""
+def time_left_text(seconds: float | None, done: float = 0.0) -> str:
+    """The estimate as the command line shows it (the page words it the same way); nothing
+    once a tenth of the work is ``done`` without one (a stage never timed here)."""
     if seconds is None:
-        return "estimating the time left…"
+        return "estimating the time left…" if done < ETA_FROM else ""
     if seconds < 45:
         return "less than a minute left"
     minutes = round(seconds / 60)

@@ -3,8 +3,10 @@
 Every path names the analysis; another user's analysis is a 404. An edit answers with the edit
 and the cuts as they are now; the scenes it touched are re-run in the background (the analysis
 is ``queued``, then ``running``, with progress on ``/ws/analyses/<id>/``), and a ``cuts.changed``
-event goes to the same socket. An edit while the analysis runs is a 409; a cut outside the
-video, on a cut, or too close to one is a 400; an unknown scene or cut a 404.
+event goes to the same socket. A re-run that fails leaves the analysis ``completed`` with what
+it had; the cuts say so (``rescene_error``) and ``cuts/retry`` runs it again. An edit while the
+analysis runs is a 409; a cut outside the video, on a cut, or too close to one is a 400; an
+unknown scene or cut a 404.
 """
 
 from __future__ import annotations
