@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,6 +86,14 @@ def test_the_network_runs_on_one_thread_and_gives_the_count_back() -> None:
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1  # the outer caller is still inside
     assert torch.get_num_threads() == before
+
+
+def test_the_thread_count_is_a_setting(settings: Any) -> None:
+    import torch
+
+    settings.VISION_TORCH_THREADS = 3  # neither the default nor this machine's core count
+    with mobilenet.few_threads():
+        assert torch.get_num_threads() == 3
 
 
 def test_words_editors_use_for_fine_classes() -> None:
