@@ -259,7 +259,17 @@ def evaluate(video: StoryVideo, analysis: Any) -> dict[str, Any]:
         "default without signal trust, k given",
         labels_of(plan(analysis, nodes, k, None, False), len(nodes)),
     )
-    before = {s: w for s, w in default_weights().items() if s not in ("voiceprint", "language")}
+    place_2 = {**default_weights(), "visual": 2.0, "colour": 2.0}  # the look weighed as before
+    add(
+        "default with place at 2.0 (before), k given",
+        labels_of(plan(analysis, nodes, k, place_2), len(nodes)),
+    )
+    add(
+        "default with place at 2.0 (before), automatic k",
+        labels_of(plan(analysis, nodes, None, place_2), len(nodes)),
+    )
+    new = ("voiceprint", "language", "dialogue")
+    before = {s: w for s, w in place_2.items() if s not in new}
     add(
         "before issue 18 (no voice prints, language, continuity, trust, merges), k given",
         labels_of(plan(analysis, nodes, k, before, False, False, False), len(nodes)),

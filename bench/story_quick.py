@@ -45,8 +45,9 @@ def load_inputs() -> dict[str, tuple[Any, Any, dict[str, Any]]]:
             print(f"{video.name}: no completed analysis (run make eval first)", file=sys.stderr)
             continue
         out[video.name] = (scene_nodes(analysis), load_external(analysis), truth_of(video))
-    with CACHE.open("wb") as handle:
-        pickle.dump(out, handle)
+    if len(out) == len(all_videos()):  # kept only when every video is there
+        with CACHE.open("wb") as handle:
+            pickle.dump(out, handle)
     return out
 
 

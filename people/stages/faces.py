@@ -20,8 +20,10 @@ from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.stages.common import (
     SceneSpan,
+    in_scope,
     load_scenes,
     map_ordered,
+    scene_scope,
     scene_stem,
 )
 from mediakit.framestore import AFTER_START_SECONDS, Candidate
@@ -321,7 +323,7 @@ class FacesStage(Stage[FacesResult]):
         )
 
         config = face_config(ctx.parameters)
-        scenes = load_scenes(ctx.analysis)
+        scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))  # a re-run's, after a cut edit
         if not config.enabled or not scenes:
             ctx.report(1.0, "Faces are off for this analysis" if scenes else "No scenes")
             return FacesResult(skipped=not config.enabled, config=config)
@@ -365,6 +367,14 @@ class FacesStage(Stage[FacesResult]):
 
     def persist(self, ctx: StageContext, result: FacesResult) -> None:
         config = result.config or face_config(ctx.parameters)
+        if (scope := scene_scope(ctx.analysis)) is not None:
+            services.characters_update_scenes(
+                analysis=ctx.analysis,
+                clusters=result.clusters,
+                scene_ids=scope,
+                cluster_threshold=config.cluster_threshold,
+            )
+            return
         services.characters_replace(
             analysis=ctx.analysis,
             clusters=result.clusters,
