@@ -3,10 +3,11 @@
     python -m bench.speech_languages   # writes the `speech languages` section of RESULTS.md
 
 Videos: ``story/story_dev_02.mp4`` (English storylines A and C, a synthetic Russian one B) and
-two mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
+three mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
 ``mix_real_ru`` (English JFK/TIMIT/ARCTIC/Austen, real Russian ``ru.wav`` + synthetic Russian,
-the sonnet) and ``mix_ru_main`` (two synthetic Russian storylines, one English). Every video is
-given its true scenes, so the figures are about speech only.
+the sonnet), ``mix_ru_main`` (two synthetic Russian storylines, one English) and ``mix_en_only``
+(three English storylines: a film of one language). Every video is given its true scenes, so
+the figures are about speech only.
 
 * **today** = the transcript stage before issue 17: the language detected once on the first
   30 s, then all VAD chunks decoded in it (``BatchedInferencePipeline``, batches of 4, word
@@ -81,6 +82,17 @@ MIXES: dict[str, dict[str, Any]] = {
                 f"s/sense_and_sensibility_01_austen_64kb-0{n}.wav"
                 for n in (870, 880, 890, 920, 930)
             ],
+        },
+    },
+    "mix_en_only": {  # one language: what today's single-language run was made for
+        "seed": 11,
+        "speech": {
+            "A": [
+                f"s/sense_and_sensibility_01_austen_64kb-0{n}.wav"
+                for n in (870, 880, 890, 920, 930)
+            ],
+            "B": ["s/jfk.flac", "s/LDC93S1.wav", "s/arctic_a0024.wav"],
+            "C": ["s/sonnet1.mp3"],
         },
     },
 }
