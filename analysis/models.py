@@ -90,6 +90,9 @@ class Analysis(models.Model):
     # never goes back, so after a resume it may stand above ``work_done`` for a while.
     work_seconds = models.FloatField(default=0.0)
     work_done = models.FloatField(default=0.0)
+    # Seconds left as estimated at the last progress report (``analysis.stagecosts``); None
+    # while a stage of the run was never timed on this installation.
+    time_left_seconds = models.FloatField(null=True, blank=True)
     message = models.CharField(max_length=500, blank=True)
     parameters = models.JSONField(default=dict)
     # Names of stages whose output is persisted; a resumed run skips them.

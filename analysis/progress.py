@@ -1,10 +1,9 @@
 """Progress flows one way: stage callback → saved on the Analysis → Channels group → browser.
 
 The bar is only worth watching if it moves with the clock: each stage's share of it is its
-measured cost (``stage_weights``: seconds per second of video in the latest finished analyses),
-so the time left can be estimated from the time spent at the pace observed in this run
-(``eta_seconds``), which follows a machine that is slower or busier than when the costs were
-measured.
+expected seconds in this run (``analysis.stagecosts``), else its measured cost per second of
+video (``stage_weights``). The time left is the runner's estimate from the stages' learnt
+costs and this run's pace, saved with every report (``eta_seconds`` reads it).
 """
 
 from __future__ import annotations
@@ -120,28 +119,23 @@ def stage_weights(
 
 
 def eta_seconds(analysis: Analysis, now: datetime | None = None) -> float | None:
-    """Seconds left if the rest goes at the pace of the work done so far; None until a tenth
-    is done.
-
-    The pace is that of the kept work only (``work_seconds`` for ``work_done``): after a crash,
-    neither the time until another worker took over nor the work lost counts, so a resumed
-    run is neither thought slow nor fast. Between two reports the time since the last one is
-    added to the work, so a long step without reports makes the estimate grow.
-    """
-    done = analysis.work_done
-    if analysis.status != AnalysisStatus.RUNNING or done < ETA_FROM:
+    """Seconds left, as the runner estimated them at its last report (``analysis.stagecosts``)
+    less the time since; None until a tenth of the work is done, or when a stage of the run was
+    never timed on this installation (no estimate rather than a wrong one)."""
+    left = analysis.time_left_seconds
+    if analysis.status != AnalysisStatus.RUNNING or analysis.work_done < ETA_FROM or left is None:
         return None
     since = 0.0
     if analysis.updated_at is not None:
         since = max(0.0, ((now or timezone.now()) - analysis.updated_at).total_seconds())
-    worked = analysis.work_seconds + since
-    return round(max(0.0, worked * (1 - done) / done), 1)
+    return round(max(0.0, left - since), 1)
 
 
-def time_left_text(seconds: float | None) -> str:
-    """The estimate as the command line shows it (the page words it the same way)."""
+def time_left_text(seconds: float | None, done: float = 0.0) -> str:
+    """The estimate as the command line shows it (the page words it the same way); nothing
+    once a tenth of the work is ``done`` without one (a stage never timed here)."""
     if seconds is None:
-        return "estimating the time left…"
+        return "estimating the time left…" if done < ETA_FROM else ""
     if seconds < 45:
         return "less than a minute left"
     minutes = round(seconds / 60)

@@ -140,9 +140,9 @@ def report(results: list[dict[str, Any]]) -> str:
         "scene. In-process, one worker, models loaded before (by a first run for every scene); "
         f"2 shared cores (load {load_average()}), so wall-clock figures are "
         "rough: compare the CPU seconds.\n\n" + table + "\n\n"
-        "What a partial re-run still pays for the whole video: the audio track is decoded and "
-        "its speech found again (the audio stage), and the keyframes stage decodes every frame "
-        "once more when the run's scratch files are gone (they are removed when a run completes)."
+        "A partial re-run decodes the pictures of the touched scenes only (seeking to them), "
+        "and finds their faces again. What it still pays for the whole video: the audio track "
+        "is decoded and its speech found again (the audio stage)."
     )
 
 

@@ -1,56 +1,61 @@
 """How close the time-left estimate of the progress bar is to the truth, on real analyses.
 
-    python -m bench.progress_eta      # about four analyses of the two story films
+    python -m bench.progress_eta          # about 35 minutes on 2 loaded cores
 
-One process, as a worker would be: the first analysis (``story_dev_01``) runs its stages cold
-(models loaded, kernels compiled) and times them; the next ones are measured. At every saved
-report the time left the app gives (``analysis.progress.eta_seconds``) is compared with the time
-that was really left; reports before a tenth of the work are not (no estimate is shown then).
-
-Runs measured: ``story_dev_02`` with only the cold run in the history (its warm stages are
-weighed by cold costs), ``story_dev_01`` again once a warm run is in the history, and
-``story_dev_02`` killed at 40 % of its work and resumed after a pause (the estimate after the
-resume, next to the former one, elapsed since the first start x (1 - p) / p).
+Every video is analysed in a process of its own, twice: first cold (the process's first
+analysis: models loaded, kernels compiled, as a worker's first job or ``manage.py analyze``),
+then warm. At every saved report the time left the app gives (``analysis.progress.eta_seconds``)
+is compared with the time that was really left, from a tenth of the work on (no estimate is
+shown before). The costs are learnt from the analyses finished before in the bench's database,
+as an installation learns them: a priming process analyses one film first, so the first
+measured video has one cold and one warm run to go on, the last has all the others'. Use a
+database of its own (``DATABASE_URL``): earlier analyses in it are learnt from too.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.common import load_average, markdown_table, require_media, setup_django, write_section
 
-BANDS = [(0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)]
-CRASH_AT = 0.4  # share of the work done when the worker is "killed"
-DOWN_SECONDS = 30.0  # until another worker takes over (the lease running out)
-
-
-class WorkerKilled(BaseException):
-    """Raised from a progress report, like a kill: nothing in the runner catches it, the
-    finished stages are kept and the analysis is left running for another worker."""
+PRIMING = "story/story_dev_01.mp4"
+VIDEOS = [
+    "story/story_dev_02.mp4",
+    "av/sonnet1_av_with_subs.mp4",
+    "shots/testvideo.mp4",
+    "shots/spliced_s1_01.mp4",
+    "story/story_dev_01.mp4",
+]
+ETA_FROM = 0.1
+WITHIN = 0.2
+TAIL = 0.1  # the last tenth of a run's time: a few seconds off there is a large share
+RAW = Path("var/bench_progress_eta.json")  # every report of every run, to look into
 
 
 @dataclass
 class Report:
-    at: float  # seconds since the analysis was first started
-    done: float  # share of the kept work (work_done)
+    at: float  # seconds since the analysis started
+    done: float  # share of the work (work_done)
     eta: float | None  # the app's estimate
-    former: float | None  # elapsed since the first start x (1 - p) / p, p the bar
 
 
 @dataclass
 class Run:
-    name: str
-    reports: list[Report] = field(default_factory=list)
+    video: str
+    warmth: str
     total: float = 0.0
-    resumed_at: float | None = None
+    reports: list[Report] = field(default_factory=list)
 
 
-def analyse(path: Path, owner: Any, name: str, crash: bool = False) -> Run:
-    """Run the default analysis of ``path`` (killed once at ``CRASH_AT`` if ``crash``)."""
+def analyse(path: Path, owner: Any, warmth: str) -> Run:
+    """Run the default analysis of ``path``, keeping every saved report."""
     from analysis import services
     from analysis.models import Analysis
     from analysis.pipeline.runner import analysis_execute
@@ -58,89 +63,122 @@ def analyse(path: Path, owner: Any, name: str, crash: bool = False) -> Run:
 
     video = services.video_create_from_path(owner=owner, path=path)
     analysis = services.analysis_start(video=video, parameters={}, enqueue=False)
-    run, started = Run(name), time.perf_counter()
+    run, started = Run(path.name, warmth), time.perf_counter()
 
     def listen(a: Analysis) -> None:
         at = time.perf_counter() - started
-        former = at * (1 - a.progress) / a.progress if a.progress >= 0.1 else None
-        run.reports.append(Report(at, a.work_done, eta_seconds(a, now=a.updated_at), former))
-        if crash and run.resumed_at is None and a.work_done >= CRASH_AT:
-            raise WorkerKilled()
+        run.reports.append(Report(at, a.work_done, eta_seconds(a, now=a.updated_at)))
 
-    try:
-        done = analysis_execute(analysis_id=analysis.pk, listener=listen)
-    except WorkerKilled:
-        time.sleep(DOWN_SECONDS)
-        run.resumed_at = time.perf_counter() - started
-        done = analysis_execute(analysis_id=analysis.pk, listener=listen)
+    done = analysis_execute(analysis_id=analysis.pk, listener=listen)
     assert done is not None and done.status == "completed", done and done.error
     run.total = time.perf_counter() - started
     return run
 
 
-def errors(run: Run, pick: str = "eta") -> list[tuple[float, float]]:
-    """(work done, relative error of the estimate) from a tenth done on (after the resume)."""
-    out = []
-    for r in run.reports:
-        estimate, left = getattr(r, pick), run.total - r.at
-        after_resume = run.resumed_at is None or r.at > run.resumed_at
-        if estimate is not None and r.done >= 0.1 and left > 1.0 and after_resume:
-            out.append((r.done, (estimate - left) / left))
-    return out
-
-
-def rows(measured: list[tuple[float, float]]) -> list[list[Any]]:
-    out: list[list[Any]] = []
-    for low, high in BANDS:
-        band = [e for p, e in measured if low <= p < high]
-        if band:
-            median, worst = statistics.median(band), max(band, key=abs)
-            out.append([f"{low:.0%}-{high:.0%}", len(band), f"{median:+.0%}", f"{worst:+.0%}"])
-    return out
-
-
-def table(run: Run, history: str, pick: str = "eta") -> str:
-    measured = errors(run, pick)
-    within = sum(1 for _p, e in measured if abs(e) <= 0.2)
-    return "\n".join(
-        [
-            f"**{run.name}** ({run.total:.0f} s), {history}:",
-            "",
-            markdown_table(["work done", "reports", "median error", "worst error"], rows(measured)),
-            "",
-            f"Within ±20 %: {within} of {len(measured)} reports.",
-            "",
-        ]
-    )
-
-
-def main() -> None:
+def one_process(path: Path) -> None:
+    """This process: ``path`` cold, then warm; the runs as JSON lines on stdout."""
     setup_django()
     from django.contrib.auth import get_user_model
 
-    media = require_media() / "story"
     owner, _ = get_user_model().objects.get_or_create(username="bench")
-    first, second = media / "story_dev_01.mp4", media / "story_dev_02.mp4"
-    analyse(first, owner, "cold run")  # times the stages cold, as a worker's first analysis
-    only_cold = analyse(second, owner, "story_dev_02.mp4")
-    with_warm = analyse(first, owner, "story_dev_01.mp4")
-    resumed = analyse(second, owner, "story_dev_02.mp4, killed at 40 % and resumed", crash=True)
-    down = f"{DOWN_SECONDS:.0f} s down"
+    for warmth in ("cold", "warm"):
+        print(json.dumps(asdict(analyse(path, owner, warmth))), flush=True)
+
+
+def in_a_new_process(path: Path) -> list[Run]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.progress_eta", "--one", str(path)],
+        check=True,
+        stdout=subprocess.PIPE,  # the runs; the log goes to this process's stderr
+        text=True,
+    ).stdout
+    runs = []
+    for line in out.splitlines():
+        if line.startswith("{"):
+            body = json.loads(line)
+            body["reports"] = [Report(**r) for r in body["reports"]]
+            runs.append(Run(**body))
+    return runs
+
+
+def errors(run: Run, tail: float = 0.0) -> list[float]:
+    """Relative errors of the estimates shown from a tenth of the work on, while more than
+    ``tail`` of the run's time (and a second) is left."""
+    out = []
+    for r in run.reports:
+        left = run.total - r.at
+        if r.eta is not None and r.done >= ETA_FROM and left > max(1.0, tail * run.total):
+            out.append((r.eta - left) / left)
+    return out
+
+
+def row(run: Run) -> list[Any]:
+    measured = errors(run)
+    due = [r for r in run.reports if r.done >= ETA_FROM and run.total - r.at > 1.0]
+    if not measured:
+        return [run.video, run.warmth, f"{run.total:.0f}", f"0 of {len(due)}", "-", "-", "-", "-"]
+    within = sum(1 for e in measured if abs(e) <= WITHIN)
+    worst = max(measured, key=abs)
+    before_tail = errors(run, TAIL)
+    worst_before = f"{max(before_tail, key=abs):+.0%}" if before_tail else "-"
+    return [
+        run.video,
+        run.warmth,
+        f"{run.total:.0f}",
+        f"{len(measured)} of {len(due)}",
+        f"{statistics.median(measured):+.0%}",
+        f"{worst:+.0%}",
+        worst_before,
+        f"{within} of {len(measured)}",
+    ]
+
+
+def learnt_before() -> int:
+    """Analyses this database finished before: the costs are learnt from them."""
+    setup_django()
+    from analysis.models import Analysis
+
+    return Analysis.objects.filter(status="completed").count()
+
+
+def main() -> None:
+    media = require_media()
+    before = learnt_before()
+    primed = [] if before else in_a_new_process(media / PRIMING)
+    runs = [run for name in VIDEOS for run in in_a_new_process(media / name)]
+    RAW.parent.mkdir(exist_ok=True)
+    RAW.write_text(json.dumps([asdict(r) for r in primed + runs]))
+    headers = ["video", "run", "wall s", "estimates shown", "median error", "worst error"]
+    headers += ["worst before the last tenth", "within ±20 %"]
+    history = (
+        f"{before} analyses of these videos in the database before the bench"
+        if before
+        else f"a priming process ran `{PRIMING}` first, cold then warm"
+    )
     body = "\n".join(
         [
             "## progress_eta",
             "",
             "`python -m bench.progress_eta`: the time left shown while an analysis runs against "
-            "the time really left, at each saved report from a tenth of the work on; error "
-            "= (estimate - truth) / truth, so + is too long. One process, 2 CPU cores shared "
-            f"with other work, no GPU; load average at the end {load_average()} (wall-clock "
-            "figures are rough). The stages were timed by a first, cold analysis of "
-            "`story_dev_01` in the same process.",
+            "the time really left, at each saved report from a tenth of the work on; error = "
+            "(estimate - truth) / truth, so + is too long. Each video in a process of its own, "
+            "first cold (models loading), then warm; the costs learnt from the analyses "
+            f"finished before it ({history}). 2 CPU cores shared with other work, no GPU; load "
+            f"average at the end {load_average()} (wall-clock figures are rough).",
             "",
-            table(only_cold, "history: the cold run only"),
-            table(with_warm, "history: the cold run and a warm one"),
-            table(resumed, f"after the resume ({down}); the app's estimate"),
-            table(resumed, "after the resume; the former estimate from the first start", "former"),
+            *(
+                [
+                    markdown_table(headers, [row(r) for r in primed]),
+                    "",
+                    "Above: the priming runs (nothing learnt before the cold one). Below: "
+                    "measured.",
+                    "",
+                ]
+                if primed
+                else []
+            ),
+            markdown_table(headers, [row(r) for r in runs]),
+            "",
         ]
     )
     print(body)
@@ -148,4 +186,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--one"]:
+        one_process(Path(sys.argv[2]))
+    else:
+        main()

@@ -30,6 +30,19 @@ GAP = 16
 Box = tuple[int, int, int, int]
 
 
+def classify(image: np.ndarray) -> np.ndarray:
+    """ImageNet class probabilities of an RGB frame's centre crop, as the first version ran
+    the network: torch's own thread count (the new path runs it on one thread)."""
+    import torch
+
+    from vision.mobilenet import load_mobilenet_v2, preprocess
+
+    model = load_mobilenet_v2("cpu")
+    with torch.inference_mode():
+        probs = torch.softmax(model(preprocess([image])), dim=1)
+    return probs[0].numpy()
+
+
 def text_regions(image: np.ndarray) -> list[Box]:
     """Boxes (x, y, w, h) of text-like lines in a BGR image, in its own pixels."""
     import cv2

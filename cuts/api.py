@@ -1,10 +1,12 @@
-"""REST API of cut review: the cuts of an analysis, add / remove / move one, undo.
+"""REST API of cut review: the cuts of an analysis, add / remove / move one, undo, redo.
 
 Every path names the analysis; another user's analysis is a 404. An edit answers with the edit
 and the cuts as they are now; the scenes it touched are re-run in the background (the analysis
 is ``queued``, then ``running``, with progress on ``/ws/analyses/<id>/``), and a ``cuts.changed``
-event goes to the same socket. An edit while the analysis runs is a 409; a cut outside the
-video, on a cut, or too close to one is a 400; an unknown scene or cut a 404.
+event goes to the same socket. A re-run that fails leaves the analysis ``completed`` with what
+it had; the cuts say so (``rescene_error``) and ``cuts/retry`` runs it again. An edit while the
+analysis runs is a 409; a cut outside the video, on a cut, or too close to one is a 400; an
+unknown scene or cut a 404.
 """
 
 from __future__ import annotations
@@ -104,6 +106,39 @@ def cut_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
     edit = services.undo_cut(analysis=analysis, user=request.auth)
     return _answer(analysis, edit)
+
+
+@router.post(
+    "/analyses/{analysis_id}/cuts/redo",
+    response={200: dict, **ERRORS},
+    summary="Make the cut edit undone last again (its scenes are re-run)",
+)
+def cut_redo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
+    analysis = _analysis(request, analysis_id)
+    edit = services.redo_cut(analysis=analysis, user=request.auth)
+    return _answer(analysis, edit)
+
+
+@router.post(
+    "/analyses/{analysis_id}/cuts/retry",
+    response={200: dict, **ERRORS},
+    summary="Re-run again the edited scenes whose re-run failed",
+)
+def cut_retry(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
+    analysis = _analysis(request, analysis_id)
+    services.retry_rerun(analysis=analysis, user=request.auth)
+    analysis.refresh_from_db()
+    return selectors.cuts_json(analysis)
+
+
+@router.post(
+    "/analyses/{analysis_id}/timeline/redo",
+    response={200: dict, **ERRORS},
+    summary="The timeline's Redo: the latest undone cut edit or storyline correction",
+)
+def timeline_redo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
+    analysis = _analysis(request, analysis_id)
+    return services.redo_latest(analysis=analysis, user=request.auth)
 
 
 @router.post(

@@ -17,17 +17,18 @@ from django.db import transaction
 
 from analysis.models import Analysis, AnalysisStatus, Scene
 from analysis.pipeline import build_pipeline
-from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY
 from analysis.progress import analysis_publish
 
 if TYPE_CHECKING:
     from cuts.models import CutEdit
 
-# The stages whose results depend on where scenes start and end, in pipeline order.
-# Faces are not among them: a face keeps the scene its frame lies in (``cuts.scenes``).
+# The stages whose results depend on where scenes start and end, in pipeline order. Faces are
+# found again on the touched scenes' new pictures; each joins the character it looks like.
 RESCENE_STAGES = (
     "keyframes",
     "audio",
+    "faces",
     "embeddings",
     "objects",
     "ocr",
@@ -37,16 +38,22 @@ RESCENE_STAGES = (
 )
 
 
-def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> None:
-    """Queue the re-run of ``scene_ids`` (with those of an earlier re-run that did not finish)
-    on the locked ``analysis``; sent once the transaction commits."""
-    pending = (analysis.metadata or {}).get(RESCENE_KEY) or {}
+def rescene_queue(
+    analysis: Analysis, scene_ids: list[int], edit: CutEdit | None, step: str | None = None
+) -> None:
+    """Queue the re-run of ``scene_ids`` (with those of an earlier re-run that did not finish,
+    or failed) on the locked ``analysis``; sent once the transaction commits, with the
+    announcement of the edit's ``step`` (``edit``, ``undo`` or ``redo``; by default from the
+    edit; none without an edit)."""
+    metadata = analysis.metadata or {}
+    pending = metadata.get(RESCENE_KEY) or metadata.get(RESCENE_FAILED_KEY) or {}
     wanted = set(scene_ids) | set(pending.get("scene_ids", []))
     alive = sorted(Scene.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     pipeline = [stage.name for stage in build_pipeline(analysis.parameters.get("stages"))]
     analysis.completed_stages = [name for name in pipeline if name not in RESCENE_STAGES]
     metadata = {k: v for k, v in analysis.metadata.items() if not k.startswith("rescene_")}
-    analysis.metadata = {**metadata, RESCENE_KEY: {"scene_ids": alive, "edit_id": edit.pk}}
+    edit_id = edit.pk if edit else pending.get("edit_id")
+    analysis.metadata = {**metadata, RESCENE_KEY: {"scene_ids": alive, "edit_id": edit_id}}
     numbers = sorted(Scene.objects.filter(pk__in=alive).values_list("index", flat=True))
     analysis.status = AnalysisStatus.QUEUED
     analysis.progress = 0.0
@@ -61,13 +68,27 @@ def rescene_queue(analysis: Analysis, scene_ids: list[int], edit: CutEdit) -> No
     analysis.message = f"Re-running scene{'s' if len(numbers) > 1 else ''} {listed}"[:500]
     analysis.save()
     device = analysis.parameters.get("device")
-    transaction.on_commit(lambda: _send(analysis, device, edit))
+    transaction.on_commit(lambda: _send(analysis, device, edit, step))
 
 
-def _send(analysis: Analysis, device: str | None, edit: CutEdit) -> None:
+def rescene_retry(analysis: Analysis) -> list[int]:
+    """Queue again the re-run that failed on the locked ``analysis``; returns its scenes.
+
+    Raises:
+        ValueError: the latest re-run did not fail.
+    """
+    failed = (analysis.metadata or {}).get(RESCENE_FAILED_KEY)
+    if not failed:
+        raise ValueError("no failed re-run")
+    rescene_queue(analysis, [], None)  # its scenes come from the failed scope
+    return list(analysis.metadata[RESCENE_KEY]["scene_ids"])
+
+
+def _send(analysis: Analysis, device: str | None, edit: CutEdit | None, step: str | None) -> None:
     from analysis.services import analysis_enqueue
     from cuts.selectors import publish_cuts_changed
 
     analysis_publish(analysis)
-    publish_cuts_changed(analysis, edit)
+    if edit is not None:
+        publish_cuts_changed(analysis, edit, step)
     analysis_enqueue(analysis_id=analysis.pk, device=device)

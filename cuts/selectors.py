@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from analysis.models import Analysis
-from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY
 from analysis.progress import group_name
 from cuts.models import CutEdit
 
@@ -59,18 +59,25 @@ def edit_json(edit: CutEdit) -> CutEditJSON:
 
 
 def cuts_json(analysis: Analysis) -> dict[str, Any]:
-    """The cuts, the edit history (newest first) and whether scenes are being re-run."""
+    """The cuts, the edit history (newest first), whether scenes are being re-run and whether
+    their latest re-run failed."""
     from cuts.services import min_scene_seconds
 
     edits = analysis.cut_edits.select_related("user").order_by("-created_at", "-id")[:50]
     pending = (analysis.metadata or {}).get(RESCENE_KEY)
     rerun = analysis.scenes.filter(pk__in=pending["scene_ids"]) if pending else None
+    failed = (analysis.metadata or {}).get(RESCENE_FAILED_KEY) or {}
+    unrun = analysis.scenes.filter(pk__in=failed.get("scene_ids", [])).order_by("index")
     return {
         "cuts": cuts_of(analysis),
         "edits": [edit_json(e) for e in edits],
         "can_undo": analysis.cut_edits.filter(undone_at__isnull=True).exists(),
+        "can_redo": analysis.cut_edits.filter(undone_at__isnull=False).exists(),
         "rescene_scene_ids": list(pending["scene_ids"]) if pending else [],
         "rescene_scenes": [s.public_id for s in rerun.order_by("index")] if rerun else [],
+        # The latest re-run failed: the analysis kept its results; these scenes wait for a retry.
+        "rescene_error": failed.get("error", ""),
+        "rescene_failed_scenes": [s.public_id for s in unrun] if failed else [],
         "status": analysis.status,
         "message": analysis.message,
         "min_scene_seconds": min_scene_seconds(),
@@ -79,16 +86,16 @@ def cuts_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def publish_cuts_changed(analysis: Analysis, edit: CutEdit) -> None:
-    """Tell everyone watching the analysis that its scenes changed (``step``: ``edit`` or
-    ``undo``); never fails."""
+def publish_cuts_changed(analysis: Analysis, edit: CutEdit, step: str | None = None) -> None:
+    """Tell everyone watching the analysis that its scenes changed (``step``: ``edit``,
+    ``undo`` or ``redo``; by default ``undo`` for an undone edit, else ``edit``); never fails."""
     layer = get_channel_layer()
     if layer is None:
         return
     event = {
         "type": "cuts.changed",
         "analysis_id": str(analysis.pk),
-        "step": "undo" if edit.undone_at else "edit",
+        "step": step or ("undo" if edit.undone_at else "edit"),
         "edit": edit_json(edit),
     }
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -24,10 +25,10 @@ from django.utils import timezone
 
 from analysis.conf import setting
 from analysis.models import Analysis, AnalysisStatus, Scene
-from analysis.pipeline.stages.common import RESCENE_KEY, format_clock
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY, format_clock
 from cuts import scenes as rows
 from cuts.models import CutAction, CutEdit
-from cuts.rescene import rescene_queue
+from cuts.rescene import rescene_queue, rescene_retry
 from videoanalyzer.errors import Conflict, NotFound, Refused
 
 HALF_FRAME = 0.5
@@ -178,19 +179,21 @@ def add_cut(*, analysis: Analysis, user: Any, time: float) -> CutEdit:
         CutBusy: the analysis is running.
     """
 
-    def change(locked: Analysis) -> Change:
-        frame = _frame(locked, time)
-        scene = _scene_at_frame(locked, frame)
-        cut = _seconds(locked, frame)
-        _check_lengths(cut - scene.start_time, scene.end_time - cut)
-        before = {"segments": rows.segments_state([scene]), "story": rows.story_state(scene)}
-        new = split(locked, scene, frame, cut)
-        number = scene.index + 1
-        summary = f"Cut added at {format_clock(cut)}: scene {number} split into scenes "
-        summary += f"{number} and {number + 1}"
-        return Change(summary, cut, [scene.pk, new.pk], before)
+    return _edit(analysis, user, CutAction.ADD, lambda locked: _add(locked, time))
 
-    return _edit(analysis, user, CutAction.ADD, change)
+
+def _add(analysis: Analysis, time: float, pk: int | None = None) -> Change:
+    """Split the scene holding ``time``; the new scene gets ``pk`` when given (a redo)."""
+    frame = _frame(analysis, time)
+    scene = _scene_at_frame(analysis, frame)
+    cut = _seconds(analysis, frame)
+    _check_lengths(cut - scene.start_time, scene.end_time - cut)
+    before = {"segments": rows.segments_state([scene]), "story": rows.story_state(scene)}
+    new = split(analysis, scene, frame, cut, pk)
+    number = scene.index + 1
+    summary = f"Cut added at {format_clock(cut)}: scene {number} split into scenes "
+    summary += f"{number} and {number + 1}"
+    return Change(summary, cut, [scene.pk, new.pk], before)
 
 
 def remove_cut(
@@ -205,20 +208,24 @@ def remove_cut(
     """
 
     def change(locked: Analysis) -> Change:
-        second = cut_scene(locked, scene_id=scene_id, time=time)
-        first = _previous(second)
-        before = {
-            "removed": _scene_state(second),
-            "kept_story": rows.story_state(first),
-            "segments": rows.segments_state([first, second]),
-        }
-        merge(locked, first, second)
-        n = first.index + 1
-        summary = f"Cut at {format_clock(second.start_time)} removed: scenes {n} and {n + 1} "
-        summary += f"merged into scene {n}"
-        return Change(summary, second.start_time, [first.pk], before)
+        return _remove(locked, cut_scene(locked, scene_id=scene_id, time=time))
 
     return _edit(analysis, user, CutAction.REMOVE, change)
+
+
+def _remove(analysis: Analysis, second: Scene) -> Change:
+    """Join ``second`` to the scene before it."""
+    first = _previous(second)
+    before = {
+        "removed": _scene_state(second),
+        "kept_story": rows.story_state(first),
+        "segments": rows.segments_state([first, second]),
+    }
+    merge(analysis, first, second)
+    n = first.index + 1
+    summary = f"Cut at {format_clock(second.start_time)} removed: scenes {n} and {n + 1} "
+    summary += f"merged into scene {n}"
+    return Change(summary, second.start_time, [first.pk], before)
 
 
 def move_cut(
@@ -239,28 +246,29 @@ def move_cut(
     """
 
     def change(locked: Analysis) -> Change:
-        second = cut_scene(locked, scene_id=scene_id, time=time)
-        first = _previous(second)
-        frame = _frame(locked, to)
-        if frame == second.start_frame:
-            raise CutError(f"The cut is already at {format_clock(second.start_time)}.")
-        if not first.start_frame < frame < second.end_frame:
-            raise CutError(
-                f"A cut moves between the cuts either side of it "
-                f"({format_clock(first.start_time)} to {format_clock(second.end_time)})."
-            )
-        cut, old = _seconds(locked, frame), second.start_time
-        _check_lengths(cut - first.start_time, second.end_time - cut)
-        before = {
-            "segments": rows.segments_state([first, second]),
-            "from_frame": second.start_frame,
-        }
-        shift(first, second, frame, cut)
-        n = second.index + 1
-        summary = f"Scene {n} now starts at {format_clock(cut)} (was {format_clock(old)})"
-        return Change(summary, cut, [first.pk, second.pk], before, from_time=old)
+        return _move(locked, cut_scene(locked, scene_id=scene_id, time=time), to)
 
     return _edit(analysis, user, CutAction.MOVE, change)
+
+
+def _move(analysis: Analysis, second: Scene, to: float) -> Change:
+    """Move the cut where ``second`` starts to ``to``."""
+    first = _previous(second)
+    frame = _frame(analysis, to)
+    if frame == second.start_frame:
+        raise CutError(f"The cut is already at {format_clock(second.start_time)}.")
+    if not first.start_frame < frame < second.end_frame:
+        raise CutError(
+            f"A cut moves between the cuts either side of it "
+            f"({format_clock(first.start_time)} to {format_clock(second.end_time)})."
+        )
+    cut, old = _seconds(analysis, frame), second.start_time
+    _check_lengths(cut - first.start_time, second.end_time - cut)
+    before = {"segments": rows.segments_state([first, second]), "from_frame": second.start_frame}
+    shift(first, second, frame, cut)
+    n = second.index + 1
+    summary = f"Scene {n} now starts at {format_clock(cut)} (was {format_clock(old)})"
+    return Change(summary, cut, [first.pk, second.pk], before, from_time=old)
 
 
 def undo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
@@ -290,6 +298,102 @@ def undo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
         edit.save(update_fields=["undone_at"])
         rescene_queue(locked, scene_ids, edit)
     return edit
+
+
+def redo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
+    """Make the cut edit undone last again, with the same scene ids, and re-run its scenes.
+
+    Raises:
+        CutError: nothing to redo, the cuts around it changed so that it no longer fits, or
+            storylines corrected since its undo (undo those first).
+        CutBusy: the analysis is running.
+    """
+    from story.models import StorylineEdit
+
+    with transaction.atomic():
+        locked = Analysis.objects.select_for_update().select_related("video").get(pk=analysis.pk)
+        _check_editable(locked)
+        edit = _undone_cut(locked)
+        if edit is None or edit.undone_at is None:
+            raise CutError("No cut edit to redo.")
+        later = StorylineEdit.objects.filter(
+            analysis=locked, created_at__gt=edit.undone_at, undone_at__isnull=True
+        )
+        if later.exists():
+            raise CutError("Storylines were corrected after this undo; undo those first.")
+        done = REDO[edit.action](locked, edit)
+        edit.before, edit.scene_ids, edit.undone_at = done.before, done.scene_ids, None
+        edit.save(update_fields=["before", "scene_ids", "undone_at"])
+        rescene_queue(locked, done.scene_ids, edit, step="redo")
+    return edit
+
+
+def _undone_cut(analysis: Analysis) -> CutEdit | None:
+    """The cut edit undone last: the first to redo."""
+    undone = analysis.cut_edits.filter(undone_at__isnull=False)
+    return undone.order_by("-undone_at", "-id").first()
+
+
+def _scene(analysis: Analysis, pk: int) -> Scene:
+    scene = analysis.scenes.filter(pk=pk).first()
+    if scene is None:
+        raise CutError("The scenes of this edit changed since its undo: it cannot be redone.")
+    return scene
+
+
+REDO: dict[str, Callable[[Analysis, CutEdit], Change]] = {
+    CutAction.ADD: lambda a, e: _add(a, e.time, pk=e.scene_ids[1]),
+    CutAction.REMOVE: lambda a, e: _remove(a, _scene(a, e.before["removed"]["id"])),
+    CutAction.MOVE: lambda a, e: _move(a, _scene(a, e.scene_ids[1]), e.time),
+}
+
+
+def redo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
+    """The timeline's Redo: the newer undo of a cut edit and of a storyline correction is
+    made again.
+
+    Returns:
+        ``{"kind": "cut" | "storyline", "id", "summary"}`` of what was redone.
+
+    Raises:
+        CutError: nothing to redo.
+        CutBusy: the analysis is running.
+    """
+    from story import services as story
+    from story.models import StorylineEdit
+
+    cut = _undone_cut(analysis)
+    line = StorylineEdit.objects.filter(analysis=analysis, undone_at__isnull=False)
+    correction = line.order_by("-undone_at", "-id").first()
+    if cut is not None and (correction is None or _later(cut.undone_at, correction.undone_at)):
+        redone = redo_cut(analysis=analysis, user=user)
+        return {"kind": "cut", "id": redone.pk, "summary": redone.summary}
+    if correction is not None:
+        edit = story.redo(analysis=analysis, user=user)
+        return {"kind": "storyline", "id": edit.pk, "summary": edit.summary}
+    raise CutError("Nothing to redo.")
+
+
+def _later(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a > b)
+
+
+def retry_rerun(*, analysis: Analysis, user: Any) -> list[int]:
+    """Re-run again the scenes whose re-run failed (the analysis kept its earlier results).
+
+    Returns:
+        The pks of the scenes queued.
+
+    Raises:
+        CutError: the latest re-run did not fail.
+        CutBusy: the analysis is running.
+    """
+    with transaction.atomic():
+        locked = Analysis.objects.select_for_update().select_related("video").get(pk=analysis.pk)
+        _check_editable(locked)
+        if RESCENE_FAILED_KEY not in (locked.metadata or {}):
+            raise CutError("The scenes' latest re-run did not fail: there is nothing to retry.")
+        return rescene_retry(locked)
 
 
 def undo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def timeline_page_data(analysis: Analysis) -> dict[str, Any]:
             "split": _story_url("split_storyline", analysis, storyline=True),
             "merge": _story_url("merge_storylines", analysis, storyline=True),
             "undo": _api_url("timeline_undo", analysis),
-            "redo": _story_url("redo", analysis),
+            "redo": _api_url("timeline_redo", analysis),
             "cuts": _api_url("cuts_list", analysis),
             "cut_add": _api_url("cut_add", analysis),
             "cut_remove": _api_url("cut_remove", analysis),

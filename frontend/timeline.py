@@ -95,7 +95,7 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
                 **sure.get(scene.pk, NO_CERTAINTY),
             }
         )
-    video = analysis.video
+    video, cuts = analysis.video, analysis.cut_edits.all()  # for Undo and Redo
     return {
         "analysis_id": str(analysis.pk),
         "status": analysis.status,
@@ -105,9 +105,9 @@ def timeline_json(analysis: Analysis) -> dict[str, Any]:
         "storylines": storylines,
         "scenes": scenes,
         "excluded": story["excluded"],
-        # The timeline's Undo takes back cut edits too (``cuts.services.undo_latest``).
-        "can_undo": story["can_undo"] or analysis.cut_edits.filter(undone_at__isnull=True).exists(),
-        "can_redo": story["can_redo"],
+        # The timeline's Undo and Redo take cut edits too (``cuts.services.undo_latest``).
+        "can_undo": story["can_undo"] or cuts.filter(undone_at__isnull=True).exists(),
+        "can_redo": story["can_redo"] or cuts.filter(undone_at__isnull=False).exists(),
         "thumbnail_strip": _thumbnail_strip(analysis),
     }
 

@@ -14,7 +14,7 @@ meter...). What the consumers of an analysis leave in its scratch directory is d
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -166,6 +166,52 @@ def iter_frames(path: Path) -> Iterator[DecodedFrame]:
                 first = raw
             rotation = int(getattr(frame, "rotation", 0) or 0)
             yield DecodedFrame(index, max(0.0, raw - first), frame, rotation, reformatter)
+
+
+def iter_frame_ranges(
+    path: Path, ranges: Sequence[FrameRange], start: float
+) -> Iterator[DecodedFrame]:
+    """Yield the frames of ``ranges`` only, each numbered and timed as a whole decode would.
+
+    Each range is sought to (the keyframe before it) and decoded up to its end: the frames
+    between that keyframe and the range are decoded but not yielded, the rest of the file is
+    not read. A range starts at the frame that a whole decode found at its ``time``.
+
+    Args:
+        ranges: in time order, not overlapping.
+        start: the presentation time of the video's first frame (the clock's zero).
+
+    Raises:
+        MediaError: the file cannot be opened or has no video stream.
+    """
+    from av.video.reformatter import VideoReformatter
+
+    with _open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        half = 0.5 / float(stream.average_rate or stream.guessed_rate or 25)
+        reformatter = VideoReformatter()
+        for part in ranges:
+            container.seek(int((start + part.time - half) / stream.time_base), stream=stream)
+            index = None
+            for frame in decode_tolerant(container, stream):
+                time = max(0.0, float(frame.time or 0.0) - start)
+                if index is None and time < part.time - half:
+                    continue  # between the keyframe sought and the range
+                index = part.first if index is None else index + 1
+                if index >= part.end:
+                    break
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                yield DecodedFrame(index, time, frame, rotation, reformatter)
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    """Frames ``first`` to ``end`` (excluded) of a video; ``time`` is frame ``first``'s."""
+
+    first: int
+    time: float
+    end: int
 
 
 _END = object()

@@ -15,14 +15,16 @@ from pathlib import Path
 
 from mediakit.decode import FrameConsumer, save_array
 from mediakit.framestore import (
+    LAYOUT_NAME,
     KeyframeCandidates,
     LayoutStore,
     ThumbnailStrip,
     candidate_interval,
+    load_layouts,
     tile_interval,
 )
 from mediakit.meters import MotionMeter, StartClock
-from mediakit.passfiles import PASS_NAME, TIMES_NAME, record_pass
+from mediakit.passfiles import MOTION_NAME, PASS_NAME, TIMES_NAME, record_pass
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class PicturePlan:
 class PassRecorder:
     """Every consumer of the pass except the cut detector, and the saving of what they kept."""
 
-    def __init__(self, workdir: Path, plan: PicturePlan) -> None:
+    def __init__(self, workdir: Path, plan: PicturePlan, *, strip: bool = True) -> None:
+        """``strip``: make the thumbnail strip (not for a pass over some ranges only)."""
         self.workdir = workdir
         (workdir / PASS_NAME).unlink(missing_ok=True)  # complete again only once saved
         self.plan = plan
@@ -55,7 +58,7 @@ class PassRecorder:
             self.motion,  # before the candidates: they look at its last value
             self.clock,
             self.candidates,
-            ThumbnailStrip(workdir, plan.tile_step),
+            *([ThumbnailStrip(workdir, plan.tile_step)] if strip else []),
             LayoutStore(workdir),
         ]
 
@@ -66,3 +69,28 @@ class PassRecorder:
         self.motion.save(self.workdir)
         save_array(self.workdir / TIMES_NAME, np.asarray(times, dtype=np.float64))
         record_pass(self.workdir, self.clock.value or 0.0, len(times))
+
+    def save_ranges(
+        self, indices: list[int], times: list[float], frame_count: int, start_time: float
+    ) -> None:
+        """Write what a pass over some ranges of the video kept (frames ``indices``, at
+        ``times``) as a whole pass's files of ``frame_count`` frames: the frames not decoded
+        have no motion and a black layout, and a time of their own from their neighbours'.
+        ``start_time``: the video's first frame's (the ranges' first is not).
+        """
+        import numpy as np
+
+        at = np.asarray(indices, dtype=np.int64)
+        motion = np.zeros(frame_count, dtype=np.float32)
+        motion[at] = np.asarray(self.motion.values, dtype=np.float32)
+        save_array(self.workdir / MOTION_NAME, motion)
+        every = np.arange(frame_count, dtype=np.float64)
+        clock = np.interp(every, at, np.asarray(times, dtype=np.float64))
+        save_array(self.workdir / TIMES_NAME, clock)
+        layouts = load_layouts(self.workdir)
+        if layouts is not None:
+            whole = np.zeros((frame_count, *layouts.shape[1:]), dtype=np.uint8)
+            whole[at] = layouts
+            del layouts  # the file is written over next
+            (self.workdir / LAYOUT_NAME).write_bytes(whole.tobytes())
+        record_pass(self.workdir, start_time, frame_count)

@@ -35,6 +35,12 @@ CHIP_SIZE = 150  # the embedding network's input: an aligned 150x150 face
 CHIP_PADDING = 0.25
 EMBED_BATCH = 64
 CLAHE_CLIP = 2.0  # contrast limit of the local equalisation before detection
+# Following a face onto the next frame: the window reaches this many face sizes beyond the
+# last box and is scaled so the face is about FOLLOW_FACE_PX wide (HOG's window is 80 px), so
+# small faces are searched enlarged; a face known to be there is kept at a lower score.
+FOLLOW_MARGIN = 1.0
+FOLLOW_FACE_PX = 100
+FOLLOW_MIN_SCORE = 0.0
 
 _models: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
@@ -138,15 +144,15 @@ def _scaled(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return small, image.shape[1] / width
 
 
-def _raw_detections(small: np.ndarray, config: FaceConfig, detector: str) -> list[Any]:
+def _raw_detections(small: np.ndarray, upsample: int, detector: str) -> list[Any]:
     """(left, top, right, bottom, score) on the scaled image."""
     if detector == "cnn":
-        found = _model("cnn")(small, config.upsample)
+        found = _model("cnn")(small, upsample)
         return [
             (d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), d.confidence)
             for d in found
         ]
-    rects, scores, _kinds = _model("hog").run(small, config.upsample, 0.0)
+    rects, scores, _kinds = _model("hog").run(small, upsample, 0.0)
     return [
         (r.left(), r.top(), r.right(), r.bottom(), s) for r, s in zip(rects, scores, strict=True)
     ]
@@ -165,26 +171,77 @@ def equalised(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(clahe.apply(grey), cv2.COLOR_GRAY2RGB)
 
 
+def _face_at(image: np.ndarray, box: tuple[int, int, int, int], score: float) -> Face:
+    """The face in ``box`` (x0, y0, x1, y1) of the full-size frame, with its aligned chip."""
+    import dlib
+
+    x0, y0, x1, y1 = box
+    shape = _model("landmarks")(image, dlib.rectangle(x0, y0, x1, y1))
+    chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+    return Face(x0, y0, x1 - x0, y1 - y0, round(float(score), 4), chip)
+
+
+def _in_frame(raw: Any, factor: float, offset: tuple[int, int], shape: Any) -> Any:
+    """A raw detection's box in the full frame's pixels, clipped to it, and its score."""
+    left, top, right, bottom, score = raw
+    dx, dy = offset
+    x0, y0 = max(0, round(left * factor) + dx), max(0, round(top * factor) + dy)
+    x1, y1 = min(shape[1], round(right * factor) + dx), min(shape[0], round(bottom * factor) + dy)
+    return (x0, y0, x1, y1), score
+
+
 def detect_faces(image: np.ndarray, config: FaceConfig, detector: str) -> list[Face]:
     """Faces on an RGB frame: detected on a scaled, equalised copy, aligned and embedded
     from the full-size frame as it is."""
-    import dlib
     import numpy as np
 
     image = np.ascontiguousarray(image)
     small, factor = _scaled(image, config.detect_width)
-    small = equalised(small)
-    height, width = image.shape[:2]
     faces = []
-    for left, top, right, bottom, score in _raw_detections(small, config, detector):
-        x0, y0 = max(0, round(left * factor)), max(0, round(top * factor))
-        x1, y1 = min(width, round(right * factor)), min(height, round(bottom * factor))
-        if score < config.min_score or min(x1 - x0, y1 - y0) < config.min_size:
+    for raw in _raw_detections(equalised(small), config.upsample, detector):
+        box, score = _in_frame(raw, factor, (0, 0), image.shape)
+        if score < config.min_score or min(box[2] - box[0], box[3] - box[1]) < config.min_size:
             continue
-        shape = _model("landmarks")(image, dlib.rectangle(x0, y0, x1, y1))
-        chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-        faces.append(Face(x0, y0, x1 - x0, y1 - y0, round(float(score), 4), chip))
+        faces.append(_face_at(image, box, score))
     return faces
+
+
+def _window(image: np.ndarray, last: Face) -> tuple[int, int, int, int]:
+    """The part of the frame a face of the frame before can have moved to."""
+    margin = FOLLOW_MARGIN * max(last.w, last.h)
+    height, width = image.shape[:2]
+    x0, y0 = max(0, int(last.x - margin)), max(0, int(last.y - margin))
+    x1 = min(width, int(last.x + last.w + margin))
+    y1 = min(height, int(last.y + last.h + margin))
+    return x0, y0, x1, y1
+
+
+def follow_face(image: np.ndarray, last: Face, config: FaceConfig, detector: str) -> Face | None:
+    """The face ``last`` (found on an earlier frame) on ``image``: searched only in a window
+    around its box, enlarged or shrunk so the face has the detector's favourite size. None
+    when it is not there (gone, turned away, covered)."""
+    import cv2
+    import numpy as np
+
+    from people.tracking import distance, same_face
+
+    image = np.ascontiguousarray(image)
+    x0, y0, x1, y1 = _window(image, last)
+    scale = FOLLOW_FACE_PX / max(1, last.w)
+    if min(x1 - x0, y1 - y0) * scale < 40:  # nothing left to search (the frame's edge)
+        return None
+    interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+    window = cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=interpolation)
+    best: tuple[float, Any] | None = None
+    for raw in _raw_detections(equalised(window), 0, detector):
+        box, score = _in_frame(raw, 1 / scale, (x0, y0), image.shape)
+        size = min(box[2] - box[0], box[3] - box[1])
+        if score < FOLLOW_MIN_SCORE or size < config.min_size / 2:  # known: smaller is fine
+            continue
+        found = Face(box[0], box[1], box[2] - box[0], box[3] - box[1], score, None)
+        if same_face(last, found) and (best is None or distance(last, found) < best[0]):
+            best = (distance(last, found), (box, score))
+    return None if best is None else _face_at(image, *best[1])
 
 
 def embed_faces(faces: list[Face], progress: Callable[[float], None] | None = None) -> None:

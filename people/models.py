@@ -50,13 +50,16 @@ class Character(models.Model):
 
 
 class FaceAppearance(models.Model):
-    """One detected face on one sampled frame, standing for a time range of its scene."""
+    """One appearance: a face followed through part of a scene (``people.tracking``).
+
+    ``start_time``..``end_time`` is the span the track covers; the box, score and embedding
+    are of its best face, seen at ``frame_time``."""
 
     character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="appearances")
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="face_appearances")
     start_time = models.FloatField()
     end_time = models.FloatField()
-    frame_time = models.FloatField()  # the sampled frame the face was found on
+    frame_time = models.FloatField()  # the frame of the track's best face
     # Box in pixels of the video's frame (its stored width x height).
     x = models.IntegerField()
     y = models.IntegerField()

@@ -7,6 +7,7 @@ and new clusters matching the same named person become one, as the editor had me
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,12 @@ def known_people(model: type[Character] | type[Speaker], analysis: Analysis) -> 
         .select_related("analysis")
     )
     rows.sort(key=lambda r: (r.analysis_id != analysis.pk, -r.analysis.created_at.timestamp()))
-    return [Known(r.name, r.prototypes or ([r.centroid] if r.centroid else [])) for r in rows]
+    return [as_known(r) for r in rows]
+
+
+def as_known(row: Character | Speaker) -> Known:
+    """A character or speaker as the centres it is recognised by."""
+    return Known(row.name, row.prototypes or ([row.centroid] if row.centroid else []))
 
 
 @dataclass
@@ -156,24 +162,73 @@ def characters_replace(
         if best.thumbnail:
             name = f"character_{person.order + 1}.jpg"
             character.thumbnail.save(name, ContentFile(best.thumbnail), save=True)
-        FaceAppearance.objects.bulk_create(
-            FaceAppearance(
-                character=character,
-                scene_id=h.scene_id,
-                start_time=h.start_time,
-                end_time=h.end_time,
-                frame_time=h.frame_time,
-                x=h.x,
-                y=h.y,
-                w=h.w,
-                h=h.h,
-                score=h.score,
-                embedding=h.embedding,
-            )
-            for h in person.hits
-        )
+        _appearances_create(character, person.hits)
         created.append(character)
     return created
+
+
+def _appearances_create(character: Character, hits: list[FaceHit]) -> None:
+    FaceAppearance.objects.bulk_create(
+        FaceAppearance(
+            character=character,
+            scene_id=h.scene_id,
+            start_time=h.start_time,
+            end_time=h.end_time,
+            frame_time=h.frame_time,
+            x=h.x,
+            y=h.y,
+            w=h.w,
+            h=h.h,
+            score=h.score,
+            embedding=h.embedding,
+        )
+        for h in hits
+    )
+
+
+@transaction.atomic
+def characters_update_scenes(
+    *,
+    analysis: Analysis,
+    clusters: list[FaceCluster],
+    scene_ids: Collection[int],
+    cluster_threshold: float,
+) -> list[Character]:
+    """The faces found again in ``scene_ids`` (after a cut edit) replace the appearances there.
+
+    Each cluster joins the character it looks like (within ``cluster_threshold`` of one of its
+    prototypes), which keeps its id, name and appearances in the other scenes; a cluster like
+    none becomes a new character. An unnamed character left without appearances goes.
+    """
+    FaceAppearance.objects.filter(character__analysis=analysis, scene_id__in=scene_ids).delete()
+    characters = list(Character.objects.filter(analysis=analysis).order_by("order"))
+    known = [as_known(c) for c in characters]
+    centres = [centroid(_vectors(c.hits), "euclidean") for c in clusters]
+    matches = match_known(centres, known, cluster_threshold, "euclidean")
+    order = max((c.order for c in characters), default=-1) + 1
+    for cluster, centre, match in zip(clusters, centres, matches, strict=True):
+        if match is None:
+            characters.append(_character_new(analysis, order, cluster, centre, cluster_threshold))
+            order += 1
+        _appearances_create(characters[-1] if match is None else characters[match], cluster.hits)
+    Character.objects.filter(analysis=analysis, name="", appearances__isnull=True).delete()
+    return list(Character.objects.filter(analysis=analysis).order_by("order"))
+
+
+def _character_new(
+    analysis: Analysis, order: int, cluster: FaceCluster, centre: np.ndarray, threshold: float
+) -> Character:
+    character = Character.objects.create(
+        analysis=analysis,
+        order=order,
+        label=f"Character {order + 1}",
+        confidence=confidence(_vectors(cluster.hits), threshold, "euclidean"),
+        centroid=centre.tolist(),
+        prototypes=[centre.tolist()],
+    )
+    if cluster.thumbnail:
+        character.thumbnail.save(f"character_{order + 1}.jpg", ContentFile(cluster.thumbnail))
+    return character
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ WHY = {
     "language": "the same language",
     "transcript": "similar things are said",
     "keywords": "shared words",
+    "dialogue": "the dialogue goes on, or the same names and phrases are said",
     "visual": "the pictures look alike",
     "colour": "similar colours and framing",
     "objects": "the same kinds of objects",

@@ -9,7 +9,8 @@ nothing: the graph renormalises over the signals that are present. Contracts use
 - ``people.selectors.character_names(analysis) -> {character_pk: name}`` (else the
   ``people.Character`` rows are read: name or label)
 - ``vision.selectors.scene_signals(analysis) -> {scene_pk: {"embedding": [float] | None,
-  "objects": [label], "ocr": str, "caption": str}}`` (else the vision app's rows are read
+  "objects": [label], "tags": [{"label", "label_ru", "score", "source"}], "ocr": str,
+  "caption": str}}`` (else the vision app's rows are read
   directly: ``SceneEmbedding``, ``SceneObjects``, ``SceneText``, ``SceneCaption``)
 """
 
@@ -88,6 +89,9 @@ def vision_rows(analysis: Analysis) -> dict[int, dict[str, Any]]:
     for obj in SceneObjects.objects.filter(analysis=analysis):
         labels = [item.get("label") for item in [*obj.labels, *obj.tags] if item.get("label")]
         out.setdefault(obj.scene_id, {})["objects"] = labels
+        # The vision app's tags (coarse, scored, with a Russian label) name places; its
+        # ImageNet labels are often wrong on film footage ("iPod" for a bird on a branch).
+        out[obj.scene_id]["tags"] = [item for item in obj.tags if item.get("label")]
     for scene_id, text in SceneText.objects.filter(analysis=analysis).values_list(
         "scene_id", "text"
     ):

@@ -4,11 +4,13 @@ Every component is an n x n matrix of similarities in 0..1 with NaN where the si
 for either scene (no speech, no face…). Vector signals (voice, transcript, picture embedding,
 colour) go through a Gaussian kernel exp(-(d/m)^2) whose scale m is the median distance
 between the video's scenes, so every signal spreads over 0..1 the same way whatever its units.
-Set signals (characters, speakers, words, objects, on-screen text, the language) use the Jaccard
-index. Time
+Set signals (characters, speakers, words, objects, on-screen text, the language, the names and
+key phrases said) use the Jaccard index; dialogue continuity adds 1 where a scene's speech goes
+on from the last speech before it. Time
 is an adjacency kernel: weak by design, so interleaved storylines (A B A C…) are not cut into
 contiguous blocks. Scenes joined by speech running on over their cuts (one line of dialogue over
-a shot and its reverse shot) form a unit: a scene that lacks a signal (a shot without speech
+a shot and its reverse shot: the word timestamps cross the cut, or a sentence left open goes on
+in lower case in the next shot) form a unit: a scene that lacks a signal (a shot without speech
 has no voice) takes the unit's. Units are not forced together: word timestamps are only good to
 a few tenths of a second, and a wrong join would tie two storylines.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from story.dialogue import continuations, mentions
 from story.external import ExternalSignals
 from story.text import content_words
 
@@ -130,6 +133,18 @@ def motion_kernel(nodes: list[SceneNode]) -> np.ndarray:
     return np.exp(-np.abs(np.log(motion[:, None] / motion[None, :])))
 
 
+def dialogue_kernel(nodes: list[SceneNode]) -> np.ndarray:
+    """Shared names and key phrases (Jaccard index), and 1 where a scene's speech continues
+    the last speech before it (``story.dialogue``)."""
+    texts = [n.features.get("text") or "" for n in nodes]
+    out = jaccard([mentions(t) or None for t in texts])
+    starts, ends = [n.start_time for n in nodes], [n.end_time for n in nodes]
+    timed = [n.features.get("continues") for n in nodes]
+    for a, b in continuations(texts, starts, ends, timed):
+        out[a, b] = out[b, a] = 1.0
+    return out
+
+
 def _vision(nodes: list[SceneNode], ext: ExternalSignals, key: str) -> list[Any]:
     return [ext.vision.get(n.pk, {}).get(key) for n in nodes]
 
@@ -156,6 +171,7 @@ def components_of(
                 for f, c in zip(feats, captions, strict=True)
             ]
         ),
+        "dialogue": dialogue_kernel(nodes),
         "visual": gaussian_kernel(_vision(nodes, ext, "embedding"), "cosine"),
         "colour": gaussian_kernel([f.get("colour") for f in feats], "euclidean"),
         "objects": jaccard([set(o or []) for o in _vision(nodes, ext, "objects")]),
@@ -190,10 +206,16 @@ def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.
 
 
 def speech_units(nodes: list[SceneNode]) -> list[int]:
-    """Unit number per scene: scenes joined by speech running on over their cuts share one."""
+    """Unit number per scene: scenes joined by speech running on over their cuts share one
+    (the word timestamps say so, or the words: a sentence left open goes on in lower case)."""
+    joined = {i for i, node in enumerate(nodes) if node.features.get("continues")}
+    texts = [n.features.get("text") or "" for n in nodes]
+    starts, ends = [n.start_time for n in nodes], [n.end_time for n in nodes]
+    pairs = continuations(texts, starts, ends, [None] * len(nodes))
+    joined |= {b for a, b in pairs if b == a + 1}
     units, unit = [], -1
-    for i, node in enumerate(nodes):
-        if i == 0 or not node.features.get("continues"):
+    for i in range(len(nodes)):
+        if i == 0 or i not in joined:
             unit += 1
         units.append(unit)
     return units

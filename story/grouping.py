@@ -28,8 +28,10 @@ from story.naming import (
     distinctive_words,
     is_named,
     key_phrases,
+    legible,
     main_people,
     place_of,
+    speech_label,
     spoken_people,
     storyline_description,
     storyline_name,
@@ -320,15 +322,17 @@ def _plan(
 def _name(inp: GroupingInput, plans: list[PlannedStoryline]) -> None:
     """Content names and descriptions, the language model's when it answers; locks win."""
     groups = [[inp.nodes[i] for i in p.positions] for p in plans]
-    words = distinctive_words(groups)
-    phrases, spoken = key_phrases(groups), spoken_people(groups)
-    objects = {pk: v.get("objects") or [] for pk, v in inp.ext.vision.items()}
+    readable = [legible(g) for g in groups]  # garbled speech names nothing
+    words = distinctive_words(readable)
+    phrases, spoken = key_phrases(readable), spoken_people(readable)
+    tags = {pk: v.get("tags") or [] for pk, v in inp.ext.vision.items()}
     names = []
     for i, (plan, group, top) in enumerate(zip(plans, groups, words, strict=True)):
         people = _people(inp, group, spoken[i])
-        # Object labels are English: they name the place of English (or silent) storylines only.
-        place = place_of(group, objects) if _language(group) in (None, "en") else None
-        names.append(storyline_name(plan.order, people, top[:2], phrases[i], place))
+        language = _language(group)
+        place = place_of(group, tags, language)
+        speech = speech_label(group, language)
+        names.append(storyline_name(plan.order, people, top[:2], phrases[i], place, speech))
         if not plan.lock.get("description"):
             plan.description = storyline_description(group, people, top)
     names = unique_names(names)

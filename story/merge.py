@@ -50,36 +50,66 @@ def continuity_ratio(matrix: np.ndarray, a: np.ndarray, b: np.ndarray) -> float 
     each (scene positions); None where the signal is missing on too few pairs."""
     import numpy as np
 
-    def mean(rows: np.ndarray, cols: np.ndarray, inside: bool) -> float | None:
-        block = matrix[np.ix_(rows, cols)]
-        if inside:
-            block = block[~np.eye(len(rows), dtype=bool)]
-        values = block[~np.isnan(block)]
-        return float(values.mean()) if len(values) >= MIN_PAIRS else None
-
-    wa, wb, across = mean(a, a, True), mean(b, b, True), mean(a, b, False)
-    if wa is None or wb is None or across is None or wa <= 0 or wb <= 0:
-        return None
-    return across / float(np.sqrt(wa * wb))
+    labels = np.full(len(matrix), -1)
+    labels[a], labels[b] = 0, 1
+    ratios = _ratios(block_means(matrix, labels, [0, 1]))
+    return None if np.isnan(ratios[0, 1]) else float(ratios[0, 1])
 
 
-def _voice(components: dict[str, np.ndarray], a: np.ndarray, b: np.ndarray) -> tuple[float, str]:
-    """The strongest voice signal's ratio for groups ``a`` and ``b`` (0 when none is measured):
-    the speaker clustering may split one voice that the voice prints still join."""
-    best, name = 0.0, ""
-    for signal in VOICE_SIGNALS:
+def block_means(matrix: np.ndarray, labels: np.ndarray, groups: list[int]) -> np.ndarray:
+    """Mean similarity between (and, on the diagonal, inside) every two ``groups``, a scene's
+    similarity with itself left out; NaN where fewer than ``MIN_PAIRS`` pairs are measured.
+    Two matrix products per signal instead of one slice per pair of groups."""
+    import numpy as np
+
+    member = (np.asarray(labels)[:, None] == np.asarray(groups)[None, :]).astype(np.float64)
+    known = ~np.isnan(matrix)
+    values = np.where(known, matrix, 0.0)
+    sums = member.T @ values @ member
+    counts = member.T @ known.astype(np.float64) @ member
+    own = np.diag(values)[:, None] * member, np.diag(known).astype(np.float64)[:, None] * member
+    sums[np.diag_indices(len(groups))] -= own[0].sum(axis=0)
+    counts[np.diag_indices(len(groups))] -= own[1].sum(axis=0)
+    return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts >= MIN_PAIRS)
+
+
+def _ratios(means: np.ndarray) -> np.ndarray:
+    """Across over the geometric mean of inside, per pair of groups (NaN: not measured)."""
+    import numpy as np
+
+    inside = np.diag(means).copy()
+    inside[~(inside > 0)] = np.nan  # a group without inside pairs, or alike at 0, says nothing
+    with np.errstate(invalid="ignore"):
+        return means / np.sqrt(np.outer(inside, inside))
+
+
+def _voice_ratios(
+    components: dict[str, np.ndarray], labels: np.ndarray, groups: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of groups, the strongest voice signal's ratio (0 when none is measured) and
+    the index of that signal in ``VOICE_SIGNALS``: the speaker clustering may split one voice
+    that the voice prints still join."""
+    import numpy as np
+
+    m = len(groups)
+    best, which = np.zeros((m, m)), np.full((m, m), -1)
+    for i, signal in enumerate(VOICE_SIGNALS):
         if signal in components:
-            ratio = continuity_ratio(components[signal], a, b)
-            if ratio is not None and ratio > best:
-                best, name = ratio, signal
-    return best, name
+            ratio = np.nan_to_num(_ratios(block_means(components[signal], labels, groups)))
+            better = ratio > best
+            best, which = np.where(better, ratio, best), np.where(better, i, which)
+    return best, which
 
 
-def _language_differs(components: dict[str, np.ndarray], a: np.ndarray, b: np.ndarray) -> bool:
+def _language_differs(
+    components: dict[str, np.ndarray], labels: np.ndarray, groups: list[int]
+) -> np.ndarray:
+    import numpy as np
+
     if "language" not in components:
-        return False
-    ratio = continuity_ratio(components["language"], a, b)
-    return ratio is not None and ratio < SAME_LANGUAGE
+        return np.zeros((len(groups), len(groups)), dtype=bool)
+    ratio = _ratios(block_means(components["language"], labels, groups))
+    return ~np.isnan(ratio) & (ratio < SAME_LANGUAGE)
 
 
 def voice_merges(
@@ -96,20 +126,16 @@ def voice_merges(
         groups = sorted({int(c) for c in current if c >= 0})
         if len(groups) <= fewest:
             break
-        best: Merge | None = None
-        for i, a in enumerate(groups):
-            for b in groups[i + 1 :]:
-                if a in pinned and b in pinned:
-                    continue
-                rows, cols = np.flatnonzero(current == a), np.flatnonzero(current == b)
-                voice, signal = _voice(components, rows, cols)
-                if voice < SAME_VOICE or _language_differs(components, rows, cols):
-                    continue
-                if best is None or voice > best.voice:
-                    kept, merged = (b, a) if a not in pinned and b in pinned else (a, b)
-                    best = Merge(kept, merged, voice, signal)
-        if best is None:
+        voice, which = _voice_ratios(components, current, groups)
+        held = np.array([g in pinned for g in groups])
+        allowed = (voice >= SAME_VOICE) & ~_language_differs(components, current, groups)
+        allowed &= ~np.outer(held, held) & np.triu(np.ones_like(allowed), 1)
+        if not allowed.any():
             break
+        x, y = np.unravel_index(int(np.argmax(np.where(allowed, voice, -np.inf))), voice.shape)
+        a, b = groups[int(x)], groups[int(y)]
+        kept, merged = (b, a) if a not in pinned and b in pinned else (a, b)
+        best = Merge(kept, merged, float(voice[x, y]), VOICE_SIGNALS[int(which[x, y])])
         current[current == best.merged] = best.kept
         merges.append(best)
     return [int(c) for c in current], merges

@@ -16,8 +16,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from analysis.pipeline.stages.common import format_clock
+from story.dialogue import stem
 from story.graph import SceneNode
 from story.text import STOPWORDS
 
@@ -56,17 +58,53 @@ PALETTE = [
 
 def distinctive_words(groups: Sequence[Sequence[SceneNode]], count: int = 3) -> list[list[str]]:
     """Per group, its most frequent words fit for a name, weighted by how few other groups use
-    them (tf-idf)."""
-    counts = [Counter(w for n in g for w in n.features.get("words") or []) for g in groups]
-    used_in = Counter(w for c in counts for w in c)
+    them (tf-idf). Words are counted by stem ("поезд", "поезда"), shown in their most said
+    form."""
+    forms = [_word_forms(g) for g in groups]
+    counts = [Counter({s: sum(f.values()) for s, f in fm.items()}) for fm in forms]
+    used_in = Counter(s for c in counts for s in c)
     total = len(groups)
     result = []
-    for group, c in zip(groups, counts, strict=True):
+    for group, c, fm in zip(groups, counts, forms, strict=True):
         fit = _fitness(group)
-        scored = {w: f * math.log((1 + total) / used_in[w]) for w, f in c.items() if fit(w)}
-        ranked = sorted(scored, key=lambda w: (-scored[w], -c[w], w))
-        result.append(ranked[:count])
+        shown = {s: _surface(f) for s, f in fm.items()}
+        scored = {s: n * math.log((1 + total) / used_in[s]) for s, n in c.items() if fit(shown[s])}
+        ranked = sorted(scored, key=lambda s: (-scored[s], -c[s], shown[s]))
+        result.append([shown[s] for s in ranked[:count]])
     return result
+
+
+def _word_forms(group: Sequence[SceneNode]) -> dict[str, Counter[str]]:
+    """Stem -> how often each form of it was said in the group's legible scenes."""
+    out: dict[str, Counter[str]] = {}
+    for node in group:
+        for word in node.features.get("words") or []:
+            out.setdefault(stem(word), Counter())[word] += 1
+    return out
+
+
+def _surface(forms: Counter[str]) -> str:
+    """The form said most often, the shortest of equals."""
+    return min(forms, key=lambda w: (-forms[w], len(w), w))
+
+
+# A scene whose words are mostly not heard with confidence or not words at all (a synthetic
+# voice the recogniser garbled) gives no words to names.
+LEGIBLE_SHARE = 0.5
+
+
+def legible(group: Sequence[SceneNode]) -> list[SceneNode]:
+    """The group with the speech of garbled scenes left out (the scenes stay, without text)."""
+    out = []
+    for node in group:
+        tokens = TOKEN.findall(node.features.get("text") or "")
+        unsure = set(node.features.get("unsure") or [])
+        good = [t for t in tokens if t.lower() not in unsure and _known(t) is not False]
+        if tokens and len(good) < LEGIBLE_SHARE * len(tokens):
+            features = {**node.features, "text": "", "words": []}
+            node = SceneNode(node.pk, node.index, node.start_time, node.end_time, features)
+        out.append(node)
+    return out
 
 
 def _known(word: str) -> bool | None:
@@ -121,12 +159,19 @@ def _content(token: str) -> bool:
     return len(low) >= 3 and low not in STOPWORDS and low not in SHORT_STOPWORDS and not adverb
 
 
-def _phrases(text: str, longest: int = 3, lower: bool = True) -> list[str]:
-    """Runs of 2..``longest`` content words not broken by a function word or a stop."""
+def _phrases(
+    text: str, longest: int = 3, lower: bool = True, names: frozenset[str] = frozenset()
+) -> list[str]:
+    """Runs of 2..``longest`` content words not broken by a function word or a stop (a
+    sentence's first word in lower case when it is a dictionary word and not one of ``names``:
+    "Первая рыба" is "первая рыба", "Anna came" stays)."""
     out = []
     for sentence in re.split(r"[.!?;:,\n]+", text):
         run: list[str] = []
-        for token in [*TOKEN.findall(sentence), ""]:
+        tokens = TOKEN.findall(sentence)
+        if tokens and tokens[0] not in names and _known(tokens[0].lower()):
+            tokens[0] = tokens[0].lower()
+        for token in [*tokens, ""]:
             if token and _content(token):
                 run.append(token.lower() if lower else token)
                 continue
@@ -186,8 +231,9 @@ def key_phrases(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list[l
 def _phrase_forms(group: Sequence[SceneNode]) -> dict[str, Counter[str]]:
     """Lower-cased phrase -> how often each written form of it was said in ``group``."""
     out: dict[str, Counter[str]] = {}
+    names = frozenset(w for n in group for w in spoken_names(n.features.get("text") or ""))
     for node in group:
-        for phrase in _phrases(node.features.get("text") or "", lower=False):
+        for phrase in _phrases(node.features.get("text") or "", lower=False, names=names):
             # A name then a lower-case word is mostly who does what ("Anna bought"), not what
             # the storyline is about: noun phrases are all lower case or all names.
             capitals = {w[:1].isupper() for w in phrase.split()}
@@ -224,13 +270,43 @@ def spoken_people(groups: Sequence[Sequence[SceneNode]], count: int = 2) -> list
     return [ranked[:count] for ranked in _distinctive(counts, minimum=2)]
 
 
-def place_of(group: Sequence[SceneNode], objects: dict[int, list[str]]) -> str | None:
-    """An object seen in most of the group's scenes (the pictures agree on where), else None."""
+# Tags that say who is there, not where (faces), and the least score a tag needs.
+NOT_PLACES = frozenset({"person", "people"})
+PLACE_SCORE = 0.5
+
+
+def place_of(
+    group: Sequence[SceneNode], tags: dict[int, list[dict[str, Any]]], language: str | None = None
+) -> str | None:
+    """A tag the vision app gave most of the group's scenes with confidence (the pictures agree
+    on where), in the storyline's language when the tag has a label in it; else None."""
     if not group:
         return None
-    seen = Counter(o for n in group for o in set(objects.get(n.pk) or []))
+    seen: Counter[str] = Counter()
+    words: dict[str, str] = {}
+    for node in group:
+        labels = set()
+        for tag in tags.get(node.pk) or []:
+            label = str(tag.get("label") or "")
+            # English labels for English and silent storylines, the speech's language for others.
+            word = label if language in (None, "en") else str(tag.get(f"label_{language}") or "")
+            if word and label not in NOT_PLACES and float(tag.get("score") or 0) >= PLACE_SCORE:
+                labels.add(label)
+                words[label] = word
+        seen.update(labels)
     best = seen.most_common(1)
-    return best[0][0] if best and best[0][1] >= PLACE_SHARE * len(group) else None
+    return words[best[0][0]] if best and best[0][1] >= PLACE_SHARE * len(group) else None
+
+
+# What a storyline's speech is when none of its words can name it, in that language.
+SPEECH_LABELS = {None: "No speech", "en": "Speech in English", "ru": "Речь по-русски"}
+
+
+def speech_label(group: Sequence[SceneNode], language: str | None) -> str:
+    """ "No speech" for a silent storyline, else the language it speaks (its words garbled)."""
+    if not any((n.features.get("text") or "").strip() for n in group):
+        return SPEECH_LABELS[None]
+    return SPEECH_LABELS.get(language) or f"Speech ({language or 'unknown language'})"
 
 
 def storyline_name(
@@ -239,8 +315,10 @@ def storyline_name(
     words: list[str],
     phrases: Sequence[str] = (),
     place: str | None = None,
+    speech: str = "",
 ) -> str:
-    """E.g. "Anna: railway station", "Captain Harlow: fishing boat (harbour)", "Stars, home"."""
+    """E.g. "Anna: railway station", "Captain Harlow: fishing boat (harbour)", "Stars, home";
+    with nothing said that can name it, ``speech`` ("No speech (street)")."""
     who = " & ".join(people[:2])
     # A phrase that only repeats who it is about ("Dashwood: John Dashwood") says nothing more.
     said = {w.lower() for p in people for w in p.split()}
@@ -250,6 +328,8 @@ def storyline_name(
         name = f"{who}: {what}"
     elif who or what:
         name = who or what[:1].upper() + what[1:]
+    elif speech:
+        name = speech
     else:
         return f"Storyline {order + 1}"
     return f"{name} ({place})" if place else name

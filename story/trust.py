@@ -29,6 +29,7 @@ FAMILY = {
     "voice": "voice",
     "transcript": "words",
     "keywords": "words",
+    "dialogue": "words",
     "language": "words",
     "ocr": "words",
     "visual": "place",

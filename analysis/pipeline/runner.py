@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,12 @@ from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, ProgressFn, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
 from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, split_lanes
-from analysis.pipeline.stages.common import RESCENE_KEY
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
+from analysis.stagecosts import Going, TimeLeft, plan_run
 from mediakit.probe import MediaError
+from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ def analysis_execute(*, analysis_id: Any, listener: Listener | None = None) -> A
 
 
 def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
+    prefer_passive_waits()  # before the stages' first torch or CTranslate2 import
     stages = build_pipeline(analysis.parameters.get("stages"))
     schedule = Schedule(stages, analysis.completed_stages)
     # A partial re-run's bar spans the stages it redoes, not the whole pipeline.
@@ -243,7 +246,12 @@ class ProgressReporter:
         self.stages = stages
         self.schedule = schedule
         cold = [s.name for s in stages if s.name not in _warm]
-        self.weights = stage_weights(stages, cold=cold)  # measured costs: the bar keeps time
+        self.time_left = _plan(analysis, stages, cold)
+        expected = self.time_left.expected
+        # The bar keeps time: each stage's share is its expected seconds in this run, else
+        # its measured cost per second of video.
+        known = all(s.name in expected for s in stages)
+        self.weights = dict(expected) if known else stage_weights(stages, cold=cold)
         # The time spent on kept work: earlier attempts' (up to their last finished stage) and
         # this one's (analysis.progress.eta_seconds).
         earlier = analysis.metadata.get(f"{_prefix(analysis.metadata)}usage", {})
@@ -272,7 +280,11 @@ class ProgressReporter:
     def finish(self, stage: Stage[Any], lane: str) -> None:
         with self._lock:
             self.done.add(stage.name)
-            self.running.pop(lane, None)
+            going = self.running.pop(lane, None)
+            if going is not None:
+                self.time_left.finished(stage.name, time.perf_counter() - going.started)
+            if stage.name == "shots":  # the stages after it are priced by the scenes found
+                self.time_left.scenes_known(self.analysis.scenes.count())
 
     def report(
         self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
@@ -317,18 +329,26 @@ class ProgressReporter:
         others = [f"{c.stage.label} {c.fraction:.0%}" for _lane, c in lanes[1:]]
         return first.stage.name, " · ".join([first.message, *others])[:500]
 
+    def _time_left(self) -> float | None:
+        now = time.perf_counter()
+        going = [Going(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
+        left = self.time_left.seconds(going)
+        return None if left is None else round(left, 1)
+
     def _save(self, current: Lane | None) -> None:
         raw = self._progress()
         worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
         progress = max(self.analysis.progress, round(raw, 4))
         stage, text = self._text(current)
+        left = self._time_left()
         # The conditional UPDATE doubles as the cancellation check: no row, no longer running.
         mine = {"pk": self.analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": self.owner}
         updated = Analysis.objects.filter(**mine).update(
             progress=progress,
             work_seconds=worked,
             work_done=raw,
+            time_left_seconds=left,
             message=text,
             current_stage=stage,
             updated_at=Now(),
@@ -337,6 +357,7 @@ class ProgressReporter:
             raise Cancelled()
         self.analysis.progress, self.analysis.message = progress, text
         self.analysis.work_seconds, self.analysis.work_done = worked, raw
+        self.analysis.time_left_seconds = left
         self.analysis.current_stage = stage
         self.analysis.updated_at = timezone.now()
         analysis_publish(self.analysis)
@@ -350,6 +371,7 @@ class Lane:
     fraction: float = 0.0
     message: str = ""
     in_stage: bool = False
+    started: float = field(default_factory=time.perf_counter)
     held: bool = False  # by fault injection (crash tests): the row names this lane's stage
 
 
@@ -375,6 +397,23 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
     analysis_publish(locked)
 
 
+def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> TimeLeft:
+    """The run's time left from the stages' learnt costs. A partial re-run's stages do a few
+    scenes, which the costs of whole runs say nothing about: its time left is unknown."""
+    if _prefix(analysis.metadata):
+        return TimeLeft(stages, {}, {}, analysis.completed_stages)
+    video, done = analysis.video, analysis.completed_stages
+    return plan_run(
+        stages,
+        duration=float(video.duration or 0.0),
+        has_audio=video.has_audio,
+        cold=cold,
+        done=done,
+        together=lanes_allowed(),
+        scenes=analysis.scenes.count() if "shots" in done else None,
+    )
+
+
 def _prefix(metadata: dict[str, Any]) -> str:
     """Where a run's timings go: a partial re-run's (after a cut edit) apart from the full
     run's, which the stage weights and the time-left estimate learn from."""
@@ -382,6 +421,9 @@ def _prefix(metadata: dict[str, Any]) -> str:
 
 
 def _fail(analysis: Analysis, owner: str, reason: str) -> None:
+    if _prefix(analysis.metadata):
+        _fail_partial(analysis, owner, reason)
+        return
     with contextlib.suppress(DatabaseError):
         mine = {"pk": analysis.pk, "status": AnalysisStatus.RUNNING, "lease_owner": owner}
         Analysis.objects.filter(**mine).update(
@@ -393,6 +435,24 @@ def _fail(analysis: Analysis, owner: str, reason: str) -> None:
         )
         analysis.refresh_from_db()
         analysis_publish(analysis)
+    shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
+
+
+def _fail_partial(analysis: Analysis, owner: str, reason: str) -> None:
+    """A partial re-run (after a cut edit) that fails leaves the analysis completed with what
+    it had; ``metadata[RESCENE_FAILED_KEY]`` keeps the failure and the scenes, for a retry."""
+    with contextlib.suppress(DatabaseError), transaction.atomic():
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if locked.status != AnalysisStatus.RUNNING or locked.lease_owner != owner:
+            return
+        scope = locked.metadata.pop(RESCENE_KEY, None) or {}
+        locked.metadata[RESCENE_FAILED_KEY] = {**scope, "error": reason[:5000]}
+        locked.status = AnalysisStatus.COMPLETED
+        locked.progress = 1.0
+        locked.message = "The re-run of the edited scenes failed"
+        locked.finished_at = timezone.now()
+        locked.save()
+        transaction.on_commit(lambda: analysis_publish(locked))
     shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
 
 

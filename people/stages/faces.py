@@ -1,4 +1,8 @@
-"""The ``faces`` stage: faces found in each scene's pictures, clustered into characters.
+"""The ``faces`` stage: faces followed through each scene's pictures, clustered into characters.
+
+Per scene, the full-frame search runs on a few anchor frames and each face found is followed
+over the scene's other pictures (``people.tracking``): one track is one appearance, embedded
+once from its best face. The tracks' embeddings are clustered into the video's characters.
 
 Optional (analysis parameter ``faces``, default on) and configurable (``people.conf``).
 ``compute`` finds and clusters the faces; ``persist`` hands the clusters to ``people.services``,
@@ -8,7 +12,7 @@ which matches them against editor-named characters of earlier runs so names surv
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +20,17 @@ from analysis.models import Scene
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.stages.common import (
     SceneSpan,
+    in_scope,
     load_scenes,
     map_ordered,
+    scene_scope,
     scene_stem,
 )
 from mediakit.framestore import AFTER_START_SECONDS, Candidate
 from people import services
 from people.conf import FaceConfig, PeopleParameterError, face_config
 from people.stages.common import record
+from people.tracking import Track, TrackingStats, track_scene
 from videoanalyzer.progress import ProgressThrottle
 
 if TYPE_CHECKING:
@@ -31,6 +38,9 @@ if TYPE_CHECKING:
 
 THUMB_QUALITY = 88
 CANDIDATES_FOR_MORE_FRAMES = 0.5  # seconds between the pass's pictures for > 2 a scene
+# Frames of a scene faces are followed over (the pass's pictures, about two a second): a
+# longer scene's are spread over it, so the pictures of a scene held at once stay few.
+TRACK_FRAMES = 12
 
 
 @dataclass(frozen=True)
@@ -77,22 +87,45 @@ def _stored_times(ctx: StageContext, scene: SceneSpan, row: Scene, count: int) -
     return found
 
 
-def _stored_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
-    """(sample, RGB image) from the keyframes stage's pictures: the keyframe and 1 s in."""
+def read_stored(name: str) -> Any:
+    """An RGB image from the keyframes stage's storage, None if unreadable."""
     import cv2
     import numpy as np
 
+    with Scene._meta.get_field("keyframe").storage.open(name, "rb") as handle:
+        data = np.frombuffer(handle.read(), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_file(path: str) -> Any:
+    """An RGB image from a file, None if unreadable."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@dataclass(frozen=True)
+class SceneFrames:
+    """The frames of one scene faces are followed over; ``anchors`` are searched whole."""
+
+    scene: SceneSpan
+    samples: list[FrameSample]
+    sources: list[str]  # what ``read`` opens, one per sample
+    anchors: frozenset[int]
+    read: Callable[[str], Any]
+
+
+def _stored_frames(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
+    """The keyframes stage's pictures of each scene: the keyframe and 1 s in, both searched."""
     rows = {s.pk: s for s in Scene.objects.filter(analysis=ctx.analysis)}
-    storage = Scene._meta.get_field("keyframe").storage
     for scene in scenes:
         stored = _stored_times(ctx, scene, rows[scene.id], count)
         names = {frame: name for frame, _at, name in stored}
-        for sample in cover(scene, [(frame, at) for frame, at, _name in stored]):
-            with storage.open(names[sample.frame], "rb") as handle:
-                data = np.frombuffer(handle.read(), dtype=np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-            if image is not None:
-                yield sample, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        samples = cover(scene, [(frame, at) for frame, at, _name in stored])
+        sources = [names[s.frame] for s in samples]
+        yield SceneFrames(scene, samples, sources, frozenset(range(len(samples))), read_stored)
 
 
 def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) -> list[Candidate]:
@@ -105,29 +138,30 @@ def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) ->
     return sorted(picked, key=lambda c: c.index)
 
 
-def _candidate_images(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
-    """(sample, RGB image) from the pictures the run's decode pass kept, ``count`` per scene."""
-    import cv2
-
+def _candidate_frames(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
+    """The pictures the run's decode pass kept in each scene (at most ``TRACK_FRAMES``),
+    ``count`` of them spread over it as anchors."""
     candidates = ctx.frame_pass().candidates() or []
     indices = [c.index for c in candidates]  # in frame order
     for scene in scenes:
         lo, hi = (bisect.bisect_left(indices, f) for f in (scene.start_frame, scene.end_frame))
-        chosen = nearest_candidates(scene, count, candidates[lo:hi])
-        paths = {c.index: c.path for c in chosen}
-        for sample in cover(scene, [(c.index, c.time) for c in chosen]):
-            image = cv2.imread(str(paths[sample.frame]), cv2.IMREAD_COLOR)
-            if image is not None:
-                yield sample, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        inside = candidates[lo:hi]
+        followed = nearest_candidates(scene, max(count, TRACK_FRAMES), inside)
+        if not followed:
+            continue
+        anchors = {c.index for c in nearest_candidates(scene, count, followed)}
+        samples = cover(scene, [(c.index, c.time) for c in followed])
+        chosen = frozenset(i for i, c in enumerate(followed) if c.index in anchors)
+        yield SceneFrames(scene, samples, [str(c.path) for c in followed], chosen, read_file)
 
 
-def frame_images(ctx: StageContext, scenes: list[SceneSpan], config: FaceConfig) -> Iterator[Any]:
-    """The sampled frames: stored keyframes when two per scene suffice, else more of the
-    pictures the decode pass kept."""
+def scene_frames(ctx: StageContext, scenes: list[SceneSpan], config: FaceConfig) -> Iterator[Any]:
+    """Each scene's frames: the stored keyframes when two per scene suffice, else the pictures
+    the decode pass kept."""
     keyframes_stored = not Scene.objects.filter(analysis=ctx.analysis, keyframe="").exists()
     if config.frames_per_scene <= 2 and keyframes_stored:
-        return _stored_images(ctx, scenes, config.frames_per_scene)
-    return _candidate_images(ctx, scenes, config.frames_per_scene)
+        return _stored_frames(ctx, scenes, config.frames_per_scene)
+    return _candidate_frames(ctx, scenes, config.frames_per_scene)
 
 
 def to_video_pixels(face: Any, scale: float) -> Any:
@@ -139,10 +173,52 @@ def to_video_pixels(face: Any, scale: float) -> Any:
 
 
 @dataclass
+class SceneTracks:
+    """What following faces through one scene gave: one (sample, face) per track."""
+
+    appearances: list[tuple[FrameSample, Any]]
+    frames: int
+    stats: TrackingStats
+
+
+def appearance(samples: list[FrameSample], track: Track) -> tuple[FrameSample, Any]:
+    """A track as one appearance: its span over the scene, its best face and that face's time."""
+    best = track.best()
+    at = samples[best.frame]
+    start, end = samples[track.first.frame].start, samples[track.last.frame].end
+    return FrameSample(at.scene_id, at.frame, at.time, start, end), best.face
+
+
+def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: int) -> SceneTracks:
+    """Read a scene's frames, follow its faces through them, keep each track's best face."""
+    from people.faces import detect_faces, follow_face
+
+    loaded = [(s, item.read(src)) for s, src in zip(item.samples, item.sources, strict=True)]
+    kept = [(i, s, image) for i, (s, image) in enumerate(loaded) if image is not None]
+    anchors = {n for n, (i, _s, _image) in enumerate(kept) if i in item.anchors}
+    images = [image for _i, _s, image in kept]
+    tracks, stats = track_scene(
+        images,
+        anchors,
+        lambda image: detect_faces(image, config, detector),
+        lambda image, last: follow_face(image, last, config, detector),
+        [s.time for _i, s, _image in kept],
+    )
+    samples = cover(item.scene, [(s.frame, s.time) for _i, s, _image in kept])
+    found = []
+    for track in tracks:
+        sample, face = appearance(samples, track)
+        found.append((sample, to_video_pixels(face, width / images[0].shape[1])))
+    return SceneTracks(found, len(images), stats)
+
+
+@dataclass
 class FacesResult:
     clusters: list[services.FaceCluster] = field(default_factory=list)
     frames: int = 0
-    faces: int = 0
+    faces: int = 0  # tracks: one face followed through part of a scene
+    searched: int = 0  # frames searched whole
+    held: int = 0  # anchors not searched again: every face on them was followed there
     detector: str = ""
     device: str = ""
     skipped: bool = False
@@ -214,7 +290,6 @@ class FacesStage(Stage[FacesResult]):
 
     def compute(self, ctx: StageContext) -> FacesResult:
         from people.faces import (
-            detect_faces,
             dlib_cuda_devices,
             embed_faces,
             select_detector,
@@ -222,7 +297,7 @@ class FacesStage(Stage[FacesResult]):
         )
 
         config = face_config(ctx.parameters)
-        scenes = load_scenes(ctx.analysis)
+        scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))  # a re-run's, after a cut edit
         if not config.enabled or not scenes:
             ctx.report(1.0, "Faces are off for this analysis" if scenes else "No scenes")
             return FacesResult(skipped=not config.enabled, config=config)
@@ -230,18 +305,20 @@ class FacesStage(Stage[FacesResult]):
         detector = select_detector(config.detector, device)
         progress, frames = ProgressThrottle(ctx.report), 0
         found: list[tuple[FrameSample, Any]] = []
-        expected = len(scenes) * config.frames_per_scene
+        stats = TrackingStats()
         width = ctx.analysis.video.width
         threads = 1 if detector == "cnn" else config.threads  # the CNN has the GPU to itself
 
-        def detect(item: tuple[FrameSample, Any]) -> list[Any]:
-            return detect_faces(item[1], config, detector)
+        def follow(item: SceneFrames) -> SceneTracks:
+            return follow_scene(item, config, detector, width)
 
-        images = frame_images(ctx, scenes, config)
-        for (sample, image), faces in map_ordered(detect, images, threads):
-            frames += 1
-            found.extend((sample, to_video_pixels(f, width / image.shape[1])) for f in faces)
-            progress(0.8 * frames / expected, f"Looking for faces: frame {frames} of ~{expected}")
+        items = scene_frames(ctx, scenes, config)
+        for done, (_item, result) in enumerate(map_ordered(follow, items, threads), 1):
+            frames += result.frames
+            found.extend(result.appearances)
+            stats.detected += result.stats.detected
+            stats.held += result.stats.held
+            progress(0.8 * done / len(scenes), f"Looking for faces: scene {done} of {len(scenes)}")
         ctx.report(0.8, f"Comparing {len(found)} faces")
         embed_faces(
             [face for _sample, face in found],
@@ -249,10 +326,27 @@ class FacesStage(Stage[FacesResult]):
         )
         clusters = build_face_clusters(found, config)
         ctx.report(1.0, f"Found {len(found)} faces of {len(clusters)} people on {frames} frames")
-        return FacesResult(clusters, frames, len(found), detector, device, config=config)
+        return FacesResult(
+            clusters,
+            frames,
+            len(found),
+            stats.detected,
+            stats.held,
+            detector,
+            device,
+            config=config,
+        )
 
     def persist(self, ctx: StageContext, result: FacesResult) -> None:
         config = result.config or face_config(ctx.parameters)
+        if (scope := scene_scope(ctx.analysis)) is not None:
+            services.characters_update_scenes(
+                analysis=ctx.analysis,
+                clusters=result.clusters,
+                scene_ids=scope,
+                cluster_threshold=config.cluster_threshold,
+            )
+            return
         services.characters_replace(
             analysis=ctx.analysis,
             clusters=result.clusters,
@@ -266,6 +360,8 @@ class FacesStage(Stage[FacesResult]):
                 "skipped": result.skipped,
                 "frames": result.frames,
                 "faces": result.faces,
+                "searched": result.searched,
+                "held": result.held,
                 "detector": result.detector,
                 "device": result.device,
             },

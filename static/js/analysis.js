@@ -56,10 +56,11 @@ function stateFromApi(body) {
   };
 }
 
-/** "about 3 min left" from the server's estimate (none until a tenth of the work is done). */
+/** "about 3 min left" from the server's estimate (none until a tenth of the work is done, nor
+ * when a stage was never timed on this installation: then nothing is said). */
 function timeLeft(state) {
   const eta = state.status === "running" ? state.eta_seconds : null;
-  if (eta === null || eta === undefined) return state.status === "running" ? "estimating the time left\u2026" : "";
+  if (eta === null || eta === undefined) return state.status === "running" && (state.progress || 0) < 0.1 ? "estimating the time left\u2026" : "";
   if (eta < 45) return "less than a minute left";
   const minutes = Math.round(eta / 60);
   return minutes < 90 ? `about ${minutes} min left` : `about ${Math.round(eta / 360) / 10} h left`;

@@ -5,6 +5,7 @@ side: two threads importing torch at once saw it half made and a resumed run fai
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from typing import Any, ClassVar
 
@@ -61,3 +62,18 @@ def test_every_declared_package_of_the_default_pipeline_exists() -> None:
     assert {"torch", "faster_whisper", "resemblyzer", "cv2"} <= declared
     missing = [name for name in declared if importlib.util.find_spec(name) is None]
     assert missing == []
+
+
+@pytest.mark.django_db
+def test_a_run_asks_for_passive_waits_before_its_stages_import(
+    user: Any, three_shot_clip: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis import services
+    from analysis.pipeline.runner import analysis_execute
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    video = services.video_create_from_path(owner=user, path=three_shot_clip)
+    analysis = services.analysis_start(video=video, parameters={"stages": ["probe"]}, enqueue=False)
+    done = analysis_execute(analysis_id=analysis.pk)
+    assert done is not None and done.status == "completed", done and done.error
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"

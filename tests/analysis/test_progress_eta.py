@@ -13,10 +13,11 @@ import pytest
 from django.utils import timezone
 
 from analysis import services
-from analysis.models import Analysis, AnalysisStatus, Video
+from analysis.models import Analysis, AnalysisStatus, Scene, Video
 from analysis.pipeline import build_pipeline
 from analysis.pipeline.runner import analysis_execute
 from analysis.progress import eta_seconds, progress_event, stage_weights
+from analysis.stagecosts import PRIOR_SECONDS, Going, TimeLeft, scenes_per_second, stage_costs
 
 pytestmark = pytest.mark.django_db
 
@@ -91,44 +92,105 @@ def test_cold_runs_weigh_a_stage_apart_from_warm_ones(user: Any) -> None:
     assert cold == pytest.approx({"shots": 0.1, "audio": 2.0, "faces": 0.2})
 
 
-def running(owner: Any, done: float, worked: float, **fields: Any) -> Analysis:
+def running(owner: Any, done: float, left: float | None, **fields: Any) -> Analysis:
     fields.setdefault("progress", done)
     return Analysis.objects.create(
         video=video(owner, 60.0),
         status=AnalysisStatus.RUNNING,
         work_done=done,
-        work_seconds=worked,
-        started_at=timezone.now() - timedelta(seconds=worked),
+        time_left_seconds=left,
         **fields,
     )
 
 
-def test_the_time_left_follows_the_pace_of_the_work_once_a_tenth_is_done(user: Any) -> None:
-    early = running(user, 0.05, 30.0)
+def test_the_time_left_is_shown_once_a_tenth_is_done_and_counts_down(user: Any) -> None:
+    early = running(user, 0.05, 300.0)
     assert eta_seconds(early, now=early.updated_at) is None
-    quarter = running(user, 0.25, 60.0)
+    quarter = running(user, 0.25, 180.0)
     assert eta_seconds(quarter, now=quarter.updated_at) == 180.0
-    # 30 s without a report: the work so far took longer, so what is left will too.
-    assert eta_seconds(quarter, now=quarter.updated_at + timedelta(seconds=30)) == 270.0
+    assert eta_seconds(quarter, now=quarter.updated_at + timedelta(seconds=30)) == 150.0
     assert progress_event(quarter)["eta_seconds"] is not None
     quarter.status = AnalysisStatus.COMPLETED
     assert eta_seconds(quarter) is None
 
 
-def test_a_resumed_run_counts_neither_the_time_down_nor_the_lost_work(user: Any) -> None:
-    # Started an hour ago; the bar stands at 60 %, but the crash lost the stage in progress:
-    # the kept work is 40 % of the whole, done in 80 s of work.
-    resumed = running(user, 0.4, 80.0, progress=0.6)
-    resumed.started_at = timezone.now() - timedelta(hours=1)
-    assert eta_seconds(resumed, now=resumed.updated_at) == 120.0
+def test_no_time_left_is_shown_when_it_is_not_known(user: Any) -> None:
+    unknown = running(user, 0.5, None)
+    assert eta_seconds(unknown, now=unknown.updated_at) is None
+
+
+def test_costs_are_learnt_as_a_fixed_part_a_part_per_second_and_the_loading(user: Any) -> None:
+    # Warm runs: 2 s + 0.1 s per second of video. The cold run also loaded a model for 30 s.
+    for duration in (10.0, 40.0, 100.0):
+        finished(user, duration, {"faces": 2.0 + 0.1 * duration, "audio": 0.5 * duration})
+    finished(user, 20.0, {"faces": 34.0, "audio": 10.0}, cold_stages=["faces"])
+    costs = stage_costs(["faces", "audio", "ocr"])
+    assert set(costs) == {"faces", "audio"}  # ocr was never timed
+    assert costs["faces"].seconds(50.0, cold=False) == pytest.approx(7.0)
+    assert costs["faces"].seconds(50.0, cold=True) == pytest.approx(37.0)
+    assert costs["audio"].seconds(50.0, cold=False) == pytest.approx(25.0)
+    # Audio never ran cold here: what its first run in a process costs is not known.
+    assert costs["audio"].seconds(50.0, cold=True) is None
+
+
+def test_videos_of_one_length_give_a_cost_in_proportion_to_it(user: Any) -> None:
+    finished(user, 60.0, {"faces": 6.0})
+    finished(user, 60.0, {"faces": 12.0})
+    assert stage_costs(["faces"])["faces"].seconds(30.0, cold=False) == pytest.approx(4.5)
+
+
+@dataclass
+class Planned:
+    name: str
+    needs: tuple[str, ...] = ()
+    lane: str = "main"
+
+
+PLAN = [
+    Planned("shots"),
+    Planned("audio", ("shots",), "sound"),
+    Planned("keyframes"),
+    Planned("scene_index", ("audio",)),
+]
+EXPECTED = {"shots": 10.0, "audio": 30.0, "keyframes": 5.0, "scene_index": 2.0}
+
+
+def test_the_time_left_lays_the_stages_out_on_their_lanes() -> None:
+    lanes = {p.name: p.lane for p in PLAN}
+    # Keyframes runs beside audio; scene index waits for audio: 10 + 30 + 2.
+    assert TimeLeft(PLAN, lanes, EXPECTED).seconds() == pytest.approx(42.0)
+    # One lane: every stage after the other.
+    assert TimeLeft(PLAN, {}, EXPECTED).seconds() == pytest.approx(47.0)
+    assert TimeLeft(PLAN, lanes, EXPECTED, done=["shots"]).seconds() == pytest.approx(32.0)
+
+
+def test_the_run_s_own_pace_scales_what_is_left() -> None:
+    plan = TimeLeft(PLAN, {}, EXPECTED)
+    plan.finished("shots", 30.0)  # expected 10 s: this run is slower than the history
+    pace = (30.0 + PRIOR_SECONDS) / (10.0 + PRIOR_SECONDS)
+    assert plan.pace() == pytest.approx(pace)
+    assert plan.seconds() == pytest.approx(37.0 * pace)
+
+
+def test_a_stage_in_progress_blends_its_cost_with_its_own_pace() -> None:
+    plan = TimeLeft(PLAN, {}, EXPECTED, done=["shots", "audio", "keyframes"])
+    # Half of scene_index done in 2 s: its cost leaves 0 s, its pace 2 s; half of each.
+    assert plan.seconds([Going("scene_index", 0.5, 2.0)]) == pytest.approx(1.0 + 0.0)
+    assert plan.seconds([Going("scene_index", 0.0, 0.5)]) == pytest.approx(1.5)
+
+
+def test_a_stage_without_a_cost_makes_the_time_left_unknown() -> None:
+    expected = {k: v for k, v in EXPECTED.items() if k != "keyframes"}
+    assert TimeLeft(PLAN, {}, expected).seconds() is None
+    assert TimeLeft(PLAN, {}, expected, done=["keyframes"]).seconds() is not None
 
 
 def test_the_api_gives_the_time_left(alice: Any, user: Any) -> None:
     analysis = running(user, 0.5, 40.0)
     body = alice.get(f"/api/analyses/{analysis.pk}").json()
-    # Half done in 40 s of work (plus however long since it was saved): 40 s more at least.
+    # 40 s left at the last report, less however long since it was saved.
     slack = (timezone.now() - analysis.updated_at).total_seconds()
-    assert 40.0 - 0.1 <= body["eta_seconds"] <= 40.0 + slack + 0.1
+    assert 40.0 - slack - 0.1 <= body["eta_seconds"] <= 40.0 + 0.1
 
 
 class Crash(BaseException):
@@ -168,10 +230,55 @@ def test_a_run_resumed_after_a_crash_estimates_from_its_kept_work(
     kept_share = sum(weights[name] for name in stages[:3]) / sum(weights.values())
     done = analysis_execute(analysis_id=analysis.id, listener=watch)
     assert done is not None and done.status == "completed" and done.attempts == 2
-    at, worked, work_done, progress, eta = seen[0]  # audio begins again
+    at, worked, work_done, progress, _eta = seen[0]  # audio begins again
     # The kept work's time and this attempt's so far: not the hour down.
     assert kept <= worked <= kept + at
     assert work_done == pytest.approx(kept_share, abs=1e-3) and progress >= round(work_done, 4)
-    if work_done >= 0.1:
-        assert eta == pytest.approx(worked * (1 - work_done) / work_done, abs=0.1)
+    # No finished analysis timed these stages here: no estimate rather than a made-up one.
+    assert all(e is None for *_, e in seen)
     assert all(w <= kept + a for a, w, *_ in seen)
+
+
+def with_scenes(analysis: Analysis, count: int) -> Analysis:
+    length = analysis.video.duration / count
+    Scene.objects.bulk_create(
+        Scene(
+            analysis=analysis,
+            index=i,
+            start_time=i * length,
+            end_time=(i + 1) * length,
+            start_frame=round(i * length * 25),
+            end_frame=round((i + 1) * length * 25),
+        )
+        for i in range(count)
+    )
+    return analysis
+
+
+def test_a_stage_whose_cost_follows_the_scenes_is_priced_per_scene(user: Any) -> None:
+    # Faces cost 2 s a scene whatever the length; shots 0.5 s a second whatever the scenes.
+    for duration, scenes in ((60.0, 10), (60.0, 30), (20.0, 5)):
+        seconds = {"faces": 2.0 * scenes, "shots": 0.5 * duration}
+        with_scenes(finished(user, duration, seconds), scenes)
+    costs = stage_costs(["faces", "shots"])
+    assert costs["faces"].per_scene and not costs["shots"].per_scene
+    assert costs["faces"].seconds(100.0, cold=False, scenes=7) == pytest.approx(14.0)
+    assert costs["shots"].seconds(100.0, cold=False, scenes=7) == pytest.approx(50.0)
+    assert scenes_per_second() == pytest.approx(0.25)  # median of 1/6, 1/2 and 1/4
+
+
+def test_without_sound_the_stages_that_listen_cost_nothing(user: Any) -> None:
+    finished(user, 60.0, {"transcript": 30.0, "shots": 6.0})  # a video with sound
+    costs = stage_costs(["transcript", "shots"], has_audio=False, listening={"transcript"})
+    assert costs["transcript"].seconds(60.0, cold=True) == 0.0
+    assert costs["shots"].seconds(60.0, cold=False) == pytest.approx(6.0)
+    heard = stage_costs(["transcript"], has_audio=True, listening={"transcript"})
+    assert heard["transcript"].seconds(60.0, cold=False) == pytest.approx(30.0)
+
+
+def test_counting_the_scenes_prices_the_stages_still_to_do() -> None:
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), reprice=lambda n: {"keyframes": 1.0 * n})
+    plan.finished("shots", 10.0)
+    plan.scenes_known(20)
+    assert plan.expected["keyframes"] == 20.0 and plan.expected["shots"] == 10.0
+    assert plan.seconds() == pytest.approx(30.0 + 20.0 + 2.0)

@@ -7,6 +7,7 @@ and a made-up transcript with word times. The re-run is the real pipeline runner
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from story.models import (
     SceneRelevance,
     StorylineScene,
 )
+from tests.decode_spy import decoding, spy_on_av_open
 from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +62,9 @@ def rerun(analysis: Analysis) -> Analysis:
     return done
 
 
-def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: Analysis) -> None:
+def test_add_cut_splits_the_scene_and_reruns_only_its_halves(
+    seeded_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     analysis = seeded_analysis
     fingerprint = analysis_fingerprint(analysis)
     lines = set(analysis.storylines.values_list("pk", "name", "color"))
@@ -94,11 +98,17 @@ def test_add_cut_splits_the_scene_and_reruns_only_its_halves(seeded_analysis: An
     assert analysis.message == "Re-running scenes 4, 5"
 
     seen: list[float] = []
+    opened = spy_on_av_open(monkeypatch)
     done = analysis_execute(analysis_id=analysis.pk, listener=lambda a: seen.append(a.progress))
 
     assert done is not None and done.status == AnalysisStatus.COMPLETED
     assert "rescene" not in done.metadata
     assert seen[0] < 0.05 and seen == sorted(seen)  # the bar spans the re-run stages only
+    # The pictures of the two halves are decoded (seeking to them), not the whole video: fewer
+    # video packets and frames read than the video has frames.
+    reads = sum(c.video_reads for c in decoding(opened))
+    halves_frames = second[4] - first[3]
+    assert halves_frames <= reads < analysis.video.frame_count, (reads, halves_frames)
     measured = set(
         SceneAudioFeatures.objects.filter(scene__analysis=analysis).values_list(
             "scene_id", flat=True
@@ -326,3 +336,125 @@ def test_timeline_undo_takes_back_the_newer_of_a_correction_and_a_cut_edit(
     Analysis.objects.filter(pk=analysis.pk).update(status=AnalysisStatus.RUNNING)
     busy = alice.post(f"{base}/cuts", {"time": 4.8}, content_type="application/json")
     assert busy.status_code == 409 and "still running" in busy.json()["detail"]
+
+
+EDITS = {
+    "add": lambda a: services.add_cut(analysis=a, user=None, time=4.8),
+    "remove": lambda a: services.remove_cut(analysis=a, user=None, scene_id="scene_3"),
+    "move": lambda a: services.move_cut(analysis=a, user=None, scene_id="scene_5", to=5.2),
+}
+
+
+@pytest.mark.parametrize("action", sorted(EDITS))
+def test_redo_makes_the_undone_cut_edit_again_with_the_same_scenes(
+    seeded_analysis: Analysis, action: str
+) -> None:
+    analysis = seeded_analysis
+    before, words = bounds(analysis), words_by_scene(analysis)
+    edit = EDITS[action](analysis)
+    after, moved_words = bounds(analysis), words_by_scene(analysis)
+    services.undo_cut(analysis=analysis, user=None)
+    assert bounds(analysis) == before
+    with pytest.raises(CutError, match="No cut edit to undo"):
+        services.undo_cut(analysis=analysis, user=None)
+
+    redone = services.redo_cut(analysis=analysis, user=None)
+
+    assert redone.pk == edit.pk and redone.undone_at is None
+    # The same scene rows (ids included) and the words where the edit had put them.
+    assert bounds(analysis) == after and words_by_scene(analysis) == moved_words
+    analysis.refresh_from_db()
+    assert analysis.status == AnalysisStatus.QUEUED
+    assert set(redone.scene_ids) <= set(analysis.metadata["rescene"]["scene_ids"])
+    with pytest.raises(CutError, match="No cut edit to redo"):
+        services.redo_cut(analysis=analysis, user=None)
+    # A redone edit is undone like any other.
+    services.undo_cut(analysis=analysis, user=None)
+    assert bounds(analysis) == before and words_by_scene(analysis) == words
+
+
+def test_a_new_edit_or_correction_after_an_undo_leaves_nothing_to_redo(
+    user: Any, seeded_analysis: Analysis
+) -> None:
+    from story import services as story
+
+    analysis = seeded_analysis
+    services.add_cut(analysis=analysis, user=user, time=4.8)
+    services.undo_cut(analysis=analysis, user=user)
+    rerun(analysis)  # storylines are corrected once the scenes are re-run
+    story.exclude_scene(analysis=analysis, user=user, scene=analysis.scenes.get(index=0))
+    before = bounds(analysis)
+    with pytest.raises(CutError, match="undo those first"):
+        services.redo_cut(analysis=analysis, user=user)
+    assert bounds(analysis) == before
+    services.move_cut(analysis=analysis, user=user, scene_id="scene_5", to=5.2)
+    with pytest.raises(CutError, match="No cut edit to redo"):
+        services.redo_cut(analysis=analysis, user=user)
+
+
+def test_timeline_redo_makes_again_what_undo_took_back_last_first(
+    alice: Client, user: Any, seeded_analysis: Analysis
+) -> None:
+    from story import services as story
+
+    analysis = seeded_analysis
+    base = f"/api/analyses/{analysis.pk}"
+    services.add_cut(analysis=analysis, user=user, time=4.8)
+    rerun(analysis)
+    scene5 = analysis.scenes.get(index=4)
+    story.exclude_scene(analysis=analysis, user=user, scene=scene5)
+    assert alice.get(f"{base}/timeline").json()["can_redo"] is False
+    for _ in range(2):  # the correction, then the cut edit
+        assert alice.post(f"{base}/timeline/undo").status_code == 200
+    assert analysis.scenes.count() == 6
+    assert alice.get(f"{base}/timeline").json()["can_redo"] is True
+
+    first = alice.post(f"{base}/timeline/redo").json()
+
+    assert first["kind"] == "cut" and first["summary"].startswith("Cut added at 00:05")
+    assert analysis.scenes.count() == 7
+    busy = alice.post(f"{base}/timeline/redo")  # a correction waits for the re-run
+    assert busy.status_code == 409
+    rerun(analysis)
+    second = alice.post(f"{base}/timeline/redo").json()
+    assert second["kind"] == "storyline"
+    assert second["summary"] == "Scene 5 taken out of every storyline"
+    assert storyline_of(scene5.pk) is None
+    nothing = alice.post(f"{base}/timeline/redo")
+    assert nothing.status_code == 400 and nothing.json()["detail"] == "Nothing to redo."
+    cuts = alice.get(f"{base}/cuts").json()
+    assert cuts["can_redo"] is False and len(cuts["cuts"]) == 6
+
+
+def test_a_failed_rerun_keeps_the_analysis_completed_and_can_be_retried(
+    alice: Client, seeded_analysis: Analysis
+) -> None:
+    analysis = seeded_analysis
+    base = f"/api/analyses/{analysis.pk}/cuts"
+    nothing = alice.post(f"{base}/retry")
+    assert nothing.status_code == 400 and "nothing to retry" in nothing.json()["detail"]
+    edit = services.add_cut(analysis=analysis, user=None, time=4.8)
+    stored = Path(analysis.video.file.path)
+    away = stored.with_name("away.mp4")
+    stored.rename(away)  # the re-run cannot read the video
+
+    failed = rerun(analysis)
+
+    assert failed.status == AnalysisStatus.COMPLETED and failed.progress == 1.0
+    assert failed.error == "" and "rescene" not in failed.metadata
+    assert failed.metadata["rescene_failed"]["scene_ids"] == sorted(edit.scene_ids)
+    listed = alice.get(base).json()
+    assert "missing from storage" in listed["rescene_error"]
+    assert listed["rescene_failed_scenes"] == ["scene_4", "scene_5"]
+    assert listed["rescene_scenes"] == [] and listed["status"] == "completed"
+    assert not SceneAudioFeatures.objects.filter(scene__analysis=analysis).exists()
+    away.rename(stored)
+
+    retried = alice.post(f"{base}/retry").json()
+
+    assert retried["status"] == "queued" and retried["rescene_error"] == ""
+    assert retried["rescene_scenes"] == ["scene_4", "scene_5"]
+    done = rerun(analysis)
+    assert done.status == AnalysisStatus.COMPLETED and "rescene_failed" not in done.metadata
+    measured = SceneAudioFeatures.objects.filter(scene__analysis=analysis)
+    assert set(measured.values_list("scene_id", flat=True)) == set(edit.scene_ids)

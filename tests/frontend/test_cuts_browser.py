@@ -2,12 +2,16 @@
 
 An editor adds a cut at the playhead (C), sees the scene split and the re-run of the two new
 scenes finish with their pictures and sound measured, drags a cut on the ruler, removes one
-from the cut list, undoes with Ctrl+Z, and sees an export made before go out of date.
+from the cut list, undoes with Ctrl+Z, redoes (Ctrl+Shift+Z, the toolbar, Ctrl+Y), and sees
+an export made before go out of date. A re-run that fails (the video gone from storage) keeps
+the analysis completed, says so, and is retried from the panel.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,6 +159,161 @@ def test_editor_adds_moves_removes_and_undoes_cuts(
     bounds = scene_bounds(page)
     assert bounds[1] == pytest.approx([1.0, 2.6]) and bounds[2] == pytest.approx([2.6, 3.8])
     expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scenes 2, 3")
+
+    # Redo makes the removal again (Ctrl+Shift+Z, the toolbar's Redo, Ctrl+Y), Undo takes it
+    # back; each takes the re-run over.
+    redo_button = page.get_by_test_id("redo-button")
+    for redo in ("Control+Shift+z", "button", "Control+y"):
+        expect(redo_button).to_be_enabled()
+        if redo == "button":
+            redo_button.click()
+        else:
+            page.keyboard.press(redo)
+        redone = page.get_by_test_id("toast").filter(has_text="Redone: Cut at 00:03 removed")
+        expect(redone).not_to_have_count(0)
+        expect(page.get_by_test_id("scene-total")).to_have_text("6 scenes · 2 storylines")
+        assert scene_bounds(page)[1] == pytest.approx([1.0, 3.8])
+        expect(redo_button).to_be_disabled()
+        if redo != "Control+y":
+            page.keyboard.press("Control+z")
+            expect(page.get_by_test_id("scene-total")).to_have_text("7 scenes · 2 storylines")
+    expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scene 2")
     wait_rerun_done(page)
-    shot(page, "cuts-02-undone")
+    assert scene_bounds(page)[1] == pytest.approx([1.0, 3.8])
+    shot(page, "cuts-02-redone")
     assert not errors, errors
+
+
+def stored_video(stack: E2EStack, analysis_id: str) -> Path:  # noqa: F811
+    code = (
+        "from analysis.models import Analysis; "
+        f"print(Analysis.objects.get(pk={analysis_id!r}).video.file.path)"
+    )
+    return Path(stack.manage("shell", "-c", code).strip().splitlines()[-1])
+
+
+def test_a_failed_rerun_keeps_the_results_and_offers_a_retry(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+    analysis_id: str,
+) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page)
+    timeline = f"/analyses/{analysis_id}/timeline/"
+    page.goto(timeline)
+    page.wait_for_function("document.body.dataset.timeline === 'ready'")
+    expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    scenes = page.evaluate("() => window.timelineDebug.model.scenes.length")
+    stored = stored_video(stack, analysis_id)
+    away = stored.with_name("away.mp4")
+    stored.rename(away)  # the worker cannot read the video: the re-run fails
+    try:
+        # A cut one second into the last scene (7.2 .. 9.0 s).
+        rect = page.evaluate(f"() => window.timelineDebug.sceneRect('scene_{scenes}')")
+        page.mouse.click(rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2)
+        page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("c")
+        expect(page.get_by_test_id("toast").filter(has_text="Cut added at")).to_have_count(1)
+        status = page.get_by_test_id("rescene-status")
+        expect(status).to_have_attribute("data-state", "failed", timeout=RERUN_MS)
+        expect(status).to_contain_text(f"The re-run of scenes {scenes}, {scenes + 1} failed")
+        expect(status).to_contain_text("missing from storage")
+        expect(status).to_contain_text("keeps its results")
+        retry = page.get_by_test_id("rescene-retry")
+        expect(retry).to_be_visible()
+        analysis = page.request.get(f"/api/analyses/{analysis_id}").json()
+        assert analysis["status"] == "completed" and not analysis["error"]
+        # A page opened later shows the failure too.
+        page.reload()
+        page.wait_for_function("document.body.dataset.timeline === 'ready'")
+        expect(page.get_by_test_id("rescene-status")).to_have_attribute("data-state", "failed")
+        assert_accessible(page, "timeline with a failed re-run")
+        shot(page, "cuts-03-rerun-failed")
+    finally:
+        away.rename(stored)
+
+    page.get_by_test_id("rescene-retry").click()
+    expect(page.get_by_test_id("rescene-status")).to_have_attribute("data-state", "running")
+    wait_rerun_done(page)
+    expect(page.get_by_test_id("rescene-retry")).to_be_hidden()
+    rows = scene_rows(page, analysis_id)
+    assert len(rows) == scenes + 1 and rows[-1]["audio"]["rms_energy"] > 0.01
+    assert not errors, errors
+
+
+def overflowing(page: Page, width: int) -> list[str]:
+    """Visible elements that reach past the right edge of a ``width``-pixel screen."""
+    found: list[str] = page.evaluate(
+        "(w) => [...document.querySelectorAll('body *')].filter((e) =>"
+        " e.getBoundingClientRect().right > w + 1 && e.offsetParent !== null"
+        " && !e.closest('.tl-toolbar'))"  # the toolbar scrolls sideways on purpose
+        ".slice(0, 5).map((e) => `${e.tagName}.${e.className}#${e.id}`)",
+        width,
+    )
+    return found
+
+
+def test_the_cut_list_on_a_phone(
+    browser: Any,  # noqa: F811
+    stack: E2EStack,  # noqa: F811
+    analysis_id: str,
+) -> None:
+    ctx = browser.new_context(
+        bypass_csp=True,
+        base_url=stack.base_url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    ctx.set_default_timeout(20_000)
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        log_in(page)
+        page.goto(f"/analyses/{analysis_id}/timeline/")
+        page.wait_for_function("document.body.dataset.timeline === 'ready'")
+        expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+        page.locator("#cuts-panel summary").tap()
+        items = page.get_by_test_id("cut-item")
+        count = int(page.get_by_test_id("cut-count").inner_text())
+        expect(items).to_have_count(count)
+        assert count >= 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert overflowing(page, 390) == []
+        # Every button of every cut is on the screen and big enough to tap (WCAG 2.5.8).
+        for n in range(count):
+            for button in items.nth(n).get_by_role("button").all():
+                button.scroll_into_view_if_needed()
+                rect = button.bounding_box()
+                assert rect is not None and rect["x"] >= 0 and rect["x"] + rect["width"] <= 390
+                assert rect["width"] >= 24 and rect["height"] >= 24, rect
+        shot(page, "cuts-04-phone")
+        assert_accessible(page, "timeline with the cut list on a phone")
+
+        # Tap a cut's time: the playhead goes there. Tap Remove: the two scenes join, and the
+        # re-run's status fits the screen too.
+        second = items.nth(1)
+        time = float(second.get_attribute("data-time") or "nan")
+        second.get_by_role("button", name=re.compile("Go to the cut")).tap()
+        page.wait_for_function(f"Math.abs(window.timelineDebug.view.time - {time}) < 0.05")
+        scenes = page.evaluate("() => window.timelineDebug.model.scenes.length")
+        second.get_by_role("button", name=re.compile("Remove the cut")).tap()
+        expect(page.get_by_test_id("toast").filter(has_text="removed")).not_to_have_count(0)
+        expect(items).to_have_count(count - 1)
+        assert page.evaluate("() => window.timelineDebug.model.scenes.length") == scenes - 1
+        status = page.get_by_test_id("rescene-status")
+        expect(status).to_be_visible()
+        rect = status.bounding_box()
+        assert rect is not None and rect["x"] + rect["width"] <= 390
+        assert overflowing(page, 390) == []
+        shot(page, "cuts-05-phone-rerun")
+        # Undo from the toolbar (it scrolls sideways on a phone): the cut is back.
+        page.get_by_test_id("undo-button").tap()
+        expect(items).to_have_count(count)
+        wait_rerun_done(page)
+        assert not errors, errors
+    finally:
+        ctx.close()

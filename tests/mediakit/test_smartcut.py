@@ -10,6 +10,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mediakit.cutting import Span
@@ -23,6 +24,7 @@ from mediakit.smartcut import (
     video_packets,
     video_stream,
 )
+from mediakit.smartcut.encoding import PieceDecoder, nal_length_size, unreferenced
 from mediakit.smartcut.sound import AudioTrack, plan_sound
 from tests.fixtures_exports import (
     BEEP_FRAME,
@@ -32,6 +34,7 @@ from tests.fixtures_exports import (
     beep_onsets,
     frame_numbers,
     make_long_gop_clip,
+    stripe_numbers,
 )
 
 # Spans that start and end between keyframes (0, 10, 20, 30 s), one running over two of them
@@ -289,3 +292,34 @@ def frame_count(path: Path) -> int:
         check=True,
     ).stdout
     return int(out)
+
+
+def test_unreferenced_pictures_are_told_by_their_nal_header() -> None:
+    avcc = bytes([1, 100, 0, 31, 0xFF])  # version 1, High, level 3.1, 4-byte lengths
+    assert nal_length_size(avcc) == 4 and nal_length_size(b"\x00\x00\x00\x01") == 0
+    sei = (3).to_bytes(4, "big") + bytes([0x06, 5, 1])  # an SEI first, then the picture
+    assert unreferenced(sei + (2).to_bytes(4, "big") + bytes([0x01, 0x9A]), 4)  # B, ref_idc 0
+    assert not unreferenced(sei + (2).to_bytes(4, "big") + bytes([0x21, 0x9A]), 4)  # ref_idc 1
+    assert not unreferenced((2).to_bytes(4, "big") + bytes([0x65, 0x88]), 4)  # IDR
+    assert not unreferenced(bytes([0x01, 0x9A]), 0)  # length size unknown: never skipped
+
+
+def test_pieces_decode_exactly_without_the_pictures_nothing_needs(long_clip: LongGopClip) -> None:
+    # The last 20 frames before the keyframe at 10 s, and 7 frames from 31 s: decoding starts
+    # at the keyframes at 0 s and 30 s, and skips the B-frames before the pieces no frame needs.
+    decoder = PieceDecoder(long_clip.path, video_packets(long_clip.path).frame_times)
+    checked: list[bool] = []
+    real = decoder._skippable
+
+    def counted(packet: object) -> bool:
+        checked.append(real(packet))
+        return checked[-1]
+
+    decoder._skippable = counted  # type: ignore[method-assign]
+    try:
+        pieces = [Piece(False, 230, 20), Piece(False, 775, 7)]
+        frames = [f.to_ndarray(format="rgb24") for p in pieces for f in decoder.frames(p)]
+    finally:
+        decoder.close()
+    assert stripe_numbers(np.stack(frames)) == [*range(230, 250), *range(775, 782)]
+    assert sum(checked) >= 100  # of the ~250 pictures before them, the unreferenced B-frames

@@ -8,11 +8,14 @@ from story.naming import (
     distinctive_words,
     is_named,
     key_phrases,
+    legible,
     place_of,
+    speech_label,
     spoken_names,
     spoken_people,
     storyline_name,
 )
+from story.text import content_words
 
 HARBOUR = [
     "Captain Harlow brought the fishing boat into the harbour at night.",
@@ -69,8 +72,39 @@ def test_the_name_says_who_what_and_where() -> None:
     assert not is_named("Character 2") and not is_named("Speaker 1") and is_named("Anna")
 
 
-def test_a_place_needs_most_scenes_to_agree() -> None:
+def _tag(label: str, score: float = 0.8, ru: str = "") -> dict[str, object]:
+    return {"label": label, "score": score, "label_ru": ru}
+
+
+def test_a_place_needs_most_scenes_to_agree_with_confidence_in_the_speech_language() -> None:
     group = _group(GARDEN + GARDEN[:1])
-    objects = {0: ["greenhouse", "pot"], 1: ["greenhouse"], 2: ["car mirror"]}
-    assert place_of(group, objects) == "greenhouse"
-    assert place_of(group, {0: ["pot"], 1: ["car mirror"]}) is None
+    street = _tag("street", ru="улица")
+    tags = {0: [street, _tag("person")], 1: [street], 2: [_tag("car")]}
+    assert place_of(group, tags) == "street"
+    assert place_of(group, tags, "ru") == "улица"
+    assert place_of(group, {0: [street], 1: [_tag("car")]}) is None  # no majority
+    assert place_of(group, {i: [_tag("street", 0.2)] for i in range(3)}) is None  # unsure
+    assert place_of(group, {i: [_tag("person")] for i in range(3)}) is None  # who, not where
+    assert place_of(group, {i: [_tag("car")] for i in range(3)}, "ru") is None  # no Russian
+
+
+def test_garbled_speech_names_nothing_and_a_silent_storyline_says_so() -> None:
+    garbled = _group(["Раутором Сталибак", "Годка, Канас, Севай.", "Первая рыба"])
+    garbled[0].features["unsure"] = ["раутором", "сталибак"]
+    readable = legible(garbled)
+    assert [n.features["text"] for n in readable] == ["", "", "Первая рыба"]
+    assert key_phrases([readable, _group(GARDEN, 10)])[0] == ["первая рыба"]
+    assert speech_label(garbled, "ru") == "Речь по-русски"
+    silent = [SceneNode(30, 30, 0.0, 2.0, {"text": ""})]
+    assert storyline_name(0, [], [], [], "street", speech_label(silent, None)) == (
+        "No speech (street)"
+    )
+
+
+def test_words_are_counted_by_their_stem_and_shown_as_said_most() -> None:
+    station = _group(STATION)
+    for node in station:
+        node.features["words"] = content_words(node.features["text"])
+    top = distinctive_words([station, _group(GARDEN, 10)])[0]
+    # "поезда" and "поезд" are one word said twice, like "вокзал" and "Анна"; the rest once.
+    assert set(top) == {"анна", "вокзал", "поезд"}

@@ -51,6 +51,54 @@ def test_real_photos_get_words_and_nothing_wrong() -> None:
     assert vocabulary.imagenet_tags([rocket]) == []  # no word for it: better none than wrong
 
 
+def wide_frame_with_cat_at_the_edge() -> np.ndarray:
+    """A 3.2:1 frame of road-grey with the cat photo squeezed into its right end."""
+    import cv2
+
+    cat = cv2.resize(sample_image("chelsea"), (300, 300), interpolation=cv2.INTER_AREA)
+    frame = np.full((300, 960, 3), 110, np.uint8)
+    frame[:, -300:] = cat
+    return frame
+
+
+def test_windows_see_what_the_centre_crop_cuts_off() -> None:
+    frame = wide_frame_with_cat_at_the_edge()
+    centre = mobilenet.run_mobilenet([frame]).probabilities
+    windows = mobilenet.run_windows([frame, frame[:, ::-1].copy()])
+    assert "cat" not in words(vocabulary.imagenet_tags(centre))
+    assert [w.shape for w in windows] == [(16, 1000), (16, 1000)]  # 22 cells wide, 7 x 7
+    assert words(vocabulary.imagenet_tags(windows[:1]))[:1] == ["cat"]
+    assert words(vocabulary.imagenet_tags(windows[1:]))[:1] == ["cat"]  # mirrored: left end
+    # The window that sees the cat is at the end it stands at.
+    cats = sorted(vocabulary.WORDS[[w.en for w in vocabulary.WORDS].index("cat")].classes)
+    assert int(windows[0][:, cats].sum(axis=1).argmax()) >= 13
+    assert int(windows[1][:, cats].sum(axis=1).argmax()) <= 2
+
+
+def test_the_network_runs_on_one_thread_and_gives_the_count_back() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    with mobilenet.few_threads():
+        assert torch.get_num_threads() == 1
+        with mobilenet.few_threads():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1  # the outer caller is still inside
+    assert torch.get_num_threads() == before
+
+
+def test_words_editors_use_for_fine_classes() -> None:
+    assert words(vocabulary.imagenet_tags([probabilities(c353=0.5, c352=0.3)])) == [
+        "deer",
+        "animal",
+    ]
+    cockatoo = vocabulary.imagenet_tags([probabilities(c89=0.6, c87=0.2)])
+    assert words(cockatoo) == ["bird", "parrot", "animal"]
+    assert [t["label_ru"] for t in cockatoo] == ["птица", "попугай", "животное"]
+    bike = vocabulary.imagenet_tags([probabilities(c671=0.2)])  # mountain bike, unsure
+    assert words(bike) == ["bicycle"]
+
+
 def test_people_and_black_and_white_tags() -> None:
     colour = sample_image("chelsea")
     grey = np.stack([colour.mean(axis=2).astype(np.uint8)] * 3, axis=-1)

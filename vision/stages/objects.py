@@ -3,8 +3,9 @@ scene.
 
 Tags are editor words (``vision.vocabulary``): from CLIP's zero-shot prompts when a CLIP model
 is configured, from ImageNet classes pooled into words and averaged over the keyframe and the
-frame 1 s in, "person"/"people" from the faces stage, and "black and white". The raw ImageNet
-classes are kept in ``labels`` for reference only: they are neither shown nor indexed.
+frame 1 s in (each seen whole, in square windows along it), "person"/"people" from the faces
+stage, and "black and white". The raw ImageNet classes of the centre crops are kept in
+``labels`` for reference only: they are neither shown nor indexed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from vision.stages.common import (
     stage_enabled,
 )
 from vision.vocabulary import clip_tags as vocabulary_clip_tags
-from vision.vocabulary import merge_tags, scene_tags
+from vision.vocabulary import merge_tags, tags_from_scores
 
 logger = logging.getLogger(__name__)
 TOP_LABELS = 5
@@ -116,7 +117,8 @@ def imagenet_rows(ctx: StageContext, scenes: list[Scene]) -> dict[int, ObjectsRo
         mean = frames.mean(axis=0)
         row = ObjectsRow(scene.pk, top_labels(mean), *place_of(mean))
         grey = bool(outputs["grey"].get(scene.pk))
-        row.tags = scene_tags(frames, faces=faces.get(scene.pk), black_and_white=grey)
+        words = outputs["words"][scene.pk]
+        row.tags = tags_from_scores(words, faces=faces.get(scene.pk), black_and_white=grey)
         rows[scene.pk] = row
     return rows
 

@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
             def show(current: Analysis) -> None:
                 bar.n = round(current.progress * 100)
-                left = time_left_text(eta_seconds(current))
+                left = time_left_text(eta_seconds(current), current.work_done)
                 bar.set_description_str(" · ".join(filter(None, [current.message[:60], left])))
                 bar.refresh()
 

@@ -15,6 +15,9 @@ R = TypeVar("R")
 # re-run after a cut edit (``cuts.rescene``) redoes only those scenes; the runner drops it
 # when the run completes.
 RESCENE_KEY = "rescene"
+# ``Analysis.metadata[RESCENE_FAILED_KEY]`` = the re-run's scope and its ``error``, when it
+# failed: the analysis stays completed with what it had, and the scenes can be re-run again.
+RESCENE_FAILED_KEY = "rescene_failed"
 
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:

@@ -21,6 +21,8 @@ export class CutPanel {
     this.count = root.querySelector("[data-cuts-count]");
     this.status = root.querySelector("[data-cuts-status]");
     this.bar = root.querySelector("[data-cuts-progress]");
+    this.retryButton = root.querySelector("[data-cuts-retry]");
+    this.retryButton.addEventListener("click", () => this.retry());
     this.state = { cuts: [], rescene_scenes: [], status: "completed" };
     this.running = false;
     this.list.addEventListener("click", (event) => this.onClick(event));
@@ -31,6 +33,31 @@ export class CutPanel {
     this.render();
     const rerun = ACTIVE.has(this.state.status) && this.state.rescene_scenes.length;
     if (rerun && !this.running) this.showRerun({ status: this.state.status, progress: 0, message: this.state.message || "" });
+    else if (!rerun && this.state.rescene_error) this.showFailure();
+  }
+
+  /** The latest re-run failed: the analysis kept its earlier results; offer to run it again. */
+  showFailure() {
+    const scenes = this.state.rescene_failed_scenes.map((id) => id.replace("scene_", ""));
+    const which = scenes.length === 1 ? `scene ${scenes[0]}` : `scenes ${scenes.join(", ")}`;
+    this.status.hidden = false;
+    this.status.dataset.state = "failed";
+    this.status.querySelector("[data-cuts-text]").textContent = `The re-run of ${which} failed: ${this.state.rescene_error} The rest of the analysis keeps its results.`;
+    this.retryButton.hidden = false;
+    this.retryButton.setAttribute("aria-label", `Retry the re-run of ${which}`);
+  }
+
+  async retry() {
+    this.retryButton.disabled = true;
+    try {
+      this.state = await apiFetch(`${this.url}/retry`, { method: "POST" });
+      this.retryButton.hidden = true;
+      this.showRerun({ status: this.state.status, progress: 0, message: this.state.message || "" });
+    } catch (error) {
+      this.toaster.show(error.message || String(error), { kind: "error" });
+    } finally {
+      this.retryButton.disabled = false;
+    }
   }
 
   /** Cuts are where a scene other than the first starts (from the model, always current). */
@@ -133,6 +160,7 @@ export class CutPanel {
 
   showRerun(event) {
     this.running = true;
+    this.retryButton.hidden = true;
     const scenes = this.state.rescene_scenes.map((id) => id.replace("scene_", ""));
     const which = scenes.length === 1 ? `scene ${scenes[0]}` : `scenes ${scenes.join(", ")}`;
     const percent = Math.round((event.progress || 0) * 100);
@@ -149,14 +177,16 @@ export class CutPanel {
     this.running = false;
     const scenes = this.state.rescene_scenes.map((id) => id.replace("scene_", ""));
     this.onPending([]);
+    await this.load().catch(() => {}); // a failed re-run leaves the analysis completed: ask
     this.status.dataset.state = event.status;
-    if (event.status === "completed") {
+    if (event.status === "completed") await this.onRerunDone();
+    if (this.state.rescene_error) {
+      this.showFailure();
+    } else if (event.status === "completed") {
       this.status.hidden = true;
-      await this.onRerunDone();
       this.toaster.show(`Scene${scenes.length === 1 ? "" : "s"} ${scenes.join(", ")} re-run: pictures, sound and storylines updated`, { kind: "info" });
     } else {
       this.status.querySelector("[data-cuts-text]").textContent = `The re-run stopped (${event.status}): ${event.error || event.message || ""} Edit a cut again to retry.`;
     }
-    await this.load().catch(() => {});
   }
 }

@@ -144,7 +144,7 @@ export class Editor {
         // The undone change's confirmation (and its Undo button) would now be wrong.
         if (which === "undo") this.changeToasts.pop()?.remove();
         const what = body?.summary ? `: ${body.summary}` : "";
-        this.toaster.show(which === "undo" ? `Undone${what}` : "Redone", { kind: "info", ms: 2500 });
+        this.toaster.show(which === "undo" ? `Undone${what}` : `Redone${what}`, { kind: "info", ms: 2500 });
       } catch (error) {
         this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
       }

@@ -346,6 +346,12 @@ async function undo() {
   await Promise.all([loadTranscript(), cutPanel.changed()]).catch(() => {});
 }
 
+/** Redo makes again what Undo took back last (a cut edit re-runs its scenes again). */
+async function redo() {
+  await editor.redo();
+  await Promise.all([loadTranscript(), cutPanel.changed()]).catch(() => {});
+}
+
 function moveSelectionTo(number) {
   if (!selection.length) {
     toaster.show("Select a scene first (click it, or J / K).", { kind: "info" });
@@ -391,7 +397,7 @@ function bindToolbar() {
   $("review-button").addEventListener("click", () => stepReview(1));
   $("undo-button").addEventListener("click", () => undo());
   $("cut-button").addEventListener("click", () => cutPanel.addAtPlayhead());
-  $("redo-button").addEventListener("click", () => editor.redo());
+  $("redo-button").addEventListener("click", () => redo());
   $("new-storyline").addEventListener("click", () => editor.create(`Storyline ${model.storylines.length + 1}`, selection));
   $("exclude-button").addEventListener("click", () => moveSelectionTo(null));
   $("split-button").addEventListener("click", () => {
@@ -414,7 +420,7 @@ function bindToolbar() {
     moveTo: moveSelectionTo,
     review: stepReview,
     undo,
-    redo: () => editor.redo(),
+    redo,
     addCut: () => cutPanel.addAtPlayhead(),
     removeCut: () => cutPanel.removeNearest(),
     moveCut: () => cutPanel.moveNearest(),
@@ -479,7 +485,7 @@ function connectLive() {
       remoteToasts.delete(id);
     } else if (!editor.isRecentOwnChange()) {
       const who = event.edit?.user ? ` by ${event.edit.user}` : "";
-      const what = event.step === "undo" ? "Undone" : "Changed";
+      const what = event.step === "undo" ? "Undone" : event.step === "redo" ? "Redone" : "Changed";
       const toast = toaster.show(`${what} in another window${who}: ${event.edit?.summary || "cuts"}`, { kind: "info", ms: 10000 });
       if (event.step !== "undo") remoteToasts.set(id, toast);
     }

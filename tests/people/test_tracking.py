@@ -1,0 +1,100 @@
+"""Faces followed through a scene's frames (``people.tracking`` with the real dlib models).
+
+The frames are real portraits (``tests/fixtures_people.py``) placed on plain frames: a face
+that shrinks as the camera pulls back, two people of whom one leaves, a face that comes closer.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+
+from people.conf import face_config
+from people.faces import detect_faces, follow_face
+from people.tracking import Track, TrackingStats, same_face, track_scene
+from tests.fixtures_people import HEIGHT, place
+
+CONFIG = face_config({})
+GREY = (90, 90, 90)
+
+
+def follow(frames: list[np.ndarray], anchors: set[int]) -> tuple[list[Track], TrackingStats, int]:
+    """Tracks over ``frames`` (half a second apart), and how often the full search ran."""
+    searches = []
+
+    def detect(image: np.ndarray) -> list[Any]:
+        searches.append(image)
+        return detect_faces(image, CONFIG, "hog")
+
+    tracks, stats = track_scene(
+        frames,
+        anchors,
+        detect,
+        lambda image, last: follow_face(image, last, CONFIG, "hog"),
+        [0.5 * i for i in range(len(frames))],
+    )
+    return tracks, stats, len(searches)
+
+
+def spans(tracks: list[Track]) -> list[list[int]]:
+    return sorted(sorted(s.frame for s in t.sightings) for t in tracks)
+
+
+def pulled_back(photo: np.ndarray, heights: list[int]) -> list[np.ndarray]:
+    """The photo smaller on each frame, drifting right: a camera pulling back and panning."""
+    return [
+        place(photo, height=h, x=40 + 30 * k, y=HEIGHT - h, background=GREY)
+        for k, h in enumerate(heights)
+    ]
+
+
+def test_a_face_the_detector_loses_is_still_followed(face_photos: dict[str, Any]) -> None:
+    frames = pulled_back(face_photos["astronaut"], [300, 250, 210, 180, 160, 145])
+    # Far away, the face (about 30 px) is below what the full search finds on these frames...
+    assert detect_faces(frames[4], CONFIG, "hog") == []
+    assert detect_faces(frames[5], CONFIG, "hog") == []
+    tracks, stats, searches = follow(frames, anchors={0, 2, 4})
+    # ...but followed from where it was, it is one appearance over all six frames, found by
+    # one full search: the anchors after the first were skipped while the track held.
+    assert spans(tracks) == [[0, 1, 2, 3, 4, 5]]
+    assert searches == 1 and stats.held == 2
+    faces = sorted(tracks[0].sightings, key=lambda s: s.frame)
+    assert all(b.face.x > a.face.x for a, b in pairwise(faces))
+    assert tracks[0].best().frame == 0  # the largest face is the one kept
+
+
+def test_two_people_one_leaves(face_photos: dict[str, Any]) -> None:
+    astronaut, hopper = face_photos["astronaut"], face_photos["hopper"]
+    frames = []
+    for k in range(6):
+        frame = place(astronaut, height=260, x=10 + 8 * k, y=50, background=GREY)
+        if k < 3:  # Grace Hopper stands at the right for the first three frames
+            right = place(hopper, height=260, x=400 - 6 * k, y=60, background=GREY)
+            frame[:, 330:] = right[:, 330:]
+        frames.append(frame)
+    tracks, stats, searches = follow(frames, anchors={0, 3})
+    assert spans(tracks) == [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    # A track was lost before the second anchor: that frame was searched whole again, and
+    # the face still there was not taken for a new person.
+    assert searches == 2 and stats.held == 0
+
+
+def test_a_face_first_found_late_is_followed_back(face_photos: dict[str, Any]) -> None:
+    # The camera comes closer: the face is too small for the full search on the first frames.
+    frames = pulled_back(face_photos["astronaut"], [300, 250, 210, 180, 160])[::-1]
+    assert detect_faces(frames[0], CONFIG, "hog") == []
+    assert detect_faces(frames[-1], CONFIG, "hog")
+    tracks, _stats, searches = follow(frames, anchors={len(frames) - 1})
+    (track,) = tracks
+    assert searches == 1 and sorted(s.frame for s in track.sightings) == [0, 1, 2, 3, 4]
+
+
+def test_boxes_are_the_same_face_only_when_near_and_alike() -> None:
+    from people.faces import Face
+
+    a = Face(100, 100, 50, 50, 1.0, None)
+    assert same_face(a, Face(130, 110, 55, 55, 1.0, None))
+    assert not same_face(a, Face(300, 100, 50, 50, 1.0, None))  # far away
+    assert not same_face(a, Face(100, 100, 120, 120, 1.0, None))  # much larger
