@@ -6,6 +6,10 @@ cores' idle time and peak memory.
 
     python -m bench.pipeline_bench            # default pipeline and models
     BENCH_PIPELINE_MINUTES=2 python -m bench.pipeline_bench   # a shorter film
+    ANALYSIS_LANES=false python -m bench.pipeline_bench       # every stage on one thread
+
+With the lanes off the figures go to the ``pipeline-lanes-off`` section, so the two runs can be
+read side by side; each run also leaves its figures in var/bench/pipeline_lanes_{on,off}.json.
 
 The film is built once from the shared clips (scaled to 1280x720, 25 fps) with the shared
 speech recordings as its sound track, and cached in var/bench/. The analysis runs in this
@@ -14,6 +18,7 @@ process like a worker would (models loaded once), so peak memory is the worker's
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
@@ -147,17 +152,21 @@ def analyse(film: Path) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     from analysis import services
-    from analysis.pipeline.runner import analysis_execute
+    from analysis.pipeline.runner import analysis_execute, lanes_allowed
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
     video = services.video_create_from_path(owner=user, path=film)
     analysis = services.analysis_start(video=video, parameters={}, enqueue=False)
+    load_start = load_average()
     started, idle = time.perf_counter(), machine_idle_seconds()
     done = analysis_execute(analysis_id=analysis.pk)
     wall = time.perf_counter() - started
     assert done is not None and done.status == "completed", done and done.error
     return {
         "wall": wall,
+        "lanes": lanes_allowed(),
+        "load_start": load_start,
+        "network_frames": done.metadata.get("network_frames"),
         "machine_idle": machine_idle_seconds() - idle,
         "stages": done.metadata.get("stage_seconds", {}),
         "cpu": done.metadata.get("stage_cpu_seconds", {}),
@@ -184,24 +193,27 @@ def stage_rows(result: dict[str, Any]) -> list[list[str]]:
 
 
 def report(result: dict[str, Any], decode: dict[str, float], film: Path) -> str:
+    lanes = "on" if result["lanes"] else "off (`ANALYSIS_LANES=false`)"
     ratio = result["wall"] / decode["wall"]
     usage = result["usage"]
     verdict_time = "met" if ratio <= TARGET_RATIO else "missed"
     verdict_mem = "met" if result["peak_mb"] <= TARGET_MEMORY_MB else "missed"
     return "\n".join(
         [
-            "## pipeline",
+            "## pipeline" + ("" if result["lanes"] else ": lanes off"),
             "",
             f"`python -m bench.pipeline_bench`: the default pipeline on `{film.name}` "
             f"({result['duration']:.0f} s, 1280x720, 25 fps, speech track), one worker process, "
-            f"{usage['cores']} CPU cores shared with other work, no GPU; load average at the "
-            f"end {load_average()}. Wall times on a loaded machine are rough; the ratio and "
+            f"{usage['cores']} CPU cores shared with other work, no GPU, lanes {lanes}; load "
+            f"average at the start {result['load_start']}, at the end {load_average()}. "
+            "Wall times on a loaded machine are rough; the ratio and "
             "the CPU seconds, measured in the same run, are the figures to compare.",
             "",
             f"- Decode only (PyAV, threaded, {decode['frames']:.0f} frames): "
             f"**{decode['wall']:.1f} s** wall, {decode['cpu']:.1f} CPU s.",
             f"- Whole default analysis: **{result['wall']:.1f} s** wall, "
             f"{usage['cpu_seconds']:.1f} CPU s: **{ratio:.1f}x the decode-only time** "
+            f"({usage['cpu_seconds'] / decode['cpu']:.1f}x its CPU seconds) "
             f"(target ≤ {TARGET_RATIO:.0f}x: **{verdict_time}**).",
             f"- Cores' idle time during the analysis: {usage['idle_core_seconds']:.1f} core-s "
             f"left unused by the run ({usage['cores']} x wall - CPU); the whole machine's cores "
@@ -209,7 +221,8 @@ def report(result: dict[str, Any], decode: dict[str, float], film: Path) -> str:
             f"- Peak memory of the worker: {result['peak_mb']:.0f} MB "
             f"(largest child process, e.g. ffmpeg: {result['children_peak_mb']:.0f} MB); "
             f"< 4 GB: **{verdict_mem}**.",
-            f"- Scenes found: {result['scenes']}.",
+            f"- Scenes found: {result['scenes']}; frames given to TransNetV2: "
+            f"{result['network_frames']} of {decode['frames']:.0f}.",
             "",
             "Per stage, in pipeline order (CPU seconds of stages that ran at the same "
             "time are the run's CPU seconds shared equally among them, see "
@@ -228,7 +241,11 @@ def main() -> None:
     result = analyse(film)
     body = report(result, decode, film)
     print(body)
-    write_section("pipeline", body)
+    mode = "on" if result["lanes"] else "off"
+    (CACHE / f"pipeline_lanes_{mode}.json").write_text(
+        json.dumps({"decode": decode, "result": result, "load_end": load_average()}, indent=1)
+    )
+    write_section("pipeline" if result["lanes"] else "pipeline-lanes-off", body)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ every storyline's files and a manifest that says what each file holds."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,22 @@ def test_analyze_refuses_bad_formats_before_analysing(
 ) -> None:
     with pytest.raises(CommandError, match="Unknown format"):
         call_command("analyze", str(three_shot_clip), "--export", str(tmp_path), "--formats", "mp5")
+
+
+def test_an_ffmpeg_that_dies_half_way_leaves_nothing_in_dir(
+    long_gop_analysis: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The EDLs are made first; then the MP4's ffmpeg writes half a file and is killed.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ffmpeg").write_text(
+        '#!/bin/sh\nfor last; do :; done\nhead -c 5000 /dev/urandom > "$last"\nkill -9 $$\n'
+    )
+    (fake / "ffmpeg").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"ffmpeg was stopped \(signal 9\)"):
+        call_command(
+            "export", str(long_gop_analysis.pk), "--export", str(out), "--formats", "edl,mp4"
+        )
+    assert not out.exists() or list(out.iterdir()) == []  # no EDL, no half MP4, no staging
