@@ -3,10 +3,11 @@
     python -m bench.speech_languages   # writes the `speech languages` section of RESULTS.md
 
 Videos: ``story/story_dev_02.mp4`` (English storylines A and C, a synthetic Russian one B) and
-two mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
+three mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
 ``mix_real_ru`` (English JFK/TIMIT/ARCTIC/Austen, real Russian ``ru.wav`` + synthetic Russian,
-the sonnet) and ``mix_ru_main`` (two synthetic Russian storylines, one English). Every video is
-given its true scenes, so the figures are about speech only.
+the sonnet), ``mix_ru_main`` (two synthetic Russian storylines, one English) and ``mix_en_only``
+(three English storylines: a film of one language). Every video is given its true scenes, so
+the figures are about speech only.
 
 * **today** = the transcript stage before issue 17: the language detected once on the first
   30 s, then all VAD chunks decoded in it (``BatchedInferencePipeline``, batches of 4, word
@@ -24,12 +25,12 @@ given its true scenes, so the figures are about speech only.
 
 Language: a speech scene is right when the language spoken most in its segments is its
 storyline's. WER per language: each storyline's transcript (its scenes in order) against the
-text of its recordings, lower case without punctuation; the parts of a recording no scene uses
-count as deletions for every system alike. Wrong-scene words: words whose start lies outside
-their scene by more than 0.2 s. Cost: CPU seconds of the process (all threads; the machine is
-shared, CPU time is disturbed less than wall time), the lowest of ``REPEATS`` alternating runs,
-ours / today. Single-language files: the English and Russian recordings of ``truth.json``, each
-transcribed whole by today's and our recognition.
+text of its recordings, lower case without punctuation, English numbers in one spelling; the
+parts of a recording no scene uses count as deletions for every system alike. Wrong-scene
+words: words whose start lies outside their scene by more than 0.2 s. Cost: CPU seconds of the
+process (all threads; the machine is shared, CPU time is disturbed less than wall time), the
+lowest of ``REPEATS`` alternating runs, ours / today. Single-language files: the English and
+Russian recordings of ``truth.json``, each transcribed whole by today's and our recognition.
 """
 
 from __future__ import annotations
@@ -83,11 +84,29 @@ MIXES: dict[str, dict[str, Any]] = {
             ],
         },
     },
+    "mix_en_only": {  # one language: what today's single-language run was made for
+        "seed": 11,
+        "speech": {
+            "A": [
+                f"s/sense_and_sensibility_01_austen_64kb-0{n}.wav"
+                for n in (870, 880, 890, 920, 930)
+            ],
+            "B": ["s/jfk.flac", "s/LDC93S1.wav", "s/arctic_a0024.wav"],
+            "C": ["s/sonnet1.mp3"],
+        },
+    },
 }
 
 
-def normalise(text: str) -> str:
-    return " ".join(re.findall(r"\w+(?:'\w+)?", text.lower()))
+def normalise(text: str, language: str) -> str:
+    """Lower case without punctuation; English numbers in one spelling (Whisper's own WER
+    normaliser: "1" and "one" are the same word, and the sonnet's reference writes "1")."""
+    words = " ".join(re.findall(r"\w+(?:'\w+)?", text.lower()))
+    if language != "en":
+        return words
+    from transformers.models.whisper.english_normalizer import EnglishNumberNormalizer
+
+    return str(EnglishNumberNormalizer()(words))
 
 
 def language_of(recording: str) -> str:
@@ -284,11 +303,11 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
         )
     wer: dict[str, dict[str, list[str]]] = {}
     for key, systems in said.items():
-        reference = normalise(" ".join(texts[r] for r in lines[key]["speech"]))
+        reference = normalise(" ".join(texts[r] for r in lines[key]["speech"]), true_language[key])
         bucket = wer.setdefault(true_language[key], {"ref": [], "ours": [], "oracle": []})
         bucket["ref"].append(reference)
         for system in ("ours", "oracle"):
-            bucket[system].append(normalise(" ".join(systems[system])) or "-")
+            bucket[system].append(normalise(" ".join(systems[system]), true_language[key]) or "-")
     per_language = {
         lang: {s: float(jiwer.wer(b["ref"], b[s])) for s in ("ours", "oracle")}
         for lang, b in wer.items()
@@ -326,7 +345,7 @@ def single_language(model: Any, media: Path) -> list[list[Any]]:
                 "ours": lambda audio=samples: ours(model, audio, []),
             }
         )
-        refs.append(normalise(entry["text"]))
+        refs.append(normalise(entry["text"], entry["lang"]))
         row: list[Any] = [name.split("/")[-1], entry["lang"], f"{seconds:.1f}"]
         texts = {
             "today": " ".join(s.text for s in cost["today"][2]),
@@ -334,7 +353,7 @@ def single_language(model: Any, media: Path) -> list[list[Any]]:
         }
         flipped += sum(d.language != entry["lang"] for d in cost["ours"][2].decisions.values())
         for system in ("today", "ours"):
-            hyps[system].append(normalise(texts[system]) or "-")
+            hyps[system].append(normalise(texts[system], entry["lang"]) or "-")
             totals[system][0] += cost[system][0]
             totals[system][1] += seconds
             row += [f"{jiwer.wer(refs[-1], hyps[system][-1]):.3f}", f"{cost[system][0]:.1f}"]

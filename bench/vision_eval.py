@@ -18,7 +18,8 @@ Figures (all per scene unless said otherwise):
   labelled word may be read split over up to three words, as a web address is);
 - gibberish: share of the words read that are part of no labelled word of their clip;
 - P@3: for each query, relevant scenes among the first three found by tag (a tag, en or ru,
-  equal to the query or one of its words), out of min(3, relevant); ranked by tag score;
+  equal to the query or one of its words) or by a word read on screen, out of
+  min(3, relevant); ranked by tag score (a word read on screen ranks as 0.5);
 - face recall: labelled face scenes where a face was found on one of the 4 frames spread
   over the scene that the faces stage searches by default (equalised, dlib HOG);
 - CPU per keyframe: CPU seconds (this process and Tesseract's) of the tag and text work per
@@ -55,6 +56,7 @@ OLD_MIN_SCORE, OLD_MAX = 0.1, 3
 TEXT_STEP = 0.5  # seconds between the frames searched for text (the ocr stage's picture_interval)
 STOP_WORDS = {"a", "an", "the", "in", "on", "of", "with", "в", "на", "с"}  # noqa: RUF001
 MAX_TEXT_FRAMES = 6  # the ocr stage's own cap (vision.stages.ocr.MAX_TEXT_FRAMES)
+TEXT_SCORE = 0.5  # rank of a scene found by its on-screen text, among tag scores (0-1)
 FACE_FRAMES = 4  # the faces stage's default frames per scene (FACE_FRAMES_PER_SCENE)
 
 
@@ -236,6 +238,9 @@ def search_figures(scenes: list[Scene], queries: list[dict[str, Any]]) -> list[l
             found = [
                 scene.scores[en] for en, ru in pairs if {en.casefold(), ru.casefold()} & wanted
             ]
+            read = {bare(word) for line in scene.words for word in line}
+            if read & wanted:  # the app indexes on-screen text too
+                found.append(TEXT_SCORE)
             if found:
                 hits.append((max(found), scene))
         ranked = [s for _score, s in sorted(hits, key=lambda h: -h[0])][:3]

@@ -3,6 +3,8 @@
 - ``VISION_STAGES`` (``embeddings,objects,ocr,captions``): vision stages that do work.
 - ``VISION_DEVICE`` (``auto``): ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` for every model.
 - ``VISION_BATCH_SIZE`` (16): keyframes per batch for the image networks.
+- ``VISION_TORCH_THREADS`` (1): torch threads while MobileNetV2 runs on the CPU (more on a
+  worker whose cores are idle while it runs; on busy cores waiting threads spin).
 - ``IMAGE_EMBEDDING_MODEL`` (``auto``): CLIP ViT-B/32 when it is here, else ``mobilenet_v2``;
   or a CLIP model (path or hub name).
 - ``CLIP_MODEL`` (``auto``): CLIP for zero-shot tags and text-to-picture search; ``none``.
@@ -33,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "VISION_STAGES": "embeddings,objects,ocr,captions",
     "VISION_DEVICE": "auto",
     "VISION_BATCH_SIZE": 16,
+    "VISION_TORCH_THREADS": 1,
     "IMAGE_EMBEDDING_MODEL": "auto",
     "CLIP_MODEL": "auto",
     "CAPTION_MODEL": "auto",

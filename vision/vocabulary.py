@@ -87,9 +87,12 @@ WORDS: tuple[Word, ...] = (
     Word("train", "поезд", TRAINS),
     Word("boat", "лодка", BOATS),
     Word("airplane", "самолёт", AIRCRAFT),
-    Word("bird", "птица", BIRDS, 0.3),
+    # Between the least sure bird (0.30) and the most bird-like leaf on a rock (0.22).
+    Word("bird", "птица", BIRDS, 0.26),
     Word("parrot", "попугай", PARROTS, 0.3),
-    Word("dog", "собака", DOGS),
+    # 118 dog classes pool a lot of mass from anything white and fluffy: the cockatoo of
+    # story_dev_02 scored 0.54 as dogs in its best windows.
+    Word("dog", "собака", DOGS, 0.7),
     Word("cat", "кошка", CATS),
     Word("deer", "олень", ANTELOPES, 0.5),
     # Window scores lift textures too (a leaf on a rock reads as crabs and lizards): only a

@@ -4,6 +4,7 @@ every storyline's files and a manifest that says what each file holds."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_export_command_writes_the_files_and_the_manifest(
-    long_gop_analysis: Any, long_gop_clip: LongGopClip, tmp_path: Path
+    long_gop_analysis: Any,
+    long_gop_clip: LongGopClip,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
     call_command(
         "export", str(long_gop_analysis.pk), "--export", str(out), "--formats", "mp4,edl,srt"
     )
+    terminal = capsys.readouterr().err  # the progress bar, file by file, to the end
+    assert "1/6 Chase" in terminal and "6/6" in terminal and "100%" in terminal
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["video"] == "Numbered film.mp4"
     files = manifest["files"]
@@ -94,3 +100,22 @@ def test_analyze_refuses_bad_formats_before_analysing(
 ) -> None:
     with pytest.raises(CommandError, match="Unknown format"):
         call_command("analyze", str(three_shot_clip), "--export", str(tmp_path), "--formats", "mp5")
+
+
+def test_an_ffmpeg_that_dies_half_way_leaves_nothing_in_dir(
+    long_gop_analysis: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The EDLs are made first; then the MP4's ffmpeg writes half a file and is killed.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ffmpeg").write_text(
+        '#!/bin/sh\nfor last; do :; done\nhead -c 5000 /dev/urandom > "$last"\nkill -9 $$\n'
+    )
+    (fake / "ffmpeg").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"ffmpeg was stopped \(signal 9\)"):
+        call_command(
+            "export", str(long_gop_analysis.pk), "--export", str(out), "--formats", "edl,mp4"
+        )
+    assert not out.exists() or list(out.iterdir()) == []  # no EDL, no half MP4, no staging

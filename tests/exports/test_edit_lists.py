@@ -120,17 +120,38 @@ def test_the_whole_analysis_edl_lists_every_scene_with_sound(
     assert len(list(timeline.audio_tracks()[0].find_clips())) == len(ASSIGNMENT)
 
 
-@pytest.mark.parametrize("root", ["/Volumes/Edit/media", "file:///Volumes/Edit/media"])
+@pytest.mark.parametrize(
+    ("kind", "root"),
+    [
+        ("fcpxml", "/Volumes/Edit/media"),
+        ("fcpxml", "file:///Volumes/Edit/media"),
+        ("otio", "/Volumes/Edit/media"),
+    ],
+)
 def test_export_media_root_maps_the_media_onto_the_editors_path(
-    seeded_analysis: Any, root: str
+    seeded_analysis: Any, kind: str, root: str
 ) -> None:
     line = Storyline.objects.get(analysis=seeded_analysis, order=0)
     with override_settings(EXPORT_MEDIA_ROOT=root, EXPORT_RECORD_START="10:00:00:00"):
-        timeline = read(run(seeded_analysis, "fcpxml", line.pk))
+        timeline = read(run(seeded_analysis, kind, line.pk))
     clip = next(iter(timeline.find_clips()))
     name = seeded_analysis.video.file.name
     assert unquote(clip.media_reference.target_url) == f"file:///Volumes/Edit/media/{name}"
     assert timeline.global_start_time.to_frames() == 10 * HOUR
+
+
+def test_the_edls_record_start_is_configurable(
+    seeded_analysis: Any, colour_clip: ColourClip
+) -> None:
+    line = Storyline.objects.get(analysis=seeded_analysis, order=0)
+    with override_settings(EXPORT_RECORD_START="10:00:00:00"):
+        job = run(seeded_analysis, "edl", line.pk)
+    events = [row.split() for row in Path(job.file.path).read_text(encoding="utf-8").splitlines()]
+    first = next(e for e in events if e and e[0] == "001")
+    assert first[-2] == "10:00:00:00"  # record in
+    timeline = read(job)
+    clips = list(timeline.video_tracks()[0].find_clips())
+    check_clips(clips, members(1), colour_clip)  # the source ranges do not move with it
 
 
 def test_reel_names_fit_cmx() -> None:

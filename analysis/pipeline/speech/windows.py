@@ -92,8 +92,10 @@ def pack(stretches: list[Stretch], languages: list[str]) -> list[Chunk]:
 DETECT_SECONDS = 4.0  # a detection window gathers stretches until it holds this much speech
 DETECT_GAP_SECONDS = 1.0  # ... across pauses no longer than this, inside one scene
 # The detector hears at most this much of a window, from its middle: its encoder pass costs as
-# much as the audio it hears, and a window of one 25 s stretch needs no more than one of 4 s.
-DETECT_MAX_SECONDS = 10.0
+# much as the audio it hears, and 4 s are what it needs to be sure (``detection_windows``): on
+# the bench's three mixed films the middle 4 s decide every stretch as the middle 10 s did
+# (bench/RESULTS.md, speech languages).
+DETECT_MAX_SECONDS = DETECT_SECONDS
 
 
 def detection_windows(stretches: list[Stretch], cuts: list[float]) -> list[list[int]]:
