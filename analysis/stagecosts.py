@@ -1,11 +1,14 @@
 """What each stage costs on this installation, learnt from finished analyses, and the time left
 of a running analysis worked out from it.
 
-A stage's wall seconds on a video of ``d`` seconds are taken to be ``fixed + per_second * d``,
-plus ``load`` on its first run in a process (models read from disk, kernels compiled, caches
-filled): the first analysis a worker or ``manage.py analyze`` runs pays it, the next ones do
-not, and it can cost more than the work itself. The three are fitted per stage on the latest
-finished analyses, warm runs and cold runs apart.
+A stage's wall seconds are taken to be ``fixed + per_unit * size``, the size being the video's
+length or, for a stage whose cost follows the scenes more closely (pictures, faces, text), its
+number of scenes; plus ``load`` on its first run in a process (models read from disk, kernels
+compiled, caches filled): the first analysis a worker or ``manage.py analyze`` runs pays it, the
+next ones do not, and it can cost more than the work itself. They are fitted per stage on the
+latest finished analyses, warm runs and cold runs apart; the stages that listen to the sound
+on videos with sound or without it, like the one to come. Until the shots stage has counted
+the scenes, their number is guessed from the video's length.
 
 While an analysis runs, the stages still to come are expected to take their cost times the
 pace this run has shown on its finished stages (a machine busier than when the costs were

@@ -18,12 +18,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_export_command_writes_the_files_and_the_manifest(
-    long_gop_analysis: Any, long_gop_clip: LongGopClip, tmp_path: Path
+    long_gop_analysis: Any,
+    long_gop_clip: LongGopClip,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
     call_command(
         "export", str(long_gop_analysis.pk), "--export", str(out), "--formats", "mp4,edl,srt"
     )
+    terminal = capsys.readouterr().err  # the progress bar, file by file, to the end
+    assert "1/6 Chase" in terminal and "6/6" in terminal and "100%" in terminal
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["video"] == "Numbered film.mp4"
     files = manifest["files"]
