@@ -168,14 +168,26 @@ def report(
             ],
             ["face-free scenes with a face (false)", f"{len(false_scenes)}/{len(free)}"],
             ["characters in the video", len(names)],
-            ["frames searched", faces_meta.get("frames", "?")],
+            [
+                "frames looked at / searched whole / anchors held by a track",
+                f"{faces_meta.get('frames', '?')} / {faces_meta.get('searched', '?')} / "
+                f"{faces_meta.get('held', '?')}",
+            ],
+            ["scenes whose faces were found sideways", faces_meta.get("turned_scenes", "-")],
+            ["appearances (tracks)", faces_meta.get("faces", "?")],
+            [
+                "faces stage CPU s (incl. loading dlib)",
+                metadata.get("stage_cpu_seconds", {}).get("faces", "?"),
+            ],
         ],
     )
     return "\n\n".join(
         [
             "### story_dev_01: character appearances (faces stage)",
             f"`python -m bench.story_faces` on commit {commit()}: probe, shots, keyframes, faces "
-            "with the default configuration (dlib HOG, default frames per scene) on "
+            "with the default configuration (dlib HOG on the anchor frames, faces followed over "
+            "the pass's pictures of each scene, sideways search of scenes without upright "
+            "faces) on "
             "`story_dev_01.mp4`; each face appearance placed in the truth scene holding its "
             "frame. Face scenes: the scenes cut from source shots hand-labelled `faces: true` in "
             "`bench/vision_labels.json`: all 4 cut from `chaplin.mp4` (Chaplin throughout), and "

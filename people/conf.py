@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "FACE_DETECTOR": "auto",
     "FACE_DEVICE": "auto",
     "FACE_FRAMES_PER_SCENE": 4,
+    "FACE_SIDEWAYS": True,  # a scene without an upright face is searched turned, once
     "FACE_DETECT_WIDTH": 640,
     "FACE_UPSAMPLE": 1,
     "FACE_MIN_SCORE": 0.25,
@@ -64,6 +65,7 @@ class FaceConfig:
     cluster_threshold: float  # face-embedding distance joining two faces into one character
     carry_threshold: float  # distance matching a new character to an editor-named one
     threads: int = 1  # frames searched at once (dlib's HOG detector lets go of the GIL)
+    sideways: bool = True  # search a scene without upright faces for faces turned 90 degrees
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def face_config(params: dict[str, Any]) -> FaceConfig:
         cluster_threshold=_number(params, "face_cluster_threshold", float, 0.05, 1.5),
         carry_threshold=_number(params, "face_carry_threshold", float, 0.05, 1.5),
         threads=face_threads(),
+        sideways=as_bool(params.get("face_sideways", setting("FACE_SIDEWAYS"))),
     )
 
 
@@ -146,6 +149,7 @@ PARAMETER_KEYS = (
     "faces",
     "face_detector",
     "face_frames_per_scene",
+    "face_sideways",
     "face_detect_width",
     "face_upsample",
     "face_min_score",
@@ -167,7 +171,7 @@ def people_parameters_clean(raw: dict[str, Any]) -> dict[str, Any]:
         PeopleParameterError: naming the parameter and what it accepts.
     """
     params = {key: raw[key] for key in PARAMETER_KEYS if raw.get(key) not in (None, "")}
-    for key in ("faces", "speakers"):
+    for key in ("faces", "speakers", "face_sideways"):
         if key in params and not isinstance(params[key], bool):
             raise PeopleParameterError(f"{key} must be true or false.")
     face_config(params)

@@ -131,9 +131,7 @@ def export_cancel(*, job: ExportJob) -> ExportJob:
     """
     if not _finish_as_failed(job, CANCELLED, "Cancelled"):
         raise ExportNotReady("Only a queued or running export can be cancelled.")
-    return job
-    publish(job)
-    return job
+    return job  # _finish_as_failed has published it
 
 
 def scratch_dir() -> Path:

@@ -179,6 +179,7 @@ class SceneTracks:
     appearances: list[tuple[FrameSample, Any]]
     frames: int
     stats: TrackingStats
+    turned: bool = False  # the faces were found sideways
 
 
 def appearance(samples: list[FrameSample], track: Track) -> tuple[FrameSample, Any]:
@@ -190,26 +191,50 @@ def appearance(samples: list[FrameSample], track: Track) -> tuple[FrameSample, A
 
 
 def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: int) -> SceneTracks:
-    """Read a scene's frames, follow its faces through them, keep each track's best face."""
-    from people.faces import detect_faces, follow_face
+    """Read a scene's frames, follow its faces through them, keep each track's best face.
+
+    A scene where no upright face was found is searched sideways once, on its middle anchor
+    (``people.faces.sideways``); if it shows faces turned, the scene is followed turned."""
+    from people.faces import sideways, turn, turn_back
 
     loaded = [(s, item.read(src)) for s, src in zip(item.samples, item.sources, strict=True)]
     kept = [(i, s, image) for i, (s, image) in enumerate(loaded) if image is not None]
+    if not kept:
+        return SceneTracks([], 0, TrackingStats())
     anchors = {n for n, (i, _s, _image) in enumerate(kept) if i in item.anchors}
     images = [image for _i, _s, image in kept]
-    tracks, stats = track_scene(
-        images,
-        anchors,
-        lambda image: detect_faces(image, config, detector),
-        lambda image, last: follow_face(image, last, config, detector),
-        [s.time for _i, s, _image in kept],
-    )
+    times = [s.time for _i, s, _image in kept]
+    shape = images[0].shape
+    tracks, stats = _follow(images, anchors, times, config, detector)
+    rotation = None
+    if not tracks and anchors and config.sideways:
+        middle = sorted(anchors)[len(anchors) // 2]
+        rotation = sideways(images[middle], config, detector)
+        if rotation is not None:
+            turned = [turn(image, rotation) for image in images]
+            tracks, more = _follow(turned, anchors, times, config, detector)
+            stats.detected += more.detected
     samples = cover(item.scene, [(s.frame, s.time) for _i, s, _image in kept])
     found = []
     for track in tracks:
         sample, face = appearance(samples, track)
-        found.append((sample, to_video_pixels(face, width / images[0].shape[1])))
-    return SceneTracks(found, len(images), stats)
+        face = to_video_pixels(turn_back(face, rotation, shape), width / shape[1])
+        found.append((sample, face))
+    return SceneTracks(found, len(images), stats, rotation is not None)
+
+
+def _follow(
+    images: list[Any], anchors: set[int], times: list[float], config: FaceConfig, detector: str
+) -> tuple[list[Track], TrackingStats]:
+    from people.faces import detect_faces, follow_face
+
+    return track_scene(
+        images,
+        anchors,
+        lambda image: detect_faces(image, config, detector),
+        lambda image, last: follow_face(image, last, config, detector),
+        times,
+    )
 
 
 @dataclass
@@ -219,6 +244,7 @@ class FacesResult:
     faces: int = 0  # tracks: one face followed through part of a scene
     searched: int = 0  # frames searched whole
     held: int = 0  # anchors not searched again: every face on them was followed there
+    turned_scenes: int = 0  # scenes whose faces were found sideways
     detector: str = ""
     device: str = ""
     skipped: bool = False
@@ -305,7 +331,7 @@ class FacesStage(Stage[FacesResult]):
         detector = select_detector(config.detector, device)
         progress, frames = ProgressThrottle(ctx.report), 0
         found: list[tuple[FrameSample, Any]] = []
-        stats = TrackingStats()
+        stats, turned = TrackingStats(), 0
         width = ctx.analysis.video.width
         threads = 1 if detector == "cnn" else config.threads  # the CNN has the GPU to itself
 
@@ -318,6 +344,7 @@ class FacesStage(Stage[FacesResult]):
             found.extend(result.appearances)
             stats.detected += result.stats.detected
             stats.held += result.stats.held
+            turned += result.turned
             progress(0.8 * done / len(scenes), f"Looking for faces: scene {done} of {len(scenes)}")
         ctx.report(0.8, f"Comparing {len(found)} faces")
         embed_faces(
@@ -332,6 +359,7 @@ class FacesStage(Stage[FacesResult]):
             len(found),
             stats.detected,
             stats.held,
+            turned,
             detector,
             device,
             config=config,
@@ -362,6 +390,7 @@ class FacesStage(Stage[FacesResult]):
                 "faces": result.faces,
                 "searched": result.searched,
                 "held": result.held,
+                "turned_scenes": result.turned_scenes,
                 "detector": result.detector,
                 "device": result.device,
             },

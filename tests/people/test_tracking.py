@@ -98,3 +98,39 @@ def test_boxes_are_the_same_face_only_when_near_and_alike() -> None:
     assert same_face(a, Face(130, 110, 55, 55, 1.0, None))
     assert not same_face(a, Face(300, 100, 50, 50, 1.0, None))  # far away
     assert not same_face(a, Face(100, 100, 120, 120, 1.0, None))  # much larger
+
+
+def test_a_scene_filmed_sideways_is_searched_turned(face_photos: dict[str, Any]) -> None:
+    """Phone footage stored a quarter turn off: no upright face, found once turned, and the
+    box given back in the frame as stored."""
+    import cv2
+
+    from people.faces import sideways, turn, turn_back
+
+    upright = place(face_photos["hopper"], height=HEIGHT, x=170, y=0, background=GREY)
+    (face,) = detect_faces(upright, CONFIG, "hog")
+    for stored, back in (
+        (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE),
+        (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_90_CLOCKWISE),
+    ):
+        frame = turn(upright, stored)  # what the video holds: the face lying on its side
+        assert detect_faces(frame, CONFIG, "hog") == []
+        assert sideways(frame, CONFIG, "hog") == back
+        (found,) = detect_faces(turn(frame, back), CONFIG, "hog")
+        mapped = turn_back(found, back, frame.shape)
+        # Where the upright face's centre went when the picture was turned into the frame.
+        cx, cy = face.x + face.w / 2, face.y + face.h / 2
+        if stored == cv2.ROTATE_90_CLOCKWISE:  # (x, y) -> (H - y, x)
+            expected = (HEIGHT - cy, cx)
+        else:  # (x, y) -> (y, W - x)
+            expected = (cy, upright.shape[1] - cx)
+        centre = (mapped.x + mapped.w / 2, mapped.y + mapped.h / 2)
+        assert abs(centre[0] - expected[0]) <= 4 and abs(centre[1] - expected[1]) <= 4
+        assert mapped.x >= 0 and mapped.x + mapped.w <= frame.shape[1]
+        assert mapped.y >= 0 and mapped.y + mapped.h <= frame.shape[0]
+    assert (
+        sideways(
+            place(face_photos["coffee"], height=HEIGHT, x=0, y=0, background=GREY), CONFIG, "hog"
+        )
+        is None
+    )
