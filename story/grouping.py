@@ -31,6 +31,7 @@ from story.naming import (
     legible,
     main_people,
     place_of,
+    plain_when_alike,
     speech_label,
     spoken_people,
     storyline_description,
@@ -326,16 +327,16 @@ def _name(inp: GroupingInput, plans: list[PlannedStoryline]) -> None:
     words = distinctive_words(readable)
     phrases, spoken = key_phrases(readable), spoken_people(readable)
     tags = {pk: v.get("tags") or [] for pk, v in inp.ext.vision.items()}
-    names = []
+    names, labels = [], []
     for i, (plan, group, top) in enumerate(zip(plans, groups, words, strict=True)):
         people = _people(inp, group, spoken[i])
         language = _language(group)
         place = place_of(group, tags, language)
-        speech = speech_label(group, language)
-        names.append(storyline_name(plan.order, people, top[:2], phrases[i], place, speech))
+        labels.append(speech_label(group, language))
+        names.append(storyline_name(plan.order, people, top[:2], phrases[i], place, labels[-1]))
         if not plan.lock.get("description"):
             plan.description = storyline_description(group, people, top)
-    names = unique_names(names)
+    names = unique_names(plain_when_alike(names, labels, [p.order for p in plans]))
     suggestions = _llm_names(inp, groups, words)
     for plan, name in zip(plans, names, strict=True):
         suggestion = suggestions.get(plan.order)

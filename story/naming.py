@@ -354,6 +354,15 @@ def storyline_description(group: Sequence[SceneNode], people: list[str], words: 
     return "; ".join(parts)
 
 
+def plain_when_alike(names: list[str], labels: list[str], orders: list[int]) -> list[str]:
+    """ "Storyline N" for all when every name is the same speech label ("No speech" for every
+    storyline of a silent film): numbered copies of one label tell the storylines apart no
+    better than their numbers and read as if something were known about them."""
+    if len(set(names)) == 1 and names == labels:
+        return [f"Storyline {order + 1}" for order in orders]
+    return names
+
+
 def unique_names(names: list[str]) -> list[str]:
     """Append the ordinal to names that would otherwise repeat."""
     repeated = {n for n, c in Counter(names).items() if c > 1}

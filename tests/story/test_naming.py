@@ -10,6 +10,7 @@ from story.naming import (
     key_phrases,
     legible,
     place_of,
+    plain_when_alike,
     speech_label,
     spoken_names,
     spoken_people,
@@ -99,6 +100,21 @@ def test_garbled_speech_names_nothing_and_a_silent_storyline_says_so() -> None:
     assert storyline_name(0, [], [], [], "street", speech_label(silent, None)) == (
         "No speech (street)"
     )
+
+
+def test_a_speech_label_shared_by_every_storyline_gives_way_to_numbers() -> None:
+    silent = speech_label([SceneNode(30, 30, 0.0, 2.0, {"text": ""})], None)
+    labels = [silent, silent, silent]
+    assert plain_when_alike(labels, labels, [0, 1, 2]) == [
+        "Storyline 1",
+        "Storyline 2",
+        "Storyline 3",
+    ]
+    # One named storyline, or a place beside the label, and the labels say something.
+    named = ["Anna: station", silent, silent]
+    assert plain_when_alike(named, labels, [0, 1, 2]) == named
+    placed = ["No speech (street)", "No speech (forest)"]
+    assert plain_when_alike(placed, labels[:2], [0, 1]) == placed
 
 
 def test_words_are_counted_by_their_stem_and_shown_as_said_most() -> None:
