@@ -164,8 +164,9 @@ def beep_onsets(samples: np.ndarray) -> list[float]:
     usable = len(samples) // window * window
     loud = np.abs(samples[:usable]).reshape(-1, window).max(axis=1) > 0.1
     starts = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
-    onsets, last = [], -1.0
-    for ms in starts:
+    onsets: list[float] = []
+    last = -1.0
+    for ms in starts.tolist():
         if ms / 1000 - last > 0.5:  # one onset per beep (a beep is 40 ms long)
             onsets.append(ms / 1000)
         last = ms / 1000
