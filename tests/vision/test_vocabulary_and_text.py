@@ -62,6 +62,23 @@ def wide_frame_with_cat_at_the_edge() -> np.ndarray:
     return frame
 
 
+def test_a_surface_filling_the_frame_is_a_texture_a_thing_on_it_is_not() -> None:
+    gravel = sample_image("gravel")
+    assert words(vocabulary.imagenet_tags(mobilenet.run_windows([gravel]))) == ["texture"]
+    # The same gravel with the cat photo standing on its right end: not every part is surface.
+    import cv2
+
+    height = gravel.shape[0]
+    cat = cv2.resize(sample_image("chelsea"), (height, height), interpolation=cv2.INTER_AREA)
+    wide = np.concatenate([gravel, cat], axis=1)
+    tags = words(vocabulary.imagenet_tags(mobilenet.run_windows([wide])))
+    assert "texture" not in tags and "cat" in tags
+    # A word of the whole frame scores its weakest window, others their strongest.
+    surface = probabilities(c599=0.9)  # honeycomb
+    assert vocabulary.word_scores([np.stack([surface, probabilities()])])["texture"] < 0.1
+    assert vocabulary.word_scores([np.stack([surface, surface])])["texture"] > 0.8
+
+
 def test_windows_see_what_the_centre_crop_cuts_off() -> None:
     frame = wide_frame_with_cat_at_the_edge()
     centre = mobilenet.run_mobilenet([frame]).probabilities
@@ -74,6 +91,56 @@ def test_windows_see_what_the_centre_crop_cuts_off() -> None:
     cats = sorted(vocabulary.WORDS[[w.en for w in vocabulary.WORDS].index("cat")].classes)
     assert int(windows[0][:, cats].sum(axis=1).argmax()) >= 13
     assert int(windows[1][:, cats].sum(axis=1).argmax()) <= 2
+
+
+def test_one_whole_frame_pass_gives_the_centre_crops_embedding_and_classes() -> None:
+    images = [sample_image(name) for name in ("chelsea", "coffee", "rocket")]
+    crops = mobilenet.run_mobilenet(images)
+    looks = mobilenet.look_at_frames(images)
+    for k, look in enumerate(looks):
+        # The centre window of the whole frame's map sees what the centre crop sees.
+        assert int(look.centre.argmax()) == int(crops.probabilities[k].argmax())
+        assert float(look.embedding @ crops.embeddings[k]) > 0.9
+        assert abs(float(np.linalg.norm(look.embedding)) - 1.0) < 1e-4
+    assert float(looks[0].embedding @ looks[1].embedding) < 0.7  # a cat is not a coffee
+    assert [look.windows.shape[1] for look in looks] == [1000] * 3
+
+
+def test_the_compiled_network_gives_the_plain_networks_maps() -> None:
+    import torch
+
+    plain = mobilenet.load_mobilenet_v2("cpu").features
+    compiled = mobilenet.feature_extractor("cpu")
+    assert compiled is not plain  # compiled on this CPU, not the fallback
+    for image in (sample_image("chelsea"), wide_frame_with_cat_at_the_edge()):
+        batch = mobilenet.whole_frames([image, image[:, ::-1].copy()])
+        with torch.inference_mode():
+            assert torch.allclose(compiled(batch), plain(batch), atol=1e-3)
+
+
+def test_the_second_frame_is_looked_at_only_where_the_keyframe_leaves_tags_open() -> None:
+    from vision.looks import look_at_scenes
+
+    cat, rocket = sample_image("chelsea"), sample_image("rocket")
+    scenes = [[cat, cat[:, ::-1].copy()], [rocket, rocket[:, ::-1].copy()], [cat]]
+    assert [len(found) for found in look_at_scenes(scenes, "cpu", 4)] == [2, 1, 1]
+    assert vocabulary.open_words({"bird": 0.21})  # 0.26 needed: the second frame may lift it
+    assert not vocabulary.open_words({"bird": 0.1, "animal": 0.3})
+
+
+def test_the_second_look_is_where_the_keyframe_saw_the_open_words() -> None:
+    from vision.looks import second_view
+
+    frame = wide_frame_with_cat_at_the_edge()  # 960 wide, the cat in the last 300 px
+    keyframe = mobilenet.look_at_frames([frame])[0]
+    view = second_view(frame, keyframe)
+    assert view is not None and view.shape[0] == frame.shape[0]
+    assert 300 <= view.shape[1] <= 480  # the cat's windows and a cell beyond: not the road
+    assert (view[:, -300:] == frame[:, -300:]).all()  # it ends where the frame ends
+    assert (
+        second_view(sample_image("rocket"), mobilenet.look_at_frames([sample_image("rocket")])[0])
+        is None
+    )
 
 
 def test_the_network_runs_on_one_thread_and_gives_the_count_back() -> None:

@@ -67,11 +67,12 @@ def record_model(ctx: StageContext, field: str, model: str | None, reason: str) 
 
 
 def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[str, Any]:
-    """Per scene pk, computed once per run: the keyframe's MobileNetV2 embedding
-    (``embeddings``), the class probabilities of the keyframe and the frame 1 s in
-    (``probabilities``, one row per frame, centre crops), the editor words' scores over the
-    windows of those frames (``words``, :func:`vision.vocabulary.word_scores`) and whether
-    they are black and white (``grey``)."""
+    """Per scene pk, computed once per run from one MobileNetV2 pass over each whole frame
+    (:func:`vision.looks.look_at_scenes`): the keyframe's centre embedding (``embeddings``) and
+    centre class probabilities (``probabilities``, one row), the editor words' scores over the
+    windows of the keyframe and, where it leaves them open, of the frame 1 s in (``words``,
+    :func:`vision.vocabulary.word_scores`) and whether the frames are black and white
+    (``grey``)."""
     cached = ctx.shared.get("mobilenet")
     if cached is not None and set(cached["probabilities"]) >= {s.pk for s in scenes}:
         return dict(cached)
@@ -93,22 +94,18 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
 def _look_at(
     ctx: StageContext, batch: list[Scene], device: str, result: dict[str, dict[int, Any]]
 ) -> None:
-    from vision.mobilenet import run_mobilenet, run_windows
+    from vision.looks import look_at_scenes
     from vision.vocabulary import is_black_and_white, word_scores
 
     width, size = ctx.analysis.video.width, int(setting("VISION_BATCH_SIZE"))
     frames = [read_scene_rgb(scene, width) for scene in batch]
-    flat = [image for images in frames for image in images]
-    out = run_mobilenet(flat, device, size)
-    windows = run_windows(flat, device, size)
-    start = 0
-    for scene, images in zip(batch, frames, strict=True):
-        end = start + len(images)
-        result["embeddings"][scene.pk] = out.embeddings[start]
-        result["probabilities"][scene.pk] = out.probabilities[start:end]
-        result["words"][scene.pk] = word_scores(windows[start:end])
+    for scene, images, looks in zip(
+        batch, frames, look_at_scenes(frames, device, size), strict=True
+    ):
+        result["embeddings"][scene.pk] = looks[0].embedding
+        result["probabilities"][scene.pk] = looks[0].centre[None]  # the second may be a part
+        result["words"][scene.pk] = word_scores([look.windows for look in looks])
         result["grey"][scene.pk] = is_black_and_white(images)
-        start = end
 
 
 def clip_embeddings(ctx: StageContext, scenes: list[Scene], name: str, device: str) -> Any:
