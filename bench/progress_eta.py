@@ -15,6 +15,7 @@ database of its own (``DATABASE_URL``): earlier analyses in it are learnt from t
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,7 @@ VIDEOS = [
 ETA_FROM = 0.1
 WITHIN = 0.2
 TAIL = 0.1  # the last tenth of a run's time: a few seconds off there is a large share
+SECTION = os.environ.get("PROGRESS_ETA_SECTION", "progress_eta")  # a second run beside the first
 RAW = Path("var/bench_progress_eta.json")  # every report of every run, to look into
 
 
@@ -44,6 +46,8 @@ class Report:
     at: float  # seconds since the analysis started
     done: float  # share of the work (work_done)
     eta: float | None  # the app's estimate
+    stage: str = ""  # the stage shown then (to tell where an estimate goes wrong)
+    going: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, fraction, s)
 
 
 @dataclass
@@ -52,27 +56,66 @@ class Run:
     warmth: str
     total: float = 0.0
     reports: list[Report] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    load: str = ""  # load average at the run's end
+    # What an estimator is given, to replay the run through another one (``replay``): the
+    # analysis, the stages that ran cold, and (at, stage, seconds) as each stage finished.
+    analysis: str = ""
+    cold: list[str] = field(default_factory=list)
+    finished: list[tuple[float, str, float]] = field(default_factory=list)
 
 
 def analyse(path: Path, owner: Any, warmth: str) -> Run:
     """Run the default analysis of ``path``, keeping every saved report."""
     from analysis import services
     from analysis.models import Analysis
+    from analysis.pipeline import runner
+    from analysis.pipeline.base import STAGES
     from analysis.pipeline.runner import analysis_execute
     from analysis.progress import eta_seconds
 
     video = services.video_create_from_path(owner=owner, path=path)
     analysis = services.analysis_start(video=video, parameters={}, enqueue=False)
-    run, started = Run(path.name, warmth), time.perf_counter()
+    run, started = Run(path.name, warmth, analysis=str(analysis.pk)), time.perf_counter()
+    run.cold = sorted(set(STAGES) - runner._warm)
+    going: list[tuple[str, float, float]] = []
+    _spy_on_the_estimator(going, run, started)
 
     def listen(a: Analysis) -> None:
         at = time.perf_counter() - started
-        run.reports.append(Report(at, a.work_done, eta_seconds(a, now=a.updated_at)))
+        eta = eta_seconds(a, now=a.updated_at)
+        run.reports.append(Report(at, a.work_done, eta, a.current_stage, list(going)))
 
     done = analysis_execute(analysis_id=analysis.pk, listener=listen)
     assert done is not None and done.status == "completed", done and done.error
     run.total = time.perf_counter() - started
+    run.stage_seconds = dict(done.metadata.get("stage_seconds", {}))
+    run.load = load_average()
     return run
+
+
+def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, started: float) -> None:
+    """Keep what the runner's estimator is given: the stages in progress at each report into
+    ``going``, each finished stage into ``run.finished`` (a bench's look inside, no test's)."""
+    from analysis.pipeline import runner
+    from analysis.stagecosts import TimeLeft
+
+    def time_left(self: runner.ProgressReporter) -> float | None:
+        now = time.perf_counter()
+        going[:] = [(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
+        return _original["time_left"](self)
+
+    def finished(self: TimeLeft, name: str, seconds: float) -> None:
+        run.finished.append((time.perf_counter() - started, name, seconds))
+        _original["finished"](self, name, seconds)
+
+    _original.setdefault("time_left", runner.ProgressReporter._time_left)
+    _original.setdefault("finished", TimeLeft.finished)
+    runner.ProgressReporter._time_left = time_left  # type: ignore[method-assign]
+    TimeLeft.finished = finished  # type: ignore[method-assign]
+
+
+_original: dict[str, Any] = {}
 
 
 def one_process(path: Path) -> None:
@@ -145,9 +188,11 @@ def main() -> None:
     media = require_media()
     before = learnt_before()
     primed = [] if before else in_a_new_process(media / PRIMING)
-    runs = [run for name in VIDEOS for run in in_a_new_process(media / name)]
+    runs: list[Run] = []
     RAW.parent.mkdir(exist_ok=True)
-    RAW.write_text(json.dumps([asdict(r) for r in primed + runs]))
+    for name in VIDEOS:
+        runs += in_a_new_process(media / name)
+        RAW.write_text(json.dumps([asdict(r) for r in primed + runs]))  # readable as it goes
     headers = ["video", "run", "wall s", "estimates shown", "median error", "worst error"]
     headers += ["worst before the last tenth", "within ±20 %"]
     history = (
@@ -182,7 +227,7 @@ def main() -> None:
         ]
     )
     print(body)
-    write_section("progress_eta", body)
+    write_section(SECTION, body)
 
 
 if __name__ == "__main__":
