@@ -25,6 +25,7 @@ import math
 import statistics
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from django.db.models import Count
@@ -71,12 +72,14 @@ class StageCost:
         return self.fixed + self.per_unit * size + ((self.load or 0.0) if cold else 0.0)
 
 
-def _timings(history: int) -> tuple[dict[str, list[Timed]], float]:
-    """Per stage, its runs in the latest full analyses; and their scenes per second of video
-    (median; 0.0 without history)."""
+def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, list[Timed]], float]:
+    """Per stage, its runs in the latest full analyses (finished ``before``, when given); and
+    their scenes per second of video (median; 0.0 without history)."""
+    finished = Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
+    if before is not None:
+        finished = finished.filter(finished_at__lt=before)
     rows = (
-        Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
-        .filter(metadata__has_key="stage_seconds")
+        finished.filter(metadata__has_key="stage_seconds")
         .annotate(scene_count=Count("scenes"))
         .order_by("-finished_at")
         .values_list("metadata", "video__duration", "video__has_audio", "scene_count")[:history]
@@ -142,13 +145,14 @@ def stage_costs(
     *,
     has_audio: bool = True,
     listening: Collection[str] = (),
+    before: datetime | None = None,
 ) -> dict[str, StageCost]:
     """The cost of each of ``names`` this installation has timed (the others are left out).
 
     The stages ``listening`` to the sound are learnt from videos with sound or without it
     like this one (``has_audio``); without sound and never timed so, they cost nothing.
     """
-    timings, _rate = _timings(history)
+    timings, _rate = _timings(history, before)
     costs = {}
     for name in names:
         runs = timings.get(name, [])
@@ -161,9 +165,9 @@ def stage_costs(
     return costs
 
 
-def scenes_per_second(history: int = HISTORY) -> float:
+def scenes_per_second(history: int = HISTORY, before: datetime | None = None) -> float:
     """How many scenes a second of video has had here (median; 0.0 without history)."""
-    return _timings(history)[1]
+    return _timings(history, before)[1]
 
 
 # --- The time left of a run ------------------------------------------------------------------
@@ -286,14 +290,17 @@ def plan_run(
     together: bool,
     scenes: int | None = None,
     history: int = HISTORY,
+    before: datetime | None = None,
 ) -> TimeLeft:
     """The time left of a run of ``stages`` on a video of ``duration`` seconds, the stages
     named in ``cold`` running for the first time in this process; ``together``: the lanes run
     side by side (else every stage on the main lane). ``scenes``: the video's, once counted
-    (else guessed from its length until ``TimeLeft.scenes_known``)."""
+    (else guessed from its length until ``TimeLeft.scenes_known``); ``before``: learn from the
+    analyses finished before then only (a bench replaying a run)."""
     cold = set(cold)
     listening = {s.name for s in stages if s.lane == "sound"}
-    costs = stage_costs([s.name for s in stages], history, has_audio=has_audio, listening=listening)
+    names = [s.name for s in stages]
+    costs = stage_costs(names, history, has_audio=has_audio, listening=listening, before=before)
 
     def price(count: float) -> dict[str, float]:
         expected = {}
@@ -304,6 +311,6 @@ def plan_run(
                 expected[stage.name] = seconds
         return expected
 
-    guess = scenes if scenes is not None else scenes_per_second(history) * duration
+    guess = scenes if scenes is not None else scenes_per_second(history, before) * duration
     lanes = {s.name: s.lane if together else "main" for s in stages}
     return TimeLeft(stages, lanes, price(guess), done, reprice=price)

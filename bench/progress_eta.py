@@ -230,8 +230,55 @@ def main() -> None:
     write_section(SECTION, body)
 
 
+def replay(run: Run) -> Run:
+    """``run`` with the estimates today's estimator gives, from what it was given then: the
+    costs learnt from the analyses finished before it, each stage's end, the stages in
+    progress at each report (``python -m bench.progress_eta --replay`` on the saved runs)."""
+    from analysis.models import Analysis
+    from analysis.pipeline import build_pipeline
+    from analysis.stagecosts import Going, plan_run
+
+    analysis = Analysis.objects.select_related("video").get(pk=run.analysis)
+    stages = build_pipeline(analysis.parameters.get("stages"))
+    plan = plan_run(
+        stages,
+        duration=float(analysis.video.duration or 0.0),
+        has_audio=analysis.video.has_audio,
+        cold=run.cold,
+        done=(),
+        together=True,
+        before=analysis.started_at,
+    )
+    events = sorted(run.finished)
+    out = Run(run.video, run.warmth, run.total, [], run.stage_seconds, run.load, run.analysis)
+    for report in run.reports:
+        while events and events[0][0] <= report.at:
+            _at, name, seconds = events.pop(0)
+            plan.finished(name, seconds)
+            if name == "shots":
+                plan.scenes_known(analysis.scenes.count())
+        left = plan.seconds([Going(*going) for going in report.going])
+        shown = left if report.done >= ETA_FROM else None
+        out.reports.append(Report(report.at, report.done, shown, report.stage, report.going))
+    return out
+
+
+def replay_saved(path: Path) -> None:
+    """The saved runs of ``path`` (``RAW``) through today's estimator, as the bench's table."""
+    setup_django()
+    runs = []
+    for body in json.loads(path.read_text()):
+        body["reports"] = [Report(**r) for r in body["reports"]]
+        runs.append(Run(**body))
+    headers = ["video", "run", "wall s", "estimates shown", "median error", "worst error"]
+    headers += ["worst before the last tenth", "within ±20 %"]
+    print(markdown_table(headers, [row(replay(r)) for r in runs if r.analysis]))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         one_process(Path(sys.argv[2]))
+    elif sys.argv[1:2] == ["--replay"]:
+        replay_saved(Path(sys.argv[2]) if sys.argv[2:] else RAW)
     else:
         main()
