@@ -1,7 +1,8 @@
 """Settings of the exports app (the convention of ``videoanalyzer.conf``).
 
-- ``EXPORT_DEVICE`` (``auto``): ``auto`` encodes frame-accurate cuts with NVENC when ffmpeg
-  has ``h264_nvenc`` and an NVIDIA GPU is visible, else libx264; ``cpu`` or ``cuda`` force it.
+- ``EXPORT_DEVICE`` (``auto``): ``auto`` encodes frame-accurate cuts (and a smart cut's pieces
+  around the cuts, where NVENC can match the copied stream) with NVENC when ffmpeg has
+  ``h264_nvenc`` and an NVIDIA GPU is visible, else libx264; ``cpu`` or ``cuda`` force it.
 - ``EXPORT_MEDIA_ROOT`` (empty): where the editor's machine sees the server's ``MEDIA_ROOT``
   (a path or a ``file://`` URL); edit lists name the media by its absolute ``file://`` URL
   under it. Empty: the server's own path.

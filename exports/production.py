@@ -109,10 +109,17 @@ def scene_spans(plan: StorylinePlan) -> list[cutting.Span]:
 # --- The video cut -----------------------------------------------------------------------------
 
 
-def cut_video(ctx: ExportContext, out: Path) -> list[cutting.Span]:
-    """Cut the storyline's scenes into ``out`` in the job's mode; the spans really cut."""
+def preferred_encoder() -> str:
+    """NVENC when ``EXPORT_DEVICE`` allows it, ffmpeg has it and a GPU is visible, else libx264."""
     from exports.conf import export_device
 
+    return cutting.select_video_encoder(
+        export_device(), cutting.available_encoders(), cutting.cuda_device_present()
+    )
+
+
+def cut_video(ctx: ExportContext, out: Path) -> list[cutting.Span]:
+    """Cut the storyline's scenes into ``out`` in the job's mode; the spans really cut."""
     plan = ctx.plan_or_fail()
     spans = scene_spans(plan)
     video = ctx.analysis.video
@@ -123,12 +130,10 @@ def cut_video(ctx: ExportContext, out: Path) -> list[cutting.Span]:
         if mode == ExportMode.COPY:
             cut = cutting.cut_copy(source, spans, out, parts, report)
             encoder = "copy"
-        elif mode == ExportMode.SMART and (cut := _smart(ctx, source, spans, out, parts)):
-            encoder = "libx264 (smart)"
+        elif mode == ExportMode.SMART and (smart := _smart(ctx, source, spans, out, parts)):
+            cut, encoder = smart
         else:
-            encoder = cutting.select_video_encoder(
-                export_device(), cutting.available_encoders(), cutting.cuda_device_present()
-            )
+            encoder = preferred_encoder()
             cut = cutting.cut_exact(
                 source, spans, out, parts, report, has_audio=video.has_audio, encoder=encoder
             )
@@ -148,24 +153,36 @@ def cut_video(ctx: ExportContext, out: Path) -> list[cutting.Span]:
 
 def _smart(
     ctx: ExportContext, source: Path, spans: list[cutting.Span], out: Path, workdir: Path
-) -> list[cutting.Span]:
-    """Smart-cut ``spans`` into ``out``; empty (nothing written) when the source cannot be
+) -> tuple[list[cutting.Span], str] | None:
+    """Smart-cut ``spans`` into ``out``: the spans cut and the encoder named for the job
+    (the one that made the pieces). None (nothing written) when the source cannot be
     matched, with the reason in the job's metadata so the full re-encode says why."""
     video = ctx.analysis.video
-    plan = smartcut.smart_cut(source, spans, out, workdir, ctx.report, has_audio=video.has_audio)
+    plan = smartcut.smart_cut(
+        source,
+        spans,
+        out,
+        workdir,
+        ctx.report,
+        has_audio=video.has_audio,
+        encoder=preferred_encoder(),
+    )
     if plan.fallback:
         ctx.metadata["fallback"] = f"Re-encoded in full: {plan.fallback}."
         ctx.report(0.0, ctx.metadata["fallback"])
-        return []
+        return None
     frame = 1 / video.fps if video.fps else 0.04
     encoded = sum(p.count for p in plan.pieces if not p.copy) * frame
     copied = sum(p.count for p in plan.pieces if p.copy) * frame
+    if plan.encoder_note:
+        ctx.metadata["encoder_note"] = plan.encoder_note
     ctx.metadata.update(
         pieces=len(plan.pieces),
         encoded_seconds=round(encoded, 3),
         copied_seconds=round(copied, 3),
     )
-    return plan.spans
+    # No piece encoded: every span starts and ends on keyframes.
+    return plan.spans, f"{plan.encoder or 'copy'} (smart)"
 
 
 # --- JSON and CSV --------------------------------------------------------------------------------

@@ -68,9 +68,14 @@ class LongGopClip:
 
 
 def make_long_gop_clip(
-    path: Path, seconds: list[float] = SECONDS, *, sample_rate: int = SAMPLE_RATE
+    path: Path,
+    seconds: list[float] = SECONDS,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    bframes: tuple[str, ...] = ("-bf", "3"),
 ) -> LongGopClip:
-    """The numbered clip; its AAC sound at ``sample_rate`` (a packet is 1024 samples)."""
+    """The numbered clip; its AAC sound at ``sample_rate`` (a packet is 1024 samples), its
+    B-frames as ``bframes`` (libx264 options) say."""
     total = sum(seconds)
     inputs: list[str] = []
     for (r, g, b), length in zip(COLOURS, seconds, strict=False):
@@ -86,7 +91,7 @@ def make_long_gop_clip(
     joined = "".join(f"[{i}:v]" for i in range(n))
     graph = f"{joined}concat=n={n}:v=1:a=0,format=yuv420p[c];[c][{n}:v]overlay=0:{BAND_TOP}[v]"
     encode = ["-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-keyint_min", "250"]
-    encode += ["-sc_threshold", "0", "-bf", "3", "-c:a", "aac", "-b:a", "128k"]
+    encode += ["-sc_threshold", "0", *bframes, "-c:a", "aac", "-b:a", "128k"]
     encode += ["-ar", str(sample_rate)]
     maps = ["-filter_complex", graph, "-map", "[v]", "-map", f"{n + 1}:a"]
     subprocess.run(
@@ -159,8 +164,9 @@ def beep_onsets(samples: np.ndarray) -> list[float]:
     usable = len(samples) // window * window
     loud = np.abs(samples[:usable]).reshape(-1, window).max(axis=1) > 0.1
     starts = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
-    onsets, last = [], -1.0
-    for ms in starts:
+    onsets: list[float] = []
+    last = -1.0
+    for ms in starts.tolist():
         if ms / 1000 - last > 0.5:  # one onset per beep (a beep is 40 ms long)
             onsets.append(ms / 1000)
         last = ms / 1000

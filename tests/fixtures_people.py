@@ -50,7 +50,10 @@ def load_photos() -> dict[str, np.ndarray]:
     hopper = hopper_path()
     if hopper is None:
         pytest.skip("matplotlib's sample photo is missing (pip install --no-deps matplotlib)")
-    image = cv2.cvtColor(cv2.imread(str(hopper)), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(hopper))
+    if bgr is None:
+        pytest.skip(f"OpenCV cannot read {hopper}")
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return {"astronaut": data.astronaut(), "hopper": image, "coffee": data.coffee()}
 
 

@@ -8,6 +8,7 @@ torch is imported inside the functions: this module is imported by the web proce
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ INVERTED_RESIDUAL_SETTING = (
     (6, 320, 1, 1),
 )
 
+logger = logging.getLogger(__name__)
 _cache: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 _threads: list[int] = []  # the count found before, then one entry per caller inside
@@ -190,24 +192,46 @@ def whole_frames(images: list[np.ndarray]) -> Any:
 
     size = input_size(*images[0].shape[:2])
     batch = np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images])
-    scaled = (batch / 255.0 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
-    return torch.from_numpy(scaled.astype(np.float32).transpose(0, 3, 1, 2).copy())
+    # In float32 throughout (a float64 detour costs as much as a tenth of the network).
+    scale = np.float32(1 / 255) / np.array(STD, np.float32)
+    scaled = batch.astype(np.float32) * scale - np.array(MEAN, np.float32) / np.array(
+        STD, np.float32
+    )
+    return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+
+
+@dataclass(frozen=True)
+class FrameLook:
+    """What one whole frame shows (:func:`look_at_frames`)."""
+
+    windows: np.ndarray  # (windows, 1000) ImageNet class probabilities of square windows
+    embedding: np.ndarray  # (1280,) L2-normalised features of the centre window
+    centre: np.ndarray  # (1000,) class probabilities of the centre window
 
 
 def run_windows(images: list[np.ndarray], device: str = "cpu", batch_size: int = 16) -> list[Any]:
     """ImageNet class probabilities of square windows along each RGB frame: one array
-    (windows, 1000) per frame.
+    (windows, 1000) per frame (:func:`look_at_frames`)."""
+    return [found.windows for found in look_at_frames(images, device, batch_size)]
 
-    The centre crop the embeddings come from cuts off what stands at the sides of a wide
-    frame (a bicycle parked at the right edge). Here each frame goes through the network
+
+def look_at_frames(
+    images: list[np.ndarray], device: str = "cpu", batch_size: int = 16
+) -> list[FrameLook]:
+    """Each RGB frame seen whole, once: its window classes, centre embedding and classes.
+
+    The centre crop the embeddings first came from cuts off what stands at the sides of a
+    wide frame (a bicycle parked at the right edge). Here each frame goes through the network
     whole (shorter side 224); its feature map is pooled over square windows of 7 x 7 cells
     (the network's field at 224 px), one every 32 px along the frame, and each window is
-    classified: one pass that costs about the frame's area instead of a pass per crop.
+    classified: one pass that costs about the frame's area instead of a pass per crop. The
+    centre window stands in for the centre crop (embedding and classes), so no second pass
+    is needed for them.
     """
     if not images:
         return []
     order = sorted(range(len(images)), key=lambda k: images[k].shape[:2])
-    found: dict[int, Any] = {}
+    found: dict[int, FrameLook] = {}
     with few_threads():
         for group in _same_size(order, images, batch_size):
             found.update(zip(group, _look(images, group, device), strict=True))
@@ -225,15 +249,55 @@ def _same_size(order: list[int], images: list[np.ndarray], size: int) -> list[li
     return groups
 
 
-def _look(images: list[np.ndarray], group: list[int], device: str) -> list[np.ndarray]:
-    """The window probabilities (windows, 1000) of each frame of ``group``."""
+def _look(images: list[np.ndarray], group: list[int], device: str) -> list[FrameLook]:
+    """The :class:`FrameLook` of each frame of ``group`` (frames of one shape)."""
     import torch
 
     model = load_mobilenet_v2(device)
     with torch.inference_mode():
-        maps = model.features(whole_frames([images[k] for k in group]).to(device))
-        probs = torch.softmax(model.classifier(_windows(maps)), dim=-1)
-    return list(probs.float().cpu().numpy())
+        maps = feature_extractor(device)(whole_frames([images[k] for k in group]).to(device))
+        pooled = _windows(maps)
+        count = pooled.shape[1]
+        centre = (pooled[:, (count - 1) // 2] + pooled[:, count // 2]) / 2
+        probs = torch.softmax(model.classifier(torch.cat([pooled, centre[:, None]], 1)), dim=-1)
+        embeddings = torch.nn.functional.normalize(centre, dim=1)
+    probs_np, embeddings_np = probs.float().cpu().numpy(), embeddings.float().cpu().numpy()
+    return [FrameLook(p[:-1], e, p[-1]) for p, e in zip(probs_np, embeddings_np, strict=True)]
+
+
+def feature_extractor(device: str) -> Any:
+    """The network's convolutional part, on the CPU compiled for inference once per process:
+    batch norms folded into the convolutions and oneDNN kernels with the activation fused in
+    (``torch.jit.optimize_for_inference``): the same maps to 1e-5 for much less CPU time
+    (bench/RESULTS.md, section "vision-cost"). Elsewhere, or if compiling fails, the module
+    as it is."""
+    model = load_mobilenet_v2(device)
+    if device != "cpu":
+        return model.features
+    key = ("features", device)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _compiled(model.features)
+        return _cache[key]
+
+
+def _compiled(features: Any) -> Any:
+    import copy
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            # TorchScript is deprecated in favour of torch.compile, which needs a C++
+            # compiler at run time; this torch (pinned) still freezes and fuses well.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sample = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+            traced = torch.jit.trace(copy.deepcopy(features).eval(), sample)
+            return torch.jit.optimize_for_inference(traced)
+    except Exception:  # whatever failed, the plain module gives the same maps
+        logger.warning("MobileNetV2 runs uncompiled", exc_info=True)
+        return features
 
 
 def _windows(maps: Any) -> Any:

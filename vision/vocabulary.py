@@ -29,6 +29,9 @@ DEFAULT_MIN_SCORE = 0.5
 GREY_SATURATION = 12.0  # mean HSV saturation (0-255) below which a frame is black and white
 LIT_VALUE = 40  # pixels darker than this carry no colour to judge
 MIN_LIT_SHARE = 0.2  # a frame this much of which is dark says nothing about colour
+# A keyframe word at this share of its threshold or more gets the scene's second frame looked
+# at: nearer misses than that are rare to lift (bench/RESULTS.md, section "vision-cost").
+SECOND_LOOK_SHARE = 0.75
 
 
 def _ids(*parts: int | range) -> frozenset[int]:
@@ -192,6 +195,16 @@ def word_scores(frames: Sequence[Any]) -> dict[str, float]:
     ]
     mean = np.mean(best, axis=0)
     return {w.en: float(score) for w, score in zip(WORDS, mean, strict=True)}
+
+
+def worth_a_second_look(scores: Mapping[str, float]) -> bool:
+    """Whether a scene's second frame can change its tags, judged on the keyframe's
+    :func:`word_scores`: some word clears its threshold (the second frame confirms it or
+    averages a one-frame hallucination away) or falls short of it by less than
+    ``1 - SECOND_LOOK_SHARE`` (the second frame may lift it). A scene whose keyframe shows
+    nothing near any threshold keeps the keyframe's (empty) verdict, and the second frame's
+    pass through the network is saved."""
+    return any(scores.get(w.en, 0.0) >= SECOND_LOOK_SHARE * w.min_score for w in WORDS)
 
 
 @functools.cache

@@ -19,17 +19,23 @@ within half a packet of the picture at every join. Where that would be more than
 (or the sound is not AAC-LC in MP4), the sound is decoded span by span to the exact video times
 and encoded once (AAC; the encoder's priming is written as an MP4 edit list).
 
-Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``encoding`` (the
-pieces around the cuts, decoded here and encoded by one ffmpeg), ``sound`` (the copied AAC
-packets), ``making`` (the ffmpeg runs: a few per cut, not one per piece).
+The pieces are encoded with NVENC where the caller prefers it (ffmpeg has it, a GPU is visible)
+and it can match the source, else with libx264 (``encoders``); the plan says which made them.
+
+Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``encoders`` (which
+encoder can match the source), ``encoding`` (the pieces around the cuts, decoded here and
+encoded by one ffmpeg), ``sound`` (the copied AAC packets), ``making`` (the ffmpeg runs: a
+few per cut, not one per piece).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediakit.cutting import Report, Span, _run
+from mediakit.cutting import CutError, Report, Span, _run
+from mediakit.smartcut.encoders import LIBX264, piece_encoder
 from mediakit.smartcut.making import (
     BATCH,
     Entry,
@@ -66,6 +72,7 @@ __all__ = [
     "Source",
     "VideoStream",
     "copyable_prefix",
+    "piece_encoder",
     "plan_smart_cut",
     "read_source",
     "smart_cut",
@@ -73,6 +80,8 @@ __all__ = [
     "video_packets",
     "video_stream",
 ]
+logger = logging.getLogger(__name__)
+NOTE_CHARS = 240  # of ffmpeg's words when a GPU encoder failed
 
 
 def smart_cut(
@@ -83,11 +92,15 @@ def smart_cut(
     report: Report,
     *,
     has_audio: bool,
+    encoder: str = "libx264",
 ) -> SmartCutPlan:
     """Cut ``spans`` of ``source`` into ``out``, re-encoding only around the cuts.
 
-    Returns the plan it followed. When ``plan.fallback`` is set the source cannot be matched
-    and nothing was written: the caller re-encodes the whole cut (and says why).
+    ``encoder`` is the preferred ffmpeg encoder (``cutting.select_video_encoder``'s choice);
+    it encodes the pieces where it can match the source, else libx264 does. Returns the plan
+    it followed, with the encoder that made the pieces (and why not the preferred one). When
+    ``plan.fallback`` is set the source cannot be matched and nothing was written: the caller
+    re-encodes the whole cut (and says why).
 
     Raises:
         CutError: ffmpeg failed, or the joined file does not hold the frames it should.
@@ -96,8 +109,11 @@ def smart_cut(
     plan = plan_smart_cut(spans, info.packets, info.stream)
     if plan.fallback:
         return plan
-    job = Job(source, info, reorder_delay(info.packets, info.stream.frame), workdir)
-    entries = _make_pieces(job, plan.pieces, report)
+    delay = reorder_delay(info.packets, info.stream.frame)
+    choice = piece_encoder(info.stream, delay, encoder)
+    plan.encoder_note = choice.note
+    job = Job(source, info, delay, workdir, choice.encoder)
+    entries = _make_pieces(job, plan, report)
     sound = _make_sound(job, plan.spans) if has_audio else None
     report(0.95, "Joining the pieces")
     _run([*join_command(job, entries, sound), str(out)], "Joining the pieces")
@@ -120,8 +136,9 @@ def _make_sound(job: Job, spans: Sequence[Span]) -> Sound | None:
     return Sound(path, copied=False)
 
 
-def _make_pieces(job: Job, pieces: Sequence[Piece], report: Report) -> list[Entry]:
+def _make_pieces(job: Job, plan: SmartCutPlan, report: Report) -> list[Entry]:
     """The pieces' entries in the join's listing, in cut order: encoded ones, then copies."""
+    pieces = plan.pieces
     made: dict[int, Entry] = {}
     encoded = [n for n, p in enumerate(pieces) if not p.copy]
     if encoded:
@@ -129,8 +146,7 @@ def _make_pieces(job: Job, pieces: Sequence[Piece], report: Report) -> list[Entr
         def sub(fraction: float, message: str) -> None:
             report(0.9 * fraction, message)
 
-        out = job.workdir / "encoded.mp4"
-        entries = encode_pieces(job, [pieces[n] for n in encoded], out, sub)
+        entries = _encode(job, plan, [pieces[n] for n in encoded], sub)
         made.update(zip(encoded, entries, strict=True))
     copied = [n for n, p in enumerate(pieces) if p.copy]
     for b in range(0, len(copied), BATCH):
@@ -142,3 +158,22 @@ def _make_pieces(job: Job, pieces: Sequence[Piece], report: Report) -> list[Entr
         )
     report(0.9, f"Cut {len(pieces)} pieces")
     return [made[n] for n in range(len(pieces))]
+
+
+def _encode(job: Job, plan: SmartCutPlan, pieces: Sequence[Piece], report: Report) -> list[Entry]:
+    """Encode the pieces with the job's encoder; a GPU encoder that fails (no free session, a
+    driver it cannot load) hands over to libx264, which matches any source a plan accepts."""
+    out = job.workdir / "encoded.mp4"
+    try:
+        entries = encode_pieces(job, pieces, out, report)
+    except CutError as error:
+        if job.encoder is LIBX264:
+            raise
+        logger.warning(
+            "%s failed around the cuts, encoding with libx264: %s", job.encoder.name, error
+        )
+        plan.encoder_note = f"{job.encoder.name} failed: {str(error)[:NOTE_CHARS]}"
+        job.encoder = LIBX264
+        entries = encode_pieces(job, pieces, out, report)
+    plan.encoder = job.encoder.name
+    return entries

@@ -28,14 +28,13 @@ from mediakit.cutting import (
     _concat_entry,
     _run,
 )
+from mediakit.smartcut.encoders import PieceEncoder
 from mediakit.smartcut.encoding import PieceDecoder, feed, raw_input
-from mediakit.smartcut.plan import PROFILES, Piece
+from mediakit.smartcut.plan import Piece
 from mediakit.smartcut.source import Source, packet_index
 
 BATCH = 40  # copied pieces (inputs, each reading the file's index) per ffmpeg run
 AUDIO_BATCH = 40  # spans per ffmpeg run when the audio is decoded
-# The heads and tails are short and each is one frame-exact join: spend bits, not time.
-QUALITY = ["-preset", "superfast", "-crf", "16"]
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
 
 
@@ -64,6 +63,7 @@ class Job:
     source: Source
     delay: int  # the source's B-frame reorder delay, matched by the encoded pieces
     workdir: Path
+    encoder: PieceEncoder  # what encodes the pieces (it can match the source)
 
     @property
     def frame(self) -> float:
@@ -75,26 +75,6 @@ class Job:
 
     def timescale(self) -> list[str]:
         return ["-video_track_timescale", str(self.source.stream.time_base.denominator)]
-
-
-def match_args(job: Job) -> list[str]:
-    """libx264 options that make pieces joinable with the copied stream."""
-    stream = job.source.stream
-    args = ["-c:v", "libx264", *QUALITY, "-profile:v", PROFILES[stream.profile]]
-    if stream.level:
-        args += ["-level", f"{stream.level / 10:.1f}"]
-    args += ["-pix_fmt", stream.pix_fmt]
-    bframes = {0: ["-bf", "0"], 1: ["-bf", "2", "-x264-params", "b-pyramid=none"]}
-    args += bframes.get(job.delay, ["-bf", "3", "-x264-params", "b-pyramid=normal"])
-    for option, value in (
-        ("-color_range", stream.color_range),
-        ("-colorspace", stream.color_space),
-        ("-color_trc", stream.color_transfer),
-        ("-color_primaries", stream.color_primaries),
-    ):
-        if value:
-            args += [option, value]
-    return args
 
 
 def _offsets(pieces: Sequence[Piece]) -> list[int]:
@@ -111,7 +91,8 @@ def encode_pieces(job: Job, pieces: Sequence[Piece], out: Path, report: Report) 
         command += ["-i", "-", "-vf", f"setsar={job.source.stream.sar.replace(':', '/')}"]
         # An IDR frame (closed GOP) at each piece's first frame: each piece decodes on its own.
         keys = "+".join(f"eq(n,{at})" for at in _offsets(pieces))
-        command += [*match_args(job), "-forced-idr", "1", "-force_key_frames", f"expr:{keys}"]
+        command += [*job.encoder.args(job.source.stream, job.delay), "-forced-idr", "1"]
+        command += ["-force_key_frames", f"expr:{keys}"]
         feed(decoder, pieces, [*command, *job.timescale(), str(out)], report)
     finally:
         decoder.close()

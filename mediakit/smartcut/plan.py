@@ -8,16 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mediakit.cutting import CutError, Span, merge_spans
+from mediakit.smartcut.encoders import LIBX264
 from mediakit.smartcut.source import Packets, VideoStream
-
-# libx264 can make these profiles (8-bit 4:2:0) and so match a copied stream made with them.
-PROFILES = {
-    "Constrained Baseline": "baseline",
-    "Baseline": "baseline",
-    "Main": "main",
-    "High": "high",
-}
-PIXEL_FORMATS = ("yuv420p", "yuvj420p")
 
 
 @dataclass(frozen=True)
@@ -37,6 +29,8 @@ class SmartCutPlan:
     spans: list[Span]  # the spans snapped to frame times
     pieces: list[Piece] = field(default_factory=list)
     fallback: str = ""
+    encoder: str = ""  # the ffmpeg encoder that made the encoded pieces, once made
+    encoder_note: str = ""  # why the preferred encoder did not make them (empty: it did)
 
     def frames(self, copy: bool) -> int:
         """Frames the plan copies (``copy``) or encodes."""
@@ -65,16 +59,9 @@ def closed_keyframes(packets: Packets) -> set[float]:
 
 
 def match_problem(stream: VideoStream, delay: int) -> str:
-    """Why re-encoded pieces cannot match the stream here; empty when they can."""
-    if stream.codec != "h264":
-        return f"the source is {stream.codec or 'an unknown codec'}, smart cut matches only H.264"
-    if stream.profile not in PROFILES:
-        return f"libx264 here cannot make the source's H.264 profile ({stream.profile})"
-    if stream.pix_fmt not in PIXEL_FORMATS:
-        return f"libx264 here cannot make the source's pixel format ({stream.pix_fmt})"
-    if delay > 2 or (PROFILES[stream.profile] == "baseline" and delay):
-        return f"the source's B-frame delay ({delay} frames) cannot be matched"
-    return ""
+    """Why re-encoded pieces cannot match the stream here; empty when they can. libx264 is
+    the floor: a GPU encoder makes the pieces only where it can match too (``encoders``)."""
+    return LIBX264.problem(stream, delay)
 
 
 def rate_problem(times: Sequence[float], frame: float) -> str:

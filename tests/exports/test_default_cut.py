@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 
 from exports import services
+from mediakit import cutting
 from story.models import Storyline
 from tests.fixtures_exports import ASSIGNMENT, FPS, NAMES, LongGopClip, frame_numbers
 
@@ -46,6 +47,21 @@ def test_the_default_cut_is_exactly_the_storylines_frames(
     job = export(long_gop_analysis, number)
     assert job.mode == "smart" and job.metadata["encoder"] == "libx264 (smart)"
     assert frame_numbers(Path(job.file.path)) == long_gop_clip.storyline_frames(number)
+
+
+def test_with_a_gpu_the_job_says_why_its_pieces_are_not_nvencs(
+    long_gop_analysis: Any, long_gop_clip: LongGopClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ffmpeg with NVENC and a visible GPU (the edge, faked): the clip's B-frame pyramid (a
+    # reorder delay of 2 frames) is one NVENC cannot be trusted to match, so libx264 cuts it.
+    monkeypatch.setattr(cutting, "available_encoders", lambda: frozenset({"h264_nvenc", "libx264"}))
+    monkeypatch.setattr(cutting, "cuda_device_present", lambda: True)
+    job = export(long_gop_analysis, 1)
+    assert job.metadata["encoder"] == "libx264 (smart)"
+    assert job.metadata["encoder_note"] == (
+        "h264_nvenc cannot match the source's B-frame delay (2 frames)"
+    )
+    assert frame_numbers(Path(job.file.path)) == long_gop_clip.storyline_frames(1)
 
 
 def test_a_source_smart_cut_cannot_match_is_re_encoded_and_the_job_says_so(

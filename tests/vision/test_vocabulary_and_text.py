@@ -76,6 +76,41 @@ def test_windows_see_what_the_centre_crop_cuts_off() -> None:
     assert int(windows[1][:, cats].sum(axis=1).argmax()) <= 2
 
 
+def test_one_whole_frame_pass_gives_the_centre_crops_embedding_and_classes() -> None:
+    images = [sample_image(name) for name in ("chelsea", "coffee", "rocket")]
+    crops = mobilenet.run_mobilenet(images)
+    looks = mobilenet.look_at_frames(images)
+    for k, look in enumerate(looks):
+        # The centre window of the whole frame's map sees what the centre crop sees.
+        assert int(look.centre.argmax()) == int(crops.probabilities[k].argmax())
+        assert float(look.embedding @ crops.embeddings[k]) > 0.9
+        assert abs(float(np.linalg.norm(look.embedding)) - 1.0) < 1e-4
+    assert float(looks[0].embedding @ looks[1].embedding) < 0.7  # a cat is not a coffee
+    assert [look.windows.shape[1] for look in looks] == [1000] * 3
+
+
+def test_the_compiled_network_gives_the_plain_networks_maps() -> None:
+    import torch
+
+    plain = mobilenet.load_mobilenet_v2("cpu").features
+    compiled = mobilenet.feature_extractor("cpu")
+    assert compiled is not plain  # compiled on this CPU, not the fallback
+    for image in (sample_image("chelsea"), wide_frame_with_cat_at_the_edge()):
+        batch = mobilenet.whole_frames([image, image[:, ::-1].copy()])
+        with torch.inference_mode():
+            assert torch.allclose(compiled(batch), plain(batch), atol=1e-3)
+
+
+def test_the_second_frame_is_looked_at_only_where_the_keyframe_leaves_tags_open() -> None:
+    from vision.stages.common import look_at_scenes
+
+    cat, rocket = sample_image("chelsea"), sample_image("rocket")
+    looks = look_at_scenes([[cat, cat[:, ::-1].copy()], [rocket, rocket[:, ::-1].copy()]], "cpu", 4)
+    assert [len(found) for found in looks] == [2, 1]  # no word near a threshold on the rocket
+    assert vocabulary.worth_a_second_look({"bird": 0.21})  # 0.26 needed: it may get there
+    assert not vocabulary.worth_a_second_look({"bird": 0.1, "animal": 0.3})
+
+
 def test_the_network_runs_on_one_thread_and_gives_the_count_back() -> None:
     import torch
 
