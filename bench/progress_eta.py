@@ -236,7 +236,7 @@ def replay(run: Run) -> Run:
     progress at each report (``python -m bench.progress_eta --replay`` on the saved runs)."""
     from analysis.models import Analysis
     from analysis.pipeline import build_pipeline
-    from analysis.stagecosts import Going, plan_run
+    from analysis.stagecosts import Going, plan_run, speech_seconds
 
     analysis = Analysis.objects.select_related("video").get(pk=run.analysis)
     stages = build_pipeline(analysis.parameters.get("stages"))
@@ -257,6 +257,8 @@ def replay(run: Run) -> Run:
             plan.finished(name, seconds)
             if name == "shots":
                 plan.scenes_known(analysis.scenes.count())
+            if name == "audio":
+                plan.speech_known(speech_seconds(analysis))
         left = plan.seconds([Going(*going) for going in report.going])
         shown = left if report.done >= ETA_FROM else None
         out.reports.append(Report(report.at, report.done, shown, report.stage, report.going))

@@ -40,7 +40,7 @@ from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, 
 from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY, scene_scope
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
-from analysis.stagecosts import Going, TimeLeft, plan_run
+from analysis.stagecosts import Going, TimeLeft, plan_run, speech_seconds
 from mediakit.probe import MediaError
 from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
@@ -285,6 +285,8 @@ class ProgressReporter:
                 self.time_left.finished(stage.name, time.perf_counter() - going.started)
             if stage.name == "shots":  # the stages after it are priced by the scenes found
                 self.time_left.scenes_known(self.analysis.scenes.count())
+            if stage.name == "audio":  # ... and the transcript by the speech found
+                self.time_left.speech_known(speech_seconds(self.analysis))
 
     def report(
         self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
@@ -402,6 +404,7 @@ def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> Time
     scenes of a cut edit only: they are priced as a video of those scenes would be."""
     video, done = analysis.video, analysis.completed_stages
     duration, scenes = float(video.duration or 0.0), None
+    speech = speech_seconds(analysis) if "audio" in done else None
     if "shots" in done:
         touched = analysis.scenes.all()
         if (scope := scene_scope(analysis)) is not None:
@@ -410,6 +413,7 @@ def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> Time
         scenes = len(spans)
         if scope is not None:
             duration = sum(end - start for start, end in spans)
+            speech = speech and speech * duration / float(video.duration or duration or 1.0)
     return plan_run(
         stages,
         duration=duration,
@@ -418,6 +422,7 @@ def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> Time
         done=done,
         together=lanes_allowed(),
         scenes=scenes,
+        speech=speech,
     )
 
 
