@@ -162,10 +162,10 @@ def per_scene(runs: Sequence[Timed]) -> bool:
     return by_scene < _spread([t.seconds / t.duration for t in warm])
 
 
-def _cost(runs: Sequence[Timed], by_speech: bool = False) -> StageCost:
+def _cost(runs: Sequence[Timed], follows: str = "") -> StageCost:
     # Speech is the measure where it was found (a history from before it was kept has none).
-    by_speech = by_speech and all(t.speech > 0 for t in runs)
-    scenes = not by_speech and per_scene(runs)
+    by_speech = follows == "speech" and all(t.speech > 0 for t in runs)
+    scenes = not by_speech and (follows == "scenes" or per_scene(runs))
 
     def size(t: Timed) -> float:
         return t.speech if by_speech else t.scenes if scenes else t.duration
@@ -188,13 +188,15 @@ def stage_costs(
     has_audio: bool = True,
     listening: Collection[str] = (),
     before: datetime | None = None,
-    by_speech: Collection[str] = (),
+    follows: dict[str, str] | None = None,
 ) -> dict[str, StageCost]:
     """The cost of each of ``names`` this installation has timed (the others are left out).
 
     The stages ``listening`` to the sound are learnt from videos with sound or without it
-    like this one (``has_audio``); without sound and never timed so, they cost nothing. The
-    stages ``by_speech`` are priced per second of speech when the history knows it.
+    like this one (``has_audio``); without sound and never timed so, they cost nothing. A
+    stage named in ``follows`` is priced by what it names (``Stage.cost_follows``: "scenes",
+    or "speech" when the history knows it), the others by what their history follows more
+    closely, length or scenes (``per_scene``).
     """
     timings, _rate = _timings(history, before)
     costs = {}
@@ -203,7 +205,7 @@ def stage_costs(
         if name in listening:
             runs = [t for t in runs if t.has_audio == has_audio]
         if runs:
-            costs[name] = _cost(runs, name in by_speech)
+            costs[name] = _cost(runs, (follows or {}).get(name, ""))
         elif name in listening and not has_audio:
             costs[name] = StageCost(0.0, 0.0, 0.0)
     return costs
@@ -367,7 +369,7 @@ def plan_run(
     analyses finished before then only (a bench replaying a run)."""
     cold = set(cold)
     listening = {s.name for s in stages if s.lane == "sound"}
-    by_speech = {s.name for s in stages if getattr(s, "cost_follows", "") == "speech"}
+    follows = {s.name: getattr(s, "cost_follows", "") for s in stages}
     names = [s.name for s in stages]
     costs = stage_costs(
         names,
@@ -375,7 +377,7 @@ def plan_run(
         has_audio=has_audio,
         listening=listening,
         before=before,
-        by_speech=by_speech,
+        follows=follows,
     )
     rates = _timings(history, before)[1]
 

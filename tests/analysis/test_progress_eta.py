@@ -334,7 +334,7 @@ def test_the_transcript_is_priced_per_second_of_speech(user: Any) -> None:
     for duration, share in ((60.0, 0.1), (60.0, 0.9), (20.0, 0.5)):
         talk = duration * share
         with_speech(finished(user, duration, {"transcript": 1.5 * talk}), 4, share)
-    costs = stage_costs(["transcript"], by_speech={"transcript"})
+    costs = stage_costs(["transcript"], follows={"transcript": "speech"})
     assert costs["transcript"].per_speech
     assert costs["transcript"].seconds(100.0, cold=False, speech=30.0) == pytest.approx(45.0)
     # Learnt per second of video, one film with little speech and one with much disagree.
