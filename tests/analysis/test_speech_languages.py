@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -18,6 +19,7 @@ from analysis.pipeline.base import STAGES, StageContext
 from analysis.pipeline.speech.batched import Decoded, WordTiming, batches
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.recognise import notes_on
+from analysis.pipeline.speech.sound import loudness
 from analysis.pipeline.speech.whisper import heard_of, unheard_tail
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
@@ -112,15 +114,52 @@ def test_a_batch_mixes_languages_only_where_the_encoder_output_can_be_split() ->
 def test_speech_after_a_chunks_last_word_is_decoded_again() -> None:
     stretches = (Stretch(0.0, 4.0), Stretch(10.0, 13.0), Stretch(20.0, 21.0))
     chunk = Chunk("en", stretches, at=0.0)
+    db = loudness(np.zeros(22 * 16_000, dtype=np.float32))
     early = Decoded(chunk, " Hello there", [WordTiming(" Hello", 0.5, 1.0, 0.9)])
-    (again,) = unheard_tail(early, heard_of(early))
+    (again,) = unheard_tail(early, heard_of(early, db))
     assert again.stretches == stretches[1:] and again.language == "en"
     # The last word in the last stretch: nothing left; a short unheard tail is not retried.
     late = Decoded(chunk, " Bye", [WordTiming(" Bye", 7.2, 7.6, 0.9)])
-    assert unheard_tail(late, heard_of(late)) == []
+    assert unheard_tail(late, heard_of(late, db)) == []
     short = Decoded(chunk, " So", [WordTiming(" So", 5.0, 6.5, 0.9)])
-    assert unheard_tail(short, heard_of(short)) == []
+    assert unheard_tail(short, heard_of(short, db)) == []
     assert unheard_tail(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
+
+
+def tones(bursts: list[tuple[float, float, float]], seconds: float) -> Any:
+    """Silence with a 200 Hz tone of amplitude ``a`` from ``start`` to ``end`` for every
+    ``(start, end, a)``, under noise 60 dB below full scale: words and pauses."""
+    rng = np.random.default_rng(0)
+    samples = rng.normal(0.0, 0.001, int(seconds * 16_000)).astype(np.float32)
+    for start, end, amplitude in bursts:
+        t = np.arange(int(start * 16_000), int(end * 16_000))
+        samples[t] += amplitude * np.sin(2 * np.pi * 200 * t / 16_000).astype(np.float32)
+    return samples
+
+
+def test_a_word_glued_across_a_seam_goes_where_it_is_spoken() -> None:
+    # Two scenes' stretches packed back to back (the cut at 6.0 s): "buy" ends the first at
+    # 5.0 s, then a pause; the second stretch starts at 6.2 s with a quiet "and" (6.3-6.5 s,
+    # 20 dB under "buy") and a loud "Mister" from 6.6 s. Packed, the seam is at 2.0 s.
+    samples = tones([(4.4, 5.0, 0.5), (6.3, 6.5, 0.05), (6.6, 7.2, 0.5)], 8.0)
+    chunk = Chunk("en", (Stretch(3.5, 5.5), Stretch(6.2, 7.5)), at=0.0)
+    db = loudness(samples)
+    # Alignment glues "and" to the end of "buy": most of it before the seam.
+    words = [
+        WordTiming(" buy", 0.9, 1.5, 0.9),
+        WordTiming(" and", 1.5, 2.3, 0.9),
+        WordTiming(" Mister", 2.4, 3.0, 0.9),
+    ]
+    heard = heard_of(Decoded(chunk, " buy and Mister", words), db)
+    assert heard is not None
+    starts = {w.word.strip(): w.start for w in heard.words}
+    assert starts["buy"] == pytest.approx(4.4) and starts["Mister"] == pytest.approx(6.6)
+    assert 6.2 <= starts["and"] <= 6.3  # in the second scene, not at the end of the first
+    # A last word aligned past the seam into the next stretch's silent lead-in stays put.
+    late = [WordTiming(" buy", 0.9, 2.08, 0.9), WordTiming(" Mister", 2.4, 3.0, 0.9)]
+    heard = heard_of(Decoded(chunk, " buy Mister", late), db)
+    assert heard is not None and heard.words[0].start == pytest.approx(4.4)
+    assert heard.words[0].end == pytest.approx(5.5)  # clamped to its own stretch
 
 
 def test_the_detector_hears_the_middle_of_a_long_window() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.pipeline.speech.batched import Decoded, Decoder, batches
+from analysis.pipeline.speech.sound import loudness, sounds
 from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch, pack
 
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
@@ -82,17 +83,34 @@ def segments_of(model: Any, audio: Any, chunks: list[Chunk], language: str) -> A
     return segments
 
 
-def to_film(segment: Any, chunks: list[Chunk], language: str) -> Heard:
-    """``segment`` (times in the packed audio) in film time."""
+def anchor(chunk: Chunk, start: float, end: float, db: Any) -> float:
+    """The time (seconds in the packed audio) whose stretch a word aligned from ``start`` to
+    ``end`` is given to (``Chunk.film_time``): its middle, unless the word spans a seam and
+    sounds after it, when the stretch of its end. Packing removes the pause before a stretch,
+    and alignment glues the first word after it to the end of the word before (its start lies
+    in the previous stretch, often in another scene, its end where it is spoken); a last word
+    aligned past the seam has only the next stretch's silent lead-in there."""
+    middle = (start + end) / 2
+    stretch, at = chunk.locate(end)
+    if at <= start:  # one stretch holds the whole word
+        return middle
+    before, before_at = chunk.locate(start)
+    head = Stretch(before.start + max(0.0, start - before_at), before.end)
+    tail = Stretch(stretch.start, stretch.start + end - at)
+    return end if sounds(db, tail, [head, tail]) else middle
+
+
+def to_film(segment: Any, chunks: list[Chunk], language: str, db: Any) -> Heard:
+    """``segment`` (times in the packed audio) in film time; ``db``: the film's loudness."""
 
     def chunk_at(time: float) -> Chunk:
         return next((c for c in reversed(chunks) if c.at <= time), chunks[0])
 
     words = []
     for w in segment.words or []:
-        middle = (w.start + w.end) / 2
-        chunk = chunk_at(middle)
-        start, end = chunk.film_time(w.start, middle), chunk.film_time(w.end, middle)
+        chunk = chunk_at((w.start + w.end) / 2)
+        side = anchor(chunk, w.start, w.end, db)
+        start, end = chunk.film_time(w.start, side), chunk.film_time(w.end, side)
         words.append(Word(w.word, start, end, w.probability))
     middle = (segment.start + segment.end) / 2
     chunk = chunk_at(middle)
@@ -103,19 +121,22 @@ def to_film(segment: Any, chunks: list[Chunk], language: str) -> Heard:
     return Heard(start, end, segment.text, [], language, stretch)
 
 
-def heard_of(decoded: Decoded) -> Heard | None:
-    """A batch-decoded chunk in film time (None when Whisper heard nothing)."""
+def heard_of(decoded: Decoded, db: Any) -> Heard | None:
+    """A batch-decoded chunk in film time (None when Whisper heard nothing); ``db``: the
+    film's loudness (``sound.loudness``)."""
     chunk = decoded.chunk
-    words = []
-    for w in decoded.words:
-        middle = chunk.at + (w.start + w.end) / 2
-        start, end = (
-            chunk.film_time(chunk.at + w.start, middle),
-            chunk.film_time(chunk.at + w.end, middle),
+    sides = [anchor(chunk, chunk.at + w.start, chunk.at + w.end, db) for w in decoded.words]
+    words = [
+        Word(
+            w.word,
+            chunk.film_time(chunk.at + w.start, side),
+            chunk.film_time(chunk.at + w.end, side),
+            w.probability,
         )
-        words.append(Word(w.word, start, end, w.probability))
+        for w, side in zip(decoded.words, sides, strict=True)
+    ]
     if words:
-        stretch = chunk.locate(chunk.at + decoded.words[0].start)[0]
+        stretch = chunk.locate(sides[0])[0]
         return Heard(words[0].start, words[-1].end, decoded.text, words, chunk.language, stretch)
     if not decoded.text.strip():
         return None
@@ -133,14 +154,15 @@ def decode(
     """Every chunk decoded in its language, ``batch`` chunks at a time of any language (0:
     window by window, language by language); segments in film time. ``progress`` gets the
     seconds of speech decoded so far. A generator."""
+    db = loudness(samples)
     if not batch:
-        yield from sequential(model, samples, chunks, progress)
+        yield from sequential(model, samples, chunks, db, progress)
         return
     decoder, done, missed = Decoder(model, samples), 0.0, list[Chunk]()
     mixed = str(model.model.device) == "cpu"
     for group in batches(chunks, batch, mixed):
         for decoded in decoder.decode(group):
-            heard = heard_of(decoded)
+            heard = heard_of(decoded, db)
             missed += unheard_tail(decoded, heard)
             if heard is not None:
                 yield heard
@@ -151,7 +173,7 @@ def decode(
     again = pack([stretch for stretch, _ in tails], [language for _, language in tails])
     for group in batches(again, batch, mixed):
         for decoded in decoder.decode(group):
-            heard = heard_of(decoded)
+            heard = heard_of(decoded, db)
             if heard is not None:
                 yield heard
 
@@ -171,7 +193,7 @@ def unheard_tail(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
 
 
 def sequential(
-    model: Any, samples: Any, chunks: list[Chunk], progress: Callable[[float], None]
+    model: Any, samples: Any, chunks: list[Chunk], db: Any, progress: Callable[[float], None]
 ) -> Iterator[Heard]:
     """``decode`` window by window: each language's packed audio in one ``transcribe``."""
     done = 0.0
@@ -179,6 +201,6 @@ def sequential(
         own = [chunk for chunk in chunks if chunk.language == language]
         audio = packed_audio(samples, own)
         for segment in segments_of(model, audio, own, language):
-            yield to_film(segment, own, language)
+            yield to_film(segment, own, language, db)
             progress(done + segment.end)
         done += sum(chunk.duration for chunk in own)

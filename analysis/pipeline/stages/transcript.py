@@ -53,6 +53,12 @@ from django.conf import settings
 from analysis.conf import setting
 from analysis.models import Analysis, TranscriptSegment
 from analysis.pipeline.base import Stage, StageContext, StageError, register
+from analysis.pipeline.speech.sound import (
+    FRAME_SECONDS,
+    MIN_ONSET_DB,
+    loudness,
+    silence_level,
+)
 from analysis.pipeline.speech.whisper import Word
 from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from analysis.subtitles import Cue, SubtitlesError, main_language, parse_subtitles
@@ -64,11 +70,6 @@ SENTENCE_PAUSE_SECONDS = 0.15  # ... or this long after a full stop
 CLAUSE_PAUSE_SECONDS = 0.3  # ... or this long after a comma
 MAX_SEGMENT_SECONDS = 12.0
 LEAD_IN_SECONDS = 0.45  # a segment starts this long before its first sound (see above)
-FRAME_SECONDS = 0.01  # the loudness envelope's step
-ONSET_DB = 30.0  # quieter than the word's peak by this much is silence before the word
-FLOOR_DB = 6.0  # ... and so is anything this close to the local noise floor
-MIN_ONSET_DB = 15.0  # ... but silence is always at least this much below the peak
-FLOOR_SECONDS = 2.0  # the noise floor is measured this far either side of a word's start
 MAX_WORD_SECONDS = 2.0  # a word's peak is looked for this far after its aligned start
 _SENTENCE_END = re.compile(r"[.!?\u2026]['\")\]]*$")
 _CLAUSE_END = re.compile(r"[,;:\u2014-]['\")\]]*$")
@@ -160,28 +161,6 @@ def split_at_scenes(
         )
         for number, (scene, ws) in enumerate(groups)
     ]
-
-
-def loudness(samples: Any) -> Any:
-    """The energy in dB of every ``FRAME_SECONDS`` of ``samples`` (16 kHz mono)."""
-    import numpy as np
-
-    hop = round(SAMPLE_RATE * FRAME_SECONDS)
-    count = max(1, samples.size // hop)  # at least one frame, so every index has a value
-    padded = np.pad(np.asarray(samples, dtype=np.float32), (0, max(0, hop - samples.size)))
-    frames = padded[: count * hop].reshape(count, hop)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
-
-
-def silence_level(db: Any, first: int, peak: float) -> float:
-    """Loudness below which the frames before a word's peak count as silence: ``ONSET_DB``
-    under the peak or ``FLOOR_DB`` over the local noise floor, whichever is louder (noisy
-    recordings never get 30 dB quieter than speech), and at least ``MIN_ONSET_DB`` under."""
-    import numpy as np
-
-    reach = round(FLOOR_SECONDS / FRAME_SECONDS)
-    floor = float(np.percentile(db[max(0, first - reach) : first + reach], 10))
-    return min(peak - MIN_ONSET_DB, max(peak - ONSET_DB, floor + FLOOR_DB))
 
 
 def word_peak(db: Any, word: Word) -> tuple[int, int]:
