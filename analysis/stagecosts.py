@@ -25,9 +25,10 @@ import math
 import statistics
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from django.db.models import Count
+from django.db.models import Count, F, FloatField, Sum
 
 from analysis.models import Analysis, AnalysisStatus
 
@@ -36,6 +37,7 @@ HISTORY = 30  # finished analyses the costs are learnt from
 PRIOR_SECONDS = 20.0
 PACE_LIMITS = (0.25, 4.0)  # this run's pace against the history, as far as it is believed
 SPREAD = 1.5  # longest / shortest video timed before a fixed cost per run is told apart
+OVERRUN = 0.25  # of its time so far, what a stage running past its cost is taken to need still
 
 Sample = tuple[float, float]  # (size: seconds of video or scenes, wall seconds of the stage)
 
@@ -49,6 +51,7 @@ class Timed:
     seconds: float  # wall seconds of the stage
     cold: bool  # the stage's first run in its process
     has_audio: bool
+    speech: float = 0.0  # seconds of speech the audio stage found
 
 
 @dataclass(frozen=True)
@@ -61,38 +64,73 @@ class StageCost:
     per_unit: float
     load: float | None
     per_scene: bool = False
+    per_speech: bool = False  # per second of speech (recognising it: its cost is the words')
 
-    def seconds(self, duration: float, cold: bool, scenes: float = 0.0) -> float | None:
-        """Expected seconds on a video of ``duration`` seconds and ``scenes`` scenes; None
-        when not known."""
+    def seconds(
+        self, duration: float, cold: bool, scenes: float = 0.0, speech: float = 0.0
+    ) -> float | None:
+        """Expected seconds on a video of ``duration`` seconds, ``scenes`` scenes and
+        ``speech`` seconds of speech; None when not known."""
         if cold and self.load is None:
             return None
-        size = scenes if self.per_scene else duration
+        size = speech if self.per_speech else scenes if self.per_scene else duration
         return self.fixed + self.per_unit * size + ((self.load or 0.0) if cold else 0.0)
 
 
-def _timings(history: int) -> tuple[dict[str, list[Timed]], float]:
-    """Per stage, its runs in the latest full analyses; and their scenes per second of video
-    (median; 0.0 without history)."""
+def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, list[Timed]], Rates]:
+    """Per stage, its runs in the latest full analyses (finished ``before``, when given); and
+    their scenes and seconds of speech per second of video (medians; 0.0 without history)."""
+    finished = Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
+    if before is not None:
+        finished = finished.filter(finished_at__lt=before)
     rows = (
-        Analysis.objects.filter(status=AnalysisStatus.COMPLETED, video__duration__gt=0)
-        .filter(metadata__has_key="stage_seconds")
-        .annotate(scene_count=Count("scenes"))
+        finished.filter(metadata__has_key="stage_seconds")
+        .annotate(scene_count=Count("scenes"), speech=_SPEECH)
         .order_by("-finished_at")
-        .values_list("metadata", "video__duration", "video__has_audio", "scene_count")[:history]
+        .values_list("metadata", "video__duration", "video__has_audio", "scene_count", "speech")[
+            :history
+        ]
     )
     out: dict[str, list[Timed]] = {}
-    rates = []
-    for metadata, duration, has_audio, scenes in rows:
+    rates, talk = [], []
+    for metadata, duration, has_audio, scenes, speech in rows:
         if metadata.get("seeded"):  # made up for demos: no stage ran
             continue
         rates.append(scenes / duration)
+        talk.append((speech or 0.0) / duration)
         cold = set(metadata.get("cold_stages") or ())
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
-                timed = Timed(float(duration), scenes, float(seconds), name in cold, has_audio)
+                timed = Timed(
+                    float(duration), scenes, float(seconds), name in cold, has_audio, speech or 0.0
+                )
                 out.setdefault(name, []).append(timed)
-    return out, statistics.median(rates) if rates else 0.0
+    return out, Rates(_median(rates), _median(talk))
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What a second of video has held here (medians of the history)."""
+
+    scenes: float
+    speech: float
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+# Seconds of speech in an analysis: its scenes' speech share (the audio stage's) times length.
+_SPEECH = Sum(
+    F("scenes__audio__speech_ratio") * (F("scenes__end_time") - F("scenes__start_time")),
+    output_field=FloatField(),
+)
+
+
+def speech_seconds(analysis: Analysis) -> float:
+    """Seconds of speech the audio stage found in ``analysis``."""
+    found = Analysis.objects.filter(pk=analysis.pk).aggregate(speech=_SPEECH)["speech"]
+    return float(found or 0.0)
 
 
 def fit_line(samples: Sequence[Sample]) -> tuple[float, float]:
@@ -124,16 +162,23 @@ def per_scene(runs: Sequence[Timed]) -> bool:
     return by_scene < _spread([t.seconds / t.duration for t in warm])
 
 
-def _cost(runs: Sequence[Timed]) -> StageCost:
-    scenes = per_scene(runs)
-    warm = [(t.scenes if scenes else t.duration, t.seconds) for t in runs if not t.cold]
-    cold = [(t.scenes if scenes else t.duration, t.seconds) for t in runs if t.cold]
+def _cost(runs: Sequence[Timed], follows: str = "") -> StageCost:
+    # Speech is the measure where it was found (a history from before it was kept has none).
+    by_speech = follows == "speech" and all(t.speech > 0 for t in runs)
+    scenes = not by_speech and (follows == "scenes" or per_scene(runs))
+
+    def size(t: Timed) -> float:
+        return t.speech if by_speech else t.scenes if scenes else t.duration
+
+    warm = [(size(t), t.seconds) for t in runs if not t.cold]
+    cold = [(size(t), t.seconds) for t in runs if t.cold]
     if not warm:  # only first runs timed: their cost stands for the later ones too
         fixed, per_unit = fit_line(cold)
-        return StageCost(fixed, per_unit, 0.0, scenes)
+        return StageCost(fixed, per_unit, 0.0, scenes, by_speech)
     fixed, per_unit = fit_line(warm)
     extra = [max(0.0, s - fixed - per_unit * size) for size, s in cold]
-    return StageCost(fixed, per_unit, statistics.median(extra) if extra else None, scenes)
+    load = statistics.median(extra) if extra else None
+    return StageCost(fixed, per_unit, load, scenes, by_speech)
 
 
 def stage_costs(
@@ -142,28 +187,33 @@ def stage_costs(
     *,
     has_audio: bool = True,
     listening: Collection[str] = (),
+    before: datetime | None = None,
+    follows: dict[str, str] | None = None,
 ) -> dict[str, StageCost]:
     """The cost of each of ``names`` this installation has timed (the others are left out).
 
     The stages ``listening`` to the sound are learnt from videos with sound or without it
-    like this one (``has_audio``); without sound and never timed so, they cost nothing.
+    like this one (``has_audio``); without sound and never timed so, they cost nothing. A
+    stage named in ``follows`` is priced by what it names (``Stage.cost_follows``: "scenes",
+    or "speech" when the history knows it), the others by what their history follows more
+    closely, length or scenes (``per_scene``).
     """
-    timings, _rate = _timings(history)
+    timings, _rate = _timings(history, before)
     costs = {}
     for name in names:
         runs = timings.get(name, [])
         if name in listening:
             runs = [t for t in runs if t.has_audio == has_audio]
         if runs:
-            costs[name] = _cost(runs)
+            costs[name] = _cost(runs, (follows or {}).get(name, ""))
         elif name in listening and not has_audio:
             costs[name] = StageCost(0.0, 0.0, 0.0)
     return costs
 
 
-def scenes_per_second(history: int = HISTORY) -> float:
+def scenes_per_second(history: int = HISTORY, before: datetime | None = None) -> float:
     """How many scenes a second of video has had here (median; 0.0 without history)."""
-    return _timings(history)[1]
+    return _timings(history, before)[1].scenes
 
 
 # --- The time left of a run ------------------------------------------------------------------
@@ -195,8 +245,9 @@ class TimeLeft:
         expected: expected seconds of each stage still to do; a stage missing makes the
             time left unknown.
         done: stages finished before this run started (a resumed run's).
-        reprice: the expected seconds of every stage once the video's scenes are counted
-            (``scenes_known``); until then they were guessed from its length.
+        reprice: the expected seconds of every stage given the video's scenes and its seconds
+            of speech, once they are found (``scenes_known``, ``speech_known``); until then
+            they were guessed from its length (None: a guess stands).
     """
 
     def __init__(
@@ -205,15 +256,19 @@ class TimeLeft:
         lanes: dict[str, str],
         expected: dict[str, float],
         done: Iterable[str] = (),
-        reprice: Callable[[int], dict[str, float]] | None = None,
+        reprice: Callable[[float | None, float | None], dict[str, float]] | None = None,
+        scenes: float | None = None,
+        speech: float | None = None,
     ) -> None:
         self.stages = list(stages)
         self.lanes = lanes
         self.expected = expected
         self.done = set(done)
         self.reprice = reprice
-        self._spent = 0.0  # seconds of the stages this run finished
-        self._foreseen = 0.0  # what those were expected to take
+        self._scenes = scenes  # the video's, once known
+        self._speech = speech
+        # Per stage this run finished: (its seconds, log of its seconds over its expected ones).
+        self._ratios: list[tuple[float, float]] = []
 
     @property
     def known(self) -> bool:
@@ -221,9 +276,18 @@ class TimeLeft:
 
     def scenes_known(self, count: int) -> None:
         """The video has ``count`` scenes: the stages still to do are priced by them."""
+        self._scenes = float(count)
+        self._priced()
+
+    def speech_known(self, seconds: float) -> None:
+        """The video holds ``seconds`` of speech: the stages still to do are priced by it."""
+        self._speech = seconds
+        self._priced()
+
+    def _priced(self) -> None:
         if self.reprice is None:
             return
-        priced = self.reprice(count)
+        priced = self.reprice(self._scenes, self._speech)
         for stage in self.stages:
             if stage.name not in self.done and stage.name in priced:
                 self.expected[stage.name] = priced[stage.name]
@@ -231,16 +295,21 @@ class TimeLeft:
     def finished(self, name: str, seconds: float) -> None:
         """``name`` took ``seconds``: it is done, and the run's pace counts it."""
         self.done.add(name)
-        if name in self.expected:
-            self._spent += seconds
-            self._foreseen += self.expected[name]
+        expected = self.expected.get(name, 0.0)
+        if expected > 0 and seconds > 0:
+            low, high = PACE_LIMITS
+            ratio = min(math.log(high), max(math.log(low), math.log(seconds / expected)))
+            self._ratios.append((seconds, ratio))
 
     def pace(self) -> float:
-        """Seconds this run takes for an expected second, pulled towards 1 until enough was
-        seen."""
-        low, high = PACE_LIMITS
-        pace = (self._spent + PRIOR_SECONDS) / (self._foreseen + PRIOR_SECONDS)
-        return min(high, max(low, pace))
+        """Seconds this run takes for an expected second: the finished stages' ratios of the
+        two, averaged (geometric, weighed by their seconds) and pulled towards 1 until enough
+        was seen. Each ratio counts within ``PACE_LIMITS``: one stage the history mispriced
+        badly (a first run compiling its kernels) must not set the pace of all the others, as
+        a ratio of sums lets it."""
+        weight = sum(seconds for seconds, _ in self._ratios)
+        mean = sum(seconds * ratio for seconds, ratio in self._ratios) / (weight + PRIOR_SECONDS)
+        return math.exp(mean)
 
     def seconds(self, going: Iterable[Going] = ()) -> float | None:
         """Seconds until the last stage ends; None when a stage's cost is not known."""
@@ -262,8 +331,11 @@ class TimeLeft:
 
 def _left_of(expected: float, going: Going) -> float:
     """A stage in progress: what its cost leaves, blended with what its own pace leaves as its
-    fraction grows (sooner once it has run past its cost)."""
-    from_cost = max(0.0, expected - going.elapsed)
+    fraction grows (sooner once it has run past its cost). A stage that has run (nearly) as
+    long as its cost is not done yet: it is taken to need a share of the time it has run
+    (stages that report seldom, such as the transcript's batches, would otherwise be 0 s from
+    done for as long as they overrun)."""
+    from_cost = max(expected - going.elapsed, OVERRUN * going.elapsed)
     if going.fraction <= 0.0:
         return from_cost
     from_pace = going.elapsed * (1.0 - going.fraction) / going.fraction
@@ -285,25 +357,41 @@ def plan_run(
     done: Iterable[str],
     together: bool,
     scenes: int | None = None,
+    speech: float | None = None,
     history: int = HISTORY,
+    before: datetime | None = None,
 ) -> TimeLeft:
     """The time left of a run of ``stages`` on a video of ``duration`` seconds, the stages
     named in ``cold`` running for the first time in this process; ``together``: the lanes run
-    side by side (else every stage on the main lane). ``scenes``: the video's, once counted
-    (else guessed from its length until ``TimeLeft.scenes_known``)."""
+    side by side (else every stage on the main lane). ``scenes`` and ``speech`` (seconds):
+    the video's, once found (else guessed from its length until ``TimeLeft.scenes_known`` and
+    ``TimeLeft.speech_known``); ``before``: learn from the
+    analyses finished before then only (a bench replaying a run)."""
     cold = set(cold)
     listening = {s.name for s in stages if s.lane == "sound"}
-    costs = stage_costs([s.name for s in stages], history, has_audio=has_audio, listening=listening)
+    follows = {s.name: getattr(s, "cost_follows", "") for s in stages}
+    names = [s.name for s in stages]
+    costs = stage_costs(
+        names,
+        history,
+        has_audio=has_audio,
+        listening=listening,
+        before=before,
+        follows=follows,
+    )
+    rates = _timings(history, before)[1]
 
-    def price(count: float) -> dict[str, float]:
+    def price(count: float | None, talk: float | None) -> dict[str, float]:
+        count = rates.scenes * duration if count is None else count
+        talk = rates.speech * duration if talk is None else talk
         expected = {}
         for stage in stages:
             cost = costs.get(stage.name)
-            seconds = cost.seconds(duration, stage.name in cold, count) if cost else None
+            seconds = cost.seconds(duration, stage.name in cold, count, talk) if cost else None
             if seconds is not None:
                 expected[stage.name] = seconds
         return expected
 
-    guess = scenes if scenes is not None else scenes_per_second(history) * duration
     lanes = {s.name: s.lane if together else "main" for s in stages}
-    return TimeLeft(stages, lanes, price(guess), done, reprice=price)
+    known = None if scenes is None else float(scenes)
+    return TimeLeft(stages, lanes, price(known, speech), done, price, known, speech)

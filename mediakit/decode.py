@@ -81,6 +81,16 @@ class DecodedFrame:
             self._small[width] = self._scaled(width)
         return self._small[width]
 
+    def grey(self, width: int = MOTION_WIDTH) -> np.ndarray:
+        """The ``width``-pixel copy in grey levels, converted once per frame (the motion
+        meter and the cut detector's brightness both read it)."""
+        key = -width  # beside the colour copies, apart from them
+        if key not in self._small:
+            import cv2
+
+            self._small[key] = cv2.cvtColor(self.small(width), cv2.COLOR_BGR2GRAY)
+        return self._small[key]
+
     def _scaled(self, width: int) -> np.ndarray:
         import cv2
 

@@ -46,9 +46,7 @@ class MotionMeter:
         self._previous: np.ndarray | None = None
 
     def consume(self, frame: DecodedFrame) -> None:
-        import cv2
-
-        grey = cv2.cvtColor(frame.small(MOTION_WIDTH), cv2.COLOR_BGR2GRAY)
+        grey = frame.grey(MOTION_WIDTH)
         previous = self._previous
         if previous is not None and previous.shape == grey.shape:
             self.values.append(mean_abs_difference(grey, previous) / 255)

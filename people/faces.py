@@ -45,6 +45,13 @@ FOLLOW_MIN_SCORE = 0.0
 # scaled to this many times the detection width without upsampling: faces from about
 # 80 / 1.5 = 53 px of the detection width, at about a third of an upright search's cost.
 SIDEWAYS_SCALE = 1.5
+# Black bars (letterbox, pillarbox, a small picture padded into a bigger frame) are cut off
+# before a search: no face is there. A row or column belongs to a bar while no pixel of it is
+# brighter than BAR_LEVEL; BAR_KEEP pixels of bar stay, so a face touching it keeps the
+# detector's border context; frames losing less than BAR_MIN_SHARE are searched whole.
+BAR_LEVEL = 40
+BAR_KEEP = 8
+BAR_MIN_SHARE = 0.05
 
 _models: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
@@ -194,16 +201,36 @@ def _in_frame(raw: Any, factor: float, offset: tuple[int, int], shape: Any) -> A
     return (x0, y0, x1, y1), score
 
 
+def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the frame's picture without its black bars (``BAR_LEVEL``), with
+    ``BAR_KEEP`` pixels of bar left around it; the whole frame when the bars are thin."""
+    import numpy as np
+
+    height, width = image.shape[:2]
+    lit = image.max(axis=2) > BAR_LEVEL if image.ndim == 3 else image > BAR_LEVEL
+    rows, cols = np.flatnonzero(lit.any(axis=1)), np.flatnonzero(lit.any(axis=0))
+    if len(rows) == 0:
+        return 0, 0, width, height  # a black frame: nothing to cut it to
+    x0, x1 = max(0, cols[0] - BAR_KEEP), min(width, cols[-1] + 1 + BAR_KEEP)
+    y0, y1 = max(0, rows[0] - BAR_KEEP), min(height, rows[-1] + 1 + BAR_KEEP)
+    if (x1 - x0) * (y1 - y0) > (1 - BAR_MIN_SHARE) * width * height:
+        return 0, 0, width, height
+    return int(x0), int(y0), int(x1), int(y1)
+
+
 def detect_faces(image: np.ndarray, config: FaceConfig, detector: str) -> list[Face]:
-    """Faces on an RGB frame: detected on a scaled, equalised copy, aligned and embedded
-    from the full-size frame as it is."""
+    """Faces on an RGB frame: detected on a scaled, equalised copy of its picture (black bars
+    cut off), aligned and embedded from the full-size frame as it is."""
     import numpy as np
 
     image = np.ascontiguousarray(image)
     small, factor = _scaled(image, config.detect_width)
+    x0, y0, x1, y1 = picture_box(small)
+    picture = np.ascontiguousarray(equalised(small)[y0:y1, x0:x1])
+    offset = (round(x0 * factor), round(y0 * factor))
     faces = []
-    for raw in _raw_detections(equalised(small), config.upsample, detector):
-        box, score = _in_frame(raw, factor, (0, 0), image.shape)
+    for raw in _raw_detections(picture, config.upsample, detector):
+        box, score = _in_frame(raw, factor, offset, image.shape)
         if score < config.min_score or min(box[2] - box[0], box[3] - box[1]) < config.min_size:
             continue
         faces.append(_face_at(image, box, score))
@@ -276,7 +303,8 @@ def sideways(image: np.ndarray, config: FaceConfig, detector: str) -> int | None
     import numpy as np
 
     small, _factor = _scaled(np.ascontiguousarray(image), config.detect_width)
-    bigger = cv2.resize(small, None, fx=SIDEWAYS_SCALE, fy=SIDEWAYS_SCALE)
+    x0, y0, x1, y1 = picture_box(small)
+    bigger = cv2.resize(small[y0:y1, x0:x1], None, fx=SIDEWAYS_SCALE, fy=SIDEWAYS_SCALE)
     for rotation in (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_90_CLOCKWISE):
         found = _raw_detections(equalised(turn(bigger, rotation)), 0, detector)
         if any(raw[4] >= config.min_score for raw in found):

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.pipeline.base import StageContext
-from analysis.pipeline.stages.common import SceneSpan
-from mediakit.audio import SAMPLE_RATE, load_audio
+from analysis.pipeline.stages.common import SceneSpan, scene_scope
+from mediakit.audio import SAMPLE_RATE, Track, load_track
 from story.text import content_words, embed_texts, text_language
 
 if TYPE_CHECKING:
@@ -74,14 +74,14 @@ def picture_features(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[st
     return result
 
 
-def voice_features(samples: np.ndarray | None, scene: SceneSpan) -> dict[str, Any]:
+def voice_features(track: Track | None, scene: SceneSpan) -> dict[str, Any]:
     """MFCC fingerprint of the scene's loud frames and the spread of its loudness."""
     import numpy as np
 
     empty: dict[str, Any] = {"voice": None, "loudness_change": 0.0}
-    if samples is None:
+    if track is None:
         return empty
-    excerpt = samples[int(scene.start_time * SAMPLE_RATE) : int(scene.end_time * SAMPLE_RATE)]
+    excerpt = track.excerpt(scene.start_time, scene.end_time)
     if excerpt.size < SAMPLE_RATE // 4:
         return empty
     import librosa
@@ -229,8 +229,11 @@ def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     """Every signal of every scene, as JSON-ready dicts in scene order."""
     pictures = picture_features(ctx, scenes)
     ctx.report(0.6, "Listening to the voices")
-    samples = _audio(ctx.video_path, ctx.workdir)
-    voices = [voice_features(samples, scene) for scene in scenes]
+    # A partial re-run (after a cut edit) decodes the sound of its scenes only.
+    partial = scene_scope(ctx.analysis) is not None
+    spans = [(s.start_time, s.end_time) for s in scenes] if partial else None
+    track = _audio(ctx.video_path, ctx.workdir, spans)
+    voices = [voice_features(track, scene) for scene in scenes]
     ctx.report(0.75, "Reading the transcript")
     speech = scene_texts(ctx, scenes)
     words = text_features(speech.texts, speech.counts, scenes, speech.languages, speech.unsure)
@@ -241,6 +244,6 @@ def measure(ctx: StageContext, scenes: list[SceneSpan]) -> list[dict[str, Any]]:
     ]
 
 
-def _audio(path: Path, workdir: Path) -> np.ndarray | None:
-    samples = load_audio(path, workdir)
-    return samples if samples is not None and samples.size else None
+def _audio(path: Path, workdir: Path, spans: list[tuple[float, float]] | None) -> Track | None:
+    track = load_track(path, workdir, spans)
+    return track if track is not None and any(p.samples.size for p in track.parts) else None

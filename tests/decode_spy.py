@@ -3,7 +3,8 @@
 ``av.open`` is replaced by a wrapper that returns the real container behind a thin proxy: every
 packet demuxed and every frame decoded still comes from FFmpeg, the proxy only counts those of
 video streams. A probe that decodes the first picture reads one frame; a decode pass reads
-them all. Audio decoding reads no video packet at all.
+them all. Audio decoding reads no video packet at all; the audio frames decoded from demuxed
+packets are counted apart (``audio_frames``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class CountingContainer:
         self._container = container
         self.path = path
         self.video_reads = 0
+        self.audio_frames = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._container, name)
@@ -45,7 +47,26 @@ class CountingContainer:
             packet = isinstance(item, av.Packet) and item.stream.type == "video"
             if packet or isinstance(item, av.VideoFrame):
                 self.video_reads += 1
+            if isinstance(item, av.Packet) and item.stream.type == "audio":
+                yield CountingPacket(item, self)
+                continue
             yield item
+
+
+class CountingPacket:
+    """An audio packet whose ``decode`` counts the frames it gives on its container."""
+
+    def __init__(self, packet: Any, container: CountingContainer) -> None:
+        self._packet = packet
+        self._container = container
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._packet, name)
+
+    def decode(self) -> list[Any]:
+        frames = self._packet.decode()
+        self._container.audio_frames += len(frames)
+        return list(frames)
 
 
 def spy_on_av_open(monkeypatch: pytest.MonkeyPatch) -> list[CountingContainer]:

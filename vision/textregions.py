@@ -112,10 +112,15 @@ def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, 
         return []
     first, second = _neighbours(boxes.astype(np.float32))
     graph = coo_matrix((np.ones(len(first)), (first, second)), shape=(len(boxes),) * 2)
-    count, labels = connected_components(graph, directed=False)
+    _count, labels = connected_components(graph, directed=False)
+    # Most components are single regions (texture): only those with enough members are
+    # looked at, each found from the labels sorted once rather than by a pass per component.
+    sizes = np.bincount(labels)
+    order = np.argsort(labels, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)))
     lines = []
-    for label in range(count):
-        members = boxes[labels == label]
+    for label in np.nonzero(sizes >= MIN_LETTERS)[0]:
+        members = boxes[order[starts[label] : starts[label + 1]]]
         letters = _distinct(members)
         if letters < MIN_LETTERS:
             continue

@@ -30,7 +30,7 @@ GREY_SATURATION = 12.0  # mean HSV saturation (0-255) below which a frame is bla
 LIT_VALUE = 40  # pixels darker than this carry no colour to judge
 MIN_LIT_SHARE = 0.2  # a frame this much of which is dark says nothing about colour
 # A keyframe word at this share of its threshold or more gets the scene's second frame looked
-# at: nearer misses than that are rare to lift (bench/RESULTS.md, section "vision-cost").
+# at (:func:`open_words`; bench/RESULTS.md, section "vision-cost").
 SECOND_LOOK_SHARE = 0.75
 
 
@@ -50,6 +50,9 @@ class Word:
     classes: frozenset[int]
     min_score: float = DEFAULT_MIN_SCORE
     coarse: bool = False  # a catch-all ("animal"): listed after the words it covers
+    # Said of the whole frame, not of a thing in it: scored in the window where it shows
+    # least, so that every part of the frame must show it (a surface filling the picture).
+    whole: bool = False
 
 
 CARS = _ids(407, 436, 468, 511, 609, 627, 656, 661, 717, 734, 751, 817, 573, 479, 581)
@@ -72,6 +75,44 @@ SCREENS = _ids(851, 664, 782, 527, 681, 620, 916, 590, 480, 487, 605, 508, 878, 
 COMPUTERS = _ids(664, 782, 527, 681, 620, 916, 590, 508, 878, 673)
 PHONES = _ids(487, 528, 707)
 STREET_THINGS = _ids(920, 919, 704, 640, 637, 703, 733)
+# Surfaces, materials and patterns that can fill a frame: roofs, mesh, fabric, coils.
+TEXTURES = _ids(
+    109,  # brain coral
+    434,  # bath towel
+    488,  # chain
+    489,  # chain-link fence
+    490,  # chain mail
+    506,  # spiral or coil
+    533,  # dishcloth
+    539,  # doormat
+    581,  # radiator grille
+    591,  # handkerchief
+    599,  # honeycomb
+    611,  # jigsaw puzzle
+    640,  # manhole cover
+    646,  # maze
+    677,  # metal nail
+    700,  # paper towel
+    716,  # picket fence
+    721,  # pillow
+    741,  # prayer rug
+    750,  # quilt
+    753,  # radiator
+    783,  # screw
+    794,  # shower curtain
+    797,  # sleeping bag
+    807,  # solar thermal collector
+    815,  # spider web
+    825,  # stone wall
+    828,  # strainer
+    853,  # thatched roof
+    858,  # tile roof
+    885,  # velvet fabric
+    904,  # window screen
+    911,  # wool
+    912,  # split-rail fence
+    918,  # crossword
+)
 FOOD = _ids(range(923, 970))
 LANDSCAPE = _ids(range(970, 981))
 # Crustaceans, molluscs and insects: small textured animals that the network also "sees" in
@@ -109,6 +150,9 @@ WORDS: tuple[Word, ...] = (
     Word("food", "еда", FOOD, 0.6),
     Word("landscape", "пейзаж", LANDSCAPE, 0.6),
     Word("flower", "цветок", _ids(985, 986), 0.6),
+    # Every window of a close-up of a surface says some surface class; a thing in front of
+    # a wall or a fence leaves windows that do not (bench/RESULTS.md, section "vision-cost").
+    Word("texture", "текстура", TEXTURES, 0.5, whole=True),
     Word("mushroom", "гриб", _ids(947, range(991, 998)), 0.6),
 )
 PERSON = ("person", "человек")
@@ -182,29 +226,48 @@ def clip_tags(ranked: list[tuple[str, float]], min_probability: float) -> list[d
 
 def word_scores(frames: Sequence[Any]) -> dict[str, float]:
     """Each word's score: per frame, its classes' pooled probability in the window that shows
-    it most (a frame's class probabilities, or one row per window from
-    :func:`vision.mobilenet.run_windows`), averaged over the frames."""
+    it most (least for a word of the whole frame) (a frame's class probabilities, or one row
+    per window from :func:`vision.mobilenet.run_windows`), averaged over the frames."""
     import numpy as np
 
     if len(frames) == 0:
         return {}
-    members = _membership()
-    best = [
-        (np.asarray(frame, dtype=np.float64).reshape(-1, members.shape[0]) @ members).max(axis=0)
+    members, whole = _membership(), _whole()
+    pooled = [
+        np.asarray(frame, dtype=np.float64).reshape(-1, members.shape[0]) @ members
         for frame in frames
     ]
+    best = [np.where(whole, words.min(axis=0), words.max(axis=0)) for words in pooled]
     mean = np.mean(best, axis=0)
     return {w.en: float(score) for w, score in zip(WORDS, mean, strict=True)}
 
 
-def worth_a_second_look(scores: Mapping[str, float]) -> bool:
-    """Whether a scene's second frame can change its tags, judged on the keyframe's
-    :func:`word_scores`: some word clears its threshold (the second frame confirms it or
-    averages a one-frame hallucination away) or falls short of it by less than
-    ``1 - SECOND_LOOK_SHARE`` (the second frame may lift it). A scene whose keyframe shows
-    nothing near any threshold keeps the keyframe's (empty) verdict, and the second frame's
-    pass through the network is saved."""
-    return any(scores.get(w.en, 0.0) >= SECOND_LOOK_SHARE * w.min_score for w in WORDS)
+def open_words(scores: Mapping[str, float]) -> list[int]:
+    """The words (indexes into ``WORDS``) a scene's second frame may still decide, judged on
+    the keyframe's :func:`word_scores`: those that clear their threshold (the second frame
+    confirms them or averages a one-frame hallucination away) or fall short of it by less than
+    ``1 - SECOND_LOOK_SHARE`` (the second frame may lift them). A word further below would
+    need the second frame far above its threshold, so the keyframe's verdict stands."""
+    return [
+        k for k, w in enumerate(WORDS) if scores.get(w.en, 0.0) >= SECOND_LOOK_SHARE * w.min_score
+    ]
+
+
+def peak_windows(windows: Any, words: list[int]) -> list[int]:
+    """For each word (an index into ``WORDS``), the window (row of ``windows``, class
+    probabilities) where its classes have the most mass."""
+    import numpy as np
+
+    pooled = np.asarray(windows, dtype=np.float64) @ _membership()[:, words]
+    return [int(k) for k in pooled.argmax(axis=0)]
+
+
+@functools.cache
+def _whole() -> np.ndarray:
+    """(words,): True for the words said of the whole frame."""
+    import numpy as np
+
+    return np.array([w.whole for w in WORDS])
 
 
 @functools.cache

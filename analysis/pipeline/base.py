@@ -87,6 +87,10 @@ class Stage(abc.ABC, Generic[ResultT]):
     # imports them on one thread: two threads importing torch at once can see it half made
     # ("partially initialized module 'torch'"), which failed resumed runs.
     imports: ClassVar[tuple[str, ...]] = ()
+    # What the stage's cost grows with, when the stage knows better than its timings can tell
+    # (``analysis.stagecosts``): "scenes" (their number), "speech" (seconds of it); "" learns
+    # the length or the scenes from its timings.
+    cost_follows: ClassVar[str] = ""
 
     @abc.abstractmethod
     def compute(self, ctx: StageContext) -> ResultT:

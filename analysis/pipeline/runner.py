@@ -37,10 +37,10 @@ from analysis.pipeline import build_pipeline, lease
 from analysis.pipeline.base import Cancelled, ProgressFn, Stage, StageContext, StageError
 from analysis.pipeline.framepass import plan_pictures
 from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, split_lanes
-from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY
+from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY, scene_scope
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
-from analysis.stagecosts import Going, TimeLeft, plan_run
+from analysis.stagecosts import Going, TimeLeft, plan_run, speech_seconds
 from mediakit.probe import MediaError
 from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
@@ -285,6 +285,8 @@ class ProgressReporter:
                 self.time_left.finished(stage.name, time.perf_counter() - going.started)
             if stage.name == "shots":  # the stages after it are priced by the scenes found
                 self.time_left.scenes_known(self.analysis.scenes.count())
+            if stage.name == "audio":  # ... and the transcript by the speech found
+                self.time_left.speech_known(speech_seconds(self.analysis))
 
     def report(
         self, fraction: float, message: str = "", force: bool = False, lane: str = MAIN
@@ -398,19 +400,29 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
 
 
 def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> TimeLeft:
-    """The run's time left from the stages' learnt costs. A partial re-run's stages do a few
-    scenes, which the costs of whole runs say nothing about: its time left is unknown."""
-    if _prefix(analysis.metadata):
-        return TimeLeft(stages, {}, {}, analysis.completed_stages)
+    """The run's time left from the stages' learnt costs. A partial re-run's stages redo the
+    scenes of a cut edit only: they are priced as a video of those scenes would be."""
     video, done = analysis.video, analysis.completed_stages
+    duration, scenes = float(video.duration or 0.0), None
+    speech = speech_seconds(analysis) if "audio" in done else None
+    if "shots" in done:
+        touched = analysis.scenes.all()
+        if (scope := scene_scope(analysis)) is not None:
+            touched = touched.filter(pk__in=scope)
+        spans = list(touched.values_list("start_time", "end_time"))
+        scenes = len(spans)
+        if scope is not None:
+            duration = sum(end - start for start, end in spans)
+            speech = speech and speech * duration / float(video.duration or duration or 1.0)
     return plan_run(
         stages,
-        duration=float(video.duration or 0.0),
+        duration=duration,
         has_audio=video.has_audio,
         cold=cold,
         done=done,
         together=lanes_allowed(),
-        scenes=analysis.scenes.count() if "shots" in done else None,
+        scenes=scenes,
+        speech=speech,
     )
 
 

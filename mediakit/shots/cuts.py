@@ -34,7 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mediakit.decode import ANALYSIS_WIDTH, DecodedFrame, memmap_frames
+from mediakit.decode import ANALYSIS_WIDTH, MOTION_WIDTH, DecodedFrame, memmap_frames
 from mediakit.meters import mean_abs_difference
 from mediakit.transnet.weights import TransNetConfig
 
@@ -160,8 +160,7 @@ class SignalRecorder:
         else:
             self.content.append(0.0)
         self._hsv = hsv
-        grey = cv2.cvtColor(frame.small(64), cv2.COLOR_BGR2GRAY)
-        self.luma.append(cv2.mean(grey)[0])
+        self.luma.append(cv2.mean(frame.grey(MOTION_WIDTH))[0])
         size = (TINY_SHAPE[1], TINY_SHAPE[0])
         tiny = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         self._file.write(cv2.cvtColor(tiny, cv2.COLOR_BGR2RGB).tobytes())

@@ -138,10 +138,11 @@ def nearest_candidates(scene: SceneSpan, count: int, inside: list[Candidate]) ->
     return sorted(picked, key=lambda c: c.index)
 
 
-def _candidate_frames(ctx: StageContext, scenes: list[SceneSpan], count: int) -> Iterator[Any]:
-    """The pictures the run's decode pass kept in each scene (at most ``TRACK_FRAMES``),
-    ``count`` of them spread over it as anchors."""
-    candidates = ctx.frame_pass().candidates() or []
+def candidate_frames(
+    candidates: list[Candidate], scenes: list[SceneSpan], count: int
+) -> Iterator[SceneFrames]:
+    """The pictures a decode pass kept (``candidates``, in frame order) in each scene, at most
+    ``TRACK_FRAMES``, ``count`` of them spread over it as anchors."""
     indices = [c.index for c in candidates]  # in frame order
     for scene in scenes:
         lo, hi = (bisect.bisect_left(indices, f) for f in (scene.start_frame, scene.end_frame))
@@ -161,7 +162,8 @@ def scene_frames(ctx: StageContext, scenes: list[SceneSpan], config: FaceConfig)
     keyframes_stored = not Scene.objects.filter(analysis=ctx.analysis, keyframe="").exists()
     if config.frames_per_scene <= 2 and keyframes_stored:
         return _stored_frames(ctx, scenes, config.frames_per_scene)
-    return _candidate_frames(ctx, scenes, config.frames_per_scene)
+    candidates = ctx.frame_pass().candidates() or []
+    return candidate_frames(candidates, scenes, config.frames_per_scene)
 
 
 def to_video_pixels(face: Any, scale: float) -> Any:
@@ -294,6 +296,52 @@ def build_face_clusters(found: list[tuple[FrameSample, Any]], config: FaceConfig
     return clusters
 
 
+@dataclass(frozen=True)
+class FaceSearch:
+    """How a run looks for faces: its settings, the detector chosen and the video's width."""
+
+    config: FaceConfig
+    detector: str
+    width: int  # the video's, for boxes found on scaled-down pictures
+
+
+def find_faces(
+    items: Iterator[SceneFrames],
+    scenes: int,
+    search: FaceSearch,
+    report: Callable[[float, str], None],
+) -> FacesResult:
+    """Follow the faces through each scene's frames, embed each track once, cluster them."""
+    from people.faces import embed_faces
+
+    config, detector = search.config, search.detector
+    progress, frames = ProgressThrottle(report), 0
+    found: list[tuple[FrameSample, Any]] = []
+    stats, turned = TrackingStats(), 0
+    threads = 1 if detector == "cnn" else config.threads  # the CNN has the GPU to itself
+
+    def follow(item: SceneFrames) -> SceneTracks:
+        return follow_scene(item, config, detector, search.width)
+
+    for done, (_item, result) in enumerate(map_ordered(follow, items, threads), 1):
+        frames += result.frames
+        found.extend(result.appearances)
+        stats.detected += result.stats.detected
+        stats.held += result.stats.held
+        turned += result.turned
+        progress(0.8 * done / scenes, f"Looking for faces: scene {done} of {scenes}")
+    report(0.8, f"Comparing {len(found)} faces")
+    embed_faces(
+        [face for _sample, face in found],
+        lambda f: progress(0.8 + 0.15 * f, f"Comparing {len(found)} faces"),
+    )
+    clusters = build_face_clusters(found, config)
+    report(1.0, f"Found {len(found)} faces of {len(clusters)} people on {frames} frames")
+    return FacesResult(
+        clusters, frames, len(found), stats.detected, stats.held, turned, detector, config=config
+    )
+
+
 @register
 class FacesStage(Stage[FacesResult]):
     """Find faces on a few frames per scene and group them into the video's characters."""
@@ -315,12 +363,7 @@ class FacesStage(Stage[FacesResult]):
         )
 
     def compute(self, ctx: StageContext) -> FacesResult:
-        from people.faces import (
-            dlib_cuda_devices,
-            embed_faces,
-            select_detector,
-            select_device,
-        )
+        from people.faces import dlib_cuda_devices, select_detector, select_device
 
         config = face_config(ctx.parameters)
         scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))  # a re-run's, after a cut edit
@@ -329,41 +372,14 @@ class FacesStage(Stage[FacesResult]):
             return FacesResult(skipped=not config.enabled, config=config)
         device = select_device(config.device, dlib_cuda_devices())
         detector = select_detector(config.detector, device)
-        progress, frames = ProgressThrottle(ctx.report), 0
-        found: list[tuple[FrameSample, Any]] = []
-        stats, turned = TrackingStats(), 0
-        width = ctx.analysis.video.width
-        threads = 1 if detector == "cnn" else config.threads  # the CNN has the GPU to itself
-
-        def follow(item: SceneFrames) -> SceneTracks:
-            return follow_scene(item, config, detector, width)
-
-        items = scene_frames(ctx, scenes, config)
-        for done, (_item, result) in enumerate(map_ordered(follow, items, threads), 1):
-            frames += result.frames
-            found.extend(result.appearances)
-            stats.detected += result.stats.detected
-            stats.held += result.stats.held
-            turned += result.turned
-            progress(0.8 * done / len(scenes), f"Looking for faces: scene {done} of {len(scenes)}")
-        ctx.report(0.8, f"Comparing {len(found)} faces")
-        embed_faces(
-            [face for _sample, face in found],
-            lambda f: progress(0.8 + 0.15 * f, f"Comparing {len(found)} faces"),
+        result = find_faces(
+            scene_frames(ctx, scenes, config),
+            len(scenes),
+            FaceSearch(config, detector, ctx.analysis.video.width),
+            ctx.report,
         )
-        clusters = build_face_clusters(found, config)
-        ctx.report(1.0, f"Found {len(found)} faces of {len(clusters)} people on {frames} frames")
-        return FacesResult(
-            clusters,
-            frames,
-            len(found),
-            stats.detected,
-            stats.held,
-            turned,
-            detector,
-            device,
-            config=config,
-        )
+        result.device = device
+        return result
 
     def persist(self, ctx: StageContext, result: FacesResult) -> None:
         config = result.config or face_config(ctx.parameters)

@@ -87,6 +87,7 @@ class SpeakersStage(Stage[SpeakersResult]):
     weight = 0.5
     lane = "sound"
     needs = ("transcript",)
+    cost_follows = "speech"  # a voice print per stretch of speech
     imports = ("torch", "resemblyzer")
 
     def compute(self, ctx: StageContext) -> SpeakersResult:

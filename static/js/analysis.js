@@ -1,7 +1,7 @@
 // The analysis page: live progress over the WebSocket, cancel / re-run, and the scene cards.
 
 import { ApiError, apiFetch, pageData, urlFor } from "./api.js";
-import { ACTIVE_STATUSES, STATUS_LABELS, percent, shortDuration, timecode } from "./format.js";
+import { ACTIVE_STATUSES, STATUS_LABELS, percent, shortDuration, timeLeft, timecode } from "./format.js";
 import { InsightsPanel } from "./insights.js";
 import { ProgressSocket } from "./progress-socket.js";
 
@@ -54,16 +54,6 @@ function stateFromApi(body) {
     error: body.error || "",
     eta_seconds: body.eta_seconds ?? null,
   };
-}
-
-/** "about 3 min left" from the server's estimate (none until a tenth of the work is done, nor
- * when a stage was never timed on this installation: then nothing is said). */
-function timeLeft(state) {
-  const eta = state.status === "running" ? state.eta_seconds : null;
-  if (eta === null || eta === undefined) return state.status === "running" && (state.progress || 0) < 0.1 ? "estimating the time left\u2026" : "";
-  if (eta < 45) return "less than a minute left";
-  const minutes = Math.round(eta / 60);
-  return minutes < 90 ? `about ${minutes} min left` : `about ${Math.round(eta / 360) / 10} h left`;
 }
 
 function headline(state) {

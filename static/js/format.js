@@ -20,6 +20,17 @@ export function clock(seconds) {
   return hours ? `${hours}:${pad(minutes)}:${secs}` : `${minutes}:${secs}`;
 }
 
+/** "about 3 min left" from the server's estimate of a running analysis or re-run (none until a
+ * tenth of the work is done, nor when a stage was never timed on this installation: then
+ * nothing is said). */
+export function timeLeft(state) {
+  const eta = state.status === "running" ? state.eta_seconds : null;
+  if (eta === null || eta === undefined) return state.status === "running" && (state.progress || 0) < 0.1 ? "estimating the time left\u2026" : "";
+  if (eta < 45) return "less than a minute left";
+  const minutes = Math.round(eta / 60);
+  return minutes < 90 ? `about ${minutes} min left` : `about ${Math.round(eta / 360) / 10} h left`;
+}
+
 /** A short duration such as `1.4 s` or `2 min 05 s`. */
 export function shortDuration(seconds) {
   const value = Math.max(0, Number(seconds) || 0);

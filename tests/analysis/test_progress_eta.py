@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ from analysis.models import Analysis, AnalysisStatus, Scene, Video
 from analysis.pipeline import build_pipeline
 from analysis.pipeline.runner import analysis_execute
 from analysis.progress import eta_seconds, progress_event, stage_weights
-from analysis.stagecosts import PRIOR_SECONDS, Going, TimeLeft, scenes_per_second, stage_costs
+from analysis.stagecosts import (
+    OVERRUN,
+    PRIOR_SECONDS,
+    Going,
+    TimeLeft,
+    scenes_per_second,
+    stage_costs,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -167,15 +175,32 @@ def test_the_time_left_lays_the_stages_out_on_their_lanes() -> None:
 def test_the_run_s_own_pace_scales_what_is_left() -> None:
     plan = TimeLeft(PLAN, {}, EXPECTED)
     plan.finished("shots", 30.0)  # expected 10 s: this run is slower than the history
-    pace = (30.0 + PRIOR_SECONDS) / (10.0 + PRIOR_SECONDS)
+    pace = math.exp(30.0 * math.log(3.0) / (30.0 + PRIOR_SECONDS))
     assert plan.pace() == pytest.approx(pace)
     assert plan.seconds() == pytest.approx(37.0 * pace)
 
 
+def test_one_stage_the_history_mispriced_does_not_set_the_pace() -> None:
+    expected = {**EXPECTED, "shots": 600.0}  # a first run's compiling, taken for its cost
+    plan = TimeLeft(PLAN, {}, expected)
+    plan.finished("shots", 20.0)  # 30 times quicker: counted as 4 times (PACE_LIMITS)
+    plan.finished("audio", 60.0)  # twice as slow as expected
+    pace = math.exp((20.0 * math.log(0.25) + 60.0 * math.log(2.0)) / (80.0 + PRIOR_SECONDS))
+    assert plan.pace() == pytest.approx(pace)
+    assert 1.0 < plan.pace() < 2.0  # a ratio of sums would say 80 / 630: eight times quicker
+
+
+def test_a_stage_past_its_cost_still_has_time_left() -> None:
+    plan = TimeLeft(PLAN, {}, EXPECTED, done=["shots", "audio", "keyframes"])
+    # scene_index was expected to take 2 s, has run 8 s and says nothing of its progress.
+    assert plan.seconds([Going("scene_index", 0.0, 8.0)]) == pytest.approx(OVERRUN * 8.0)
+
+
 def test_a_stage_in_progress_blends_its_cost_with_its_own_pace() -> None:
     plan = TimeLeft(PLAN, {}, EXPECTED, done=["shots", "audio", "keyframes"])
-    # Half of scene_index done in 2 s: its cost leaves 0 s, its pace 2 s; half of each.
-    assert plan.seconds([Going("scene_index", 0.5, 2.0)]) == pytest.approx(1.0 + 0.0)
+    # Half of scene_index done in 2 s, its whole cost: its pace leaves 2 s, its cost a share
+    # of the time it ran (it is not done); half of each.
+    assert plan.seconds([Going("scene_index", 0.5, 2.0)]) == pytest.approx(1.0 + OVERRUN)
     assert plan.seconds([Going("scene_index", 0.0, 0.5)]) == pytest.approx(1.5)
 
 
@@ -277,8 +302,54 @@ def test_without_sound_the_stages_that_listen_cost_nothing(user: Any) -> None:
 
 
 def test_counting_the_scenes_prices_the_stages_still_to_do() -> None:
-    plan = TimeLeft(PLAN, {}, dict(EXPECTED), reprice=lambda n: {"keyframes": 1.0 * n})
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), reprice=lambda n, _speech: {"keyframes": 1.0 * n})
     plan.finished("shots", 10.0)
     plan.scenes_known(20)
     assert plan.expected["keyframes"] == 20.0 and plan.expected["shots"] == 10.0
     assert plan.seconds() == pytest.approx(30.0 + 20.0 + 2.0)
+
+
+def with_speech(analysis: Analysis, count: int, share: float) -> Analysis:
+    """``count`` scenes, each with ``share`` of its time speech (as the audio stage finds)."""
+    from analysis.models import SceneAudioFeatures
+
+    with_scenes(analysis, count)
+    SceneAudioFeatures.objects.bulk_create(
+        SceneAudioFeatures(
+            scene=scene,
+            rms_energy=0.1,
+            spectral_centroid_mean=1000.0,
+            zero_crossing_rate=0.1,
+            tempo=0.0,
+            speech_ratio=share,
+        )
+        for scene in analysis.scenes.all()
+    )
+    return analysis
+
+
+def test_the_transcript_is_priced_per_second_of_speech(user: Any) -> None:
+    # Whisper took 1.5 s per second of speech, whatever the length: 60 s with a tenth of it
+    # speech, 60 s nearly all speech, 20 s half of it.
+    for duration, share in ((60.0, 0.1), (60.0, 0.9), (20.0, 0.5)):
+        talk = duration * share
+        with_speech(finished(user, duration, {"transcript": 1.5 * talk}), 4, share)
+    costs = stage_costs(["transcript"], follows={"transcript": "speech"})
+    assert costs["transcript"].per_speech
+    assert costs["transcript"].seconds(100.0, cold=False, speech=30.0) == pytest.approx(45.0)
+    # Learnt per second of video, one film with little speech and one with much disagree.
+    by_length = stage_costs(["transcript"])["transcript"].seconds(100.0, cold=False)
+    assert by_length == pytest.approx(100.0 * 0.75)  # the median of 0.15, 1.35 and 0.75
+
+
+def test_finding_the_speech_prices_the_transcript() -> None:
+    plan = TimeLeft(
+        PLAN,
+        {},
+        dict(EXPECTED),
+        reprice=lambda _scenes, speech: {"scene_index": 0.5 * (speech or 0.0)},
+    )
+    plan.finished("shots", 10.0)
+    plan.finished("audio", 30.0)
+    plan.speech_known(40.0)
+    assert plan.expected["scene_index"] == 20.0

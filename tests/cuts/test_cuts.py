@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analysis.models import Analysis, AnalysisStatus, Scene, SceneAudioFeatures, TranscriptSegment
 from analysis.pipeline.runner import analysis_execute
+from analysis.progress import eta_seconds
 from cuts import services
 from cuts.models import CutEdit
 from cuts.services import CutBusy, CutError, CutNotFound
@@ -458,3 +459,42 @@ def test_a_failed_rerun_keeps_the_analysis_completed_and_can_be_retried(
     assert done.status == AnalysisStatus.COMPLETED and "rescene_failed" not in done.metadata
     measured = SceneAudioFeatures.objects.filter(scene__analysis=analysis)
     assert set(measured.values_list("scene_id", flat=True)) == set(edit.scene_ids)
+
+
+def test_a_rerun_shows_the_time_left_priced_by_the_touched_scenes(
+    seeded_analysis: Analysis, user: Any
+) -> None:
+    """A partial re-run's time left comes from the costs whole runs taught, for the scenes it
+    redoes: here every stage cost 0.1 s per second of a 100 s video, and the two halves of
+    scene 4 last 2 s, so each stage is expected to take 0.2 s (not 0.9 s, the 9 s clip's)."""
+    from analysis.pipeline import build_pipeline
+    from cuts.rescene import RESCENE_STAGES
+    from tests.analysis.test_progress_eta import finished
+
+    analysis = seeded_analysis
+    stages = [s.name for s in build_pipeline(analysis.parameters.get("stages"))]
+    redone = [name for name in stages if name in RESCENE_STAGES]
+    # Timed cold only: those costs stand for warm runs too, whichever this process runs.
+    finished(user, 100.0, dict.fromkeys(stages, 10.0), cold_stages=stages)
+    services.add_cut(analysis=analysis, user=None, time=4.81)
+
+    seen: list[tuple[float, float | None, float | None]] = []
+
+    def watch(current: Analysis) -> None:
+        eta = eta_seconds(current, now=current.updated_at)
+        seen.append((current.work_done, current.time_left_seconds, eta))
+
+    done = rerun_with(analysis, watch)
+
+    assert done.status == AnalysisStatus.COMPLETED
+    # One lane inside a test's transaction: the stages one after the other.
+    assert seen[0][1] == pytest.approx(0.2 * len(redone), abs=0.1)
+    shown = [eta for work, _left, eta in seen if work >= 0.1]
+    assert shown and all(eta is not None and eta >= 0 for eta in shown)
+    assert all(eta is None for work, _left, eta in seen if work < 0.1)
+
+
+def rerun_with(analysis: Analysis, listener: Any) -> Analysis:
+    done = analysis_execute(analysis_id=analysis.pk, listener=listener)
+    assert done is not None
+    return done

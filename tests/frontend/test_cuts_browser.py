@@ -77,9 +77,30 @@ def ruler_point(page: Page, time: float) -> tuple[float, float]:
     )
 
 
+def teach_stage_costs(stack: E2EStack, analysis_id: str) -> None:  # noqa: F811
+    """A finished analysis of the clip with every stage timed (cold, so the costs stand for a
+    worker's first run too), as a whole run leaves one: re-runs are estimated from it."""
+    stack.manage(
+        "shell",
+        "-c",
+        "from django.utils import timezone\n"
+        "from analysis.models import Analysis, AnalysisStatus\n"
+        "from analysis.pipeline import build_pipeline\n"
+        f"seeded = Analysis.objects.get(pk='{analysis_id}')\n"
+        "names = [s.name for s in build_pipeline(seeded.parameters.get('stages'))]\n"
+        "Analysis.objects.create(video=seeded.video, status=AnalysisStatus.COMPLETED,"
+        " finished_at=timezone.now(),"
+        " metadata={'stage_seconds': dict.fromkeys(names, 2.0), 'cold_stages': names})\n",
+    )
+
+
 def test_editor_adds_moves_removes_and_undoes_cuts(
-    context: BrowserContext, analysis_id: str, clip: ColourClip
+    context: BrowserContext,
+    analysis_id: str,
+    clip: ColourClip,
+    stack: E2EStack,  # noqa: F811
 ) -> None:
+    teach_stage_costs(stack, analysis_id)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -110,6 +131,10 @@ def test_editor_adds_moves_removes_and_undoes_cuts(
     assert bounds[3] == pytest.approx([3.8, 4.8]) and bounds[4] == pytest.approx([4.8, 5.8])
     status = page.get_by_test_id("rescene-status")
     expect(status).to_contain_text("Re-running scenes 4, 5")
+    # Once a tenth is done, the time left as the analysis page words it.
+    expect(status).to_contain_text(
+        re.compile(r"less than a minute left|min left"), timeout=RERUN_MS
+    )
     shot(page, "cuts-01-rerunning")
     wait_rerun_done(page)
     # The new scenes have their own pictures and sound; scene 6 (not touched) has no sound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,24 @@ def test_the_picture_plan_takes_the_closest_step_asked() -> None:
     long = PicturePlan.for_video(6 * 3600.0, [0.5])
     assert long.candidate_step == pytest.approx(6 * 3600.0 / 3000)  # at most 3000 pictures
     assert PicturePlan.for_video(60.0).tile_step == 1.0
+
+
+def test_the_motion_meter_and_the_cut_signals_share_one_grey_copy(shots_clip: Clip) -> None:
+    import cv2
+    import numpy as np
+
+    from mediakit.decode import MOTION_WIDTH, iter_frames
+    from mediakit.meters import MotionMeter
+
+    meter = MotionMeter()
+    greys = []
+    for frame in iter_frames(shots_clip.path):
+        meter.consume(frame)
+        grey = frame.grey(MOTION_WIDTH)
+        assert frame.grey(MOTION_WIDTH) is grey  # converted once, whoever asks
+        expected = cv2.cvtColor(frame.small(MOTION_WIDTH), cv2.COLOR_BGR2GRAY)
+        assert np.array_equal(grey, expected)
+        greys.append(grey.astype(np.int16))
+    steps = [float(np.abs(b - a).mean()) / 255 for a, b in itertools.pairwise(greys)]
+    assert meter.values[1:] == pytest.approx(steps, abs=1e-4)
+    assert max(meter.values) > 0.05  # the clip's cuts move the grey levels

@@ -29,7 +29,7 @@ from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
 from people.stages.faces import cover, nearest_candidates, sample_frames
 from people.stages.speakers import _excerpts
 from people.voices import select_device as voice_device
-from tests.fixtures_people import PeopleClip
+from tests.fixtures_people import PeopleClip, place
 
 FACE_STAGES = ["probe", "shots", "keyframes", "faces"]
 
@@ -481,3 +481,25 @@ def test_voice_excerpts_start_at_the_first_word_not_the_lead_in() -> None:
     assert [row for row, _ in kept] == [long, bare]
     excerpt = dict((id(row), audio) for row, audio in kept)[id(long)]
     assert excerpt[0] == 2.45 * 16_000 and excerpt.size == int(1.05 * 16_000)
+
+
+def test_black_bars_are_cut_off_before_the_search_and_the_face_kept(
+    face_photos: dict[str, Any],
+) -> None:
+    """A picture letterboxed into a bigger frame: searched without its bars, same face,
+    its box in the padded frame's pixels."""
+    from people.faces import BAR_KEEP, picture_box
+
+    picture = place(face_photos["hopper"], height=200, x=200, y=20, background=(90, 90, 90))
+    picture = picture[:240]  # a 640x240 picture: a wide film
+    framed = np.zeros((480, 640, 3), dtype=np.uint8)  # letterboxed into a 4:3 frame
+    framed[120:360] = picture
+    assert picture_box(framed) == (0, 120 - BAR_KEEP, 640, 360 + BAR_KEEP)
+    assert picture_box(picture) == (0, 0, 640, 240)  # no bars: searched whole
+    (alone,) = detect_faces(picture, face_config({}), "hog")
+    (boxed,) = detect_faces(framed, face_config({}), "hog")
+    shifted = (boxed.x, boxed.y - 120, boxed.w, boxed.h)
+    assert iou(shifted, (alone.x, alone.y, alone.w, alone.h)) > 0.9  # HOG's cells fall apart
+    # A bright caption in the bar keeps the rows down to it (nothing is cut that is not black).
+    framed[400:420, 100:300] = 255
+    assert picture_box(framed) == (0, 120 - BAR_KEEP, 640, 420 + BAR_KEEP)

@@ -165,3 +165,44 @@ def test_shared_clips_screen_text_on_its_side_and_a_watermark(tmp_path: Path) ->
     assert {"Copyright", "2013", "Brandon"} <= set(mark.split())
     leaves = read([shared_frame("cockatoo.mp4", t) for t in (2.0, 3.0)], tmp_path)
     assert leaves == []  # a bird, feathers and a window: no words
+
+
+def test_scenes_read_in_one_tesseract_run_keep_their_own_text(tmp_path: Path) -> None:
+    """The sheets of several scenes go to Tesseract as the pages of one run: each scene gets
+    its own lines, as it would read alone; a scene with no lines has no sheet."""
+    import cv2
+
+    scenes = [
+        [rendered("Harbour lights tonight", 40)],
+        [np.full((720, 1280, 3), 128, dtype=np.uint8)],
+        [cv2.rotate(rendered("Private property keep out", 40), cv2.ROTATE_90_CLOCKWISE)],
+        [rendered("Breaking news", 40), rendered("Breaking news", 40)],
+    ]
+    plans = [ocr.plan_scene(frames) for frames in scenes]
+    assert plans[1] is None
+    together = ocr.read_plans([p for p in plans if p is not None], "rus+eng", tmp_path / "a")
+    assert [[line.text for line in lines] for lines in together] == [
+        ["Harbour lights tonight"],
+        ["Private property keep out"],
+        ["Breaking news"],
+    ]
+    alone = [ocr.read_scene(scenes[k], "rus+eng", tmp_path / "b") for k in (0, 2, 3)]
+    assert together == alone
+    assert not any((tmp_path / "a").iterdir())  # the pages are removed once read
+
+
+def test_a_scene_searches_each_distinct_picture_once() -> None:
+    """The keyframe and the frame 1 s in are copies of the pass's candidates: a picture
+    stored twice is searched for text once; missing and broken files are left out."""
+    import cv2
+
+    from vision.stages.ocr import distinct_frames
+
+    first, second = rendered("Harbour lights", 40), rendered("Breaking news", 40)
+    a, b = (cv2.imencode(".jpg", frame)[1].tobytes() for frame in (first, second))
+    frames = distinct_frames([a, a, None, b, b"not a picture", a])
+    assert len(frames) == 2
+    assert [textregions.find_lines(f) for f in frames] == [
+        textregions.find_lines(cv2.imdecode(np.frombuffer(x, np.uint8), cv2.IMREAD_COLOR))
+        for x in (a, b)
+    ]

@@ -62,6 +62,23 @@ def wide_frame_with_cat_at_the_edge() -> np.ndarray:
     return frame
 
 
+def test_a_surface_filling_the_frame_is_a_texture_a_thing_on_it_is_not() -> None:
+    gravel = sample_image("gravel")
+    assert words(vocabulary.imagenet_tags(mobilenet.run_windows([gravel]))) == ["texture"]
+    # The same gravel with the cat photo standing on its right end: not every part is surface.
+    import cv2
+
+    height = gravel.shape[0]
+    cat = cv2.resize(sample_image("chelsea"), (height, height), interpolation=cv2.INTER_AREA)
+    wide = np.concatenate([gravel, cat], axis=1)
+    tags = words(vocabulary.imagenet_tags(mobilenet.run_windows([wide])))
+    assert "texture" not in tags and "cat" in tags
+    # A word of the whole frame scores its weakest window, others their strongest.
+    surface = probabilities(c599=0.9)  # honeycomb
+    assert vocabulary.word_scores([np.stack([surface, probabilities()])])["texture"] < 0.1
+    assert vocabulary.word_scores([np.stack([surface, surface])])["texture"] > 0.8
+
+
 def test_windows_see_what_the_centre_crop_cuts_off() -> None:
     frame = wide_frame_with_cat_at_the_edge()
     centre = mobilenet.run_mobilenet([frame]).probabilities
@@ -102,13 +119,28 @@ def test_the_compiled_network_gives_the_plain_networks_maps() -> None:
 
 
 def test_the_second_frame_is_looked_at_only_where_the_keyframe_leaves_tags_open() -> None:
-    from vision.stages.common import look_at_scenes
+    from vision.looks import look_at_scenes
 
     cat, rocket = sample_image("chelsea"), sample_image("rocket")
-    looks = look_at_scenes([[cat, cat[:, ::-1].copy()], [rocket, rocket[:, ::-1].copy()]], "cpu", 4)
-    assert [len(found) for found in looks] == [2, 1]  # no word near a threshold on the rocket
-    assert vocabulary.worth_a_second_look({"bird": 0.21})  # 0.26 needed: it may get there
-    assert not vocabulary.worth_a_second_look({"bird": 0.1, "animal": 0.3})
+    scenes = [[cat, cat[:, ::-1].copy()], [rocket, rocket[:, ::-1].copy()], [cat]]
+    assert [len(found) for found in look_at_scenes(scenes, "cpu", 4)] == [2, 1, 1]
+    assert vocabulary.open_words({"bird": 0.21})  # 0.26 needed: the second frame may lift it
+    assert not vocabulary.open_words({"bird": 0.1, "animal": 0.3})
+
+
+def test_the_second_look_is_where_the_keyframe_saw_the_open_words() -> None:
+    from vision.looks import second_view
+
+    frame = wide_frame_with_cat_at_the_edge()  # 960 wide, the cat in the last 300 px
+    keyframe = mobilenet.look_at_frames([frame])[0]
+    view = second_view(frame, keyframe)
+    assert view is not None and view.shape[0] == frame.shape[0]
+    assert 300 <= view.shape[1] <= 480  # the cat's windows and a cell beyond: not the road
+    assert (view[:, -300:] == frame[:, -300:]).all()  # it ends where the frame ends
+    assert (
+        second_view(sample_image("rocket"), mobilenet.look_at_frames([sample_image("rocket")])[0])
+        is None
+    )
 
 
 def test_the_network_runs_on_one_thread_and_gives_the_count_back() -> None:

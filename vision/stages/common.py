@@ -68,12 +68,11 @@ def record_model(ctx: StageContext, field: str, model: str | None, reason: str) 
 
 def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[str, Any]:
     """Per scene pk, computed once per run from one MobileNetV2 pass over each whole frame
-    (:func:`vision.mobilenet.look_at_frames`): the keyframe's centre embedding
-    (``embeddings``), the centre class probabilities of the frames looked at (``probabilities``,
-    one row per frame), the editor words' scores over their windows (``words``,
+    (:func:`vision.looks.look_at_scenes`): the keyframe's centre embedding (``embeddings``) and
+    centre class probabilities (``probabilities``, one row), the editor words' scores over the
+    windows of the keyframe and, where it leaves them open, of the frame 1 s in (``words``,
     :func:`vision.vocabulary.word_scores`) and whether the frames are black and white
-    (``grey``). The frame 1 s in is looked at only where the keyframe leaves the tags open
-    (:func:`vision.vocabulary.worth_a_second_look`)."""
+    (``grey``)."""
     cached = ctx.shared.get("mobilenet")
     if cached is not None and set(cached["probabilities"]) >= {s.pk for s in scenes}:
         return dict(cached)
@@ -95,8 +94,7 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
 def _look_at(
     ctx: StageContext, batch: list[Scene], device: str, result: dict[str, dict[int, Any]]
 ) -> None:
-    import numpy as np
-
+    from vision.looks import look_at_scenes
     from vision.vocabulary import is_black_and_white, word_scores
 
     width, size = ctx.analysis.video.width, int(setting("VISION_BATCH_SIZE"))
@@ -105,29 +103,9 @@ def _look_at(
         batch, frames, look_at_scenes(frames, device, size), strict=True
     ):
         result["embeddings"][scene.pk] = looks[0].embedding
-        result["probabilities"][scene.pk] = np.stack([look.centre for look in looks])
+        result["probabilities"][scene.pk] = looks[0].centre[None]  # the second may be a part
         result["words"][scene.pk] = word_scores([look.windows for look in looks])
         result["grey"][scene.pk] = is_black_and_white(images)
-
-
-def look_at_scenes(frames: list[list[Any]], device: str, size: int) -> list[list[Any]]:
-    """Per scene (its keyframe, then maybe the frame 1 s in, RGB), the
-    :class:`vision.mobilenet.FrameLook` of the frames looked at: every keyframe, and the
-    second frame only where the keyframe leaves the tags open
-    (:func:`vision.vocabulary.worth_a_second_look`)."""
-    from vision.mobilenet import look_at_frames
-    from vision.vocabulary import word_scores, worth_a_second_look
-
-    first = look_at_frames([images[0] for images in frames], device, size)
-    again = [
-        k
-        for k, (images, look) in enumerate(zip(frames, first, strict=True))
-        if len(images) > 1 and worth_a_second_look(word_scores([look.windows]))
-    ]
-    second = dict(
-        zip(again, look_at_frames([frames[k][1] for k in again], device, size), strict=True)
-    )
-    return [[look, *([second[k]] if k in second else [])] for k, look in enumerate(first)]
 
 
 def clip_embeddings(ctx: StageContext, scenes: list[Scene], name: str, device: str) -> Any:

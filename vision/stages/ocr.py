@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from analysis.models import Scene
@@ -12,41 +13,68 @@ from analysis.pipeline.stages.common import SceneSpan, load_scenes
 from mediakit.framestore import Candidate
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import setting
-from vision.keyframes import read_after_start, read_keyframe
+from vision.keyframes import after_start_bytes, keyframe_bytes
 from vision.models import SceneText
 from vision.stages.common import rows_to_replace, run_scenes, set_metadata, stage_enabled
 
 logger = logging.getLogger(__name__)
 MAX_TEXT_FRAMES = 6  # pass candidates searched for text per scene, besides the two stored
 TEXT_FRAME_INTERVAL = 0.5
+BATCH_SCENES = 16  # scenes whose sheets one Tesseract run reads
 
 
 def scene_frames(scene: Scene, span: SceneSpan | None, candidates: list[Candidate]) -> list[Any]:
     """BGR frames to look for text on: the keyframe, the frame 1 s in, and up to
     ``MAX_TEXT_FRAMES`` of the decode pass's candidates spread over the scene (a title or a
-    sign is often on screen for only part of it)."""
-    import cv2
-
-    frames = [read_keyframe(scene), read_after_start(scene)]
+    sign is often on screen for only part of it). Each distinct picture once: the keyframe
+    and the frame 1 s in are copies of candidates, often of those spread over the scene too,
+    and the same picture searched twice finds the same lines."""
+    pictures = [keyframe_bytes(scene), after_start_bytes(scene)]
     if span is not None:
         inside = [c for c in candidates if span.start_frame <= c.index < span.end_frame]
         step = max(1, -(-len(inside) // MAX_TEXT_FRAMES))
-        frames += [cv2.imread(str(c.path), cv2.IMREAD_COLOR) for c in inside[::step]]
+        pictures += [_file_bytes(c.path) for c in inside[::step]]
+    return distinct_frames(pictures)
+
+
+def distinct_frames(pictures: list[bytes | None]) -> list[Any]:
+    """Encoded pictures decoded as BGR, each distinct file once, in order; missing (None)
+    and undecodable ones left out."""
+    import cv2
+    import numpy as np
+
+    distinct = list(dict.fromkeys(p for p in pictures if p))
+    frames = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in distinct]
     return [f for f in frames if f is not None]
 
 
-def _read_scene_text(
-    scene: Scene,
-    span: SceneSpan | None,
+def _file_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:  # a candidate file that is gone is skipped, as before
+        return None
+
+
+def _read_texts(
+    scenes: list[tuple[Scene, SceneSpan | None]],
     candidates: list[Candidate],
     languages: str,
     ctx: StageContext,
-) -> Any:
+) -> list[Any]:
+    """The on-screen text of a batch of scenes: each scene's lines found and cut out, then
+    all their sheets read in one Tesseract run."""
     from vision.ocr import SceneText as Found
-    from vision.ocr import read_scene
+    from vision.ocr import plan_scene, read_plans
 
-    frames = scene_frames(scene, span, candidates)
-    return Found(scene.index, read_scene(frames, languages, ctx.workdir / "ocr") if frames else [])
+    plans = {}
+    for scene, span in scenes:
+        frames = scene_frames(scene, span, candidates)
+        plan = plan_scene(frames) if frames else None
+        if plan is not None:
+            plans[scene.index] = plan
+    read = read_plans(list(plans.values()), languages, ctx.workdir / "ocr")
+    lines = dict(zip(plans, read, strict=True))
+    return [Found(scene.index, lines.get(scene.index, [])) for scene, _span in scenes]
 
 
 @register
@@ -81,14 +109,16 @@ class OcrStage(Stage[list[Any]]):
         workers = max(1, int(setting("OCR_WORKERS")))
         candidates = ctx.frame_pass().candidates() or []
         spans = {span.index: span for span in load_scenes(ctx.analysis)}
+        pairs = [(s, spans.get(s.index)) for s in scenes]
+        size = max(1, min(BATCH_SCENES, -(-len(pairs) // workers)))  # every worker busy
+        batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
         with ThreadPoolExecutor(workers) as pool:
-            jobs = [
-                pool.submit(_read_scene_text, s, spans.get(s.index), candidates, languages, ctx)
-                for s in scenes
-            ]
-            for done, job in enumerate(jobs):
-                found.append(job.result())
-                progress(done / len(jobs), f"Reading text: scene {done + 1} of {len(jobs)}")
+            jobs = [pool.submit(_read_texts, b, candidates, languages, ctx) for b in batches]
+            for job in jobs:
+                found += job.result()
+                progress(
+                    len(found) / len(pairs), f"Reading text: scene {len(found)} of {len(pairs)}"
+                )
         by_index = {s.index: s.pk for s in scenes}
         return [(by_index[item.scene_index], item) for item in mark_repeats(found)]
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from analysis.models import Analysis, SceneAudioFeatures
 from analysis.pipeline.base import Stage, StageContext, register
 from analysis.pipeline.stages.common import SceneSpan, in_scope, load_scenes, scene_scope
-from mediakit.audio import SAMPLE_RATE, load_audio
+from mediakit.audio import SAMPLE_RATE, Track, load_track
 from mediakit.loudness import SILENT, Loudness, LoudnessMeter
 from mediakit.vad import speech_intervals
 from videoanalyzer.progress import ProgressThrottle
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 SILENT_DB = -100.0
 SILENT_RMS = 1e-4  # about -80 dBFS: nothing to measure a tempo on
 MIN_TEMPO_SECONDS = 2.0  # shorter excerpts hold too few beats for a meaningful BPM
+# ``Analysis.metadata[SPEECH_KEY]``: the whole track's speech, [start, end] seconds per stretch.
+SPEECH_KEY = "speech"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class AudioFeatures:
 class AudioResult:
     scenes: list[AudioFeatures]
     loudness: Loudness  # of the whole video
+    speech: list[tuple[float, float]] | None  # of the whole track; None: not found again
 
 
 def overlap_ratio(start: float, end: float, intervals: list[tuple[float, float]]) -> float:
@@ -69,15 +72,14 @@ def overlap_ratio(start: float, end: float, intervals: list[tuple[float, float]]
 
 def scene_features(
     scene: SceneSpan,
-    samples: np.ndarray,
+    excerpt: np.ndarray,
     speech: list[tuple[float, float]],
-    meter: LoudnessMeter | None = None,
+    loudness: Loudness = SILENT,
 ) -> AudioFeatures:
-    """The features of one scene's excerpt of ``samples`` (loudness read off ``meter``)."""
+    """The features of one scene from its ``excerpt`` of the track (and its ``loudness``)."""
     import librosa
     import numpy as np
 
-    excerpt = samples[int(scene.start_time * SAMPLE_RATE) : int(scene.end_time * SAMPLE_RATE)]
     if excerpt.size < 2:  # the track ends before this scene
         return AudioFeatures(scene.index)
     rms = float(np.mean(librosa.feature.rms(y=excerpt)))
@@ -94,8 +96,27 @@ def scene_features(
         tempo=round(tempo, 2),
         loudness_db=max(SILENT_DB, 20 * math.log10(rms)) if rms > 0 else SILENT_DB,
         speech_ratio=round(overlap_ratio(scene.start_time, scene.end_time, speech), 4),
-        loudness=meter.measure(scene.start_time, scene.end_time) if meter else SILENT,
+        loudness=loudness,
     )
+
+
+def _kept_speech(kept: list[list[float]]) -> list[tuple[float, float]]:
+    return [(float(start), float(end)) for start, end in kept]
+
+
+class TrackMeter:
+    """A loudness meter over each decoded part of the track (the whole track, or a partial
+    re-run's ranges): a part's K-weighting settles in its lead (``mediakit.audio``)."""
+
+    def __init__(self, track: Track) -> None:
+        self.parts = [(part, LoudnessMeter(part.samples, SAMPLE_RATE)) for part in track.parts]
+
+    def measure(self, start: float = 0.0, end: float = math.inf) -> Loudness:
+        for part, meter in reversed(self.parts):
+            offset = part.first / SAMPLE_RATE
+            if offset <= start:
+                return meter.measure(start - offset, end - offset)
+        return SILENT
 
 
 def warm_up_measures() -> None:
@@ -130,22 +151,30 @@ class AudioStage(Stage[AudioResult]):
         scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))
         warm_up = threading.Thread(target=warm_up_measures, name="audio-warm-up", daemon=True)
         warm_up.start()
-        ctx.report(0.0, "Decoding the audio track")
-        samples = load_audio(ctx.video_path, ctx.workdir)
-        if samples is None or samples.size == 0:
+        # A partial re-run decodes about its scenes only, when the whole run kept the speech
+        # it found (speech does not move with the cuts); else the whole track.
+        known = (ctx.analysis.metadata or {}).get(SPEECH_KEY)
+        partial = scene_scope(ctx.analysis) is not None and known is not None
+        ctx.report(0.0, "Decoding the audio" + (" of the edited scenes" if partial else " track"))
+        spans = [(s.start_time, s.end_time) for s in scenes] if partial else None
+        track = load_track(ctx.video_path, ctx.workdir, spans)
+        if track is None or not any(part.samples.size for part in track.parts):
             ctx.report(1.0, "The video has no audio")
-            return AudioResult([AudioFeatures(scene.index) for scene in scenes], SILENT)
+            return AudioResult([AudioFeatures(scene.index) for scene in scenes], SILENT, None)
         ctx.report(0.1, "Finding speech")
-        speech = speech_intervals(samples)
-        meter = LoudnessMeter(samples, SAMPLE_RATE)  # K-weights the track once for all scenes
+        speech = _kept_speech(known or []) if partial else speech_intervals(track.parts[0].samples)
+        meter = TrackMeter(track)  # K-weights the track once for all scenes
         ctx.report(0.2, "Preparing the audio measures")
         warm_up.join()
         progress, result = ProgressThrottle(ctx.report), []
         for done, scene in enumerate(scenes):
             progress(0.2 + 0.8 * done / len(scenes), f"Audio of scene {done + 1} of {len(scenes)}")
-            result.append(scene_features(scene, samples, speech, meter))
+            excerpt = track.excerpt(scene.start_time, scene.end_time)
+            loudness = meter.measure(scene.start_time, scene.end_time)
+            result.append(scene_features(scene, excerpt, speech, loudness))
         ctx.report(1.0, f"Measured the audio of {len(scenes)} scenes")
-        return AudioResult(result, meter.measure())
+        whole = None if partial else meter.measure()
+        return AudioResult(result, whole or SILENT, None if partial else speech)
 
     def persist(self, ctx: StageContext, result: AudioResult) -> None:
         scene_ids = dict(ctx.analysis.scenes.values_list("index", "id"))
@@ -171,10 +200,13 @@ class AudioStage(Stage[AudioResult]):
             for item in result.scenes
         )
         if scope is None:
-            _save_video_loudness(ctx, result.loudness)
+            _save_video_sound(ctx, result.loudness, result.speech)
 
 
-def _save_video_loudness(ctx: StageContext, loudness: Loudness) -> None:
+def _save_video_sound(
+    ctx: StageContext, loudness: Loudness, speech: list[tuple[float, float]] | None
+) -> None:
+    """The whole video's loudness, and its speech for the partial re-runs after cut edits."""
     analysis = Analysis.objects.select_for_update().get(pk=ctx.analysis.pk)
     analysis.metadata = {
         **(analysis.metadata or {}),
@@ -183,6 +215,7 @@ def _save_video_loudness(ctx: StageContext, loudness: Loudness) -> None:
             "momentary_max_lufs": loudness.momentary_max,
             "range_lu": loudness.range,
         },
+        SPEECH_KEY: [list(pair) for pair in speech or []],
     }
     analysis.save(update_fields=["metadata"])
     ctx.analysis.metadata = analysis.metadata

@@ -433,6 +433,7 @@ class TranscriptStage(Stage[Transcript]):
     weight = 4.0
     lane = "sound"
     needs = ("shots",)  # a segment never crosses a cut
+    cost_follows = "speech"  # Whisper decodes the stretches of speech only
     imports = ("numpy", "ctranslate2", "faster_whisper")
 
     def compute(self, ctx: StageContext) -> Transcript:

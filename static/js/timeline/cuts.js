@@ -4,7 +4,7 @@
 // events while the touched scenes are re-run, and reloads everything once they are done.
 
 import { apiFetch } from "../api.js";
-import { timecode } from "../format.js";
+import { timeLeft, timecode } from "../format.js";
 
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -166,7 +166,9 @@ export class CutPanel {
     const percent = Math.round((event.progress || 0) * 100);
     this.status.hidden = false;
     this.status.dataset.state = "running";
-    this.status.querySelector("[data-cuts-text]").textContent = `Re-running ${which}: ${percent} %${event.message ? ` \u00b7 ${event.message}` : ""}`;
+    // The time left as the analysis page shows it, from the worker's estimate.
+    const parts = [`Re-running ${which}: ${percent} %`, timeLeft(event), event.message].filter(Boolean);
+    this.status.querySelector("[data-cuts-text]").textContent = parts.join(" \u00b7 ");
     this.bar.style.setProperty("--value", `${percent}%`);
     this.bar.setAttribute("aria-valuenow", String(percent));
     this.onPending(this.state.rescene_scenes);

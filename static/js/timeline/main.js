@@ -444,7 +444,7 @@ function connectLive() {
   const live = new LiveSocket({
     socketUrl: data.urls.socket,
     pollUrl: data.urls.analysis,
-    toState: (body) => ({ type: "progress", status: body.status, progress: body.progress }),
+    toState: (body) => ({ type: "progress", status: body.status, progress: body.progress, message: body.message || "", eta_seconds: body.eta_seconds ?? null }),
     pollInterval: 5000,
   });
   let reloadTimer = 0;
