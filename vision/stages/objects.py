@@ -2,10 +2,11 @@
 scene.
 
 Tags are editor words (``vision.vocabulary``): from CLIP's zero-shot prompts when a CLIP model
-is configured, from ImageNet classes pooled into words and averaged over the keyframe and the
-frame 1 s in (each seen whole, in square windows along it), "person"/"people" from the faces
-stage, and "black and white". The raw ImageNet classes of the centre crops are kept in
-``labels`` for reference only: they are neither shown nor indexed.
+is configured, from ImageNet classes pooled into words over square windows along the whole
+keyframe, averaged with the frame 1 s in where the keyframe leaves a word open
+(``vision.looks``), "person"/"people" from the faces stage, and "black and white". The raw
+ImageNet classes of the keyframe's centre window are kept in ``labels`` for reference only:
+they are neither shown nor indexed.
 """
 
 from __future__ import annotations
