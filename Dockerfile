@@ -10,6 +10,6 @@ COPY requirements.txt requirements-nodeps.txt ./
 RUN pip install --no-cache-dir -r requirements.txt \
     && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
 COPY . .
-RUN python -m analysis.samples && DATABASE_URL=postgres://x@localhost/x python manage.py collectstatic --noinput
+RUN python -m analysis.samples && python -m analysis.kernels && DATABASE_URL=postgres://x@localhost/x python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000"]

