@@ -32,14 +32,34 @@ SECONDS = 20.0
 def make_swelling_tone(path: Path, rate: int, channels: int) -> Path:
     tone = "0.5*sin(2*PI*(200+60*t)*t)*(0.55+0.45*sin(2*PI*0.3*t))"
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"color=c=0x336699:size=64x48:rate=25:duration={SECONDS}",
-         "-f", "lavfi", "-i", f"aevalsrc={tone}:s={rate}:d={SECONDS}",
-         "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", "-ac", str(channels),
-         "-shortest", str(path)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=0x336699:size=64x48:rate=25:duration={SECONDS}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc={tone}:s={rate}:d={SECONDS}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-c:a",
+            "aac",
+            "-ac",
+            str(channels),
+            "-shortest",
+            str(path),
+        ],
         check=True,
         timeout=60,
-    )  # fmt: skip
+    )
     return path
 
 
