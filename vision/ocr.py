@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 MIN_WORD_CONFIDENCE = 55.0
 MIN_LINE_CONFIDENCE = 70.0
+VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
 LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
 LONE_WORD_LETTERS = 4
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
@@ -537,14 +538,19 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     None when every version reads as gibberish (:func:`vision.wordcheck.real_words`), or
     when the best is a lone word that no other version of the line read too: texture read
     as letters gives a different word in each version, print gives the same. A version
-    less sure than ``MIN_LINE_CONFIDENCE`` counts when all its words are dictionary words
-    that another version read too (the line read on two frames, or as print and as
-    letters). Its words are then spelt as the versions agree (:func:`respelt`)."""
+    less sure than ``MIN_LINE_CONFIDENCE`` (but ``VOTED_MIN_CONFIDENCE``) counts when all its
+    words are dictionary words that another version read too (the line read on two frames,
+    or as print and as letters). Its words are then spelt as the versions agree
+    (:func:`respelt`)."""
     found = [reading(words) for words in readings]
     usable = [
         (r.letters, r.confidence, k)
         for k, r in enumerate(found)
-        if r.longest >= 3 and (r.confidence >= MIN_LINE_CONFIDENCE or _voted(k, found))
+        if r.longest >= 3
+        and (
+            r.confidence >= MIN_LINE_CONFIDENCE
+            or (r.confidence >= VOTED_MIN_CONFIDENCE and _voted(k, found))
+        )
     ]
     if not usable:
         return None
