@@ -133,8 +133,8 @@ WORDS: tuple[Word, ...] = (
     Word("truck", "грузовик", VANS_TRUCKS - BUSES),
     # The network is unsure of real street bicycles (a bollard or a fence in front) but
     # gives bicycle classes next to nothing anywhere else: a low threshold is still safe, in
-    # part windows too (bench/RESULTS.md, section "vision-cost": at most 0.03 on 85 pieces of
-    # the story videos and 20 labelled scenes without one, 0.12-0.31 on six with one).
+    # part windows too (bench/RESULTS.md, section "vision-cost": at most 0.03 on the pieces
+    # of the story videos and the labelled scenes that show none).
     Word("bicycle", "велосипед", BICYCLES, 0.15, small=True),
     Word("motorcycle", "мотоцикл", MOTORBIKES),
     Word("train", "поезд", TRAINS),
