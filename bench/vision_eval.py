@@ -142,13 +142,13 @@ def cpu_seconds() -> float:
 def run_new(scene: Scene, workdir: Path) -> None:
     from vision import ocr, vocabulary
     from vision.keyframes import upright
-    from vision.looks import look_at_scenes
+    from vision.looks import look_at_scenes, scores_of
 
     scene.faces, scene.turn = count_faces(scene.face_frames)
     frames = [upright(frame, scene.turn) for frame in scene.frames]  # as the stages turn them
     start = cpu_seconds()
     looks = look_at_scenes([frames], "cpu", 16)[0]  # as the stages look
-    scores = vocabulary.word_scores([look.windows for look in looks])
+    scores = scores_of(looks)
     scene.tag_seconds, scene.looks = cpu_seconds() - start, len(looks)
     bgr = [frame[..., ::-1].copy() for frame in [*scene.frames, *scene.grid]]
     lines = ocr.read_scene(bgr, "rus+eng", workdir)
