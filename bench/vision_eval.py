@@ -6,9 +6,12 @@ Every hand-labelled shot of ``bench/vision_labels.json`` is one scene. Its frame
 the keyframes stage takes them (the middle, and 1 s after the start) and go through the same
 functions the vision stages call, with the default offline models (MobileNetV2, Tesseract, dlib
 faces for the "person" tag). The rotated clip is read with its rotation applied, so its screen
-text stands on its side, as cut into ``story_dev_01.mp4``. On-screen text is read as the ocr
-stage reads it (:func:`vision.ocr.read_scene`): from the two frames and up to 6 more spread
-over a 0.5 s grid of the scene (the stage asks the decode pass for pictures that often).
+text stands on its side, as cut into ``story_dev_01.mp4``; where faces are found only turned
+(:func:`count_faces`), the tag frames are turned the same way, as the stages turn them.
+On-screen text is read as the ocr stage reads it (:func:`vision.ocr.read_scene`): from the two
+frames and up to 6 more spread over a 0.5 s grid starting at the scene's cut (the stage asks
+the decode pass for pictures that often, and the pass starts its grid again at each cut:
+:func:`text_grid`).
 
 Figures (all per scene unless said otherwise):
 
@@ -77,6 +80,7 @@ class Scene:
     words: list[list[str]] = field(default_factory=list)  # per line read
     old_words: list[list[str]] = field(default_factory=list)
     faces: int = 0
+    turn: int = 0  # degrees clockwise the faces stage would turn the scene (0: upright)
     seconds: float = 0.0
     old_seconds: float = 0.0
     old_seconds_one_thread: float = 0.0
@@ -99,6 +103,16 @@ def read_frame(path: Path, time_s: float) -> Any:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def text_grid(start: float, end: float) -> list[float]:
+    """The times of a scene's frames searched for text besides its two: the decode pass keeps
+    a picture every ``TEXT_STEP`` seconds on a grid that starts again at each cut
+    (``mediakit.framestore.KeyframeCandidates``), and the ocr stage spreads at most
+    ``MAX_TEXT_FRAMES`` of them over the scene."""
+    steps = range(1, int((end - start) / TEXT_STEP) + 1)
+    grid = [start + k * TEXT_STEP for k in steps if start + k * TEXT_STEP < end - 0.1]
+    return grid[:: max(1, -(-len(grid) // MAX_TEXT_FRAMES))]
+
+
 def load_scenes(media: Path) -> list[Scene]:
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
     scenes = []
@@ -106,11 +120,7 @@ def load_scenes(media: Path) -> list[Scene]:
         for number, shot in enumerate(info["shots"]):
             start, end = shot["span"]
             times = [(start + end) / 2, min(end - 0.05, start + 1.0)]
-            steps = range(int(start / TEXT_STEP) + 1, int(end / TEXT_STEP) + 1)
-            grid = [k * TEXT_STEP for k in steps if start + 0.1 < k * TEXT_STEP < end - 0.1]
-            grid = grid[
-                :: max(1, -(-len(grid) // MAX_TEXT_FRAMES))
-            ]  # as the ocr stage spreads them
+            grid = text_grid(start, end)
             path = media / "shots" / clip
             frames = [read_frame(path, t) for t in times]
             text_frames = [read_frame(path, t) for t in grid]
@@ -131,16 +141,18 @@ def cpu_seconds() -> float:
 
 def run_new(scene: Scene, workdir: Path) -> None:
     from vision import ocr, vocabulary
-    from vision.looks import look_at_scenes
+    from vision.keyframes import upright
+    from vision.looks import look_at_scenes, scores_of
 
+    scene.faces, scene.turn = count_faces(scene.face_frames)
+    frames = [upright(frame, scene.turn) for frame in scene.frames]  # as the stages turn them
     start = cpu_seconds()
-    looks = look_at_scenes([scene.frames], "cpu", 16)[0]  # as the stages look
-    scores = vocabulary.word_scores([look.windows for look in looks])
+    looks = look_at_scenes([frames], "cpu", 16)[0]  # as the stages look
+    scores = scores_of(looks)
     scene.tag_seconds, scene.looks = cpu_seconds() - start, len(looks)
     bgr = [frame[..., ::-1].copy() for frame in [*scene.frames, *scene.grid]]
     lines = ocr.read_scene(bgr, "rus+eng", workdir)
     scene.seconds = cpu_seconds() - start
-    scene.faces = count_faces(scene.face_frames)
     grey = vocabulary.is_black_and_white(scene.frames)
     tags = vocabulary.tags_from_scores(scores, faces=scene.faces, black_and_white=grey)
     scene.tags = [t["label"] for t in tags]
@@ -149,22 +161,25 @@ def run_new(scene: Scene, workdir: Path) -> None:
     scene.words = [line.text.split() for line in lines]
 
 
-def count_faces(frames: list[Any]) -> int:
+def count_faces(frames: list[Any]) -> tuple[int, int]:
     """The most faces on one of the frames, searched as the faces stage searches a scene:
     upright, and where no frame shows an upright face, turned a quarter both ways on the
     middle frame; if that finds one, all the frames turned that way (footage stored on its
-    side: the rotated clip)."""
+    side: the rotated clip). Also the turn in degrees clockwise when faces were found only
+    turned (the stage stores it with each appearance, and the vision stages turn the
+    scene's frames by it: ``people.selectors.scene_turns_by_scene``), else 0."""
     from people.conf import face_config
-    from people.faces import detect_faces, sideways, turn
+    from people.faces import detect_faces, sideways, turn, turn_degrees
 
     config = face_config({})
     found = max(len(detect_faces(f, config, "hog")) for f in frames)
     if found or not config.sideways:
-        return found
+        return found, 0
     rotation = sideways(frames[len(frames) // 2], config, "hog")
     if rotation is None:
-        return found
-    return max(len(detect_faces(turn(f, rotation), config, "hog")) for f in frames)
+        return found, 0
+    turned = max(len(detect_faces(turn(f, rotation), config, "hog")) for f in frames)
+    return turned, turn_degrees(rotation) if turned else 0
 
 
 def run_old(scene: Scene, workdir: Path) -> None:
