@@ -116,3 +116,48 @@ def test_a_failing_pass_stops_the_network_thread(
         detect_cuts(bikes_clip, detector, [Breaks(200)])
     assert detector._network.frames, "a window should have been sent before frame 200"
     assert not any(t.name.startswith("transnet") for t in threading.enumerate())
+
+
+def test_the_pass_reports_the_network_s_backlog(
+    transitions_clip: Transitions, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Every window is left for after the last frame (chunks longer than the clip): the pass's
+    progress waits on the network, reporting how many of its frames are left."""
+    from mediakit.shots import detect_cuts
+
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", 10_000)
+    detector = cuts.CombinedDetector(tmp_path, network=TransNetConfig("cpu"))
+    reports: list[tuple[float, str]] = []
+    found, _times = detect_cuts(
+        transitions_clip.path,
+        detector,
+        progress=lambda fraction, message: reports.append((fraction, message)),
+        expected_frames=transitions_clip.frames,
+    )
+    backlog = detector.backlog()
+    assert backlog.given == backlog.done == detector.network_frames > 0
+    assert backlog.busy > 0 and found
+    waits = [(f, m) for f, m in reports if m.startswith("Checking unsure cuts")]
+    assert waits, "the wait for the network's windows reported nothing"
+    # Nine tenths is the pass done: while frames wait for the network it is not.
+    assert all(f < 0.9 for f, _m in waits)
+    assert reports[-1] == (0.9, "Deciding the cuts")
+
+
+def test_the_pass_share_counts_the_time_the_network_needs() -> None:
+    class Behind:
+        """Half the frames read in 10 s; the network did 20 of the 100 frames it was given,
+        in 10 s: it will be given about 200, at 0.5 s each."""
+
+        def backlog(self) -> cuts.Backlog:
+            return cuts.Backlog(given=100, done=20, busy=10.0)
+
+    from mediakit.shots import pass_share
+
+    # 10 s spent, 90 s left for the network (the decoder's 10 s run beside it).
+    assert pass_share(0.5, 10.0, Behind()) == pytest.approx(10.0 / 100.0)
+    # A detector without a network: the share of the frames read.
+    assert pass_share(0.5, 10.0, object()) == 0.5
+    # The network keeps up: the decoder's share.
+    ahead = cuts.Backlog(given=100, done=100, busy=1.0)
+    assert pass_share(0.5, 10.0, type("Ahead", (), {"backlog": lambda self: ahead})()) == 0.5
