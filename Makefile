@@ -64,7 +64,7 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install ## mypy with django-stubs; mypy --strict on the media kit
-	$(VENV)/bin/mypy analysis videoanalyzer frontend people vision story exports describe mediakit cuts
+	$(VENV)/bin/mypy analysis videoanalyzer frontend people vision story exports describe mediakit cuts bench
 	$(VENV)/bin/mypy --strict mediakit
 
 bench: install ## Benchmarks on ../shared/media, written to bench/RESULTS.md

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import http.client
 import json
 import os
@@ -387,7 +388,7 @@ def seed_users(stack: Stack, count: int, clip: Path) -> list[User]:
         assert status == 201, raw[:300]
         user.analysis_id = json.loads(raw)["id"]
 
-    run_threads([lambda u=u: start(u) for u in users], parallel=4)
+    run_threads([functools.partial(start, u) for u in users], parallel=4)
     return users
 
 

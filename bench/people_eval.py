@@ -49,8 +49,9 @@ def load_people(photos_dir: Path | None) -> dict[str, list[Any]]:
 
     people: dict[str, list[Any]] = {"astronaut": [data.astronaut()]}
     hopper = hopper_path()
-    if hopper is not None:
-        people["hopper"] = [cv2.cvtColor(cv2.imread(str(hopper)), cv2.COLOR_BGR2RGB)]
+    hopper_image = None if hopper is None else cv2.imread(str(hopper))
+    if hopper_image is not None:
+        people["hopper"] = [cv2.cvtColor(hopper_image, cv2.COLOR_BGR2RGB)]
     if photos_dir is not None:
         for folder in sorted(p for p in photos_dir.iterdir() if p.is_dir()):
             images = [cv2.imread(str(f)) for f in sorted(folder.glob("*.jp*g"))]

@@ -441,4 +441,4 @@ def report(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,9 +6,11 @@ Every hand-labelled shot of ``bench/vision_labels.json`` is one scene. Its frame
 the keyframes stage takes them (the middle, and 1 s after the start) and go through the same
 functions the vision stages call, with the default offline models (MobileNetV2, Tesseract, dlib
 faces for the "person" tag). The rotated clip is read with its rotation applied, so its screen
-text stands on its side, as cut into ``story_dev_01.mp4``. On-screen text is read as the ocr
-stage reads it (:func:`vision.ocr.read_scene`): from the two frames and up to 6 more spread
-over a 0.5 s grid of the scene (the stage asks the decode pass for pictures that often).
+text stands on its side, as cut into ``story_dev_01.mp4``; where faces are found only turned
+(:func:`count_faces`), the tag frames are turned the same way, as the stages turn them.
+On-screen text is read as the ocr stage reads it (:func:`vision.ocr.read_scene`): from the two
+frames and up to 6 more spread over a 0.5 s grid of the scene (the stage asks the decode pass
+for pictures that often).
 
 Figures (all per scene unless said otherwise):
 
@@ -77,6 +79,7 @@ class Scene:
     words: list[list[str]] = field(default_factory=list)  # per line read
     old_words: list[list[str]] = field(default_factory=list)
     faces: int = 0
+    turn: int = 0  # degrees clockwise the faces stage would turn the scene (0: upright)
     seconds: float = 0.0
     old_seconds: float = 0.0
     old_seconds_one_thread: float = 0.0
@@ -131,16 +134,18 @@ def cpu_seconds() -> float:
 
 def run_new(scene: Scene, workdir: Path) -> None:
     from vision import ocr, vocabulary
+    from vision.keyframes import upright
     from vision.looks import look_at_scenes
 
+    scene.faces, scene.turn = count_faces(scene.face_frames)
+    frames = [upright(frame, scene.turn) for frame in scene.frames]  # as the stages turn them
     start = cpu_seconds()
-    looks = look_at_scenes([scene.frames], "cpu", 16)[0]  # as the stages look
+    looks = look_at_scenes([frames], "cpu", 16)[0]  # as the stages look
     scores = vocabulary.word_scores([look.windows for look in looks])
     scene.tag_seconds, scene.looks = cpu_seconds() - start, len(looks)
     bgr = [frame[..., ::-1].copy() for frame in [*scene.frames, *scene.grid]]
     lines = ocr.read_scene(bgr, "rus+eng", workdir)
     scene.seconds = cpu_seconds() - start
-    scene.faces = count_faces(scene.face_frames)
     grey = vocabulary.is_black_and_white(scene.frames)
     tags = vocabulary.tags_from_scores(scores, faces=scene.faces, black_and_white=grey)
     scene.tags = [t["label"] for t in tags]
@@ -149,22 +154,25 @@ def run_new(scene: Scene, workdir: Path) -> None:
     scene.words = [line.text.split() for line in lines]
 
 
-def count_faces(frames: list[Any]) -> int:
+def count_faces(frames: list[Any]) -> tuple[int, int]:
     """The most faces on one of the frames, searched as the faces stage searches a scene:
     upright, and where no frame shows an upright face, turned a quarter both ways on the
     middle frame; if that finds one, all the frames turned that way (footage stored on its
-    side: the rotated clip)."""
+    side: the rotated clip). Also the turn in degrees clockwise when faces were found only
+    turned (the stage stores it with each appearance, and the vision stages turn the
+    scene's frames by it: ``people.selectors.scene_turns_by_scene``), else 0."""
     from people.conf import face_config
-    from people.faces import detect_faces, sideways, turn
+    from people.faces import detect_faces, sideways, turn, turn_degrees
 
     config = face_config({})
     found = max(len(detect_faces(f, config, "hog")) for f in frames)
     if found or not config.sideways:
-        return found
+        return found, 0
     rotation = sideways(frames[len(frames) // 2], config, "hog")
     if rotation is None:
-        return found
-    return max(len(detect_faces(turn(f, rotation), config, "hog")) for f in frames)
+        return found, 0
+    turned = max(len(detect_faces(turn(f, rotation), config, "hog")) for f in frames)
+    return turned, turn_degrees(rotation) if turned else 0
 
 
 def run_old(scene: Scene, workdir: Path) -> None:

@@ -142,6 +142,7 @@ class Face:
     score: float
     chip: Any  # 150x150 RGB uint8, aligned by the eyes
     embedding: Any = None  # 128 floats once embedded
+    turn: int = 0  # degrees clockwise the frame was turned to show the face upright
 
 
 def _scaled(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
@@ -283,10 +284,21 @@ def turn(image: np.ndarray, rotation: int | None) -> np.ndarray:
     return image if rotation is None else np.ascontiguousarray(cv2.rotate(image, rotation))
 
 
-def turn_back(face: Face, rotation: int | None, shape: tuple[int, ...]) -> Face:
-    """The face's box in the unturned frame (``shape``: its height and width)."""
+def turn_degrees(rotation: int | None) -> int:
+    """An OpenCV rotation code (``cv2.ROTATE_90_*``, None: none) as degrees clockwise, the
+    form stored with each appearance (no OpenCV constant in the database)."""
     import cv2
 
+    degrees = {cv2.ROTATE_90_CLOCKWISE: 90, cv2.ROTATE_90_COUNTERCLOCKWISE: 270}
+    return 0 if rotation is None else degrees[rotation]
+
+
+def turn_back(face: Face, rotation: int | None, shape: tuple[int, ...]) -> Face:
+    """The face's box in the unturned frame (``shape``: its height and width), and the turn
+    it was found at (``Face.turn``)."""
+    import cv2
+
+    face.turn = turn_degrees(rotation)
     height, width = shape[:2]
     if rotation == cv2.ROTATE_90_CLOCKWISE:  # (x, y) went to (height - 1 - y, x)
         face.x, face.y, face.w, face.h = face.y, height - (face.x + face.w), face.h, face.w

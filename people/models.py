@@ -67,6 +67,10 @@ class FaceAppearance(models.Model):
     h = models.IntegerField()
     score = models.FloatField()  # the detector's confidence
     embedding = models.JSONField(default=list)
+    # Degrees clockwise the scene's frames were turned to show this face upright (0, 90 or
+    # 270): footage stored on its side, found by the sideways search. The vision stages turn
+    # the scene's frames the same way before they look at them.
+    turn = models.SmallIntegerField(default=0)
 
     class Meta:
         ordering = ["start_time", "x"]

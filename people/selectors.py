@@ -1,7 +1,8 @@
 """Reads of the people app: ownership-checked lookups and per-scene views for other apps.
 
-Other apps use ``characters_by_scene`` (storylines), ``character_names_by_scene`` (search) and
-``speakers_by_scene`` (the original result's ``audio_analysis.speakers``).
+Other apps use ``characters_by_scene`` (storylines), ``character_names_by_scene`` (search),
+``speakers_by_scene`` (the original result's ``audio_analysis.speakers``) and
+``scene_turns_by_scene`` (the vision stages, to look at footage stored on its side upright).
 """
 
 from __future__ import annotations
@@ -53,6 +54,19 @@ def characters_by_scene(analysis: Analysis) -> dict[int, set[int]]:
     for scene_id, character_id in rows:
         result.setdefault(scene_id, set()).add(character_id)
     return result
+
+
+def scene_turns_by_scene(analysis: Analysis) -> dict[int, int]:
+    """Scene pk -> degrees clockwise (90 or 270) that turn the scene's frames upright, for the
+    scenes whose faces were all found sideways (footage stored on its side); scenes with an
+    upright face, or none, are left out."""
+    turns: dict[int, set[int]] = {}
+    rows = FaceAppearance.objects.filter(character__analysis=analysis).values_list(
+        "scene_id", "turn"
+    )
+    for scene_id, turn in rows:
+        turns.setdefault(scene_id, set()).add(turn)
+    return {scene: next(iter(found)) for scene, found in turns.items() if found in ({90}, {270})}
 
 
 def _names_by_scene(rows: Any) -> dict[int, list[str]]:

@@ -41,6 +41,7 @@ class FaceHit:
     h: int
     score: float
     embedding: list[float]
+    turn: int = 0  # degrees clockwise the frames were turned to show the face upright
 
 
 @dataclass
@@ -181,6 +182,7 @@ def _appearances_create(character: Character, hits: list[FaceHit]) -> None:
             h=h.h,
             score=h.score,
             embedding=h.embedding,
+            turn=h.turn,
         )
         for h in hits
     )

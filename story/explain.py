@@ -33,6 +33,9 @@ WHY = {
 }
 
 
+EDGE_ROWS = 256  # rows of the scene graph searched for neighbours at once
+
+
 def edge_pairs(graph: Graph) -> list[tuple[int, int]]:
     """Undirected pairs: neighbours in time and each scene's strongest neighbours."""
     import numpy as np
@@ -41,15 +44,19 @@ def edge_pairs(graph: Graph) -> list[tuple[int, int]]:
     pairs: set[tuple[int, int]] = {(i, i + 1) for i in range(n - 1)}
     if n > 1:
         top = min(EDGES_PER_SCENE, n - 1)
-        matrix = graph.matrix.copy()
-        np.fill_diagonal(matrix, -np.inf)
-        best = np.argpartition(-matrix, top - 1, axis=1)[:, :top]
-        rows = np.repeat(np.arange(n), top)
-        cols = best.ravel()
-        keep = matrix[rows, cols] >= MIN_EDGE_WEIGHT
-        low = np.minimum(rows[keep], cols[keep]).tolist()
-        high = np.maximum(rows[keep], cols[keep]).tolist()
-        pairs |= set(zip(low, high, strict=True))
+        # A block of rows at a time: copies of the whole n x n matrix would add to a long
+        # film's peak memory (each row's neighbours depend on that row only).
+        for first in range(0, n, EDGE_ROWS):
+            block = -graph.matrix[first : first + EDGE_ROWS]
+            rows = np.arange(first, first + len(block))
+            block[rows - first, rows] = np.inf  # never a scene's own neighbour
+            best = np.argpartition(block, top - 1, axis=1)[:, :top]
+            at = np.repeat(rows - first, top)
+            cols = best.ravel()
+            keep = -block[at, cols] >= MIN_EDGE_WEIGHT
+            low = np.minimum(at[keep] + first, cols[keep]).tolist()
+            high = np.maximum(at[keep] + first, cols[keep]).tolist()
+            pairs |= set(zip(low, high, strict=True))
     return sorted(pairs)
 
 

@@ -58,7 +58,9 @@ def _pairwise_distance(vectors: np.ndarray, metric: str) -> np.ndarray:
 
     if metric == "cosine":
         norm = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        return np.clip(1.0 - norm @ norm.T, 0.0, 2.0)
+        out = norm @ norm.T
+        np.subtract(1.0, out, out=out)  # in place: n x n matrices are the stage's memory
+        return np.clip(out, 0.0, 2.0, out=out)
     if metric == "euclidean":
         return _euclidean(vectors)
     # "standard": Euclidean after standardising each dimension over the video
@@ -71,8 +73,13 @@ def _euclidean(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
 
     squared = (vectors**2).sum(axis=1)
-    d2 = squared[:, None] + squared[None, :] - 2.0 * (vectors @ vectors.T)
-    return np.sqrt(np.maximum(d2, 0.0))
+    gram = vectors @ vectors.T
+    gram *= 2.0
+    d2 = np.add.outer(squared, squared)
+    np.subtract(d2, gram, out=d2)  # in place: n x n matrices are the stage's memory
+    del gram
+    np.maximum(d2, 0.0, out=d2)
+    return np.sqrt(d2, out=d2)
 
 
 def gaussian_kernel(vectors: list[Any], metric: str) -> np.ndarray:
@@ -85,9 +92,18 @@ def gaussian_kernel(vectors: list[Any], metric: str) -> np.ndarray:
     if len(present) < 2:
         return out
     dist = _pairwise_distance(np.asarray([vectors[i] for i in present], dtype=np.float64), metric)
-    upper = dist[np.triu_indices(len(present), 1)]
+    # The median over the pairs above the diagonal, picked by a boolean mask (triu_indices'
+    # two index arrays would take as much memory as the matrix itself).
+    upper = dist[np.triu(np.ones(dist.shape, dtype=bool), 1)]
     scale = max(float(np.median(upper)), 1e-6)
-    out[np.ix_(present, present)] = np.exp(-((dist / scale) ** 2))
+    del upper
+    dist /= scale
+    np.square(dist, out=dist)
+    np.negative(dist, out=dist)
+    np.exp(dist, out=dist)
+    if len(present) == n:
+        return dist
+    out[np.ix_(present, present)] = dist
     return out
 
 
@@ -198,9 +214,10 @@ def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.
         if w <= 0:
             continue
         present = ~np.isnan(matrix)
-        total += np.where(present, matrix, 0.0) * w
-        norm += present * w
-    out = np.divide(total, norm, out=np.zeros_like(total), where=norm > 0)
+        np.add(total, matrix * w, out=total, where=present)
+        np.add(norm, w, out=norm, where=present)
+    # Pairs no component covers stay 0 (nothing was added to their total).
+    out = np.divide(total, norm, out=total, where=norm > 0)
     np.fill_diagonal(out, 0.0)
     return out
 
@@ -224,25 +241,29 @@ def speech_units(nodes: list[SceneNode]) -> list[int]:
 def pool(matrix: np.ndarray, units: list[int]) -> np.ndarray:
     """Where a scene lacks a signal, it takes its unit's mean similarity (missing values left
     out): a shot without speech hears the voice of the shots its line of dialogue runs over. A
-    scene's own measurement is kept, so a wrongly joined cut costs little."""
+    scene's own measurement is kept, so a wrongly joined cut costs little. ``matrix`` is
+    filled in place (a long film's n x n matrices are the stage's memory) and returned."""
     import numpy as np
 
     # Units are runs of consecutive scenes: sum each run's rows, then its columns.
     starts = [i for i, u in enumerate(units) if i == 0 or u != units[i - 1]]
     known = ~np.isnan(matrix)
     sums = np.add.reduceat(np.add.reduceat(np.where(known, matrix, 0.0), starts, 0), starts, 1)
-    counts = np.add.reduceat(np.add.reduceat(known.astype(float), starts, 0), starts, 1)
+    counts = np.add.reduceat(np.add.reduceat(known, starts, 0, dtype=float), starts, 1)
     unit_matrix = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
-    return np.where(known, matrix, unit_matrix[np.ix_(units, units)])
+    np.logical_not(known, out=known)
+    np.copyto(matrix, unit_matrix[np.ix_(units, units)], where=known)
+    return matrix
 
 
 def pooled(components: dict[str, np.ndarray], units: list[int]) -> dict[str, np.ndarray]:
-    """Components pooled over speech units (time and causal links stay per scene)."""
+    """Components pooled over speech units (time and causal links stay per scene), in place."""
     if len(set(units)) == len(units):
         return components
-    return {
-        name: m if name in ("time", "causal") else pool(m, units) for name, m in components.items()
-    }
+    for name, matrix in components.items():
+        if name not in ("time", "causal"):
+            pool(matrix, units)
+    return components
 
 
 def build_graph(

@@ -83,6 +83,14 @@ def read_rgb(scene: Scene, width_hint: int) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def upright(image: np.ndarray, degrees: int) -> np.ndarray:
+    """``image`` turned ``degrees`` clockwise (a multiple of 90; 0: as it is)."""
+    import numpy as np
+
+    quarters = (degrees // 90) % 4
+    return image if quarters == 0 else np.ascontiguousarray(np.rot90(image, -quarters))
+
+
 def batches(scenes: list[Scene], size: int) -> Iterator[list[Scene]]:
     for start in range(0, len(scenes), max(1, size)):
         yield scenes[start : start + size]

@@ -1,8 +1,8 @@
 """What the ``people`` app knows about each scene, when that app is installed.
 
-``people.selectors`` exposes ``character_names_by_scene(analysis)``, ``speakers_by_scene``
-and optionally ``face_counts_by_scene``, each ``{scene pk: ...}``. Without the app (or a
-function) the answer is empty, so the vision stages work on their own.
+``people.selectors`` exposes ``character_names_by_scene(analysis)``, ``speakers_by_scene``,
+``scene_turns_by_scene`` and optionally ``face_counts_by_scene``, each ``{scene pk: ...}``.
+Without the app (or a function) the answer is empty, so the vision stages work on their own.
 """
 
 from __future__ import annotations
@@ -44,3 +44,9 @@ def face_counts(analysis: Analysis) -> dict[int, int]:
         return {pk: int(count) for pk, count in counts.items()}
     labelled = _call("character_names_by_scene", analysis, include_labels=True)
     return {pk: len(names) for pk, names in labelled.items()}
+
+
+def scene_turns(analysis: Analysis) -> dict[int, int]:
+    """Scene pk -> degrees clockwise (90 or 270) that turn its frames upright: footage stored
+    on its side, where the faces stage found faces only once the frames were turned."""
+    return {pk: int(degrees) for pk, degrees in _call("scene_turns_by_scene", analysis).items()}

@@ -21,6 +21,8 @@ and encoded once (AAC; the encoder's priming is written as an MP4 edit list).
 
 The pieces are encoded with NVENC where the caller prefers it (ffmpeg has it, a GPU is visible)
 and it can match the source, else with libx264 (``encoders``); the plan says which made them.
+NVENC pieces that fail to encode, or encode but do not join (the joined file is checked), are
+made again by libx264.
 
 Modules: ``source`` (the probe, once per file), ``plan`` (the pieces), ``encoders`` (which
 encoder can match the source), ``encoding`` (the pieces around the cuts, decoded here and
@@ -115,10 +117,53 @@ def smart_cut(
     job = Job(source, info, delay, workdir, choice.encoder)
     entries = _make_pieces(job, plan, report)
     sound = _make_sound(job, plan.spans) if has_audio else None
+    try:
+        _join(job, plan, entries, sound, out, report)
+    except CutError as error:
+        if job.encoder is LIBX264:
+            raise
+        # A GPU encoder's pieces that encode but do not join (their decode times or frame grid
+        # off the copied stream's): the same cut with libx264's pieces, which a plan matches.
+        _hand_over(job, plan, error, "did not join")
+        entries = _reencode(job, plan, entries, report)
+        _join(job, plan, entries, sound, out, report)
+    return plan
+
+
+def _join(
+    job: Job,
+    plan: SmartCutPlan,
+    entries: Sequence[Entry],
+    sound: Sound | None,
+    out: Path,
+    report: Report,
+) -> None:
+    """Join the pieces and the sound into ``out`` and check it holds the planned frames."""
     report(0.95, "Joining the pieces")
     _run([*join_command(job, entries, sound), str(out)], "Joining the pieces")
     check_frames(out, plan.frames(copy=False) + plan.frames(copy=True), job.frame)
-    return plan
+
+
+def _hand_over(job: Job, plan: SmartCutPlan, error: CutError, what: str) -> None:
+    """The pieces go to libx264 from now on; the plan says why the job's encoder did not."""
+    logger.warning("%s pieces %s, encoding with libx264: %s", job.encoder.name, what, error)
+    plan.encoder_note = f"{job.encoder.name} {what}: {str(error)[:NOTE_CHARS]}"
+    job.encoder = LIBX264
+    plan.encoder = LIBX264.name
+
+
+def _reencode(
+    job: Job, plan: SmartCutPlan, entries: Sequence[Entry], report: Report
+) -> list[Entry]:
+    """``entries`` with the encoded pieces made again by the job's (now libx264) encoder; the
+    copied middles are kept."""
+    encoded = [n for n, p in enumerate(plan.pieces) if not p.copy]
+    out = job.workdir / f"encoded-{job.encoder.name}.mp4"
+    made = encode_pieces(job, [plan.pieces[n] for n in encoded], out, report)
+    again = list(entries)
+    for n, entry in zip(encoded, made, strict=True):
+        again[n] = entry
+    return again
 
 
 def _make_sound(job: Job, spans: Sequence[Span]) -> Sound | None:
@@ -169,11 +214,7 @@ def _encode(job: Job, plan: SmartCutPlan, pieces: Sequence[Piece], report: Repor
     except CutError as error:
         if job.encoder is LIBX264:
             raise
-        logger.warning(
-            "%s failed around the cuts, encoding with libx264: %s", job.encoder.name, error
-        )
-        plan.encoder_note = f"{job.encoder.name} failed: {str(error)[:NOTE_CHARS]}"
-        job.encoder = LIBX264
+        _hand_over(job, plan, error, "failed")
         entries = encode_pieces(job, pieces, out, report)
     plan.encoder = job.encoder.name
     return entries

@@ -288,6 +288,7 @@ def build_face_clusters(found: list[tuple[FrameSample, Any]], config: FaceConfig
                 face.h,
                 face.score,
                 face.embedding.tolist(),
+                face.turn,
             )
             for sample, face in members
         ]

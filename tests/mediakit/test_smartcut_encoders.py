@@ -8,8 +8,11 @@ edge of the world the exports read from ffmpeg and nvidia-smi.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,6 +113,50 @@ def test_a_smart_cut_with_nvenc_preferred_is_frame_exact_on_any_machine(tmp_path
         assert plan.encoder == "h264_nvenc" and not plan.encoder_note
     else:
         assert plan.encoder == "libx264" and plan.encoder_note.startswith("h264_nvenc failed")
+
+
+# A stand-in for ffmpeg on a machine with a GPU whose NVENC encodes the pieces but stamps them
+# off the frame grid (twice the frame duration apart): libx264 makes the frames, the bitstream
+# filter dates them wrong. Every other ffmpeg run goes to the real ffmpeg untouched.
+OFF_GRID_NVENC = """#!{python}
+import os, sys
+args = sys.argv[1:]
+if "h264_nvenc" in args:
+    nvenc_only = {{"-preset", "-tune", "-rc", "-cq", "-b:v", "-b_ref_mode"}}
+    kept, i = [], 0
+    while i < len(args):
+        if args[i] in nvenc_only:
+            i += 2
+            continue
+        kept.append("libx264" if args[i] == "h264_nvenc" else args[i])
+        i += 1
+    at = kept.index("-c:v") + 2
+    kept[at:at] = ["-preset", "superfast", "-bsf:v", "setts=pts=PTS*2:dts=DTS*2"]
+    args = kept
+os.execv({ffmpeg!r}, ["ffmpeg", *args])
+"""
+
+
+def test_nvenc_pieces_that_do_not_join_are_made_again_by_libx264(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = make_long_gop_clip(tmp_path / "clip.mp4", [6.2, 13.4, 4.8], bframes=("-bf", "0"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "ffmpeg"
+    fake.write_text(OFF_GRID_NVENC.format(python=sys.executable, ffmpeg=shutil.which("ffmpeg")))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    spans = [Span(1.0, 5.0), Span(6.2, 21.0)]
+    out = tmp_path / "cut.mp4"
+    plan = smart_cut(
+        clip.path, spans, out, tmp_path, lambda f, m: None, has_audio=True, encoder="h264_nvenc"
+    )
+    assert plan.encoder == "libx264"
+    assert plan.encoder_note.startswith("h264_nvenc did not join: ")
+    assert "even rate" in plan.encoder_note
+    wanted = [f for s in spans for f in range(round(s.start * FPS), round(s.end * FPS))]
+    assert frame_numbers(out) == wanted
 
 
 def test_libx264_pieces_say_so(tmp_path: Path) -> None:

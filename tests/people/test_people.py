@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from people.models import Character, FaceAppearance, Speaker, SpeakerTurn
 from people.stages.faces import cover, nearest_candidates, sample_frames
 from people.stages.speakers import _excerpts
 from people.voices import select_device as voice_device
-from tests.fixtures_people import PeopleClip, place
+from tests.fixtures_people import HEIGHT, WIDTH, PeopleClip, place
 
 FACE_STAGES = ["probe", "shots", "keyframes", "faces"]
 
@@ -406,6 +407,47 @@ def test_more_frames_per_scene_come_from_the_pass_candidates(
     faces = done.metadata["faces"]
     assert faces["frames"] > 5 * 3 and faces["held"] >= 4
     assert faces["searched"] + faces["held"] == 5 * 3
+
+
+def sideways_clip(folder: Path, photos: dict[str, Any]) -> Path:
+    """Three 3-second shots: Grace Hopper filmed on a phone held upright and stored a quarter
+    turn off (ffmpeg ``transpose=1``, clockwise), the astronaut upright, Hopper stored turned
+    the other way (``transpose=2``)."""
+    import cv2
+
+    portrait = np.full((WIDTH, HEIGHT, 3), 90, dtype=np.uint8)  # 360 wide, 640 tall
+    scaled = cv2.resize(photos["hopper"], (HEIGHT, round(HEIGHT * 600 / 512)))
+    portrait[40 : 40 + scaled.shape[0]] = scaled[: WIDTH - 40]
+    astronaut = place(photos["astronaut"], height=HEIGHT, x=40, y=0, background=(90, 90, 90))
+    pictures = [(portrait, "transpose=1"), (astronaut, "null"), (portrait, "transpose=2")]
+    args, filters = ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error"], []
+    for i, (picture, turn) in enumerate(pictures):
+        png = folder / f"shot{i}.png"
+        cv2.imwrite(str(png), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+        args += ["-loop", "1", "-framerate", "25", "-t", "3", "-i", str(png)]
+        filters.append(f"[{i}:v]{turn},setsar=1[v{i}]")
+    path = folder / "sideways.mp4"
+    args += ["-filter_complex", ";".join(filters) + ";[v0][v1][v2]concat=n=3:v=1:a=0[v]"]
+    args += ["-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    subprocess.run([*args, str(path)], check=True)
+    return path
+
+
+@pytest.mark.django_db
+def test_faces_found_only_sideways_leave_the_turn_of_their_scene(
+    user: Any, face_photos: dict[str, Any], tmp_path: Path
+) -> None:
+    """The turn that shows a sideways scene's faces upright is kept with its appearances, for
+    the vision stages: 270 degrees undoes ffmpeg's clockwise transpose, 90 its counter-clockwise
+    one; an upright scene has no turn."""
+    done = run_analysis(user, sideways_clip(tmp_path, face_photos), FACE_STAGES)
+    pks = scene_pks(done)
+    assert len(pks) == 3
+    assert all(characters_per_scene(done))  # a face in every scene
+    assert selectors.scene_turns_by_scene(done) == {pks[0]: 270, pks[2]: 90}
+    assert done.metadata["faces"]["turned_scenes"] == 2
+    hopper = FaceAppearance.objects.filter(scene_id=pks[0]).get()
+    assert hopper.turn == 270 and hopper.x >= 0 and hopper.x + hopper.w <= WIDTH  # stored frame
 
 
 def appearances(analysis: Analysis) -> list[tuple[int, float, int, int, int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from analysis.services import video_create_from_path
 from vision import search as search_module
 from vision.models import SceneCaption, SceneEmbedding, SceneIndex, SceneObjects, SceneText
 
+SHARED = Path(os.environ.get("SHARED_MEDIA", Path(__file__).parents[3] / "shared" / "media"))
 BASE_STAGES = ["probe", "shots", "keyframes", "audio", "transcript"]
 VISION_STAGES = ["embeddings", "objects", "ocr", "captions", "scene_index"]
 CATS = set(range(281, 286))
@@ -257,3 +259,30 @@ def test_the_search_box_is_on_the_library_and_analysis_pages(
     assert 'data-analysis=""' in library  # the library searches every video
     page = owner_client.get(f"/analyses/{analysis.pk}/").content.decode()
     assert f'data-analysis="{analysis.pk}"' in page and 'data-testid="search-scope"' in page
+
+
+@pytest.mark.django_db
+def test_a_scene_stored_on_its_side_is_looked_at_upright(user: Any) -> None:
+    """The shared rotated clip: a computer screen filmed sideways (its rotation metadata
+    applied, as editors see it). Its faces are found only turned, so the faces stage keeps the
+    turn, and the tag pass looks at the scene turned the same way: the screen is named. As
+    stored, the same keyframe shows the network no screen."""
+    from people.selectors import scene_turns_by_scene
+    from vision import vocabulary
+    from vision.keyframes import read_scene_rgb
+    from vision.looks import look_at_scenes
+
+    path = SHARED / "shots" / "issue-134-rotate.mp4"
+    if not path.exists():
+        pytest.skip("no shared media")
+    video = video_create_from_path(owner=user, path=path)
+    stages = ["probe", "shots", "keyframes", "faces", "embeddings", "objects"]
+    done = run(video, stages=stages)
+    first = scene_rows(done)[0]
+    assert first.end_time == pytest.approx(3.75, abs=0.1)
+    assert scene_turns_by_scene(done).get(first.pk) in (90, 270)
+    tags = SceneObjects.objects.get(scene=first).tags
+    assert "screen" in [t["label"] for t in tags]
+    looks = look_at_scenes([read_scene_rgb(first, video.width)], "cpu", 16)[0]
+    as_stored = vocabulary.sure_words(vocabulary.word_scores([look.windows for look in looks]))
+    assert "screen" not in [t["label"] for t in as_stored]

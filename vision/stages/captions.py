@@ -12,7 +12,7 @@ from vision import captioning, describer, people_link
 from vision.choice import caption_choice
 from vision.conf import setting
 from vision.devices import stage_device
-from vision.keyframes import batches, read_rgb
+from vision.keyframes import batches
 from vision.models import CaptionSource, SceneCaption, SceneObjects, SceneText
 from vision.stages.common import (
     record_model,
@@ -20,6 +20,7 @@ from vision.stages.common import (
     run_scenes,
     set_metadata,
     stage_enabled,
+    upright_rgb,
 )
 
 logger = logging.getLogger(__name__)
@@ -79,9 +80,9 @@ def model_captions(ctx: StageContext, scenes: list[Scene], name: str) -> list[st
     ctx.report(0.05, f"Loading the captioning model ({name})")
     captioning.load_captioner(config)
     texts, progress = [], ProgressThrottle(ctx.report)
-    width = ctx.analysis.video.width
     for batch in batches(scenes, config.batch_size):
-        texts.extend(captioning.generate_captions([read_rgb(s, width) for s in batch], config))
+        images = [upright_rgb(ctx, s) for s in batch]
+        texts.extend(captioning.generate_captions(images, config))
         progress(0.1 + 0.8 * len(texts) / len(scenes), f"Captioned {len(texts)} keyframes")
     return texts
 

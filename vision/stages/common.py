@@ -8,7 +8,7 @@ Heavy libraries are imported inside the functions they serve.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
@@ -17,7 +17,10 @@ from analysis.pipeline.base import StageContext
 from analysis.pipeline.stages.common import in_scope, scene_scope
 from videoanalyzer.progress import ProgressThrottle
 from vision.conf import as_list, setting
-from vision.keyframes import batches, read_rgb, read_scene_rgb, scenes_with_keyframes
+from vision.keyframes import batches, read_rgb, read_scene_rgb, scenes_with_keyframes, upright
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MOBILENET = "mobilenet_v2"
 
@@ -66,6 +69,25 @@ def record_model(ctx: StageContext, field: str, model: str | None, reason: str) 
     set_metadata(ctx, vision_models=models)
 
 
+def scene_turns(ctx: StageContext) -> dict[int, int]:
+    """Scene pk -> degrees clockwise that show the scene upright (``people_link.scene_turns``:
+    footage stored on its side, where the faces stage found faces only turned), once per run.
+    A network trained on upright pictures sees a sideways screen as a vending machine; which
+    way to turn cannot be told from the network's own confidence (it picks wrong turns on
+    upright scenes: bench/RESULTS.md, section "vision-cost"), so the faces decide."""
+    if "turns" not in ctx.shared:
+        from vision import people_link
+
+        ctx.shared["turns"] = people_link.scene_turns(ctx.analysis)
+    return dict(ctx.shared["turns"])
+
+
+def upright_rgb(ctx: StageContext, scene: Scene) -> np.ndarray:
+    """The scene's keyframe as RGB, turned upright where its footage lies on its side."""
+    image = read_rgb(scene, ctx.analysis.video.width)
+    return upright(image, scene_turns(ctx).get(scene.pk, 0))
+
+
 def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[str, Any]:
     """Per scene pk, computed once per run from one MobileNetV2 pass over each whole frame
     (:func:`vision.looks.look_at_scenes`): the keyframe's centre embedding (``embeddings``) and
@@ -98,7 +120,11 @@ def _look_at(
     from vision.vocabulary import is_black_and_white, word_scores
 
     width, size = ctx.analysis.video.width, int(setting("VISION_BATCH_SIZE"))
-    frames = [read_scene_rgb(scene, width) for scene in batch]
+    turns = scene_turns(ctx)
+    frames = [
+        [upright(image, turns.get(scene.pk, 0)) for image in read_scene_rgb(scene, width)]
+        for scene in batch
+    ]
     for scene, images, looks in zip(
         batch, frames, look_at_scenes(frames, device, size), strict=True
     ):
@@ -113,7 +139,6 @@ def clip_embeddings(ctx: StageContext, scenes: list[Scene], name: str, device: s
 
     key = f"clip:{name}"
     if key not in ctx.shared:
-        width = ctx.analysis.video.width
-        vectors = embed_images([read_rgb(s, width) for s in scenes], name, device)
+        vectors = embed_images([upright_rgb(ctx, s) for s in scenes], name, device)
         ctx.shared[key] = dict(zip([s.pk for s in scenes], vectors, strict=True))
     return ctx.shared[key]
