@@ -228,7 +228,6 @@ HALF_LIFE = 30.0
 WARM_UP = 3.0  # seconds of a stage's latest work before its own pace counts
 LIVE_SHARE = 0.2  # share of its work a stage must have done in them
 MEASURED = 5.0  # seconds of this attempt's measured work before a time left is given
-TRUST_AT = 0.15  # share of its work done at which a stage's own pace counts as much as its cost
 
 
 class PlannedStage(Protocol):
@@ -268,14 +267,16 @@ class Work:
 class TimeLeft:
     """The time left of one attempt, from the expected seconds of its stages still to do.
 
-    The learnt costs are scaled by the pace this attempt shows against them: its finished
-    stages, and its stages in progress by their latest work (the second half of their time so
-    far: a stage's first seconds in a fresh process load models and compile kernels, a
-    resumed stage may jump over work kept from before), the latest work counting most
-    (``HALF_LIFE``). A stage's loading is the least foreseeable part of its cost (disk cache,
-    compiled kernels kept or not), so a stage run cold counts for its work's share of its
-    cost only. No time left is given before ``MEASURED`` seconds of such work: a fresh
-    process's start is not the run's pace.
+    The learnt costs are scaled by the pace this attempt's finished stages showed against
+    them, the latest counting most (``HALF_LIFE``, so a change of the machine's load is
+    followed); a stage run cold counts for its work's share of its cost only (its loading is
+    the least foreseeable part: disk cache, compiled kernels kept or not). A stage in progress
+    blends its cost with its own latest pace: since the middle of its time so far, or since
+    its first progress when that came later (a stage's first seconds in a fresh process load
+    models and compile kernels; a resumed stage may jump over work kept from before). No time
+    left is given before ``MEASURED`` seconds of this attempt's work were seen (finished
+    stages, or stages in progress past their start): a fresh process's start is not the
+    run's pace.
 
     Args:
         stages: the run's stages in pipeline order.
@@ -380,15 +381,16 @@ class TimeLeft:
         return sum(w.weight for w in [*self._finished, *self._live.values()])
 
     def pace(self) -> float:
-        """Seconds this attempt takes for an expected second: the log ratios of its measured
-        work, weighed by their seconds and by how recent they are, with the whole attempt's
-        (pulled towards 1 until ``PRIOR_SECONDS`` were seen) as the prior. Each ratio counts
-        within ``PACE_LIMITS``: one stage the history mispriced badly must not set the pace of
-        all the others."""
-        work = [*self._finished, *self._live.values()]
+        """Seconds this attempt takes for an expected second: the log ratios of its finished
+        stages, weighed by their seconds and by how recent they are, pulled towards the
+        history's (1) until ``PRIOR_SECONDS`` were seen. Each ratio counts within
+        ``PACE_LIMITS``: one stage the history mispriced badly must not set the pace of all
+        the others. (The stages in progress count for their own time left only: their
+        fractions move unevenly, a stage's first tenth is seldom a tenth of its time.)"""
+        work = self._finished
         weights = [w.weight * 0.5 ** (max(0.0, self._now - w.at) / HALF_LIFE) for w in work]
         recent = sum(weight * w.ratio for weight, w in zip(weights, work, strict=True))
-        # The history's pace (1) weighs less as this attempt's work adds up.
+        # The history's pace weighs less as this attempt's work adds up.
         prior = PRIOR_SECONDS**2 / (PRIOR_SECONDS + sum(w.weight for w in work))
         return math.exp(recent / (sum(weights) + prior))
 
@@ -415,22 +417,17 @@ class TimeLeft:
 
     def _left_of(self, going: Going, pace: float) -> float:
         """A stage in progress: what its cost leaves, blended with what its own latest pace
-        leaves as its fraction grows. A stage that shows no progress lately and has run
-        (nearly) as long as its cost is not done yet: it is taken to need a share of the time
-        it has run (stages that report seldom, such as the transcript's batches, would
+        leaves as its fraction grows (sooner once it has run past its cost). A stage that has
+        run (nearly) as long as its cost is not done yet: it is taken to need a share of the
+        time it has run (stages that report seldom, such as the transcript's batches, would
         otherwise be 0 s from done for as long as they overrun)."""
-        expected, fraction = self.expected[going.name] * pace, going.fraction
-        stuck = max(expected - going.elapsed, OVERRUN * going.elapsed)
-        if fraction <= 0.0:
-            return stuck
-        from_cost = self._work_cost(going.name) * pace * (1.0 - fraction)
-        if self.load.get(going.name):  # its loading may be still to come
-            from_cost = max(from_cost, expected - going.elapsed)
+        expected = self.expected[going.name] * pace
+        from_cost = max(expected - going.elapsed, OVERRUN * going.elapsed)
         worked, share = self._latest(going)
-        if worked <= 0 or share <= 0:
-            return max(from_cost, stuck)
-        from_pace = worked * (1.0 - fraction) / share
-        trust = fraction / (fraction + TRUST_AT * (1.0 - fraction))
+        if going.fraction <= 0.0 or worked <= 0 or share <= 0:
+            return from_cost
+        from_pace = worked * (1.0 - going.fraction) / share
+        trust = going.fraction if going.elapsed <= expected else max(going.fraction, 0.5)
         return trust * from_pace + (1.0 - trust) * from_cost
 
 
