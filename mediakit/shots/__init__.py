@@ -124,7 +124,8 @@ def detect_cuts(
 
     def report(fraction: float, message: str) -> None:
         if progress is not None:
-            progress(0.9 * pass_share(fraction, time.perf_counter() - started, detector), message)
+            share = pass_share(fraction, time.perf_counter() - started, detector, expected_frames)
+            progress(0.9 * share, message)
 
     def waiting(backlog: Backlog) -> None:
         left = backlog.given - backlog.done
@@ -143,18 +144,20 @@ def detect_cuts(
     return detector.cuts(times), times
 
 
-def pass_share(decoded: float, elapsed: float, detector: Any) -> float:
-    """The pass's share done, ``decoded`` of the frames read in ``elapsed`` seconds: in time,
-    not frames. The network works beside the decoder on the windows it is handed, one after
-    another; where it falls behind, the pass ends when its queue does (the frames it will be
-    handed projected from those handed so far), and the share is the time spent over the time
-    spent and left."""
+def pass_share(decoded: float, elapsed: float, detector: Any, frames: int = 1) -> float:
+    """The pass's share done, ``decoded`` of its ``frames`` read in ``elapsed`` seconds: in
+    time, not frames. The network works beside the decoder on the windows it is handed, one
+    after another; where it falls behind, the pass ends when its queue does (the frames it
+    will be handed projected from those handed so far), and the share is the time spent over
+    the time spent and left. Until the network finished a window, its frames are taken to
+    cost what the decoder's do."""
     backlog: Backlog | None = detector.backlog() if hasattr(detector, "backlog") else None
-    if backlog is None or decoded <= 0 or elapsed <= 0:
+    if backlog is None or backlog.given == 0 or decoded <= 0 or elapsed <= 0:
         return decoded
-    network_left = backlog.seconds_left(backlog.given / decoded)
-    if network_left is None:  # no window done yet: its pace is not known
-        return decoded
+    given = backlog.given / decoded
+    network_left = backlog.seconds_left(given)
+    if network_left is None:
+        network_left = (given - backlog.done) * elapsed / max(1.0, decoded * frames)
     decode_left = elapsed * (1.0 - decoded) / decoded
     return min(decoded, elapsed / (elapsed + max(decode_left, network_left)))
 
