@@ -9,8 +9,9 @@ faces for the "person" tag). The rotated clip is read with its rotation applied,
 text stands on its side, as cut into ``story_dev_01.mp4``; where faces are found only turned
 (:func:`count_faces`), the tag frames are turned the same way, as the stages turn them.
 On-screen text is read as the ocr stage reads it (:func:`vision.ocr.read_scene`): from the two
-frames and up to 6 more spread over a 0.5 s grid of the scene (the stage asks the decode pass
-for pictures that often).
+frames and up to 6 more spread over a 0.5 s grid starting at the scene's cut (the stage asks
+the decode pass for pictures that often, and the pass starts its grid again at each cut:
+:func:`text_grid`).
 
 Figures (all per scene unless said otherwise):
 
@@ -102,6 +103,16 @@ def read_frame(path: Path, time_s: float) -> Any:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def text_grid(start: float, end: float) -> list[float]:
+    """The times of a scene's frames searched for text besides its two: the decode pass keeps
+    a picture every ``TEXT_STEP`` seconds on a grid that starts again at each cut
+    (``mediakit.framestore.KeyframeCandidates``), and the ocr stage spreads at most
+    ``MAX_TEXT_FRAMES`` of them over the scene."""
+    steps = range(1, int((end - start) / TEXT_STEP) + 1)
+    grid = [start + k * TEXT_STEP for k in steps if start + k * TEXT_STEP < end - 0.1]
+    return grid[:: max(1, -(-len(grid) // MAX_TEXT_FRAMES))]
+
+
 def load_scenes(media: Path) -> list[Scene]:
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
     scenes = []
@@ -109,11 +120,7 @@ def load_scenes(media: Path) -> list[Scene]:
         for number, shot in enumerate(info["shots"]):
             start, end = shot["span"]
             times = [(start + end) / 2, min(end - 0.05, start + 1.0)]
-            steps = range(int(start / TEXT_STEP) + 1, int(end / TEXT_STEP) + 1)
-            grid = [k * TEXT_STEP for k in steps if start + 0.1 < k * TEXT_STEP < end - 0.1]
-            grid = grid[
-                :: max(1, -(-len(grid) // MAX_TEXT_FRAMES))
-            ]  # as the ocr stage spreads them
+            grid = text_grid(start, end)
             path = media / "shots" / clip
             frames = [read_frame(path, t) for t in times]
             text_frames = [read_frame(path, t) for t in grid]
@@ -135,13 +142,13 @@ def cpu_seconds() -> float:
 def run_new(scene: Scene, workdir: Path) -> None:
     from vision import ocr, vocabulary
     from vision.keyframes import upright
-    from vision.looks import look_at_scenes
+    from vision.looks import look_at_scenes, scores_of
 
     scene.faces, scene.turn = count_faces(scene.face_frames)
     frames = [upright(frame, scene.turn) for frame in scene.frames]  # as the stages turn them
     start = cpu_seconds()
     looks = look_at_scenes([frames], "cpu", 16)[0]  # as the stages look
-    scores = vocabulary.word_scores([look.windows for look in looks])
+    scores = scores_of(looks)
     scene.tag_seconds, scene.looks = cpu_seconds() - start, len(looks)
     bgr = [frame[..., ::-1].copy() for frame in [*scene.frames, *scene.grid]]
     lines = ocr.read_scene(bgr, "rus+eng", workdir)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vision.mobilenet import INPUT_SIZE, STRIDE, FrameLook, look_at_frames
-from vision.vocabulary import WORDS, open_words, peak_windows, word_scores
+from vision.vocabulary import WORDS, open_words, peak_windows, wants_parts, word_scores
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,15 +24,20 @@ MARGIN_CELLS = 1  # feature-map cells (32 px at 224) kept beyond the windows to 
 def look_at_scenes(frames: list[list[np.ndarray]], device: str, size: int) -> list[list[FrameLook]]:
     """Per scene (its keyframe, then maybe the frame 1 s in, RGB), the looks taken: the
     keyframe's, then the second frame's where the keyframe left a word open."""
-    first = look_at_frames([images[0] for images in frames], device, size)
+    first = look_at_frames([images[0] for images in frames], device, size, wants_parts)
     views = {
         k: view
         for k, (images, look) in enumerate(zip(frames, first, strict=True))
         if len(images) > 1 and (view := second_view(images[1], look)) is not None
     }
-    looks = look_at_frames(list(views.values()), device, size)
+    looks = look_at_frames(list(views.values()), device, size, wants_parts)
     second = dict(zip(views, looks, strict=True))
     return [[look, *([second[k]] if k in second else [])] for k, look in enumerate(first)]
+
+
+def scores_of(looks: list[FrameLook]) -> dict[str, float]:
+    """The words' scores over a scene's looks (:func:`vision.vocabulary.word_scores`)."""
+    return word_scores([look.windows for look in looks], [look.parts for look in looks])
 
 
 def second_view(image: np.ndarray, keyframe: FrameLook) -> np.ndarray | None:
@@ -40,7 +45,7 @@ def second_view(image: np.ndarray, keyframe: FrameLook) -> np.ndarray | None:
     open: along the longer side, from the first to the last window where an open word
     peaked on the keyframe, ``MARGIN_CELLS`` wider on each side (all of it for a word of the
     whole frame)."""
-    words = open_words(word_scores([keyframe.windows]))
+    words = open_words(scores_of([keyframe]))
     if not words:
         return None
     if any(WORDS[k].whole for k in words):

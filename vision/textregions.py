@@ -27,6 +27,7 @@ MAX_REGIONS = 1500  # a frame of pure texture: the tallest regions are kept (pai
 HEIGHT_RATIO = 1.5  # neighbouring letters differ in height by at most this factor
 MISALIGNMENT = 0.35  # and in their middles by at most this share of their height
 SPACING = 1.0  # and are at most this many letter heights apart
+EVEN = 0.12  # letters "even": tops and bottoms within this share of their height of each other
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TextLine:
     box: Box
     letters: int
     vertical: bool  # the line runs top to bottom (text standing on its side)
+    even: bool = False  # its letters are of one height and stand on one line, as print does
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ def find_lines(image: np.ndarray) -> FrameText:
     tallest = MAX_LETTER_SHARE * min(grey.shape[:2])
     found = []
     for vertical in (False, True):
-        for box, letters in chain(boxes, vertical, tallest):
+        for box, letters, even in chain(boxes, vertical, tallest):
             full = tuple(round(v / factor) for v in box)
-            found.append(TextLine(full, letters, vertical))  # type: ignore[arg-type]
+            found.append(TextLine(full, letters, vertical, even))  # type: ignore[arg-type]
     return FrameText(found, float(cv2.Laplacian(grey, cv2.CV_32F).var()))
 
 
@@ -96,8 +98,8 @@ def letter_boxes(grey: np.ndarray) -> np.ndarray:
     return boxes
 
 
-def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, int]]:
-    """Letter boxes chained into lines, each as (box, letters); ``vertical``: chained top
+def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, int, bool]]:
+    """Letter boxes chained into lines, each as (box, letters, even); ``vertical``: chained top
     to bottom (the boxes are transposed, chained left to right, and transposed back).
     ``tallest``: the tallest letter, in the boxes' pixels."""
     import numpy as np
@@ -127,8 +129,20 @@ def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, 
         x0, y0 = members[:, :2].min(axis=0)
         x1, y1 = (members[:, :2] + members[:, 2:]).max(axis=0)
         box = (int(y0), int(x0), int(y1 - y0), int(x1 - x0)) if vertical else None
-        lines.append((box or (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), letters))
+        lines.append(
+            (box or (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), letters, _even(members))
+        )
     return lines
+
+
+def _even(members: np.ndarray) -> bool:
+    """Whether a chain's boxes share their top and their bottom (capitals, digits, a word's
+    x-height letters): print does, a row of blurred lights or leaves seldom."""
+    import numpy as np
+
+    tops, bottoms = members[:, 1], members[:, 1] + members[:, 3]
+    height = float(members[:, 3].max())
+    return bool(np.ptp(tops) <= EVEN * height and np.ptp(bottoms) <= EVEN * height)
 
 
 def _neighbours(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

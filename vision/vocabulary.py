@@ -32,6 +32,9 @@ MIN_LIT_SHARE = 0.2  # a frame this much of which is dark says nothing about col
 # A keyframe word at this share of its threshold or more gets the scene's second frame looked
 # at (:func:`open_words`; bench/RESULTS.md, section "vision-cost").
 SECOND_LOOK_SHARE = 0.75
+# A frame is classified in part windows too (``Word.small``) where some such word has at
+# least this share of its threshold in a whole-height window: elsewhere they could not lift it.
+PART_GATE_SHARE = 0.2
 
 
 def _ids(*parts: int | range) -> frozenset[int]:
@@ -53,6 +56,10 @@ class Word:
     # Said of the whole frame, not of a thing in it: scored in the window where it shows
     # least, so that every part of the frame must show it (a surface filling the picture).
     whole: bool = False
+    # Also scored in part windows (``vision.mobilenet.PART_CELLS``, 5/7 of the frame's height):
+    # a thin object one sees through (a bicycle by a wall) fills little of a whole-height
+    # window, and its classes come through only in a window tighter around it.
+    small: bool = False
 
 
 CARS = _ids(407, 436, 468, 511, 609, 627, 656, 661, 717, 734, 751, 817, 573, 479, 581)
@@ -125,8 +132,10 @@ WORDS: tuple[Word, ...] = (
     Word("bus", "автобус", BUSES),
     Word("truck", "грузовик", VANS_TRUCKS - BUSES),
     # The network is unsure of real street bicycles (a bollard or a fence in front) but
-    # gives bicycle classes next to nothing anywhere else: a low threshold is still safe.
-    Word("bicycle", "велосипед", BICYCLES, 0.15),
+    # gives bicycle classes next to nothing anywhere else: a low threshold is still safe, in
+    # part windows too (bench/RESULTS.md, section "vision-cost": at most 0.03 on the pieces
+    # of the story videos and the labelled scenes that show none).
+    Word("bicycle", "велосипед", BICYCLES, 0.15, small=True),
     Word("motorcycle", "мотоцикл", MOTORBIKES),
     Word("train", "поезд", TRAINS),
     Word("boat", "лодка", BOATS),
@@ -224,22 +233,43 @@ def clip_tags(ranked: list[tuple[str, float]], min_probability: float) -> list[d
     ]
 
 
-def word_scores(frames: Sequence[Any]) -> dict[str, float]:
+def word_scores(
+    frames: Sequence[Any], parts: Sequence[Any | None] | None = None
+) -> dict[str, float]:
     """Each word's score: per frame, its classes' pooled probability in the window that shows
     it most (least for a word of the whole frame) (a frame's class probabilities, or one row
-    per window from :func:`vision.mobilenet.run_windows`), averaged over the frames."""
+    per window from :func:`vision.mobilenet.run_windows`), averaged over the frames. A small
+    word (``Word.small``) takes the best of those and of the frame's part windows, where
+    ``parts`` has them (one array or None per frame, :attr:`vision.mobilenet.FrameLook.parts`)."""
     import numpy as np
 
     if len(frames) == 0:
         return {}
-    members, whole = _membership(), _whole()
+    members, whole, small = _membership(), _whole(), _small()
     pooled = [
         np.asarray(frame, dtype=np.float64).reshape(-1, members.shape[0]) @ members
         for frame in frames
     ]
     best = [np.where(whole, words.min(axis=0), words.max(axis=0)) for words in pooled]
+    for frame, part in zip(best, parts or [], strict=False):
+        if part is not None:
+            lifted = (np.asarray(part, dtype=np.float64) @ members).max(axis=0)
+            frame[small] = np.maximum(frame[small], lifted[small])
     mean = np.mean(best, axis=0)
     return {w.en: float(score) for w, score in zip(WORDS, mean, strict=True)}
+
+
+def wants_parts(windows: Any) -> bool:
+    """Whether a frame (its whole-height windows' class probabilities) is worth classifying
+    in part windows: some small word has ``PART_GATE_SHARE`` of its threshold in a window."""
+    import numpy as np
+
+    small = _small()
+    if not small.any():
+        return False
+    pooled = (np.asarray(windows, dtype=np.float64) @ _membership()[:, small]).max(axis=0)
+    floor = PART_GATE_SHARE * np.array([w.min_score for w in WORDS if w.small])
+    return bool((pooled >= floor).any())
 
 
 def open_words(scores: Mapping[str, float]) -> list[int]:
@@ -268,6 +298,14 @@ def _whole() -> np.ndarray:
     import numpy as np
 
     return np.array([w.whole for w in WORDS])
+
+
+@functools.cache
+def _small() -> np.ndarray:
+    """(words,): True for the words also scored in part windows."""
+    import numpy as np
+
+    return np.array([w.small for w in WORDS])
 
 
 @functools.cache

@@ -106,10 +106,12 @@ def real_words(words: list[tuple[str, float]]) -> list[str]:
     known = [word for word in lettered if is_known(word) or ADDRESS.match(word)]
     if not known or len(known) < MIN_KNOWN_SHARE * len(lettered):
         return []
-    return [raw.strip(JUNK_EDGES) for raw, word, c in tokens if _keep(word, c)]
+    return [raw.strip(JUNK_EDGES) for raw, word, c in tokens if keep(word, c)]
 
 
-def _keep(token: str, confidence: float) -> bool:
+def keep(token: str, confidence: float) -> bool:
+    """Whether a word of a kept line is shown: a dictionary word, a number, an address, or
+    a confidently read word that could be a name."""
     if is_known(token) or NUMBER.match(token) or ADDRESS.match(token):
         return True
     return confidence >= UNKNOWN_MIN_CONFIDENCE and wordlike(token)

@@ -248,3 +248,55 @@ def test_the_frame_with_the_most_text_is_read(banner_png: Path, tmp_path: Path) 
     lines = ocr.read_scene([blank, banner, blank], "rus+eng", tmp_path)
     assert [line.text for line in lines] == list(BANNER_LINES)
     assert ocr.read_scene([blank], "rus+eng", tmp_path) == []
+
+
+def test_part_windows_lift_only_the_small_words() -> None:
+    """A bicycle (small word) and cars come through in a part window only: the bicycle is
+    lifted to it, the car stays at its whole-height score."""
+    whole = np.stack([probabilities(c671=0.05, c436=0.1), probabilities()])
+    part = np.stack([probabilities(c671=0.3, c436=0.6)])  # mountain bike, station wagon
+    plain = vocabulary.word_scores([whole])
+    lifted = vocabulary.word_scores([whole], [part])
+    assert plain["bicycle"] == pytest.approx(0.05) and lifted["bicycle"] == pytest.approx(0.3)
+    assert lifted["car"] == pytest.approx(plain["car"])
+    # Only a frame where a small word already shows a little is worth its part windows.
+    assert vocabulary.wants_parts(whole) and not vocabulary.wants_parts(np.stack([whole[1]]))
+
+
+SHARED = Path(__file__).parents[3] / "shared" / "media"
+
+
+def shared_frames(clip: str, seconds: list[float]) -> list[np.ndarray]:
+    import os
+
+    import cv2
+
+    path = Path(os.environ.get("SHARED_MEDIA", SHARED)) / "shots" / clip
+    if not path.exists():
+        pytest.skip(f"no shared clip {clip}")
+    capture, frames = cv2.VideoCapture(str(path)), []
+    for at in seconds:
+        capture.set(cv2.CAP_PROP_POS_MSEC, at * 1000)
+        ok, frame = capture.read()
+        assert ok
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
+
+
+def test_a_bicycle_behind_a_bollard_is_named_from_part_windows() -> None:
+    """The shared bikes clip's last shot (a bicycle parked by a wall, a bollard in front):
+    no whole-height window is sure of it, a part window is; package photos without a bicycle
+    are not even classified in part windows."""
+    from vision.looks import look_at_scenes, scores_of
+
+    frames = shared_frames("bikes.mp4", [8.74, 8.48])  # the keyframe and 1 s in, as stored
+    looks = look_at_scenes([frames], "cpu", 4)[0]
+    assert all(look.parts is not None for look in looks)
+    assert vocabulary.word_scores([look.windows for look in looks])["bicycle"] < 0.15
+    assert "bicycle" in words(vocabulary.sure_words(scores_of(looks)))
+    photos = [sample_image(name) for name in ("chelsea", "coffee", "rocket", "astronaut")]
+    assert all(
+        look.parts is None
+        for look in mobilenet.look_at_frames(photos, parts=vocabulary.wants_parts)
+    )

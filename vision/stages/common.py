@@ -116,8 +116,8 @@ def image_outputs(ctx: StageContext, scenes: list[Scene], device: str) -> dict[s
 def _look_at(
     ctx: StageContext, batch: list[Scene], device: str, result: dict[str, dict[int, Any]]
 ) -> None:
-    from vision.looks import look_at_scenes
-    from vision.vocabulary import is_black_and_white, word_scores
+    from vision.looks import look_at_scenes, scores_of
+    from vision.vocabulary import is_black_and_white
 
     width, size = ctx.analysis.video.width, int(setting("VISION_BATCH_SIZE"))
     turns = scene_turns(ctx)
@@ -130,7 +130,7 @@ def _look_at(
     ):
         result["embeddings"][scene.pk] = looks[0].embedding
         result["probabilities"][scene.pk] = looks[0].centre[None]  # the second may be a part
-        result["words"][scene.pk] = word_scores([look.windows for look in looks])
+        result["words"][scene.pk] = scores_of(looks)
         result["grey"][scene.pk] = is_black_and_white(images)
 
 
