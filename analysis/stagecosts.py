@@ -227,7 +227,9 @@ def scenes_per_second(history: int = HISTORY, before: datetime | None = None) ->
 HALF_LIFE = 30.0
 WARM_UP = 3.0  # seconds of a stage's latest work before its own pace counts
 LIVE_SHARE = 0.2  # share of its work a stage must have done in them
-MEASURED = 5.0  # seconds of this attempt's measured work before a time left is given
+# Seconds of this attempt's latest work on its stages in progress before a time left is given
+# (else once it finished a stage).
+MEASURED = 5.0
 
 
 class PlannedStage(Protocol):
@@ -274,9 +276,8 @@ class TimeLeft:
     blends its cost with its own latest pace: since the middle of its time so far, or since
     its first progress when that came later (a stage's first seconds in a fresh process load
     models and compile kernels; a resumed stage may jump over work kept from before). No time
-    left is given before ``MEASURED`` seconds of this attempt's work were seen (finished
-    stages, or stages in progress past their start): a fresh process's start is not the
-    run's pace.
+    left is given before this attempt finished a stage or saw ``MEASURED`` seconds of such
+    latest work: a fresh process's start is not the run's pace.
 
     Args:
         stages: the run's stages in pipeline order.
@@ -400,7 +401,7 @@ class TimeLeft:
         going = list(going)
         self._now = self._at(at)
         self._observe(going, self._now)
-        if not self.known or self.measured() < MEASURED:
+        if not self.known or not (self._finished or self.measured() >= MEASURED):
             return None
         pace = self.pace()
         left = {g.name: self._left_of(g, pace) for g in going}
