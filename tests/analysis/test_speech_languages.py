@@ -17,6 +17,7 @@ from analysis.models import Analysis, Scene, TranscriptSegment, Video
 from analysis.pipeline import load_stages
 from analysis.pipeline.base import STAGES, StageContext
 from analysis.pipeline.speech.batched import Decoded, WordTiming, batches
+from analysis.pipeline.speech.encoded import Encoded, split
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.recognise import notes_on
 from analysis.pipeline.speech.sound import loudness
@@ -25,7 +26,14 @@ from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, hear
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
 from mediakit.probe import probe
-from tests.fixtures_media import Clip, make_clip, speak, speech_track
+from tests.fixtures_media import (
+    EN_SENTENCES,
+    RU_SENTENCE,
+    Clip,
+    make_clip,
+    speak,
+    speech_track,
+)
 
 CYRILLIC = re.compile(r"[\u0430-\u044f\u0451]+")
 
@@ -124,6 +132,29 @@ def test_speech_after_a_chunks_last_word_is_decoded_again() -> None:
     short = Decoded(chunk, " So", [WordTiming(" So", 5.0, 6.5, 0.9)])
     assert unheard_tail(short, heard_of(short, db)) == []
     assert unheard_tail(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
+
+
+def test_a_stretchs_encoder_output_is_cut_at_fifty_positions_a_second() -> None:
+    stretches = (Stretch(1.0, 2.0), Stretch(5.0, 5.5), Stretch(9.0, 10.0))
+    output = np.arange(1500, dtype=np.float32)[:, None].repeat(2, axis=1)  # row i holds i
+    window = Encoded(Chunk("", stretches, 0.0), output)
+    assert window.positions(stretches[1]) == (50, 75)  # after 1 s of packed speech
+    part = window.part([stretches[0], stretches[2]], "ru")
+    assert part.chunk == Chunk("ru", (stretches[0], stretches[2]), 0.0)
+    assert part.output[:, 0].tolist() == [*range(50), *range(75, 125)]
+
+
+def test_windows_of_one_language_are_decoded_whole_and_mixed_ones_packed_anew() -> None:
+    english = tuple(Stretch(i * 5.0, i * 5.0 + 4.0) for i in range(3))
+    mixed = (Stretch(20.0, 24.0), Stretch(25.0, 28.0), Stretch(30.0, 33.0))
+    windows = [Encoded(Chunk("", english, 0.0), "first"), Encoded(Chunk("", mixed, 0.0), "x")]
+    languages = {**dict.fromkeys(english, "en"), mixed[0]: "en", mixed[1]: "ru", mixed[2]: "en"}
+    whole, again = split(windows, languages)
+    assert whole == [Encoded(Chunk("en", english, 0.0), "first")]  # its encoder output reused
+    assert [(c.language, c.stretches) for c in again] == [
+        ("en", (mixed[0], mixed[2])),
+        ("ru", (mixed[1],)),
+    ]
 
 
 def tones(bursts: list[tuple[float, float, float]], seconds: float) -> Any:
@@ -272,6 +303,46 @@ def test_each_scene_is_transcribed_in_its_own_language(
     russian = alice.get(f"/api/analyses/{analysis.pk}/transcript.srt?language=ru")
     assert {c.language for c in parse_subtitles_text(russian.content.decode(), "srt")} == {"ru"}
     assert f'transcript-{analysis.pk}.ru.srt"' in russian["Content-Disposition"]
+
+
+LONG_ENGLISH = (
+    "The old lighthouse keeper climbed the narrow stairs every evening, lit the great lamp, "
+    "and watched the ships pass slowly along the rocky coast until morning.",
+    "In the spring the village held a market on the square, where farmers sold fresh bread, "
+    "cheese and honey, and children ran between the wooden stalls.",
+    "The train was late again, so the passengers waited on the cold platform, reading their "
+    "newspapers and drinking hot coffee from paper cups.",
+    "After the storm the fishermen repaired their nets on the beach, talking quietly about the "
+    "weather and the price of fish in the city.",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_russian_after_half_a_minute_of_english_is_transcribed_in_russian(
+    user: Any, media_dir: Path, tmp_path: Path
+) -> None:
+    # The first 30 s of speech are English only, so the speech is encoded once in time order
+    # and its languages detected on that encoder output; the second window holds English and
+    # Russian and is decoded language by language.
+    wavs = [speak(media_dir / f"long_en{i}.wav", text) for i, text in enumerate(LONG_ENGLISH)]
+    wavs += [
+        speak(media_dir / "after_ru.wav", RU_SENTENCE, voice="ru+f3"),
+        speak(media_dir / "after_en.wav", EN_SENTENCES[1]),
+    ]
+    shots = [(source, 11.0) for source in ("testsrc2", "smptebars", "rgbtestsrc") * 2]
+    clip = make_clip(media_dir / "english_then_russian.mp4", shots, speech_track(6, wavs, 11.0))
+    analysis = run_stages(user, clip, tmp_path)
+    scenes = list(Scene.objects.filter(analysis=analysis).order_by("index"))
+    audio = [scene_json(s)["audio_analysis"] for s in scenes]
+    assert [a["language"] for a in audio] == ["en", "en", "en", "en", "ru", "en"]
+    segments = list(TranscriptSegment.objects.filter(analysis=analysis).select_related("scene"))
+    said = {s.index: " ".join(g.text for g in segments if g.scene_id == s.pk) for s in scenes}
+    assert len(CYRILLIC.findall(said[4].lower())) >= 3, said[4]
+    assert {"stella", "things"} <= set(re.findall(r"\w+", said[5].lower())), said[5]
+    assert {"lighthouse", "market", "platform", "fishermen"} <= set(
+        re.findall(r"\w+", " ".join(said[i] for i in range(4)).lower())
+    ), said
 
 
 @pytest.mark.slow

@@ -108,7 +108,11 @@ class Decoder:
 
     def decode(self, chunks: list[Chunk]) -> list[Decoded]:
         """Text and word times of every chunk of one batch."""
-        encoded = self.model.encode(self.features(chunks))
+        return self.decode_encoded(chunks, self.model.encode(self.features(chunks)))
+
+    def decode_encoded(self, chunks: list[Chunk], encoded: Any) -> list[Decoded]:
+        """Text and word times of every chunk of one batch, given their encoder output (a
+        StorageView, one item per chunk, all of one length)."""
         prompts = [
             self.model.get_prompt(self.tokenizer(c.language), [], without_timestamps=True)
             for c in chunks
@@ -143,7 +147,12 @@ class Decoder:
             [{"tokens": tokens, "start": 0.0, "end": chunk.duration, "seek": 0}]
             for chunk, tokens in items
         ]
-        frames = [math.ceil(chunk.duration) * self.model.frames_per_second for chunk, _ in items]
+        # Mel frames per chunk (two per encoder position), no more than the encoder output has.
+        most = 2 * int(encoded.shape[1])
+        frames = [
+            min(most, math.ceil(chunk.duration) * self.model.frames_per_second)
+            for chunk, _ in items
+        ]
         self.model.add_word_timestamps(
             segments, self.tokenizer(language), encoded, frames, self.prepend, self.append, 0.0
         )

@@ -10,7 +10,7 @@ packed audio of one language with each chunk as one clip (``clip_timestamps``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,19 +158,32 @@ def decode(
     if not batch:
         yield from sequential(model, samples, chunks, db, progress)
         return
-    decoder, done, missed = Decoder(model, samples), 0.0, list[Chunk]()
+    decoder = Decoder(model, samples)
     mixed = str(model.model.device) == "cpu"
-    for group in batches(chunks, batch, mixed):
-        for decoded in decoder.decode(group):
-            heard = heard_of(decoded, db)
-            missed += unheard_tail(decoded, heard)
-            if heard is not None:
-                yield heard
-        done += sum(chunk.duration for chunk in group)
+    results = (found for group in batches(chunks, batch, mixed) for found in decoder.decode(group))
+    yield from finish(decoder, results, db, batch, progress)
+
+
+def finish(
+    decoder: Decoder,
+    results: Iterable[Decoded],
+    db: Any,
+    batch: int,
+    progress: Callable[[float], None],
+) -> Iterator[Heard]:
+    """Decoded chunks in film time, then once more the speech a chunk's text ended before (see
+    ``unheard_tail``); ``db``: the film's loudness (``sound.loudness``). A generator."""
+    done, missed = 0.0, list[Chunk]()
+    for decoded in results:
+        heard = heard_of(decoded, db)
+        missed += unheard_tail(decoded, heard)
+        if heard is not None:
+            yield heard
+        done += decoded.chunk.duration
         progress(done)
-    # Once more for the speech a chunk's text ended before (see ``unheard_tail``).
     tails = [(stretch, c.language) for c in missed for stretch in c.stretches]
     again = pack([stretch for stretch, _ in tails], [language for _, language in tails])
+    mixed = str(decoder.model.model.device) == "cpu"
     for group in batches(again, batch, mixed):
         for decoded in decoder.decode(group):
             heard = heard_of(decoded, db)
