@@ -216,6 +216,8 @@ def run(name: str) -> dict[str, Any]:
         "frames": result.frames,
         "searched": result.searched,
         "held": result.held,
+        "reused": result.reused,
+        "narrowed": result.narrowed,
         "turned": result.turned_scenes,
         "tracks": result.faces,
         "characters": len(result.clusters),

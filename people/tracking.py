@@ -87,6 +87,8 @@ class TrackingStats:
     detected: int = 0
     followed: int = 0
     held: int = 0
+    reused: int = 0  # anchors not searched: the picture of the scene's last, empty search
+    narrowed: int = 0  # anchors searched only where they differ from that picture
 
 
 def unclaimed(found: list[Any], claimed: list[Any]) -> list[Any]:

@@ -216,6 +216,8 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
             turned = [turn(image, rotation) for image in images]
             tracks, more = _follow(turned, anchors, times, config, detector)
             stats.detected += more.detected
+            stats.reused += more.reused
+            stats.narrowed += more.narrowed
     samples = cover(item.scene, [(s.frame, s.time) for _i, s, _image in kept])
     found = []
     for track in tracks:
@@ -228,15 +230,20 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
 def _follow(
     images: list[Any], anchors: set[int], times: list[float], config: FaceConfig, detector: str
 ) -> tuple[list[Track], TrackingStats]:
-    from people.faces import detect_faces, follow_face
+    from people.faces import SceneSearch, follow_face
 
-    return track_scene(
+    search = SceneSearch(config, detector)
+    tracks, stats = track_scene(
         images,
         anchors,
-        lambda image: detect_faces(image, config, detector),
+        search,
         lambda image, last: follow_face(image, last, config, detector),
         times,
     )
+    stats.detected -= search.reused
+    stats.reused += search.reused
+    stats.narrowed += search.narrowed
+    return tracks, stats
 
 
 @dataclass
@@ -246,6 +253,8 @@ class FacesResult:
     faces: int = 0  # tracks: one face followed through part of a scene
     searched: int = 0  # frames searched whole
     held: int = 0  # anchors not searched again: every face on them was followed there
+    reused: int = 0  # anchors not searched: the same picture as the scene's last, empty search
+    narrowed: int = 0  # anchors searched only where they differ from that picture
     turned_scenes: int = 0  # scenes whose faces were found sideways
     detector: str = ""
     device: str = ""
@@ -329,6 +338,8 @@ def find_faces(
         found.extend(result.appearances)
         stats.detected += result.stats.detected
         stats.held += result.stats.held
+        stats.reused += result.stats.reused
+        stats.narrowed += result.stats.narrowed
         turned += result.turned
         progress(0.8 * done / scenes, f"Looking for faces: scene {done} of {scenes}")
     report(0.8, f"Comparing {len(found)} faces")
@@ -339,7 +350,16 @@ def find_faces(
     clusters = build_face_clusters(found, config)
     report(1.0, f"Found {len(found)} faces of {len(clusters)} people on {frames} frames")
     return FacesResult(
-        clusters, frames, len(found), stats.detected, stats.held, turned, detector, config=config
+        clusters,
+        frames,
+        len(found),
+        stats.detected,
+        stats.held,
+        stats.reused,
+        stats.narrowed,
+        turned,
+        detector,
+        config=config,
     )
 
 
@@ -407,6 +427,8 @@ class FacesStage(Stage[FacesResult]):
                 "faces": result.faces,
                 "searched": result.searched,
                 "held": result.held,
+                "reused": result.reused,
+                "narrowed": result.narrowed,
                 "turned_scenes": result.turned_scenes,
                 "detector": result.detector,
                 "device": result.device,

@@ -134,3 +134,43 @@ def test_a_scene_filmed_sideways_is_searched_turned(face_photos: dict[str, Any])
         )
         is None
     )
+
+
+def coffee_with(face_photos: dict[str, Any], face: str | None, x: int = 420) -> np.ndarray:
+    """The coffee photo (no face) as a still background, a portrait pasted at ``x`` if asked."""
+    import cv2
+
+    frame = cv2.resize(face_photos["coffee"], (640, HEIGHT), interpolation=cv2.INTER_AREA)
+    if face is not None:
+        photo = cv2.resize(face_photos[face], (150, 150), interpolation=cv2.INTER_AREA)
+        frame[180:330, x : x + 150] = photo
+    return np.ascontiguousarray(frame)
+
+
+def test_a_still_scene_is_searched_again_only_where_it_changed(
+    face_photos: dict[str, Any],
+) -> None:
+    from people.faces import SceneSearch
+
+    still = coffee_with(face_photos, None)
+    someone = coffee_with(face_photos, "hopper")
+    search = SceneSearch(CONFIG, "hog")
+    assert search(still) == []  # searched whole: no face
+    assert search(still.copy()) == [] and search.reused == 1  # the same picture: not searched
+    # Someone comes in: only the part that changed is searched, and the face is found there,
+    # where the whole search finds it.
+    (found,) = search(someone)
+    (whole,) = detect_faces(someone, CONFIG, "hog")
+    assert search.narrowed == 1
+    assert abs(found.x - whole.x) <= 4 and abs(found.y - whole.y) <= 4
+    assert abs(found.w - whole.w) <= 4
+
+
+def test_a_changed_picture_is_searched_whole(face_photos: dict[str, Any]) -> None:
+    from people.faces import SceneSearch
+
+    search = SceneSearch(CONFIG, "hog")
+    assert search(coffee_with(face_photos, None)) == []
+    # Another shot altogether (a plain frame with a face): searched whole, the face found.
+    other = place(face_photos["hopper"], height=HEIGHT, x=170, y=0, background=GREY)
+    assert search(other) and search.narrowed == 0 and search.reused == 0
