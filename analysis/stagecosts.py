@@ -11,18 +11,22 @@ on videos with sound or without it, like the one to come. Until the shots stage 
 the scenes, their number is guessed from the video's length.
 
 While an analysis runs, the stages still to come are expected to take their cost times the
-pace this run has shown on its finished stages (a machine busier than when the costs were
-learnt is slower in every stage); the stage in progress blends that with its own pace as its
-fraction grows. The lanes run side by side, so the time left is the latest end of the stages
-laid out on their lanes, a stage starting once its lane is free and the stages it needs are
-done. A stage this installation never timed (or never timed cold, when it will run cold) makes
-the time left unknown: no estimate rather than a wrong one.
+pace this attempt has shown against the costs (a machine busier than when the costs were learnt
+is slower in every stage): measured on its finished stages and on the latest work of the ones
+in progress (not their loading), the latest counting most, so a change of the machine's load
+mid-run is followed. The stage in progress blends its cost with its own latest pace as its
+fraction grows. A fresh attempt (a resumed run's new process) gives no time left until it has
+measured some work of its own. The lanes run side by side, so the time left is the latest end
+of the stages laid out on their lanes, a stage starting once its lane is free and the stages it
+needs are done. A stage this installation never timed (or never timed cold, when it will run
+cold) makes the time left unknown: no estimate rather than a wrong one.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,6 +222,15 @@ def scenes_per_second(history: int = HISTORY, before: datetime | None = None) ->
 
 # --- The time left of a run ------------------------------------------------------------------
 
+# Seconds after which this attempt's earlier work counts half as much for its pace as its
+# latest: a machine whose load changes mid-run is followed within a minute or two.
+HALF_LIFE = 30.0
+WARM_UP = 3.0  # seconds of a stage's latest work before its own pace counts
+LIVE_SHARE = 0.2  # share of its work a stage must have done in them
+# Seconds of this attempt's latest work on its stages in progress before a time left is given
+# (else once it finished a stage).
+MEASURED = 5.0
+
 
 class PlannedStage(Protocol):
     @property
@@ -236,18 +249,47 @@ class Going:
     elapsed: float
 
 
+@dataclass(frozen=True)
+class Work:
+    """Work this attempt measured: it took ``seconds`` where the learnt costs said
+    ``expected``, around ``at`` seconds into the attempt; it counts for ``weight`` seconds."""
+
+    at: float
+    seconds: float
+    expected: float
+    weight: float
+
+    @property
+    def ratio(self) -> float:
+        """Log of seconds over expected, within ``PACE_LIMITS``."""
+        low, high = PACE_LIMITS
+        return min(math.log(high), max(math.log(low), math.log(self.seconds / self.expected)))
+
+
 class TimeLeft:
-    """The time left of one run, from the expected seconds of its stages still to do.
+    """The time left of one attempt, from the expected seconds of its stages still to do.
+
+    The learnt costs are scaled by the pace this attempt's finished stages showed against
+    them, the latest counting most (``HALF_LIFE``, so a change of the machine's load is
+    followed); a stage run cold counts for its work's share of its cost only (its loading is
+    the least foreseeable part: disk cache, compiled kernels kept or not). A stage in progress
+    blends its cost with its own latest pace: since the middle of its time so far, or since
+    its first progress when that came later (a stage's first seconds in a fresh process load
+    models and compile kernels; a resumed stage may jump over work kept from before). No time
+    left is given before this attempt finished a stage or saw ``MEASURED`` seconds of such
+    latest work: a fresh process's start is not the run's pace.
 
     Args:
         stages: the run's stages in pipeline order.
         lanes: each stage's lane (the one it runs on in this run).
         expected: expected seconds of each stage still to do; a stage missing makes the
             time left unknown.
-        done: stages finished before this run started (a resumed run's).
+        done: stages finished before this attempt started (a resumed run's).
         reprice: the expected seconds of every stage given the video's scenes and its seconds
             of speech, once they are found (``scenes_known``, ``speech_known``); until then
             they were guessed from its length (None: a guess stands).
+        load: of a stage's expected seconds, what loading it in this process costs (its
+            first run here).
     """
 
     def __init__(
@@ -259,16 +301,21 @@ class TimeLeft:
         reprice: Callable[[float | None, float | None], dict[str, float]] | None = None,
         scenes: float | None = None,
         speech: float | None = None,
+        load: dict[str, float] | None = None,
     ) -> None:
         self.stages = list(stages)
         self.lanes = lanes
         self.expected = expected
         self.done = set(done)
         self.reprice = reprice
+        self.load = load or {}
         self._scenes = scenes  # the video's, once known
         self._speech = speech
-        # Per stage this run finished: (its seconds, log of its seconds over its expected ones).
-        self._ratios: list[tuple[float, float]] = []
+        self._finished: list[Work] = []  # stages this attempt finished
+        self._live: dict[str, Work] = {}  # stages in progress: their latest work
+        self._seen: dict[str, list[tuple[float, float]]] = {}  # stage -> [(elapsed, fraction)]
+        self._now = 0.0
+        self._clock = time.perf_counter()
 
     @property
     def known(self) -> bool:
@@ -292,31 +339,72 @@ class TimeLeft:
             if stage.name not in self.done and stage.name in priced:
                 self.expected[stage.name] = priced[stage.name]
 
-    def finished(self, name: str, seconds: float) -> None:
-        """``name`` took ``seconds``: it is done, and the run's pace counts it."""
+    def _at(self, at: float | None) -> float:
+        return time.perf_counter() - self._clock if at is None else at
+
+    def _work_cost(self, name: str) -> float:
+        """The stage's expected seconds without its loading."""
+        return max(0.0, self.expected.get(name, 0.0) - self.load.get(name, 0.0))
+
+    def finished(self, name: str, seconds: float, at: float | None = None) -> None:
+        """``name`` took ``seconds``, ending ``at`` seconds into the attempt: it is done, and
+        the pace counts it."""
+        at = self._now = self._at(at)
         self.done.add(name)
+        self._live.pop(name, None)
+        self._seen.pop(name, None)
         expected = self.expected.get(name, 0.0)
-        if expected > 0 and seconds > 0:
-            low, high = PACE_LIMITS
-            ratio = min(math.log(high), max(math.log(low), math.log(seconds / expected)))
-            self._ratios.append((seconds, ratio))
+        if seconds > 0 and expected > 0:
+            weight = seconds * self._work_cost(name) / expected
+            self._finished.append(Work(at - seconds / 2, seconds, expected, weight))
+
+    def _latest(self, going: Going) -> tuple[float, float]:
+        """(seconds, share of the stage) of its latest work: since the middle of its time so
+        far, or since its first progress when that came later (what came before was loading
+        or waiting, not work)."""
+        seen = self._seen.get(going.name, [])
+        middle = max((p for p in seen if p[0] <= going.elapsed / 2), default=(0.0, 0.0))
+        first = next((p for p in seen if p[1] > 0), middle)
+        since, fraction = max(middle, first)
+        return going.elapsed - since, going.fraction - fraction
+
+    def _observe(self, going: Iterable[Going], at: float) -> None:
+        """Keep each stage's reports, and its latest work when there is enough of it."""
+        for g in going:
+            self._seen.setdefault(g.name, [(0.0, 0.0)]).append((g.elapsed, g.fraction))
+            worked, share = self._latest(g)
+            cost = self._work_cost(g.name)
+            if worked >= WARM_UP and share >= LIVE_SHARE and cost > 0:
+                self._live[g.name] = Work(at - worked / 2, worked, cost * share, worked)
+
+    def measured(self) -> float:
+        """Seconds of work this attempt measured so far."""
+        return sum(w.weight for w in [*self._finished, *self._live.values()])
 
     def pace(self) -> float:
-        """Seconds this run takes for an expected second: the finished stages' ratios of the
-        two, averaged (geometric, weighed by their seconds) and pulled towards 1 until enough
-        was seen. Each ratio counts within ``PACE_LIMITS``: one stage the history mispriced
-        badly (a first run compiling its kernels) must not set the pace of all the others, as
-        a ratio of sums lets it."""
-        weight = sum(seconds for seconds, _ in self._ratios)
-        mean = sum(seconds * ratio for seconds, ratio in self._ratios) / (weight + PRIOR_SECONDS)
-        return math.exp(mean)
+        """Seconds this attempt takes for an expected second: the log ratios of its finished
+        stages, weighed by their seconds and by how recent they are, pulled towards the
+        history's (1) until ``PRIOR_SECONDS`` were seen. Each ratio counts within
+        ``PACE_LIMITS``: one stage the history mispriced badly must not set the pace of all
+        the others. (The stages in progress count for their own time left only: their
+        fractions move unevenly, a stage's first tenth is seldom a tenth of its time.)"""
+        work = self._finished
+        weights = [w.weight * 0.5 ** (max(0.0, self._now - w.at) / HALF_LIFE) for w in work]
+        recent = sum(weight * w.ratio for weight, w in zip(weights, work, strict=True))
+        # The history's pace weighs less as this attempt's work adds up.
+        prior = PRIOR_SECONDS**2 / (PRIOR_SECONDS + sum(w.weight for w in work))
+        return math.exp(recent / (sum(weights) + prior))
 
-    def seconds(self, going: Iterable[Going] = ()) -> float | None:
-        """Seconds until the last stage ends; None when a stage's cost is not known."""
-        if not self.known:
+    def seconds(self, going: Iterable[Going] = (), at: float | None = None) -> float | None:
+        """Seconds until the last stage ends, ``at`` seconds into the attempt (now when None);
+        None when a stage's cost is not known or this attempt has not measured enough work."""
+        going = list(going)
+        self._now = self._at(at)
+        self._observe(going, self._now)
+        if not self.known or not (self._finished or self.measured() >= MEASURED):
             return None
         pace = self.pace()
-        left = {g.name: _left_of(self.expected[g.name] * pace, g) for g in going}
+        left = {g.name: self._left_of(g, pace) for g in going}
         ends: dict[str, float] = {}
         lane_free: dict[str, float] = {}
         for stage in self.stages:
@@ -328,19 +416,20 @@ class TimeLeft:
             lane_free[lane] = ends[stage.name]
         return max(ends.values(), default=0.0)
 
-
-def _left_of(expected: float, going: Going) -> float:
-    """A stage in progress: what its cost leaves, blended with what its own pace leaves as its
-    fraction grows (sooner once it has run past its cost). A stage that has run (nearly) as
-    long as its cost is not done yet: it is taken to need a share of the time it has run
-    (stages that report seldom, such as the transcript's batches, would otherwise be 0 s from
-    done for as long as they overrun)."""
-    from_cost = max(expected - going.elapsed, OVERRUN * going.elapsed)
-    if going.fraction <= 0.0:
-        return from_cost
-    from_pace = going.elapsed * (1.0 - going.fraction) / going.fraction
-    trust = going.fraction if going.elapsed <= expected else max(going.fraction, 0.5)
-    return trust * from_pace + (1.0 - trust) * from_cost
+    def _left_of(self, going: Going, pace: float) -> float:
+        """A stage in progress: what its cost leaves, blended with what its own latest pace
+        leaves as its fraction grows (sooner once it has run past its cost). A stage that has
+        run (nearly) as long as its cost is not done yet: it is taken to need a share of the
+        time it has run (stages that report seldom, such as the transcript's batches, would
+        otherwise be 0 s from done for as long as they overrun)."""
+        expected = self.expected[going.name] * pace
+        from_cost = max(expected - going.elapsed, OVERRUN * going.elapsed)
+        worked, share = self._latest(going)
+        if going.fraction <= 0.0 or worked <= 0 or share <= 0:
+            return from_cost
+        from_pace = worked * (1.0 - going.fraction) / share
+        trust = going.fraction if going.elapsed <= expected else max(going.fraction, 0.5)
+        return trust * from_pace + (1.0 - trust) * from_cost
 
 
 class RunStage(PlannedStage, Protocol):
@@ -394,4 +483,5 @@ def plan_run(
 
     lanes = {s.name: s.lane if together else "main" for s in stages}
     known = None if scenes is None else float(scenes)
-    return TimeLeft(stages, lanes, price(known, speech), done, price, known, speech)
+    load = {name: cost.load or 0.0 for name, cost in costs.items() if name in cold and cost.load}
+    return TimeLeft(stages, lanes, price(known, speech), done, price, known, speech, load)

@@ -34,6 +34,11 @@ VIDEOS = [
     "shots/spliced_s1_01.mp4",
     "story/story_dev_01.mp4",
 ]
+# ``--videos a.mp4,b.mp4``: these instead (paths under the shared media, or absolute).
+# ``--hog``: a third run per video, warm, with CPU hogs started once half the work is done (the
+# machine's speed changes mid-run, as when another job starts beside the worker).
+HOG_FROM = 0.5
+HOGS = 2  # one busy process per core
 ETA_FROM = 0.1
 WITHIN = 0.2
 TAIL = 0.1  # the last tenth of a run's time: a few seconds off there is a large share
@@ -42,7 +47,8 @@ TAIL = 0.1  # the last tenth of a run's time: a few seconds off there is a large
 # the page says "less than a minute left" below 45 s anyway.
 SLACK_SECONDS = 5.0
 SECTION = os.environ.get("PROGRESS_ETA_SECTION", "progress_eta")  # a second run beside the first
-RAW = Path("var/bench_progress_eta.json")  # every report of every run, to look into
+# Every report of every run, to look into and to replay.
+RAW = Path(os.environ.get("PROGRESS_ETA_RAW", "var/bench_progress_eta.json"))
 
 
 @dataclass
@@ -62,6 +68,8 @@ class Run:
     reports: list[Report] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     load: str = ""  # load average at the run's end
+    load_start: str = ""  # and at its start
+    hog_at: float | None = None  # seconds in when the CPU hogs started (``--hog``)
     # What an estimator is given, to replay the run through another one (``replay``): the
     # analysis, the stages that ran cold, and (at, stage, seconds) as each stage finished.
     analysis: str = ""
@@ -69,8 +77,9 @@ class Run:
     finished: list[tuple[float, str, float]] = field(default_factory=list)
 
 
-def analyse(path: Path, owner: Any, warmth: str) -> Run:
-    """Run the default analysis of ``path``, keeping every saved report."""
+def analyse(path: Path, owner: Any, warmth: str, hog: bool = False) -> Run:
+    """Run the default analysis of ``path``, keeping every saved report; ``hog``: start CPU
+    hogs once half the work is done, stopped when the run ends."""
     from analysis import services
     from analysis.models import Analysis
     from analysis.pipeline import build_pipeline, runner
@@ -80,6 +89,8 @@ def analyse(path: Path, owner: Any, warmth: str) -> Run:
     video = services.video_create_from_path(owner=owner, path=path)
     analysis = services.analysis_start(video=video, parameters={}, enqueue=False)
     run, started = Run(path.name, warmth, analysis=str(analysis.pk)), time.perf_counter()
+    run.load_start = load_average()
+    hogs: list[subprocess.Popen[bytes]] = []
     run.cold = sorted({s.name for s in build_pipeline()} - runner._warm)
     going: list[tuple[str, float, float]] = []
     _spy_on_the_estimator(going, run, started)
@@ -88,13 +99,26 @@ def analyse(path: Path, owner: Any, warmth: str) -> Run:
         at = time.perf_counter() - started
         eta = eta_seconds(a, now=a.updated_at)
         run.reports.append(Report(at, a.work_done, eta, a.current_stage, list(going)))
+        if hog and not hogs and a.work_done >= HOG_FROM:
+            run.hog_at = at
+            hogs.extend(_hog() for _ in range(HOGS))
 
-    done = analysis_execute(analysis_id=analysis.pk, listener=listen)
+    try:
+        done = analysis_execute(analysis_id=analysis.pk, listener=listen)
+    finally:
+        for process in hogs:  # ours, by their own ids
+            process.kill()
+            process.wait()
     assert done is not None and done.status == "completed", done and done.error
     run.total = time.perf_counter() - started
     run.stage_seconds = dict(done.metadata.get("stage_seconds", {}))
     run.load = load_average()
     return run
+
+
+def _hog() -> subprocess.Popen[bytes]:
+    """A process that keeps one core busy until killed."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, started: float) -> None:
@@ -108,9 +132,9 @@ def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, start
         going[:] = [(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
         return _original["time_left"](self)
 
-    def finished(self: TimeLeft, name: str, seconds: float) -> None:
+    def finished(self: TimeLeft, name: str, seconds: float, at: float | None = None) -> None:
         run.finished.append((time.perf_counter() - started, name, seconds))
-        _original["finished"](self, name, seconds)
+        _original["finished"](self, name, seconds, at)
 
     _original.setdefault("time_left", runner.ProgressReporter._time_left)
     _original.setdefault("finished", TimeLeft.finished)
@@ -121,19 +145,21 @@ def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, start
 _original: dict[str, Any] = {}
 
 
-def one_process(path: Path) -> None:
-    """This process: ``path`` cold, then warm; the runs as JSON lines on stdout."""
+def one_process(path: Path, hog: bool = False) -> None:
+    """This process: ``path`` cold, then warm (then warm with hogs); the runs as JSON lines on
+    stdout."""
     setup_django()
     from django.contrib.auth import get_user_model
 
     owner, _ = get_user_model().objects.get_or_create(username="bench")
-    for warmth in ("cold", "warm"):
-        print(json.dumps(asdict(analyse(path, owner, warmth))), flush=True)
+    for warmth in ("cold", "warm", *(["warm+hog"] if hog else [])):
+        run = analyse(path, owner, warmth, hog=warmth.endswith("hog"))
+        print(json.dumps(asdict(run)), flush=True)
 
 
-def in_a_new_process(path: Path) -> list[Run]:
+def in_a_new_process(path: Path, hog: bool = False) -> list[Run]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.progress_eta", "--one", str(path)],
+        [sys.executable, "-m", "bench.progress_eta", "--one", str(path), *(["--hog"] * hog)],
         check=True,
         stdout=subprocess.PIPE,  # the runs; the log goes to this process's stderr
         text=True,
@@ -158,21 +184,26 @@ def errors(run: Run, tail: float = 0.0) -> list[float]:
     return out
 
 
+HEADERS = ["video", "run", "wall s", "load 1-min start/end", "estimates shown", "median error"]
+HEADERS += ["worst error", "worst before the last tenth", "within ±20 %", "within ±20 % or ±5 s"]
+
+
 def row(run: Run) -> list[Any]:
+    """The run's line of the table: the errors of its estimates from a tenth of the work on."""
+    load = f"{_one_minute(run.load_start)} / {_one_minute(run.load)}"
+    hog = f" (hogs from {run.hog_at:.0f} s)" if run.hog_at is not None else ""
+    return [run.video, run.warmth + hog, f"{run.total:.0f}", load, *_errors_row(run)]
+
+
+def _one_minute(load: str) -> str:
+    return load.split(",")[0].strip() or "-"
+
+
+def _errors_row(run: Run) -> list[Any]:
     measured = errors(run)
     due = [r for r in run.reports if r.done >= ETA_FROM and run.total - r.at > 1.0]
     if not measured:
-        return [
-            run.video,
-            run.warmth,
-            f"{run.total:.0f}",
-            f"0 of {len(due)}",
-            "-",
-            "-",
-            "-",
-            "-",
-            "-",
-        ]
+        return [f"0 of {len(due)}", "-", "-", "-", "-", "-"]
     within = sum(1 for e in measured if abs(e) <= WITHIN)
     slack = sum(
         1 for e, left in _with_truth(run) if abs(e) * left <= max(WITHIN * left, SLACK_SECONDS)
@@ -181,9 +212,6 @@ def row(run: Run) -> list[Any]:
     before_tail = errors(run, TAIL)
     worst_before = f"{max(before_tail, key=abs):+.0%}" if before_tail else "-"
     return [
-        run.video,
-        run.warmth,
-        f"{run.total:.0f}",
         f"{len(measured)} of {len(due)}",
         f"{statistics.median(measured):+.0%}",
         f"{worst:+.0%}",
@@ -211,17 +239,16 @@ def learnt_before() -> int:
     return Analysis.objects.filter(status="completed").count()
 
 
-def main() -> None:
+def main(videos: list[str], hog: bool) -> None:
     media = require_media()
     before = learnt_before()
     primed = [] if before else in_a_new_process(media / PRIMING)
     runs: list[Run] = []
     RAW.parent.mkdir(exist_ok=True)
-    for name in VIDEOS:
-        runs += in_a_new_process(media / name)
+    for name in videos:
+        runs += in_a_new_process(media / name, hog)
         RAW.write_text(json.dumps([asdict(r) for r in primed + runs]))  # readable as it goes
-    headers = ["video", "run", "wall s", "estimates shown", "median error", "worst error"]
-    headers += ["worst before the last tenth", "within ±20 %", "within ±20 % or ±5 s"]
+    headers = HEADERS
     history = (
         f"{before} analyses of these videos in the database before the bench"
         if before
@@ -257,10 +284,11 @@ def main() -> None:
     write_section(SECTION, body)
 
 
-def replay(run: Run) -> Run:
+def replay(run: Run) -> tuple[Run, dict[str, Any]]:
     """``run`` with the estimates today's estimator gives, from what it was given then: the
     costs learnt from the analyses finished before it, each stage's end, the stages in
-    progress at each report (``python -m bench.progress_eta --replay`` on the saved runs)."""
+    progress at each report (``python -m bench.progress_eta --replay`` on the saved runs);
+    and the run as a trace that needs no database (``tests/analysis/eta_traces.json``)."""
     from analysis.models import Analysis
     from analysis.pipeline import build_pipeline
     from analysis.stagecosts import Going, plan_run, speech_seconds
@@ -268,7 +296,7 @@ def replay(run: Run) -> Run:
     analysis = Analysis.objects.select_related("video").get(pk=run.analysis)
     stages = build_pipeline(analysis.parameters.get("stages"))
     # Each process runs the same pipeline twice: every stage cold the first time, warm after.
-    cold = [s.name for s in stages] if run.warmth == "cold" else []
+    cold = run.cold or ([s.name for s in stages] if run.warmth == "cold" else [])
     plan = plan_run(
         stages,
         duration=float(analysis.video.duration or 0.0),
@@ -278,38 +306,60 @@ def replay(run: Run) -> Run:
         together=True,
         before=analysis.started_at,
     )
+    trace: dict[str, Any] = {
+        "video": run.video,
+        "run": run.warmth,
+        "total": run.total,
+        "load": [run.load_start, run.load],
+        "hog_at": run.hog_at,
+        "stages": [[s.name, list(s.needs), s.lane] for s in stages],
+        "expected": dict(plan.expected),
+        "loading": dict(plan.load),
+        "events": [],
+    }
     events = sorted(run.finished)
     out = Run(run.video, run.warmth, run.total, [], run.stage_seconds, run.load, run.analysis)
+    out.load_start, out.hog_at = run.load_start, run.hog_at
     for report in run.reports:
         while events and events[0][0] <= report.at:
-            _at, name, seconds = events.pop(0)
-            plan.finished(name, seconds)
-            if name == "shots":
-                plan.scenes_known(analysis.scenes.count())
-            if name == "audio":
-                plan.speech_known(speech_seconds(analysis))
-        left = plan.seconds([Going(*going) for going in report.going])
+            at, name, seconds = events.pop(0)
+            plan.finished(name, seconds, at=at)
+            trace["events"].append(["finished", at, name, seconds])
+            if name in ("shots", "audio"):
+                if name == "shots":
+                    plan.scenes_known(analysis.scenes.count())
+                else:
+                    plan.speech_known(speech_seconds(analysis))
+                trace["events"].append(["priced", at, dict(plan.expected)])
+        left = plan.seconds([Going(*going) for going in report.going], at=report.at)
+        trace["events"].append(["report", report.at, report.done, report.going])
         shown = left if report.done >= ETA_FROM else None
         out.reports.append(Report(report.at, report.done, shown, report.stage, report.going))
-    return out
+    return out, trace
 
 
-def replay_saved(path: Path) -> None:
-    """The saved runs of ``path`` (``RAW``) through today's estimator, as the bench's table."""
+def replay_saved(paths: list[Path], export: Path | None = None) -> None:
+    """The saved runs of ``paths`` (``RAW``) through today's estimator, as the bench's table;
+    ``export``: their traces written there too."""
     setup_django()
     runs = []
-    for body in json.loads(path.read_text()):
-        body["reports"] = [Report(**r) for r in body["reports"]]
-        runs.append(Run(**body))
-    headers = ["video", "run", "wall s", "estimates shown", "median error", "worst error"]
-    headers += ["worst before the last tenth", "within ±20 %", "within ±20 % or ±5 s"]
-    print(markdown_table(headers, [row(replay(r)) for r in runs if r.analysis]))
+    for path in paths:
+        for body in json.loads(path.read_text()):
+            body["reports"] = [Report(**r) for r in body["reports"]]
+            runs.append(Run(**body))
+    replayed = [replay(r) for r in runs if r.analysis]
+    print(markdown_table(HEADERS, [row(r) for r, _trace in replayed]))
+    if export is not None:
+        export.write_text(json.dumps([trace for _r, trace in replayed], separators=(",", ":")))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
-        one_process(Path(sys.argv[2]))
+        one_process(Path(sys.argv[2]), hog="--hog" in sys.argv)
     elif sys.argv[1:2] == ["--replay"]:
-        replay_saved(Path(sys.argv[2]) if sys.argv[2:] else RAW)
+        files = [Path(a) for a in sys.argv[2:] if not a.startswith("--")]
+        chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--export=")]
+        replay_saved(files or [RAW], Path(chosen[0]) if chosen else None)
     else:
-        main()
+        chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--videos=")]
+        main(chosen[0].split(",") if chosen else VIDEOS, hog="--hog" in sys.argv)

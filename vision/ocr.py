@@ -63,6 +63,10 @@ EVEN_MIN_LETTERS = 3
 # other letters: shears tried to set them upright, kept when they stand clearly straighter.
 SHEARS = tuple(k / 10 for k in range(-6, 7))
 MIN_SHEAR_GAIN = 1.05
+LATIN_MODEL = "eng"
+# Cyrillic capitals drawn as Latin ones: a Latin word in them may be read in either script.
+LOOKALIKES = "АВЕКМНОРСТХ"  # noqa: RUF001
+LATIN_TWINS = str.maketrans(LOOKALIKES + LOOKALIKES.lower(), "ABEKMHOPCTX" + "abekmhopctx")
 
 
 class OcrUnavailable(RuntimeError):
@@ -139,15 +143,66 @@ def plan_scene(frames: list[np.ndarray]) -> Plan | None:
 def read_plans(plans: list[Plan], languages: str, workdir: Path) -> list[list[Line]]:
     """The text of each planned scene, top to bottom as it reads. One Tesseract run reads
     the sheets of all the plans, one page each: its start-up (loading both languages' models,
-    about 0.2 CPU s) costs as much as reading a sheet, so it is paid once for many scenes."""
+    about 0.2 CPU s) costs as much as reading a sheet, so it is paid once for many scenes.
+    Lines read as Cyrillic look-alikes of Latin capitals are read again in Latin alone
+    (:func:`latin_again`), a second run only when there are such lines."""
     if not plans:
         return []
     sheets = [stack(plan.pieces) for plan in plans]
     pages = run_tesseract_pages([sheet for sheet, _tops in sheets], languages, workdir)
-    return [
-        scene_reading(plan, page_words(rows, tops, len(plan.pieces)))
+    words = [
+        page_words(rows, tops, len(plan.pieces))
         for plan, (_sheet, tops), rows in zip(plans, sheets, pages, strict=True)
     ]
+    if LATIN_MODEL in languages.split("+") and languages != LATIN_MODEL:
+        plans, words = latin_again(plans, words, sheets, workdir)
+    return [scene_reading(plan, read) for plan, read in zip(plans, words, strict=True)]
+
+
+Words = list[list[tuple[str, float, int]]]  # per piece of a plan: (text, confidence, left)
+
+
+def latin_again(
+    plans: list[Plan],
+    words: list[Words],
+    sheets: list[tuple[np.ndarray, list[int]]],
+    workdir: Path,
+) -> tuple[list[Plan], list[Words]]:
+    """Read again, with the Latin model alone, the sheets of the scenes where a line reads
+    as capitals that look the same in both scripts (a roof sign's TAXI read as "TAX!" in
+    Cyrillic look-alikes: with both models loaded Tesseract often takes a short Latin word
+    in capitals for its Cyrillic twin). The plans and their words, with those lines' Latin
+    readings added as more versions of them, so that the dictionary check chooses between
+    the scripts: a real Russian word in those capitals (MOSKVA in look-alikes) reads as
+    gibberish in Latin. The whole sheet is read again, not the line's pieces alone:
+    Tesseract reads a piece differently on a sheet of another width (TAXI as "TAX!")."""
+    again = [(k, lookalike_lines(plan, words[k])) for k, plan in enumerate(plans)]
+    again = [(k, lines) for k, lines in again if lines]
+    if not again:
+        return plans, words
+    pages = run_tesseract_pages([sheets[k][0] for k, _lines in again], LATIN_MODEL, workdir)
+    plans, words = list(plans), list(words)
+    for (k, lines), rows in zip(again, pages, strict=True):
+        latin = page_words(rows, sheets[k][1], len(plans[k].pieces))
+        keep = [i for i, piece in enumerate(plans[k].pieces) if piece.line in lines]
+        plans[k] = Plan(plans[k].chosen, plans[k].pieces + [plans[k].pieces[i] for i in keep])
+        words[k] = words[k] + [latin[i] for i in keep]
+    return plans, words
+
+
+def lookalike_lines(plan: Plan, words: Words) -> set[int]:
+    """The lines of a plan that one of their versions reads, surely enough to count, as a
+    word (of 3+ letters) of Cyrillic capitals that all have a Latin look-alike."""
+    return {
+        piece.line
+        for piece, read in zip(plan.pieces, words, strict=True)
+        if any(_lookalike(t) for t, confidence, _left in read if confidence >= MIN_WORD_CONFIDENCE)
+    }
+
+
+def _lookalike(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 3 and all(ch in LOOKALIKES for ch in letters)
 
 
 def scene_reading(plan: Plan, words: list[list[tuple[str, float, int]]]) -> list[Line]:
@@ -524,12 +579,18 @@ def _bare(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
+def _shapes(text: str) -> str:
+    """A word's letters as shapes: Cyrillic look-alikes spelt as their Latin twins (TAX in
+    either script is one reading of the same print)."""
+    return _bare(text).translate(LATIN_TWINS)
+
+
 def agrees(word: str, others: list[str]) -> bool:
     """Whether another version read the same word (give or take a letter)."""
     from rapidfuzz import fuzz
 
     return len(_bare(word)) >= 2 and any(
-        fuzz.ratio(_bare(word), _bare(other)) >= AGREEMENT for other in others
+        fuzz.ratio(_shapes(word), _shapes(other)) >= AGREEMENT for other in others
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from mediakit.shots import cuts as cutdetect
 from mediakit.shots.cuts import (
     DETECTORS,
     NETWORK_DETECTORS,
+    Backlog,
     UnknownDetector,
     enforce_min_length,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "UnknownDetector",
     "find_shots",
     "make_detector",
+    "pass_share",
     "shots_from_cuts",
 ]
 
@@ -110,18 +113,28 @@ def detect_cuts(
     """Run the decode pass with ``detector`` and ``consumers``: (cut frames, frame times).
 
     ``progress(fraction, message)`` is called for every frame (throttle it yourself): the
-    pass fills nine tenths, deciding the cuts the last.
+    pass fills nine tenths, deciding the cuts the last. The pass's share counts the time the
+    network's queued windows still need (``pass_share``), and the wait for them after the last
+    frame reports too.
 
     Raises:
         MediaError: no video stream, or not one frame could be decoded.
     """
+    started = time.perf_counter()
 
     def report(fraction: float, message: str) -> None:
         if progress is not None:
-            progress(0.9 * fraction, message)
+            share = pass_share(fraction, time.perf_counter() - started, detector, expected_frames)
+            progress(0.9 * share, message)
+
+    def waiting(backlog: Backlog) -> None:
+        left = backlog.given - backlog.done
+        report(1.0, f"Checking unsure cuts: {left} frames left")
 
     try:
         times = run_frame_pass(path, [detector, *consumers], report, expected_frames)
+        if hasattr(detector, "drain"):
+            detector.drain(waiting)
     except BaseException:
         if hasattr(detector, "close"):
             detector.close()  # its own threads (the network's) stop with the pass
@@ -129,6 +142,24 @@ def detect_cuts(
     if progress is not None:
         progress(0.9, "Deciding the cuts")
     return detector.cuts(times), times
+
+
+def pass_share(decoded: float, elapsed: float, detector: Any, frames: int = 1) -> float:
+    """The pass's share done, ``decoded`` of its ``frames`` read in ``elapsed`` seconds: in
+    time, not frames. The network works beside the decoder on the windows it is handed, one
+    after another; where it falls behind, the pass ends when its queue does (the frames it
+    will be handed projected from those handed so far), and the share is the time spent over
+    the time spent and left. Until the network finished a window, its frames are taken to
+    cost what the decoder's do."""
+    backlog: Backlog | None = detector.backlog() if hasattr(detector, "backlog") else None
+    if backlog is None or backlog.given == 0 or decoded <= 0 or elapsed <= 0:
+        return decoded
+    given = backlog.given / decoded
+    network_left = backlog.seconds_left(given)
+    if network_left is None:
+        network_left = (given - backlog.done) * elapsed / max(1.0, decoded * frames)
+    decode_left = elapsed * (1.0 - decoded) / decoded
+    return min(decoded, elapsed / (elapsed + max(decode_left, network_left)))
 
 
 def shots_from_cuts(

@@ -29,6 +29,9 @@ Every detector is a frame consumer with ``cuts(times) -> [first frame of each ne
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -263,6 +266,20 @@ class CombinedDetector:
         """Stop the network's thread (the pass failed or was cancelled)."""
         self._network.close()
 
+    def backlog(self) -> Backlog:
+        """The network's queue so far."""
+        return self._network.backlog()
+
+    def drain(self, progress: Callable[[Backlog], None], every: float = 1.0) -> None:
+        """Hand the network its last windows (the video is read) and wait for them, calling
+        ``progress`` with the queue every ``every`` seconds: on a long film the network's
+        backlog can take minutes after the last frame is decoded."""
+        count = len(self.signals.content)
+        self._scan(count)
+        self._send(count, until=None)
+        while not self._network.wait(every):
+            progress(self._network.backlog())
+
     def cuts(self, times: list[float]) -> list[int]:
         import numpy as np
 
@@ -316,6 +333,24 @@ class CombinedDetector:
             self._network.submit(window)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """The network's queue: frames handed to it, frames it is done with, and the seconds it
+    worked on those."""
+
+    given: int
+    done: int
+    busy: float
+
+    def seconds_left(self, given: float | None = None) -> float | None:
+        """Seconds the network needs for the frames not done of ``given`` (default: those
+        handed to it so far) at its pace so far; None before it finished a window."""
+        if self.done <= 0:
+            return None
+        total = self.given if given is None else given
+        return max(0.0, total - self.done) * self.busy / self.done
+
+
 class NetworkQueue:
     """TransNetV2 windows run one after another in a thread beside the decode pass.
 
@@ -325,6 +360,8 @@ class NetworkQueue:
     def __init__(self, signals: SignalRecorder, threshold: float, network: TransNetConfig) -> None:
         self.signals, self.threshold, self.network = signals, threshold, network
         self.frames = 0
+        self._done, self._busy = 0, 0.0  # frames the thread finished, its seconds on them
+        self._lock = threading.Lock()
         self._pool: Any = None
         self._futures: list[Any] = []
 
@@ -340,10 +377,24 @@ class NetworkQueue:
     def _cuts(self, window: Any, frames: np.ndarray) -> list[int]:
         from mediakit.transnet import infer as transnet
 
+        started = time.perf_counter()
         found: list[int] = []
         for start, single, many in transnet.predict_window(window, frames, self.network):
             found += transnet.transitions(single, many, start, self.threshold)
+        with self._lock:
+            self._done += window.hi - window.lo
+            self._busy += time.perf_counter() - started
         return found
+
+    def backlog(self) -> Backlog:
+        with self._lock:
+            return Backlog(self.frames, self._done, self._busy)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the windows handed so far: all done?"""
+        from concurrent.futures import wait
+
+        return not wait(self._futures, timeout).not_done
 
     def results(self) -> list[int]:
         """Every submitted window's cuts, once all are done."""

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from analysis import services
+from analysis import services, stagecosts
 from analysis.models import Analysis, AnalysisStatus, Scene, Video
 from analysis.pipeline import build_pipeline
 from analysis.pipeline.runner import analysis_execute
 from analysis.progress import eta_seconds, progress_event, stage_weights
 from analysis.stagecosts import (
     OVERRUN,
-    PRIOR_SECONDS,
     Going,
     TimeLeft,
     scenes_per_second,
@@ -163,51 +162,127 @@ PLAN = [
 EXPECTED = {"shots": 10.0, "audio": 30.0, "keyframes": 5.0, "scene_index": 2.0}
 
 
+def measured(plan: TimeLeft, seconds: float = 10.0) -> TimeLeft:
+    """``plan`` after its first stage took as long as expected: the pace is 1."""
+    plan.finished("shots", seconds * plan.expected["shots"] / 10.0, at=seconds)
+    return plan
+
+
 def test_the_time_left_lays_the_stages_out_on_their_lanes() -> None:
     lanes = {p.name: p.lane for p in PLAN}
-    # Keyframes runs beside audio; scene index waits for audio: 10 + 30 + 2.
-    assert TimeLeft(PLAN, lanes, EXPECTED).seconds() == pytest.approx(42.0)
+    # Keyframes runs beside audio; scene index waits for audio: 30 + 2.
+    assert measured(TimeLeft(PLAN, lanes, dict(EXPECTED))).seconds(at=10.0) == pytest.approx(32.0)
     # One lane: every stage after the other.
-    assert TimeLeft(PLAN, {}, EXPECTED).seconds() == pytest.approx(47.0)
-    assert TimeLeft(PLAN, lanes, EXPECTED, done=["shots"]).seconds() == pytest.approx(32.0)
+    assert measured(TimeLeft(PLAN, {}, dict(EXPECTED))).seconds(at=10.0) == pytest.approx(37.0)
+
+
+def test_no_time_left_before_the_attempt_measured_work_of_its_own() -> None:
+    # A resumed attempt: shots was done by the crashed one; audio starts in a fresh process.
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), done=["shots"])
+    assert plan.seconds([Going("audio", 0.0, 0.0)], at=0.0) is None
+    # Loading its model for 40 s and reporting nothing: still none, and not 40 s of pace.
+    assert plan.seconds([Going("audio", 0.0, 40.0)], at=40.0) is None
+    # Its work shows: a tenth at 41 s, not enough seconds of it yet.
+    assert plan.seconds([Going("audio", 0.1, 41.0)], at=41.0) is None
+    # 7 s later, 7 s of its 30 s done more: the history's pace.
+    left = plan.seconds([Going("audio", 0.1 + 7.0 / 30.0, 48.0)], at=48.0)
+    assert left is not None
+    assert left == pytest.approx(30.0 * (2.0 / 3.0) + 5.0 + 2.0, rel=0.2)
 
 
 def test_the_run_s_own_pace_scales_what_is_left() -> None:
-    plan = TimeLeft(PLAN, {}, EXPECTED)
-    plan.finished("shots", 30.0)  # expected 10 s: this run is slower than the history
-    pace = math.exp(30.0 * math.log(3.0) / (30.0 + PRIOR_SECONDS))
-    assert plan.pace() == pytest.approx(pace)
-    assert plan.seconds() == pytest.approx(37.0 * pace)
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED))
+    plan.finished("shots", 30.0, at=30.0)  # expected 10 s: this run is slower than the history
+    pace = plan.pace()
+    assert 1.5 < pace < 3.0  # towards 3, held back by the prior until more is seen
+    assert plan.seconds(at=30.0) == pytest.approx(37.0 * pace)
+    plan.finished("keyframes", 15.0, at=45.0)  # 3x again: more sure of it
+    assert pace < plan.pace() < 3.0
 
 
 def test_one_stage_the_history_mispriced_does_not_set_the_pace() -> None:
     expected = {**EXPECTED, "shots": 600.0}  # a first run's compiling, taken for its cost
     plan = TimeLeft(PLAN, {}, expected)
-    plan.finished("shots", 20.0)  # 30 times quicker: counted as 4 times (PACE_LIMITS)
-    plan.finished("audio", 60.0)  # twice as slow as expected
-    pace = math.exp((20.0 * math.log(0.25) + 60.0 * math.log(2.0)) / (80.0 + PRIOR_SECONDS))
-    assert plan.pace() == pytest.approx(pace)
+    plan.finished("shots", 20.0, at=20.0)  # 30 times quicker: counted as 4 times (PACE_LIMITS)
+    plan.finished("audio", 60.0, at=80.0)  # twice as slow as expected
     assert 1.0 < plan.pace() < 2.0  # a ratio of sums would say 80 / 630: eight times quicker
 
 
+def run_stages(
+    plan: TimeLeft, costs: list[tuple[str, float]], speed: Any
+) -> list[tuple[float, float | None, float]]:
+    """Run ``costs`` (name, expected seconds) one after another, each reporting its fraction
+    every second at the machine's ``speed(t)`` (expected seconds done per second): (time,
+    estimate, truth) at every report."""
+    t, trace, ends = 0.0, [], []
+    for name, cost in costs:
+        began, done = t, 0.0
+        while done < cost:
+            done += speed(t)
+            t += 1.0
+            trace.append((t, plan.seconds([Going(name, min(done / cost, 1.0), t - began)], at=t)))
+        plan.finished(name, t - began, at=t)
+        ends.append(t)
+    return [(at, eta, t - at) for at, eta in trace]
+
+
+def within(trace: list[tuple[float, float | None, float]], after: float) -> float:
+    """Share of the estimates from ``after`` seconds on within ±20 % of the truth."""
+    shown = [(eta, truth) for at, eta, truth in trace if at >= after and eta is not None]
+    return sum(abs(eta - truth) <= 0.2 * truth for eta, truth in shown) / len(shown)
+
+
+def test_the_pace_follows_the_machine_when_its_load_changes_mid_run(monkeypatch: Any) -> None:
+    stages = [Planned(f"s{i}") for i in range(8)]
+    costs = [(s.name, 30.0) for s in stages]
+
+    def run() -> list[tuple[float, float | None, float]]:
+        # The first half at the history's speed, then another job halves it.
+        return run_stages(
+            TimeLeft(stages, {}, dict(costs)), costs, lambda t: 1.0 if t < 120 else 0.5
+        )
+
+    trace = run()
+    # Two minutes after the change, the estimates are right within a fifth.
+    assert within(trace, after=240.0) >= 0.9
+    # A pace of the whole attempt alike (no more weight for recent work) lags behind.
+    monkeypatch.setattr(stagecosts, "HALF_LIFE", math.inf)
+    assert within(run(), after=240.0) < within(trace, after=240.0)
+
+
 def test_a_stage_past_its_cost_still_has_time_left() -> None:
-    plan = TimeLeft(PLAN, {}, EXPECTED, done=["shots", "audio", "keyframes"])
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), done=["shots", "audio"])
+    plan.finished("keyframes", 5.0, at=5.0)  # as expected: the pace is 1
     # scene_index was expected to take 2 s, has run 8 s and says nothing of its progress.
-    assert plan.seconds([Going("scene_index", 0.0, 8.0)]) == pytest.approx(OVERRUN * 8.0)
+    left = plan.seconds([Going("scene_index", 0.0, 8.0)], at=13.0)
+    assert left == pytest.approx(OVERRUN * 8.0)
 
 
 def test_a_stage_in_progress_blends_its_cost_with_its_own_pace() -> None:
-    plan = TimeLeft(PLAN, {}, EXPECTED, done=["shots", "audio", "keyframes"])
-    # Half of scene_index done in 2 s, its whole cost: its pace leaves 2 s, its cost a share
-    # of the time it ran (it is not done); half of each.
-    assert plan.seconds([Going("scene_index", 0.5, 2.0)]) == pytest.approx(1.0 + OVERRUN)
-    assert plan.seconds([Going("scene_index", 0.0, 0.5)]) == pytest.approx(1.5)
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), done=["shots", "audio"])
+    plan.finished("keyframes", 5.0, at=5.0)
+    assert plan.seconds([Going("scene_index", 0.1, 1.0)], at=6.0) is not None  # first progress
+    # From 10 % to 50 % in 4 s: its own pace leaves 5 s where its cost of 2 s left 1 s; with
+    # 44 % of its work seen, its own pace counts most.
+    left = plan.seconds([Going("scene_index", 0.5, 5.0)], at=10.0)
+    assert left is not None and 3.0 < left < 5.0
+
+
+def test_a_resumed_stage_s_loading_is_not_its_pace() -> None:
+    """After a crash the fresh process loads audio's model (40 s where the history said 10 s of
+    loading), then works at the history's pace: the estimate is the history's, not 4x."""
+    plan = TimeLeft(PLAN, {}, dict(EXPECTED), done=["shots"], load={"audio": 10.0})
+    plan.seconds([Going("audio", 0.0, 40.0)], at=40.0)
+    plan.seconds([Going("audio", 0.05, 40.5)], at=40.5)
+    left = plan.seconds([Going("audio", 0.05 + 6.0 / 20.0, 46.5)], at=46.5)
+    truth = 20.0 * (1 - 0.35) + 5.0 + 2.0  # audio's work was 20 s of its 30 expected
+    assert left == pytest.approx(truth, rel=0.2)
 
 
 def test_a_stage_without_a_cost_makes_the_time_left_unknown() -> None:
     expected = {k: v for k, v in EXPECTED.items() if k != "keyframes"}
-    assert TimeLeft(PLAN, {}, expected).seconds() is None
-    assert TimeLeft(PLAN, {}, expected, done=["keyframes"]).seconds() is not None
+    assert measured(TimeLeft(PLAN, {}, dict(expected))).seconds(at=10.0) is None
+    assert measured(TimeLeft(PLAN, {}, expected, done=["keyframes"])).seconds(at=10.0) == 32.0
 
 
 def test_the_api_gives_the_time_left(alice: Any, user: Any) -> None:
@@ -262,6 +337,39 @@ def test_a_run_resumed_after_a_crash_estimates_from_its_kept_work(
     # No finished analysis timed these stages here: no estimate rather than a made-up one.
     assert all(e is None for *_, e in seen)
     assert all(w <= kept + a for a, w, *_ in seen)
+
+
+@pytest.mark.slow
+def test_a_resumed_attempt_gives_no_time_left_before_it_measured_work(
+    user: Any, three_shot_clip: Path
+) -> None:
+    """With every stage timed here, a resumed attempt still starts without an estimate: its
+    new process's first seconds (loading, catching up) are not the run's pace."""
+    stages = ["probe", "shots", "keyframes", "audio"]
+
+    def started() -> Analysis:
+        video_row = services.video_create_from_path(owner=user, path=three_shot_clip)
+        analysis = services.analysis_start(video=video_row, parameters={}, enqueue=False)
+        Analysis.objects.filter(pk=analysis.pk).update(parameters={"stages": stages})
+        return analysis
+
+    timed = analysis_execute(analysis_id=started().pk)  # the history: each stage's cost
+    assert timed is not None and timed.status == "completed"
+    analysis = started()
+
+    def crash_in_audio(current: Analysis) -> None:
+        if current.current_stage == "audio":
+            raise Crash()
+
+    with pytest.raises(Crash):
+        analysis_execute(analysis_id=analysis.pk, listener=crash_in_audio)
+    seen: list[tuple[str, float | None]] = []
+    done = analysis_execute(
+        analysis_id=analysis.pk,
+        listener=lambda current: seen.append((current.current_stage, current.time_left_seconds)),
+    )
+    assert done is not None and done.status == "completed" and done.attempts == 2
+    assert seen[0] == ("audio", None)  # known costs, but nothing measured yet
 
 
 def with_scenes(analysis: Analysis, count: int) -> Analysis:

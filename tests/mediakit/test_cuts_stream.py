@@ -116,3 +116,66 @@ def test_a_failing_pass_stops_the_network_thread(
         detect_cuts(bikes_clip, detector, [Breaks(200)])
     assert detector._network.frames, "a window should have been sent before frame 200"
     assert not any(t.name.startswith("transnet") for t in threading.enumerate())
+
+
+def test_the_pass_reports_the_network_s_backlog(
+    transitions_clip: Transitions, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Every window is left for after the last frame (chunks longer than the clip): the wait
+    for the network reports how many of its frames are left, until none."""
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", 10_000)
+    detector = cuts.CombinedDetector(tmp_path, network=TransNetConfig("cpu"))
+    times = run_frame_pass(transitions_clip.path, [detector])
+    assert detector.backlog().given == 0  # nothing was sent while the video was read
+    waits: list[cuts.Backlog] = []
+    detector.drain(waits.append, every=0.0)
+    assert waits and waits[0].done < waits[0].given
+    backlog = detector.backlog()
+    assert backlog.given == backlog.done == detector.network_frames > 0 and backlog.busy > 0
+    assert detector.cuts(times) == decide_at_the_end(detector)[0]
+
+
+def test_the_pass_s_progress_stays_below_the_decision(
+    transitions_clip: Transitions, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from mediakit.shots import detect_cuts
+
+    monkeypatch.setattr(cuts, "STREAM_CHUNK", 10_000)
+    detector = cuts.CombinedDetector(tmp_path, network=TransNetConfig("cpu"))
+    reports: list[tuple[float, str]] = []
+    detect_cuts(
+        transitions_clip.path,
+        detector,
+        progress=lambda fraction, message: reports.append((fraction, message)),
+        expected_frames=transitions_clip.frames,
+    )
+    # Nine tenths is the pass done (frames read and the network's windows too).
+    assert all(f <= 0.9 for f, _m in reports)
+    waiting = [
+        f for f, m in reports if m.startswith("Checking") and not m.endswith(": 0 frames left")
+    ]
+    assert all(f < 0.9 for f in waiting)
+    assert reports[-1] == (0.9, "Deciding the cuts")
+
+
+def test_the_pass_share_counts_the_time_the_network_needs() -> None:
+    class Behind:
+        """Half the frames read in 10 s; the network did 20 of the 100 frames it was given,
+        in 10 s: it will be given about 200, at 0.5 s each."""
+
+        def backlog(self) -> cuts.Backlog:
+            return cuts.Backlog(given=100, done=20, busy=10.0)
+
+    from mediakit.shots import pass_share
+
+    # 10 s spent, 90 s left for the network (the decoder's 10 s run beside it).
+    assert pass_share(0.5, 10.0, Behind()) == pytest.approx(10.0 / 100.0)
+    # No window done yet: the network's frames are taken to cost the decoder's (20 ms each):
+    # about 800 frames, 16 s.
+    pending = type("Pending", (), {"backlog": lambda self: cuts.Backlog(400, 0, 0.0)})()
+    assert pass_share(0.5, 10.0, pending, frames=1000) == pytest.approx(10.0 / 26.0)
+    # A detector without a network: the share of the frames read.
+    assert pass_share(0.5, 10.0, object()) == 0.5
+    # The network keeps up: the decoder's share.
+    ahead = cuts.Backlog(given=100, done=100, busy=1.0)
+    assert pass_share(0.5, 10.0, type("Ahead", (), {"backlog": lambda self: ahead})()) == 0.5

@@ -206,3 +206,11 @@ def test_a_scene_searches_each_distinct_picture_once() -> None:
         textregions.find_lines(cv2.imdecode(np.frombuffer(x, np.uint8), cv2.IMREAD_COLOR))
         for x in (a, b)
     ]
+
+
+def test_a_latin_sign_read_as_cyrillic_look_alikes_is_read_in_latin(tmp_path: Path) -> None:
+    """The taxi's roof sign in the shared bikes clip, whole on one of two pictures of its
+    scene: with both languages loaded Tesseract reads its TAXI there as Cyrillic look-alikes
+    ("TAX!" in Cyrillic, no Russian word, dropped); read again in Latin it is TAXI."""
+    frames = [shared_frame("bikes.mp4", t) for t in (1.7, 2.7)]
+    assert "TAXI" in read(frames, tmp_path)
