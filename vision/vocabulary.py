@@ -277,9 +277,13 @@ def open_words(scores: Mapping[str, float]) -> list[int]:
     the keyframe's :func:`word_scores`: those that clear their threshold (the second frame
     confirms them or averages a one-frame hallucination away) or fall short of it by less than
     ``1 - SECOND_LOOK_SHARE`` (the second frame may lift them). A word further below would
-    need the second frame far above its threshold, so the keyframe's verdict stands."""
+    need the second frame far above its threshold, so the keyframe's verdict stands; so does
+    that of a word at twice its threshold or more, which the mean of two frames keeps whatever
+    the second one shows."""
     return [
-        k for k, w in enumerate(WORDS) if scores.get(w.en, 0.0) >= SECOND_LOOK_SHARE * w.min_score
+        k
+        for k, w in enumerate(WORDS)
+        if SECOND_LOOK_SHARE * w.min_score <= scores.get(w.en, 0.0) < 2 * w.min_score
     ]
 
 

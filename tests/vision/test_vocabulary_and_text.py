@@ -126,6 +126,9 @@ def test_the_second_frame_is_looked_at_only_where_the_keyframe_leaves_tags_open(
     assert [len(found) for found in look_at_scenes(scenes, "cpu", 4)] == [2, 1, 1]
     assert vocabulary.open_words({"bird": 0.21})  # 0.26 needed: the second frame may lift it
     assert not vocabulary.open_words({"bird": 0.1, "animal": 0.3})
+    # Twice its threshold (0.26) on the keyframe: a bird whatever the second frame shows.
+    assert not vocabulary.open_words({"bird": 0.6})
+    assert vocabulary.imagenet_tags([probabilities(c89=0.6), probabilities()])[0]["label"] == "bird"
 
 
 def test_the_second_look_is_where_the_keyframe_saw_the_open_words() -> None:
