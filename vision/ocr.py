@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vision.textregions import FrameText, TextLine
+from vision.textregions import FrameText, TextLine, sharpness
 
 if TYPE_CHECKING:
     import numpy as np
@@ -300,8 +300,7 @@ def line_sharpness(frame: np.ndarray, line: TextLine) -> float:
     cut = frame[y : y + h, x : x + w]
     if cut.size == 0:
         return 0.0
-    grey = cv2.cvtColor(cut, cv2.COLOR_BGR2GRAY) if cut.ndim == 3 else cut
-    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+    return sharpness(cv2.cvtColor(cut, cv2.COLOR_BGR2GRAY) if cut.ndim == 3 else cut)
 
 
 def merge_rows(lines: list[TextLine]) -> list[TextLine]:

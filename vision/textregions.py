@@ -42,10 +42,9 @@ class TextLine:
 
 @dataclass(frozen=True)
 class FrameText:
-    """The lines of text one frame shows, and how sharp the frame is."""
+    """The lines of text one frame shows."""
 
     lines: list[TextLine]
-    sharpness: float
 
     def letters(self, vertical: bool) -> int:
         return sum(line.letters for line in self.lines if line.vertical == vertical)
@@ -65,7 +64,14 @@ def find_lines(image: np.ndarray) -> FrameText:
         for box, letters, even in chain(boxes, vertical, tallest):
             full = tuple(round(v / factor) for v in box)
             found.append(TextLine(full, letters, vertical, even))  # type: ignore[arg-type]
-    return FrameText(found, float(cv2.Laplacian(grey, cv2.CV_32F).var()))
+    return FrameText(found)
+
+
+def sharpness(grey: np.ndarray) -> float:
+    """How sharp a grey picture is: the variance of its Laplacian."""
+    import cv2
+
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
 
 def letter_boxes(grey: np.ndarray) -> np.ndarray:
