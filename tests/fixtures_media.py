@@ -40,8 +40,10 @@ class Clip:
         return self.frames / FPS
 
 
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", *args], check=True)
+def ffmpeg(*args: str, timeout: float | None = None) -> None:
+    subprocess.run(
+        ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", *args], check=True, timeout=timeout
+    )
 
 
 def video_inputs(shots: list[tuple[str, float]]) -> tuple[list[str], str]:

@@ -9,7 +9,6 @@ would measure differently.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from analysis.pipeline.stages.audio import SPEECH_KEY, AudioFeatures, AudioResul
 from analysis.pipeline.stages.common import RESCENE_KEY
 from mediakit.audio import SAMPLE_RATE, Track, decode_audio, decode_audio_ranges
 from tests.decode_spy import spy_on_av_open
+from tests.fixtures_media import ffmpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -31,33 +31,25 @@ SECONDS = 20.0
 
 def make_swelling_tone(path: Path, rate: int, channels: int) -> Path:
     tone = "0.5*sin(2*PI*(200+60*t)*t)*(0.55+0.45*sin(2*PI*0.3*t))"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c=0x336699:size=64x48:rate=25:duration={SECONDS}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"aevalsrc={tone}:s={rate}:d={SECONDS}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-c:a",
-            "aac",
-            "-ac",
-            str(channels),
-            "-shortest",
-            str(path),
-        ],
-        check=True,
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=0x336699:size=64x48:rate=25:duration={SECONDS}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"aevalsrc={tone}:s={rate}:d={SECONDS}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        "-ac",
+        str(channels),
+        "-shortest",
+        str(path),
         timeout=60,
     )
     return path
