@@ -202,7 +202,17 @@ def stage_costs(
     or "speech" when the history knows it), the others by what their history follows more
     closely, length or scenes (``per_scene``).
     """
-    timings, _rate = _timings(history, before)
+    return _costs_of(_timings(history, before)[0], names, has_audio, listening, follows)
+
+
+def _costs_of(
+    timings: dict[str, list[Timed]],
+    names: Iterable[str],
+    has_audio: bool,
+    listening: Collection[str],
+    follows: dict[str, str] | None,
+) -> dict[str, StageCost]:
+    """``stage_costs`` from the history's runs (``_timings``)."""
     costs = {}
     for name in names:
         runs = timings.get(name, [])
@@ -460,15 +470,8 @@ def plan_run(
     listening = {s.name for s in stages if s.lane == "sound"}
     follows = {s.name: getattr(s, "cost_follows", "") for s in stages}
     names = [s.name for s in stages]
-    costs = stage_costs(
-        names,
-        history,
-        has_audio=has_audio,
-        listening=listening,
-        before=before,
-        follows=follows,
-    )
-    rates = _timings(history, before)[1]
+    timings, rates = _timings(history, before)  # one read of the history for both
+    costs = _costs_of(timings, names, has_audio, listening, follows)
 
     def price(count: float | None, talk: float | None) -> dict[str, float]:
         count = rates.scenes * duration if count is None else count
