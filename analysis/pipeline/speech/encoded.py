@@ -10,9 +10,9 @@ second, so the part of it that belongs to a stretch is known:
   and put back to back. No encoder pass of its own: encoding the detection windows separately
   cost more than the detection of the old single-language run (bench/RESULTS.md, speech
   languages);
-* **text:** a window whose stretches are all of one language is decoded whole, exactly as
-  before; a window holding several languages is decoded once per language, on the encoder
-  output of that language's stretches, back to back. A window is never encoded twice.
+* **text:** a window whose stretches are all of one language is decoded whole on its encoder
+  output, exactly as before; the speech of windows holding several languages is packed anew
+  by language and encoded again (``split``), the only speech encoded twice.
 """
 
 from __future__ import annotations
@@ -104,25 +104,14 @@ def split(
     return whole, pack(mixed, [languages[s] for s in mixed])
 
 
-def groups(items: list[Encoded], size: int) -> Iterator[list[Encoded]]:
-    """Consecutive items of one length, at most ``size`` at a time (a batch's encoder output
-    is one array): whole windows batch together, a window's parts go alone."""
-    group: list[Encoded] = []
-    for item in items:
-        if group and (len(group) == size or len(item.output) != len(group[0].output)):
-            yield group
-            group = []
-        group.append(item)
-    if group:
-        yield group
-
-
 def decode(decoder: Decoder, items: list[Encoded], batch: int) -> Iterator[Decoded]:
-    """Every item decoded in its chunk's language, on its encoder output. A generator."""
+    """Every item (a whole window: ``split``) decoded in its chunk's language, on its encoder
+    output. A generator."""
     import ctranslate2
     import numpy as np
 
-    for group in groups(items, max(batch, 1)):
+    size = max(batch, 1)  # whole windows' outputs are all of 30 s: any of them batch together
+    for group in (items[k : k + size] for k in range(0, len(items), size)):
         output = np.ascontiguousarray(np.stack([item.output for item in group]))
         view = ctranslate2.StorageView.from_array(output)
         yield from decoder.decode_encoded([item.chunk for item in group], view)
