@@ -266,11 +266,15 @@ def test_a_scene_stored_on_its_side_is_looked_at_upright(user: Any) -> None:
     """The shared rotated clip: a computer screen filmed sideways (its rotation metadata
     applied, as editors see it). Its faces are found only turned, so the faces stage keeps the
     turn, and the tag pass looks at the scene turned the same way: the screen is named. As
-    stored, the same keyframe shows the network no screen."""
+    stored, the same keyframe shows the network no screen. The embedding stays the keyframe's
+    as stored (storylines compare scenes by it, turned or not)."""
+    import numpy as np
+
     from people.selectors import scene_turns_by_scene
     from vision import vocabulary
-    from vision.keyframes import read_scene_rgb
+    from vision.keyframes import read_rgb, read_scene_rgb
     from vision.looks import look_at_scenes
+    from vision.mobilenet import look_at_frames
 
     path = SHARED / "shots" / "issue-134-rotate.mp4"
     if not path.exists():
@@ -286,3 +290,8 @@ def test_a_scene_stored_on_its_side_is_looked_at_upright(user: Any) -> None:
     looks = look_at_scenes([read_scene_rgb(first, video.width)], "cpu", 16)[0]
     as_stored = vocabulary.sure_words(vocabulary.word_scores([look.windows for look in looks]))
     assert "screen" not in [t["label"] for t in as_stored]
+    stored = np.frombuffer(SceneEmbedding.objects.get(scene=first).vector, dtype=np.float32)
+    plain = look_at_frames([read_rgb(first, video.width)], "cpu", 16)[0].embedding
+    turned = look_at_frames([np.rot90(read_rgb(first, video.width))], "cpu", 16)
+    assert np.allclose(stored, plain, atol=1e-4)
+    assert not np.allclose(stored, turned[0].embedding, atol=1e-2)
