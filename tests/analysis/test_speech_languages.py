@@ -21,7 +21,7 @@ from analysis.pipeline.speech.encoded import Encoded, split
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.recognise import notes_on
 from analysis.pipeline.speech.sound import loudness
-from analysis.pipeline.speech.whisper import heard_of, unheard_tail
+from analysis.pipeline.speech.whisper import Heard, Word, heard_of, unheard, without_words_near
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
@@ -119,19 +119,44 @@ def test_a_batch_mixes_languages_only_where_the_encoder_output_can_be_split() ->
     assert elsewhere == [["e", "e"], ["r", "r", "r"], ["e"]]
 
 
-def test_speech_after_a_chunks_last_word_is_decoded_again() -> None:
+def test_speech_a_chunks_text_passed_over_is_decoded_again() -> None:
     stretches = (Stretch(0.0, 4.0), Stretch(10.0, 13.0), Stretch(20.0, 21.0))
     chunk = Chunk("en", stretches, at=0.0)
     db = loudness(np.zeros(22 * 16_000, dtype=np.float32))
     early = Decoded(chunk, " Hello there", [WordTiming(" Hello", 0.5, 1.0, 0.9)])
-    (again,) = unheard_tail(early, heard_of(early, db))
+    (again,) = unheard(early, heard_of(early, db))
     assert again.stretches == stretches[1:] and again.language == "en"
-    # The last word in the last stretch: nothing left; a short unheard tail is not retried.
-    late = Decoded(chunk, " Bye", [WordTiming(" Bye", 7.2, 7.6, 0.9)])
-    assert unheard_tail(late, heard_of(late, db)) == []
-    short = Decoded(chunk, " So", [WordTiming(" So", 5.0, 6.5, 0.9)])
-    assert unheard_tail(short, heard_of(short, db)) == []
-    assert unheard_tail(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
+    # Words in every stretch: nothing to retry; an unheard second is not retried.
+    said = [(" One", 0.5, 0.9), (" two", 5.0, 5.4), (" three", 7.1, 7.4), (" four", 7.5, 7.9)]
+    heard = Decoded(chunk, " One two three four", [WordTiming(*w, 0.9) for w in said])
+    assert unheard(heard, heard_of(heard, db)) == []
+    short = Decoded(chunk, " One two", [WordTiming(*w, 0.9) for w in said[:2]])
+    assert unheard(short, heard_of(short, db)) == []
+    assert unheard(Decoded(chunk, "", []), None) == []  # silence heard: nothing to retry
+
+
+def test_speech_skipped_in_the_middle_of_a_chunk_is_decoded_again() -> None:
+    """Whisper followed the first voice and aligned its last word over the next scenes'
+    speech (same_place: "...do for" at 6.6 s, "him." stretched over 27.9-31.0 s, 20 s of two
+    other storylines' speech lost): the stretches between are decoded again."""
+    stretches = (Stretch(0.0, 6.0), Stretch(7.0, 11.0), Stretch(12.0, 16.0), Stretch(17.0, 21.0))
+    chunk = Chunk("en", stretches, at=0.0)
+    db = loudness(np.zeros(22 * 16_000, dtype=np.float32))
+    first = [(" And", 0.2, 0.6), (" he", 1.0, 1.3), (" had", 2.0, 2.4), (" leisure", 3.0, 5.5)]
+    words = [WordTiming(*w, 0.9) for w in first] + [WordTiming(" him.", 14.2, 17.5, 0.4)]
+    skipped = Decoded(chunk, " And he had leisure him.", words)
+    (again,) = unheard(skipped, heard_of(skipped, db))
+    assert again.stretches == stretches[1:]
+    # The retry's words replace the first pass's where they overlap; the rest is kept.
+    heard = heard_of(skipped, db)
+    assert heard is not None and heard.words[-1].start >= 17.0
+    retry = [Word(" The", 17.2, 17.5, 0.9), Word(" garden", 17.6, 18.1, 0.9)]
+    kept = without_words_near(heard, retry)
+    assert kept is not None and [w.word for w in kept.words] == [w for w, *_ in first]
+    assert kept.text == " And he had leisure" and kept.end == heard.words[3].end
+    assert without_words_near(heard, []) is heard
+    alone = Heard(17.0, 18.0, " him.", [heard.words[-1]], "en", stretches[3])
+    assert without_words_near(alone, retry) is None
 
 
 def test_a_stretchs_encoder_output_is_cut_at_fifty_positions_a_second() -> None:

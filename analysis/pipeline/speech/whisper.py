@@ -19,7 +19,11 @@ from analysis.pipeline.speech.sound import loudness, sounds
 from analysis.pipeline.speech.windows import SAMPLE_RATE, Chunk, Stretch, pack
 
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
-RETRY_SECONDS = 2.0  # unheard speech at the end of a chunk decoded again (``unheard_tail``)
+RETRY_SECONDS = (
+    2.0  # speech a chunk's text passed over is decoded again from this much (``unheard``)
+)
+HEARD_WORDS_PER_SECOND = 0.25
+LONGEST_WORD_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -171,38 +175,102 @@ def finish(
     batch: int,
     progress: Callable[[float], None],
 ) -> Iterator[Heard]:
-    """Decoded chunks in film time, then once more the speech a chunk's text ended before (see
-    ``unheard_tail``); ``db``: the film's loudness (``sound.loudness``). A generator."""
-    done, missed = 0.0, list[Chunk]()
+    """Decoded chunks in film time, then the speech a chunk's text passed over decoded again
+    (``unheard``): first packed together, then what is still unheard stretch by stretch. A
+    chunk's words in the stretches a retry heard are dropped for the retry's (they were
+    aligned there from elsewhere). ``db``: the film's loudness (``sound.loudness``). A
+    generator."""
+    done, missed, held = 0.0, list[Chunk](), list[Heard]()
     for decoded in results:
         heard = heard_of(decoded, db)
-        missed += unheard_tail(decoded, heard)
+        again = unheard(decoded, heard)
+        missed += again
         if heard is not None:
-            yield heard
+            if again:
+                held.append(heard)
+            else:
+                yield heard
         done += decoded.chunk.duration
         progress(done)
+    retried: list[Heard] = []
+    for alone in (False, True):
+        chunks = _retry_chunks(missed, alone)
+        missed = []
+        mixed = str(decoder.model.model.device) == "cpu"
+        for group in batches(chunks, batch, mixed):
+            for decoded in decoder.decode(group):
+                heard = heard_of(decoded, db)
+                missed += unheard(decoded, heard) if not alone else []
+                if heard is not None:
+                    retried.append(heard)
+    covered = [w for h in retried for w in h.words]
+    for heard in held:
+        kept = without_words_near(heard, covered)
+        if kept is not None:
+            yield kept
+    yield from retried
+
+
+def _retry_chunks(missed: list[Chunk], alone: bool) -> list[Chunk]:
+    """The stretches of ``missed`` to decode again: packed by language, or (``alone``) each
+    stretch a chunk of its own."""
     tails = [(stretch, c.language) for c in missed for stretch in c.stretches]
-    again = pack([stretch for stretch, _ in tails], [language for _, language in tails])
-    mixed = str(decoder.model.model.device) == "cpu"
-    for group in batches(again, batch, mixed):
-        for decoded in decoder.decode(group):
-            heard = heard_of(decoded, db)
-            if heard is not None:
-                yield heard
+    if alone:
+        return [Chunk(language, (stretch,), 0.0) for stretch, language in tails]
+    return pack([stretch for stretch, _ in tails], [language for _, language in tails])
 
 
-def unheard_tail(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
-    """The stretches at the end of a chunk after its last word, when they hold at least
+def without_words_near(heard: Heard, others: list[Word]) -> Heard | None:
+    """``heard`` without its words that overlap any of ``others`` (None when none is left)."""
+    if not others or not heard.words:
+        return heard
+    spans = sorted((w.start, w.end) for w in others)
+    words = [w for w in heard.words if not _overlaps(spans, w)]
+    if len(words) == len(heard.words):
+        return heard
+    if not words:
+        return None
+    text = "".join(w.word for w in words)
+    return Heard(words[0].start, words[-1].end, text, words, heard.language, heard.stretch)
+
+
+def _overlaps(spans: list[tuple[float, float]], word: Word) -> bool:
+    import bisect
+
+    index = bisect.bisect_left(spans, (word.end, word.end))
+    return any(
+        start < word.end and word.start < end for start, end in spans[max(0, index - 8) : index]
+    )
+
+
+def unheard(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
+    """The stretches of a chunk its text passed over, when they hold at least
     ``RETRY_SECONDS`` of speech, as a chunk to decode again. Without timestamp tokens Whisper
-    sometimes ends a packed chunk's text early, where the voice or recording changes (another
-    scene's speech packed behind), and the rest of the chunk's speech is lost; heard on their
-    own those stretches are transcribed."""
-    chunk = decoded.chunk
-    last = heard.words[-1].end if heard is not None and heard.words else None
-    tail = tuple(s for s in chunk.stretches if last is None or s.start >= last)
-    if not heard or sum(s.duration for s in tail) < RETRY_SECONDS:
+    sometimes follows one voice of a packed chunk and skips another scene's speech packed
+    beside it (a text that ends early, or a last word aligned over the stretches it skipped),
+    and that speech is lost; heard on their own those stretches are transcribed. A stretch is
+    passed over when fewer than ``HEARD_WORDS_PER_SECOND`` words a second of it lie in it
+    (speech runs at 2-3 words a second), counting only words no longer than
+    ``LONGEST_WORD_SECONDS``: a word aligned over seconds of speech stands for what was
+    skipped. Nothing heard at all is taken for silence."""
+    if heard is None or not heard.words:
         return []
-    return [Chunk(chunk.language, tail, 0.0)]
+    middles = sorted(
+        (w.start + w.end) / 2 for w in heard.words if w.end - w.start <= LONGEST_WORD_SECONDS
+    )
+
+    def words_in(stretch: Stretch) -> int:
+        import bisect
+
+        return bisect.bisect_right(middles, stretch.end) - bisect.bisect_left(
+            middles, stretch.start
+        )
+
+    chunk = decoded.chunk
+    passed = tuple(s for s in chunk.stretches if words_in(s) < HEARD_WORDS_PER_SECOND * s.duration)
+    if sum(s.duration for s in passed) < RETRY_SECONDS:
+        return []
+    return [Chunk(chunk.language, passed, 0.0)]
 
 
 def sequential(
