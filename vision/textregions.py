@@ -190,22 +190,35 @@ def _even(members: np.ndarray) -> bool:
 
 
 def _neighbours(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs of boxes that could be neighbouring letters of one line."""
+    """Index pairs of boxes that could be neighbouring letters of one line.
+
+    Only pairs that could be near along the line are compared: with the boxes sorted by
+    their left edge, a box's neighbour to its right starts at most ``SPACING`` letter
+    heights after it ends, and the taller of two neighbours is at most ``HEIGHT_RATIO``
+    times the other, so each box is compared with the few that start before that. (All
+    pairs of a frame of texture's 1,500 regions cost as much as its whole MSER search.)"""
     import numpy as np
 
-    x, y, w, h = boxes.T
-    taller = np.maximum(h[:, None], h[None, :])
-    shorter = np.minimum(h[:, None], h[None, :])
-    middle = np.abs((y + h / 2)[:, None] - (y + h / 2)[None, :])
-    gap = np.maximum(x[None, :] - (x + w)[:, None], x[:, None] - (x + w)[None, :])
+    order = np.argsort(boxes[:, 0], kind="stable")
+    x, y, w, h = boxes[order].T
+    reach = x + w + SPACING * HEIGHT_RATIO * h
+    ends = np.searchsorted(x, reach, side="right")
+    starts = np.arange(1, len(x) + 1)
+    counts = np.maximum(ends - starts, 0)
+    first = np.repeat(np.arange(len(x)), counts)
+    second = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    xa, ya, wa, ha = x[first], y[first], w[first], h[first]
+    xb, yb, wb, hb = x[second], y[second], w[second], h[second]
+    taller, shorter = np.maximum(ha, hb), np.minimum(ha, hb)
+    middle = np.abs((ya + ha / 2) - (yb + hb / 2))
+    gap = np.maximum(xb - (xa + wa), xa - (xb + wb))
     near = (
         (taller <= HEIGHT_RATIO * shorter)
         & (middle <= MISALIGNMENT * taller)
         & (gap <= SPACING * taller)
-        & (gap >= -0.5 * np.minimum(w[:, None], w[None, :]))
+        & (gap >= -0.5 * np.minimum(wa, wb))
     )
-    first, second = np.nonzero(np.triu(near, k=1))
-    return first, second
+    return order[first[near]], order[second[near]]
 
 
 def _distinct(members: np.ndarray) -> int:
