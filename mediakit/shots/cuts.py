@@ -198,12 +198,20 @@ class SignalRecorder:
 
 @dataclass
 class TransNetDetector:
-    """TransNetV2 over every frame."""
+    """TransNetV2 over every frame, run once the video is read.
+
+    Its backlog is every frame read and not yet through the network, so the pass's progress
+    counts the network's time (at the decoder's pace until its first window is done), and
+    :meth:`drain` reports while it runs: on a film the network takes minutes after the last
+    frame."""
 
     workdir: Path
     threshold: float = 0.5
     network: TransNetConfig = field(default_factory=TransNetConfig)
     signals: SignalRecorder = field(init=False)
+    _done: int = field(init=False, default=0)
+    _busy: float = field(init=False, default=0.0)
+    _probabilities: tuple[np.ndarray, np.ndarray] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.signals = SignalRecorder(self.workdir)
@@ -214,10 +222,33 @@ class TransNetDetector:
     def finish(self, frame_count: int) -> None:
         self.signals.finish(frame_count)
 
+    def backlog(self) -> Backlog:
+        """Frames read so far, those the network decided and its seconds on them."""
+        return Backlog(len(self.signals.content), self._done, self._busy)
+
+    def drain(self, progress: Callable[[Backlog], None], every: float = 1.0) -> None:
+        """Run the network over every frame, calling ``progress`` with the backlog after its
+        first window (the pace is known from then on) and then every ``every`` seconds."""
+        from mediakit.transnet.infer import predict_all
+
+        started, last = time.perf_counter(), float("-inf")
+
+        def done(frames: int) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            self._done, self._busy = frames, now - started
+            if now - last >= every:
+                last = now
+                progress(self.backlog())
+
+        self._probabilities = predict_all(self.signals.tiny(), self.network, done)
+
     def cuts(self, times: list[float]) -> list[int]:
         from mediakit.transnet.infer import predict_all, transitions
 
-        single, many = predict_all(self.signals.tiny(), self.network)
+        if self._probabilities is None:
+            self._probabilities = predict_all(self.signals.tiny(), self.network)
+        single, many = self._probabilities
         self.signals.discard_if_temporary()
         return transitions(single, many, 0, self.threshold)
 

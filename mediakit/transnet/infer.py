@@ -9,6 +9,7 @@ is imported inside the functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -107,8 +108,12 @@ def predict_window(
     return out
 
 
-def predict_all(tiny: np.ndarray, network: TransNetConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities for every frame: 100-frame windows every 50 frames, edges repeated."""
+def predict_all(
+    tiny: np.ndarray, network: TransNetConfig, done: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities for every frame: 100-frame windows every 50 frames, edges repeated.
+
+    ``done(frames)`` is called after each window with the frames decided so far."""
     import numpy as np
 
     count = len(tiny)
@@ -123,6 +128,8 @@ def predict_all(tiny: np.ndarray, network: TransNetConfig) -> tuple[np.ndarray, 
         keep = min(STEP, count - first)
         single[first : first + keep] = s[quarter : quarter + keep]
         many[first : first + keep] = m[quarter : quarter + keep]
+        if done is not None:
+            done(first + keep)
     return single, many
 
 

@@ -179,3 +179,29 @@ def test_the_pass_share_counts_the_time_the_network_needs() -> None:
     # The network keeps up: the decoder's share.
     ahead = cuts.Backlog(given=100, done=100, busy=1.0)
     assert pass_share(0.5, 10.0, type("Ahead", (), {"backlog": lambda self: ahead})()) == 0.5
+
+
+def test_the_network_over_every_frame_reports_its_progress(
+    transitions_clip: Transitions, tmp_path: Path
+) -> None:
+    """SCENE_DETECTOR=transnetv2 runs the network after the last frame: that wait reports
+    frames left and a rising share below the decision, and the cuts are the network's own."""
+    from mediakit.shots import detect_cuts
+
+    detector = cuts.TransNetDetector(tmp_path, network=TransNetConfig("cpu"))
+    reports: list[tuple[float, str]] = []
+    found, _times = detect_cuts(
+        transitions_clip.path,
+        detector,
+        progress=lambda fraction, message: reports.append((fraction, message)),
+        expected_frames=transitions_clip.frames,
+    )
+    waiting = [(f, m) for f, m in reports if m.startswith("Checking")]
+    assert waiting, "no progress while the network ran"
+    assert waiting[0][1] != "Checking unsure cuts: 0 frames left"  # reported after one window
+    fractions = [f for f, _m in waiting]
+    assert fractions == sorted(fractions) and fractions[0] < 0.9 and fractions[-1] <= 0.9
+    read = [f for f, m in reports if not m.startswith(("Checking", "Deciding"))]
+    assert max(read) < 0.9 * 0.75, "the decode alone should leave the network its share"
+    single, many = transnet.predict_all(detector.signals.tiny(), TransNetConfig("cpu"))
+    assert found == transnet.transitions(single, many, 0, 0.5)
