@@ -1,14 +1,18 @@
 """What each stage costs on this installation, learnt from finished analyses, and the time left
 of a running analysis worked out from it.
 
-A stage's wall seconds are taken to be ``fixed + per_unit * size``, the size being the video's
-length or, for a stage whose cost follows the scenes more closely (pictures, faces, text), its
-number of scenes; plus ``load`` on its first run in a process (models read from disk, kernels
-compiled, caches filled): the first analysis a worker or ``manage.py analyze`` runs pays it, the
-next ones do not, and it can cost more than the work itself. They are fitted per stage on the
-latest finished analyses, warm runs and cold runs apart; the stages that listen to the sound
-on videos with sound or without it, like the one to come. Until the shots stage has counted
-the scenes, their number is guessed from the video's length.
+A stage's wall seconds are taken to be ``fixed + per_unit * size``, the size being what its
+work grows with: the video's length; its scenes for the stages that work scene by scene
+(``Stage.cost_follows``: pictures, faces, text), once scene counts in the history tell a cost
+per run from a cost per scene (before, the geometric mean of length and scenes); its seconds of
+speech for the ones that listen to speech. Plus ``load`` on its first run in a process (models
+read from disk, kernels compiled, caches filled): the first analysis a worker or ``manage.py
+analyze`` runs pays it, the next ones do not, and it can cost more than the work itself;
+it is learnt from the newest first runs only (the very first may have compiled kernels into an
+empty cache, once). They are fitted per stage on the latest finished analyses, warm runs and
+cold runs apart, and on videos with sound or without it like the one to come (without sound
+the sound lane does not run beside the picture stages). Until the shots stage has counted the
+scenes, their number is guessed from the video's length.
 
 While an analysis runs, the stages still to come are expected to take their cost times the
 pace this attempt has shown against the costs (a machine busier than when the costs were learnt
@@ -24,6 +28,7 @@ cold) makes the time left unknown: no estimate rather than a wrong one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
@@ -61,14 +66,16 @@ class Timed:
 @dataclass(frozen=True)
 class StageCost:
     """A stage's expected wall seconds: ``fixed + per_unit * size``, the size being the
-    video's seconds or (``per_scene``) its scenes, plus ``load`` on its first run in a process
-    (None: never timed cold here)."""
+    video's seconds, its scenes (``per_scene``), its seconds of speech (``per_speech``), or
+    (``hedged``) the geometric mean of its seconds and scenes, plus ``load`` on its first run
+    in a process (None: never timed cold here)."""
 
     fixed: float
     per_unit: float
     load: float | None
     per_scene: bool = False
     per_speech: bool = False  # per second of speech (recognising it: its cost is the words')
+    hedged: bool = False
 
     def seconds(
         self, duration: float, cold: bool, scenes: float = 0.0, speech: float = 0.0
@@ -77,8 +84,14 @@ class StageCost:
         ``speech`` seconds of speech; None when not known."""
         if cold and self.load is None:
             return None
-        size = speech if self.per_speech else scenes if self.per_scene else duration
+        size = _size(self, duration, scenes, speech)
         return self.fixed + self.per_unit * size + ((self.load or 0.0) if cold else 0.0)
+
+
+def _size(cost: StageCost, duration: float, scenes: float, speech: float) -> float:
+    if cost.hedged:
+        return math.sqrt(duration * max(scenes, 1.0))
+    return speech if cost.per_speech else scenes if cost.per_scene else duration
 
 
 def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, list[Timed]], Rates]:
@@ -142,7 +155,7 @@ def fit_line(samples: Sequence[Sample]) -> tuple[float, float]:
     enough to tell the two apart, else in proportion to the size (the median rate)."""
     sizes = [d for d, _ in samples]
     seconds = [s for _, s in samples]
-    if len(samples) >= 3 and max(sizes) >= SPREAD * min(sizes):
+    if _told_apart(sizes):
         slope, intercept = statistics.linear_regression(sizes, seconds)
         if slope < 0:  # the size does not matter (or the machine's load hid it)
             return statistics.median(seconds), 0.0
@@ -151,38 +164,74 @@ def fit_line(samples: Sequence[Sample]) -> tuple[float, float]:
     return 0.0, statistics.median(s / d for d, s in samples)
 
 
+def _told_apart(sizes: Sequence[float]) -> bool:
+    """Whether runs of these sizes tell a fixed cost from a cost per unit: two or more, the
+    largest ``SPREAD`` times the smallest."""
+    return len(sizes) >= 2 and min(sizes) > 0 and max(sizes) >= SPREAD * min(sizes)
+
+
 def _spread(ratios: list[float]) -> float:
     mean = statistics.fmean(ratios)
     return statistics.pstdev(ratios) / mean if mean > 0 else math.inf
 
 
-def per_scene(runs: Sequence[Timed]) -> bool:
-    """Whether the stage's cost follows the number of scenes more closely than the length
-    (per-scene work: pictures, faces, text), judged on its warm runs (else all)."""
+def per_scene(runs: Sequence[Timed], declared: bool = False) -> bool:
+    """Whether the stage's cost is priced per scene rather than per second of video, judged
+    on its warm runs (else all). A stage ``declared`` to work scene by scene (pictures, faces,
+    text) is, once its runs' scene counts tell its fixed part from its part per scene (see
+    ``_cost`` for before); another stage when its cost follows the scenes more closely than
+    the length."""
     warm = [t for t in runs if not t.cold] or list(runs)
-    if len(warm) < 2 or any(t.scenes <= 0 for t in warm):
+    if any(t.scenes <= 0 for t in warm):
+        return False
+    if declared:
+        return _told_apart([t.scenes for t in warm])
+    if len(warm) < 2:
         return False
     by_scene = _spread([t.seconds / t.scenes for t in warm])
     return by_scene < _spread([t.seconds / t.duration for t in warm])
 
 
-def _cost(runs: Sequence[Timed], follows: str = "") -> StageCost:
+# Of the newest cold runs, how many the loading is taken from (their lower median): loading
+# gets cheaper as an installation's caches fill (numba's compiled kernels, models on disk),
+# and its first run may pay a one-time cost (kernels compiled into an empty cache) that later
+# first runs in a process never pay again.
+LOADS = 3
+
+
+def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) -> StageCost:
+    """The stage's cost from its ``runs``. A stage declared to work scene by scene whose runs
+    all had about as many scenes cannot tell a cost per run from a cost per scene: a film of
+    one scene would price every scene of a film of 36 at its whole cost, a film of 36 scenes
+    a one-scene film at its whole cost. Until they can be told apart it is priced in
+    proportion to the geometric mean of the length and the scenes, which is off by at most
+    the square root of either's error.
+
+    The work is learnt from warm runs on videos ``like`` this one in having sound or not,
+    when there are any: on a silent video the sound lane does not run, and the picture
+    stages have the cores (and Python's lock) to themselves, about twice as fast as beside
+    it. The loading is learnt from all first runs.
+    """
     # Speech is the measure where it was found (a history from before it was kept has none).
     by_speech = follows == "speech" and all(t.speech > 0 for t in runs)
-    scenes = not by_speech and (follows == "scenes" or per_scene(runs))
+    scenes = not by_speech and per_scene(runs, declared=follows == "scenes")
+    hedged = follows == "scenes" and not scenes and all(t.scenes > 0 for t in runs)
+    shape = StageCost(0.0, 0.0, None, scenes, by_speech, hedged)
 
     def size(t: Timed) -> float:
-        return t.speech if by_speech else t.scenes if scenes else t.duration
+        return _size(shape, t.duration, t.scenes, t.speech)
 
     warm = [(size(t), t.seconds) for t in runs if not t.cold]
     cold = [(size(t), t.seconds) for t in runs if t.cold]
+    # On videos like this one (with sound or without), where there are such warm runs.
+    warm = [(size(t), t.seconds) for t in runs if not t.cold and t.has_audio == like] or warm
     if not warm:  # only first runs timed: their cost stands for the later ones too
         fixed, per_unit = fit_line(cold)
-        return StageCost(fixed, per_unit, 0.0, scenes, by_speech)
+        return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=0.0)
     fixed, per_unit = fit_line(warm)
-    extra = [max(0.0, s - fixed - per_unit * size) for size, s in cold]
-    load = statistics.median(extra) if extra else None
-    return StageCost(fixed, per_unit, load, scenes, by_speech)
+    extra = [max(0.0, s - fixed - per_unit * size) for size, s in cold[:LOADS]]  # newest first
+    load = statistics.median_low(extra) if extra else None
+    return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=load)
 
 
 def stage_costs(
@@ -219,7 +268,7 @@ def _costs_of(
         if name in listening:
             runs = [t for t in runs if t.has_audio == has_audio]
         if runs:
-            costs[name] = _cost(runs, (follows or {}).get(name, ""))
+            costs[name] = _cost(runs, (follows or {}).get(name, ""), like=has_audio)
         elif name in listening and not has_audio:
             costs[name] = StageCost(0.0, 0.0, 0.0)
     return costs

@@ -1,13 +1,16 @@
 """How close the time-left estimate of the progress bar is to the truth, on real analyses.
 
     python -m bench.progress_eta          # about 35 minutes on 2 loaded cores
+    python -m bench.progress_eta --replay var/bench_progress_eta.json   # today's estimator
+    python -m bench.progress_eta --score var/bench_progress_eta.json    # as shown then
 
 Every video is analysed in a process of its own, twice: first cold (the process's first
 analysis: models loaded, kernels compiled, as a worker's first job or ``manage.py analyze``),
-then warm. At every saved report the time left the app gives (``analysis.progress.eta_seconds``)
-is compared with the time that was really left, from a tenth of the work on (no estimate is
-shown before). The costs are learnt from the analyses finished before in the bench's database,
-as an installation learns them: a priming process analyses one film first, so the first
+then warm. The time left the page would show (``analysis.progress.eta_seconds``) is compared
+with the time really left at ``POINTS`` even instants of each run from a tenth of its time on
+(see "How the estimates are scored" below: an instant without an estimate is a miss). The
+costs are learnt from the analyses finished before in the bench's database, as an
+installation learns them: a priming process analyses one film first, so the first
 measured video has one cold and one warm run to go on, the last has all the others'. Use a
 database of its own (``DATABASE_URL``): earlier analyses in it are learnt from too.
 """
@@ -173,62 +176,142 @@ def in_a_new_process(path: Path, hog: bool = False) -> list[Run]:
     return runs
 
 
-def errors(run: Run, tail: float = 0.0) -> list[float]:
-    """Relative errors of the estimates shown from a tenth of the work on, while more than
-    ``tail`` of the run's time (and a second) is left."""
+# --- How the estimates are scored --------------------------------------------------------------
+#
+# A run of T wall seconds is looked at on a clock: at ``POINTS`` instants evenly spread over its
+# last nine tenths (from 0.1 T to the end; "a tenth of the work" is a tenth of the time the run
+# really took, not the bar's own share, which the estimator itself sets). At each instant the
+# page would show the latest saved estimate less the time since it was saved, as
+# ``analysis.progress.eta_seconds`` gives it; an instant where it shows none (the bar still
+# under a tenth, a stage never timed here) counts as a miss. The truth is T - t. An instant is
+# right when |shown - truth| <= 20 % of the truth; each run weighs the same (the same number of
+# instants), whatever its length or how often it reported. Also given: the median and the
+# 90th percentile of |shown - truth| / truth over the instants with an estimate, and the share
+# right within 20 % or 5 s (the last seconds, where the page says "less than a minute" anyway).
+POINTS = 90
+
+
+def shown_at(run: Run, at: float) -> float | None:
+    """What the page shows ``at`` seconds into ``run``: the latest report's estimate less the
+    time since it (none before a tenth of the bar or without an estimate)."""
+    latest = None
+    for report in run.reports:
+        if report.at > at:
+            break
+        latest = report
+    if latest is None or latest.eta is None or latest.done < ETA_FROM:
+        return None
+    return max(0.0, latest.eta - (at - latest.at))
+
+
+def instants(run: Run, points: int = POINTS) -> list[tuple[float, float | None, float]]:
+    """(seconds in, estimate shown, seconds really left) at ``points`` even instants from a
+    tenth of the run's time to its end."""
+    step = (1.0 - ETA_FROM) * run.total / points
     out = []
-    for r in run.reports:
-        left = run.total - r.at
-        if r.eta is not None and r.done >= ETA_FROM and left > max(1.0, tail * run.total):
-            out.append((r.eta - left) / left)
+    for k in range(points):
+        at = ETA_FROM * run.total + k * step
+        out.append((at, shown_at(run, at), run.total - at))
     return out
 
 
-HEADERS = ["video", "run", "wall s", "load 1-min start/end", "estimates shown", "median error"]
-HEADERS += ["worst error", "worst before the last tenth", "within ±20 %", "within ±20 % or ±5 s"]
+@dataclass
+class Score:
+    """A run's (or several runs') instants scored."""
+
+    instants: int
+    shown: int
+    within: int
+    within_or_slack: int
+    errors: list[float]  # relative errors of the instants with an estimate
+    tail_errors: list[float]  # the same before the last tenth of the time
+
+    @classmethod
+    def of(cls, runs: list[Run]) -> Score:
+        total = cls(0, 0, 0, 0, [], [])
+        for run in runs:
+            for at, shown, left in instants(run):
+                total.instants += 1
+                if shown is None:
+                    continue
+                error = (shown - left) / left
+                total.shown += 1
+                total.errors.append(error)
+                if at <= (1.0 - TAIL) * run.total:
+                    total.tail_errors.append(error)
+                total.within += abs(error) <= WITHIN
+                total.within_or_slack += abs(shown - left) <= max(WITHIN * left, SLACK_SECONDS)
+        return total
+
+    @property
+    def share(self) -> float:
+        return self.within / self.instants if self.instants else 0.0
+
+    def absolute(self, quantile: float) -> float | None:
+        """A quantile of |error| over the instants with an estimate."""
+        if not self.errors:
+            return None
+        ranked = sorted(abs(e) for e in self.errors)
+        return ranked[min(len(ranked) - 1, int(quantile * len(ranked)))]
+
+
+HEADERS = ["video", "run", "wall s", "load 1-min start/end", "instants with an estimate"]
+HEADERS += ["median error", "median abs error", "worst before the last tenth", "within ±20 %"]
+HEADERS += ["within ±20 % or ±5 s"]
 
 
 def row(run: Run) -> list[Any]:
-    """The run's line of the table: the errors of its estimates from a tenth of the work on."""
+    """The run's line of the table: its instants from a tenth of its time on, scored."""
     load = f"{_one_minute(run.load_start)} / {_one_minute(run.load)}"
     hog = f" (hogs from {run.hog_at:.0f} s)" if run.hog_at is not None else ""
-    return [run.video, run.warmth + hog, f"{run.total:.0f}", load, *_errors_row(run)]
+    return [run.video, run.warmth + hog, f"{run.total:.0f}", load, *_score_cells(Score.of([run]))]
 
 
 def _one_minute(load: str) -> str:
     return load.split(",")[0].strip() or "-"
 
 
-def _errors_row(run: Run) -> list[Any]:
-    measured = errors(run)
-    due = [r for r in run.reports if r.done >= ETA_FROM and run.total - r.at > 1.0]
-    if not measured:
-        return [f"0 of {len(due)}", "-", "-", "-", "-", "-"]
-    within = sum(1 for e in measured if abs(e) <= WITHIN)
-    slack = sum(
-        1 for e, left in _with_truth(run) if abs(e) * left <= max(WITHIN * left, SLACK_SECONDS)
-    )
-    worst = max(measured, key=abs)
-    before_tail = errors(run, TAIL)
-    worst_before = f"{max(before_tail, key=abs):+.0%}" if before_tail else "-"
+def _score_cells(score: Score) -> list[Any]:
+    n = score.instants
+    if not score.errors:
+        return [f"0 of {n}", "-", "-", "-", f"0 of {n} (0 %)", f"0 of {n}"]
+    worst = f"{max(score.tail_errors, key=abs):+.0%}" if score.tail_errors else "-"
     return [
-        f"{len(measured)} of {len(due)}",
-        f"{statistics.median(measured):+.0%}",
-        f"{worst:+.0%}",
-        worst_before,
-        f"{within} of {len(measured)}",
-        f"{slack} of {len(measured)}",
+        f"{score.shown} of {n}",
+        f"{statistics.median(score.errors):+.0%}",
+        f"{score.absolute(0.5):.0%}",
+        worst,
+        f"{score.within} of {n} ({score.share:.0%})",
+        f"{score.within_or_slack} of {n}",
     ]
 
 
-def _with_truth(run: Run) -> list[tuple[float, float]]:
-    """(relative error, seconds really left) of the estimates ``errors`` counts."""
-    out = []
-    for r in run.reports:
-        left = run.total - r.at
-        if r.eta is not None and r.done >= ETA_FROM and left > 1.0:
-            out.append(((r.eta - left) / left, left))
-    return out
+SUMMARY_HEADERS = ["videos", "runs", "instants with an estimate", "median abs error"]
+SUMMARY_HEADERS += ["90th pct abs error", "within ±20 %", "within ±20 % or ±5 s"]
+
+
+def summary(runs: list[Run]) -> list[list[Any]]:
+    """Per video and over all ``runs``: the share of instants within ±20 %, and the errors."""
+    by_video: dict[str, list[Run]] = {}
+    for run in runs:
+        by_video.setdefault(run.video, []).append(run)
+    rows = []
+    for name, group in [*by_video.items(), ("all", runs)]:
+        score = Score.of(group)
+        worst = score.absolute(0.9)
+        cells = _score_cells(score)
+        rows.append(
+            [
+                name,
+                len(group),
+                cells[0],
+                cells[2],
+                "-" if worst is None else f"{worst:.0%}",
+                cells[4],
+                cells[5],
+            ]
+        )
+    return rows
 
 
 def learnt_before() -> int:
@@ -277,6 +360,8 @@ def main(videos: list[str], hog: bool) -> None:
                 else []
             ),
             markdown_table(headers, [row(r) for r in runs]),
+            "",
+            markdown_table(SUMMARY_HEADERS, summary(runs)),
             "",
         ]
     )
@@ -338,19 +423,42 @@ def replay(run: Run) -> tuple[Run, dict[str, Any]]:
     return out, trace
 
 
-def replay_saved(paths: list[Path], export: Path | None = None) -> None:
-    """The saved runs of ``paths`` (``RAW``) through today's estimator, as the bench's table;
-    ``export``: their traces written there too."""
-    setup_django()
+def saved(paths: list[Path]) -> list[Run]:
+    """The runs saved in ``paths`` (``RAW``)."""
     runs = []
     for path in paths:
         for body in json.loads(path.read_text()):
             body["reports"] = [Report(**r) for r in body["reports"]]
             runs.append(Run(**body))
-    replayed = [replay(r) for r in runs if r.analysis]
-    print(markdown_table(HEADERS, [row(r) for r, _trace in replayed]))
+    return runs
+
+
+def scored(runs: list[Run]) -> None:
+    """The table of ``runs`` and their summary, on stdout. A run with no history to learn
+    from (the priming run) is left out of the summary: it cannot show an estimate."""
+    print(markdown_table(HEADERS, [row(r) for r in runs]))
+    print()
+    print(markdown_table(SUMMARY_HEADERS, summary([r for r in runs if not _priming(r)])))
+
+
+def _priming(run: Run) -> bool:
+    return (
+        run.warmth == "cold"
+        and not any(r.eta is not None for r in run.reports)
+        and (run.video == Path(PRIMING).name)
+    )
+
+
+def replay_saved(paths: list[Path], export: Path | None = None, out: Path | None = None) -> None:
+    """The saved runs of ``paths`` (``RAW``) through today's estimator, as the bench's table;
+    ``export``: their traces written there too; ``out``: the replayed runs (as ``RAW``)."""
+    setup_django()
+    replayed = [replay(r) for r in saved(paths) if r.analysis]
+    scored([r for r, _trace in replayed])
     if export is not None:
         export.write_text(json.dumps([trace for _r, trace in replayed], separators=(",", ":")))
+    if out is not None:
+        out.write_text(json.dumps([asdict(r) for r, _trace in replayed]))
 
 
 if __name__ == "__main__":
@@ -359,7 +467,10 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["--replay"]:
         files = [Path(a) for a in sys.argv[2:] if not a.startswith("--")]
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--export=")]
-        replay_saved(files or [RAW], Path(chosen[0]) if chosen else None)
+        to = [Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--out=")]
+        replay_saved(files or [RAW], Path(chosen[0]) if chosen else None, *to[:1])
+    elif sys.argv[1:2] == ["--score"]:  # saved runs as they were shown, scored
+        scored(saved([Path(a) for a in sys.argv[2:]] or [RAW]))
     else:
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--videos=")]
         main(chosen[0].split(",") if chosen else VIDEOS, hog="--hog" in sys.argv)

@@ -58,6 +58,7 @@ class StorylinesStage(Stage[StorylinesResult]):
     name = "storylines"
     label = "Finding storylines"
     weight = 0.8
+    cost_follows = "scenes"  # scenes compared with each other
     needs = ("audio", "transcript", "speakers")  # voices, loudness, sentences
 
     def compute(self, ctx: StageContext) -> StorylinesResult:

@@ -88,8 +88,8 @@ class Stage(abc.ABC, Generic[ResultT]):
     # ("partially initialized module 'torch'"), which failed resumed runs.
     imports: ClassVar[tuple[str, ...]] = ()
     # What the stage's cost grows with, when the stage knows better than its timings can tell
-    # (``analysis.stagecosts``): "scenes" (their number), "speech" (seconds of it); "" learns
-    # the length or the scenes from its timings.
+    # (``analysis.stagecosts``): "scenes" (their number: the stage works scene by scene),
+    # "speech" (seconds of it); "" learns the length or the scenes from its timings.
     cost_follows: ClassVar[str] = ""
 
     @abc.abstractmethod

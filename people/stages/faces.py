@@ -371,6 +371,7 @@ class FacesStage(Stage[FacesResult]):
     imports = ("numpy", "cv2", "dlib")
     label = "Finding characters"
     weight = 1.0
+    cost_follows = "scenes"  # a few frames of each scene searched
 
     def picture_interval(self, ctx: StageContext) -> float | None:
         """More than two frames a scene come from the decode pass's pictures: ask it for

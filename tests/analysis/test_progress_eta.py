@@ -461,3 +461,53 @@ def test_finding_the_speech_prices_the_transcript() -> None:
     plan.finished("audio", 30.0)
     plan.speech_known(40.0)
     assert plan.expected["scene_index"] == 20.0
+
+
+def test_a_stage_declared_per_scene_waits_for_scene_counts_that_tell_its_parts_apart(
+    user: Any,
+) -> None:
+    # Faces work scene by scene: 4 s a run plus 1 s a scene. Learnt on a one-scene film alone,
+    # its 5 s are not the cost of one scene (36 x 5 s for 36 scenes) nor of any film of that
+    # length (5 s): until scene counts tell the parts apart, the cost grows with the square
+    # root of the scenes (5 s x 6).
+    with_scenes(finished(user, 60.0, {"faces": 5.0}), 1)
+    alone = stage_costs(["faces"], follows={"faces": "scenes"})["faces"]
+    assert not alone.per_scene and alone.hedged
+    assert alone.seconds(60.0, cold=False, scenes=36) == pytest.approx(30.0)
+    assert alone.seconds(60.0, cold=False, scenes=1) == pytest.approx(5.0)
+    # A second film with 11 scenes tells the two parts apart: 4 s + 1 s a scene.
+    with_scenes(finished(user, 60.0, {"faces": 15.0}), 11)
+    both = stage_costs(["faces"], follows={"faces": "scenes"})["faces"]
+    assert both.per_scene
+    assert both.seconds(60.0, cold=False, scenes=36) == pytest.approx(40.0)
+
+
+def test_a_first_run_that_compiled_kernels_is_not_the_loading_of_later_first_runs(
+    user: Any,
+) -> None:
+    # Audio: 0.5 s per second of video warm. Its first run on this installation compiled
+    # librosa's kernels into an empty cache (+300 s); the next first run in a process loaded
+    # them (+10 s).
+    finished(user, 60.0, {"audio": 330.0}, cold_stages=["audio"])
+    finished(user, 60.0, {"audio": 30.0})
+    finished(user, 60.0, {"audio": 40.0}, cold_stages=["audio"])
+    cost = stage_costs(["audio"])["audio"]
+    assert cost.seconds(60.0, cold=True) == pytest.approx(40.0)
+
+
+def test_two_lengths_tell_a_fixed_cost_from_a_cost_per_second(user: Any) -> None:
+    # Storylines: 3 s a run plus 0.05 s per second of video, timed on two films.
+    finished(user, 20.0, {"storylines": 4.0})
+    finished(user, 200.0, {"storylines": 13.0})
+    cost = stage_costs(["storylines"])["storylines"]
+    assert cost.seconds(100.0, cold=False) == pytest.approx(8.0)
+
+
+def test_a_silent_video_s_picture_stages_are_learnt_from_silent_videos(user: Any) -> None:
+    # Faces took 40 s on a film with sound (the sound lane ran beside it), 20 s on a silent
+    # one of the same length and scenes: alone, it had the cores to itself.
+    finished(user, 60.0, {"faces": 40.0})
+    silent = finished(user, 60.0, {"faces": 20.0})
+    Video.objects.filter(pk=silent.video_id).update(has_audio=False)
+    assert stage_costs(["faces"], has_audio=False)["faces"].seconds(60.0, False) == 20.0
+    assert stage_costs(["faces"], has_audio=True)["faces"].seconds(60.0, False) == 40.0

@@ -107,6 +107,7 @@ class CaptionsStage(Stage[list[Caption]]):
     imports = ("numpy", "torch")
     label = "Describing scenes"
     weight = 1.0
+    cost_follows = "scenes"  # one keyframe per scene
 
     def compute(self, ctx: StageContext) -> list[Caption]:
         scenes = run_scenes(ctx)

@@ -39,6 +39,7 @@ class EmbeddingsStage(Stage[Embeddings]):
     imports = ("numpy", "torch")
     label = "Embedding keyframes"
     weight = 0.5
+    cost_follows = "scenes"  # one keyframe per scene
 
     def compute(self, ctx: StageContext) -> Embeddings:
         scenes = run_scenes(ctx)

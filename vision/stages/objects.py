@@ -132,6 +132,7 @@ class ObjectsStage(Stage[list[ObjectsRow]]):
     imports = ("numpy", "torch", "cv2")
     label = "Recognising objects and motion"
     weight = 1.0
+    cost_follows = "scenes"  # one keyframe per scene
 
     def compute(self, ctx: StageContext) -> list[ObjectsRow]:
         from vision.motion import action_label

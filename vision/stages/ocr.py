@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,9 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_FRAMES = 6  # pass candidates searched for text per scene, besides the two stored
 TEXT_FRAME_INTERVAL = 0.5
 BATCH_SCENES = 16  # scenes whose sheets one Tesseract run reads
+# Of a scene's work, the share done once its lines are found and cut out (the rest is reading
+# them with Tesseract): about half of the stage's CPU goes to each.
+SEARCH_SHARE = 0.5
 
 
 def scene_frames(scene: Scene, span: SceneSpan | None, candidates: list[Candidate]) -> list[Any]:
@@ -55,11 +60,39 @@ def _file_bytes(path: Path) -> bytes | None:
         return None
 
 
+class SceneCount:
+    """Scenes' work done by the stage's threads, reported as the stage's fraction: a scene
+    counts ``SEARCH_SHARE`` once its lines are found, the rest once they are read (a batch's
+    Tesseract run reads them all at its end, so counting batches alone left the bar still,
+    then jumping)."""
+
+    def __init__(self, scenes: int, report: Callable[[float, str], None]) -> None:
+        self._scenes = max(1, scenes)
+        self._done = 0.0
+        self._read = 0
+        self._lock = threading.Lock()
+        self._progress = ProgressThrottle(report)
+
+    def searched(self) -> None:
+        self._add(SEARCH_SHARE, 0)
+
+    def read(self, scenes: int) -> None:
+        self._add((1.0 - SEARCH_SHARE) * scenes, scenes)
+
+    def _add(self, work: float, read: int) -> None:
+        with self._lock:
+            self._done += work
+            self._read += read
+            text = f"Reading text: scene {self._read} of {self._scenes}"
+            self._progress(self._done / self._scenes, text, force=read > 0)
+
+
 def _read_texts(
     scenes: list[tuple[Scene, SceneSpan | None]],
     candidates: list[Candidate],
     languages: str,
     ctx: StageContext,
+    count: SceneCount,
 ) -> list[Any]:
     """The on-screen text of a batch of scenes: each scene's lines found and cut out, then
     all their sheets read in one Tesseract run."""
@@ -72,7 +105,9 @@ def _read_texts(
         plan = plan_scene(frames) if frames else None
         if plan is not None:
             plans[scene.index] = plan
+        count.searched()
     read = read_plans(list(plans.values()), languages, ctx.workdir / "ocr")
+    count.read(len(scenes))
     lines = dict(zip(plans, read, strict=True))
     return [Found(scene.index, lines.get(scene.index, [])) for scene, _span in scenes]
 
@@ -85,6 +120,7 @@ class OcrStage(Stage[list[Any]]):
     imports = ("numpy", "cv2")
     label = "Reading on-screen text"
     weight = 1.0
+    cost_follows = "scenes"  # a few frames of each scene read
 
     def picture_interval(self, ctx: StageContext) -> float | None:
         """Text shows for a moment (a sign the camera pans past): ask the decode pass for a
@@ -105,7 +141,7 @@ class OcrStage(Stage[list[Any]]):
             set_metadata(ctx, ocr_skipped=str(exc))
             return []
         ctx.report(0.0, "Reading on-screen text")
-        progress, found = ProgressThrottle(ctx.report), []
+        count, found = SceneCount(len(scenes), ctx.report), []
         workers = max(1, int(setting("OCR_WORKERS")))
         candidates = ctx.frame_pass().candidates() or []
         spans = {span.index: span for span in load_scenes(ctx.analysis)}
@@ -113,12 +149,9 @@ class OcrStage(Stage[list[Any]]):
         size = max(1, min(BATCH_SCENES, -(-len(pairs) // workers)))  # every worker busy
         batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
         with ThreadPoolExecutor(workers) as pool:
-            jobs = [pool.submit(_read_texts, b, candidates, languages, ctx) for b in batches]
+            jobs = [pool.submit(_read_texts, b, candidates, languages, ctx, count) for b in batches]
             for job in jobs:
                 found += job.result()
-                progress(
-                    len(found) / len(pairs), f"Reading text: scene {len(found)} of {len(pairs)}"
-                )
         by_index = {s.index: s.pk for s in scenes}
         return [(by_index[item.scene_index], item) for item in mark_repeats(found)]
 

@@ -14,6 +14,7 @@ class SceneIndexStage(Stage[Any]):
     name = "scene_index"
     label = "Indexing scenes for search"
     weight = 0.5
+    cost_follows = "scenes"  # one record per scene
     needs = ("transcript", "speakers")
 
     def compute(self, ctx: StageContext) -> Any:

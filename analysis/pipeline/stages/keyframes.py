@@ -92,6 +92,7 @@ class KeyframesStage(Stage[KeyframesResult]):
     imports = ("numpy", "cv2")
     label = "Extracting keyframes"
     weight = 0.5
+    cost_follows = "scenes"  # a keyframe per scene
 
     def compute(self, ctx: StageContext) -> KeyframesResult:
         scenes = in_scope(ctx.analysis, load_scenes(ctx.analysis))
