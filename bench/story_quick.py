@@ -5,6 +5,8 @@ grouping inputs kept in ``var/story_eval/inputs.pkl`` (``STORY_QUICK_RELOAD=1`` 
 again), then the default grouping with the true number of storylines and with the automatic
 number is planned for every video and scored per frame the way the shared ``score.py`` scores
 (adjusted Rand index). Nothing is written to ``bench/RESULTS.md``: ``make eval`` does that.
+With ``STORY_EVAL_EXTRA=1`` (when loading) the extra videos of ``story_configs/extra`` are read
+too; their mean is printed apart from the main videos'.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from typing import Any
 
 from bench.eval_story import labels_of, setup_django, truth_of
-from bench.story_videos import BUILD, all_videos
+from bench.story_videos import BUILD, EXTRA, all_videos
 
 CACHE = BUILD / "inputs.pkl"
 
@@ -87,19 +89,20 @@ def run(name: str, data: tuple[Any, Any, dict[str, Any]], wanted: int | None) ->
 def main() -> None:
     setup_django()
     inputs = load_inputs()
-    means: dict[str, list[float]] = {"given": [], "auto": []}
+    extra = {p.stem for p in EXTRA.glob("*.json")}
+    means: dict[str, list[float]] = {"given": [], "auto": [], "extra given": [], "extra auto": []}
     for name, data in inputs.items():
         nodes, _ext, truth = data
         cells = []
         for mode, wanted in (("given", len(truth["storylines"])), ("auto", None)):
             plan = run(name, data, wanted)
             score = frame_ari(nodes, labels_of(plan, len(nodes)), truth)
-            means[mode].append(score)
+            means[f"extra {mode}" if name in extra else mode].append(score)
             cells.append(f"{mode} {score:.3f} ({plan.metadata['num_storylines']})")
             if mode == "given":
                 names = [s.name for s in plan.storylines if s.positions]
         print(f"{name:14s} " + "  ".join(cells) + f"  names {names}", flush=True)
-    print(" ".join(f"mean {m} {sum(v) / max(len(v), 1):.3f}" for m, v in means.items()))
+    print(" ".join(f"mean {m} {sum(v) / len(v):.3f}" for m, v in means.items() if v))
 
 
 if __name__ == "__main__":

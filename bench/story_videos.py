@@ -5,7 +5,9 @@ format, with paths relative to ``../shared/media``, plus ``about`` texts and the
 and scene count). Two kinds of speech are made here rather than read: ``tts:<name>`` is
 espeak-ng reading a text of ``story_configs/tts.json`` and ``silence:<seconds>`` is silence
 (scenes without speech). Built videos go to ``var/story_eval/`` and are rebuilt only when their
-config changes.
+config changes. ``story_configs/extra`` holds more videos of the same kinds with other seeds, to
+check that a change generalises: left out of ``make eval`` unless ``STORY_EVAL_EXTRA=1`` or
+named in ``STORY_EVAL_VIDEOS``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA = Path(os.environ.get("SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 CONFIGS = ROOT / "bench" / "story_configs"
+EXTRA = CONFIGS / "extra"
 BUILD = ROOT / "var" / "story_eval"
 MAKE_STORY = MEDIA.parent / "tools" / "make_story.py"
 SHARED = ("story_dev_01", "story_dev_02")
@@ -75,7 +78,8 @@ def _describe_sources(truth: dict) -> dict[str, str]:
 
 def build(name: str) -> StoryVideo:
     """Our video ``name`` (``story_configs/<name>.json``), built if missing or out of date."""
-    config = json.loads((CONFIGS / f"{name}.json").read_text())
+    path = CONFIGS / f"{name}.json"
+    config = json.loads((path if path.exists() else EXTRA / f"{name}.json").read_text())
     BUILD.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(
         (json.dumps(config, sort_keys=True) + (CONFIGS / "tts.json").read_text()).encode()
@@ -111,6 +115,8 @@ def shared(name: str) -> StoryVideo:
 def all_videos(only: list[str] | None = None) -> list[StoryVideo]:
     """The shared story videos and every configured one (``only``: these names)."""
     names = [*SHARED, *sorted(p.stem for p in CONFIGS.glob("*.json") if p.stem != "tts")]
+    if only or os.environ.get("STORY_EVAL_EXTRA") == "1":
+        names += sorted(p.stem for p in EXTRA.glob("*.json"))
     names = [n for n in names if not only or n in only]
     return [shared(n) if n in SHARED else build(n) for n in names]
 

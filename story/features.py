@@ -187,7 +187,10 @@ def _unsure_words(words: list[dict[str, Any]]) -> set[str]:
 # Words on both sides of a cut with at most this pause between them, each close to the cut, are
 # one utterance going on over the cut (a line of dialogue over a reverse shot), not a new
 # scene's first words. Word timestamps are only good to a few tenths of a second: a word counts
-# as spoken over the cut only when it lasts well past both sides of it.
+# as spoken over the cut only when it lasts well past both sides of it, and otherwise belongs
+# to the side most of it lies on (a new scene's first word is often stamped to start a little
+# before its cut: counted before the cut, it would be the "last word" of the speech ending there
+# and the next scene's second word its continuation).
 CONTINUOUS_PAUSE_SECONDS = 0.3
 NEAR_CUT_SECONDS = 0.25
 OVER_CUT_SECONDS = 0.2
@@ -211,16 +214,21 @@ def speech_continuity(analysis: Any, scenes: Sequence[Any]) -> list[bool | None]
 
 
 def _continues(spans: list[tuple[float, float]], cut: float) -> bool:
+    """Do the words (``(start, end)``, sorted) run on over ``cut``?"""
     import bisect
 
-    i = bisect.bisect_left(spans, (cut, cut))
-    earlier = spans[max(0, i - 3) : i]
-    for start, end in earlier:
+    # The words that can touch the cut: none lasts longer than LONGEST_WORD_SECONDS.
+    lo = bisect.bisect_left(spans, (cut - LONGEST_WORD_SECONDS, cut - LONGEST_WORD_SECONDS))
+    hi = bisect.bisect_right(spans, (cut + LONGEST_WORD_SECONDS, cut + LONGEST_WORD_SECONDS))
+    around = spans[lo:hi]
+    for start, end in around:
         if end - start <= LONGEST_WORD_SECONDS and min(cut - start, end - cut) >= OVER_CUT_SECONDS:
             return True  # a word spoken over the cut
-    if not earlier or i >= len(spans):
+    before = [end for start, end in around if start + end < 2 * cut]
+    after = [start for start, end in around if start + end >= 2 * cut]
+    if not before or not after:
         return False
-    last_end, next_start = max(e for _s, e in earlier), spans[i][0]
+    last_end, next_start = max(before), min(after)
     near = cut - last_end <= NEAR_CUT_SECONDS and next_start - cut <= NEAR_CUT_SECONDS
     return near and next_start - last_end <= CONTINUOUS_PAUSE_SECONDS
 
