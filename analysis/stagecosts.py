@@ -61,6 +61,9 @@ class Timed:
     cold: bool  # the stage's first run in its process
     has_audio: bool
     speech: float = 0.0  # seconds of speech the audio stage found
+    # Wall seconds per CPU second the stage took (None: its CPU time was not kept or too
+    # small to tell): how busy the machine was then, and how much the stage waited.
+    per_cpu: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class StageCost:
     per_scene: bool = False
     per_speech: bool = False  # per second of speech (recognising it: its cost is the words')
     hedged: bool = False
+    per_cpu: float | None = None  # wall seconds per CPU second, warm (``Timed.per_cpu``)
 
     def seconds(
         self, duration: float, cold: bool, scenes: float = 0.0, speech: float = 0.0
@@ -116,13 +120,30 @@ def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, li
         rates.append(scenes / duration)
         talk.append((speech or 0.0) / duration)
         cold = set(metadata.get("cold_stages") or ())
+        cpu = metadata.get("stage_cpu_seconds") or {}
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
+                spent = _cpu_of(cpu.get(name))
+                per_cpu = seconds / spent if spent else None
                 timed = Timed(
-                    float(duration), scenes, float(seconds), name in cold, has_audio, speech or 0.0
+                    float(duration),
+                    scenes,
+                    float(seconds),
+                    name in cold,
+                    has_audio,
+                    speech or 0.0,
+                    per_cpu,
                 )
                 out.setdefault(name, []).append(timed)
     return out, Rates(_median(rates), _median(talk))
+
+
+MIN_CPU = 0.5  # CPU seconds of a stage below which its wall per CPU second is noise
+
+
+def _cpu_of(value: object) -> float | None:
+    """CPU seconds kept for a stage, when enough to tell its wall seconds per CPU second."""
+    return float(value) if isinstance(value, int | float) and value >= MIN_CPU else None
 
 
 @dataclass(frozen=True)
@@ -210,7 +231,7 @@ def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) ->
     The work is learnt from warm runs on videos ``like`` this one in having sound or not,
     when there are any: on a silent video the sound lane does not run, and the picture
     stages have the cores (and Python's lock) to themselves, about twice as fast as beside
-    it. The loading is learnt from all first runs.
+    it. The loading likewise, from first runs on such videos when there are.
     """
     # Speech is the measure where it was found (a history from before it was kept has none).
     by_speech = follows == "speech" and all(t.speech > 0 for t in runs)
@@ -223,15 +244,22 @@ def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) ->
 
     warm = [(size(t), t.seconds) for t in runs if not t.cold]
     cold = [(size(t), t.seconds) for t in runs if t.cold]
-    # On videos like this one (with sound or without), where there are such warm runs.
-    warm = [(size(t), t.seconds) for t in runs if not t.cold and t.has_audio == like] or warm
+    # On videos like this one (with sound or without), where there are such warm runs; then
+    # the loading from first runs on such videos too, where there are (their extra over a
+    # fit on the other kind would count the lane beside as loading).
+    if alike := [(size(t), t.seconds) for t in runs if not t.cold and t.has_audio == like]:
+        warm = alike
+        cold = [(size(t), t.seconds) for t in runs if t.cold and t.has_audio == like] or cold
     if not warm:  # only first runs timed: their cost stands for the later ones too
         fixed, per_unit = fit_line(cold)
         return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=0.0)
     fixed, per_unit = fit_line(warm)
     extra = [max(0.0, s - fixed - per_unit * size) for size, s in cold[:LOADS]]  # newest first
     load = statistics.median_low(extra) if extra else None
-    return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=load)
+    ratios = [t.per_cpu for t in runs if not t.cold and t.per_cpu and t.has_audio == like]
+    ratios = ratios or [t.per_cpu for t in runs if not t.cold and t.per_cpu]
+    per_cpu = statistics.median(ratios) if ratios else None
+    return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=load, per_cpu=per_cpu)
 
 
 def stage_costs(
@@ -349,6 +377,9 @@ class TimeLeft:
             they were guessed from its length (None: a guess stands).
         load: of a stage's expected seconds, what loading it in this process costs (its
             first run here).
+        per_cpu: wall seconds per CPU second of the stages run warm, as usual in the
+            history: a finished stage's CPU time then tells how much busier the machine is
+            now, whatever the history's error on its cost.
     """
 
     def __init__(
@@ -361,8 +392,10 @@ class TimeLeft:
         scenes: float | None = None,
         speech: float | None = None,
         load: dict[str, float] | None = None,
+        per_cpu: dict[str, float] | None = None,
     ) -> None:
         self.stages = list(stages)
+        self.per_cpu = per_cpu or {}
         self.lanes = lanes
         self.expected = expected
         self.done = set(done)
@@ -405,15 +438,24 @@ class TimeLeft:
         """The stage's expected seconds without its loading."""
         return max(0.0, self.expected.get(name, 0.0) - self.load.get(name, 0.0))
 
-    def finished(self, name: str, seconds: float, at: float | None = None) -> None:
-        """``name`` took ``seconds``, ending ``at`` seconds into the attempt: it is done, and
-        the pace counts it."""
+    def finished(
+        self, name: str, seconds: float, at: float | None = None, cpu: float | None = None
+    ) -> None:
+        """``name`` took ``seconds`` (and ``cpu`` CPU seconds), ending ``at`` seconds into the
+        attempt: it is done, and the pace counts it. With its CPU time the pace is the
+        machine's: its wall seconds against what that CPU time usually took in the history
+        (a stage the history mispriced, by its content, says nothing of how long
+        the next ones take); else its wall seconds against its cost."""
         at = self._now = self._at(at)
         self.done.add(name)
         self._live.pop(name, None)
         self._seen.pop(name, None)
         expected = self.expected.get(name, 0.0)
-        if seconds > 0 and expected > 0:
+        if seconds > 0 and name in self.per_cpu and cpu is not None and cpu >= MIN_CPU:
+            self._finished.append(
+                Work(at - seconds / 2, seconds, cpu * self.per_cpu[name], seconds)
+            )
+        elif seconds > 0 and expected > 0:
             weight = seconds * self._work_cost(name) / expected
             self._finished.append(Work(at - seconds / 2, seconds, expected, weight))
 
@@ -536,4 +578,6 @@ def plan_run(
     lanes = {s.name: s.lane if together else "main" for s in stages}
     known = None if scenes is None else float(scenes)
     load = {name: cost.load or 0.0 for name, cost in costs.items() if name in cold and cost.load}
-    return TimeLeft(stages, lanes, price(known, speech), done, price, known, speech, load)
+    per_cpu = {n: c.per_cpu for n, c in costs.items() if n not in cold and c.per_cpu is not None}
+    expected = price(known, speech)
+    return TimeLeft(stages, lanes, expected, done, price, known, speech, load, per_cpu)

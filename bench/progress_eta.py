@@ -135,9 +135,11 @@ def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, start
         going[:] = [(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
         return _original["time_left"](self)
 
-    def finished(self: TimeLeft, name: str, seconds: float, at: float | None = None) -> None:
+    def finished(
+        self: TimeLeft, name: str, seconds: float, at: float | None = None, cpu: float | None = None
+    ) -> None:
         run.finished.append((time.perf_counter() - started, name, seconds))
-        _original["finished"](self, name, seconds, at)
+        _original["finished"](self, name, seconds, at, cpu)
 
     _original.setdefault("time_left", runner.ProgressReporter._time_left)
     _original.setdefault("finished", TimeLeft.finished)
@@ -403,13 +405,14 @@ def replay(run: Run) -> tuple[Run, dict[str, Any]]:
         "events": [],
     }
     events = sorted(run.finished)
+    cpu_of = analysis.metadata.get("stage_cpu_seconds", {})  # each stage's, as the run kept it
     out = Run(run.video, run.warmth, run.total, [], run.stage_seconds, run.load, run.analysis)
     out.load_start, out.hog_at = run.load_start, run.hog_at
     for report in run.reports:
         while events and events[0][0] <= report.at:
             at, name, seconds = events.pop(0)
-            plan.finished(name, seconds, at=at)
-            trace["events"].append(["finished", at, name, seconds])
+            plan.finished(name, seconds, at=at, cpu=cpu_of.get(name))
+            trace["events"].append(["finished", at, name, seconds, cpu_of.get(name)])
             if name in ("shots", "audio"):
                 if name == "shots":
                     plan.scenes_known(analysis.scenes.count())

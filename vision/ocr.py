@@ -39,6 +39,7 @@ MIN_LINE_CONFIDENCE = 70.0
 VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
 LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
 LONE_WORD_LETTERS = 4
+AGREED_MIN_CONFIDENCE = 30.0  # a dictionary word two versions of a line read alike
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
 TESSERACT_TIMEOUT = 60  # seconds per page
@@ -52,7 +53,7 @@ LETTER_HEIGHT = 36  # pixels: Tesseract reads letters of about this height best
 MAX_UPSCALE = 4.0
 PADDING = 0.3  # of a line's height, around its cut-out
 GAP = 16  # white pixels between the pieces on the sheet
-SHORT_LINE = 5  # letters of a line read a third way (the other polarity) and cut out wider
+SHORT_LINE = 5  # letters of a line cut out wider
 SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 # Turns that make a line standing on its side upright: a phone filmed sideways, footage
 # stored without its rotation. Text upside down on an upright frame is rare enough to skip.
@@ -332,7 +333,8 @@ def _joined(a: TextLine, b: TextLine) -> TextLine:
     x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
     x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
     y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
-    return TextLine((x0, y0, x1 - x0, y1 - y0), a.letters + b.letters, a.vertical)
+    box = (x0, y0, x1 - x0, y1 - y0)
+    return TextLine(box, a.letters + b.letters, a.vertical, faint=a.faint and b.faint)
 
 
 def reading_order(line: TextLine, turn: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -370,14 +372,19 @@ def versions(
 
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
     cut = cut_out(grey, line)
+    if line.faint:
+        # Faint letters are not stable regions at the cut's own contrast either: they are
+        # found on it stretched to the range of their band.
+        cut = Cut(stretched(cut), cut.across, cut.vertical)
     letters, light = letters_alone(cut)
     print_ = stretched(cut)
     print_ = cv2.bitwise_not(print_) if light else print_
     images = [print_, letters]
-    if whole and not line.vertical and line.letters <= SHORT_LINE:
-        # A lone word needs a second reading to be believed, and in a short line the gaps
-        # between letters, as many as the letters, can outvote them: the other polarity too.
-        images.insert(1, letters_alone(cut, not light)[0])
+    if line.faint:
+        # Faint letters' regions have ragged outlines; Tesseract reads such blurred capitals
+        # as other letters (TAXI as "TARA") more often than the same letters smoothed, and
+        # reads them differently each way: both go, to be voted on (:func:`agreed_word`).
+        images.insert(1, cv2.GaussianBlur(letters, (3, 3), 0))
     first = 0 if whole else -1
     if not line.vertical:
         return [(image, None) for image in straightened(images)[first:]]
@@ -450,8 +457,11 @@ def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
     size = w if line.vertical else h
     pad = round(PADDING * size)
     # Along a short line a whole letter more: its first or last letter is often the one
-    # the search lost (cut by the frame's edge, run into a sign's rim).
-    more = round(SHORT_PADDING * size) if line.letters <= SHORT_LINE else pad
+    # the search lost (cut by the frame's edge, run into a sign's rim). Along a faint line
+    # only when it is shorter than a word the search usually finds whole: beside a faint
+    # sign's letters, its rim reads as letters too ("ATAX!)").
+    short = line.letters < MIN_LETTERS if line.faint else line.letters <= SHORT_LINE
+    more = round(SHORT_PADDING * size) if short else pad
     x_pad, y_pad = (pad, more) if line.vertical else (more, pad)
     x0, y0 = max(0, x - x_pad), max(0, y - y_pad)
     cut = grey[y0 : y + h + y_pad, x0 : x + w + x_pad]
@@ -613,7 +623,7 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
         )
     ]
     if not usable:
-        return None
+        return agreed_word(readings)
     _letters, confidence, which = max(usable)
     best = found[which]
     others = [word for k, r in enumerate(found) if k != which for word in r.read]
@@ -623,6 +633,28 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     variants = [pair for k, r in enumerate(found) if k != which for pair in r.sure]
     words = [respelt(word, best.sure, variants) for word in best.words]
     return " ".join(words), round(confidence, 1), which
+
+
+def agreed_word(readings: list[list[tuple[str, float, int]]]) -> tuple[str, float, int] | None:
+    """(word, confidence, which) of a line that two of its versions read as the same
+    dictionary word of ``LONE_WORD_LETTERS`` letters or more, each as all it holds (a
+    stray stroke aside) and at ``AGREED_MIN_CONFIDENCE`` at least: a blurred sign
+    (TAXI on a dim roof at night) reads unsurely, but alike as print and as its letters
+    alone; texture read as letters gives a different word in each version. None if none."""
+    from vision.wordcheck import clean, is_known
+
+    alone = []
+    for k, words in enumerate(readings):
+        lettered = [(clean(t), c) for t, c, _left in words if any(ch.isalnum() for ch in t)]
+        if len(lettered) == 1 and lettered[0][1] >= AGREED_MIN_CONFIDENCE:
+            word, confidence = lettered[0]
+            if len(_bare(word)) >= LONE_WORD_LETTERS and is_known(word):
+                alone.append((_shapes(word), word, confidence, k))
+    for n, (shape, word, confidence, k) in enumerate(alone):
+        others = [c for other, _w, c, j in alone[n + 1 :] if other == shape and j != k]
+        if others:
+            return word, round((confidence + max(others)) / 2, 1), k
+    return None
 
 
 def _sure_word(found: Reading) -> bool:

@@ -189,7 +189,7 @@ def _run_stage(
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
-    reporter.finish(stage, lane)
+    reporter.finish(stage, lane, cpu)
 
 
 def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -277,12 +277,13 @@ class ProgressReporter:
         self.report(0.0, stage.label, force=True, lane=lane)
         self.running[lane].in_stage = True  # reports from now on come from inside the stage
 
-    def finish(self, stage: Stage[Any], lane: str) -> None:
+    def finish(self, stage: Stage[Any], lane: str, cpu: float | None = None) -> None:
         with self._lock:
             self.done.add(stage.name)
             going = self.running.pop(lane, None)
             if going is not None:
-                self.time_left.finished(stage.name, time.perf_counter() - going.started)
+                seconds = time.perf_counter() - going.started
+                self.time_left.finished(stage.name, seconds, cpu=cpu)
             if stage.name == "shots":  # the stages after it are priced by the scenes found
                 self.time_left.scenes_known(self.analysis.scenes.count())
             if stage.name == "audio":  # ... and the transcript by the speech found

@@ -511,3 +511,41 @@ def test_a_silent_video_s_picture_stages_are_learnt_from_silent_videos(user: Any
     Video.objects.filter(pk=silent.video_id).update(has_audio=False)
     assert stage_costs(["faces"], has_audio=False)["faces"].seconds(60.0, False) == 20.0
     assert stage_costs(["faces"], has_audio=True)["faces"].seconds(60.0, False) == 40.0
+
+
+def test_a_stage_s_cpu_time_tells_the_machine_s_pace_apart_from_a_mispriced_cost() -> None:
+    # Shots usually takes 3 wall seconds per CPU second here. This film's shots took 30 s
+    # where its cost said 10 s, on 10 CPU seconds: its content cost more, the machine is as
+    # usual, and the stages to come keep their costs.
+    usual = TimeLeft(PLAN, {}, dict(EXPECTED), per_cpu={"shots": 3.0})
+    usual.finished("shots", 30.0, at=30.0, cpu=10.0)
+    assert usual.pace() == pytest.approx(1.0)
+    assert usual.seconds(at=30.0) == pytest.approx(37.0)
+    # On 5 CPU seconds, it got half the CPU it usually gets: the machine is busier.
+    busy = TimeLeft(PLAN, {}, dict(EXPECTED), per_cpu={"shots": 3.0})
+    busy.finished("shots", 30.0, at=30.0, cpu=5.0)
+    assert 1.3 < busy.pace() < 2.0  # towards 2, held back by the prior
+    # Without its CPU time, the cost's error is read as the machine's pace.
+    blind = TimeLeft(PLAN, {}, dict(EXPECTED))
+    blind.finished("shots", 30.0, at=30.0)
+    assert blind.pace() > busy.pace()
+
+
+def test_wall_seconds_per_cpu_second_are_learnt_from_warm_runs(user: Any) -> None:
+    finished(user, 60.0, {"faces": 30.0}, stage_cpu_seconds={"faces": 10.0})
+    finished(user, 60.0, {"faces": 20.0}, stage_cpu_seconds={"faces": 10.0})
+    finished(user, 60.0, {"faces": 90.0}, stage_cpu_seconds={"faces": 10.0}, cold_stages=["faces"])
+    assert stage_costs(["faces"])["faces"].per_cpu == pytest.approx(2.5)
+
+
+def test_a_silent_video_s_first_run_loads_as_silent_videos_first_runs_did(user: Any) -> None:
+    # Faces: 40 s warm beside the sound lane, 100 s on a first run there; 20 s warm on a
+    # silent film, 30 s on a first run of one. The first run with sound is no measure of the
+    # silent one's loading (its extra over the silent warm run is mostly the lane beside).
+    finished(user, 60.0, {"faces": 100.0}, cold_stages=["faces"])
+    finished(user, 60.0, {"faces": 40.0})
+    for seconds, cold in ((30.0, ["faces"]), (20.0, [])):
+        silent = finished(user, 60.0, {"faces": seconds}, cold_stages=cold)
+        Video.objects.filter(pk=silent.video_id).update(has_audio=False)
+    assert stage_costs(["faces"], has_audio=False)["faces"].seconds(60.0, True) == 30.0
+    assert stage_costs(["faces"], has_audio=True)["faces"].seconds(60.0, True) == 100.0

@@ -421,3 +421,27 @@ def test_speech_in_a_language_nobody_expected_is_noted(
     named = run_stages(user, clip, tmp_path, expected_languages="de,en")
     assert named.metadata.get("transcript_notes", []) == []
     assert {s.language for s in TranscriptSegment.objects.filter(analysis=named)} == {"de"}
+
+
+@pytest.mark.slow
+def test_a_phrase_said_again_and_again_is_written_every_time(media_dir: Path) -> None:
+    # Decoding forbids writing any run of ``NO_REPEAT_NGRAM`` tokens twice in a chunk, which
+    # ends Whisper's loops on speech it hardly understands; speech that really repeats a short
+    # phrase must keep every repeat (a rule of 2 tokens loses the third "come here").
+    from analysis.pipeline.models import load_whisper_model
+    from analysis.pipeline.speech.recognise import recognise
+    from mediakit.audio import decode_audio
+
+    text = "Come here, come here, come here now. Stop it, stop it, stop it, please."
+    wav = speak(media_dir / "repeats.wav", text)
+    recognition = recognise(
+        load_whisper_model(),
+        decode_audio(wav),
+        cuts=[],
+        language=None,
+        expected=["en", "ru"],
+        batch=4,
+        progress=lambda fraction, message: None,
+    )
+    said = " ".join(s.text for s in recognition.segments).lower()
+    assert said.count("come here") == 3 and said.count("stop it") == 3, said

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from vision.stages.ocr import SEARCH_SHARE, SceneCount
 
 
 def test_the_fraction_grows_as_each_scene_is_searched_then_as_each_batch_is_read() -> None:
-    seen: list[float] = []
-    count = SceneCount(4, lambda fraction, _message: seen.append(fraction))
-    count._progress.interval = 0.0  # every report passes (the throttle is not under test)
+    count = SceneCount(4)
+    seen = []
     for _ in range(4):  # two batches of two scenes, searched before either is read
         count.searched()
-    assert seen == [SEARCH_SHARE * k / 4 for k in range(1, 5)]
+        seen.append(count.fraction())
+    assert seen == pytest.approx([SEARCH_SHARE * k / 4 for k in range(1, 5)])
     count.read(2)
+    assert count.fraction() == pytest.approx(SEARCH_SHARE + (1 - SEARCH_SHARE) / 2)
     count.read(2)
-    assert seen[-2:] == [SEARCH_SHARE + (1 - SEARCH_SHARE) / 2, 1.0]
+    assert count.fraction() == pytest.approx(1.0) and count.read_scenes == 4
 
 
 def test_threads_counting_at_once_lose_no_scene() -> None:
-    seen: list[float] = []
-    count = SceneCount(200, lambda fraction, _message: seen.append(fraction))
+    count = SceneCount(200)
 
     def batch() -> None:
         for _ in range(50):
@@ -33,4 +35,4 @@ def test_threads_counting_at_once_lose_no_scene() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert count.fraction() == pytest.approx(1.0) and count.read_scenes == 200

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -61,30 +60,29 @@ def _file_bytes(path: Path) -> bytes | None:
 
 
 class SceneCount:
-    """Scenes' work done by the stage's threads, reported as the stage's fraction: a scene
-    counts ``SEARCH_SHARE`` once its lines are found, the rest once they are read (a batch's
-    Tesseract run reads them all at its end, so counting batches alone left the bar still,
-    then jumping)."""
+    """Scenes' work done by the stage's threads: a scene counts ``SEARCH_SHARE`` once its
+    lines are found, the rest once they are read (a batch's Tesseract run reads them all at
+    its end, so counting batches alone left the bar still, then jumping). The threads only
+    count; the stage's own thread reports (a report writes the analysis's row)."""
 
-    def __init__(self, scenes: int, report: Callable[[float, str], None]) -> None:
-        self._scenes = max(1, scenes)
+    def __init__(self, scenes: int) -> None:
+        self.scenes = max(1, scenes)
         self._done = 0.0
-        self._read = 0
+        self.read_scenes = 0
         self._lock = threading.Lock()
-        self._progress = ProgressThrottle(report)
 
     def searched(self) -> None:
-        self._add(SEARCH_SHARE, 0)
+        with self._lock:
+            self._done += SEARCH_SHARE
 
     def read(self, scenes: int) -> None:
-        self._add((1.0 - SEARCH_SHARE) * scenes, scenes)
-
-    def _add(self, work: float, read: int) -> None:
         with self._lock:
-            self._done += work
-            self._read += read
-            text = f"Reading text: scene {self._read} of {self._scenes}"
-            self._progress(self._done / self._scenes, text, force=read > 0)
+            self._done += (1.0 - SEARCH_SHARE) * scenes
+            self.read_scenes += scenes
+
+    def fraction(self) -> float:
+        with self._lock:
+            return self._done / self.scenes
 
 
 def _read_texts(
@@ -141,7 +139,7 @@ class OcrStage(Stage[list[Any]]):
             set_metadata(ctx, ocr_skipped=str(exc))
             return []
         ctx.report(0.0, "Reading on-screen text")
-        count, found = SceneCount(len(scenes), ctx.report), []
+        count, progress = SceneCount(len(scenes)), ProgressThrottle(ctx.report)
         workers = max(1, int(setting("OCR_WORKERS")))
         candidates = ctx.frame_pass().candidates() or []
         spans = {span.index: span for span in load_scenes(ctx.analysis)}
@@ -150,8 +148,12 @@ class OcrStage(Stage[list[Any]]):
         batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
         with ThreadPoolExecutor(workers) as pool:
             jobs = [pool.submit(_read_texts, b, candidates, languages, ctx, count) for b in batches]
-            for job in jobs:
-                found += job.result()
+            pending = set(jobs)
+            while pending:
+                _finished, pending = wait(pending, timeout=progress.interval)
+                text = f"Reading text: scene {count.read_scenes} of {count.scenes}"
+                progress(count.fraction(), text)
+        found = [item for job in jobs for item in job.result()]
         by_index = {s.index: s.pk for s in scenes}
         return [(by_index[item.scene_index], item) for item in mark_repeats(found)]
 

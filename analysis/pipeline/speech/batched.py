@@ -6,8 +6,9 @@ costs as many decoder steps as its longest chunk, whatever the batch size, and a
 Russian chunk cost as much as a batch of three English ones (bench/RESULTS.md, speech
 languages). Here a batch takes chunks of any language, each with its own language token in its
 prompt, so a film decodes in as many batches as a film of one language. The options are the
-pipeline's (beam 5, text tokens only, no temperature fallback); words are aligned per language
-(the alignment's start sequence names the language).
+pipeline's (beam 5, text tokens only, no temperature fallback) and one more: no run of
+``NO_REPEAT_NGRAM`` tokens written twice. Words are aligned per language (the alignment's start
+sequence names the language).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from typing import Any
 from analysis.pipeline.speech.windows import Chunk
 
 BEAM_SIZE = 5  # faster-whisper's default, as the batched pipeline used before
+# No run of this many tokens is written twice in a chunk. Without timestamp tokens or
+# temperature fallback, Whisper can loop on speech it hardly understands: on story_dev_02's
+# synthetic Russian it wrote "-гин-гин-гин..." to 223 tokens, 124 with this rule (the beam
+# leaves the loop), a quarter of the film's decoding saved and the Russian WER down to the
+# oracle's (bench/RESULTS.md, speech languages). Speech that really repeats itself keeps its
+# repeats (the beam writes them with other tokens or punctuation; a test), and legitimate
+# repeats in the bench's text are shorter ("to be ill-disposed" twice in one chunk, 5-6 tokens).
+NO_REPEAT_NGRAM = 8
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class Decoder:
             max_length=self.model.max_length,
             suppress_blank=True,
             suppress_tokens=self.suppress,
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
         )
         tokens = [result.sequences_ids[0] for result in results]
         words: list[list[WordTiming]] = [[] for _ in chunks]
