@@ -231,7 +231,7 @@ def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) ->
     The work is learnt from warm runs on videos ``like`` this one in having sound or not,
     when there are any: on a silent video the sound lane does not run, and the picture
     stages have the cores (and Python's lock) to themselves, about twice as fast as beside
-    it. The loading is learnt from all first runs.
+    it. The loading likewise, from first runs on such videos when there are.
     """
     # Speech is the measure where it was found (a history from before it was kept has none).
     by_speech = follows == "speech" and all(t.speech > 0 for t in runs)
@@ -244,8 +244,12 @@ def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) ->
 
     warm = [(size(t), t.seconds) for t in runs if not t.cold]
     cold = [(size(t), t.seconds) for t in runs if t.cold]
-    # On videos like this one (with sound or without), where there are such warm runs.
-    warm = [(size(t), t.seconds) for t in runs if not t.cold and t.has_audio == like] or warm
+    # On videos like this one (with sound or without), where there are such warm runs; then
+    # the loading from first runs on such videos too, where there are (their extra over a
+    # fit on the other kind would count the lane beside as loading).
+    if alike := [(size(t), t.seconds) for t in runs if not t.cold and t.has_audio == like]:
+        warm = alike
+        cold = [(size(t), t.seconds) for t in runs if t.cold and t.has_audio == like] or cold
     if not warm:  # only first runs timed: their cost stands for the later ones too
         fixed, per_unit = fit_line(cold)
         return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=0.0)

@@ -13,7 +13,7 @@ import itertools
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,9 @@ class Shot:
 @dataclass(frozen=True)
 class ShotsConfig:
     """Which detector, at which threshold (its own scale; None: its default), the shortest
-    shot kept, and how TransNetV2 runs for the detectors that use it.
+    shot kept, and how TransNetV2 runs for the detectors that use it. A shot between two of
+    the combined detector's firm cuts (sure hard cuts) is kept however short, down to
+    ``cuts.MIN_FIRM_FRAMES`` frames: the minimum is against the detector's doubts.
 
     Raises:
         UnknownDetector: ``detector`` is not one of ``DETECTORS``.
@@ -163,15 +165,20 @@ def pass_share(decoded: float, elapsed: float, detector: Any, frames: int = 1) -
 
 
 def shots_from_cuts(
-    cuts: list[int], times: list[float], fps: float, min_seconds: float = 0.0
+    cuts: list[int],
+    times: list[float],
+    fps: float,
+    min_seconds: float = 0.0,
+    firm: Collection[int] = (),
 ) -> list[Shot]:
     """Turn cut frames into contiguous shots covering the whole video (no cut: one shot).
 
-    ``min_seconds`` is applied between cuts (``cuts.enforce_min_length``); a real cut close to
-    the end of the file stays, since the end is not a detection.
+    ``min_seconds`` is applied between cuts (``cuts.enforce_min_length``), except between two
+    ``firm`` cuts (the detector's sure ones); a real cut close to the end of the file stays,
+    since the end is not a detection.
     """
     end_of_video = times[-1] + 1.0 / fps
-    cuts = enforce_min_length(cuts, times, min_seconds)
+    cuts = enforce_min_length(cuts, times, min_seconds, firm)
     bounds = [0, *cuts, len(times)]
     shots = []
     for start, end in itertools.pairwise(bounds):
@@ -212,6 +219,7 @@ def find_shots(
     fps = fps or 25.0
     detector = make_detector(config, fps, workdir)
     cuts, times = detect_cuts(path, detector, consumers, progress, max(expected_frames, 1))
-    shots = shots_from_cuts(cuts, times, fps, config.min_seconds)
+    firm = getattr(detector, "firm", ())  # sure cuts: a short shot between two of them stays
+    shots = shots_from_cuts(cuts, times, fps, config.min_seconds, firm)
     network = getattr(detector, "network_frames", None)
     return ShotsResult(shots, times, config.detector, network)

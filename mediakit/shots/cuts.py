@@ -16,6 +16,10 @@ Every detector is a frame consumer with ``cuts(times) -> [first frame of each ne
 
     * a sharp, isolated spike of the content difference whose picture does not come back a
       few frames later is a hard cut (a flash comes back; fast motion is not isolated);
+    * a jump cut inside one static-camera shot (the same place a moment earlier or later) is
+      too small a change for that spike and one the network does not see as a cut: a step of
+      the 48x27 difference at least twice the largest of the three frames on either side,
+      whose picture does not come back, is a hard cut too;
     * a dark stretch entered or left by a luma ramp, with brighter pictures on both sides, is a
       fade through black, cut in its middle;
     * everything else that looks like a change (a weaker spike, a spike that comes back, a
@@ -23,7 +27,8 @@ Every detector is a frame consumer with ``cuts(times) -> [first frame of each ne
       handed to TransNetV2 on a short window around it, which says whether and where it cuts.
 
     On ordinary footage the network sees a fraction of the frames, which keeps the stage close
-    to the cost of decoding alone.
+    to the cost of decoding alone. The sure cuts (not the network's) are ``firm``: a shot
+    between two of them stays however short it is (``enforce_min_length``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -61,6 +66,8 @@ STREAM_CHUNK = 128
 LOOK_BACK = 96
 LOOK_AHEAD = 12
 REGION_LEAD = 8  # ``regions`` starts a stretch this many frames before its first frame
+# Two sure cuts closer than this are one cut with a blended frame between, not a short shot.
+MIN_FIRM_FRAMES = 3
 
 
 class UnknownDetector(ValueError):
@@ -90,6 +97,8 @@ class CombinedConfig:
     drift_gap: int = 10
     dark_luma: float = 20.0  # mean grey level of a black frame (0..255)
     fade_rise: float = 15.0  # the pictures around a fade are this much brighter
+    jump_min: float = 6.0  # 48x27 RGB difference of a jump cut (static camera: people moved)
+    jump_ratio: float = 2.0  # ... this many times the largest of 3 frames each side (+ 1)
     window_pad: int = 4  # network context on each side of a region, in frames
     max_region: int = 150  # longer unsure stretches are split
 
@@ -153,6 +162,7 @@ class SignalRecorder:
         self._file = self.path.open("wb")
         self.content: list[float] = []
         self.luma: list[float] = []
+        self.times: list[float] = []
         self._hsv: np.ndarray | None = None
 
     def consume(self, frame: DecodedFrame) -> None:
@@ -166,6 +176,7 @@ class SignalRecorder:
         else:
             self.content.append(0.0)
         self._hsv = hsv
+        self.times.append(frame.time)
         self.luma.append(cv2.mean(frame.grey(MOTION_WIDTH))[0])
         size = (TINY_SHAPE[1], TINY_SHAPE[0])
         tiny = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
@@ -276,6 +287,7 @@ class CombinedDetector:
         self._spikes: list[int] = []  # sure and unsure spikes: they explain a drift after them
         self._pending: list[int] = []  # unsure frames not yet in a network window
         self._flashes: set[int] = set()
+        self.firm: set[int] = set()  # known once ``cuts`` has run (``firm_cuts``)
         self._network = NetworkQueue(self.signals, self.config.threshold, self.network)
 
     def consume(self, frame: DecodedFrame) -> None:
@@ -322,6 +334,8 @@ class CombinedDetector:
             found += self._network.results()
         finally:
             self._network.close()
+        sure = {c for c in self._sure if 0 < c < count and c not in self._flashes}
+        self.firm = firm_cuts(self.signals.tiny(), sure, self.config)
         self.signals.discard_if_temporary()
         # A flash is never a cut, whoever proposed it (the network is sometimes fooled too).
         return sorted({c for c in found if 0 < c < count and c not in self._flashes})
@@ -335,9 +349,11 @@ class CombinedDetector:
         lo = max(0, self._scanned - LOOK_BACK)
         content = np.asarray(self.signals.content[lo:], dtype=np.float64)
         luma = np.asarray(self.signals.luma[lo:], dtype=np.float64)
+        times = np.asarray(self.signals.times[lo : lo + len(content)], dtype=np.float64)
         tiny = self.signals.frames(lo, lo + len(content))
         first, last = self._scanned - lo, upto - lo
         sure, spiky, flashes = spike_candidates(content, luma, tiny, self.config, first, last)
+        sure = sorted([*sure, *jump_cuts(content, times, tiny, self.config, first, last)])
         explained = [c - lo for c in self._spikes if c >= lo] + sure + sorted(spiky)
         drift = {d for d in drift_candidates(tiny, self.config, explained) if first <= d < last}
         self._sure += [c + lo for c in sure]
@@ -528,6 +544,93 @@ def spike_candidates(
     return sure, unsure, flashes
 
 
+def tiny_steps(tiny: np.ndarray) -> np.ndarray:
+    """Mean absolute RGB difference of each 48x27 copy to the one before (0 for the first)."""
+    import numpy as np
+
+    steps = np.zeros(len(tiny))
+    for start in range(1, len(tiny), 2048):  # chunks: the copies stay small in memory
+        stop = min(start + 2048, len(tiny))
+        a = tiny[start:stop].astype(np.int16)
+        steps[start:stop] = np.mean(np.abs(a - tiny[start - 1 : stop - 1]), axis=(1, 2, 3))
+    return steps
+
+
+def jump_cuts(
+    content: np.ndarray,
+    times: np.ndarray,
+    tiny: np.ndarray,
+    config: CombinedConfig,
+    first: int = 0,
+    last: int | None = None,
+) -> list[int]:
+    """Jump cuts among frames [first, last): the picture steps, and only there.
+
+    A cut to the same static place a moment earlier or later changes only what moved: a
+    content difference below ``spike_min``, which the spike rule leaves alone, and unlike the
+    cuts TransNetV2 learnt (it gives such jumps 0.0-0.25). Within one shot the 48x27
+    difference varies smoothly from frame to frame (a repeated frame, in footage converted
+    from another rate, is followed by a double step: hence the three frames each side); a
+    jump is a single step at least ``jump_ratio`` times the largest of them. Larger changes
+    stay the spike rule's and the network's: the start of a whip pan is such a step too. A
+    step after a longer gap between timestamps (a dropped frame) is motion; a picture that
+    comes back within 8 frames is a flash, not a cut.
+    """
+    import numpy as np
+
+    last = len(content) if last is None else last
+    steps = tiny_steps(tiny)
+    found = []
+    for i in (int(f) for f in np.flatnonzero(steps >= config.jump_min) if first <= f < last):
+        if i < 2 or content[i] >= config.spike_min:
+            continue
+        around = np.concatenate([steps[max(1, i - 3) : i], steps[i + 1 : i + 4]])
+        if around.size < 3 or steps[i] < config.jump_ratio * (float(around.max()) + 1.0):
+            continue
+        gaps = np.diff(times[max(0, i - 4) : i + 4])
+        if gaps.size and times[i] - times[i - 1] > 1.5 * float(np.median(gaps)):
+            continue
+        if not _comes_back(tiny, i, float(steps[i])):
+            found.append(i)
+    return found
+
+
+def firm_cuts(tiny: np.ndarray, sure: set[int], config: CombinedConfig) -> set[int]:
+    """The sure cuts whose 48x27 step also stands out of the frames around them (``jump_ratio``
+    times the largest of 3 each side, other sure cuts left out), as a jump cut's does.
+
+    A short shot between two of them is real (``enforce_min_length`` keeps it). A sure spike
+    can be the first fast frame of a whip pan that begins right after a cut: its step is
+    no larger than the ones after it, and the minimum shot length keeps it out.
+    """
+    import numpy as np
+
+    def step(frame: int) -> float:
+        return float(np.mean(np.abs(tiny[frame].astype(np.int16) - tiny[frame - 1])))
+
+    firm = set()
+    for cut in sure:
+        around = [f for f in range(cut - 3, cut + 4) if 0 < f < len(tiny) and f not in sure]
+        if step(cut) >= config.jump_ratio * (max(map(step, around), default=0.0) + 1.0):
+            firm.add(cut)
+    return firm
+
+
+def _comes_back(tiny: np.ndarray, index: int, step: float, look: int = 8) -> bool:
+    """Does the picture before ``index`` come back within ``look`` frames, or the one at
+    ``index`` stand for one of the ``look`` frames before the step (a flash's end)? On the
+    48x27 copies: the 12x7 layout that ``flash_span`` compares hides a static-camera jump."""
+    import numpy as np
+
+    def distance(a: int, b: int) -> float:
+        return float(np.mean(np.abs(tiny[a].astype(np.int16) - tiny[b])))
+
+    later = range(index + 1, min(index + 1 + look, len(tiny)))
+    earlier = range(max(0, index - 1 - look), index - 1)
+    near = [distance(f, index - 1) for f in later] + [distance(index, f) for f in earlier]
+    return bool(near) and min(near) <= 0.5 * step
+
+
 def drift_candidates(tiny: np.ndarray, config: CombinedConfig, explained: list[int]) -> set[int]:
     """Frames far from the one ``drift_gap`` earlier, not explained by a spike just before."""
     import numpy as np
@@ -585,12 +688,24 @@ def regions(frames: list[int], count: int, config: CombinedConfig) -> list[tuple
     return [(max(0, a - 8), min(count, b + 3)) for a, b in spans]
 
 
-def enforce_min_length(cuts: list[int], times: list[float], min_seconds: float) -> list[int]:
-    """Drop cuts that would leave a shot shorter than ``min_seconds`` (the earlier one wins)."""
+def enforce_min_length(
+    cuts: list[int], times: list[float], min_seconds: float, firm: Collection[int] = ()
+) -> list[int]:
+    """Drop cuts that would leave a shot shorter than ``min_seconds`` (the earlier one wins).
+
+    A shot between two ``firm`` cuts (sure hard cuts, neither a flash's) stays however short,
+    down to ``MIN_FIRM_FRAMES``: an edit may hold a shot for a few frames, and the minimum is
+    there against a detector's doubts, which these cuts are not.
+    """
     kept: list[int] = []
     previous = 0.0
     for cut in sorted(cuts):
-        if 0 < cut < len(times) and times[cut] - previous >= min_seconds - 1e-6:
+        if not 0 < cut < len(times):
+            continue
+        short = bool(kept) and kept[-1] in firm and cut in firm
+        if times[cut] - previous >= min_seconds - 1e-6 or (
+            short and cut - kept[-1] >= MIN_FIRM_FRAMES
+        ):
             kept.append(cut)
             previous = times[cut]
     return kept

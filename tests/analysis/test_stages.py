@@ -160,6 +160,11 @@ def test_min_scene_seconds_keeps_the_earlier_cut() -> None:
     times = [i / 25 for i in range(110)]
     assert enforce_min_length([50, 60, 100], times, min_seconds=0.6) == [50, 100]
     assert enforce_min_length([50, 60, 100], times, min_seconds=0.3) == [50, 60, 100]
+    # Between two sure (firm) cuts a short shot stays; one sure cut is not enough, and two
+    # sure cuts a frame apart are one cut with a blended frame.
+    assert enforce_min_length([50, 56, 100], times, 0.6, firm={50, 56}) == [50, 56, 100]
+    assert enforce_min_length([50, 56, 100], times, 0.6, firm={56, 100}) == [50, 100]
+    assert enforce_min_length([50, 51, 100], times, 0.6, firm={50, 51, 100}) == [50, 100]
     # A real cut near the end stays: the end of the file is not a detection.
     shots = shots_from_cuts([50, 100], times, 25.0)
     assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 50), (50, 100), (100, 110)]

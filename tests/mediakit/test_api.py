@@ -14,7 +14,7 @@ from mediakit.framepass import PassRecorder, PicturePlan
 from mediakit.passfiles import PassFiles, pass_recorded, recorded_start_time
 from mediakit.shots import ShotsConfig, UnknownDetector, find_shots
 from mediakit.transnet import TransNetConfig
-from tests.fixtures_media import Clip
+from tests.fixtures_media import FPS, SIZE, Clip, ffmpeg, video_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,12 +106,52 @@ def test_pass_files_describe_what_the_pass_left(many_shots_clip: Clip, tmp_path:
 def test_min_seconds_drops_a_cut_that_would_leave_a_shorter_shot(shots_clip: Clip) -> None:
     """Shots of 2 s each: with 2.5 s at least, the first cut goes and the second stays.
 
-    (The combined detector finds every cut and leaves the minimum to ``find_shots``;
+    (The network's detectors find every cut and leave the minimum to ``find_shots``;
     PySceneDetect's detectors apply their own ``min_scene_len`` as well.)"""
-    config = ShotsConfig(detector="combined", min_seconds=2.5, network=TransNetConfig("cpu"))
+    config = ShotsConfig(detector="transnetv2", min_seconds=2.5, network=TransNetConfig("cpu"))
     found = find_shots(shots_clip.path, config)
     starts = [shot.start_frame for shot in found.shots]
     assert len(starts) == 2 and abs(starts[1] - shots_clip.cuts[1]) <= 1
+
+
+def test_a_short_shot_between_two_sure_hard_cuts_stays(tmp_path: Path) -> None:
+    """Six frames of bars between two other shots: both cuts are sure, so the 0.24 s shot
+    stays although ``min_seconds`` is 0.6 (the minimum is for cuts the detector doubts)."""
+    path = tmp_path / "short_shot.mp4"
+    shots = [("testsrc2", 2.0), ("smptebars", 0.24), ("mandelbrot", 2.0)]
+    inputs, graph = video_inputs(shots)
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", str(path))
+    config = ShotsConfig(min_seconds=0.6, network=TransNetConfig("cpu"))
+    starts = [shot.start_frame for shot in find_shots(path, config).shots]
+    assert len(starts) == 3, starts
+    assert abs(starts[1] - 50) <= 1 and abs(starts[2] - 56) <= 1, starts
+
+
+def jumped(path: Path, source: str, pieces: list[tuple[int, int]]) -> Path:
+    """One ``source`` shot played as the frame ranges ``pieces``, joined without a transition."""
+    trims = "".join(
+        f"[p{i}]trim=start_frame={a}:end_frame={b},setpts=PTS-STARTPTS[t{i}];"
+        for i, (a, b) in enumerate(pieces)
+    )
+    joined = "".join(f"[t{i}]" for i in range(len(pieces)))
+    split = f"[0:v]split={len(pieces)}" + "".join(f"[p{i}]" for i in range(len(pieces)))
+    graph = f"{split};{trims}{joined}concat=n={len(pieces)}:v=1:a=0,format=yuv420p[v]"
+    source_input = ["-t", "8", "-f", "lavfi", "-i", f"{source}=size={SIZE}:rate={FPS}"]
+    ffmpeg(*source_input, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", str(path))
+    return path
+
+
+@pytest.mark.parametrize("source", ["testsrc2", "testsrc"])
+def test_a_jump_cut_inside_one_moving_shot_is_a_cut(tmp_path: Path, source: str) -> None:
+    """The shot jumps back 45 frames at frame 75: only what moves changes (the ball, the
+    clock), too little for the content spike and nothing TransNetV2 calls a cut. The same
+    150 frames played through have no cut."""
+    config = ShotsConfig(network=TransNetConfig("cpu"))
+    jump = jumped(tmp_path / "jump.mp4", source, [(0, 75), (30, 105)])
+    starts = [shot.start_frame for shot in find_shots(jump, config).shots]
+    assert len(starts) == 2 and abs(starts[1] - 75) <= 1, starts
+    through = jumped(tmp_path / "through.mp4", source, [(0, 75), (75, 150)])
+    assert len(find_shots(through, config).shots) == 1
 
 
 def test_an_unknown_detector_is_refused_by_its_config() -> None:

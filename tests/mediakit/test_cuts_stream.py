@@ -28,6 +28,8 @@ def decide_at_the_end(detector: cuts.CombinedDetector) -> tuple[list[int], int]:
     luma = np.asarray(detector.signals.luma, dtype=np.float64)
     tiny = detector.signals.tiny()
     sure, unsure, flashes = cuts.spike_candidates(content, luma, tiny, config)
+    times = np.asarray(detector.signals.times, dtype=np.float64)
+    sure = sorted(sure + cuts.jump_cuts(content, times, tiny, config))
     unsure |= cuts.drift_candidates(tiny, config, sure + sorted(unsure))
     found = list(sure) + cuts.fade_cuts(luma, config)
     spans = cuts.regions(sorted(unsure), len(content), config)
