@@ -10,6 +10,7 @@ packed audio of one language with each chunk as one clip (``clip_timestamps``).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -193,10 +194,10 @@ def finish(
         done += decoded.chunk.duration
         progress(done)
     retried: list[Heard] = []
+    mixed = str(decoder.model.model.device) == "cpu"
     for alone in (False, True):
         chunks = _retry_chunks(missed, alone)
         missed = []
-        mixed = str(decoder.model.model.device) == "cpu"
         for group in batches(chunks, batch, mixed):
             for decoded in decoder.decode(group):
                 heard = heard_of(decoded, db)
@@ -235,8 +236,8 @@ def without_words_near(heard: Heard, others: list[Word]) -> Heard | None:
 
 
 def _overlaps(spans: list[tuple[float, float]], word: Word) -> bool:
-    import bisect
-
+    # Words of one transcript do not nest: of the spans starting before ``word`` ends, one
+    # that overlaps it is among the last few.
     index = bisect.bisect_left(spans, (word.end, word.end))
     return any(
         start < word.end and word.start < end for start, end in spans[max(0, index - 8) : index]
@@ -260,8 +261,6 @@ def unheard(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
     )
 
     def words_in(stretch: Stretch) -> int:
-        import bisect
-
         return bisect.bisect_right(middles, stretch.end) - bisect.bisect_left(
             middles, stretch.start
         )
