@@ -556,6 +556,14 @@ def tiny_steps(tiny: np.ndarray) -> np.ndarray:
     return steps
 
 
+def tiny_distance(tiny: np.ndarray, a: int, b: int) -> float:
+    """Mean absolute RGB difference of the 48x27 copies of frames ``a`` and ``b`` (what
+    ``tiny_steps`` gives for neighbours)."""
+    import numpy as np
+
+    return float(np.mean(np.abs(tiny[a].astype(np.int16) - tiny[b])))
+
+
 def jump_cuts(
     content: np.ndarray,
     times: np.ndarray,
@@ -603,10 +611,9 @@ def firm_cuts(tiny: np.ndarray, sure: set[int], config: CombinedConfig) -> set[i
     can be the first fast frame of a whip pan that begins right after a cut: its step is
     no larger than the ones after it, and the minimum shot length keeps it out.
     """
-    import numpy as np
 
     def step(frame: int) -> float:
-        return float(np.mean(np.abs(tiny[frame].astype(np.int16) - tiny[frame - 1])))
+        return tiny_distance(tiny, frame, frame - 1)
 
     firm = set()
     for cut in sure:
@@ -620,14 +627,10 @@ def _comes_back(tiny: np.ndarray, index: int, step: float, look: int = 8) -> boo
     """Does the picture before ``index`` come back within ``look`` frames, or the one at
     ``index`` stand for one of the ``look`` frames before the step (a flash's end)? On the
     48x27 copies: the 12x7 layout that ``flash_span`` compares hides a static-camera jump."""
-    import numpy as np
-
-    def distance(a: int, b: int) -> float:
-        return float(np.mean(np.abs(tiny[a].astype(np.int16) - tiny[b])))
-
     later = range(index + 1, min(index + 1 + look, len(tiny)))
     earlier = range(max(0, index - 1 - look), index - 1)
-    near = [distance(f, index - 1) for f in later] + [distance(index, f) for f in earlier]
+    near = [tiny_distance(tiny, f, index - 1) for f in later]
+    near += [tiny_distance(tiny, index, f) for f in earlier]
     return bool(near) and min(near) <= 0.5 * step
 
 
