@@ -548,7 +548,7 @@ function bindPanels() {
   });
   window.addEventListener("resize", () => {
     fitWorkbench();
-    for (const splitter of Object.values(splitters)) splitter.set(splitter.size, false);
+    for (const splitter of Object.values(splitters)) splitter.refit();
   });
 }
 
