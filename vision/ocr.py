@@ -60,6 +60,7 @@ SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 # stored without its rotation. Text upside down on an upright frame is rare enough to skip.
 MIN_LETTERS = 4  # a line of fewer is read only as part of its row
 COUNTER_SLACK = 0.1  # of the letter height: a counter's box may stick out of its letter's
+MIN_COUNTER = 0.2  # of the letter height: a counter at least this tall
 EDGE_MARGIN = 0.006  # of the frame's side: a line's box this near an edge runs into it
 SIDEWAYS_MIN_LETTERS = 5
 EVEN_MIN_LETTERS = 3
@@ -505,12 +506,14 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     big = [(p, b, _is_light(image, p, b)) for p, b in kept if _across(b, cut)[1] >= 0.35 * size]
     if light is None:
         light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
-    ours = [(p, b) for p, b in kept if _is_light(image, p, b) == light]
-    holes = counters(ours, image.shape, COUNTER_SLACK * size)
-    ours, holes = (
-        [r for k, r in enumerate(ours) if k not in holes],
-        [ours[k][0] for k in holes],
-    )
+    same = [(p, b) for p, b in kept if _is_light(image, p, b) == light]
+    inner = {
+        k  # a smaller hole in a letter is a speck of its ink: drawn as before
+        for k in counters(same, image.shape, COUNTER_SLACK * size)
+        if _across(same[k][1], cut)[1] >= MIN_COUNTER * size
+    }
+    ours = [region for k, region in enumerate(same) if k not in inner]
+    holes = [region for k, region in enumerate(same) if k in inner]
     mask = np.zeros(image.shape, np.uint8)
     for points, box in ours:
         if _across(box, cut)[1] >= 0.35 * size:
@@ -519,7 +522,7 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
         small = _across((x, y, w, h), cut)[1] < 0.35 * size
         if small and not mask[y : y + h, x : x + w].any():
             mask[points[:, 1], points[:, 0]] = 255
-    for points in holes:  # open again where a letter's larger region filled them in
+    for points, _box in holes:  # open again where a letter's larger region filled them in
         mask[points[:, 1], points[:, 0]] = 0
     return cv2.bitwise_not(mask), light
 

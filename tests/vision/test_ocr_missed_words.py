@@ -116,7 +116,7 @@ def test_an_outlined_letter_s_counter_is_left_open() -> None:
     [
         ("Photograph Cecilia Costello", 190),  # the reader before: "Photograph Costello"
         ("Copyright Olga Castellano", 170),  # before: nothing
-        ("Good Morning Boston", 185),  # before: "Good Boston"
+        ("Hotel Colorado", 180),  # before: "Hotel Golorado" (the rim closed the C's mouth)
         ("Cocoa Bean Cooperative", 200),
     ],
 )
