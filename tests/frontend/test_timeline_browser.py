@@ -226,6 +226,48 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     assert errors == []
 
 
+def test_tabs_editing_at_the_same_moment_each_announce_the_others_change(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+    clip: ColourClip,
+) -> None:
+    here = context.new_page()
+    log_in(here)
+    analysis_id = seed_colour_analysis(stack, clip)
+    open_timeline(here, analysis_id)
+    there = context.new_page()
+    open_timeline(there, analysis_id)
+    for page in (here, there):
+        expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    click_scene(here, "scene_2")
+    expect(here.get_by_test_id("details-title")).to_have_text("Scene 2")
+    click_scene(there, "scene_3")
+    expect(there.get_by_test_id("details-title")).to_have_text("Scene 3")
+
+    # Scene 2 moves here and scene 3 there, a moment apart: each tab confirms its own change
+    # and announces the other's (a tab knows its own by the id the server echoes, not by how
+    # recently it made a change of its own).
+    here.keyboard.press("Digit1")
+    there.keyboard.press("Digit2")
+
+    def toasts(page: Page, text: str) -> Any:
+        return page.get_by_test_id("toast").filter(has_text=re.compile(text))
+
+    elsewhere = "^Changed in another window by editor: "
+    expect(toasts(here, f"^Scene 2 moved to “{NAMES[0]}”")).to_have_count(1)
+    expect(toasts(there, f"^Scene 3 moved to “{NAMES[1]}”")).to_have_count(1)
+    expect(toasts(here, f"{elsewhere}Scene 3 moved to “{NAMES[1]}”")).to_have_count(1)
+    expect(toasts(there, f"{elsewhere}Scene 2 moved to “{NAMES[0]}”")).to_have_count(1)
+    expect(toasts(here, f"{elsewhere}Scene 2")).to_have_count(0)
+    expect(toasts(there, f"{elsewhere}Scene 3")).to_have_count(0)
+    for page in (here, there):
+        page.wait_for_function(
+            "() => { const m = window.timelineDebug.model; return"
+            " m.scene('scene_2').storyline_id === m.storylines[0].id"
+            " && m.scene('scene_3').storyline_id === m.storylines[1].id; }"
+        )
+
+
 def test_export_a_storyline_and_download_the_mp4(
     context: BrowserContext, analysis_id: str, tmp_path: Path
 ) -> None:
