@@ -116,7 +116,9 @@ def text_grid(start: float, end: float, fps: float) -> list[float]:
     steps = range(1, int((end - start) / TEXT_STEP) + 1)
     grid = [start + k * TEXT_STEP for k in steps if start + k * TEXT_STEP < end - 0.1]
     last = end - 2 / fps
-    return [grid[k] for k in spread(len(grid), MAX_TEXT_FRAMES - 1)] + [last]
+    step = max(1, -(-len(grid) // MAX_TEXT_FRAMES))
+    count = -(-len(grid) // step)
+    return [grid[k] for k in spread(len(grid), max(1, count - 1))] + [last]
 
 
 def load_scenes(media: Path) -> list[Scene]:

@@ -507,11 +507,9 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     if light is None:
         light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
     same = [(p, b) for p, b in kept if _is_light(image, p, b) == light]
-    inner = {
-        k  # a smaller hole in a letter is a speck of its ink: drawn as before
-        for k in counters(same, image.shape, COUNTER_SLACK * size)
-        if _across(same[k][1], cut)[1] >= MIN_COUNTER * size
-    }
+    tall = [k for k, (_p, b) in enumerate(same) if _across(b, cut)[1] >= MIN_COUNTER * size]
+    # A smaller hole in a letter is a speck of its ink: drawn as before.
+    inner = {tall[k] for k in counters([same[k] for k in tall], COUNTER_SLACK * size)}
     ours = [region for k, region in enumerate(same) if k not in inner]
     holes = [region for k, region in enumerate(same) if k in inner]
     mask = np.zeros(image.shape, np.uint8)
@@ -527,17 +525,14 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     return cv2.bitwise_not(mask), light
 
 
-def counters(
-    regions: list[tuple[np.ndarray, Any]], shape: tuple[int, ...], slack: float = 0.0
-) -> list[int]:
+def counters(regions: list[tuple[np.ndarray, Any]], slack: float = 0.0) -> list[int]:
     """Which of the regions (points, box) of one polarity are the counter of another:
-    inside its box (give or take ``slack`` pixels) and none of its pixels. Outlined letters
-    (a watermark's light letters in a dark rim) hold their counters in the rim as well, of
-    the letters' own polarity: an "o" drawn with its counter filled reads as a blot, a "C"
-    whose rim closes its mouth as "G". Stable regions of one polarity are nested or apart:
-    a region's ancestors are the larger ones holding its pixels (one letter found at
-    several thresholds), and any other region whose box holds its box holds it as a
-    counter."""
+    inside its box (give or take ``slack`` pixels), at most half of it, none of its
+    pixels, and ringed by them (:func:`_rings`). Outlined letters (a watermark's light
+    letters in a dark rim) hold their counters in the rim as well, of the letters' own
+    polarity: an "o" drawn with its counter filled reads as a blot, a "C" whose rim closes
+    its mouth as "G". Stable regions of one polarity are nested or apart: a larger region
+    holding a region's pixels is the same letter at another threshold."""
     import numpy as np
 
     if len(regions) < 2:
@@ -549,30 +544,22 @@ def counters(
         & (y[:, None] - slack <= y)
         & (x[:, None] + w[:, None] + slack >= x + w)
         & (y[:, None] + h[:, None] + slack >= y + h)
-        & (w[:, None] * h[:, None] > w * h)
-    )  # holds[j, k]: region j's box holds region k's
-    label = np.full(shape[:2], -1, np.int64)
-    parent = {}
-    for k in sorted(range(len(regions)), key=lambda k: -len(regions[k][0])):
-        points = regions[k][0]
-        parent[k] = int(label[points[0, 1], points[0, 0]])  # the smallest larger one holding it
-        label[points[:, 1], points[:, 0]] = k
-
-    def ancestors(k: int) -> set[int]:
-        found, j = set(), parent[k]
-        while j >= 0:
-            found.add(j)
-            j = parent[j]
-        return found
-
-    return [
-        k
-        for k in range(len(regions))
+        & (w[:, None] * h[:, None] >= 2 * w * h)
+    )  # holds[j, k]: region j's box holds region k's, twice its size at least
+    found = []
+    for k in np.nonzero(holds.any(axis=0))[0].tolist():
+        points, box = regions[k]
         if any(
-            _rings(regions[j][0], regions[k][1])
-            for j in set(np.nonzero(holds[:, k])[0].tolist()) - ancestors(k)
-        )
-    ]
+            not _holds(regions[j][0], points[0]) and _rings(regions[j][0], box)
+            for j in np.nonzero(holds[:, k])[0].tolist()
+        ):
+            found.append(k)
+    return found
+
+
+def _holds(points: np.ndarray, point: np.ndarray) -> bool:
+    """Whether a region's points include a point."""
+    return bool(((points[:, 0] == point[0]) & (points[:, 1] == point[1])).any())
 
 
 def _rings(points: np.ndarray, box: Any) -> bool:

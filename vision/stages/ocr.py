@@ -36,9 +36,10 @@ def scene_frames(
 ) -> list[Any]:
     """BGR frames to look for text on: the keyframe, the frame 1 s in, and up to
     ``MAX_TEXT_FRAMES`` pictures of the decode pass (a title or a sign is often on screen
-    for only part of a scene): the scene's last frame when the pass kept it (a screen
-    typing a line in shows it whole only at the end; the grid's last picture can come up
-    to half a second before) and its candidates spread from its start to its end. Each
+    for only part of a scene; as many as every ``step``-th of its candidates): the scene's
+    last frame when the pass kept it (a screen typing a line in shows it whole only at the
+    end; the grid's last picture can come up to half a second before) and its candidates
+    spread from its start to its end. Each
     distinct picture once: the keyframe and the frame 1 s in are copies of candidates,
     often of those spread over the scene too, and the same picture searched twice finds the
     same lines."""
@@ -46,7 +47,11 @@ def scene_frames(
     if span is not None:
         last = [c for c in ends if span.start_frame <= c.index < span.end_frame][-1:]
         inside = [c for c in candidates if span.start_frame <= c.index < span.end_frame]
-        chosen = [inside[k] for k in spread(len(inside), MAX_TEXT_FRAMES - len(last))]
+        # As many pictures as the pass's grid gave every ``step``-th (the stage's cost per
+        # scene), the last frame one of them.
+        step = max(1, -(-len(inside) // MAX_TEXT_FRAMES))
+        count = -(-len(inside) // step)
+        chosen = [inside[k] for k in spread(len(inside), max(1, count - len(last)))]
         pictures += [_file_bytes(c.path) for c in [*chosen, *last]]
     return distinct_frames(pictures)
 
