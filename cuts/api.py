@@ -21,7 +21,7 @@ from analysis.models import Analysis
 from analysis.selectors import analysis_get_for_user
 from cuts import selectors, services
 from cuts.models import CutEdit
-from videoanalyzer.http import AuthedRequest, error_responses
+from videoanalyzer.http import AuthedRequest, error_responses, tab_id
 
 router = Router(tags=["cuts"])
 ERRORS = error_responses(400, 404, 409, 422)
@@ -63,7 +63,9 @@ def cuts_list(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
 )
 def cut_add(request: AuthedRequest, analysis_id: UUID, payload: CutIn) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
-    edit = services.add_cut(analysis=analysis, user=request.auth, time=payload.time)
+    edit = services.add_cut(
+        analysis=analysis, user=request.auth, time=payload.time, tab=tab_id(request)
+    )
     return _answer(analysis, edit)
 
 
@@ -75,7 +77,11 @@ def cut_add(request: AuthedRequest, analysis_id: UUID, payload: CutIn) -> dict[s
 def cut_remove(request: AuthedRequest, analysis_id: UUID, payload: CutRef) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
     edit = services.remove_cut(
-        analysis=analysis, user=request.auth, scene_id=payload.scene_id, time=payload.time
+        analysis=analysis,
+        user=request.auth,
+        scene_id=payload.scene_id,
+        time=payload.time,
+        tab=tab_id(request),
     )
     return _answer(analysis, edit)
 
@@ -93,6 +99,7 @@ def cut_move(request: AuthedRequest, analysis_id: UUID, payload: CutMove) -> dic
         to=payload.to,
         scene_id=payload.scene_id,
         time=payload.time,
+        tab=tab_id(request),
     )
     return _answer(analysis, edit)
 
@@ -104,7 +111,7 @@ def cut_move(request: AuthedRequest, analysis_id: UUID, payload: CutMove) -> dic
 )
 def cut_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
-    edit = services.undo_cut(analysis=analysis, user=request.auth)
+    edit = services.undo_cut(analysis=analysis, user=request.auth, tab=tab_id(request))
     return _answer(analysis, edit)
 
 
@@ -115,7 +122,7 @@ def cut_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
 )
 def cut_redo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
-    edit = services.redo_cut(analysis=analysis, user=request.auth)
+    edit = services.redo_cut(analysis=analysis, user=request.auth, tab=tab_id(request))
     return _answer(analysis, edit)
 
 
@@ -138,7 +145,7 @@ def cut_retry(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
 )
 def timeline_redo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
-    return services.redo_latest(analysis=analysis, user=request.auth)
+    return services.redo_latest(analysis=analysis, user=request.auth, tab=tab_id(request))
 
 
 @router.post(
@@ -148,4 +155,4 @@ def timeline_redo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
 )
 def timeline_undo(request: AuthedRequest, analysis_id: UUID) -> dict[str, Any]:
     analysis = _analysis(request, analysis_id)
-    return services.undo_latest(analysis=analysis, user=request.auth)
+    return services.undo_latest(analysis=analysis, user=request.auth, tab=tab_id(request))

@@ -39,12 +39,16 @@ RESCENE_STAGES = (
 
 
 def rescene_queue(
-    analysis: Analysis, scene_ids: list[int], edit: CutEdit | None, step: str | None = None
+    analysis: Analysis,
+    scene_ids: list[int],
+    edit: CutEdit | None,
+    step: str | None = None,
+    tab: str = "",
 ) -> None:
     """Queue the re-run of ``scene_ids`` (with those of an earlier re-run that did not finish,
     or failed) on the locked ``analysis``; sent once the transaction commits, with the
     announcement of the edit's ``step`` (``edit``, ``undo`` or ``redo``; by default from the
-    edit; none without an edit)."""
+    edit; none without an edit) naming ``tab``, the browser tab that asked for it."""
     metadata = analysis.metadata or {}
     pending = metadata.get(RESCENE_KEY) or metadata.get(RESCENE_FAILED_KEY) or {}
     wanted = set(scene_ids) | set(pending.get("scene_ids", []))
@@ -68,7 +72,7 @@ def rescene_queue(
     analysis.message = f"Re-running scene{'s' if len(numbers) > 1 else ''} {listed}"[:500]
     analysis.save()
     device = analysis.parameters.get("device")
-    transaction.on_commit(lambda: _send(analysis, device, edit, step))
+    transaction.on_commit(lambda: _send(analysis, device, edit, step, tab))
 
 
 def rescene_retry(analysis: Analysis) -> list[int]:
@@ -84,11 +88,13 @@ def rescene_retry(analysis: Analysis) -> list[int]:
     return list(analysis.metadata[RESCENE_KEY]["scene_ids"])
 
 
-def _send(analysis: Analysis, device: str | None, edit: CutEdit | None, step: str | None) -> None:
+def _send(
+    analysis: Analysis, device: str | None, edit: CutEdit | None, step: str | None, tab: str
+) -> None:
     from analysis.services import analysis_enqueue
     from cuts.selectors import publish_cuts_changed
 
     analysis_publish(analysis)
     if edit is not None:
-        publish_cuts_changed(analysis, edit, step)
+        publish_cuts_changed(analysis, edit, step, tab=tab)
     analysis_enqueue(analysis_id=analysis.pk, device=device)

@@ -86,9 +86,12 @@ def cuts_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def publish_cuts_changed(analysis: Analysis, edit: CutEdit, step: str | None = None) -> None:
+def publish_cuts_changed(
+    analysis: Analysis, edit: CutEdit, step: str | None = None, *, tab: str = ""
+) -> None:
     """Tell everyone watching the analysis that its scenes changed (``step``: ``edit``,
-    ``undo`` or ``redo``; by default ``undo`` for an undone edit, else ``edit``); never fails."""
+    ``undo`` or ``redo``; by default ``undo`` for an undone edit, else ``edit``; ``tab``: the
+    browser tab that asked, as ``story.services.publish_change``); never fails."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -96,6 +99,7 @@ def publish_cuts_changed(analysis: Analysis, edit: CutEdit, step: str | None = N
         "type": "cuts.changed",
         "analysis_id": str(analysis.pk),
         "step": step or ("undo" if edit.undone_at else "edit"),
+        "tab": tab,
         "edit": edit_json(edit),
     }
     try:

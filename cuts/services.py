@@ -171,7 +171,7 @@ def _previous(scene: Scene) -> Scene:
 # --- Edits ----------------------------------------------------------------------------------------
 
 
-def add_cut(*, analysis: Analysis, user: Any, time: float) -> CutEdit:
+def add_cut(*, analysis: Analysis, user: Any, time: float, tab: str = "") -> CutEdit:
     """Cut the scene holding ``time`` in two there; both halves keep its storyline decisions.
 
     Raises:
@@ -179,7 +179,7 @@ def add_cut(*, analysis: Analysis, user: Any, time: float) -> CutEdit:
         CutBusy: the analysis is running.
     """
 
-    return _edit(analysis, user, CutAction.ADD, lambda locked: _add(locked, time))
+    return _edit(analysis, user, CutAction.ADD, lambda locked: _add(locked, time), tab)
 
 
 def _add(analysis: Analysis, time: float, pk: int | None = None) -> Change:
@@ -197,7 +197,12 @@ def _add(analysis: Analysis, time: float, pk: int | None = None) -> Change:
 
 
 def remove_cut(
-    *, analysis: Analysis, user: Any, scene_id: str | None = None, time: float | None = None
+    *,
+    analysis: Analysis,
+    user: Any,
+    scene_id: str | None = None,
+    time: float | None = None,
+    tab: str = "",
 ) -> CutEdit:
     """Remove the cut where a scene starts: that scene joins the one before it.
 
@@ -210,7 +215,7 @@ def remove_cut(
     def change(locked: Analysis) -> Change:
         return _remove(locked, cut_scene(locked, scene_id=scene_id, time=time))
 
-    return _edit(analysis, user, CutAction.REMOVE, change)
+    return _edit(analysis, user, CutAction.REMOVE, change, tab)
 
 
 def _remove(analysis: Analysis, second: Scene) -> Change:
@@ -235,6 +240,7 @@ def move_cut(
     to: float,
     scene_id: str | None = None,
     time: float | None = None,
+    tab: str = "",
 ) -> CutEdit:
     """Move the cut where a scene starts to ``to`` (between the cuts either side of it).
 
@@ -248,7 +254,7 @@ def move_cut(
     def change(locked: Analysis) -> Change:
         return _move(locked, cut_scene(locked, scene_id=scene_id, time=time), to)
 
-    return _edit(analysis, user, CutAction.MOVE, change)
+    return _edit(analysis, user, CutAction.MOVE, change, tab)
 
 
 def _move(analysis: Analysis, second: Scene, to: float) -> Change:
@@ -271,7 +277,7 @@ def _move(analysis: Analysis, second: Scene, to: float) -> Change:
     return Change(summary, cut, [first.pk, second.pk], before, from_time=old)
 
 
-def undo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
+def undo_cut(*, analysis: Analysis, user: Any, tab: str = "") -> CutEdit:
     """Undo the latest cut edit not yet undone, and re-run the scenes it touched.
 
     Raises:
@@ -296,11 +302,11 @@ def undo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
         scene_ids = UNDO[edit.action](locked, edit)
         edit.undone_at = timezone.now()
         edit.save(update_fields=["undone_at"])
-        rescene_queue(locked, scene_ids, edit)
+        rescene_queue(locked, scene_ids, edit, tab=tab)
     return edit
 
 
-def redo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
+def redo_cut(*, analysis: Analysis, user: Any, tab: str = "") -> CutEdit:
     """Make the cut edit undone last again, with the same scene ids, and re-run its scenes.
 
     Raises:
@@ -324,7 +330,7 @@ def redo_cut(*, analysis: Analysis, user: Any) -> CutEdit:
         done = REDO[edit.action](locked, edit)
         edit.before, edit.scene_ids, edit.undone_at = done.before, done.scene_ids, None
         edit.save(update_fields=["before", "scene_ids", "undone_at"])
-        rescene_queue(locked, done.scene_ids, edit, step="redo")
+        rescene_queue(locked, done.scene_ids, edit, step="redo", tab=tab)
     return edit
 
 
@@ -348,7 +354,7 @@ REDO: dict[str, Callable[[Analysis, CutEdit], Change]] = {
 }
 
 
-def redo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
+def redo_latest(*, analysis: Analysis, user: Any, tab: str = "") -> dict[str, Any]:
     """The timeline's Redo: the newer undo of a cut edit and of a storyline correction is
     made again.
 
@@ -366,10 +372,10 @@ def redo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
     line = StorylineEdit.objects.filter(analysis=analysis, undone_at__isnull=False)
     correction = line.order_by("-undone_at", "-id").first()
     if cut is not None and (correction is None or _later(cut.undone_at, correction.undone_at)):
-        redone = redo_cut(analysis=analysis, user=user)
+        redone = redo_cut(analysis=analysis, user=user, tab=tab)
         return {"kind": "cut", "id": redone.pk, "summary": redone.summary}
     if correction is not None:
-        edit = story.redo(analysis=analysis, user=user)
+        edit = story.redo(analysis=analysis, user=user, tab=tab)
         return {"kind": "storyline", "id": edit.pk, "summary": edit.summary}
     raise CutError("Nothing to redo.")
 
@@ -396,7 +402,7 @@ def retry_rerun(*, analysis: Analysis, user: Any) -> list[int]:
         return rescene_retry(locked)
 
 
-def undo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
+def undo_latest(*, analysis: Analysis, user: Any, tab: str = "") -> dict[str, Any]:
     """The timeline's Undo: the newer of the latest cut edit and the latest storyline
     correction not yet undone.
 
@@ -415,18 +421,19 @@ def undo_latest(*, analysis: Analysis, user: Any) -> dict[str, Any]:
     line = StorylineEdit.objects.filter(analysis=analysis, undone_at__isnull=True)
     correction = line.order_by(*newest).first()
     if cut is not None and (correction is None or cut.created_at > correction.created_at):
-        undone = undo_cut(analysis=analysis, user=user)
+        undone = undo_cut(analysis=analysis, user=user, tab=tab)
         return {"kind": "cut", "id": undone.pk, "summary": undone.summary}
     if correction is not None:
-        edit = story.undo(analysis=analysis, user=user)
+        edit = story.undo(analysis=analysis, user=user, tab=tab)
         return {"kind": "storyline", "id": edit.pk, "summary": edit.summary}
     raise CutError("Nothing to undo.")
 
 
 def _edit(
-    analysis: Analysis, user: Any, action: str, change: Callable[[Analysis], Change]
+    analysis: Analysis, user: Any, action: str, change: Callable[[Analysis], Change], tab: str
 ) -> CutEdit:
-    """Run ``change`` as one recorded, undoable cut edit and queue its re-run."""
+    """Run ``change`` as one recorded, undoable cut edit and queue its re-run; its
+    announcement names ``tab``, the browser tab that asked for it."""
     from story.models import StorylineEdit
 
     with transaction.atomic():
@@ -447,7 +454,7 @@ def _edit(
             scene_ids=done.scene_ids,
             before=done.before,
         )
-        rescene_queue(locked, done.scene_ids, edit)
+        rescene_queue(locked, done.scene_ids, edit, tab=tab)
     return edit
 
 

@@ -17,7 +17,7 @@ from analysis.selectors import analysis_get_for_user
 from story import selectors, services
 from story.presets import PRESET_CHOICES
 from videoanalyzer.errors import InvalidParameter
-from videoanalyzer.http import AuthedRequest, error_responses
+from videoanalyzer.http import AuthedRequest, error_responses, tab_id
 
 router = Router(tags=["storylines"])
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
@@ -69,7 +69,7 @@ def _analysis(request: AuthedRequest, analysis_id: UUID) -> Any:
 
 def _run(request: AuthedRequest, analysis: Any, fn: Any, **kwargs: Any) -> tuple[int, Any]:
     """Apply a correction and return the new state (a refused one is a DomainError)."""
-    fn(analysis=analysis, user=_user(request), **kwargs)
+    fn(analysis=analysis, user=_user(request), tab=tab_id(request), **kwargs)
     analysis.refresh_from_db()
     return 200, selectors.story_state(analysis)
 

@@ -267,8 +267,10 @@ def _edit(
     action: str,
     params: dict[str, Any],
     change: Callable[[Analysis], str],
+    tab: str,
 ) -> StorylineEdit:
-    """Run ``change`` (returns a summary) as one recorded, undoable correction."""
+    """Run ``change`` (returns a summary) as one recorded, undoable correction; its
+    announcement names ``tab``, the browser tab that asked for it (see ``publish_change``)."""
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
         _check_editable(locked)
@@ -285,7 +287,7 @@ def _edit(
             before=before,
             after=snapshot(locked),
         )
-        transaction.on_commit(lambda: publish_change(locked, edit))
+        transaction.on_commit(lambda: publish_change(locked, edit, tab=tab))
     return edit
 
 
@@ -334,27 +336,22 @@ def _members(storyline: Storyline) -> list[Scene]:
 
 
 def move_scene(
-    *, analysis: Analysis, user: Any, scene: Scene, storyline_id: int | None
+    *, analysis: Analysis, user: Any, scene: Scene, storyline_id: int | None, tab: str = ""
 ) -> StorylineEdit:
     """Put ``scene`` in the storyline (None: in no storyline)."""
     if storyline_id is None:
-        return exclude_scene(analysis=analysis, user=user, scene=scene)
+        return exclude_scene(analysis=analysis, user=user, scene=scene, tab=tab)
 
     def change(locked: Analysis) -> str:
         target = _storyline(locked, storyline_id)
         _place(scene, target)
         return f"Scene {scene.index + 1} moved to \u201c{target.name}\u201d"
 
-    return _edit(
-        analysis,
-        user,
-        EditAction.MOVE,
-        {"scene_id": scene.public_id, "storyline_id": storyline_id},
-        change,
-    )
+    params = {"scene_id": scene.public_id, "storyline_id": storyline_id}
+    return _edit(analysis, user, EditAction.MOVE, params, change, tab)
 
 
-def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEdit:
+def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene, tab: str = "") -> StorylineEdit:
     """Mark ``scene`` as belonging to no storyline."""
 
     def change(locked: Analysis) -> str:
@@ -364,7 +361,7 @@ def exclude_scene(*, analysis: Analysis, user: Any, scene: Scene) -> StorylineEd
         SceneExclusion.objects.get_or_create(scene=scene)
         return f"Scene {scene.index + 1} taken out of every storyline"
 
-    return _edit(analysis, user, EditAction.EXCLUDE, {"scene_id": scene.public_id}, change)
+    return _edit(analysis, user, EditAction.EXCLUDE, {"scene_id": scene.public_id}, change, tab)
 
 
 def split_storyline(
@@ -374,6 +371,7 @@ def split_storyline(
     storyline_id: int,
     scenes: list[Scene],
     name: str | None = None,
+    tab: str = "",
 ) -> StorylineEdit:
     """Move ``scenes`` of a storyline into a new one; both parts become editor decisions."""
 
@@ -391,11 +389,11 @@ def split_storyline(
         return f"\u201c{source.name}\u201d split: {len(moved)} scenes to \u201c{new.name}\u201d"
 
     params = {"storyline_id": storyline_id, "scene_ids": [s.public_id for s in scenes]}
-    return _edit(analysis, user, EditAction.SPLIT, params, change)
+    return _edit(analysis, user, EditAction.SPLIT, params, change, tab)
 
 
 def merge_storylines(
-    *, analysis: Analysis, user: Any, storyline_id: int, into_id: int
+    *, analysis: Analysis, user: Any, storyline_id: int, into_id: int, tab: str = ""
 ) -> StorylineEdit:
     """Move every scene of one storyline into another and delete the first."""
     if storyline_id == into_id:
@@ -409,13 +407,12 @@ def merge_storylines(
         source.delete()
         return f"\u201c{name}\u201d merged into \u201c{target.name}\u201d"
 
-    return _edit(
-        analysis, user, EditAction.MERGE, {"storyline_id": storyline_id, "into_id": into_id}, change
-    )
+    params = {"storyline_id": storyline_id, "into_id": into_id}
+    return _edit(analysis, user, EditAction.MERGE, params, change, tab)
 
 
 def update_storyline(
-    *, analysis: Analysis, user: Any, storyline_id: int, changes: dict[str, str]
+    *, analysis: Analysis, user: Any, storyline_id: int, changes: dict[str, str], tab: str = ""
 ) -> StorylineEdit:
     """Rename, recolour or re-describe a storyline; what is set stays set on a re-run."""
     changes = {k: v for k, v in changes.items() if k in ("name", "color", "description")}
@@ -434,9 +431,8 @@ def update_storyline(
         lock.save()
         return f"\u201c{old}\u201d: " + ", ".join(f"{k} set" for k in changes)
 
-    return _edit(
-        analysis, user, EditAction.RENAME, {"storyline_id": storyline_id, **changes}, change
-    )
+    params = {"storyline_id": storyline_id, **changes}
+    return _edit(analysis, user, EditAction.RENAME, params, change, tab)
 
 
 def create_storyline(
@@ -446,6 +442,7 @@ def create_storyline(
     name: str,
     color: str | None = None,
     scenes: list[Scene] | None = None,
+    tab: str = "",
 ) -> StorylineEdit:
     """A new storyline made by an editor, optionally with scenes moved into it."""
 
@@ -456,7 +453,7 @@ def create_storyline(
         return f"\u201c{storyline.name}\u201d created with {len(scenes or [])} scenes"
 
     params = {"name": name, "color": color, "scene_ids": [s.public_id for s in scenes or []]}
-    return _edit(analysis, user, EditAction.CREATE, params, change)
+    return _edit(analysis, user, EditAction.CREATE, params, change, tab)
 
 
 def regroup(
@@ -465,6 +462,7 @@ def regroup(
     user: Any,
     num_storylines: int | None = None,
     preset: str | None = None,
+    tab: str = "",
 ) -> StorylineEdit:
     """Group the scenes again from the stored signals, keeping every editor decision."""
     from story.constraints import grouping_input, scene_nodes
@@ -483,7 +481,7 @@ def regroup(
         return f"scenes regrouped into {result.metadata['num_storylines']} storylines"
 
     params = {"num_storylines": num_storylines, "preset": preset}
-    return _edit(analysis, user, EditAction.REGROUP, params, change)
+    return _edit(analysis, user, EditAction.REGROUP, params, change, tab)
 
 
 def _remember_multipliers(analysis: Analysis, learned: dict[str, float]) -> None:
@@ -510,17 +508,17 @@ def set_preferences(*, user: Any, learn_from_edits: bool) -> StoryPreference:
 # --- Undo / redo --------------------------------------------------------------------------------
 
 
-def undo(*, analysis: Analysis, user: Any) -> StorylineEdit:
+def undo(*, analysis: Analysis, user: Any, tab: str = "") -> StorylineEdit:
     """Revert the latest correction not yet undone."""
-    return _step(analysis, user, redo=False)
+    return _step(analysis, user, redo=False, tab=tab)
 
 
-def redo(*, analysis: Analysis, user: Any) -> StorylineEdit:
+def redo(*, analysis: Analysis, user: Any, tab: str = "") -> StorylineEdit:
     """Apply again the earliest undone correction."""
-    return _step(analysis, user, redo=True)
+    return _step(analysis, user, redo=True, tab=tab)
 
 
-def _step(analysis: Analysis, user: Any, *, redo: bool) -> StorylineEdit:
+def _step(analysis: Analysis, user: Any, *, redo: bool, tab: str) -> StorylineEdit:
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
         _check_editable(locked)
@@ -535,15 +533,22 @@ def _step(analysis: Analysis, user: Any, *, redo: bool) -> StorylineEdit:
         edit.undone_at = None if redo else timezone.now()
         edit.undone_by = None if redo else user
         edit.save(update_fields=["undone_at", "undone_by"])
-        transaction.on_commit(lambda: publish_change(locked, edit, "redo" if redo else "undo"))
+        step = "redo" if redo else "undo"
+        transaction.on_commit(lambda: publish_change(locked, edit, step, tab=tab))
     return edit
 
 
 # --- Announcements ----------------------------------------------------------------------------
 
 
-def publish_change(analysis: Analysis, edit: StorylineEdit, step: str = "edit") -> None:
-    """Tell everyone watching the analysis that its storylines changed; never fails."""
+def publish_change(
+    analysis: Analysis, edit: StorylineEdit, step: str = "edit", *, tab: str = ""
+) -> None:
+    """Tell everyone watching the analysis that its storylines changed; never fails.
+
+    ``tab`` is the id the asking browser tab sent (``X-Tab-Id``), echoed so that tab knows the
+    change for its own however late the event comes; empty when no tab asked.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
@@ -551,6 +556,7 @@ def publish_change(analysis: Analysis, edit: StorylineEdit, step: str = "edit") 
         "type": "storyline.changed",
         "analysis_id": str(analysis.pk),
         "step": step,
+        "tab": tab,
         "edit": {
             "id": edit.pk,
             "action": edit.action,

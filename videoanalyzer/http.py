@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import DataError
@@ -21,6 +22,16 @@ class Detail(Schema):
     """The body of every error answer: ``{"detail": "what went wrong, for the user"}``."""
 
     detail: str
+
+
+TAB_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+def tab_id(request: HttpRequest) -> str:
+    """The browser tab a change comes from (``X-Tab-Id``, made up by each page load), so the
+    change's announcement can name it; empty when not sent or not a plain id."""
+    value = request.headers.get("X-Tab-Id", "")
+    return value if TAB_ID.fullmatch(value) else ""
 
 
 def error_responses(*statuses: int) -> dict[int, type[Detail]]:

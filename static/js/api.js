@@ -18,6 +18,11 @@ function cookie(name) {
   return "";
 }
 
+/** This page load's id, sent with every change (`X-Tab-Id`) and echoed by the server in the
+ * change's WebSocket announcement: a tab knows its own changes by it, however late they come
+ * back. Random hex, since crypto.randomUUID needs a secure context. */
+export const TAB_ID = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
 /** The CSRF token: Django's cookie, else the one rendered into the page. */
 export function csrfToken() {
   return cookie("csrftoken") || document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -64,7 +69,10 @@ function parseBody(text) {
 export async function apiFetch(url, { method = "GET", json, signal } = {}) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", signal };
-  if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = csrfToken();
+  if (method !== "GET" && method !== "HEAD") {
+    headers["X-CSRFToken"] = csrfToken();
+    headers["X-Tab-Id"] = TAB_ID;
+  }
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);

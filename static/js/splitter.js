@@ -24,16 +24,31 @@ export class Splitter {
     return typeof max === "function" ? max() : max;
   }
 
+  clamp(px) {
+    return Math.round(Math.max(this.options.min, Math.min(this.max(), px)));
+  }
+
   /** Set the size in pixels (clamped); `save` keeps it for the next visit. */
   set(px, save = true) {
-    const { root, property, handle, min, storageKey, onChange } = this.options;
-    const size = Math.round(Math.max(min, Math.min(this.max(), px)));
+    this.wanted = this.clamp(px);
+    this.show(this.wanted);
+    if (save && this.options.storageKey) localStorage.setItem(this.options.storageKey, String(this.wanted));
+  }
+
+  /** After the window changed size: the size last set, as far as the window allows it now.
+   *  A window made small for a moment (or a full-page screenshot, which makes it 1 px high)
+   *  shrinks the panel only for that moment. */
+  refit() {
+    this.show(this.clamp(this.wanted));
+  }
+
+  show(size) {
+    const { root, property, handle, min, onChange } = this.options;
     this.size = size;
     root.style.setProperty(property, `${size}px`);
     handle.setAttribute("aria-valuenow", String(size));
     handle.setAttribute("aria-valuemin", String(min));
     handle.setAttribute("aria-valuemax", String(Math.round(this.max())));
-    if (save && storageKey) localStorage.setItem(storageKey, String(size));
     onChange?.(size);
   }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
@@ -286,6 +287,36 @@ def test_api_edits_answer_with_the_cuts_and_refuse_bad_input(
     rerun(seeded_analysis)
     undone = alice.post(f"{base}/undo", content_type="application/json").json()
     assert undone["edit"]["undone"] is True and undone["cuts"][3]["time"] == 4.8
+
+
+def test_a_cut_edit_and_its_undo_announce_the_tab_that_asked(
+    alice: Client,
+    seeded_analysis: Analysis,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: Any,
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def record(group: str, event: dict[str, Any]) -> None:
+        sent.append(event)
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    base = f"/api/analyses/{seeded_analysis.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        added = alice.post(
+            f"{base}/cuts",
+            {"time": 4.8},
+            content_type="application/json",
+            headers={"X-Tab-Id": "a1"},
+        )
+    rerun(seeded_analysis)
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.post(f"{base}/timeline/undo", headers={"X-Tab-Id": "b2"})
+    changes = [e for e in sent if e["type"] == "cuts.changed"]
+    assert [(e["step"], e["tab"], e["edit"]["id"]) for e in changes] == [
+        ("edit", "a1", added.json()["edit"]["id"]),
+        ("undo", "b2", added.json()["edit"]["id"]),
+    ]
 
 
 def test_storyline_undo_after_a_merge_skips_the_scene_that_went(

@@ -99,9 +99,23 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("e2e-clips") / "three-shots.mp4")
 
 
+# True once the page has its viewport's height again and has drawn two frames since.
+BACK_TO_VIEWPORT = """(height) => window.innerHeight === height && new Promise((done) =>
+  requestAnimationFrame(() => requestAnimationFrame(() => done(window.innerHeight === height))))"""
+
+
 def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot, then wait until the page is laid out for its window again.
+
+    Chromium takes a full-page screenshot by resizing the window (to 1 px high, then to the
+    page's height, then back); the page's resize handlers see the last of these late when the
+    machine is busy, so a position read right after the screenshot can belong to a layout about
+    to change, and a click or drag there lands in the wrong place.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if page.viewport_size is not None:
+        page.wait_for_function(BACK_TO_VIEWPORT, arg=page.viewport_size["height"])
 
 
 def log_in(page: Page, username: str = USERNAME) -> None:

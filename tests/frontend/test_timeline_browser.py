@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,14 @@ from tests.fixtures_timeline import (
     make_colour_clip,
     seed_colour_analysis,
 )
-from tests.frontend.test_browser import ARTIFACTS, browser, log_in, shot, stack  # noqa: F401  (fixtures)
+from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
+    BACK_TO_VIEWPORT,
+    browser,
+    log_in,
+    shot,
+    stack,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +93,16 @@ def drag_scene_to_lane(page: Page, scene_id: str, lane_index: int) -> None:
     page.mouse.up()
 
 
+TOAST_SECONDS = 10  # how long a change's toast stays by itself (static/js/timeline/toast.js)
+
+
+def ms_left(deadline: float) -> float:
+    """Milliseconds until ``deadline`` (``time.monotonic()``), less a margin for the last look."""
+    left = (deadline - time.monotonic() - 0.5) * 1000
+    assert left > 500, "too slow to tell what the undo did from what the toast's own timer did"
+    return left
+
+
 def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     context: BrowserContext, analysis_id: str, clip: ColourClip
 ) -> None:
@@ -121,18 +139,20 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
         arg=start4,
         timeout=10_000,
     )
+    # The playhead follows playback and the spoken word lights up. Looked at first and on
+    # every frame: the film runs out 5 s after scene 4 starts, and a word is lit only while
+    # it is spoken.
+    page.wait_for_function("window.timelineDebug.view.time > %f" % (start4 + 0.3))
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=spoken-line] .word.is-spoken').length === 1"
+    )
+    page.keyboard.press("Space")  # pause
+    page.wait_for_function("document.querySelector('[data-testid=video-player]').paused")
+    shot(page, "timeline-02-playing")
     expect(page.get_by_test_id("details-title")).to_have_text("Scene 4")
     expect(page.get_by_test_id("details-storyline")).to_have_text(NAMES[1])
     expect(page.get_by_test_id("details-relevance")).to_contain_text(NAMES[0])
     expect(page.get_by_test_id("details-interest")).to_be_visible()
-    # The playhead follows playback and the spoken word lights up.
-    page.wait_for_function("window.timelineDebug.view.time > %f" % (start4 + 0.3))
-    expect(page.locator("[data-testid=spoken-line] .word.is-spoken")).to_have_count(
-        1, timeout=10_000
-    )
-    shot(page, "timeline-02-playing")
-    page.keyboard.press("Space")  # pause
-    page.wait_for_function("document.querySelector('[data-testid=video-player]').paused")
 
     # Drag scene 4 from the second storyline's lane to the first one.
     assert scene_lane(page, "scene_4") == NAMES[1]
@@ -159,6 +179,7 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     click_scene(page, "scene_1")
     page.keyboard.press("ArrowDown")
     expect(page.get_by_test_id("details-title")).to_have_text("Scene 2")
+    pressed = time.monotonic()
     page.keyboard.press("Digit1")
     expect(page.get_by_test_id("toast").last).to_contain_text("Scene 2 moved to")
     other.wait_for_function(
@@ -169,14 +190,18 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
         "Changed in another window by editor: Scene 2 moved to"
     )
     shot(other, "timeline-04-other-tab")
-    moved_here = page.get_by_test_id("toast").filter(has_text="Scene 2 moved")
-    moved_there = other.get_by_test_id("toast").filter(has_text="Scene 2 moved")
+    # The toasts that announce the change (not the undo's "Undone: Scene 2 moved to …").
+    moved_here = page.get_by_test_id("toast").filter(has_text=re.compile("^Scene 2 moved"))
+    moved_there = other.get_by_test_id("toast").filter(
+        has_text=re.compile("^Changed in another window by editor: Scene 2 moved")
+    )
     expect(moved_here).to_have_count(1)
     expect(moved_there).to_have_count(1)
     page.keyboard.press("Control+z")
-    # Toasts with an action live 10 s: gone within 3 s means taken away by the undo.
-    expect(moved_here).to_have_count(0, timeout=3000)
-    expect(moved_there).to_have_count(0, timeout=3000)
+    # Both were shown after "1" was pressed and stay 10 s by themselves: gone before then
+    # means the undo took them away.
+    expect(moved_here).to_have_count(0, timeout=ms_left(pressed + TOAST_SECONDS))
+    expect(moved_there).to_have_count(0, timeout=ms_left(pressed + TOAST_SECONDS))
     page.wait_for_function(
         "() => window.timelineDebug.model.scene('scene_2').storyline_id"
         " === window.timelineDebug.model.storylines[1].id"
@@ -199,6 +224,48 @@ def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
     shot(page, "timeline-05-help")
     page.keyboard.press("Escape")
     assert errors == []
+
+
+def test_tabs_editing_at_the_same_moment_each_announce_the_others_change(
+    context: BrowserContext,
+    stack: E2EStack,  # noqa: F811
+    clip: ColourClip,
+) -> None:
+    here = context.new_page()
+    log_in(here)
+    analysis_id = seed_colour_analysis(stack, clip)
+    open_timeline(here, analysis_id)
+    there = context.new_page()
+    open_timeline(there, analysis_id)
+    for page in (here, there):
+        expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "live")
+    click_scene(here, "scene_2")
+    expect(here.get_by_test_id("details-title")).to_have_text("Scene 2")
+    click_scene(there, "scene_3")
+    expect(there.get_by_test_id("details-title")).to_have_text("Scene 3")
+
+    # Scene 2 moves here and scene 3 there, a moment apart: each tab confirms its own change
+    # and announces the other's (a tab knows its own by the id the server echoes, not by how
+    # recently it made a change of its own).
+    here.keyboard.press("Digit1")
+    there.keyboard.press("Digit2")
+
+    def toasts(page: Page, text: str) -> Any:
+        return page.get_by_test_id("toast").filter(has_text=re.compile(text))
+
+    elsewhere = "^Changed in another window by editor: "
+    expect(toasts(here, f"^Scene 2 moved to “{NAMES[0]}”")).to_have_count(1)
+    expect(toasts(there, f"^Scene 3 moved to “{NAMES[1]}”")).to_have_count(1)
+    expect(toasts(here, f"{elsewhere}Scene 3 moved to “{NAMES[1]}”")).to_have_count(1)
+    expect(toasts(there, f"{elsewhere}Scene 2 moved to “{NAMES[0]}”")).to_have_count(1)
+    expect(toasts(here, f"{elsewhere}Scene 2")).to_have_count(0)
+    expect(toasts(there, f"{elsewhere}Scene 3")).to_have_count(0)
+    for page in (here, there):
+        page.wait_for_function(
+            "() => { const m = window.timelineDebug.model; return"
+            " m.scene('scene_2').storyline_id === m.storylines[0].id"
+            " && m.scene('scene_3').storyline_id === m.storylines[1].id; }"
+        )
 
 
 def test_export_a_storyline_and_download_the_mp4(
@@ -316,9 +383,16 @@ def test_player_lanes_and_details_fit_one_screen_with_resizable_panels(
         assert room >= 16, f"'Merge into…' does not fit its menu ({room:.0f} px to spare)"
         shot(page, "timeline-07-1440x900")
 
+        # A window made small for a moment (too small for this player) gives it its size back.
+        video_before = box(page, "video-player")["height"]
+        page.set_viewport_size({"width": 1440, "height": 400})
+        page.wait_for_function(BACK_TO_VIEWPORT, arg=400)
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.wait_for_function(BACK_TO_VIEWPORT, arg=900)
+        assert box(page, "video-player")["height"] == video_before
+
         # Drag the splitter between the player and the timeline up: the player shrinks.
         handle = box(page, "split-timeline")
-        video_before = box(page, "video-player")["height"]
         x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
         page.mouse.move(x, y)
         page.mouse.down()

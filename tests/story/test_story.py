@@ -281,6 +281,36 @@ def test_a_correction_is_published_to_the_analysis_group(
     assert event["edit"]["action"] == "exclude" and event["edit"]["user"] == user.username
 
 
+def test_the_announcement_names_the_tab_that_asked(
+    analysis: Analysis, alice: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def record(group: str, event: dict[str, Any]) -> None:
+        sent.append(event)
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    base = f"/api/analyses/{analysis.pk}"
+    move = {"storyline_id": storyline_of(analysis, 1).pk}
+    for tab in ("3f9a-tab", "", "<not an id>"):
+        with django_capture_on_commit_callbacks(execute=True):
+            alice.post(
+                f"{base}/story/scenes/scene_1/move",
+                move,
+                content_type="application/json",
+                headers={"X-Tab-Id": tab},
+            )
+            alice.post(f"{base}/timeline/undo", headers={"X-Tab-Id": "undo-tab"})
+    assert [(e["step"], e["tab"]) for e in sent] == [
+        ("edit", "3f9a-tab"),
+        ("undo", "undo-tab"),
+        ("edit", ""),
+        ("undo", "undo-tab"),
+        ("edit", ""),  # not a plain id: not echoed
+        ("undo", "undo-tab"),
+    ]
+
+
 # --- API ---------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 // Corrections through the story API: every change is saved at once, confirmed with a toast
 // (with Undo), and followed by a reload of the timeline. Other tabs learn about it over the
-// WebSocket and reload too.
+// WebSocket (their events name the tab that asked, so this one skips its own) and reload too.
 
 import { ApiError, apiFetch } from "../api.js";
 
@@ -20,14 +20,8 @@ export class Editor {
     this.model = model;
     this.toaster = toaster;
     this.reload = reload;
-    this.lastOwnChange = -Infinity;
     this.busy = Promise.resolve();
     this.changeToasts = []; // one per change still undoable, newest last
-  }
-
-  /** Whether a storyline.changed event is most likely our own change coming back. */
-  isRecentOwnChange() {
-    return performance.now() - this.lastOwnChange < 3000;
   }
 
   /** Run API calls one after the other (a fast typist must not reorder them). */
@@ -37,11 +31,8 @@ export class Editor {
     return run;
   }
 
-  async call(url, method, json) {
-    this.lastOwnChange = performance.now();
-    const body = await apiFetch(url, { method, json });
-    this.lastOwnChange = performance.now();
-    return body;
+  call(url, method, json) {
+    return apiFetch(url, { method, json });
   }
 
   async change(work, message) {

@@ -1,7 +1,7 @@
 // The timeline page: wires the player, the canvas timeline, lane headers (rename, recolour,
 // merge), the details panel, shortcuts, exports and the live connection together.
 
-import { apiFetch, pageData } from "../api.js";
+import { TAB_ID, apiFetch, pageData } from "../api.js";
 import { timecode } from "../format.js";
 import { CutPanel } from "./cuts.js";
 import { DetailsPanel } from "./details.js";
@@ -470,7 +470,7 @@ function connectLive() {
     if (event.step === "undo" && remoteToasts.has(id)) {
       remoteToasts.get(id).remove();
       remoteToasts.delete(id);
-    } else if (!editor.isRecentOwnChange()) {
+    } else if (event.tab !== TAB_ID) {
       const who = event.edit?.user ? ` by ${event.edit.user}` : "";
       const what = event.step === "undo" ? "Undone" : event.step === "redo" ? "Redone" : "Changed";
       const toast = toaster.show(`${what} in another window${who}: ${event.edit?.summary || event.step}`, { kind: "info", ms: 10000 });
@@ -483,7 +483,7 @@ function connectLive() {
     if (event.step === "undo" && remoteToasts.has(id)) {
       remoteToasts.get(id).remove();
       remoteToasts.delete(id);
-    } else if (!editor.isRecentOwnChange()) {
+    } else if (event.tab !== TAB_ID) {
       const who = event.edit?.user ? ` by ${event.edit.user}` : "";
       const what = event.step === "undo" ? "Undone" : event.step === "redo" ? "Redone" : "Changed";
       const toast = toaster.show(`${what} in another window${who}: ${event.edit?.summary || "cuts"}`, { kind: "info", ms: 10000 });
@@ -548,7 +548,7 @@ function bindPanels() {
   });
   window.addEventListener("resize", () => {
     fitWorkbench();
-    for (const splitter of Object.values(splitters)) splitter.set(splitter.size, false);
+    for (const splitter of Object.values(splitters)) splitter.refit();
   });
 }
 
