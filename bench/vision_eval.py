@@ -9,9 +9,9 @@ faces for the "person" tag). The rotated clip is read with its rotation applied,
 text stands on its side, as cut into ``story_dev_01.mp4``; where faces are found only turned
 (:func:`count_faces`), the tag frames are turned the same way, as the stages turn them.
 On-screen text is read as the ocr stage reads it (:func:`vision.ocr.read_scene`): from the two
-frames and up to 6 more spread over a 0.5 s grid starting at the scene's cut (the stage asks
-the decode pass for pictures that often, and the pass starts its grid again at each cut:
-:func:`text_grid`).
+frames, the scene's last frame and up to 5 more spread over a 0.5 s grid starting at the
+scene's cut (the stage asks the decode pass for pictures that often, the pass starts its grid
+again at each cut and keeps each shot's last frame: :func:`text_grid`).
 
 Figures (all per scene unless said otherwise):
 
@@ -103,14 +103,20 @@ def read_frame(path: Path, time_s: float) -> Any:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def text_grid(start: float, end: float) -> list[float]:
+def text_grid(start: float, end: float, fps: float) -> list[float]:
     """The times of a scene's frames searched for text besides its two: the decode pass keeps
-    a picture every ``TEXT_STEP`` seconds on a grid that starts again at each cut
-    (``mediakit.framestore.KeyframeCandidates``), and the ocr stage spreads at most
-    ``MAX_TEXT_FRAMES`` of them over the scene."""
+    a picture every ``TEXT_STEP`` seconds on a grid that starts again at each cut, and the
+    shot's last frame (``mediakit.framestore.KeyframeCandidates``); the ocr stage takes that
+    last frame and spreads the rest of ``MAX_TEXT_FRAMES`` over the grid, from its first
+    picture to its last (:func:`vision.stages.ocr.scene_frames`). The last frame is sought
+    two frames before the labelled end: seeking by time in a clip of variable frame rate
+    lands a frame or two off."""
+    from vision.stages.ocr import spread
+
     steps = range(1, int((end - start) / TEXT_STEP) + 1)
     grid = [start + k * TEXT_STEP for k in steps if start + k * TEXT_STEP < end - 0.1]
-    return grid[:: max(1, -(-len(grid) // MAX_TEXT_FRAMES))]
+    last = end - 2 / fps
+    return [grid[k] for k in spread(len(grid), MAX_TEXT_FRAMES - 1)] + [last]
 
 
 def load_scenes(media: Path) -> list[Scene]:
@@ -120,7 +126,7 @@ def load_scenes(media: Path) -> list[Scene]:
         for number, shot in enumerate(info["shots"]):
             start, end = shot["span"]
             times = [(start + end) / 2, min(end - 0.05, start + 1.0)]
-            grid = text_grid(start, end)
+            grid = text_grid(start, end, info["fps"])
             path = media / "shots" / clip
             frames = [read_frame(path, t) for t in times]
             text_frames = [read_frame(path, t) for t in grid]

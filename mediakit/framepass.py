@@ -53,7 +53,8 @@ class PassRecorder:
         self.plan = plan
         self.motion = MotionMeter()
         self.clock = StartClock()
-        self.candidates = KeyframeCandidates(workdir, plan.candidate_step, self.motion)
+        # The shots' last frames too: the ocr stage reads the text a screen ends on there.
+        self.candidates = KeyframeCandidates(workdir, plan.candidate_step, self.motion, ends=True)
         self.consumers: list[FrameConsumer] = [
             self.motion,  # before the candidates: they look at its last value
             self.clock,

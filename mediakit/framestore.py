@@ -54,6 +54,9 @@ CHANGE_MOTION = 0.08  # a mean luma jump this large is probably a cut: keep fram
 # The frame this soon after a big change: the one a shot that ends before its frame 1 s in
 # gets (the shortest shots, MIN_SCENE_SECONDS = 0.6, have their middle about here).
 SETTLE_SECONDS = 0.25
+# A shot's last frame is kept (``ends``) when the shot lasted this long: as long as the
+# shortest scene. Frame after frame of big changes (a flash, a whip pan) keeps none.
+END_MIN_SHOT_SECONDS = 0.6
 
 
 def candidate_interval(duration: float, wanted: float | None = None) -> float:
@@ -156,7 +159,10 @@ class KeyframeCandidates:
     ``after`` seconds (then it is dropped: the frame ``after`` stands for the shot) or a big
     change ends the shot first (then it is kept). With ``follow`` set, the frame ``follow`` seconds
     after each kept frame is kept too (the audio-description mode compares a frame with one a
-    moment later to see movement).
+    moment later to see movement). With ``ends`` set, the last frame before each big change
+    (and the video's last) is kept apart, as the *end* of its shot, when the shot lasted
+    ``END_MIN_SHOT_SECONDS``: what a screen shows once everything is typed in, the title
+    fully faded in, often shows only there (:func:`load_end_frames`).
     """
 
     def __init__(
@@ -168,6 +174,7 @@ class KeyframeCandidates:
         after: float = AFTER_START_SECONDS,
         follow: float | None = None,
         max_width: int = MAX_CANDIDATE_WIDTH,
+        ends: bool = False,
     ) -> None:
         self.folder = workdir / CANDIDATES_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -176,6 +183,9 @@ class KeyframeCandidates:
         self.motion = motion  # consumes each frame before this one does
         self.after, self.follow, self.max_width = after, follow, max_width
         self.saved: list[tuple[int, float]] = []
+        self.ends: list[tuple[int, float]] | None = [] if ends else None
+        self._previous: DecodedFrame | None = None  # the frame before, unless it was kept
+        self._shot_start = 0.0  # when the last big change came
         self._next = 0.0  # the grid's next frame: ``interval`` after the last kept or change
         self._after: list[float] = [after]
         self._followers: list[float] = []
@@ -195,11 +205,13 @@ class KeyframeCandidates:
             if self.follow is not None:
                 bisect.insort(self._followers, time + self.follow)
         if self.motion is not None and self.motion.values[-1] >= CHANGE_MOTION:
+            self._end_shot()
             self._changed(time)
         if wanted or followed:
             self._save(frame)
         elif settling:
             self._held = (frame, time - SETTLE_SECONDS + self.after)
+        self._previous = None if wanted or followed else frame
 
     def _changed(self, time: float) -> None:
         """A big change (probably a cut) at ``time``: the shot before it ends here."""
@@ -211,6 +223,15 @@ class KeyframeCandidates:
         # With ``after`` that soon, its own frame is the short shot's.
         self._settle = [time + SETTLE_SECONDS] if self.after > SETTLE_SECONDS else []
         self._next = time + self.interval  # the grid starts again at the cut
+        self._shot_start = time
+
+    def _end_shot(self) -> None:
+        """Keep the frame before a big change as its shot's end, if asked and not kept yet."""
+        previous, self._previous = self._previous, None
+        if self.ends is None or previous is None:
+            return
+        if previous.time - self._shot_start >= END_MIN_SHOT_SECONDS - 1e-6:
+            self._save(previous, self.ends)
 
     @staticmethod
     def _due(times: list[float], time: float) -> bool:
@@ -220,7 +241,7 @@ class KeyframeCandidates:
         times[:] = [t for t in times if t > time + 1e-6]
         return True
 
-    def _save(self, frame: DecodedFrame) -> None:
+    def _save(self, frame: DecodedFrame, into: list[tuple[int, float]] | None = None) -> None:
         path = self.folder / f"f{frame.index:07d}.jpg"
         self._writer.submit(
             write_picture,
@@ -230,15 +251,18 @@ class KeyframeCandidates:
             path,
             self._writer.reformatter,
         )
-        self.saved.append((frame.index, round(frame.time, 4)))
+        (self.saved if into is None else into).append((frame.index, round(frame.time, 4)))
 
     def finish(self, frame_count: int) -> None:
         if self._held is not None:  # the video ended less than ``after`` into its last shot
             self._save(self._held[0])
             self._held = None
+        self._end_shot()  # the video's last frame ends its last shot
         self._writer.close()
         self.saved.sort()  # a held frame is saved after later ones
-        data = {"interval": self.interval, "frames": self.saved}
+        data: dict[str, Any] = {"interval": self.interval, "frames": self.saved}
+        if self.ends is not None:
+            data["ends"] = self.ends
         self.index_path.write_text(json.dumps(data))
 
 
@@ -259,6 +283,17 @@ def load_candidates(workdir: Path) -> list[Candidate] | None:
     folder = workdir / CANDIDATES_DIR
     found = [Candidate(i, t, folder / f"f{i:07d}.jpg") for i, t in frames]
     return [c for c in found if c.path.exists()] or None
+
+
+def load_end_frames(workdir: Path) -> list[Candidate]:
+    """The shots' last frames the pass kept (``KeyframeCandidates`` with ``ends``), in
+    order; none when it kept none."""
+    index = workdir / CANDIDATES_INDEX
+    if not index.exists():
+        return []
+    ends = json.loads(index.read_text()).get("ends", [])
+    found = [Candidate(i, t, workdir / CANDIDATES_DIR / f"f{i:07d}.jpg") for i, t in ends]
+    return [c for c in found if c.path.exists()]
 
 
 class ThumbnailStrip:

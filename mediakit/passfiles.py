@@ -97,6 +97,12 @@ class PassFiles:
 
         return load_candidates(self.folder)
 
+    def end_frames(self) -> list[Candidate]:
+        """The shots' last frames kept (``framestore.load_end_frames``), in frame order."""
+        from mediakit.framestore import load_end_frames
+
+        return load_end_frames(self.folder)
+
     def strip(self) -> tuple[Path, dict[str, Any]] | None:
         """(thumbnail strip JPEG, its layout) if the pass made one."""
         from mediakit.framestore import load_strip

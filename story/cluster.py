@@ -173,6 +173,22 @@ def relevance_of(w: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return np.where(total > 1e-12, out / np.maximum(total, 1e-12), uniform)
 
 
+def place(matrix: np.ndarray, labels: list[int], positions: set[int]) -> list[int]:
+    """``labels`` (per position, -1: in none) with each of ``positions`` put in the storyline
+    whose members it is most alike on average (the members placed before it, not each other)."""
+    import numpy as np
+
+    current = np.asarray(labels)
+    k = int(current.max()) + 1 if len(current) else 0
+    if k == 0:
+        return list(labels)
+    rel = relevance_of(matrix, current, k)
+    out = [int(c) for c in current]
+    for pos in positions:
+        out[pos] = int(rel[pos].argmax())
+    return out
+
+
 def _refine(w: np.ndarray, labels: np.ndarray, k: int, fixed: dict[int, int]) -> np.ndarray:
     """Move free scenes to the cluster they are most related to, until nothing moves.
 

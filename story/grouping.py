@@ -5,6 +5,8 @@ decisions come in as ``EditorGroup``s (scenes an editor placed, by storyline) an
 positions; they are hard constraints, and they also re-weight the graph's signals for this video:
 a signal on which the editor's same-storyline pairs score higher than the different-storyline
 pairs gains weight, one that says the opposite loses it.
+Scenes too short and silent to say whose they are (``MINOR_SECONDS``) are left out of the
+clustering and placed afterwards in the storyline they are most alike.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from story import llm
-from story.cluster import Clustering, Constraints, cluster, cluster_from
+from story.cluster import Clustering, Constraints, cluster, cluster_from, place
 from story.confidence import scene_confidences
 from story.explain import WHY, causal_edges, edges_of
 from story.external import ExternalSignals
@@ -47,6 +49,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 LEARNING_RATE = 2.0
 OVER_SPLIT = 2  # with the number of storylines given, first split into this many times more
+# A scene shorter than this without speech (the tail of a shot, or one held for a few frames:
+# the shots stage keeps such shots between two sure cuts) has only its look to go by, measured
+# on at most four frames (features.COLOUR_SAMPLES_PER_SECOND): it is placed in the storylines
+# the other scenes form instead of helping form them (grouped with the rest, such shots pair
+# up into a "storyline" of their own). On the story videos 0.8-2.0 s place the same shots.
+MINOR_SECONDS = 1.0
 
 
 @dataclass
@@ -156,6 +164,8 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
     links = _causal(inp)
     pairs = [(link.cause, link.effect) for link in links]
     cons = Constraints(groups=[g.positions for g in inp.groups], excluded=set(inp.excluded))
+    minor = minor_scenes(inp)
+    core = Constraints(groups=cons.groups, excluded=cons.excluded | minor)
     graph = build_graph(inp.nodes, inp.ext, weights, pairs, inp.continuity)
     trust = signal_trust(graph.components, inp.wanted) if inp.trust else {}
     if trust:  # each signal counts as much as it separates the scenes of this video
@@ -164,11 +174,13 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
     if learned:
         graph = reweight(graph, apply_multipliers(graph.weights, learned))
     if inp.wanted is not None and inp.merge:
-        clustering = _split_and_merge(graph, inp.wanted, cons)
+        clustering = _split_and_merge(graph, inp.wanted, core)
     else:
-        clustering = cluster(graph.matrix, inp.wanted, cons)
+        clustering = cluster(graph.matrix, inp.wanted, core)
     if inp.wanted is None and inp.merge:
-        clustering = _merge_voices(graph, clustering, cons)
+        clustering = _merge_voices(graph, clustering, core)
+    if minor:
+        clustering = _place_minor(graph, clustering, minor, cons, inp.wanted is not None)
     storylines = _storylines(inp, clustering)
     _name(inp, storylines)
     scenes = _confidences(inp, graph, clustering, storylines)
@@ -200,6 +212,34 @@ def _grouping(inp: GroupingInput) -> GroupingResult:
         metadata=metadata,
         scenes=scenes,
     )
+
+
+def minor_scenes(inp: GroupingInput) -> set[int]:
+    """Positions of the scenes too short and silent to help form storylines (``MINOR_SECONDS``);
+    none when too few others would be left to group. Editors' scenes are never minor."""
+    decided = {p for g in inp.groups for p in g.positions} | set(inp.excluded)
+    minor = {
+        i
+        for i, n in enumerate(inp.nodes)
+        if i not in decided
+        and n.end_time - n.start_time < MINOR_SECONDS
+        and not _speaks(n, inp.ext)
+    }
+    left = len(inp.nodes) - len(inp.excluded) - len(minor)
+    return minor if left >= max(2, inp.wanted or 0) else set()
+
+
+def _speaks(node: SceneNode, ext: ExternalSignals) -> bool:
+    return bool((node.features.get("text") or "").strip()) or node.pk in ext.voiceprints
+
+
+def _place_minor(
+    graph: Graph, clustering: Clustering, minor: set[int], cons: Constraints, given: bool
+) -> Clustering:
+    """The clustering with the minor scenes put in the storylines they are most alike."""
+    labels = place(graph.matrix, clustering.labels, minor)
+    criterion = {**clustering.criterion, "minor": len(minor)}
+    return cluster_from(graph.matrix, labels, cons, criterion, keep_all=given)
 
 
 def _merge_voices(graph: Graph, clustering: Clustering, cons: Constraints) -> Clustering:

@@ -65,6 +65,7 @@ class Worker:
     """A `rundramatiq` process group that can be killed like a crashed machine."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log_path = log
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -85,6 +86,10 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def said(self, text: str) -> bool:
+        """Whether the worker has logged ``text`` so far."""
+        return text in self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -39,6 +39,7 @@ MIN_LINE_CONFIDENCE = 70.0
 VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
 LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
 LONE_WORD_LETTERS = 4
+NAME_VOTE_CONFIDENCE = 75.0  # an unknown word two versions read letter for letter
 AGREED_MIN_CONFIDENCE = 30.0  # a dictionary word two versions of a line read alike
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
@@ -58,6 +59,9 @@ SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 # Turns that make a line standing on its side upright: a phone filmed sideways, footage
 # stored without its rotation. Text upside down on an upright frame is rare enough to skip.
 MIN_LETTERS = 4  # a line of fewer is read only as part of its row
+COUNTER_SLACK = 0.1  # of the letter height: a counter's box may stick out of its letter's
+MIN_COUNTER = 0.2  # of the letter height: a counter at least this tall
+EDGE_MARGIN = 0.006  # of the frame's side: a line's box this near an edge runs into it
 SIDEWAYS_MIN_LETTERS = 5
 EVEN_MIN_LETTERS = 3
 # Letters leaning (a camera panning with a rolling shutter, a sign seen at an angle) read as
@@ -238,7 +242,8 @@ def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[R
     """The scene's lines to read, each as the frames to read it on (best first).
 
     The lines of every frame (rows joined; short chains of blobs are mostly foliage, bars
-    and railings: :func:`enough_letters`) are grouped across frames (:func:`same_line`); at
+    and railings: :func:`enough_letters`; lines whose letters the frame's edge cuts across
+    are not read there: :func:`cut_across`) are grouped across frames (:func:`same_line`); at
     most ``MAX_LINES`` are kept, those with the most letters first, at most
     ``MAX_SIDEWAYS_LINES`` of them on their side. Each is read on up to ``READS_PER_LINE``
     frames, ``MAX_READS`` in all: those where it shows the most letters and, among equals,
@@ -250,7 +255,7 @@ def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[R
         for number, item in enumerate(found)
         for vertical in (False, True)
         for line in merge_rows([ln for ln in item.lines if ln.vertical == vertical])
-        if enough_letters(line)
+        if enough_letters(line) and not cut_across(line, frames[number].shape)
     ]
     sharp = {id(line): line_sharpness(frames[number], line) for number, line in reads}
     reads.sort(key=lambda r: (-r[1].letters, -sharp[id(r[1])]))
@@ -270,6 +275,18 @@ def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[R
         budget -= extra
         picked.append(group[: 1 + extra])
     return picked
+
+
+def cut_across(line: TextLine, shape: tuple[int, ...]) -> bool:
+    """Whether the frame's edge cuts a line's letters across (an upright line running into
+    the top or the bottom edge, a line on its side into the left or the right): only parts
+    of its letters show, and Tesseract reads parts of letters as other letters and words
+    ("Pat" for the tops of a screen's tab labels). Cut along it (a sign at the left edge),
+    a line loses a letter at most and is read."""
+    x, y, w, h = line.box
+    start, size, side = (x, w, shape[1]) if line.vertical else (y, h, shape[0])
+    margin = EDGE_MARGIN * side
+    return start <= margin or start + size >= side - margin
 
 
 def enough_letters(line: TextLine) -> bool:
@@ -489,16 +506,90 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     big = [(p, b, _is_light(image, p, b)) for p, b in kept if _across(b, cut)[1] >= 0.35 * size]
     if light is None:
         light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
+    same = [(p, b) for p, b in kept if _is_light(image, p, b) == light]
+    inner = {
+        k  # a smaller hole in a letter is a speck of its ink: drawn as before
+        for k in counters(same, image.shape, COUNTER_SLACK * size)
+        if _across(same[k][1], cut)[1] >= MIN_COUNTER * size
+    }
+    ours = [region for k, region in enumerate(same) if k not in inner]
+    holes = [region for k, region in enumerate(same) if k in inner]
     mask = np.zeros(image.shape, np.uint8)
-    for points, _box, is_light in big:
-        if is_light == light:
+    for points, box in ours:
+        if _across(box, cut)[1] >= 0.35 * size:
             mask[points[:, 1], points[:, 0]] = 255
-    for points, (x, y, w, h) in kept:  # a dot, an accent, a stop: where no letter is
+    for points, (x, y, w, h) in ours:  # a dot, an accent, a stop: where no letter is
         small = _across((x, y, w, h), cut)[1] < 0.35 * size
-        alone = not mask[y : y + h, x : x + w].any()
-        if small and alone and _is_light(image, points, (x, y, w, h)) == light:
+        if small and not mask[y : y + h, x : x + w].any():
             mask[points[:, 1], points[:, 0]] = 255
+    for points, _box in holes:  # open again where a letter's larger region filled them in
+        mask[points[:, 1], points[:, 0]] = 0
     return cv2.bitwise_not(mask), light
+
+
+def counters(
+    regions: list[tuple[np.ndarray, Any]], shape: tuple[int, ...], slack: float = 0.0
+) -> list[int]:
+    """Which of the regions (points, box) of one polarity are the counter of another:
+    inside its box (give or take ``slack`` pixels) and none of its pixels. Outlined letters
+    (a watermark's light letters in a dark rim) hold their counters in the rim as well, of
+    the letters' own polarity: an "o" drawn with its counter filled reads as a blot, a "C"
+    whose rim closes its mouth as "G". Stable regions of one polarity are nested or apart:
+    a region's ancestors are the larger ones holding its pixels (one letter found at
+    several thresholds), and any other region whose box holds its box holds it as a
+    counter."""
+    import numpy as np
+
+    if len(regions) < 2:
+        return []
+    boxes = np.array([box for _points, box in regions], dtype=np.float64)
+    x, y, w, h = boxes.T
+    holds = (
+        (x[:, None] - slack <= x)
+        & (y[:, None] - slack <= y)
+        & (x[:, None] + w[:, None] + slack >= x + w)
+        & (y[:, None] + h[:, None] + slack >= y + h)
+        & (w[:, None] * h[:, None] > w * h)
+    )  # holds[j, k]: region j's box holds region k's
+    label = np.full(shape[:2], -1, np.int64)
+    parent = {}
+    for k in sorted(range(len(regions)), key=lambda k: -len(regions[k][0])):
+        points = regions[k][0]
+        parent[k] = int(label[points[0, 1], points[0, 0]])  # the smallest larger one holding it
+        label[points[:, 1], points[:, 0]] = k
+
+    def ancestors(k: int) -> set[int]:
+        found, j = set(), parent[k]
+        while j >= 0:
+            found.add(j)
+            j = parent[j]
+        return found
+
+    return [
+        k
+        for k in range(len(regions))
+        if any(
+            _rings(regions[j][0], regions[k][1])
+            for j in set(np.nonzero(holds[:, k])[0].tolist()) - ancestors(k)
+        )
+    ]
+
+
+def _rings(points: np.ndarray, box: Any) -> bool:
+    """Whether a region's pixels lie on three sides at least of a box's middle (left, right,
+    above, below): round a counter, or over the ground under an "n"'s arch, not beside an
+    "l" that a blot of the ground next to it holds in its box."""
+    x, y, w, h = box
+    middle_x, middle_y = x + w / 2, y + h / 2
+    across = (points[:, 1] >= y) & (points[:, 1] < y + h)
+    along = (points[:, 0] >= x) & (points[:, 0] < x + w)
+    sides = [
+        (across & (points[:, 0] < middle_x)).any(),
+        (across & (points[:, 0] >= middle_x)).any(),
+        (along & (points[:, 1] < middle_y)).any(),
+        (along & (points[:, 1] >= middle_y)).any(),
+    ]
+    return sum(bool(side) for side in sides) >= 3
 
 
 def _across(box: Any, cut: Cut) -> tuple[int, int, int]:
@@ -612,7 +703,7 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     words are dictionary words that another version read too (the line read on two frames,
     or as print and as letters). Its words are then spelt as the versions agree
     (:func:`respelt`)."""
-    found = [reading(words) for words in readings]
+    found = [reading(words) for words in voted_names(readings)]
     usable = [
         (r.letters, r.confidence, k)
         for k, r in enumerate(found)
@@ -635,12 +726,44 @@ def best_reading(readings: list[list[tuple[str, float, int]]]) -> tuple[str, flo
     return " ".join(words), round(confidence, 1), which
 
 
+def voted_names(readings: list[list[tuple[str, float, int]]]) -> list[list[tuple[str, float, int]]]:
+    """The versions' words, a word that is no dictionary word but could be a name (a
+    watermark's "Castellano") counted as surely read (``UNKNOWN_MIN_CONFIDENCE``) when
+    another version of the line read it letter for letter, both at ``NAME_VOTE_CONFIDENCE``:
+    two readings agreeing on every letter of an unknown word are rarely both wrong. A
+    version that reads exactly as another (one picture read twice) is no second reading."""
+    from vision.wordcheck import UNKNOWN_MIN_CONFIDENCE, clean, is_known, wordlike
+
+    def names(words: list[tuple[str, float, int]]) -> set[str]:
+        return {
+            clean(t)
+            for t, c, _left in words
+            if c >= NAME_VOTE_CONFIDENCE and wordlike(clean(t)) and not is_known(clean(t))
+        }
+
+    found = [names(words) for words in readings]
+    voted = []
+    for k, words in enumerate(readings):
+        others = set().union(
+            *(found[j] for j in range(len(readings)) if j != k and readings[j] != words)
+        )
+        voted.append(
+            [
+                (t, max(c, UNKNOWN_MIN_CONFIDENCE) if clean(t) in found[k] & others else c, left)
+                for t, c, left in words
+            ]
+        )
+    return voted
+
+
 def agreed_word(readings: list[list[tuple[str, float, int]]]) -> tuple[str, float, int] | None:
     """(word, confidence, which) of a line that two of its versions read as the same
     dictionary word of ``LONE_WORD_LETTERS`` letters or more, each as all it holds (a
     stray stroke aside) and at ``AGREED_MIN_CONFIDENCE`` at least: a blurred sign
     (TAXI on a dim roof at night) reads unsurely, but alike as print and as its letters
-    alone; texture read as letters gives a different word in each version. None if none."""
+    alone; texture read as letters gives a different word in each version. Two versions
+    read alike to the confidence are one picture read twice (a still scene's frames cut
+    alike: texture read as "Witt" at 45 on both), not two readings. None if none."""
     from vision.wordcheck import clean, is_known
 
     alone = []
@@ -651,7 +774,11 @@ def agreed_word(readings: list[list[tuple[str, float, int]]]) -> tuple[str, floa
             if len(_bare(word)) >= LONE_WORD_LETTERS and is_known(word):
                 alone.append((_shapes(word), word, confidence, k))
     for n, (shape, word, confidence, k) in enumerate(alone):
-        others = [c for other, _w, c, j in alone[n + 1 :] if other == shape and j != k]
+        others = [
+            c
+            for other, again, c, j in alone[n + 1 :]
+            if other == shape and j != k and (again, c) != (word, confidence)
+        ]
         if others:
             return word, round((confidence + max(others)) / 2, 1), k
     return None

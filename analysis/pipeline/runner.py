@@ -161,7 +161,7 @@ def _run_stage(
     ledger.start(stage.name)
     try:
         result = stage.compute(ctx)
-        fault_pause(stage)  # a stage that never reported pauses between compute and persist
+        reporter.hold(lane)  # a stage that never paused on a report pauses before its persist
     finally:
         cpu = ledger.finish(stage.name)
     seconds = round(time.perf_counter() - started, 3)
@@ -298,18 +298,24 @@ class ProgressReporter:
             if current is not None:
                 current.fraction = max(0.0, min(1.0, fraction))
                 current.message = message or current.stage.label
-            if not self.throttle.due(force):
+            # A report the throttle would skip still holds the stage (fault injection).
+            holds = current is not None and current.in_stage and pauses_in(current.stage)
+            if not self.throttle.due(force) and not holds:
                 return
             self._save(current)
         # Outside the lock: a pause or a slow listener must not hold up the other lanes.
-        if current is not None and current.in_stage and pauses_in(current.stage):
-            self._hold(current)
+        if holds:
+            self.hold(lane)
         if self.listener:
             self.listener(self.analysis)
 
-    def _hold(self, current: Lane) -> None:
-        """The fault pause, with the row naming the held stage whichever lane it is on: the
-        crash tests wait for that name, and the other lane's reports must not hide it."""
+    def hold(self, lane: str) -> None:
+        """The fault pause (crash tests only: off unless ``FAULT_PAUSE_STAGE`` names the lane's
+        stage, and once), with the row naming the held stage whichever lane it is on: the crash
+        tests wait for that name, and the other lane's reports must not hide it."""
+        current = self.running.get(lane)
+        if current is None or not pauses_in(current.stage):
+            return
         with self._lock:
             current.held = True
             self._save(current)

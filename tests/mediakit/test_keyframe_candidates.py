@@ -16,7 +16,13 @@ from analysis.pipeline import build_pipeline
 from analysis.pipeline.base import StageContext
 from analysis.pipeline.framepass import plan_pictures, run_recorder
 from mediakit.decode import iter_frames_ahead
-from mediakit.framestore import SETTLE_SECONDS, KeyframeCandidates, load_candidates
+from mediakit.framestore import (
+    END_MIN_SHOT_SECONDS,
+    SETTLE_SECONDS,
+    KeyframeCandidates,
+    load_candidates,
+    load_end_frames,
+)
 from mediakit.meters import MotionMeter
 from tests.fixtures_media import FPS, Clip, make_clip
 
@@ -29,9 +35,11 @@ def short_shot_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     return make_clip(tmp_path_factory.mktemp("cand") / "short_shot.mp4", SHOTS, None)
 
 
-def keep(clip: Clip, workdir: Path, interval: float = 1.0) -> list[tuple[int, float]]:
+def keep(
+    clip: Clip, workdir: Path, interval: float = 1.0, *, ends: bool = False
+) -> list[tuple[int, float]]:
     motion = MotionMeter()
-    candidates = KeyframeCandidates(workdir, interval, motion)
+    candidates = KeyframeCandidates(workdir, interval, motion, ends=ends)
     count = 0
     for frame in iter_frames_ahead(clip.path):
         motion.consume(frame)
@@ -77,6 +85,30 @@ def test_a_short_last_shot_keeps_its_held_frame(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "short_end.mp4", [("testsrc2", 2.0), ("smptebars", 0.6)], None)
     indices = [index for index, _time in keep(clip, tmp_path / "run")]
     assert indices[-1] == clip.cuts[0] + math.ceil(SETTLE_SECONDS * FPS)
+
+
+def test_with_ends_the_last_frame_of_every_shot_is_kept_apart(
+    short_shot_clip: Clip, tmp_path: Path
+) -> None:
+    """Each shot's last frame (the 0.72 s shot's too: it lasts END_MIN_SHOT_SECONDS) and the
+    video's, as full pictures beside the candidates, which stay as they are without ends."""
+    kept = keep(short_shot_clip, tmp_path / "ends", ends=True)
+    assert kept == keep(short_shot_clip, tmp_path / "plain")
+    assert END_MIN_SHOT_SECONDS <= 0.72
+    ends = load_end_frames(tmp_path / "ends")
+    assert [c.index for c in ends] == [cut - 1 for cut in short_shot_clip.cuts] + [
+        short_shot_clip.frames - 1
+    ]
+    for end in ends:
+        image = cv2.imread(str(end.path))
+        assert image is not None and image.shape == (240, 320, 3)
+    assert load_end_frames(tmp_path / "plain") == []
+
+
+def test_a_shot_too_short_keeps_no_end(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "flash.mp4", [("testsrc2", 2.0), ("smptebars", 0.4)], None)
+    keep(clip, tmp_path / "run", ends=True)
+    assert [c.index for c in load_end_frames(tmp_path / "run")] == [clip.cuts[0] - 1]
 
 
 @pytest.mark.parametrize(

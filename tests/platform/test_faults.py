@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,10 @@ def fingerprint(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def analysis_active(analysis: Analysis) -> bool:
+    return Analysis.objects.get(pk=analysis.pk).is_active
+
+
 def stored_files(analysis: Analysis) -> set[str]:
     folder = Path(settings.MEDIA_ROOT) / "analyses" / str(analysis.pk)
     return {p.name for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
@@ -72,15 +75,14 @@ def test_a_worker_killed_in_a_stage_is_replaced_and_the_result_is_the_same(
     workers: Callable[..., Worker], baseline: dict[str, Any], stage: str
 ) -> None:
     analysis = services.analysis_start(video=baseline["video"], parameters={"num_storylines": 2})
-    # The first worker holds still inside the stage (fault injection), so the kill lands there.
+    # The first worker holds still inside the stage (fault injection) and says so: the kill
+    # lands there, however fast the stage (the sound lane's run beside the picture stages).
     first = workers(FAULT_PAUSE_STAGE=stage)
 
-    def in_stage() -> bool:
-        analysis.refresh_from_db()
-        return analysis.current_stage == stage or not analysis.is_active
+    def held() -> bool:
+        return first.said("fault injection: pausing") or not analysis_active(analysis)
 
-    wait_until(in_stage, 120, f"stage {stage}")
-    time.sleep(1.0)
+    wait_until(held, 120, f"the worker held in stage {stage}")
     first.kill()
     analysis.refresh_from_db()
     assert analysis.status == "running" and analysis.current_stage == stage

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from vision.models import SceneText
 from vision.stages.common import rows_to_replace, run_scenes, set_metadata, stage_enabled
 
 logger = logging.getLogger(__name__)
-MAX_TEXT_FRAMES = 6  # pass candidates searched for text per scene, besides the two stored
+MAX_TEXT_FRAMES = 6  # pass pictures searched for text per scene, besides the two stored
 TEXT_FRAME_INTERVAL = 0.5
 BATCH_SCENES = 16  # scenes whose sheets one Tesseract run reads
 # Of a scene's work, the share done once its lines are found and cut out (the rest is reading
@@ -27,18 +28,36 @@ BATCH_SCENES = 16  # scenes whose sheets one Tesseract run reads
 SEARCH_SHARE = 0.5
 
 
-def scene_frames(scene: Scene, span: SceneSpan | None, candidates: list[Candidate]) -> list[Any]:
+def scene_frames(
+    scene: Scene,
+    span: SceneSpan | None,
+    candidates: list[Candidate],
+    ends: Sequence[Candidate] = (),
+) -> list[Any]:
     """BGR frames to look for text on: the keyframe, the frame 1 s in, and up to
-    ``MAX_TEXT_FRAMES`` of the decode pass's candidates spread over the scene (a title or a
-    sign is often on screen for only part of it). Each distinct picture once: the keyframe
-    and the frame 1 s in are copies of candidates, often of those spread over the scene too,
-    and the same picture searched twice finds the same lines."""
+    ``MAX_TEXT_FRAMES`` pictures of the decode pass (a title or a sign is often on screen
+    for only part of a scene): the scene's last frame when the pass kept it (a screen
+    typing a line in shows it whole only at the end; the grid's last picture can come up
+    to half a second before) and its candidates spread from its start to its end. Each
+    distinct picture once: the keyframe and the frame 1 s in are copies of candidates,
+    often of those spread over the scene too, and the same picture searched twice finds the
+    same lines."""
     pictures = [keyframe_bytes(scene), after_start_bytes(scene)]
     if span is not None:
+        last = [c for c in ends if span.start_frame <= c.index < span.end_frame][-1:]
         inside = [c for c in candidates if span.start_frame <= c.index < span.end_frame]
-        step = max(1, -(-len(inside) // MAX_TEXT_FRAMES))
-        pictures += [_file_bytes(c.path) for c in inside[::step]]
+        chosen = [inside[k] for k in spread(len(inside), MAX_TEXT_FRAMES - len(last))]
+        pictures += [_file_bytes(c.path) for c in [*chosen, *last]]
     return distinct_frames(pictures)
+
+
+def spread(count: int, most: int) -> list[int]:
+    """Up to ``most`` of ``count`` indices, evenly spread from the first to the last."""
+    if count <= most:
+        return list(range(count))
+    if most <= 1:
+        return [0][:most]
+    return sorted({round(k * (count - 1) / (most - 1)) for k in range(most)})
 
 
 def distinct_frames(pictures: list[bytes | None]) -> list[Any]:
@@ -87,19 +106,20 @@ class SceneCount:
 
 def _read_texts(
     scenes: list[tuple[Scene, SceneSpan | None]],
-    candidates: list[Candidate],
+    pictures: tuple[list[Candidate], list[Candidate]],
     languages: str,
     ctx: StageContext,
     count: SceneCount,
 ) -> list[Any]:
     """The on-screen text of a batch of scenes: each scene's lines found and cut out, then
-    all their sheets read in one Tesseract run."""
+    all their sheets read in one Tesseract run. ``pictures``: the pass's candidates and
+    its shots' last frames."""
     from vision.ocr import SceneText as Found
     from vision.ocr import plan_scene, read_plans
 
     plans = {}
     for scene, span in scenes:
-        frames = scene_frames(scene, span, candidates)
+        frames = scene_frames(scene, span, *pictures)
         plan = plan_scene(frames) if frames else None
         if plan is not None:
             plans[scene.index] = plan
@@ -141,13 +161,14 @@ class OcrStage(Stage[list[Any]]):
         ctx.report(0.0, "Reading on-screen text")
         count, progress = SceneCount(len(scenes)), ProgressThrottle(ctx.report)
         workers = max(1, int(setting("OCR_WORKERS")))
-        candidates = ctx.frame_pass().candidates() or []
+        files = ctx.frame_pass()
+        pictures = (files.candidates() or [], files.end_frames())
         spans = {span.index: span for span in load_scenes(ctx.analysis)}
         pairs = [(s, spans.get(s.index)) for s in scenes]
         size = max(1, min(BATCH_SCENES, -(-len(pairs) // workers)))  # every worker busy
         batches = [pairs[k : k + size] for k in range(0, len(pairs), size)]
         with ThreadPoolExecutor(workers) as pool:
-            jobs = [pool.submit(_read_texts, b, candidates, languages, ctx, count) for b in batches]
+            jobs = [pool.submit(_read_texts, b, pictures, languages, ctx, count) for b in batches]
             pending = set(jobs)
             while pending:
                 _finished, pending = wait(pending, timeout=progress.interval)
