@@ -68,10 +68,11 @@ def _analysis(request: AuthedRequest, analysis_id: UUID) -> Any:
 
 
 def _run(request: AuthedRequest, analysis: Any, fn: Any, **kwargs: Any) -> tuple[int, Any]:
-    """Apply a correction and return the new state (a refused one is a DomainError)."""
-    fn(analysis=analysis, user=_user(request), tab=tab_id(request), **kwargs)
+    """Apply a correction and return the new state with ``edit_id``, the correction made (or
+    undone, redone): a refused one is a DomainError."""
+    edit = fn(analysis=analysis, user=_user(request), tab=tab_id(request), **kwargs)
     analysis.refresh_from_db()
-    return 200, selectors.story_state(analysis)
+    return 200, {**selectors.story_state(analysis), "edit_id": edit.pk}
 
 
 ERRORS = error_responses(400, 404, 409, 422)

@@ -267,6 +267,29 @@ def test_tabs_editing_at_the_same_moment_each_announce_the_others_change(
             " && m.scene('scene_3').storyline_id === m.storylines[1].id; }"
         )
 
+    # Scene 6 moves here, then scene 5 there; Ctrl+Z here takes back the newest change, the
+    # one made there: its toasts go away in both tabs, and this tab's own change keeps its
+    # toast (and its Undo).
+    click_scene(here, "scene_6")
+    expect(here.get_by_test_id("details-title")).to_have_text("Scene 6")
+    click_scene(there, "scene_5")
+    expect(there.get_by_test_id("details-title")).to_have_text("Scene 5")
+    lives = time.monotonic() + TOAST_SECONDS  # the toasts below would go by themselves then
+    here.keyboard.press("Digit1")
+    expect(toasts(here, "^Scene 6 moved")).to_have_count(1)
+    there.keyboard.press("Digit2")
+    expect(toasts(there, "^Scene 5 moved")).to_have_count(1)
+    expect(toasts(here, f"{elsewhere}Scene 5 moved")).to_have_count(1)
+    here.keyboard.press("Control+z")
+    expect(toasts(there, "^Undone in another window by editor: Scene 5 moved")).to_have_count(1)
+    expect(toasts(there, "^Scene 5 moved")).to_have_count(0, timeout=ms_left(lives))
+    expect(toasts(here, f"{elsewhere}Scene 5")).to_have_count(0, timeout=ms_left(lives))
+    here.wait_for_function(
+        "() => { const m = window.timelineDebug.model;"
+        " return m.scene('scene_5').storyline_id === m.storylines[0].id; }"
+    )
+    expect(toasts(here, "^Scene 6 moved")).to_have_count(1, timeout=ms_left(lives))
+
 
 def test_export_a_storyline_and_download_the_mp4(
     context: BrowserContext, analysis_id: str, tmp_path: Path

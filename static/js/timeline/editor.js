@@ -21,7 +21,8 @@ export class Editor {
     this.toaster = toaster;
     this.reload = reload;
     this.busy = Promise.resolve();
-    this.changeToasts = []; // one per change still undoable, newest last
+    this.changeToasts = new Map(); // edit key ("storyline-3", "cut-7") -> its change's toast
+    this.made = []; // the edit keys of the change under way
   }
 
   /** Run API calls one after the other (a fast typist must not reorder them). */
@@ -31,18 +32,32 @@ export class Editor {
     return run;
   }
 
-  call(url, method, json) {
-    return apiFetch(url, { method, json });
+  async call(url, method, json) {
+    const body = await apiFetch(url, { method, json });
+    const key = body?.edit_id !== undefined ? `storyline-${body.edit_id}` : body?.edit ? `cut-${body.edit.id}` : null;
+    if (key) this.made.push(key);
+    return body;
+  }
+
+  /** Take away the toast of a change once undone (here or in another tab): its Undo would
+   *  now take back something else. */
+  forget(key) {
+    const toast = this.changeToasts.get(key);
+    if (!toast) return;
+    toast.remove();
+    for (const [other, shown] of this.changeToasts) if (shown === toast) this.changeToasts.delete(other);
   }
 
   async change(work, message) {
     return this.queue(async () => {
+      this.made = [];
       try {
         await work();
         await this.reload();
         const undo = { label: "Undo", run: () => this.undo() };
         const toast = this.toaster.show(typeof message === "function" ? message() : message, { action: undo });
-        this.changeToasts.push(toast);
+        for (const [key, shown] of this.changeToasts) if (!shown.isConnected) this.changeToasts.delete(key);
+        for (const key of this.made) this.changeToasts.set(key, toast);
         return true;
       } catch (error) {
         this.toaster.show(error instanceof ApiError ? error.message : String(error), { kind: "error" });
@@ -133,7 +148,7 @@ export class Editor {
         const body = await this.call(this.urls[which], "POST");
         await this.reload();
         // The undone change's confirmation (and its Undo button) would now be wrong.
-        if (which === "undo") this.changeToasts.pop()?.remove();
+        if (which === "undo" && body) this.forget(`${body.kind}-${body.id}`);
         const what = body?.summary ? `: ${body.summary}` : "";
         this.toaster.show(which === "undo" ? `Undone${what}` : `Redone${what}`, { kind: "info", ms: 2500 });
       } catch (error) {

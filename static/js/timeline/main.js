@@ -467,6 +467,7 @@ function connectLive() {
   const remoteToasts = new Map(); // edit id -> its toast, taken away when the edit is undone
   live.on("storyline.changed", (event) => {
     const id = event.edit?.id;
+    if (event.step === "undo") editor.forget(`storyline-${id}`); // ours, undone elsewhere
     if (event.step === "undo" && remoteToasts.has(id)) {
       remoteToasts.get(id).remove();
       remoteToasts.delete(id);
@@ -480,6 +481,7 @@ function connectLive() {
   });
   live.on("cuts.changed", (event) => {
     const id = `cut-${event.edit?.id}`;
+    if (event.step === "undo") editor.forget(id); // ours, undone elsewhere
     if (event.step === "undo" && remoteToasts.has(id)) {
       remoteToasts.get(id).remove();
       remoteToasts.delete(id);
