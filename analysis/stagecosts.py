@@ -334,6 +334,7 @@ class Going:
     name: str
     fraction: float
     elapsed: float
+    cpu: float | None = None  # its CPU seconds so far (the run's shared among its stages)
 
 
 @dataclass(frozen=True)
@@ -496,7 +497,9 @@ class TimeLeft:
         prior = PRIOR_SECONDS**2 / (PRIOR_SECONDS + sum(w.weight for w in work))
         return math.exp(recent / (sum(weights) + prior))
 
-    def seconds(self, going: Iterable[Going] = (), at: float | None = None) -> float | None:
+    def seconds(
+        self, going: Iterable[Going] = (), at: float | None = None, cpu: float | None = None
+    ) -> float | None:
         """Seconds until the last stage ends, ``at`` seconds into the attempt (now when None);
         None when a stage's cost is not known or this attempt has not measured enough work."""
         going = list(going)

@@ -60,7 +60,9 @@ class Report:
     done: float  # share of the work (work_done)
     eta: float | None  # the app's estimate
     stage: str = ""  # the stage shown then (to tell where an estimate goes wrong)
-    going: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, fraction, s)
+    # (stage, fraction, seconds, its CPU seconds) of the stages in progress
+    going: list[tuple[Any, ...]] = field(default_factory=list)
+    cpu: float | None = None  # the run's CPU seconds so far, as the estimator was given them
 
 
 @dataclass
@@ -95,13 +97,14 @@ def analyse(path: Path, owner: Any, warmth: str, hog: bool = False) -> Run:
     run.load_start = load_average()
     hogs: list[subprocess.Popen[bytes]] = []
     run.cold = sorted({s.name for s in build_pipeline()} - runner._warm)
-    going: list[tuple[str, float, float]] = []
-    _spy_on_the_estimator(going, run, started)
+    given: dict[str, Any] = {"going": [], "cpu": None}
+    _spy_on_the_estimator(given, run, started)
 
     def listen(a: Analysis) -> None:
         at = time.perf_counter() - started
         eta = eta_seconds(a, now=a.updated_at)
-        run.reports.append(Report(at, a.work_done, eta, a.current_stage, list(going)))
+        going = list(given["going"])
+        run.reports.append(Report(at, a.work_done, eta, a.current_stage, going, given["cpu"]))
         if hog and not hogs and a.work_done >= HOG_FROM:
             run.hog_at = at
             hogs.extend(_hog() for _ in range(HOGS))
@@ -124,16 +127,19 @@ def _hog() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, started: float) -> None:
-    """Keep what the runner's estimator is given: the stages in progress at each report into
-    ``going``, each finished stage into ``run.finished`` (a bench's look inside, no test's)."""
-    from analysis.pipeline import runner
+def _spy_on_the_estimator(given: dict[str, Any], run: Run, started: float) -> None:
+    """Keep what the runner's estimator is given: the stages in progress and the run's CPU
+    seconds at each report into ``given``, each finished stage into ``run.finished`` (a
+    bench's look inside, no test's)."""
     from analysis.stagecosts import TimeLeft
 
-    def time_left(self: runner.ProgressReporter) -> float | None:
-        now = time.perf_counter()
-        going[:] = [(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
-        return _original["time_left"](self)
+    def seconds(
+        self: TimeLeft, going: Any = (), at: float | None = None, cpu: float | None = None
+    ) -> float | None:
+        going = list(going)
+        given["going"] = [(g.name, g.fraction, g.elapsed, g.cpu) for g in going]
+        given["cpu"] = cpu
+        return _original["seconds"](self, going, at, cpu)
 
     def finished(
         self: TimeLeft, name: str, seconds: float, at: float | None = None, cpu: float | None = None
@@ -141,9 +147,9 @@ def _spy_on_the_estimator(going: list[tuple[str, float, float]], run: Run, start
         run.finished.append((time.perf_counter() - started, name, seconds))
         _original["finished"](self, name, seconds, at, cpu)
 
-    _original.setdefault("time_left", runner.ProgressReporter._time_left)
+    _original.setdefault("seconds", TimeLeft.seconds)
     _original.setdefault("finished", TimeLeft.finished)
-    runner.ProgressReporter._time_left = time_left  # type: ignore[method-assign]
+    TimeLeft.seconds = seconds  # type: ignore[method-assign]
     TimeLeft.finished = finished  # type: ignore[method-assign]
 
 
@@ -419,10 +425,13 @@ def replay(run: Run) -> tuple[Run, dict[str, Any]]:
                 else:
                     plan.speech_known(speech_seconds(analysis))
                 trace["events"].append(["priced", at, dict(plan.expected)])
-        left = plan.seconds([Going(*going) for going in report.going], at=report.at)
-        trace["events"].append(["report", report.at, report.done, report.going])
+        going = [Going(*g) for g in report.going]
+        left = plan.seconds(going, at=report.at, cpu=report.cpu)
+        trace["events"].append(["report", report.at, report.done, report.going, report.cpu])
         shown = left if report.done >= ETA_FROM else None
-        out.reports.append(Report(report.at, report.done, shown, report.stage, report.going))
+        out.reports.append(
+            Report(report.at, report.done, shown, report.stage, report.going, report.cpu)
+        )
     return out, trace
 
 

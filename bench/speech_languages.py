@@ -1,6 +1,7 @@
 """Speech in every language: language per scene, WER per language, words per scene, cost.
 
     python -m bench.speech_languages   # writes the `speech languages` section of RESULTS.md
+    python -m bench.speech_languages calls [VIDEO ...]   # where the CPU goes; writes nothing
 
 Videos: ``story/story_dev_02.mp4`` (English storylines A and C, a synthetic Russian one B) and
 three mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
@@ -37,6 +38,12 @@ words: words whose start lies outside their scene by more than 0.2 s. Cost: CPU 
 process (all threads; the machine is shared, CPU time is disturbed less than wall time), the
 lowest of ``REPEATS`` alternating runs, ours / today. Single-language files: the English and
 Russian recordings of ``truth.json``, each transcribed whole by today's and our recognition.
+
+``calls``: the same systems on the named videos (default: all four), alternating
+``CALL_REPEATS`` times, each run's CPU seconds split by CTranslate2 call (encoder, language
+detector, generation with the tokens it wrote, alignment), log-mel features and VAD. Generation
+costs about the same per token written in every system, so a system that writes more (the
+speech today's run drops) costs more for that reason alone.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +71,8 @@ from bench.common import (
 
 SR = 16_000
 REPEATS = 2
+CALL_REPEATS = 3
+COUNTED = ("encode", "detect_language", "generate", "align")
 EXPECTED = ["en", "ru"]
 MIXES: dict[str, dict[str, Any]] = {
     "mix_real_ru": {
@@ -235,6 +245,18 @@ def main_language(truth: dict[str, Any]) -> str:
     return max(seconds, key=seconds.__getitem__)
 
 
+def runs_on(
+    model: Any, samples: Any, truth: dict[str, Any], cuts: list[float]
+) -> dict[str, Callable[[], Any]]:
+    """The systems measured on a video (see the docstring), as calls to run."""
+    return {
+        "today": lambda: today(model, samples),
+        "ours": lambda: ours(model, samples, cuts),
+        "ours told": lambda: told(model, samples, truth, cuts),
+        "today each": lambda: today_each(model, samples, truth),
+    }
+
+
 def cpu_best(runs: dict[str, Any]) -> dict[str, tuple[float, float, Any]]:
     """Per system: (least CPU seconds, least wall seconds, first result), alternating."""
     best: dict[str, tuple[float, float, Any]] = {}
@@ -291,13 +313,8 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
     scenes = scene_spans(truth)
     cuts = [s.start_time for s in scenes[1:]]
     main = main_language(truth)
-    runs = {
-        "today": lambda: today(model, samples),
-        "today told": lambda: today(model, samples, main),
-        "ours": lambda: ours(model, samples, cuts),
-        "ours told": lambda: told(model, samples, truth, cuts),
-        "today each": lambda: today_each(model, samples, truth),
-    }
+    runs = runs_on(model, samples, truth, cuts)
+    runs["today told"] = lambda: today(model, samples, main)
     if model.detect_language(audio=samples)[0] == main:  # today hears the main language
         del runs["today told"]
     if len({scene_language(truth, s["index"]) for s in truth["scenes"]}) == 1:
@@ -402,6 +419,80 @@ def single_language(model: Any, media: Path) -> list[list[Any]]:
     return rows
 
 
+class Counted:
+    """A loaded model's CTranslate2 calls, log-mel features and VAD counted: per kind, [calls,
+    CPU seconds, tokens written (generation only)]."""
+
+    def __init__(self, model: Any) -> None:
+        import faster_whisper.transcribe
+        import faster_whisper.vad
+
+        self.tally: dict[str, list[float]] = {}
+        inner, features = model.model, model.feature_extractor
+        counted = self
+
+        class Model:
+            def __getattr__(self, name: str) -> Any:
+                found = getattr(inner, name)
+                return counted.timed(name, found) if name in COUNTED else found
+
+        class Features:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(features, name)
+
+            def __call__(self, *args: Any, **kwargs: Any) -> Any:
+                return counted.timed("features", features)(*args, **kwargs)
+
+        model.model, model.feature_extractor = Model(), Features()
+        vad = self.timed("vad", faster_whisper.vad.get_speech_timestamps)
+        faster_whisper.vad.get_speech_timestamps = vad
+        faster_whisper.transcribe.get_speech_timestamps = vad  # today's pipeline imported it
+
+    def timed(self, name: str, call: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            cpu = time.process_time()
+            found = call(*args, **kwargs)
+            entry = self.tally.setdefault(name, [0, 0.0, 0])
+            entry[0] += 1
+            entry[1] += time.process_time() - cpu
+            if name == "generate":
+                entry[2] += sum(len(result.sequences_ids[0]) for result in found)
+            return found
+
+        return run
+
+    def line(self) -> str:
+        return ", ".join(
+            f"{name} {int(calls)}x {cpu:.2f}" + (f" ({int(tokens)} tokens)" if tokens else "")
+            for name, (calls, cpu, tokens) in sorted(self.tally.items())
+        )
+
+
+def calls(names: list[str]) -> None:
+    """Prints where each system's CPU goes on the videos ``names`` (see the docstring)."""
+    media = require_media()
+    setup_django()
+
+    from analysis.pipeline.models import load_whisper_model
+    from mediakit.audio import decode_audio
+
+    model = load_whisper_model()
+    counted = Counted(model)
+    videos = [media / "story" / "story_dev_02.mp4", *build_mixes(media)]
+    for path in [v for v in videos if not names or v.stem in names]:
+        truth = json.loads(path.with_suffix(".json").read_text())
+        cuts = [s.start_time for s in scene_spans(truth)[1:]]
+        runs = runs_on(model, decode_audio(path), truth, cuts)
+        for repeat in range(CALL_REPEATS):
+            for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
+                counted.tally.clear()
+                cpu = time.process_time()
+                runs[name]()
+                cpu = time.process_time() - cpu
+                load = os.getloadavg()[0]
+                print(f"{path.stem} {name}: {cpu:.2f} CPU s (load {load:.1f}): {counted.line()}")
+
+
 def main() -> None:
     media = require_media()
     setup_django()
@@ -481,4 +572,7 @@ Single-language recordings (`truth.json`), whole files: today's recognition agai
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    main()
+    if sys.argv[1:2] == ["calls"]:
+        calls(sys.argv[2:])
+    else:
+        main()

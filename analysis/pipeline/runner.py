@@ -78,8 +78,8 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
     # A partial re-run's bar spans the stages it redoes, not the whole pipeline.
     todo = [s for s in stages if s.name not in analysis.completed_stages]
     shown = todo if _prefix(analysis.metadata) else stages
-    reporter = ProgressReporter(analysis, shown, listener, owner, schedule)
     ledger = CpuLedger(analysis.metadata.get(_prefix(analysis.metadata) + "usage"))
+    reporter = ProgressReporter(analysis, shown, listener, owner, schedule, ledger)
     try:
         with _workdir(analysis) as workdir, video_local_path(analysis.video, workdir) as path:
             ctx = StageContext(analysis, path, workdir, reporter.report, dict(analysis.parameters))
@@ -239,8 +239,10 @@ class ProgressReporter:
         listener: Listener | None,
         owner: str,
         schedule: Schedule,
+        ledger: CpuLedger | None = None,
     ) -> None:
         self.analysis = analysis
+        self.ledger = ledger  # the CPU time the run gets now tells how fast it goes
         self.listener = listener
         self.owner = owner
         self.stages = stages
@@ -340,8 +342,12 @@ class ProgressReporter:
 
     def _time_left(self) -> float | None:
         now = time.perf_counter()
-        going = [Going(c.stage.name, c.fraction, now - c.started) for c in self.running.values()]
-        left = self.time_left.seconds(going)
+        cpu, spent = self.ledger.so_far() if self.ledger else (None, {})
+        going = [
+            Going(c.stage.name, c.fraction, now - c.started, spent.get(c.stage.name))
+            for c in self.running.values()
+        ]
+        left = self.time_left.seconds(going, cpu=cpu)
         return None if left is None else round(left, 1)
 
     def _save(self, current: Lane | None) -> None:

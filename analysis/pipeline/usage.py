@@ -77,6 +77,14 @@ class CpuLedger:
             self._running.discard(name)
             return round(self._spent.get(name, 0.0), 3)
 
+    def so_far(self) -> tuple[float, dict[str, float]]:
+        """(this attempt's CPU seconds, each running stage's CPU seconds so far): read at every
+        progress report, for the time left (the CPU rate the run gets now)."""
+        with self._lock:
+            self._settle()
+            running = {name: round(self._spent.get(name, 0.0), 3) for name in self._running}
+            return round(self._last - self._cpu_start, 3), running
+
     def usage(self) -> RunUsage:
         """The run's totals: this attempt's so far plus the earlier attempts'."""
         wall = time.perf_counter() - self._started + float(self._earlier.get("wall_seconds", 0))

@@ -21,7 +21,14 @@ from analysis.pipeline.speech.encoded import Encoded, split
 from analysis.pipeline.speech.languages import decide, restrict, smooth
 from analysis.pipeline.speech.recognise import notes_on
 from analysis.pipeline.speech.sound import loudness
-from analysis.pipeline.speech.whisper import Heard, Word, heard_of, unheard, without_words_near
+from analysis.pipeline.speech.whisper import (
+    Heard,
+    Word,
+    heard_of,
+    unheard,
+    with_sandwiched,
+    without_words_near,
+)
 from analysis.pipeline.speech.windows import CHUNK_SECONDS, Chunk, Stretch, heard_part, pack
 from analysis.selectors import scene_json
 from analysis.subtitles import Cue, parse_subtitles_text, to_srt, to_vtt
@@ -157,6 +164,38 @@ def test_speech_skipped_in_the_middle_of_a_chunk_is_decoded_again() -> None:
     assert without_words_near(heard, []) is heard
     alone = Heard(17.0, 18.0, " him.", [heard.words[-1]], "en", stretches[3])
     assert without_words_near(alone, retry) is None
+
+
+def test_a_short_stretch_between_skipped_ones_is_decoded_again_with_them() -> None:
+    """Whisper skipped two scenes' speech and alignment left two words of the next scene
+    ("But thou") on a short stretch between them (mix_real_ru, seed 22): that stretch is
+    decoded again with the skipped ones; a long one between them is not."""
+    stretches = (
+        Stretch(0.0, 4.0),
+        Stretch(5.0, 8.0),
+        Stretch(8.5, 9.5),
+        Stretch(10.0, 13.0),
+        Stretch(14.0, 20.0),
+    )
+    chunk = Chunk("en", stretches, at=0.0)
+    db = loudness(np.zeros(21 * 16_000, dtype=np.float32))
+    # Times in the packed audio: stretch 2 lies at 7-8 s, stretch 4 at 11-17 s.
+    said = [(" He", 0.5, 0.8), (" was.", 1.0, 1.4), (" But", 7.1, 7.4), (" thou", 7.5, 7.9)]
+    said += [(" contracted", 11.2, 11.8), (" to", 12.0, 12.2), (" thine", 12.3, 12.6)]
+    said += [(" own", 12.8, 13.0), (" bright", 13.2, 13.5), (" eyes.", 13.6, 14.0)]
+    words = [WordTiming(*w, 0.9) for w in said]
+    skipped = Decoded(chunk, "".join(w for w, *_ in said), words)
+    (again,) = unheard(skipped, heard_of(skipped, db))
+    assert again.stretches == stretches[1:4]
+    assert with_sandwiched(stretches, [False, True, False, True, False]) == [
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
+    longer = (Stretch(0.0, 4.0), Stretch(5.0, 8.0), Stretch(8.5, 11.5), Stretch(12.0, 15.0))
+    assert with_sandwiched(longer, [False, True, False, True]) == [False, True, False, True]
 
 
 def test_a_stretchs_encoder_output_is_cut_at_fifty_positions_a_second() -> None:

@@ -11,7 +11,7 @@ packed audio of one language with each chunk as one clip (``clip_timestamps``).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,9 @@ RETRY_SECONDS = (
 )
 HEARD_WORDS_PER_SECOND = 0.25
 LONGEST_WORD_SECONDS = 1.5
+# Heard stretches lasting no longer than this between two passed-over ones of a chunk are
+# decoded again with them (``unheard``).
+SANDWICHED_SECONDS = 2.5
 
 
 @dataclass(frozen=True)
@@ -266,10 +269,33 @@ def unheard(decoded: Decoded, heard: Heard | None) -> list[Chunk]:
         )
 
     chunk = decoded.chunk
-    passed = tuple(s for s in chunk.stretches if words_in(s) < HEARD_WORDS_PER_SECOND * s.duration)
+    over = [words_in(s) < HEARD_WORDS_PER_SECOND * s.duration for s in chunk.stretches]
+    marked = with_sandwiched(chunk.stretches, over)
+    passed = tuple(s for s, skipped in zip(chunk.stretches, marked, strict=True) if skipped)
     if sum(s.duration for s in passed) < RETRY_SECONDS:
         return []
     return [Chunk(chunk.language, passed, 0.0)]
+
+
+def with_sandwiched(stretches: Sequence[Stretch], over: list[bool]) -> list[bool]:
+    """``over`` (the stretches passed over) and the runs of other stretches between two
+    passed-over ones lasting at most ``SANDWICHED_SECONDS``. When Whisper skips the speech
+    of a few stretches, alignment spreads the words after the gap over them and leaves a
+    short stretch holding a word or two of the speech after it (mix_real_ru seed 22: "But
+    thou" of the next scene aligned over JFK's "ask not", the stretches either side of it
+    passed over): those words are in the wrong place, and the stretch's own speech is lost."""
+    marked = list(over)
+    start = 0
+    while start < len(stretches):
+        end = start
+        while end < len(stretches) and not over[end]:
+            end += 1
+        run = stretches[start:end]
+        inside = start > 0 and end < len(stretches)
+        if run and inside and sum(s.duration for s in run) <= SANDWICHED_SECONDS:
+            marked[start:end] = [True] * len(run)
+        start = end + 1
+    return marked
 
 
 def sequential(
