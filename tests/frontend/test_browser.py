@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,16 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # True once the page has its viewport's height again and has drawn two frames since.
 BACK_TO_VIEWPORT = """(height) => window.innerHeight === height && new Promise((done) =>
   requestAnimationFrame(() => requestAnimationFrame(() => done(window.innerHeight === height))))"""
+
+
+TOAST_SECONDS = 10  # how long a change's toast stays by itself (static/js/timeline/toast.js)
+
+
+def ms_left(deadline: float) -> float:
+    """Milliseconds until ``deadline`` (``time.monotonic()``), less a margin for the last look."""
+    left = (deadline - time.monotonic() - 0.5) * 1000
+    assert left > 500, "too slow to tell what the undo did from what the toast's own timer did"
+    return left
 
 
 def shot(page: Page, name: str) -> None:

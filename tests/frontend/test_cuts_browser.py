@@ -10,6 +10,7 @@ the analysis completed, says so, and is retried from the panel.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.axe import assert_accessible
 from tests.e2e_server import E2EStack
 from tests.fixtures_timeline import NAMES, ColourClip, make_colour_clip, seed_colour_analysis
-from tests.frontend.test_browser import browser, log_in, shot, stack  # noqa: F401  (fixtures)
+from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
+    TOAST_SECONDS,
+    browser,
+    log_in,
+    ms_left,
+    shot,
+    stack,
+)
 
 pytestmark = pytest.mark.browser
 RERUN_MS = 240_000  # a re-run decodes the clip and loads the audio and text models once
@@ -165,25 +173,28 @@ def test_editor_adds_moves_removes_and_undoes_cuts(
     page.locator("#cuts-panel summary").click()
     item = page.get_by_test_id("cut-item").filter(has_text="scene 2 | scene 3")
     item.get_by_role("button", name="Remove the cut before scene 3").click()
-    removal = page.get_by_test_id("toast").filter(has_text="Cut at 00:03 removed")
+    removed_at = time.monotonic()
+    # The toast that announces the removal (not the undo's "Undone: Cut at 00:03 removed").
+    removal = page.get_by_test_id("toast").filter(has_text=re.compile("^Cut at 00:03 removed"))
     expect(removal).to_contain_text("scenes 2 and 3 merged into scene 2")
     expect(page.get_by_test_id("scene-total")).to_have_text("6 scenes · 2 storylines")
     assert scene_bounds(page)[1] == pytest.approx([1.0, 3.8])
     expect(page.get_by_test_id("cut-count")).to_have_text("5")
     expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scene 2")
-    assert_accessible(page, "timeline with the cut list and a re-run going on")
 
     # Ctrl+Z at once (the re-run is taken over): the same scenes again, the removal's toast
-    # taken away when the undo is confirmed.
+    # taken away when the undo is confirmed. The toast lives 10 s by itself, so it must be
+    # gone before then, counted from the removal (the accessibility scan comes after).
     expect(removal).to_have_count(1)
     page.keyboard.press("Control+z")
     undone = page.get_by_test_id("toast").filter(has_text="Undone: Cut at 00:03 removed")
     expect(undone).to_have_count(1)
-    expect(removal).to_have_count(0)
+    expect(removal).to_have_count(0, timeout=ms_left(removed_at + TOAST_SECONDS))
     expect(page.get_by_test_id("scene-total")).to_have_text("7 scenes · 2 storylines")
     bounds = scene_bounds(page)
     assert bounds[1] == pytest.approx([1.0, 2.6]) and bounds[2] == pytest.approx([2.6, 3.8])
     expect(page.get_by_test_id("rescene-status")).to_contain_text("Re-running scenes 2, 3")
+    assert_accessible(page, "timeline with the cut list and a re-run going on")
 
     # Redo makes the removal again (Ctrl+Shift+Z, the toolbar's Redo, Ctrl+Y), Undo takes it
     # back; each takes the re-run over.

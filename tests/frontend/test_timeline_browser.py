@@ -29,8 +29,10 @@ from tests.fixtures_timeline import (
 from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     BACK_TO_VIEWPORT,
+    TOAST_SECONDS,
     browser,
     log_in,
+    ms_left,
     shot,
     stack,
 )
@@ -91,16 +93,6 @@ def drag_scene_to_lane(page: Page, scene_id: str, lane_index: int) -> None:
     for step in range(1, 9):  # real pointer moves, as a hand would make them
         page.mouse.move(x + step * 2, y + (target_y - y) * step / 8)
     page.mouse.up()
-
-
-TOAST_SECONDS = 10  # how long a change's toast stays by itself (static/js/timeline/toast.js)
-
-
-def ms_left(deadline: float) -> float:
-    """Milliseconds until ``deadline`` (``time.monotonic()``), less a margin for the last look."""
-    left = (deadline - time.monotonic() - 0.5) * 1000
-    assert left > 500, "too slow to tell what the undo did from what the toast's own timer did"
-    return left
 
 
 def test_editor_plays_drags_reloads_undoes_and_sees_other_tabs(
