@@ -59,7 +59,6 @@ LABELS = ROOT / "bench" / "vision_labels.json"
 OLD_MIN_SCORE, OLD_MAX = 0.1, 3
 TEXT_STEP = 0.5  # seconds between the frames searched for text (the ocr stage's picture_interval)
 STOP_WORDS = {"a", "an", "the", "in", "on", "of", "with", "в", "на", "с"}  # noqa: RUF001
-MAX_TEXT_FRAMES = 6  # the ocr stage's own cap (vision.stages.ocr.MAX_TEXT_FRAMES)
 TEXT_SCORE = 0.5  # rank of a scene found by its on-screen text, among tag scores (0-1)
 FACE_FRAMES = 4  # the faces stage's default frames per scene (FACE_FRAMES_PER_SCENE)
 ENGINE_RUNS = 20
@@ -107,18 +106,16 @@ def text_grid(start: float, end: float, fps: float) -> list[float]:
     """The times of a scene's frames searched for text besides its two: the decode pass keeps
     a picture every ``TEXT_STEP`` seconds on a grid that starts again at each cut, and the
     shot's last frame (``mediakit.framestore.KeyframeCandidates``); the ocr stage takes that
-    last frame and spreads the rest of ``MAX_TEXT_FRAMES`` over the grid, from its first
+    last frame and spreads the rest of its ``MAX_TEXT_FRAMES`` over the grid, from its first
     picture to its last (:func:`vision.stages.ocr.scene_frames`). The last frame is sought
     two frames before the labelled end: seeking by time in a clip of variable frame rate
     lands a frame or two off."""
-    from vision.stages.ocr import spread
+    from vision.stages.ocr import grid_picks
 
     steps = range(1, int((end - start) / TEXT_STEP) + 1)
     grid = [start + k * TEXT_STEP for k in steps if start + k * TEXT_STEP < end - 0.1]
     last = end - 2 / fps
-    step = max(1, -(-len(grid) // MAX_TEXT_FRAMES))
-    count = -(-len(grid) // step)
-    return [grid[k] for k in spread(len(grid), max(1, count - 1))] + [last]
+    return [grid[k] for k in grid_picks(len(grid), 1)] + [last]
 
 
 def load_scenes(media: Path) -> list[Scene]:

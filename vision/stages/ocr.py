@@ -39,21 +39,24 @@ def scene_frames(
     for only part of a scene; as many as every ``step``-th of its candidates): the scene's
     last frame when the pass kept it (a screen typing a line in shows it whole only at the
     end; the grid's last picture can come up to half a second before) and its candidates
-    spread from its start to its end. Each
-    distinct picture once: the keyframe and the frame 1 s in are copies of candidates,
-    often of those spread over the scene too, and the same picture searched twice finds the
-    same lines."""
+    spread from its start to its end. Each distinct picture once: the keyframe and the frame
+    1 s in are copies of candidates, often of those spread over the scene too, and the same
+    picture searched twice finds the same lines."""
     pictures = [keyframe_bytes(scene), after_start_bytes(scene)]
     if span is not None:
         last = [c for c in ends if span.start_frame <= c.index < span.end_frame][-1:]
         inside = [c for c in candidates if span.start_frame <= c.index < span.end_frame]
-        # As many pictures as the pass's grid gave every ``step``-th (the stage's cost per
-        # scene), the last frame one of them.
-        step = max(1, -(-len(inside) // MAX_TEXT_FRAMES))
-        count = -(-len(inside) // step)
-        chosen = [inside[k] for k in spread(len(inside), max(1, count - len(last)))]
+        chosen = [inside[k] for k in grid_picks(len(inside), len(last))]
         pictures += [_file_bytes(c.path) for c in [*chosen, *last]]
     return distinct_frames(pictures)
+
+
+def grid_picks(count: int, reserved: int) -> list[int]:
+    """Which of a scene's ``count`` grid pictures to search: as many as every ``step``-th of
+    them would give (the stage's cost per scene, at most ``MAX_TEXT_FRAMES``), less the
+    ``reserved`` places of its last frame, spread from the first to the last."""
+    step = max(1, -(-count // MAX_TEXT_FRAMES))
+    return spread(count, max(1, -(-count // step) - reserved))
 
 
 def spread(count: int, most: int) -> list[int]:
