@@ -230,16 +230,17 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
 def _follow(
     images: list[Any], anchors: set[int], times: list[float], config: FaceConfig, detector: str
 ) -> tuple[list[Track], TrackingStats]:
-    from people.faces import SceneSearch, follow_face
+    from people.faces import SceneSearch, follow_face, follow_hint, hint_score
 
-    search = SceneSearch(config, detector)
-    tracks, stats = track_scene(
-        images,
-        anchors,
-        search,
-        lambda image, last: follow_face(image, last, config, detector),
-        times,
-    )
+    hint = hint_score(config, detector)
+    search = SceneSearch(config, detector, floor=hint)
+
+    def follow(image: Any, last: Any, sure: bool) -> Any:
+        if sure:
+            return follow_face(image, last, config, detector)
+        return follow_hint(image, last, config, detector, hint)
+
+    tracks, stats = track_scene(images, anchors, search, follow, times, sure=config.min_score)
     stats.detected -= search.reused
     stats.reused += search.reused
     stats.narrowed += search.narrowed

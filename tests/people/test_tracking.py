@@ -32,7 +32,7 @@ def follow(frames: list[np.ndarray], anchors: set[int]) -> tuple[list[Track], Tr
         frames,
         anchors,
         detect,
-        lambda image, last: follow_face(image, last, CONFIG, "hog"),
+        lambda image, last, _sure: follow_face(image, last, CONFIG, "hog"),
         [0.5 * i for i in range(len(frames))],
     )
     return tracks, stats, len(searches)
