@@ -207,14 +207,14 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
     images = [image for _i, _s, image in kept]
     times = [s.time for _i, s, _image in kept]
     shape = images[0].shape
-    tracks, stats = _follow(images, anchors, times, config, detector)
+    tracks, stats = scene_tracks(images, anchors, times, config, detector)
     rotation = None
     if not tracks and anchors and config.sideways:
         middle = sorted(anchors)[len(anchors) // 2]
         rotation = sideways(images[middle], config, detector)
         if rotation is not None:
             turned = [turn(image, rotation) for image in images]
-            tracks, more = _follow(turned, anchors, times, config, detector)
+            tracks, more = scene_tracks(turned, anchors, times, config, detector)
             stats.detected += more.detected
             stats.reused += more.reused
             stats.narrowed += more.narrowed
@@ -227,9 +227,11 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
     return SceneTracks(found, len(images), stats, rotation is not None)
 
 
-def _follow(
+def scene_tracks(
     images: list[Any], anchors: set[int], times: list[float], config: FaceConfig, detector: str
 ) -> tuple[list[Track], TrackingStats]:
+    """The faces on a scene's ``images`` (at ``times``) followed from full searches of its
+    ``anchors``, hints included (``people.tracking``); the stats count the searches."""
     from people.faces import SceneSearch, follow_face, follow_hint, hint_score
 
     hint = hint_score(config, detector)
