@@ -7,12 +7,16 @@ the same voice as much across the two groups as inside each (the speaker labels,
 prints or the voice fingerprints say so) are one storyline that changed place, unless their
 language differs (two synthetic voices are hard to tell apart, a Russian and an English
 storyline are not). Groups without speech are never merged: nothing says they belong together.
-Groups an editor pinned to different storylines stay apart.
+Groups an editor pinned to different storylines stay apart. A voice heard in three groups or
+more (one narrator for two storylines, synthetic voices too alike to tell apart) cannot say
+which of them go together: they are merged only where speech runs on over a cut from one into
+the other (with the number of storylines given, not by voice at all).
 
 With the number of storylines given, the scenes are first split into twice as many groups,
 groups one voice runs through are merged, and then the most alike groups until the number is
 reached: a storyline filmed in two places is found whole even when its places are more alike
-than its voice is distinct.
+than its voice is distinct. (``story.grouping`` keeps that partition, when merges by affinity
+were needed, only if its storylines stand apart as well as the plain partition's.)
 """
 
 from __future__ import annotations
