@@ -185,6 +185,30 @@ def _follow_on(image: Any, position: int, follow: Follow, state: _State) -> bool
     return holding
 
 
+def _to_hints(found: list[Any], position: int, state: _State) -> list[Any]:
+    """A full search's faces, less those on a hint followed onto this frame: each becomes
+    that hint's face here (the follow scans a window, which can score a face well under
+    what the full search gives it, and a face the full search is sure of must not be lost
+    to a hint that never gets sure)."""
+    rest = []
+    for face in found:
+        hint = next(
+            (
+                t
+                for t in state.live
+                if t.last.frame == position
+                and not t.sure(state.sure)
+                and same_face(t.last.face, face, max_shift=0.5)
+            ),
+            None,
+        )
+        if hint is None:
+            rest.append(face)
+        elif face.score > hint.last.face.score:
+            hint.sightings[hint.sightings.index(hint.last)] = Sighting(position, face)
+    return rest
+
+
 def track_scene(
     frames: Sequence[Any],
     anchors: set[int],
@@ -215,6 +239,7 @@ def track_scene(
             continue
         state.stats.detected += 1
         last_search = times[position]
-        for face in unclaimed(detect(image), [t.last.face for t in state.live]):
+        found = _to_hints(detect(image), position, state)
+        for face in unclaimed(found, [t.last.face for t in state.live]):
             _begin(face, position, frames, follow, state)
     return [t for t in state.tracks if t.sure(sure)], state.stats

@@ -288,3 +288,29 @@ def test_a_hint_the_window_scan_lifts_over_the_threshold_stays_a_hint(
     tracks, _stats = hinted([frame] * 5, anchors={0, 2, 4})
     (track,) = tracks
     assert abs(track.best().face.x - face.x) <= 8 and abs(track.best().face.y - face.y) <= 8
+
+
+def test_a_face_the_full_search_is_sure_of_is_not_lost_to_a_hint_there() -> None:
+    """same_place's Chaplin: a hint followed onto an anchor, where the window scan scores
+    him -0.34 and the anchor's full search 0.33. The full search's face becomes the hint's
+    face there (sure), not a face the hint track claims and then drops."""
+    from people.faces import Face
+
+    def box(score: float) -> Face:
+        return Face(330, 60, 36, 36, score, None)
+
+    full = {0: [box(-0.39)], 2: [box(0.33)]}  # what the full search scores, per anchor
+    tracks, _stats = track_scene(
+        [0, 1, 2],
+        {0, 2},
+        lambda position: full[position],
+        lambda _position, _last, _sure: box(-0.34),  # the window scan's lower score
+        [0.0, 0.5, 1.0],
+        sure=CONFIG.min_score,
+    )
+    (track,) = tracks
+    assert [s.face.score for s in sorted(track.sightings, key=lambda s: s.frame)] == [
+        -0.39,
+        -0.34,
+        0.33,
+    ]
