@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ MIN_LINE_CONFIDENCE = 70.0
 VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
 LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
 LONE_WORD_LETTERS = 4
-NAME_VOTE_CONFIDENCE = 75.0  # an unknown word two versions read letter for letter
+NAME_VOTE_CONFIDENCE = 70.0  # an unknown word two versions read letter for letter
 AGREED_MIN_CONFIDENCE = 30.0  # a dictionary word two versions of a line read alike
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
@@ -61,6 +62,8 @@ SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 MIN_LETTERS = 4  # a line of fewer is read only as part of its row
 COUNTER_SLACK = 0.1  # of the letter height: a counter's box may stick out of its letter's
 MIN_COUNTER = 0.2  # of the letter height: a counter at least this tall
+FLOAT_SHARE = 0.3  # of the letter height: a region's bottom this far above the baseline
+BASELINE_LETTERS = 8  # a line's baseline is judged from this many letters or more
 EDGE_MARGIN = 0.006  # of the frame's side: a line's box this near an edge runs into it
 SIDEWAYS_MIN_LETTERS = 5
 EVEN_MIN_LETTERS = 3
@@ -392,6 +395,7 @@ class Cut:
     image: np.ndarray  # grey
     across: tuple[float, float]  # where its letters lie across the line, in its pixels
     vertical: bool
+    count: int = 0  # letters the search found in the line
 
     @property
     def letter(self) -> float:
@@ -412,7 +416,7 @@ def versions(
     if line.faint:
         # Faint letters are not stable regions at the cut's own contrast either: they are
         # found on it stretched to the range of their band.
-        cut = Cut(stretched(cut), cut.across, cut.vertical)
+        cut = Cut(stretched(cut), cut.across, cut.vertical, cut.count)
     letters, light = letters_alone(cut)
     print_ = stretched(cut)
     print_ = cv2.bitwise_not(print_) if light else print_
@@ -506,7 +510,7 @@ def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
     method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     image = cv2.resize(cut, None, fx=scale, fy=scale, interpolation=method)
     start = (x - x0) if line.vertical else (y - y0)
-    return Cut(image, (start * scale, (start + size) * scale), line.vertical)
+    return Cut(image, (start * scale, (start + size) * scale), line.vertical, line.letters)
 
 
 def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool]:
@@ -526,8 +530,11 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     keep = np.nonzero(_letterlike(regions, np.asarray(boxes), cut))[0].tolist()
     kept = [(np.asarray(regions[k]), boxes[k]) for k in keep]
     lights = _are_light(image, kept)
-    big = [bool(is_light) for (_p, b), is_light in zip(kept, lights, strict=True)
-           if _across(b, cut)[1] >= 0.35 * size]
+    big = [
+        bool(is_light)
+        for (_p, b), is_light in zip(kept, lights, strict=True)
+        if _across(b, cut)[1] >= 0.35 * size
+    ]
     if light is None:
         light = 2 * sum(big) > len(big)
     same = [item for item, is_light in zip(kept, lights, strict=True) if is_light == light]
@@ -536,6 +543,7 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     inner = {tall[k] for k in counters([same[k] for k in tall], COUNTER_SLACK * size)}
     ours = [region for k, region in enumerate(same) if k not in inner]
     holes = [region for k, region in enumerate(same) if k in inner]
+    ours = without_floating(ours, cut)
     mask = np.zeros(image.shape, np.uint8)
     for points, box in ours:
         if _across(box, cut)[1] >= 0.35 * size:
@@ -547,6 +555,50 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     for points, _box in holes:  # open again where a letter's larger region filled them in
         mask[points[:, 1], points[:, 0]] = 0
     return cv2.bitwise_not(mask), light
+
+
+def without_floating(
+    regions: list[tuple[np.ndarray, Any]], cut: Cut
+) -> list[tuple[np.ndarray, Any]]:
+    """The regions (points, box) of an upright line but those that float above its baseline
+    (the median bottom of its letter-sized regions) by ``FLOAT_SHARE`` of a letter or more,
+    letter-sized, and those that hold one and two letters beside each other (the blot grown
+    into the letters at another threshold). Letters stand on the baseline or hang below it;
+    a light blot of the ground between translucent letters, joined to their tops, does not,
+    and drawn with them it makes two letters one blob ("Castellano" read "Casfétiano").
+    Quotes and accents are smaller than letters and are not judged; nor are lines of fewer
+    than ``BASELINE_LETTERS`` letters (a short sign's few letters, its rim and roof give no
+    baseline) or lines on their side (which way is down is not known yet)."""
+    import numpy as np
+
+    big = [k for k, (_p, b) in enumerate(regions) if _across(b, cut)[1] >= 0.35 * cut.letter]
+    if cut.vertical or cut.count < BASELINE_LETTERS or not big:
+        return regions
+    baseline = float(np.median([regions[k][1][1] + regions[k][1][3] for k in big]))
+    level = baseline - FLOAT_SHARE * cut.letter
+    afloat = [k for k in big if regions[k][1][1] + regions[k][1][3] < level]
+    points_afloat = [regions[k][0][0] for k in afloat]
+    letters = [regions[k] for k in big if k not in afloat]
+    return [
+        (points, box)
+        for k, (points, box) in enumerate(regions)
+        if k not in afloat
+        and not (
+            any(_holds(points, point) for point in points_afloat)
+            and _joins_letters(points, letters)
+        )
+    ]
+
+
+def _joins_letters(points: np.ndarray, letters: list[tuple[np.ndarray, Any]]) -> bool:
+    """Whether a region holds two letter regions side by side (apart along the line):
+    letters joined through the ground, not one letter found at another threshold."""
+    inside = sorted(
+        (box[0], box[0] + box[2])
+        for other, box in letters
+        if other is not points and _holds(points, other[0])
+    )
+    return any(later[0] >= earlier[1] for earlier, later in pairwise(inside))
 
 
 def counters(regions: list[tuple[np.ndarray, Any]], slack: float = 0.0) -> list[int]:
