@@ -118,12 +118,25 @@ def stage_weights(
     return {s.name: measured.get(s.name, s.weight * scale) for s in stages}
 
 
+def tenth_done(done: float, worked: float, left: float | None) -> bool:
+    """Whether a tenth of the work is done: by the bar (``done``), or by the clock, the
+    seconds ``worked`` against them and the seconds ``left`` estimated. The bar lags the clock
+    while nothing it counts runs (a fresh process importing its libraries before the first
+    stage) or a stage outruns its share; the estimate is as good then as a moment later."""
+    if done >= ETA_FROM:
+        return True
+    return left is not None and worked > 0 and worked >= ETA_FROM * (worked + left)
+
+
 def eta_seconds(analysis: Analysis, now: datetime | None = None) -> float | None:
     """Seconds left, as the runner estimated them at its last report (``analysis.stagecosts``)
-    less the time since; None until a tenth of the work is done, or when a stage of the run was
-    never timed on this installation (no estimate rather than a wrong one)."""
+    less the time since; None until a tenth of the work is done (``tenth_done``), or when a
+    stage of the run was never timed on this installation (no estimate rather than a wrong
+    one)."""
     left = analysis.time_left_seconds
-    if analysis.status != AnalysisStatus.RUNNING or analysis.work_done < ETA_FROM or left is None:
+    if analysis.status != AnalysisStatus.RUNNING or left is None:
+        return None
+    if not tenth_done(analysis.work_done, analysis.work_seconds, left):
         return None
     since = 0.0
     if analysis.updated_at is not None:

@@ -1,7 +1,7 @@
 """Where the faces stage's CPU goes, and what it finds, on the shared media and story videos.
 
     DATABASE_URL=postgres://... python -m bench.faces_cost capture [name ...]
-    python -m bench.faces_cost run TAG [name ...]
+    python -m bench.faces_cost run TAG [--truth-scenes] [name ...]
     python -m bench.faces_cost report BEFORE AFTER
 
 ``capture`` runs probe, shots, keyframes and the decode pass on each video once and keeps
@@ -19,8 +19,11 @@ embeddings, reading the pictures), and scores what it found against the hand lab
   clips above).
 
 A face counts in the scene or shot holding the time of its appearance's best face (the time an
-appearance is stored with). ``report`` writes the ``faces-cost`` section of RESULTS.md from two
-runs' results.
+appearance is stored with). With ``--truth-scenes`` the story videos are searched in their truth
+scenes instead of the scenes the shots stage cut (same pictures): recall that does not hang on
+where the cuts fell (a long scene gives the search 4 anchors among up to 12 pictures, a short
+one searches nearly every picture). ``report`` writes the ``faces-cost`` section of RESULTS.md
+from two runs' results.
 """
 
 from __future__ import annotations
@@ -180,8 +183,26 @@ class Parts:
         return undo
 
 
-def run(name: str) -> dict[str, Any]:
-    """Replay the faces stage on ``name``'s capture: its cost, parts and what it found."""
+def truth_scenes(name: str, fps: float) -> list[Any] | None:
+    """The truth scenes of a story video as the faces stage's scenes; None for the others."""
+    from analysis.pipeline.stages.common import SceneSpan
+
+    truth = truth_path(name)
+    if truth is None:
+        return None
+    data = json.loads(truth.read_text())
+    rate = data.get("fps", fps)
+    return [
+        SceneSpan(
+            k, k, s["start_frame"] / rate, s["end_frame"] / rate, s["start_frame"], s["end_frame"]
+        )
+        for k, s in enumerate(data["scenes"])
+    ]
+
+
+def run(name: str, truth: bool = False) -> dict[str, Any]:
+    """Replay the faces stage on ``name``'s capture: its cost, parts and what it found
+    (``truth``: in the story video's truth scenes)."""
     from mediakit.framestore import Candidate
     from people.conf import face_config
     from people.faces import _model
@@ -190,6 +211,7 @@ def run(name: str) -> dict[str, Any]:
     folder = HERE / name
     kept: Captured = pickle.loads((folder / "input.pkl").read_bytes())
     candidates = [Candidate(i, t, folder / "pictures" / f) for i, t, f in kept.candidates]
+    scenes = (truth_scenes(name, kept.fps) if truth else None) or kept.scenes
     config = face_config({})
     for kind in ("hog", "landmarks", "embedding"):
         _model(kind)  # loaded before the clock starts: once per worker, not per video
@@ -197,9 +219,9 @@ def run(name: str) -> dict[str, Any]:
     undo = parts.install()
     started, cpu = time.perf_counter(), time.process_time()
     try:
-        items = stage.candidate_frames(candidates, kept.scenes, config.frames_per_scene)
+        items = stage.candidate_frames(candidates, scenes, config.frames_per_scene)
         search = stage.FaceSearch(config, "hog", kept.width)
-        result = stage.find_faces(items, len(kept.scenes), search, lambda _f, _m: None)
+        result = stage.find_faces(items, len(scenes), search, lambda _f, _m: None)
     finally:
         undo()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - started
@@ -212,7 +234,7 @@ def run(name: str) -> dict[str, Any]:
         "wall": round(wall, 2),
         "parts": {k: round(v, 2) for k, v in parts.seconds.items()},
         "calls": parts.calls,
-        "scenes": len(kept.scenes),
+        "scenes": len(scenes),
         "frames": result.frames,
         "searched": result.searched,
         "held": result.held,
@@ -354,7 +376,10 @@ def main() -> None:
             capture(name)
     elif command == "run":
         tag, *names = args
-        results = [run(n) for n in names or [n for n in NAMES if (HERE / n).exists()]]
+        truth = "--truth-scenes" in names
+        names = [n for n in names if n != "--truth-scenes"]
+        names = names or [n for n in NAMES if (HERE / n).exists()]
+        results = [run(n, truth) for n in names]
         results_file(tag).write_text(json.dumps(results, indent=1))
         print(parts_table(tag))
         for r in results:

@@ -43,7 +43,9 @@ Russian recordings of ``truth.json``, each transcribed whole by today's and our 
 ``CALL_REPEATS`` times, each run's CPU seconds split by CTranslate2 call (encoder, language
 detector, generation with the tokens it wrote, alignment), log-mel features and VAD. Generation
 costs about the same per token written in every system, so a system that writes more (the
-speech today's run drops) costs more for that reason alone.
+speech today's run drops) costs more for that reason alone. One more system there: **today on
+one BLAS thread**, today's run with NumPy's BLAS limited to one thread as ours limits it for
+the log-mel features (``speech.whisper.log_mel``): what today would cost with the same fix.
 """
 
 from __future__ import annotations
@@ -255,6 +257,18 @@ def runs_on(
         "ours told": lambda: told(model, samples, truth, cuts),
         "today each": lambda: today_each(model, samples, truth),
     }
+
+
+def on_one_blas_thread(run: Callable[[], Any]) -> Callable[[], Any]:
+    """``run`` with NumPy's BLAS limited to one thread."""
+
+    def limited() -> Any:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return run()
+
+    return limited
 
 
 def cpu_best(runs: dict[str, Any]) -> dict[str, tuple[float, float, Any]]:
@@ -483,6 +497,7 @@ def calls(names: list[str]) -> None:
         truth = json.loads(path.with_suffix(".json").read_text())
         cuts = [s.start_time for s in scene_spans(truth)[1:]]
         runs = runs_on(model, decode_audio(path), truth, cuts)
+        runs["today on one BLAS thread"] = on_one_blas_thread(runs["today"])
         for repeat in range(CALL_REPEATS):
             for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
                 counted.tally.clear()

@@ -41,6 +41,9 @@ CLAHE_CLIP = 2.0  # contrast limit of the local equalisation before detection
 FOLLOW_MARGIN = 1.0
 FOLLOW_FACE_PX = 100
 FOLLOW_MIN_SCORE = 0.0
+# HOG boxes a full search gives down to this score are hints (``people.tracking``): followed
+# at this score onto the frames around, kept once they score ``min_score`` on one of them.
+HINT_SCORE = -0.5
 # The sideways search (footage filmed or stored turned by 90 degrees) looks at the frame
 # scaled to this many times the detection width without upsampling: faces from about
 # 80 / 1.5 = 53 px of the detection width, at about a third of an upright search's cost.
@@ -166,15 +169,17 @@ def _scaled(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return small, image.shape[1] / width
 
 
-def _raw_detections(small: np.ndarray, upsample: int, detector: str) -> list[Any]:
-    """(left, top, right, bottom, score) on the scaled image."""
+def _raw_detections(
+    small: np.ndarray, upsample: int, detector: str, floor: float = 0.0
+) -> list[Any]:
+    """(left, top, right, bottom, score) on the scaled image; HOG's down to ``floor``."""
     if detector == "cnn":
         found = _model("cnn")(small, upsample)
         return [
             (d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), d.confidence)
             for d in found
         ]
-    rects, scores, _kinds = _model("hog").run(small, upsample, 0.0)
+    rects, scores, _kinds = _model("hog").run(small, upsample, floor)
     return [
         (r.left(), r.top(), r.right(), r.bottom(), s) for r, s in zip(rects, scores, strict=True)
     ]
@@ -229,15 +234,23 @@ def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1), int(y1)
 
 
+def hint_score(config: FaceConfig, detector: str) -> float:
+    """The lowest score a full search keeps as a hint: ``HINT_SCORE`` for HOG (the CNN's
+    confidences are on another scale: no hints)."""
+    return min(HINT_SCORE, config.min_score) if detector == "hog" else config.min_score
+
+
 def detect_faces(
     image: np.ndarray,
     config: FaceConfig,
     detector: str,
     region: tuple[int, int, int, int] | None = None,
+    floor: float | None = None,
 ) -> list[Face]:
     """Faces on an RGB frame: detected on a scaled, equalised copy of its picture (black bars
     cut off), aligned and embedded from the full-size frame as it is. With ``region`` (x0,
-    y0, x1, y1 on the scaled copy) only that part of the picture is searched."""
+    y0, x1, y1 on the scaled copy) only that part of the picture is searched; with ``floor``,
+    boxes down to that score are kept (hints), else down to ``config.min_score``."""
     import numpy as np
 
     image = np.ascontiguousarray(image)
@@ -250,10 +263,11 @@ def detect_faces(
             return []
     picture = np.ascontiguousarray(equalised(small)[y0:y1, x0:x1])
     offset = (round(x0 * factor), round(y0 * factor))
+    floor = config.min_score if floor is None else floor
     faces = []
-    for raw in _raw_detections(picture, config.upsample, detector):
+    for raw in _raw_detections(picture, config.upsample, detector, min(floor, 0.0)):
         box, score = _in_frame(raw, factor, offset, image.shape)
-        if score < config.min_score or min(box[2] - box[0], box[3] - box[1]) < config.min_size:
+        if score < floor or min(box[2] - box[0], box[3] - box[1]) < config.min_size:
             continue
         faces.append(_face_at(image, box, score))
     return faces
@@ -269,10 +283,16 @@ def _window(image: np.ndarray, last: Face) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def follow_face(image: np.ndarray, last: Face, config: FaceConfig, detector: str) -> Face | None:
+def follow_face(
+    image: np.ndarray,
+    last: Face,
+    config: FaceConfig,
+    detector: str,
+    floor: float = FOLLOW_MIN_SCORE,
+) -> Face | None:
     """The face ``last`` (found on an earlier frame) on ``image``: searched only in a window
-    around its box, enlarged or shrunk so the face has the detector's favourite size. None
-    when it is not there (gone, turned away, covered)."""
+    around its box, enlarged or shrunk so the face has the detector's favourite size, down to
+    the score ``floor``. None when it is not there (gone, turned away, covered)."""
     import cv2
     import numpy as np
 
@@ -286,15 +306,41 @@ def follow_face(image: np.ndarray, last: Face, config: FaceConfig, detector: str
     interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
     window = cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=interpolation)
     best: tuple[float, Any] | None = None
-    for raw in _raw_detections(equalised(window), 0, detector):
+    for raw in _raw_detections(equalised(window), 0, detector, min(floor, 0.0)):
         box, score = _in_frame(raw, 1 / scale, (x0, y0), image.shape)
         size = min(box[2] - box[0], box[3] - box[1])
-        if score < FOLLOW_MIN_SCORE or size < config.min_size / 2:  # known: smaller is fine
+        if score < floor or size < config.min_size / 2:  # known: smaller is fine
             continue
         found = Face(box[0], box[1], box[2] - box[0], box[3] - box[1], score, None)
         if same_face(last, found) and (best is None or distance(last, found) < best[0]):
             best = (distance(last, found), (box, score))
     return None if best is None else _face_at(image, *best[1])
+
+
+def follow_hint(
+    image: np.ndarray,
+    last: Face,
+    config: FaceConfig,
+    detector: str,
+    whole: Callable[[np.ndarray], list[Face]],
+) -> Face | None:
+    """A hint (a box the full search scored below ``min_score``) on ``image``, as the full
+    search of ``image`` scores it: ``whole`` is that search (hints included), asked only when
+    the window around ``last``, scanned the full search's way (its scale, up-sampling and
+    equalisation), shows the box at ``min_score`` or more. The window alone would not do: its
+    scan samples the picture at other offsets than the whole frame's and scores a box up to
+    ~0.1 apart, enough to lift a texture scoring just under the threshold over it."""
+    from people.tracking import distance, same_face
+
+    factor = max(1.0, image.shape[1] / config.detect_width)
+    x0, y0, x1, y1 = _window(image, last)
+    region = (int(x0 / factor), int(y0 / factor), int(x1 / factor) + 1, int(y1 / factor) + 1)
+    floor = hint_score(config, detector)
+    near = [f for f in detect_faces(image, config, detector, region, floor) if same_face(last, f)]
+    if all(f.score < config.min_score for f in near):  # still a hint, or gone
+        return min(near, key=lambda f: distance(last, f), default=None)
+    near = [f for f in whole(image) if same_face(last, f)]
+    return min(near, key=lambda f: distance(last, f), default=None)
 
 
 def turn(image: np.ndarray, rotation: int | None) -> np.ndarray:
@@ -373,10 +419,11 @@ def changed_region(before: np.ndarray, after: np.ndarray) -> tuple[int, int, int
 class SceneSearch:
     """A scene's full-frame searches (:func:`detect_faces`), in time order. After a whole
     search that found no face, the next pictures are searched only where they differ from
-    that one (``SAME_*``): the rest is the picture searched, face-free."""
+    that one (``SAME_*``): the rest is the picture searched, face-free. With ``floor``, the
+    searches give hints too (:func:`detect_faces`); hints alone do not make a face."""
 
-    def __init__(self, config: FaceConfig, detector: str) -> None:
-        self.config, self.detector = config, detector
+    def __init__(self, config: FaceConfig, detector: str, floor: float | None = None) -> None:
+        self.config, self.detector, self.floor = config, detector, floor
         self.empty: np.ndarray | None = None  # print of the last searched picture, if faceless
         self.reused = 0  # searches skipped: nothing changed
         self.narrowed = 0  # searches of the changed part only
@@ -392,9 +439,9 @@ class SceneSearch:
             area = (region[2] - region[0]) * (region[3] - region[1])
             if area > SAME_SHARE * mark.size * SAME_BLOCK**2:
                 region = None
-        faces = detect_faces(image, self.config, self.detector, region)
+        faces = detect_faces(image, self.config, self.detector, region, self.floor)
         self.narrowed += region is not None
-        if faces:
+        if any(f.score >= self.config.min_score for f in faces):  # hints alone: no face
             self.empty = None
         elif region is None:  # compared with the last whole search: small changes never add up
             self.empty = mark

@@ -7,6 +7,13 @@ frames the detector missed (a turned head, motion blur) as long as the face stay
 where it was; an anchor is not searched again while every live track holds there and the last
 full search is recent (``HOLD_SECONDS``); and each track is embedded once, from its best face.
 
+A full search also gives *hints*: boxes scoring below the detector's threshold (a small face in
+old film, a face half turned). A hint is followed like a face, at the hint's lower score, for
+at most ``HINT_FRAMES`` frames each way; it becomes a track only if the face scores ``sure`` on
+one of them, where a full search of that frame would have found it. So a face the full search
+finds on some frames of a scene but on none of its anchors is not lost, while a texture that
+looks a little like a face on one frame stays a hint.
+
 Pure bookkeeping: the detector and the follower come in as functions (``people.faces``).
 """
 
@@ -21,6 +28,8 @@ MAX_SHIFT = 1.0
 SIZE_RATIO = 1.6  # and its size changes at most by this factor
 # An anchor is searched again after this long even while every track holds (new faces).
 HOLD_SECONDS = 3.0
+# A hint not yet sure is followed this many frames before and after its anchor (~1.5 s).
+HINT_FRAMES = 3
 
 
 class Boxed(Protocol):
@@ -59,6 +68,7 @@ class Track:
     """One face followed over consecutive frames of a scene."""
 
     sightings: list[Sighting] = field(default_factory=list)
+    found: int = 0  # the frame of the full search that found it
 
     @property
     def first(self) -> Sighting:
@@ -69,15 +79,23 @@ class Track:
         return max(self.sightings, key=lambda s: s.frame)
 
     def best(self) -> Sighting:
-        """The sighting to embed and show: the largest, most confident face."""
-        return max(self.sightings, key=lambda s: s.face.w * s.face.h * (1 + max(s.face.score, 0)))
+        """The sighting to embed and show: the largest, most confident face; of a track begun
+        as a hint, not one of its hint-level faces (below 0) while it has better ones."""
+        pool = [s for s in self.sightings if s.face.score >= 0] or self.sightings
+        return max(pool, key=lambda s: s.face.w * s.face.h * (1 + max(s.face.score, 0)))
 
     def add(self, frame: int, face: Any) -> None:
         self.sightings.append(Sighting(frame, face))
 
+    def sure(self, score: float) -> bool:
+        """Whether one of its faces scores ``score``: a face, not a hint."""
+        return any(s.face.score >= score for s in self.sightings)
+
 
 Detect = Callable[[Any], list[Any]]
-Follow = Callable[[Any, Any], Any]
+# The face on an image near a face of the frame before, or None; the flag says whether the
+# track is sure (a hint is followed at the hint's lower score).
+Follow = Callable[[Any, Any, bool], Any]
 
 
 @dataclass
@@ -96,12 +114,16 @@ def unclaimed(found: list[Any], claimed: list[Any]) -> list[Any]:
     return [f for f in found if not any(same_face(c, f, max_shift=0.5) for c in claimed)]
 
 
-def _follow_back(track: Track, frames: Sequence[Any], follow: Follow, stats: TrackingStats) -> None:
-    """A face first found late: look for it on the frames before, until it is lost."""
+def _follow_back(track: Track, frames: Sequence[Any], follow: Follow, state: _State) -> None:
+    """A face first found late: look for it on the frames before, until it is lost (a hint:
+    until it is sure or ``HINT_FRAMES`` away)."""
     face = track.first.face
     for position in range(track.first.frame - 1, -1, -1):
-        stats.followed += 1
-        face = follow(frames[position], face)
+        sure = track.sure(state.sure)
+        if not sure and track.found - position > HINT_FRAMES:
+            return
+        state.stats.followed += 1
+        face = follow(frames[position], face, sure)
         if face is None:
             return
         track.add(position, face)
@@ -122,8 +144,8 @@ def continued(track: Track, ended: list[Track]) -> Track | None:
 
 def _begin(face: Any, position: int, frames: Sequence[Any], follow: Follow, state: _State) -> None:
     """A new face found by a full search: followed back, joined to the track it continues."""
-    track = Track([Sighting(position, face)])
-    _follow_back(track, frames, follow, state.stats)
+    track = Track([Sighting(position, face)], position)
+    _follow_back(track, frames, follow, state)
     ended = [t for t in state.tracks if t not in state.live]
     earlier = continued(track, ended)
     if earlier is None:
@@ -141,32 +163,51 @@ class _State:
     tracks: list[Track] = field(default_factory=list)
     live: list[Track] = field(default_factory=list)
     stats: TrackingStats = field(default_factory=TrackingStats)
+    sure: float = float("-inf")  # the score that makes a face of a hint
+
+
+def _follow_on(image: Any, position: int, follow: Follow, state: _State) -> bool:
+    """Follow the live tracks onto the next frame; whether every sure one held there (a hint
+    past ``HINT_FRAMES`` is let go; hints do not count for holding)."""
+    held, holding = [], True
+    for track in state.live:
+        sure = track.sure(state.sure)
+        if not sure and position - track.found > HINT_FRAMES:
+            continue
+        state.stats.followed += 1
+        face = follow(image, track.last.face, sure)
+        if face is not None:
+            track.add(position, face)
+            held.append(track)
+        holding = holding and (face is not None or not sure)
+    holding = holding and any(t.sure(state.sure) for t in state.live)
+    state.live = held
+    return holding
 
 
 def track_scene(
-    frames: Sequence[Any], anchors: set[int], detect: Detect, follow: Follow, times: Sequence[float]
+    frames: Sequence[Any],
+    anchors: set[int],
+    detect: Detect,
+    follow: Follow,
+    times: Sequence[float],
+    sure: float = float("-inf"),
 ) -> tuple[list[Track], TrackingStats]:
     """Tracks of the faces on a scene's ``frames`` (images in time order, at ``times``).
 
     Args:
         frames: the scene's images, in time order.
         anchors: positions in ``frames`` to search whole (the rest are only followed onto).
-        detect: the full-frame face search of one image.
+        detect: the full-frame face search of one image, hints included.
         follow: the face on an image near a face of the previous frame, or None.
         times: the frames' times in seconds.
+        sure: the score a track's face must reach on one frame for it to be kept; faces of
+            the full search scoring less are hints.
     """
-    state = _State()
+    state = _State(sure=sure)
     last_search = float("-inf")
     for position, image in enumerate(frames):
-        held = []
-        for track in state.live:
-            state.stats.followed += 1
-            face = follow(image, track.last.face)
-            if face is not None:
-                track.add(position, face)
-                held.append(track)
-        holding = bool(state.live) and len(held) == len(state.live)
-        state.live = held
+        holding = _follow_on(image, position, follow, state)
         if position not in anchors:
             continue
         if holding and times[position] - last_search < HOLD_SECONDS:
@@ -176,4 +217,4 @@ def track_scene(
         last_search = times[position]
         for face in unclaimed(detect(image), [t.last.face for t in state.live]):
             _begin(face, position, frames, follow, state)
-    return state.tracks, state.stats
+    return [t for t in state.tracks if t.sure(sure)], state.stats

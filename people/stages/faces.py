@@ -207,14 +207,14 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
     images = [image for _i, _s, image in kept]
     times = [s.time for _i, s, _image in kept]
     shape = images[0].shape
-    tracks, stats = _follow(images, anchors, times, config, detector)
+    tracks, stats = scene_tracks(images, anchors, times, config, detector)
     rotation = None
     if not tracks and anchors and config.sideways:
         middle = sorted(anchors)[len(anchors) // 2]
         rotation = sideways(images[middle], config, detector)
         if rotation is not None:
             turned = [turn(image, rotation) for image in images]
-            tracks, more = _follow(turned, anchors, times, config, detector)
+            tracks, more = scene_tracks(turned, anchors, times, config, detector)
             stats.detected += more.detected
             stats.reused += more.reused
             stats.narrowed += more.narrowed
@@ -227,19 +227,28 @@ def follow_scene(item: SceneFrames, config: FaceConfig, detector: str, width: in
     return SceneTracks(found, len(images), stats, rotation is not None)
 
 
-def _follow(
+def scene_tracks(
     images: list[Any], anchors: set[int], times: list[float], config: FaceConfig, detector: str
 ) -> tuple[list[Track], TrackingStats]:
-    from people.faces import SceneSearch, follow_face
+    """The faces on a scene's ``images`` (at ``times``) followed from full searches of its
+    ``anchors``, hints included (``people.tracking``); the stats count the searches."""
+    from people.faces import SceneSearch, detect_faces, follow_face, follow_hint, hint_score
 
-    search = SceneSearch(config, detector)
-    tracks, stats = track_scene(
-        images,
-        anchors,
-        search,
-        lambda image, last: follow_face(image, last, config, detector),
-        times,
-    )
+    hint = hint_score(config, detector)
+    search = SceneSearch(config, detector, floor=hint)
+    searched: dict[int, list[Any]] = {}  # frames searched whole for hints, by id
+
+    def whole(image: Any) -> list[Any]:
+        if id(image) not in searched:
+            searched[id(image)] = detect_faces(image, config, detector, floor=hint)
+        return searched[id(image)]
+
+    def follow(image: Any, last: Any, sure: bool) -> Any:
+        if sure:
+            return follow_face(image, last, config, detector)
+        return follow_hint(image, last, config, detector, whole)
+
+    tracks, stats = track_scene(images, anchors, search, follow, times, sure=config.min_score)
     stats.detected -= search.reused
     stats.reused += search.reused
     stats.narrowed += search.narrowed

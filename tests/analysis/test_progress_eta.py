@@ -121,6 +121,17 @@ def test_the_time_left_is_shown_once_a_tenth_is_done_and_counts_down(user: Any) 
     assert eta_seconds(quarter) is None
 
 
+def test_the_time_left_is_shown_once_a_tenth_of_the_time_is_worked_with_the_bar_behind(
+    user: Any,
+) -> None:
+    """A fresh process imports its libraries before the first stage, which no stage's share
+    of the bar counts: the bar stands under a tenth while a tenth of the time went by."""
+    lagging = running(user, 0.05, 90.0, work_seconds=12.0)  # 12 s of 102: over a tenth
+    assert eta_seconds(lagging, now=lagging.updated_at) == 90.0
+    starting = running(user, 0.05, 90.0, work_seconds=8.0)  # 8 s of 98: under a tenth
+    assert eta_seconds(starting, now=starting.updated_at) is None
+
+
 def test_no_time_left_is_shown_when_it_is_not_known(user: Any) -> None:
     unknown = running(user, 0.5, None)
     assert eta_seconds(unknown, now=unknown.updated_at) is None

@@ -484,3 +484,41 @@ def test_a_phrase_said_again_and_again_is_written_every_time(media_dir: Path) ->
     )
     said = " ".join(s.text for s in recognition.segments).lower()
     assert said.count("come here") == 3 and said.count("stop it") == 3, said
+
+
+@pytest.mark.slow
+def test_whisper_features_are_computed_on_one_blas_thread(
+    media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The features' one small matrix product costs ~50x the CPU on two OpenBLAS threads, which
+    # then spin and take CPU from the next CTranslate2 call; identification computes features
+    # for every detection window (bench/RESULTS.md, speech languages).
+    from threadpoolctl import ThreadpoolController
+
+    from analysis.pipeline.models import load_whisper_model
+    from analysis.pipeline.speech.batched import Decoder
+    from analysis.pipeline.speech.whisper import detect
+    from mediakit.audio import decode_audio
+
+    controller = ThreadpoolController()
+    blas = controller.select(user_api="blas")
+    if not blas.lib_controllers:
+        pytest.skip("NumPy found no BLAS library to limit")
+    model = load_whisper_model()
+    extractor = model.feature_extractor
+    threads: list[int] = []
+
+    def spy(audio: Any) -> Any:
+        threads.append(max(info["num_threads"] for info in blas.info()))
+        return extractor(audio)
+
+    monkeypatch.setattr(model, "feature_extractor", spy)
+    samples = decode_audio(speak(media_dir / "blas.wav", EN_SENTENCES[0]))
+    stretch = Stretch(0.0, min(3.0, samples.size / 16_000))
+    with controller.limit(limits=2, user_api="blas"):  # as on a machine of two cores or more
+        heard = detect(model, samples, stretch)
+        Decoder(model, samples).features([Chunk("en", (stretch,), 0.0)])
+        after = max(info["num_threads"] for info in blas.info())
+    assert threads == [1, 1]
+    assert after == 2  # the limit holds for the features only
+    assert max(heard, key=heard.__getitem__) == "en"

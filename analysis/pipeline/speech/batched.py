@@ -110,10 +110,10 @@ class Decoder:
         import numpy as np
         from faster_whisper.audio import pad_or_trim
 
-        from analysis.pipeline.speech.whisper import excerpt
+        from analysis.pipeline.speech.whisper import excerpt, log_mel
 
         audio = [np.concatenate([excerpt(self.samples, s) for s in c.stretches]) for c in chunks]
-        return np.stack([pad_or_trim(self.model.feature_extractor(a)[..., :-1]) for a in audio])
+        return np.stack([pad_or_trim(log_mel(self.model, a)[..., :-1]) for a in audio])
 
     def decode(self, chunks: list[Chunk]) -> list[Decoded]:
         """Text and word times of every chunk of one batch."""

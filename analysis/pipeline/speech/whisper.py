@@ -11,6 +11,7 @@ packed audio of one language with each chunk as one clip (``clip_timestamps``).
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,12 +55,29 @@ def excerpt(samples: Any, stretch: Stretch) -> Any:
     return samples[round(stretch.start * SAMPLE_RATE) : round(stretch.end * SAMPLE_RATE)]
 
 
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def log_mel(model: Any, audio: Any) -> Any:
+    """faster-whisper's log-mel features of ``audio`` (``model.feature_extractor``), computed
+    on one BLAS thread. Their one matrix product (80 mel bands x 201 frequencies x the frames)
+    is small: two OpenBLAS threads cost ~50x the CPU of one on a busy machine and spin after
+    it, taking CPU from the CTranslate2 call that follows. Identification computes features
+    for every detection window, so it paid this most (bench/RESULTS.md, speech languages)."""
+    with _blas().limit(limits=1, user_api="blas"):
+        return model.feature_extractor(audio)
+
+
 def detect(model: Any, samples: Any, stretch: Stretch) -> dict[str, float]:
     """Whisper's probability of every language for ``stretch`` ({} if it is too short)."""
     import ctranslate2
     import numpy as np
 
-    features = model.feature_extractor(excerpt(samples, stretch))[..., :-1]
+    features = log_mel(model, excerpt(samples, stretch))[..., :-1]
     frames = min(MAX_FRAMES, features.shape[-1] - features.shape[-1] % 2)
     if frames < 2:
         return {}
