@@ -318,19 +318,28 @@ def follow_face(
 
 
 def follow_hint(
-    image: np.ndarray, last: Face, config: FaceConfig, detector: str, floor: float
+    image: np.ndarray,
+    last: Face,
+    config: FaceConfig,
+    detector: str,
+    whole: Callable[[np.ndarray], list[Face]],
 ) -> Face | None:
-    """A hint (a box the full search scored below ``min_score``) on ``image``: the full
-    search itself (its scale, up-sampling and equalisation) run on the window around ``last``
-    only, so the hint scores ``min_score`` there exactly when a full search of this frame
-    would have found a face there. ``follow_face``'s enlarged window scores faces differently,
-    and a hint must not become a face on a scan the full search would not make."""
+    """A hint (a box the full search scored below ``min_score``) on ``image``, as the full
+    search of ``image`` scores it: ``whole`` is that search (hints included), asked only when
+    the window around ``last``, scanned the full search's way (its scale, up-sampling and
+    equalisation), shows the box at ``min_score`` or more. The window alone would not do: its
+    scan samples the picture at other offsets than the whole frame's and scores a box up to
+    ~0.1 apart, enough to lift a texture scoring just under the threshold over it."""
     from people.tracking import distance, same_face
 
     factor = max(1.0, image.shape[1] / config.detect_width)
     x0, y0, x1, y1 = _window(image, last)
     region = (int(x0 / factor), int(y0 / factor), int(x1 / factor) + 1, int(y1 / factor) + 1)
+    floor = hint_score(config, detector)
     near = [f for f in detect_faces(image, config, detector, region, floor) if same_face(last, f)]
+    if all(f.score < config.min_score for f in near):  # still a hint, or gone
+        return min(near, key=lambda f: distance(last, f), default=None)
+    near = [f for f in whole(image) if same_face(last, f)]
     return min(near, key=lambda f: distance(last, f), default=None)
 
 

@@ -227,6 +227,16 @@ def silhouette(distance: np.ndarray, labels: np.ndarray) -> float:
     return float(np.where(alone, 0.0, width).mean())
 
 
+def partition_width(matrix: np.ndarray, labels: list[int]) -> float:
+    """Silhouette of the scenes in some storyline (label >= 0) under the distance 1 - affinity."""
+    import numpy as np
+
+    inside = np.flatnonzero(np.asarray(labels) >= 0)
+    distance = 1.0 - matrix[np.ix_(inside, inside)]
+    np.fill_diagonal(distance, 0.0)
+    return silhouette(distance, np.asarray(labels)[inside])
+
+
 def modularity(w: np.ndarray, labels: np.ndarray) -> float:
     """Newman's modularity of ``labels`` on the weighted graph ``w`` (zero diagonal)."""
     import numpy as np

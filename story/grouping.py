@@ -14,11 +14,18 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from story import llm
-from story.cluster import Clustering, Constraints, cluster, cluster_from, place
+from story.cluster import (
+    Clustering,
+    Constraints,
+    cluster,
+    cluster_from,
+    partition_width,
+    place,
+)
 from story.confidence import scene_confidences
 from story.explain import WHY, causal_edges, edges_of
 from story.external import ExternalSignals
@@ -245,7 +252,8 @@ def _place_minor(
 def _merge_voices(graph: Graph, clustering: Clustering, cons: Constraints) -> Clustering:
     """The clustering with groups one voice runs through joined (``story.merge``)."""
     pinned = set(clustering.group_cluster.values())
-    labels, merges = voice_merges(_weighed(graph), clustering.labels, pinned)
+    units = graph.why["units"]
+    labels, merges = voice_merges(_weighed(graph), clustering.labels, pinned, 2, units)
     if not merges:
         return clustering
     criterion = {**clustering.criterion, "merged": [m.as_json() for m in merges]}
@@ -265,10 +273,25 @@ def _split_and_merge(graph: Graph, wanted: int, cons: Constraints) -> Clustering
     if split.k <= given.k:
         return given
     pinned = set(split.group_cluster.values())
-    labels, merges = voice_merges(_weighed(graph), split.labels, pinned, fewest=given.k)
+    # A voice heard in three groups or more merges none of them here, utterances or not: the
+    # over-split's small groups can mix two storylines, and their joins then tie both.
+    labels, merges = voice_merges(_weighed(graph), split.labels, pinned, given.k)
     labels = affinity_merges(graph.matrix, labels, pinned, given.k)
     criterion = {**given.criterion, "split": split.k, "merged": [m.as_json() for m in merges]}
-    return cluster_from(graph.matrix, labels, cons, criterion, keep_all=True)
+    joined = cluster_from(graph.matrix, labels, cons, criterion, keep_all=True)
+    if len(set(labels) - {-1}) + len(merges) == split.k:  # one voice joined every group
+        return joined
+    # Groups joined by affinity rest on the graph the plain partition comes from: the joined
+    # partition is kept only when its storylines stand apart at least as well. (A storyline
+    # with several speakers is cut by voice into groups that may join the wrong storyline.)
+    widths = {
+        "plain": round(partition_width(graph.matrix, given.labels), 4),
+        "joined": round(partition_width(graph.matrix, joined.labels), 4),
+    }
+    if widths["joined"] < widths["plain"]:
+        return replace(given, criterion={**criterion, "widths": widths, "kept": "plain"})
+    joined.criterion = {**joined.criterion, "widths": widths, "kept": "joined"}
+    return joined
 
 
 def _confidences(

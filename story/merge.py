@@ -7,12 +7,16 @@ the same voice as much across the two groups as inside each (the speaker labels,
 prints or the voice fingerprints say so) are one storyline that changed place, unless their
 language differs (two synthetic voices are hard to tell apart, a Russian and an English
 storyline are not). Groups without speech are never merged: nothing says they belong together.
-Groups an editor pinned to different storylines stay apart.
+Groups an editor pinned to different storylines stay apart. A voice heard in three groups or
+more (one narrator for two storylines, synthetic voices too alike to tell apart) cannot say
+which of them go together: they are merged only where speech runs on over a cut from one into
+the other (with the number of storylines given, not by voice at all).
 
 With the number of storylines given, the scenes are first split into twice as many groups,
 groups one voice runs through are merged, and then the most alike groups until the number is
 reached: a storyline filmed in two places is found whole even when its places are more alike
-than its voice is distinct.
+than its voice is distinct. (``story.grouping`` keeps that partition, when merges by affinity
+were needed, only if its storylines stand apart as well as the plain partition's.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ VOICE_SIGNALS = ("speakers", "voiceprint", "voice")
 SAME_VOICE = 0.85
 SAME_LANGUAGE = 0.8
 MIN_PAIRS = 2  # scene pairs with the signal needed on each side of a comparison
+# Utterances running on over a cut from one group into the other that join two groups of a
+# voice heard in three groups or more: one can be a cut found a little off the true one.
+MIN_JOINS = 2
 
 
 @dataclass(frozen=True)
@@ -113,15 +120,27 @@ def _language_differs(
 
 
 def voice_merges(
-    components: dict[str, np.ndarray], labels: list[int], pinned: set[int], fewest: int = 2
+    components: dict[str, np.ndarray],
+    labels: list[int],
+    pinned: set[int],
+    fewest: int = 2,
+    units: list[int] | None = None,
 ) -> tuple[list[int], list[Merge]]:
     """``labels`` (per position, -1: in none) with groups one voice runs through merged, the
     most alike pair first, and the merges made. At least ``fewest`` groups are left; of
-    ``pinned`` groups (an editor's) no two are merged."""
+    ``pinned`` groups (an editor's) no two are merged.
+
+    A voice heard in three groups or more (a narrator's, or synthetic voices too alike to tell
+    apart) may be two storylines' voice, and it cannot say which of its groups go together:
+    such groups are merged only where utterances run on from one into the other over a cut
+    (``MIN_JOINS`` times; ``units``: the speech unit of every position, as
+    ``story.graph.speech_units`` gives them), else never.
+    """
     import numpy as np
 
     current = np.asarray(labels).copy()
     merges: list[Merge] = []
+    shared: set[int] = set()  # groups whose voice is heard in two other groups or more
     while True:
         groups = sorted({int(c) for c in current if c >= 0})
         if len(groups) <= fewest:
@@ -129,7 +148,16 @@ def voice_merges(
         voice, which = _voice_ratios(components, current, groups)
         held = np.array([g in pinned for g in groups])
         allowed = (voice >= SAME_VOICE) & ~_language_differs(components, current, groups)
-        allowed &= ~np.outer(held, held) & np.triu(np.ones_like(allowed), 1)
+        allowed &= ~np.outer(held, held)
+        np.fill_diagonal(allowed, False)
+        # A group stays "shared" after merges: the voice's third group is still out there.
+        shared |= {
+            g for g, partners in zip(groups, allowed.sum(axis=1), strict=True) if partners > 1
+        }
+        ambiguous = np.array([g in shared for g in groups])
+        joined = utterance_joins(current, units, groups) >= MIN_JOINS
+        allowed &= joined | ~(ambiguous[:, None] | ambiguous[None, :])
+        allowed &= np.triu(np.ones_like(allowed), 1)
         if not allowed.any():
             break
         x, y = np.unravel_index(int(np.argmax(np.where(allowed, voice, -np.inf))), voice.shape)
@@ -137,8 +165,27 @@ def voice_merges(
         kept, merged = (b, a) if a not in pinned and b in pinned else (a, b)
         best = Merge(kept, merged, float(voice[x, y]), VOICE_SIGNALS[int(which[x, y])])
         current[current == best.merged] = best.kept
+        if best.merged in shared:
+            shared.add(best.kept)
         merges.append(best)
     return [int(c) for c in current], merges
+
+
+def utterance_joins(labels: np.ndarray, units: list[int] | None, groups: list[int]) -> np.ndarray:
+    """Per pair of ``groups``: how often speech runs on over a cut from one into the other
+    (two neighbouring scenes of one speech unit, one in each group)."""
+    import numpy as np
+
+    at = {g: i for i, g in enumerate(groups)}
+    out = np.zeros((len(groups), len(groups)), dtype=int)
+    if units is None:
+        return out
+    for i in range(1, len(labels)):
+        a, b = int(labels[i - 1]), int(labels[i])
+        if units[i] == units[i - 1] and a != b and a in at and b in at:
+            out[at[a], at[b]] += 1
+            out[at[b], at[a]] += 1
+    return out
 
 
 def affinity_merges(

@@ -86,12 +86,13 @@ def test_one_voice_in_two_languages_stays_two_storylines() -> None:
 
 def test_groups_without_a_voice_or_pinned_by_an_editor_are_not_merged() -> None:
     n = 12
-    labels = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    labels = [0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3]
     same = np.full((n, n), 0.9)
     voice = {"voiceprint": same.copy()}
-    merged, merges = voice_merges(voice, labels, pinned=set())
+    units = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]  # speech runs on over the cuts of each half
+    merged, merges = voice_merges(voice, labels, pinned=set(), units=units)
     assert len(set(merged)) == 2 and len(merges) == 2  # one voice throughout: two groups left
-    kept, _ = voice_merges(voice, labels, pinned={0, 1, 2, 3})
+    kept, _ = voice_merges(voice, labels, pinned={0, 1, 2, 3}, units=units)
     assert kept == labels
     silent = np.full((n, n), np.nan)
     assert voice_merges({"voiceprint": silent}, labels, set())[0] == labels
