@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ MIN_LINE_CONFIDENCE = 70.0
 VOTED_MIN_CONFIDENCE = 65.0  # a line of dictionary words another version read too
 LONE_WORD_CONFIDENCE = 80.0  # a lone dictionary word read one way only needs this
 LONE_WORD_LETTERS = 4
-NAME_VOTE_CONFIDENCE = 75.0  # an unknown word two versions read letter for letter
+NAME_VOTE_CONFIDENCE = 70.0  # an unknown word two versions read letter for letter
 AGREED_MIN_CONFIDENCE = 30.0  # a dictionary word two versions of a line read alike
 AGREEMENT = 75.0  # rapidfuzz ratio of two readings of a word that are the same word
 REPEAT_SIMILARITY = 85.0  # rapidfuzz token-set ratio of two scenes' texts that are "the same"
@@ -61,6 +62,8 @@ SHORT_PADDING = 1.2  # of a short line's height, along it at each end
 MIN_LETTERS = 4  # a line of fewer is read only as part of its row
 COUNTER_SLACK = 0.1  # of the letter height: a counter's box may stick out of its letter's
 MIN_COUNTER = 0.2  # of the letter height: a counter at least this tall
+FLOAT_SHARE = 0.3  # of the letter height: a region's bottom this far above the baseline
+BASELINE_LETTERS = 8  # a line's baseline is judged from this many letters or more
 EDGE_MARGIN = 0.006  # of the frame's side: a line's box this near an edge runs into it
 SIDEWAYS_MIN_LETTERS = 5
 EVEN_MIN_LETTERS = 3
@@ -250,12 +253,18 @@ def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[R
     is sharpest (the line itself, not the frame: bokeh or a sharp background says nothing
     of a sign blurred by the pan).
     """
-    reads = [
+    rows = [
         (number, line)
         for number, item in enumerate(found)
         for vertical in (False, True)
         for line in merge_rows([ln for ln in item.lines if ln.vertical == vertical])
-        if enough_letters(line) and not cut_across(line, frames[number].shape)
+        if enough_letters(line)
+    ]
+    turned = turned_frames(rows)
+    reads = [
+        (number, line)
+        for number, line in rows
+        if (turned or not line.vertical) and not cut_across(line, frames[number].shape)
     ]
     sharp = {id(line): line_sharpness(frames[number], line) for number, line in reads}
     reads.sort(key=lambda r: (-r[1].letters, -sharp[id(r[1])]))
@@ -275,6 +284,20 @@ def scene_lines(found: list[FrameText], frames: list[np.ndarray]) -> list[list[R
         budget -= extra
         picked.append(group[: 1 + extra])
     return picked
+
+
+def turned_frames(reads: list[Read]) -> bool:
+    """Whether a frame of the scene stands on its side: more of its letters (in lines worth
+    reading) run top to bottom than across. Text on its side comes from a frame turned as a
+    whole (a phone filmed sideways, footage stored without its rotation), where most lines
+    stand so; on an upright frame, chains of letter-like blobs running top to bottom are
+    railings, foliage and fences, and each costs two readings (turned both ways)."""
+    letters: dict[tuple[int, bool], int] = {}
+    for number, line in reads:
+        key = (number, line.vertical)
+        letters[key] = letters.get(key, 0) + line.letters
+    frames = {number for number, _line in reads}
+    return any(letters.get((n, True), 0) > letters.get((n, False), 0) for n in frames)
 
 
 def cut_across(line: TextLine, shape: tuple[int, ...]) -> bool:
@@ -372,6 +395,7 @@ class Cut:
     image: np.ndarray  # grey
     across: tuple[float, float]  # where its letters lie across the line, in its pixels
     vertical: bool
+    count: int = 0  # letters the search found in the line
 
     @property
     def letter(self) -> float:
@@ -392,7 +416,7 @@ def versions(
     if line.faint:
         # Faint letters are not stable regions at the cut's own contrast either: they are
         # found on it stretched to the range of their band.
-        cut = Cut(stretched(cut), cut.across, cut.vertical)
+        cut = Cut(stretched(cut), cut.across, cut.vertical, cut.count)
     letters, light = letters_alone(cut)
     print_ = stretched(cut)
     print_ = cv2.bitwise_not(print_) if light else print_
@@ -486,7 +510,7 @@ def cut_out(grey: np.ndarray, line: TextLine) -> Cut:
     method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     image = cv2.resize(cut, None, fx=scale, fy=scale, interpolation=method)
     start = (x - x0) if line.vertical else (y - y0)
-    return Cut(image, (start * scale, (start + size) * scale), line.vertical)
+    return Cut(image, (start * scale, (start + size) * scale), line.vertical, line.letters)
 
 
 def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool]:
@@ -501,17 +525,25 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     image, size = cut.image, cut.letter
     mser = cv2.MSER.create(delta=4, min_area=max(8, int(size) // 3), max_area=int(3 * size**2))
     regions, boxes = mser.detectRegions(image)
-    found = [(np.asarray(points), box) for points, box in zip(regions, boxes, strict=True)]
-    kept = [item for item in found if _letterlike(item[0], item[1], cut)]
-    big = [(p, b, _is_light(image, p, b)) for p, b in kept if _across(b, cut)[1] >= 0.35 * size]
+    if len(regions) == 0:
+        return np.full(image.shape, 255, np.uint8), bool(light)
+    keep = np.nonzero(_letterlike(regions, np.asarray(boxes), cut))[0].tolist()
+    kept = [(np.asarray(regions[k]), boxes[k]) for k in keep]
+    lights = _are_light(image, kept)
+    big = [
+        bool(is_light)
+        for (_p, b), is_light in zip(kept, lights, strict=True)
+        if _across(b, cut)[1] >= 0.35 * size
+    ]
     if light is None:
-        light = 2 * sum(is_light for _p, _b, is_light in big) > len(big)
-    same = [(p, b) for p, b in kept if _is_light(image, p, b) == light]
+        light = 2 * sum(big) > len(big)
+    same = [item for item, is_light in zip(kept, lights, strict=True) if is_light == light]
     tall = [k for k, (_p, b) in enumerate(same) if _across(b, cut)[1] >= MIN_COUNTER * size]
     # A smaller hole in a letter is a speck of its ink: drawn as before.
     inner = {tall[k] for k in counters([same[k] for k in tall], COUNTER_SLACK * size)}
     ours = [region for k, region in enumerate(same) if k not in inner]
     holes = [region for k, region in enumerate(same) if k in inner]
+    ours = without_floating(ours, cut)
     mask = np.zeros(image.shape, np.uint8)
     for points, box in ours:
         if _across(box, cut)[1] >= 0.35 * size:
@@ -523,6 +555,50 @@ def letters_alone(cut: Cut, light: bool | None = None) -> tuple[np.ndarray, bool
     for points, _box in holes:  # open again where a letter's larger region filled them in
         mask[points[:, 1], points[:, 0]] = 0
     return cv2.bitwise_not(mask), light
+
+
+def without_floating(
+    regions: list[tuple[np.ndarray, Any]], cut: Cut
+) -> list[tuple[np.ndarray, Any]]:
+    """The regions (points, box) of an upright line but those that float above its baseline
+    (the median bottom of its letter-sized regions) by ``FLOAT_SHARE`` of a letter or more,
+    letter-sized, and those that hold one and two letters beside each other (the blot grown
+    into the letters at another threshold). Letters stand on the baseline or hang below it;
+    a light blot of the ground between translucent letters, joined to their tops, does not,
+    and drawn with them it makes two letters one blob ("Castellano" read "Casfétiano").
+    Quotes and accents are smaller than letters and are not judged; nor are lines of fewer
+    than ``BASELINE_LETTERS`` letters (a short sign's few letters, its rim and roof give no
+    baseline) or lines on their side (which way is down is not known yet)."""
+    import numpy as np
+
+    big = [k for k, (_p, b) in enumerate(regions) if _across(b, cut)[1] >= 0.35 * cut.letter]
+    if cut.vertical or cut.count < BASELINE_LETTERS or not big:
+        return regions
+    baseline = float(np.median([regions[k][1][1] + regions[k][1][3] for k in big]))
+    level = baseline - FLOAT_SHARE * cut.letter
+    afloat = [k for k in big if regions[k][1][1] + regions[k][1][3] < level]
+    points_afloat = [regions[k][0][0] for k in afloat]
+    letters = [regions[k] for k in big if k not in afloat]
+    return [
+        (points, box)
+        for k, (points, box) in enumerate(regions)
+        if k not in afloat
+        and not (
+            any(_holds(points, point) for point in points_afloat)
+            and _joins_letters(points, letters)
+        )
+    ]
+
+
+def _joins_letters(points: np.ndarray, letters: list[tuple[np.ndarray, Any]]) -> bool:
+    """Whether a region holds two letter regions side by side (apart along the line):
+    letters joined through the ground, not one letter found at another threshold."""
+    inside = sorted(
+        (box[0], box[0] + box[2])
+        for other, box in letters
+        if other is not points and _holds(points, other[0])
+    )
+    return any(later[0] >= earlier[1] for earlier, later in pairwise(inside))
 
 
 def counters(regions: list[tuple[np.ndarray, Any]], slack: float = 0.0) -> list[int]:
@@ -585,18 +661,38 @@ def _across(box: Any, cut: Cut) -> tuple[int, int, int]:
     return (x, w, h) if cut.vertical else (y, h, w)
 
 
-def _letterlike(points: np.ndarray, box: Any, cut: Cut) -> bool:
-    """Inside the line across it, no wider than a wide letter, and not a solid blotch."""
-    start, tall, wide = _across(box, cut)
+def _letterlike(regions: Any, boxes: np.ndarray, cut: Cut) -> np.ndarray:
+    """Which regions (their points, and boxes n x 4) lie inside the line across it, are no
+    wider than a wide letter, and are not solid blotches."""
+    import numpy as np
+
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=bool)
+    x, y, w, h = boxes.T
+    start, tall, wide = (x, w, h) if cut.vertical else (y, h, w)
     low, high = cut.across[0] - 0.15 * cut.letter, cut.across[1] + 0.15 * cut.letter
-    solid = len(points) / (box[2] * box[3]) > 0.85 and wide > 0.6 * cut.letter
-    return low <= start and start + tall <= high and wide <= 1.6 * cut.letter and not solid
+    area = np.fromiter((len(points) for points in regions), dtype=np.float64, count=len(boxes))
+    solid = (area / (w * h) > 0.85) & (wide > 0.6 * cut.letter)
+    return (low <= start) & (start + tall <= high) & (wide <= 1.6 * cut.letter) & ~solid
 
 
-def _is_light(image: np.ndarray, points: np.ndarray, box: Any) -> bool:
-    """Whether a region is lighter than the rest of its box."""
-    x, y, w, h = box
-    return bool(image[points[:, 1], points[:, 0]].mean() > image[y : y + h, x : x + w].mean())
+def _are_light(image: np.ndarray, regions: list[tuple[np.ndarray, Any]]) -> list[bool]:
+    """Whether each region (points, box) is lighter than the whole of its box: the mean of
+    its pixels against its box's (from the summed-area table: one pass over the cut, not
+    one per region)."""
+    import cv2
+    import numpy as np
+
+    if not regions:
+        return []
+    table = cv2.integral(image, sdepth=cv2.CV_64F)
+    points = np.concatenate([p for p, _b in regions])
+    sizes = np.array([len(p) for p, _b in regions])
+    owner = np.repeat(np.arange(len(regions)), sizes)
+    inside = np.bincount(owner, weights=image[points[:, 1], points[:, 0]], minlength=len(sizes))
+    x, y, w, h = np.array([b for _p, b in regions], dtype=np.int64).T
+    box = table[y + h, x + w] - table[y, x + w] - table[y + h, x] + table[y, x]
+    return (inside / sizes > box / (w * h)).tolist()
 
 
 def page_words(

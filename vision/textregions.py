@@ -147,8 +147,6 @@ def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, 
     to bottom (the boxes are transposed, chained left to right, and transposed back).
     ``tallest``: the tallest letter, in the boxes' pixels."""
     import numpy as np
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     if vertical:
         boxes = boxes[:, [1, 0, 3, 2]]
@@ -157,8 +155,7 @@ def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, 
     if len(boxes) < MIN_LETTERS:
         return []
     first, second = _neighbours(boxes.astype(np.float32))
-    graph = coo_matrix((np.ones(len(first)), (first, second)), shape=(len(boxes),) * 2)
-    _count, labels = connected_components(graph, directed=False)
+    labels = _components(len(boxes), first, second)
     # Most components are single regions (texture): only those with enough members are
     # looked at, each found from the labels sorted once rather than by a pass per component.
     sizes = np.bincount(labels)
@@ -177,6 +174,26 @@ def chain(boxes: np.ndarray, vertical: bool, tallest: float) -> list[tuple[Box, 
             (box or (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), letters, _even(members))
         )
     return lines
+
+
+def _components(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``count`` nodes joined by the edges (first,
+    second), numbered in the order of their lowest node. Each node takes the lowest label
+    among its neighbours' and follows its label's own label, until nothing changes: a few
+    array passes for chains of letters, without building a sparse graph per frame (whose
+    set-up cost more than the search of a frame's few hundred boxes)."""
+    import numpy as np
+
+    labels = np.arange(count)
+    while True:
+        low = np.minimum(labels[first], labels[second])
+        joined = labels.copy()
+        np.minimum.at(joined, first, low)
+        np.minimum.at(joined, second, low)
+        joined = joined[joined]
+        if np.array_equal(joined, labels):
+            return np.unique(labels, return_inverse=True)[1]
+        labels = joined
 
 
 def _even(members: np.ndarray) -> bool:

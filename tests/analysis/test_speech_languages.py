@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from analysis.pipeline.speech.sound import loudness
 from analysis.pipeline.speech.whisper import (
     Heard,
     Word,
+    finish,
     heard_of,
     unheard,
     with_sandwiched,
@@ -196,6 +198,44 @@ def test_a_short_stretch_between_skipped_ones_is_decoded_again_with_them() -> No
     ]
     longer = (Stretch(0.0, 4.0), Stretch(5.0, 8.0), Stretch(8.5, 11.5), Stretch(12.0, 15.0))
     assert with_sandwiched(longer, [False, True, False, True]) == [False, True, False, True]
+
+
+class Beam:
+    """A ``batched.Decoder`` whose beam finished a longer hypothesis than the one it chose."""
+
+    def __init__(self, longer: Decoded | None) -> None:
+        self.model = SimpleNamespace(model=SimpleNamespace(device="cpu"))
+        self.found, self.retried = longer, list[list[Chunk]]()
+
+    def longer(self, decoded: Decoded) -> Decoded | None:
+        return self.found
+
+    def decode(self, chunks: list[Chunk]) -> list[Decoded]:
+        self.retried.append(chunks)
+        words = [WordTiming(" Again", 0.1 + k, 0.5 + k, 0.9) for k in range(3)]
+        return [Decoded(c, " Again", words) for c in chunks]
+
+
+def test_a_chunk_the_beam_wrote_whole_is_not_decoded_again() -> None:
+    """The beam's choice stopped before the second voice (story_dev_02: "...amiable himself."
+    then the sonnet's 12.8 s) while another finished hypothesis wrote it too: that one is
+    taken and nothing is decoded again; a longer one that passes over speech too is not."""
+    stretches = (Stretch(0.0, 4.0), Stretch(10.0, 16.0))
+    chunk = Chunk("en", stretches, at=0.0)
+    db = loudness(np.zeros(17 * 16_000, dtype=np.float32))
+    first = [WordTiming(" Had", 0.5, 0.9, 0.9), WordTiming(" himself.", 2.0, 2.6, 0.9)]
+    early = Decoded(chunk, " Had himself.", first)
+    sonnet = [WordTiming(f" w{k}", 4.2 + k, 4.6 + k, 0.9) for k in range(5)]
+    whole = Decoded(chunk, " Had himself. w0 w1 w2 w3 w4", first + sonnet)
+    beam = Beam(whole)
+    (heard,) = finish(beam, [early], db, 4, lambda seconds: None)  # type: ignore[arg-type]
+    assert beam.retried == [] and heard.text == whole.text
+    assert [w.word for w in heard.words][2:] == [w.word for w in sonnet]
+    assert heard.words[-1].start >= 10.0
+    beam = Beam(Decoded(chunk, " Had himself. w0", [*first, sonnet[0]]))
+    heard_again = list(finish(beam, [early], db, 4, lambda seconds: None))  # type: ignore[arg-type]
+    assert [[c.stretches for c in batch] for batch in beam.retried] == [[stretches[1:]]]
+    assert {h.text for h in heard_again} == {" Had himself.", " Again"}
 
 
 def test_a_stretchs_encoder_output_is_cut_at_fifty_positions_a_second() -> None:

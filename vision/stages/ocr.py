@@ -22,7 +22,7 @@ from vision.stages.common import rows_to_replace, run_scenes, set_metadata, stag
 logger = logging.getLogger(__name__)
 MAX_TEXT_FRAMES = 6  # pass pictures searched for text per scene, besides the two stored
 TEXT_FRAME_INTERVAL = 0.5
-BATCH_SCENES = 16  # scenes whose sheets one Tesseract run reads
+BATCH_SCENES = 32  # scenes whose sheets one Tesseract run reads
 # Of a scene's work, the share done once its lines are found and cut out (the rest is reading
 # them with Tesseract): about half of the stage's CPU goes to each.
 SEARCH_SHARE = 0.5

@@ -44,11 +44,15 @@ class WordTiming:
 
 @dataclass(frozen=True)
 class Decoded:
-    """One chunk's text and words, times from the start of the chunk's audio."""
+    """One chunk's text and words, times from the start of the chunk's audio; ``longer``:
+    the tokens of the beam's finished hypothesis that wrote the most, when it wrote more than
+    the text's (``Decoder.longer``), with the chunk's encoder output to align it on."""
 
     chunk: Chunk
     text: str
     words: list[WordTiming]
+    longer: list[int] | None = None
+    encoded: Any = None
 
 
 def punctuation() -> tuple[str, str]:
@@ -134,8 +138,12 @@ class Decoder:
             suppress_blank=True,
             suppress_tokens=self.suppress,
             no_repeat_ngram_size=NO_REPEAT_NGRAM,
+            # The beam runs until BEAM_SIZE hypotheses have finished whatever this asks for:
+            # all of them come back at no cost (``longer``).
+            num_hypotheses=BEAM_SIZE,
         )
         tokens = [result.sequences_ids[0] for result in results]
+        longest = [max(result.sequences_ids, key=len) for result in results]
         words: list[list[WordTiming]] = [[] for _ in chunks]
         for language in dict.fromkeys(c.language for c in chunks):
             own = [i for i, c in enumerate(chunks) if c.language == language]
@@ -144,9 +152,39 @@ class Decoder:
             for index, found in zip(own, timed, strict=True):
                 words[index] = found
         return [
-            Decoded(chunk, self.tokenizer(chunk.language).decode(tokens[i]), words[i])
+            self.decoded(chunk, tokens[i], words[i], longest[i], encoded, i, len(chunks))
             for i, chunk in enumerate(chunks)
         ]
+
+    def decoded(
+        self,
+        chunk: Chunk,
+        tokens: list[int],
+        words: list[WordTiming],
+        longest: list[int],
+        encoded: Any,
+        index: int,
+        total: int,
+    ) -> Decoded:
+        text = self.tokenizer(chunk.language).decode(tokens)
+        # Kept on the CPU only: ``subset`` reads the output back as an array there.
+        if len(longest) <= len(tokens) or str(self.model.model.device) != "cpu":
+            return Decoded(chunk, text, words)
+        return Decoded(chunk, text, words, longest, subset(encoded, [index], total))
+
+    def longer(self, decoded: Decoded) -> Decoded | None:
+        """``decoded`` with the text of the beam's finished hypothesis that wrote the most
+        (None when none wrote more), aligned on the chunk's encoder output. The beam's choice
+        is the best score per token, and a hypothesis that ends early, before speech it would
+        write with less confidence (another voice packed after a seam), can win it although
+        the beam wrote that speech too (story_dev_02's Austen + sonnet chunk ended at
+        "...amiable himself.": bench/RESULTS.md, speech languages)."""
+        if decoded.longer is None:
+            return None
+        language = decoded.chunk.language
+        words = self.align(decoded.encoded, language, [(decoded.chunk, decoded.longer)])[0]
+        text = self.tokenizer(language).decode(decoded.longer)
+        return Decoded(decoded.chunk, text, words)
 
     def align(
         self, encoded: Any, language: str, items: list[tuple[Chunk, list[int]]]

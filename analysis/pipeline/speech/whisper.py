@@ -197,15 +197,15 @@ def finish(
     batch: int,
     progress: Callable[[float], None],
 ) -> Iterator[Heard]:
-    """Decoded chunks in film time, then the speech a chunk's text passed over decoded again
-    (``unheard``): first packed together, then what is still unheard stretch by stretch. A
-    chunk's words in the stretches a retry heard are dropped for the retry's (they were
-    aligned there from elsewhere). ``db``: the film's loudness (``sound.loudness``). A
-    generator."""
+    """Decoded chunks in film time (a chunk's longest hypothesis of the beam when its text
+    passes over speech and that one does not: ``Decoder.longer``), then the speech a chunk's
+    text still passed over decoded again (``unheard``): first packed together, then what is
+    still unheard stretch by stretch. A chunk's words in the stretches a retry heard are
+    dropped for the retry's (they were aligned there from elsewhere). ``db``: the film's
+    loudness (``sound.loudness``). A generator."""
     done, missed, held = 0.0, list[Chunk](), list[Heard]()
     for decoded in results:
-        heard = heard_of(decoded, db)
-        again = unheard(decoded, heard)
+        decoded, heard, again = _whole(decoder, decoded, db)
         missed += again
         if heard is not None:
             if again:
@@ -231,6 +231,22 @@ def finish(
         if kept is not None:
             yield kept
     yield from retried
+
+
+def _whole(
+    decoder: Decoder, decoded: Decoded, db: Any
+) -> tuple[Decoded, Heard | None, list[Chunk]]:
+    """(``decoded``, its text in film time, the speech it passed over: ``unheard``), or the
+    same of the beam's hypothesis that wrote the most (``Decoder.longer``) when that passes
+    over none: the speech is then heard in the batch, not decoded again."""
+    heard = heard_of(decoded, db)
+    again = unheard(decoded, heard)
+    longer = decoder.longer(decoded) if again else None
+    if longer is not None:
+        other = heard_of(longer, db)
+        if not unheard(longer, other):
+            return longer, other, []
+    return decoded, heard, again
 
 
 def _retry_chunks(missed: list[Chunk], alone: bool) -> list[Chunk]:
