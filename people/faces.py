@@ -427,6 +427,16 @@ class SceneSearch:
         self.empty: np.ndarray | None = None  # print of the last searched picture, if faceless
         self.reused = 0  # searches skipped: nothing changed
         self.narrowed = 0  # searches of the changed part only
+        # Whole searches by picture (held, so an id is not reused): a hint followed onto an
+        # anchor asks for the anchor's whole search before the scene's turn comes to it.
+        self.searched: dict[int, tuple[np.ndarray, list[Face]]] = {}
+
+    def whole(self, image: np.ndarray) -> list[Face]:
+        """The search of all of ``image`` (hints included), made once a picture."""
+        if id(image) not in self.searched:
+            faces = detect_faces(image, self.config, self.detector, floor=self.floor)
+            self.searched[id(image)] = (image, faces)
+        return self.searched[id(image)][1]
 
     def __call__(self, image: np.ndarray) -> list[Face]:
         mark = picture_print(image, self.config)
@@ -439,7 +449,10 @@ class SceneSearch:
             area = (region[2] - region[0]) * (region[3] - region[1])
             if area > SAME_SHARE * mark.size * SAME_BLOCK**2:
                 region = None
-        faces = detect_faces(image, self.config, self.detector, region, self.floor)
+        if region is None:
+            faces = self.whole(image)
+        else:
+            faces = detect_faces(image, self.config, self.detector, region, self.floor)
         self.narrowed += region is not None
         if any(f.score >= self.config.min_score for f in faces):  # hints alone: no face
             self.empty = None

@@ -232,21 +232,14 @@ def scene_tracks(
 ) -> tuple[list[Track], TrackingStats]:
     """The faces on a scene's ``images`` (at ``times``) followed from full searches of its
     ``anchors``, hints included (``people.tracking``); the stats count the searches."""
-    from people.faces import SceneSearch, detect_faces, follow_face, follow_hint, hint_score
+    from people.faces import SceneSearch, follow_face, follow_hint, hint_score
 
-    hint = hint_score(config, detector)
-    search = SceneSearch(config, detector, floor=hint)
-    searched: dict[int, list[Any]] = {}  # frames searched whole for hints, by id
-
-    def whole(image: Any) -> list[Any]:
-        if id(image) not in searched:
-            searched[id(image)] = detect_faces(image, config, detector, floor=hint)
-        return searched[id(image)]
+    search = SceneSearch(config, detector, floor=hint_score(config, detector))
 
     def follow(image: Any, last: Any, sure: bool) -> Any:
         if sure:
             return follow_face(image, last, config, detector)
-        return follow_hint(image, last, config, detector, whole)
+        return follow_hint(image, last, config, detector, search.whole)
 
     tracks, stats = track_scene(images, anchors, search, follow, times, sure=config.min_score)
     stats.detected -= search.reused
