@@ -37,7 +37,11 @@ def look_at_scenes(frames: list[list[np.ndarray]], device: str, size: int) -> li
 
 def scores_of(looks: list[FrameLook]) -> dict[str, float]:
     """The words' scores over a scene's looks (:func:`vision.vocabulary.word_scores`)."""
-    return word_scores([look.windows for look in looks], [look.parts for look in looks])
+    return word_scores(
+        [look.windows for look in looks],
+        [look.parts for look in looks],
+        [look.fine for look in looks],
+    )
 
 
 def second_view(image: np.ndarray, keyframe: FrameLook) -> np.ndarray | None:

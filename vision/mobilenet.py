@@ -28,6 +28,9 @@ INPUT_SIZE = 224
 STRIDE = 32  # pixels per cell of the last feature map
 # Side of a part window in feature-map cells: 5 of the 7 a whole-height window has at 224 px.
 PART_CELLS = 5
+# Side of a fine window in cells: 96 px at 224, about a head with its hat in a street scene
+# or a bicycle behind a fence (``vocabulary.Word.fine``; bench/RESULTS.md, "vision-search").
+FINE_CELLS = 3
 EMBEDDING_DIM = 1280
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -213,6 +216,8 @@ class FrameLook:
     centre: np.ndarray  # (1000,) class probabilities of the centre window
     # (parts, 1000) class probabilities of smaller windows (``PART_CELLS``), where asked for
     parts: np.ndarray | None = None
+    # (fine windows, 1000) class probabilities of ``FINE_CELLS`` windows, one every cell
+    fine: np.ndarray | None = None
 
 
 def run_windows(images: list[np.ndarray], device: str = "cpu", batch_size: int = 16) -> list[Any]:
@@ -237,6 +242,8 @@ def look_at_frames(
     centre window stands in for the centre crop (embedding and classes), so no second pass
     is needed for them. Where ``parts`` says so of a frame's window classes, the same feature
     map is also classified in smaller windows (``FrameLook.parts``): no second network pass.
+    Every frame's map is also classified in fine windows (``FrameLook.fine``): the
+    classifier alone, a few milliseconds a frame.
     """
     if not images:
         return []
@@ -276,8 +283,12 @@ def _look(
         centre = (pooled[:, (count - 1) // 2] + pooled[:, count // 2]) / 2
         probs = torch.softmax(model.classifier(torch.cat([pooled, centre[:, None]], 1)), dim=-1)
         embeddings = torch.nn.functional.normalize(centre, dim=1)
+        fine = torch.softmax(model.classifier(_windows(maps, FINE_CELLS)), dim=-1)
     probs_np, embeddings_np = probs.float().cpu().numpy(), embeddings.float().cpu().numpy()
-    looks = [FrameLook(p[:-1], e, p[-1]) for p, e in zip(probs_np, embeddings_np, strict=True)]
+    looks = [
+        FrameLook(p[:-1], e, p[-1], fine=f)
+        for p, e, f in zip(probs_np, embeddings_np, fine.float().cpu().numpy(), strict=True)
+    ]
     wanted = [k for k, look in enumerate(looks) if parts is not None and parts(look.windows)]
     if wanted:
         with torch.inference_mode():

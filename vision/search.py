@@ -7,11 +7,14 @@
    (rapidfuzz) and searched again.
 3. Meaning: the query's multilingual sentence embedding against every indexed chunk (speech
    segment, caption, on-screen text, tags), so "флешка" finds "USB stick".
-4. Picture: when the scenes have CLIP image embeddings, the query's CLIP text embedding against
+4. Who is seen: a query naming a person ("man in a hat", "человек в шляпе") is also matched
+   against the scenes' tags with that word read as the tag the faces stage gives people
+   ("person", "people"), so the person and a tag said of them ("hat") are found together.
+5. Picture: when the scenes have CLIP image embeddings, the query's CLIP text embedding against
    them ("man in a hat" finds the picture, whatever the tags say); Russian editor words are
    put into English first (CLIP reads English).
 
-A scene's score is its best score from the three, plus a little for each further way it
+A scene's score is its best score from these, plus a little for each further way it
 matched. Every hit has a snippet and the moment to open the player at.
 """
 
@@ -47,6 +50,28 @@ FUZZY_MIN_LENGTH = 4
 SNIPPET_CHARS = 180
 KINDS_BONUS = 0.05
 FIELD_NAMES: dict[str, str] = {ChunkKind.PHRASE: ChunkKind.SPEECH}
+TAGS_SCORE = 0.75  # a scene whose tags hold the person and the rest of the query
+# Query words for a person, and Russian stems of them (any case ending): the faces stage
+# tags a scene "person" or "people" whoever they are.
+PERSON_WORDS = frozenset(
+    [
+        "man",
+        "men",
+        "woman",
+        "women",
+        "person",
+        "persons",
+        "people",
+        "guy",
+        "guys",
+        "boy",
+        "boys",
+        "girl",
+        "girls",
+    ]
+)
+PERSON_STEMS_RU = ("человек", "люд", "мужчин", "женщин", "парн", "парен", "девушк")
+PERSON_TAGS = ("person", "people")
 _trigram_cache: dict[str, bool] = {}
 
 
@@ -108,6 +133,37 @@ def keyword_hits(indexes: Any, query: str) -> dict[int, float]:
 def _scaled(ranks: dict[int, float], low: float, high: float) -> dict[int, float]:
     top = max(ranks.values(), default=0.0) or 1.0
     return {pk: low + (high - low) * min(1.0, rank / top) for pk, rank in ranks.items()}
+
+
+def is_person_word(word: str) -> bool:
+    folded = word.casefold()
+    return folded in PERSON_WORDS or folded.startswith(PERSON_STEMS_RU)
+
+
+def person_queries(query: str) -> list[str]:
+    """The query with its person words read as each tag the faces stage gives people ("man
+    in a hat" -> "person in a hat", "people in a hat"); none when it names no person."""
+    parts = query.split()
+    if not any(is_person_word(w.strip(".,!?")) for w in parts):
+        return []
+    return [
+        " ".join(tag if is_person_word(w.strip(".,!?")) else w for w in parts)
+        for tag in PERSON_TAGS
+    ]
+
+
+def tag_hits(indexes: Any, query: str) -> dict[int, float]:
+    """Index pk -> ``TAGS_SCORE`` for scenes whose tags alone match a :func:`person_queries`
+    reading of the query (the person tag and every other word)."""
+    readings = person_queries(query)
+    if not readings:
+        return {}
+    tags = SearchVector("keywords", config="english") + SearchVector("keywords", config="russian")
+    found: set[int] = set()
+    for reading in readings:
+        matched = indexes.annotate(tags=tags).filter(tags=text_query(reading))
+        found.update(matched.values_list("pk", flat=True))
+    return dict.fromkeys(found, TAGS_SCORE)
 
 
 def trigram_hits(indexes: Any, query: str) -> dict[int, float]:
@@ -296,9 +352,17 @@ def _result(hit: Hit, index: SceneIndex, chunk: SceneChunk | None, query: str) -
     }
 
 
+def tag_chunks(index_pks: list[int]) -> dict[int, int]:
+    """Index pk -> its chunk of tags (what a match on the tags points at)."""
+    rows = SceneChunk.objects.filter(index_id__in=index_pks, kind=ChunkKind.OBJECTS)
+    return dict(rows.values_list("index_id", "pk"))
+
+
 def _chunks_for(hits: list[Hit], query: str) -> dict[int, int]:
     keyword = [h.index_pk for h in hits if "keyword" in h.scores]
     chosen = keyword_chunks(keyword, query) if keyword else {}
+    tagged = [h.index_pk for h in hits if "tags" in h.scores and h.index_pk not in chosen]
+    chosen.update(tag_chunks(tagged) if tagged else {})
     for hit in hits:
         if hit.index_pk not in chosen and hit.chunk_pk is not None:
             chosen[hit.index_pk] = hit.chunk_pk
@@ -315,9 +379,8 @@ def search_scenes(analyses: list[Analysis], raw_query: str, limit: int = 20) -> 
     typo_method, typo = typo_hits(indexes, query)
     keyword = _scaled(keyword_hits(indexes, query), 0.6, 1.0)
     visual = visual_hits(analyses, query)
-    hits = merge(
-        {"keyword": keyword, "typo": typo, "visual": visual}, semantic_hits(analyses, query)
-    )
+    parts = {"keyword": keyword, "typo": typo, "tags": tag_hits(indexes, query), "visual": visual}
+    hits = merge(parts, semantic_hits(analyses, query))
     hits.sort(key=lambda h: -h.score)
     hits = hits[:limit]
     chunk_pks = _chunks_for(hits, query)

@@ -20,6 +20,7 @@ from vision.models import (
     SceneObjects,
     SceneText,
 )
+from vision.vocabulary import sign_tags
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,12 +132,11 @@ class BuiltIndex:
     model: str = ""
 
 
-def _objects(row: SceneObjects | None) -> list[str]:
-    """The scene's tags in English and Russian (raw ImageNet classes are too often wrong to
-    be searched for)."""
-    if row is None:
-        return []
-    words = [w for t in row.tags for w in (t["label"], t.get("label_ru", ""))]
+def _objects(row: SceneObjects | None, text: str = "") -> list[str]:
+    """The scene's tags in English and Russian, and those of the sign words read on it (raw
+    ImageNet classes are too often wrong to be searched for)."""
+    tags = [*(row.tags if row is not None else []), *sign_tags(text)]
+    words = [w for t in tags for w in (t["label"], t.get("label_ru", ""))]
     return list(dict.fromkeys(w for w in words if w))
 
 
@@ -156,7 +156,7 @@ def _record(scene: Scene, found: dict[str, Any]) -> IndexRecord:
     return IndexRecord(
         scene_pk=scene.pk,
         scene_index=scene.index,
-        objects=_objects(objects),
+        objects=_objects(objects, text.text if text else ""),
         people=found["people"].get(scene.pk, []),
         speakers=found["speakers"].get(scene.pk, []),
         actions=_actions(objects),

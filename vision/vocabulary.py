@@ -60,6 +60,12 @@ class Word:
     # a thin object one sees through (a bicycle by a wall) fills little of a whole-height
     # window, and its classes come through only in a window tighter around it.
     small: bool = False
+    # The share of its classes a fine window (``vision.mobilenet.FINE_CELLS``, 3/7 of the
+    # frame's height) must hold to be as sure as ``min_score`` in a whole-height one (0: not
+    # scored there). Small windows make more of anything, so each word's bar there is its own.
+    fine: float = 0.0
+    # Said of a person (a hat): shown only where the faces stage saw someone in the scene.
+    worn: bool = False
 
 
 CARS = _ids(407, 436, 468, 511, 609, 627, 656, 661, 717, 734, 751, 817, 573, 479, 581)
@@ -82,6 +88,12 @@ SCREENS = _ids(851, 664, 782, 527, 681, 620, 916, 590, 480, 487, 605, 508, 878, 
 COMPUTERS = _ids(664, 782, 527, 681, 620, 916, 590, 508, 878, 673)
 PHONES = _ids(487, 528, 707)
 STREET_THINGS = _ids(920, 919, 704, 640, 637, 703, 733)
+# Hats worn on the head: swimming cap, military hat (shako), poke bonnet, cowboy hat,
+# mortarboard, Pickelhaube, sombrero. ImageNet has no bowler or trilby: in a fine window the
+# network takes Chaplin's bowler for each of these in turn (cowboy hat on one frame, swimming
+# cap on the next). Left out: the shower cap (a cat's head scores 0.94 as one), crash and
+# football helmets (a bollard scores as a crash helmet in the same windows).
+HATS = _ids(433, 439, 452, 515, 667, 715, 808)
 # Surfaces, materials and patterns that can fill a frame: roofs, mesh, fabric, coils.
 TEXTURES = _ids(
     109,  # brain coral
@@ -135,7 +147,9 @@ WORDS: tuple[Word, ...] = (
     # gives bicycle classes next to nothing anywhere else: a low threshold is still safe, in
     # part windows too (bench/RESULTS.md, section "vision-cost": at most 0.03 on the pieces
     # of the story videos and the labelled scenes that show none).
-    Word("bicycle", "велосипед", BICYCLES, 0.15, small=True),
+    # In fine windows a bicycle behind a fence or under its rider scores 0.5-0.99, and
+    # frames without one at most 0.19 (bench/RESULTS.md, section "vision-search").
+    Word("bicycle", "велосипед", BICYCLES, 0.15, small=True, fine=0.4),
     Word("motorcycle", "мотоцикл", MOTORBIKES),
     Word("train", "поезд", TRAINS),
     Word("boat", "лодка", BOATS),
@@ -163,6 +177,12 @@ WORDS: tuple[Word, ...] = (
     # a wall or a fence leaves windows that do not (bench/RESULTS.md, section "vision-cost").
     Word("texture", "текстура", TEXTURES, 0.5, whole=True),
     Word("mushroom", "гриб", _ids(947, range(991, 998)), 0.6),
+    # A hat on a head is a few cells of the map: whole-height windows drown it, fine windows
+    # find it (0.3-1.0 on most frames of the Chaplin street). The carphone clip's spiky hair
+    # reaches 0.52-0.61 on one frame in ten, hence a bar the mean of two frames of it stays
+    # under (bench/RESULTS.md, "vision-search"). A hat without a head (a lamp shade, a
+    # cockatoo's crest) scores there too: the faces must agree.
+    Word("hat", "шляпа", HATS, 0.5, fine=0.45, worn=True),
 )
 PERSON = ("person", "человек")
 PEOPLE = ("people", "люди")
@@ -234,13 +254,18 @@ def clip_tags(ranked: list[tuple[str, float]], min_probability: float) -> list[d
 
 
 def word_scores(
-    frames: Sequence[Any], parts: Sequence[Any | None] | None = None
+    frames: Sequence[Any],
+    parts: Sequence[Any | None] | None = None,
+    fine: Sequence[Any | None] | None = None,
 ) -> dict[str, float]:
     """Each word's score: per frame, its classes' pooled probability in the window that shows
     it most (least for a word of the whole frame) (a frame's class probabilities, or one row
     per window from :func:`vision.mobilenet.run_windows`), averaged over the frames. A small
     word (``Word.small``) takes the best of those and of the frame's part windows, where
-    ``parts`` has them (one array or None per frame, :attr:`vision.mobilenet.FrameLook.parts`)."""
+    ``parts`` has them (one array or None per frame, :attr:`vision.mobilenet.FrameLook.parts`);
+    a word with a ``Word.fine`` bar, the best of those and of its best fine window's mass
+    (``fine``, :attr:`vision.mobilenet.FrameLook.fine`) put on its own scale (reaching
+    ``Word.fine`` there scores ``Word.min_score``)."""
     import numpy as np
 
     if len(frames) == 0:
@@ -255,6 +280,10 @@ def word_scores(
         if part is not None:
             lifted = (np.asarray(part, dtype=np.float64) @ members).max(axis=0)
             frame[small] = np.maximum(frame[small], lifted[small])
+    for frame, grid in zip(best, fine or [], strict=False):
+        if grid is not None:
+            lifted = (np.asarray(grid, dtype=np.float64) @ members).max(axis=0) * _fine_scale()
+            np.maximum(frame, np.minimum(lifted, 1.0), out=frame)  # a score stays a share
     mean = np.mean(best, axis=0)
     return {w.en: float(score) for w, score in zip(WORDS, mean, strict=True)}
 
@@ -305,6 +334,15 @@ def _whole() -> np.ndarray:
 
 
 @functools.cache
+def _fine_scale() -> np.ndarray:
+    """(words,): what a fine window's mass is multiplied by to be on the word's scale (0 for
+    the words not scored in fine windows)."""
+    import numpy as np
+
+    return np.array([w.min_score / w.fine if w.fine else 0.0 for w in WORDS])
+
+
+@functools.cache
 def _small() -> np.ndarray:
     """(words,): True for the words also scored in part windows."""
     import numpy as np
@@ -338,11 +376,26 @@ def imagenet_tags(frames: Sequence[Any]) -> list[dict[str, Any]]:
     return sure_words(word_scores(frames))
 
 
-def sure_words(scores: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Tags for the words whose score (:func:`word_scores`) clears their threshold."""
-    sure = [w for w in WORDS if scores.get(w.en, 0.0) >= w.min_score]
+def sure_words(scores: Mapping[str, float], *, faces: int | None = None) -> list[dict[str, Any]]:
+    """Tags for the words whose score (:func:`word_scores`) clears their threshold; words
+    said of a person (``Word.worn``) only where ``faces`` says someone is there."""
+    sure = [w for w in WORDS if scores.get(w.en, 0.0) >= w.min_score and (faces or not w.worn)]
     sure.sort(key=lambda w: (w.coarse, -scores[w.en]))
     return [tag(w.en, scores[w.en], "imagenet") for w in sure]
+
+
+# Words read on screen that name the thing they are painted on: a roof sign reading TAXI is
+# on a taxi (the network rarely knows a cab from another car: bench/RESULTS.md, "vision").
+SIGN_WORDS: dict[str, str] = {"taxi": "taxi", "такси": "taxi"}
+
+
+def sign_tags(text: str) -> list[dict[str, Any]]:
+    """Tags for the sign words (``SIGN_WORDS``) among the words read on screen."""
+    import re
+
+    read = {word.casefold() for word in re.findall(r"\w+", text)}
+    found = dict.fromkeys(SIGN_WORDS[w] for w in read if w in SIGN_WORDS)
+    return [tag(en, 1.0, "text") for en in found]
 
 
 def people_tags(faces: int | None) -> list[dict[str, Any]]:
@@ -379,7 +432,7 @@ def tags_from_scores(
 ) -> list[dict[str, Any]]:
     """:func:`scene_tags` from the scene's word scores (:func:`word_scores`)."""
     grey = [tag(BLACK_AND_WHITE[0], 1.0, "colour")] if black_and_white else []
-    return merge_tags(people_tags(faces), sure_words(scores), grey)
+    return merge_tags(people_tags(faces), sure_words(scores, faces=faces), grey)
 
 
 def merge_tags(*groups: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -35,7 +35,13 @@ function element(tag, className, text) {
   return node;
 }
 
-const MATCH_WORDS = { keyword: "words", typo: "similar spelling", semantic: "meaning" };
+const MATCH_WORDS = {
+  keyword: "words",
+  typo: "similar spelling",
+  semantic: "meaning",
+  tags: "who and what is seen",
+  visual: "picture",
+};
 
 function hitItem(hit, currentAnalysis) {
   const item = element("li");
