@@ -42,7 +42,8 @@ def watermark_with_a_blot(words: str, under: int) -> np.ndarray:
     middle = (left + 60 + draw.textlength(words[: under + 1], font=font)) / 2
     top = 420 + font.getbbox("x")[1]  # the letters' x-height line
     draw.rectangle((middle - 1, top - 5, middle + 1, top + 2), fill=(140, 140, 140, 255))
-    draw.ellipse((left - 0.45 * size, top - 4 - 0.3 * size, middle + 3, top - 4), fill=(240, 240, 240, 255))
+    patch = (left - 0.45 * size, top - 4 - 0.3 * size, middle + 3, top - 4)
+    draw.ellipse(patch, fill=(240, 240, 240, 255))
     layer = layer.filter(ImageFilter.GaussianBlur(0.7))
     frame = Image.alpha_composite(base, layer).convert("RGB")
     return np.ascontiguousarray(np.asarray(frame)[..., ::-1])
