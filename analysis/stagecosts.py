@@ -12,18 +12,23 @@ it is learnt from the newest first runs only (the very first may have compiled k
 empty cache, once). They are fitted per stage on the latest finished analyses, warm runs and
 cold runs apart, and on videos with sound or without it like the one to come (without sound
 the sound lane does not run beside the picture stages). Until the shots stage has counted the
-scenes, their number is guessed from the video's length.
+scenes, their number is guessed from the video's length. A stage's saving of its results
+(after its compute, which its fraction counts) is learnt the same way as a cost of its own, and
+so is the run's finish after its last stage (the result file written, the page told): a time
+left that ends with the last compute is short all along, and all of it at the end.
 
 While an analysis runs, the stages still to come are expected to take their cost times the
 pace this attempt has shown against the costs (a machine busier than when the costs were learnt
 is slower in every stage): measured on its finished stages and on the latest work of the ones
 in progress (not their loading), the latest counting most, so a change of the machine's load
 mid-run is followed. The stage in progress blends its cost with its own latest pace as its
-fraction grows. A fresh attempt (a resumed run's new process) gives no time left until it has
-measured some work of its own. The lanes run side by side, so the time left is the latest end
-of the stages laid out on their lanes, a stage starting once its lane is free and the stages it
-needs are done. A stage this installation never timed (or never timed cold, when it will run
-cold) makes the time left unknown: no estimate rather than a wrong one.
+fraction grows; its fraction is read as the share of its time it usually means (its
+``profile``, learnt from its earlier runs: a stage's units of work seldom take even time). A
+fresh attempt (a resumed run's new process) gives no time left until it has measured some work
+of its own. The lanes run side by side, so the time left is the latest end of the stages laid
+out on their lanes, a stage starting once its lane is free and the stages it needs are done. A
+stage this installation never timed (or never timed cold, when it will run cold) makes the time
+left unknown: no estimate rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import dataclasses
 import math
 import statistics
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -42,6 +47,13 @@ from django.db.models import Count, F, FloatField, Sum
 from analysis.models import Analysis, AnalysisStatus
 
 HISTORY = 30  # finished analyses the costs are learnt from
+# The run's end after its last stage's compute: that stage's results saved, the result file
+# written, the page told (``metadata["finish_seconds"]``); learnt as a stage's cost.
+FINISH = "(finish)"
+# A stage's results saved after its compute (``metadata["stage_save_seconds"]``), learnt as a
+# cost of its own under the stage's name and this: the save comes after the stage's last
+# report, and its fraction does not count it.
+SAVING = " (saving)"
 # Seconds of this run's finished stages before their pace counts as much as the history.
 PRIOR_SECONDS = 20.0
 PACE_LIMITS = (0.25, 4.0)  # this run's pace against the history, as far as it is believed
@@ -64,6 +76,7 @@ class Timed:
     # Wall seconds per CPU second the stage took (None: its CPU time was not kept or too
     # small to tell): how busy the machine was then, and how much the stage waited.
     per_cpu: float | None = None
+    profile: tuple[float, ...] | None = None  # its time shares at ``KNOTS`` (``profile_of``)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class StageCost:
     per_speech: bool = False  # per second of speech (recognising it: its cost is the words')
     hedged: bool = False
     per_cpu: float | None = None  # wall seconds per CPU second, warm (``Timed.per_cpu``)
+    profile: tuple[float, ...] | None = None  # time shares at ``KNOTS``, warm (``Timed``)
 
     def seconds(
         self, duration: float, cold: bool, scenes: float = 0.0, speech: float = 0.0
@@ -121,8 +135,19 @@ def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, li
         talk.append((speech or 0.0) / duration)
         cold = set(metadata.get("cold_stages") or ())
         cpu = metadata.get("stage_cpu_seconds") or {}
+        if isinstance(ending := metadata.get("finish_seconds"), int | float) and ending >= 0:
+            sample = Timed(float(duration), scenes, float(ending), False, has_audio, speech or 0.0)
+            out.setdefault(FINISH, []).append(sample)
+        for name, saving in (metadata.get("stage_save_seconds") or {}).items():
+            if isinstance(saving, int | float) and saving >= 0:
+                sample = Timed(float(duration), scenes, float(saving), name in cold, has_audio)
+                out.setdefault(name + SAVING, []).append(
+                    dataclasses.replace(sample, speech=speech or 0.0)
+                )
+        profiles = metadata.get("stage_profiles") or {}
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
+                shares = profiles.get(name)
                 spent = _cpu_of(cpu.get(name))
                 per_cpu = seconds / spent if spent else None
                 timed = Timed(
@@ -133,6 +158,7 @@ def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, li
                     has_audio,
                     speech or 0.0,
                     per_cpu,
+                    _profile(shares),
                 )
                 out.setdefault(name, []).append(timed)
     return out, Rates(_median(rates), _median(talk))
@@ -259,7 +285,69 @@ def _cost(runs: Sequence[Timed], follows: str = "", like: bool | None = None) ->
     ratios = [t.per_cpu for t in runs if not t.cold and t.per_cpu and t.has_audio == like]
     ratios = ratios or [t.per_cpu for t in runs if not t.cold and t.per_cpu]
     per_cpu = statistics.median(ratios) if ratios else None
+    shape = dataclasses.replace(shape, profile=_usual_profile(runs, like))
     return dataclasses.replace(shape, fixed=fixed, per_unit=per_unit, load=load, per_cpu=per_cpu)
+
+
+def _usual_profile(runs: Sequence[Timed], like: bool | None) -> tuple[float, ...] | None:
+    """The stage's usual time shares at ``KNOTS`` (the median at each), from its warm runs on
+    videos like this one when there are."""
+    kept = [t.profile for t in runs if t.profile and not t.cold]
+    alike = [t.profile for t in runs if t.profile and not t.cold and t.has_audio == like]
+    kept = alike or kept
+    if not kept:
+        return None
+    return tuple(statistics.median(p[k] for p in kept) for k in range(len(KNOTS)))
+
+
+# A stage's fraction against its time: at each of these fractions, the share of the stage's
+# compute time that had passed when it reached it. Its fraction counts the units of its work
+# (scenes, batches), which seldom take even time: the ocr stage counts half a scene once its
+# lines are found and half once read, and the reading is the quicker half; the transcript
+# reports once per batch. Learnt from the stage's earlier runs, it turns a fraction into the
+# share of the time done.
+KNOTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+PROFILE_SECONDS = 2.0  # a shorter stage reports too seldom to tell its profile
+
+
+def profile_of(seen: Sequence[tuple[float, float]], seconds: float) -> list[float] | None:
+    """A finished stage's time shares at ``KNOTS`` from its reports ``seen``, (seconds into
+    the stage, fraction) in order, and its compute ``seconds``: a knot is reached between the
+    last report under it and the first at or over it (at the end when none is)."""
+    if seconds < PROFILE_SECONDS:
+        return None
+    out = []
+    for knot in KNOTS:
+        before, at = 0.0, seconds
+        for elapsed, fraction in seen:
+            if fraction >= knot:
+                at = elapsed
+                break
+            before = elapsed
+        out.append(round(min(1.0, max(0.0, (before + at) / 2 / seconds)), 3))
+    return out
+
+
+def _profile(value: object) -> tuple[float, ...] | None:
+    """A profile kept in an analysis's metadata, when it is one."""
+    if isinstance(value, list) and len(value) == len(KNOTS):
+        return tuple(float(share) for share in value)
+    return None
+
+
+def time_share(profile: Sequence[float] | None, fraction: float) -> float:
+    """The share of a stage's time done at ``fraction``, by its ``profile`` (linear between
+    its knots; the fraction itself without one)."""
+    if not profile:
+        return fraction
+    xs, ys = [0.0, *KNOTS, 1.0], [0.0]
+    for share in [*profile, 1.0]:
+        ys.append(max(ys[-1], share))  # time only moves on
+    for k in range(1, len(xs)):
+        if fraction <= xs[k]:
+            span = (fraction - xs[k - 1]) / (xs[k] - xs[k - 1])
+            return ys[k - 1] + span * (ys[k] - ys[k - 1])
+    return 1.0
 
 
 def stage_costs(
@@ -381,6 +469,8 @@ class TimeLeft:
         per_cpu: wall seconds per CPU second of the stages run warm, as usual in the
             history: a finished stage's CPU time then tells how much busier the machine is
             now, whatever the history's error on its cost.
+        profiles: each stage's usual share of its time done at the fractions ``KNOTS``: a
+            stage's fraction is read as that share of its time (``time_share``).
     """
 
     def __init__(
@@ -394,6 +484,7 @@ class TimeLeft:
         speech: float | None = None,
         load: dict[str, float] | None = None,
         per_cpu: dict[str, float] | None = None,
+        profiles: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.stages = list(stages)
         self.per_cpu = per_cpu or {}
@@ -409,6 +500,7 @@ class TimeLeft:
         self._seen: dict[str, list[tuple[float, float]]] = {}  # stage -> [(elapsed, fraction)]
         self._now = 0.0
         self._clock = time.perf_counter()
+        self.profiles = profiles or {}
 
     @property
     def known(self) -> bool:
@@ -428,9 +520,13 @@ class TimeLeft:
         if self.reprice is None:
             return
         priced = self.reprice(self._scenes, self._speech)
-        for stage in self.stages:
-            if stage.name not in self.done and stage.name in priced:
-                self.expected[stage.name] = priced[stage.name]
+        for name, seconds in priced.items():
+            if name.removesuffix(SAVING) not in self.done:
+                self.expected[name] = seconds
+
+    def _saving(self, name: str) -> float:
+        """The stage's expected seconds to save its results, after its compute."""
+        return self.expected.get(name + SAVING, 0.0)
 
     def _at(self, at: float | None) -> float:
         return time.perf_counter() - self._clock if at is None else at
@@ -451,14 +547,13 @@ class TimeLeft:
         self.done.add(name)
         self._live.pop(name, None)
         self._seen.pop(name, None)
-        expected = self.expected.get(name, 0.0)
+        expected, saving = self.expected.get(name, 0.0), self._saving(name)
         if seconds > 0 and name in self.per_cpu and cpu is not None and cpu >= MIN_CPU:
-            self._finished.append(
-                Work(at - seconds / 2, seconds, cpu * self.per_cpu[name], seconds)
-            )
+            usual = cpu * self.per_cpu[name] + saving  # ``seconds`` include the saving
+            self._finished.append(Work(at - seconds / 2, seconds, usual, seconds))
         elif seconds > 0 and expected > 0:
             weight = seconds * self._work_cost(name) / expected
-            self._finished.append(Work(at - seconds / 2, seconds, expected, weight))
+            self._finished.append(Work(at - seconds / 2, seconds, expected + saving, weight))
 
     def _latest(self, going: Going) -> tuple[float, float]:
         """(seconds, share of the stage) of its latest work: since the middle of its time so
@@ -502,7 +597,10 @@ class TimeLeft:
     ) -> float | None:
         """Seconds until the last stage ends, ``at`` seconds into the attempt (now when None);
         None when a stage's cost is not known or this attempt has not measured enough work."""
-        going = list(going)
+        going = [
+            dataclasses.replace(g, fraction=time_share(self.profiles.get(g.name), g.fraction))
+            for g in going
+        ]
         self._now = self._at(at)
         self._observe(going, self._now)
         if not self.known or not (self._finished or self.measured() >= MEASURED):
@@ -516,9 +614,11 @@ class TimeLeft:
                 continue
             lane = self.lanes.get(stage.name, "main")
             start = max([lane_free.get(lane, 0.0), *(ends.get(n, 0.0) for n in stage.needs)])
-            ends[stage.name] = start + left.get(stage.name, self.expected[stage.name] * pace)
+            whole = (self.expected[stage.name] + self._saving(stage.name)) * pace
+            ends[stage.name] = start + left.get(stage.name, whole)
             lane_free[lane] = ends[stage.name]
-        return max(ends.values(), default=0.0)
+        # Then the run's end: the result file written, the page told.
+        return max(ends.values(), default=0.0) + self.expected.get(FINISH, 0.0) * pace
 
     def _left_of(self, going: Going, pace: float) -> float:
         """A stage in progress: what its cost leaves, blended with what its own latest pace
@@ -527,13 +627,14 @@ class TimeLeft:
         time it has run (stages that report seldom, such as the transcript's batches, would
         otherwise be 0 s from done for as long as they overrun)."""
         expected = self.expected[going.name] * pace
+        saving = self._saving(going.name) * pace  # after its compute, which its fraction counts
         from_cost = max(expected - going.elapsed, OVERRUN * going.elapsed)
         worked, share = self._latest(going)
         if going.fraction <= 0.0 or worked <= 0 or share <= 0:
-            return from_cost
+            return from_cost + saving
         from_pace = worked * (1.0 - going.fraction) / share
         trust = going.fraction if going.elapsed <= expected else max(going.fraction, 0.5)
-        return trust * from_pace + (1.0 - trust) * from_cost
+        return trust * from_pace + (1.0 - trust) * from_cost + saving
 
 
 class RunStage(PlannedStage, Protocol):
@@ -566,16 +667,23 @@ def plan_run(
     names = [s.name for s in stages]
     timings, rates = _timings(history, before)  # one read of the history for both
     costs = _costs_of(timings, names, has_audio, listening, follows)
+    # Each stage's saving, priced as the stage is (its rows grow with what the stage found).
+    saves = [name + SAVING for name in names]
+    save_follows = {name + SAVING: follows[name] for name in names}
+    costs |= _costs_of(timings, saves, has_audio, {n + SAVING for n in listening}, save_follows)
+    if timings.get(FINISH):  # the run's end, after its last stage: grows with the scenes
+        costs[FINISH] = _cost(timings[FINISH], "scenes", like=has_audio)
 
     def price(count: float | None, talk: float | None) -> dict[str, float]:
         count = rates.scenes * duration if count is None else count
         talk = rates.speech * duration if talk is None else talk
         expected = {}
-        for stage in stages:
-            cost = costs.get(stage.name)
-            seconds = cost.seconds(duration, stage.name in cold, count, talk) if cost else None
+        for name in [*names, *saves, FINISH]:
+            cost = costs.get(name)
+            first = name.removesuffix(SAVING) in cold
+            seconds = cost.seconds(duration, first, count, talk) if cost else None
             if seconds is not None:
-                expected[stage.name] = seconds
+                expected[name] = seconds
         return expected
 
     lanes = {s.name: s.lane if together else "main" for s in stages}
@@ -583,4 +691,5 @@ def plan_run(
     load = {name: cost.load or 0.0 for name, cost in costs.items() if name in cold and cost.load}
     per_cpu = {n: c.per_cpu for n, c in costs.items() if n not in cold and c.per_cpu is not None}
     expected = price(known, speech)
-    return TimeLeft(stages, lanes, expected, done, price, known, speech, load, per_cpu)
+    profiles = {n: c.profile for n, c in costs.items() if c.profile and n in names}
+    return TimeLeft(stages, lanes, expected, done, price, known, speech, load, per_cpu, profiles)

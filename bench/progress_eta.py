@@ -96,6 +96,9 @@ class Run:
     cpu: float = 0.0  # CPU seconds the run got (this process's and its children's)
     autogroup: str = ""  # the scheduler group it ran in (``--isolate``)
     stage_threads: dict[str, int] = field(default_factory=dict)  # stage -> its lane's thread
+    # Seconds in when the page was told the run is complete (the rest of ``total`` is the
+    # worker tidying up: scratch files removed, its lease given back).
+    shown_complete: float | None = None
 
 
 def analyse(path: Path, owner: Any, warmth: str, hog: bool = False) -> Run:
@@ -179,6 +182,7 @@ def _spy_on_the_estimator(given: dict[str, Any], run: Run, started: float) -> No
     """Keep what the runner's estimator is given: the stages in progress and the run's CPU
     seconds at each report into ``given``, each finished stage into ``run.finished`` (a
     bench's look inside, no test's)."""
+    from analysis.pipeline import runner
     from analysis.pipeline.usage import CpuLedger
     from analysis.stagecosts import TimeLeft
 
@@ -196,10 +200,16 @@ def _spy_on_the_estimator(given: dict[str, Any], run: Run, started: float) -> No
         run.finished.append((time.perf_counter() - started, name, seconds))
         _original["finished"](self, name, seconds, at, cpu)
 
+    def kept(*args: Any) -> None:
+        run.shown_complete = time.perf_counter() - started  # just after the page was told
+        _original["kept"](*args)
+
     def start(self: CpuLedger, name: str) -> None:
         run.stage_threads[name] = threading.get_native_id()  # the stage runs on this thread
         _original["start"](self, name)
 
+    _original.setdefault("kept", runner._kept_finish_seconds)
+    runner._kept_finish_seconds = kept  # type: ignore[assignment]
     _original.setdefault("start", CpuLedger.start)
     CpuLedger.start = start  # type: ignore[method-assign]
     _original.setdefault("seconds", TimeLeft.seconds)
@@ -533,11 +543,40 @@ def _priming(run: Run) -> bool:
     )
 
 
+def kept_profiles(runs: list[Run]) -> int:
+    """Give the analyses of ``runs`` that ran before the runner kept its stages' profiles
+    (``metadata["stage_profiles"]``) the ones their saved reports tell, as the runner keeps them
+    (``analysis.stagecosts.profile_of`` on (seconds into the stage, fraction) at each saved
+    report); how many were given."""
+    from analysis.models import Analysis
+    from analysis.stagecosts import profile_of
+
+    given = 0
+    for run in runs:
+        analysis = Analysis.objects.filter(pk=run.analysis).first() if run.analysis else None
+        if analysis is None or "stage_profiles" in analysis.metadata:
+            continue
+        seen: dict[str, list[tuple[float, float]]] = {}
+        for report in run.reports:
+            for name, fraction, elapsed, *_cpu in report.going:
+                seen.setdefault(name, []).append((elapsed, fraction))
+        computed = analysis.metadata.get("stage_seconds", {})
+        profiles = {n: profile_of(p, computed[n]) for n, p in seen.items() if n in computed}
+        kept = {name: profile for name, profile in profiles.items() if profile is not None}
+        analysis.metadata["stage_profiles"] = kept
+        Analysis.objects.filter(pk=analysis.pk).update(metadata=analysis.metadata)
+        given += 1
+    return given
+
+
 def replay_saved(paths: list[Path], export: Path | None = None, out: Path | None = None) -> None:
     """The saved runs of ``paths`` (``RAW``) through today's estimator, as the bench's table;
-    ``export``: their traces written there too; ``out``: the replayed runs (as ``RAW``)."""
+    ``export``: their traces written there too; ``out``: the replayed runs (as ``RAW``). Runs
+    from before the runner kept its stages' profiles are given them first (``kept_profiles``)."""
     setup_django()
-    replayed = [replay(r) for r in saved(paths) if r.analysis]
+    runs = saved(paths)
+    kept_profiles(runs)
+    replayed = [replay(r) for r in runs if r.analysis]
     scored([r for r, _trace in replayed])
     if export is not None:
         export.write_text(json.dumps([trace for _r, trace in replayed], separators=(",", ":")))

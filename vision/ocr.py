@@ -64,6 +64,7 @@ COUNTER_SLACK = 0.1  # of the letter height: a counter's box may stick out of it
 MIN_COUNTER = 0.2  # of the letter height: a counter at least this tall
 FLOAT_SHARE = 0.3  # of the letter height: a region's bottom this far above the baseline
 BASELINE_LETTERS = 8  # a line's baseline is judged from this many letters or more
+BLOT_REACH = 0.15  # of the letter height: a blot over a letter reaches past its side so far
 EDGE_MARGIN = 0.006  # of the frame's side: a line's box this near an edge runs into it
 SIDEWAYS_MIN_LETTERS = 5
 EVEN_MIN_LETTERS = 3
@@ -579,15 +580,79 @@ def without_floating(
     afloat = [k for k in big if regions[k][1][1] + regions[k][1][3] < level]
     points_afloat = [regions[k][0][0] for k in afloat]
     letters = [regions[k] for k in big if k not in afloat]
+    blots = _blots(regions, level, [k for k in big if k not in afloat], cut.letter)
     return [
         (points, box)
         for k, (points, box) in enumerate(regions)
         if k not in afloat
+        and k not in blots
         and not (
             any(_holds(points, point) for point in points_afloat)
             and _joins_letters(points, letters)
         )
     ]
+
+
+def _blots(
+    regions: list[tuple[np.ndarray, Any]], level: float, letters: list[int], size: float
+) -> set[int]:
+    """Which regions (points, box) are a light blot of the ground over the letters, or hold
+    one: a region whose bottom is above ``level`` (floating above the line's body) that lies
+    over a letter (of ``letters``: standing on the baseline) and reaches past its side by
+    ``BLOT_REACH`` of a letter (``size``), and a region holding such a region and the letter
+    under it (the letter grown into the blot through a gap in its rim: an outlined
+    watermark's "s" with the stone above it, and "a" read as "d"). A dot or an accent lies
+    within its letter's width, a quote beside the letters; the letter itself is drawn from
+    its smaller regions."""
+    import numpy as np
+
+    boxes = np.array([box for _points, box in regions], dtype=np.int64).reshape(-1, 4)
+    floating = np.nonzero(boxes[:, 1] + boxes[:, 3] < level)[0]
+    if len(floating) == 0 or not letters:
+        return set()
+    over = _lies_over(boxes[floating], boxes[letters], BLOT_REACH * size)
+    if not over.any():
+        return set()
+    found = {int(k) for k in floating[over.any(axis=1)]}
+    inside = _boxes_inside(boxes)  # inside[j, k]: region k's box lies in region j's
+    pairs = [(int(floating[b]), letters[k]) for b, k in zip(*np.nonzero(over), strict=True)]
+    for j in np.nonzero(inside.any(axis=1))[0].tolist():
+        points = regions[j][0]
+        if any(
+            j not in (b, k)
+            and inside[j, b]
+            and inside[j, k]
+            and _holds(points, regions[b][0][0])
+            and _holds(points, regions[k][0][0])
+            for b, k in pairs
+        ):
+            found.add(j)
+    return found
+
+
+def _boxes_inside(boxes: np.ndarray) -> np.ndarray:
+    """inside[j, k]: box k (x, y, w, h) lies in box j."""
+    x, y, w, h = boxes.T
+    return (
+        (x[:, None] <= x)
+        & (y[:, None] <= y)
+        & (x[:, None] + w[:, None] >= x + w)
+        & (y[:, None] + h[:, None] >= y + h)
+    )
+
+
+def _lies_over(blots: np.ndarray, letters: np.ndarray, reach: float) -> np.ndarray:
+    """over[b, k]: box b (x, y, w, h) lies over letter box k: above its top (its bottom no
+    more than ``reach`` into it), over its columns, and past its left or right side by
+    ``reach``."""
+    import numpy as np
+
+    bx, by, bw, bh = (v[:, None] for v in blots.T)
+    lx, ly, lw, _lh = letters.T
+    above = by + bh <= ly + reach
+    columns = np.minimum(bx + bw, lx + lw) - np.maximum(bx, lx) > 0
+    past = np.maximum(lx - bx, bx + bw - lx - lw) >= reach
+    return above & columns & past
 
 
 def _joins_letters(points: np.ndarray, letters: list[tuple[np.ndarray, Any]]) -> bool:

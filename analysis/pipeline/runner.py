@@ -40,7 +40,7 @@ from analysis.pipeline.lanes import MAIN, Schedule, preload_imports, run_lanes, 
 from analysis.pipeline.stages.common import RESCENE_FAILED_KEY, RESCENE_KEY, scene_scope
 from analysis.pipeline.usage import CpuLedger
 from analysis.progress import analysis_publish, stage_weights
-from analysis.stagecosts import Going, TimeLeft, plan_run, speech_seconds
+from analysis.stagecosts import Going, TimeLeft, plan_run, profile_of, speech_seconds
 from mediakit.probe import MediaError
 from mediakit.threads import prefer_passive_waits
 from videoanalyzer.progress import ProgressThrottle
@@ -93,7 +93,7 @@ def _execute(analysis: Analysis, owner: str, listener: Listener | None) -> None:
             run_lanes(lanes, run)
             if schedule.failure is not None:
                 raise schedule.failure
-        _complete(analysis, owner, ledger)
+        _complete(analysis, owner, ledger, reporter)
         shutil.rmtree(_workdir_path(analysis), ignore_errors=True)
     except Cancelled:
         logger.info("analysis %s cancelled during %s", analysis.id, schedule.failed_stage)
@@ -164,7 +164,8 @@ def _run_stage(
         reporter.hold(lane)  # a stage that never paused on a report pauses before its persist
     finally:
         cpu = ledger.finish(stage.name)
-    seconds = round(time.perf_counter() - started, 3)
+    computed = time.perf_counter()
+    seconds = round(computed - started, 3)
     cold = stage.name not in _warm
     _warm.add(stage.name)
     with transaction.atomic():
@@ -185,10 +186,13 @@ def _run_stage(
             key = f"{prefix}cold_stages"
             locked.metadata[key] = [*locked.metadata.get(key, []), stage.name]
         locked.metadata.setdefault(f"{prefix}stage_cpu_seconds", {})[stage.name] = cpu
+        if (profile := reporter.profile(lane, seconds)) is not None:
+            locked.metadata.setdefault(f"{prefix}stage_profiles", {})[stage.name] = profile
         locked.metadata[f"{prefix}usage"] = ledger.usage()
         locked.save(update_fields=["completed_stages", "metadata", "updated_at"])
     analysis.completed_stages = locked.completed_stages
     analysis.metadata = locked.metadata
+    reporter.saved(stage.name, computed)
     reporter.finish(stage, lane, cpu)
 
 
@@ -264,6 +268,23 @@ class ProgressReporter:
         self.running: dict[str, Lane] = {}  # lane name -> its stage now
         self.throttle = ProgressThrottle(interval=REPORT_INTERVAL_SECONDS)
         self._lock = threading.RLock()
+        # Seconds each stage took to save its results (after its compute), and when the last
+        # one saved: the time a run takes beyond its stages' compute (``_complete``).
+        self.save_seconds: dict[str, float] = {}
+        self.last_saved: float | None = None
+
+    def saved(self, name: str, computed: float) -> None:
+        """The stage ``name`` whose compute ended at ``computed`` (``perf_counter``) has saved
+        its results."""
+        with self._lock:
+            self.last_saved = time.perf_counter()
+            self.save_seconds[name] = round(self.last_saved - computed, 3)
+
+    def profile(self, lane: str, seconds: float) -> list[float] | None:
+        """The time shares of the lane's stage, which computed for ``seconds``, at its
+        fractions' knots (``analysis.stagecosts.profile_of``), from its saved reports."""
+        going = self.running.get(lane)
+        return None if going is None else profile_of(going.seen, seconds)
 
     def lane_report(self, lane: str) -> ProgressFn:
         """The ``ctx.report`` of the lane's stages."""
@@ -351,6 +372,9 @@ class ProgressReporter:
         return None if left is None else round(left, 1)
 
     def _save(self, current: Lane | None) -> None:
+        now = time.perf_counter()
+        for lane in self.running.values():  # what the time left is given (``_time_left``)
+            lane.seen.append((now - lane.started, lane.fraction))
         raw = self._progress()
         worked = round(self.worked_before + time.perf_counter() - self.started, 3)
         # Rounded and never lower than before: the bar only moves forward.
@@ -388,9 +412,12 @@ class Lane:
     in_stage: bool = False
     started: float = field(default_factory=time.perf_counter)
     held: bool = False  # by fault injection (crash tests): the row names this lane's stage
+    seen: list[tuple[float, float]] = field(default_factory=list)  # (seconds in, fraction)
 
 
-def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
+def _complete(
+    analysis: Analysis, owner: str, ledger: CpuLedger, reporter: ProgressReporter
+) -> None:
     from analysis.selectors import analysis_result, analysis_result_write
 
     with transaction.atomic():
@@ -399,6 +426,8 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
             raise Cancelled()
         prefix = _prefix(locked.metadata)
         locked.metadata = {**locked.metadata, f"{prefix}usage": ledger.usage()}
+        saves = {**locked.metadata.get(f"{prefix}stage_save_seconds", {}), **reporter.save_seconds}
+        locked.metadata[f"{prefix}stage_save_seconds"] = saves
         if not prefix:
             # Wall time of the run (stages of different lanes overlap, so not their sum).
             locked.analysis_time_seconds = locked.metadata["usage"]["wall_seconds"]
@@ -410,6 +439,20 @@ def _complete(analysis: Analysis, owner: str, ledger: CpuLedger) -> None:
         locked.save()
     analysis_result_write(locked, analysis_result(locked))
     analysis_publish(locked)
+    _kept_finish_seconds(locked, prefix, reporter.last_saved)
+
+
+def _kept_finish_seconds(analysis: Analysis, prefix: str, saved: float | None) -> None:
+    """Keep the seconds from the last stage's results saved to the run shown complete (the
+    result file written, the page told): the time left must count them
+    (``analysis.stagecosts``), and only then are they known."""
+    if saved is None:  # every stage was done before this attempt
+        return
+    analysis.metadata[f"{prefix}finish_seconds"] = round(time.perf_counter() - saved, 3)
+    done = {"pk": analysis.pk, "status": AnalysisStatus.COMPLETED}
+    Analysis.objects.filter(**done, finished_at=analysis.finished_at).update(
+        metadata=analysis.metadata
+    )
 
 
 def _plan(analysis: Analysis, stages: list[Stage[Any]], cold: list[str]) -> TimeLeft:
