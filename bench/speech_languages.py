@@ -2,6 +2,7 @@
 
     python -m bench.speech_languages   # writes the `speech languages` section of RESULTS.md
     python -m bench.speech_languages calls [VIDEO ...]   # where the CPU goes; writes nothing
+    python -m bench.speech_languages seeds [SEED ...]   # WER on more mixes; writes nothing
 
 Videos: ``story/story_dev_02.mp4`` (English storylines A and C, a synthetic Russian one B) and
 three mixes built here with ``../shared/tools/make_story.py`` from ``../shared/media``:
@@ -39,6 +40,10 @@ process (all threads; the machine is shared, CPU time is disturbed less than wal
 lowest of ``REPEATS`` alternating runs, ours / today. Single-language files: the English and
 Russian recordings of ``truth.json``, each transcribed whole by today's and our recognition.
 
+``seeds``: ``mix_real_ru``'s recordings mixed again with other seeds (default ``SEEDS``), WER
+per language ours vs the oracle on each and their mean, the oracle run ``ORACLE_RUNS`` times
+(its temperature fallback samples, so its WER moves from run to run).
+
 ``calls``: the same systems on the named videos (default: all four), alternating
 ``CALL_REPEATS`` times, each run's CPU seconds split by CTranslate2 call (encoder, language
 detector, generation with the tokens it wrote, alignment), log-mel features and VAD. Generation
@@ -74,6 +79,8 @@ from bench.common import (
 SR = 16_000
 REPEATS = 2
 CALL_REPEATS = 3
+SEEDS = (21, 22, 23, 24, 25, 26)
+ORACLE_RUNS = 2
 COUNTED = ("encode", "detect_language", "generate", "align")
 EXPECTED = ["en", "ru"]
 MIXES: dict[str, dict[str, Any]] = {
@@ -145,24 +152,27 @@ def reference_texts(media: Path) -> dict[str, str]:
 
 def build_mixes(media: Path) -> list[Path]:
     """The mixes (built once into var/bench/speech_languages), shots as in story_dev_02."""
+    return [build_mix(media, name, mix["speech"], mix["seed"]) for name, mix in MIXES.items()]
+
+
+def build_mix(media: Path, name: str, speech: dict[str, list[str]], seed: int) -> Path:
+    """A mix of ``speech`` (recordings per storyline) over story_dev_02's shots, built once
+    into var/bench/speech_languages with ``make_story.py --seed seed``."""
     out = CACHE / "speech_languages"
     root = out / "media"
     root.mkdir(parents=True, exist_ok=True)
     for link, target in (("v", "shots"), ("s", "speech"), ("tts", "speech/tts_ru")):
         if not (root / link).exists():
             (root / link).symlink_to(media / target)
-    base = json.loads((media / "story" / "story_dev_02.config.json").read_text())["storylines"]
-    videos = []
-    for name, mix in MIXES.items():
-        if not (out / f"{name}.mp4").exists():
-            lines = {k: {"shots": base[k]["shots"], "speech": v} for k, v in mix["speech"].items()}
-            config = out / f"{name}.config.json"
-            config.write_text(json.dumps({"media_root": str(root), "storylines": lines}))
-            tool = media.parent / "tools" / "make_story.py"
-            command = [sys.executable, str(tool), str(config), str(out), name]
-            subprocess.run([*command, "--seed", str(mix["seed"])], check=True)
-        videos.append(out / f"{name}.mp4")
-    return videos
+    if not (out / f"{name}.mp4").exists():
+        base = json.loads((media / "story" / "story_dev_02.config.json").read_text())["storylines"]
+        lines = {k: {"shots": base[k]["shots"], "speech": v} for k, v in speech.items()}
+        config = out / f"{name}.config.json"
+        config.write_text(json.dumps({"media_root": str(root), "storylines": lines}))
+        tool = media.parent / "tools" / "make_story.py"
+        command = [sys.executable, str(tool), str(config), str(out), name]
+        subprocess.run([*command, "--seed", str(seed)], check=True)
+    return out / f"{name}.mp4"
 
 
 def today(model: Any, samples: Any, language: str | None = None) -> list[Any]:
@@ -318,8 +328,6 @@ def oracle(model: Any, samples: Any, scene: dict[str, Any], language: str, fps: 
 
 
 def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, Any]:
-    import jiwer
-
     from mediakit.audio import decode_audio
 
     truth = json.loads(path.with_suffix(".json").read_text())
@@ -336,11 +344,41 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
     cost = cpu_best(runs)
     cost.setdefault("today told", cost["today"])
     cost.setdefault("today each", cost["today"])
+    stretches = cost["ours"][2].decisions
+    return {
+        **speech_figures(model, samples, truth, texts, oracles(model, samples, truth)),
+        "video": path.name,
+        "cost": cost,
+        "main": main,
+        "stretches": len(stretches),
+        "unsure": sum(not d.sure for d in stretches.values()),
+    }
+
+
+def oracles(model: Any, samples: Any, truth: dict[str, Any]) -> dict[int, str]:
+    """The oracle's text of every speech scene, by scene index."""
+    return {
+        scene["index"]: oracle(
+            model, samples, scene, scene_language(truth, scene["index"]), truth["fps"]
+        )
+        for scene in truth["scenes"]
+        if scene.get("speech")
+    }
+
+
+def speech_figures(
+    model: Any, samples: Any, truth: dict[str, Any], texts: dict[str, str], said: dict[int, str]
+) -> dict[str, Any]:
+    """Scenes in the right language, WER per language ours vs the oracle (``said``: its text
+    per speech scene, ``oracles``) and words outside their scene, of the transcript stage."""
+    import jiwer
+
+    scenes = scene_spans(truth)
     pieces = pieces_of(samples, scenes)
     lines = truth["storylines"]
     true_language = {k: language_of(v["speech"][0]) for k, v in lines.items()}
     right, speech_scenes, wrong_words, words = 0, 0, 0, 0
-    said: dict[str, dict[str, list[str]]] = {k: {"ours": [], "oracle": []} for k in lines}
+    heard: dict[str, dict[str, list[str]]] = {k: {"ours": [], "oracle": []} for k in lines}
     for scene, span in zip(truth["scenes"], scenes, strict=True):
         own = [p for p in pieces if p.scene_index == span.index]
         for piece in own:
@@ -357,12 +395,10 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
                 seconds.get(piece.language, 0) + piece.end_time - piece.start_time
             )
         right += bool(seconds) and max(seconds, key=seconds.__getitem__) == language
-        said[scene["storyline"]]["ours"].append(" ".join(p.text for p in own))
-        said[scene["storyline"]]["oracle"].append(
-            oracle(model, samples, scene, language, truth["fps"])
-        )
+        heard[scene["storyline"]]["ours"].append(" ".join(p.text for p in own))
+        heard[scene["storyline"]]["oracle"].append(said[scene["index"]])
     wer: dict[str, dict[str, list[str]]] = {}
-    for key, systems in said.items():
+    for key, systems in heard.items():
         reference = normalise(" ".join(texts[r] for r in lines[key]["speech"]), true_language[key])
         bucket = wer.setdefault(true_language[key], {"ref": [], "ours": [], "oracle": []})
         bucket["ref"].append(reference)
@@ -372,16 +408,10 @@ def video_figures(model: Any, path: Path, texts: dict[str, str]) -> dict[str, An
         lang: {s: float(jiwer.wer(b["ref"], b[s])) for s in ("ours", "oracle")}
         for lang, b in wer.items()
     }
-    stretches = cost["ours"][2].decisions
     return {
-        "video": path.name,
         "scenes": (right, speech_scenes),
         "wer": per_language,
         "words": (wrong_words, words),
-        "cost": cost,
-        "main": main,
-        "stretches": len(stretches),
-        "unsure": sum(not d.sure for d in stretches.values()),
     }
 
 
@@ -508,6 +538,47 @@ def calls(names: list[str]) -> None:
                 print(f"{path.stem} {name}: {cpu:.2f} CPU s (load {load:.1f}): {counted.line()}")
 
 
+def seeds(numbers: list[int]) -> None:
+    """Prints WER per language, ours vs the oracle, on mixes like ``mix_real_ru`` built with
+    the seeds ``numbers`` (see the docstring)."""
+    media = require_media()
+    setup_django()
+
+    from analysis.pipeline.models import load_whisper_model
+    from mediakit.audio import decode_audio
+
+    model = load_whisper_model()
+    texts = reference_texts(media)
+    speech = MIXES["mix_real_ru"]["speech"]
+    named = {MIXES["mix_real_ru"]["seed"]: "mix_real_ru"}
+    tally: dict[str, dict[str, list[float]]] = {}
+    for seed in numbers:
+        path = build_mix(media, named.get(seed, f"mix_real_ru_s{seed}"), speech, seed)
+        truth = json.loads(path.with_suffix(".json").read_text())
+        samples = decode_audio(path)
+        runs = [
+            speech_figures(model, samples, truth, texts, oracles(model, samples, truth))
+            for _ in range(ORACLE_RUNS)
+        ]
+        for language in sorted(runs[0]["wer"]):
+            ours_wer = runs[0]["wer"][language]["ours"]  # ours is deterministic
+            oracle_wer = [run["wer"][language]["oracle"] for run in runs]
+            own = tally.setdefault(language, {"ours": [], "oracle": []})
+            own["ours"].append(ours_wer)
+            own["oracle"].append(sum(oracle_wer) / len(oracle_wer))
+            heard = ", ".join(f"{w:.3f}" for w in oracle_wer)
+            print(f"{path.stem} {language}: ours {ours_wer:.3f}, oracle {heard}", flush=True)
+        print(f"{path.stem}: scenes {runs[0]['scenes']}, words outside {runs[0]['words']}")
+    for language, own in tally.items():
+        ours_mean = sum(own["ours"]) / len(own["ours"])
+        oracle_mean = sum(own["oracle"]) / len(own["oracle"])
+        worse = sum(o > r for o, r in zip(own["ours"], own["oracle"], strict=True))
+        print(
+            f"mean {language}: ours {ours_mean:.3f}, oracle {oracle_mean:.3f}; ours worse on "
+            f"{worse} of {len(own['ours'])}"
+        )
+
+
 def main() -> None:
     media = require_media()
     setup_django()
@@ -589,5 +660,7 @@ if __name__ == "__main__":
     os.chdir(ROOT)
     if sys.argv[1:2] == ["calls"]:
         calls(sys.argv[2:])
+    elif sys.argv[1:2] == ["seeds"]:
+        seeds([int(seed) for seed in sys.argv[2:]] or list(SEEDS))
     else:
         main()
