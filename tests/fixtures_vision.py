@@ -315,3 +315,18 @@ def tiny_models(settings: Any, blip: Path | None = None, marian: Path | None = N
     """Point the vision settings at the tiny models."""
     settings.CAPTION_MODEL = str(blip) if blip else ""
     settings.TRANSLATION_MODEL = str(marian) if marian else ""
+
+
+def mser_region(*boxes: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A stable region as MSER gives it: its pixels (x, y) filling ``boxes``, and its box."""
+    points = np.unique(
+        np.concatenate(
+            [
+                np.stack(np.meshgrid(np.arange(x, x + w), np.arange(y, y + h)), -1).reshape(-1, 2)
+                for x, y, w, h in boxes
+            ]
+        ),
+        axis=0,
+    )
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return points, (int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1))

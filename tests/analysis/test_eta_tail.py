@@ -3,16 +3,14 @@ stage's fraction read as the share of its time it usually means (issue 21)."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from analysis import services, stagecosts
-from analysis.models import Analysis, AnalysisStatus, Video
+from analysis.models import Analysis
 from analysis.pipeline.runner import analysis_execute
 from analysis.stagecosts import (
     FINISH,
@@ -25,6 +23,7 @@ from analysis.stagecosts import (
     stage_costs,
     time_share,
 )
+from tests.analysis.test_progress_eta import finished
 
 pytestmark = pytest.mark.django_db
 
@@ -37,30 +36,6 @@ class Planned:
 
 
 PLAN = [Planned("shots"), Planned("ocr"), Planned("storylines")]
-
-
-def finished(owner: Any, seconds: dict[str, float], **metadata: Any) -> Analysis:
-    pk = uuid.uuid4()
-    video = Video.objects.create(
-        id=pk,
-        owner=owner,
-        file=f"videos/{pk}/source.mp4",
-        original_name="film.mp4",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        duration=60.0,
-        fps=25.0,
-        frame_count=1500,
-        width=320,
-        height=240,
-        has_audio=True,
-    )
-    return Analysis.objects.create(
-        video=video,
-        status=AnalysisStatus.COMPLETED,
-        finished_at=timezone.now(),
-        metadata={"stage_seconds": seconds, **metadata},
-    )
 
 
 def ocr_reports(seconds: float, search: float) -> list[tuple[float, float]]:
@@ -89,9 +64,9 @@ def test_a_stage_s_profile_is_when_its_fraction_reached_each_knot() -> None:
 def test_a_stage_s_usual_profile_is_learnt_from_its_warm_runs(user: Any) -> None:
     for search in (0.7, 0.8, 0.9):
         profile = profile_of(ocr_reports(10.0, search), 10.0)
-        finished(user, {"ocr": 10.0}, stage_profiles={"ocr": profile})
+        finished(user, 60.0, {"ocr": 10.0}, stage_profiles={"ocr": profile})
     cold = profile_of(ocr_reports(10.0, 0.2), 10.0)  # loading first: no measure of the work
-    finished(user, {"ocr": 10.0}, stage_profiles={"ocr": cold}, cold_stages=["ocr"])
+    finished(user, 60.0, {"ocr": 10.0}, stage_profiles={"ocr": cold}, cold_stages=["ocr"])
     learnt = stage_costs(["ocr"])["ocr"].profile
     assert learnt is not None and time_share(learnt, 0.5) == pytest.approx(0.8, abs=0.03)
 
@@ -141,6 +116,7 @@ def test_the_run_s_finish_is_learnt_and_left_after_its_last_stage(user: Any) -> 
         saves = {"storylines": 0.3, "shots": 0.1}
         finished(
             user,
+            60.0,
             {"shots": 10.0, "storylines": 1.0},
             stage_save_seconds=saves,
             finish_seconds=seconds,

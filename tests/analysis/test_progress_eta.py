@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from analysis.stagecosts import (
     scenes_per_second,
     stage_costs,
 )
+from tests.fixtures_db import stored_video
 
 pytestmark = pytest.mark.django_db
 
@@ -38,27 +38,9 @@ class FakeStage:
 STAGES = [FakeStage("shots", 2.0), FakeStage("audio", 1.0), FakeStage("faces", 1.0)]
 
 
-def video(owner: Any, duration: float) -> Video:
-    pk = uuid.uuid4()
-    return Video.objects.create(
-        id=pk,
-        owner=owner,
-        file=f"videos/{pk}/source.mp4",
-        original_name="film.mp4",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        duration=duration,
-        fps=25.0,
-        frame_count=int(duration * 25),
-        width=320,
-        height=240,
-        has_audio=True,
-    )
-
-
 def finished(owner: Any, duration: float, seconds: dict[str, float], **metadata: Any) -> Analysis:
     return Analysis.objects.create(
-        video=video(owner, duration),
+        video=stored_video(owner, duration),
         status=AnalysisStatus.COMPLETED,
         finished_at=timezone.now(),
         metadata={"stage_seconds": seconds, **metadata},
@@ -102,7 +84,7 @@ def test_cold_runs_weigh_a_stage_apart_from_warm_ones(user: Any) -> None:
 def running(owner: Any, done: float, left: float | None, **fields: Any) -> Analysis:
     fields.setdefault("progress", done)
     return Analysis.objects.create(
-        video=video(owner, 60.0),
+        video=stored_video(owner, 60.0),
         status=AnalysisStatus.RUNNING,
         work_done=done,
         time_left_seconds=left,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures_vision import FONT
+from tests.fixtures_vision import FONT, mser_region
 from vision import ocr
 
 REGULAR = FONT.with_name("DejaVuSans.ttf")
@@ -64,21 +64,6 @@ def test_a_watermark_with_a_blot_of_the_ground_over_its_letters_is_read(
     assert [line.text for line in lines] == [words]
 
 
-def _region(*boxes: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A stable region as MSER gives it: its pixels (x, y) filling ``boxes``, and its box."""
-    points = np.unique(
-        np.concatenate(
-            [
-                np.stack(np.meshgrid(np.arange(x, x + w), np.arange(y, y + h)), -1).reshape(-1, 2)
-                for x, y, w, h in boxes
-            ]
-        ),
-        axis=0,
-    )
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    return points, (int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1))
-
-
 def test_a_blot_over_a_letter_goes_and_dots_and_quotes_stay() -> None:
     """Regions of an upright line 30 px tall (x-height 20): an "s", a blot of the ground on
     its top reaching 8 px past its left side, the s grown into the blot; an "i" with its
@@ -87,8 +72,13 @@ def test_a_blot_over_a_letter_goes_and_dots_and_quotes_stay() -> None:
     s, blot = (20, 10, 12, 20), (12, 2, 16, 8)
     stem, dot = (40, 10, 4, 20), (39, 3, 6, 5)
     quote, o = (52, 0, 4, 8), (58, 10, 12, 20)
-    regions = [_region(s), _region(blot), _region(s, blot, (22, 9, 2, 2)), _region(stem)]
-    regions += [_region(dot), _region(quote), _region(o), _region((0, 0, 10, 30))]
+    regions = [
+        mser_region(s),
+        mser_region(blot),
+        mser_region(s, blot, (22, 9, 2, 2)),
+        mser_region(stem),
+    ]
+    regions += [mser_region(dot), mser_region(quote), mser_region(o), mser_region((0, 0, 10, 30))]
     cut = ocr.Cut(np.zeros((30, 80), np.uint8), (0.0, 30.0), vertical=False, count=12)
     kept = [box for _points, box in ocr.without_floating(regions, cut)]
     assert kept == [s, stem, dot, quote, o, (0, 0, 10, 30)]

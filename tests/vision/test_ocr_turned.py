@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.fixtures_vision import FONT
+from tests.fixtures_vision import FONT, mser_region
 from vision import ocr
 from vision.textregions import find_lines
 
@@ -56,21 +56,6 @@ def test_lines_on_their_side_are_read_only_where_a_frame_is_turned() -> None:
     assert True in planned([frame, turned])
 
 
-def _region(*boxes: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A stable region as MSER gives it: its pixels (x, y) filling ``boxes``, and its box."""
-    points = np.unique(
-        np.concatenate(
-            [
-                np.stack(np.meshgrid(np.arange(x, x + w), np.arange(y, y + h)), -1).reshape(-1, 2)
-                for x, y, w, h in boxes
-            ]
-        ),
-        axis=0,
-    )
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    return points, (int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1))
-
-
 def test_a_blot_floating_above_the_baseline_is_left_out_of_the_letters() -> None:
     """Regions of an upright line 30 px tall: "t" and "e" on the baseline, a light blot of
     the ground above them, the blot grown into both letters at another threshold, and a "2"
@@ -79,12 +64,12 @@ def test_a_blot_floating_above_the_baseline_is_left_out_of_the_letters() -> None
     t, e, two = (0, 0, 10, 30), (12, 10, 10, 20), (40, 0, 10, 30)
     blot = (4, 0, 14, 12)
     regions = [
-        _region(t),
-        _region(e),
-        _region(blot),
-        _region(t, e, blot),
-        _region(two),
-        _region((40, 0, 10, 12)),  # the 2's bowl
+        mser_region(t),
+        mser_region(e),
+        mser_region(blot),
+        mser_region(t, e, blot),
+        mser_region(two),
+        mser_region((40, 0, 10, 12)),  # the 2's bowl
     ]
     cut = ocr.Cut(np.zeros((30, 60), np.uint8), (0.0, 30.0), vertical=False, count=12)
     kept = [box for _points, box in ocr.without_floating(regions, cut)]

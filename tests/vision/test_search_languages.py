@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 
-from analysis.models import Analysis, Scene, TranscriptSegment, Video
+from analysis.models import Analysis, TranscriptSegment
+from tests.fixtures_db import scenes_of, stored_video
 from vision.models import SceneIndex
 from vision.services import scene_index_build, scene_index_save
 
@@ -23,33 +23,14 @@ SPOKEN = [
 
 
 def indexed_analysis(owner: Any) -> Analysis:
-    video = Video.objects.create(
-        owner=owner,
-        file=f"videos/{owner.pk}/{uuid.uuid4()}/source.mp4",
-        original_name="spoken.mp4",
-        sha256=uuid.uuid4().hex * 2,
-        duration=9.0,
-        fps=25.0,
-        frame_count=225,
-        width=320,
-        height=240,
-        has_audio=True,
-    )
+    video = stored_video(owner, 9.0, name="spoken.mp4")
     analysis = Analysis.objects.create(video=video, status="completed", parameters={})
-    for index, (language, text) in enumerate(SPOKEN):
-        scene = Scene.objects.create(
-            analysis=analysis,
-            index=index,
-            start_time=index * 3.0,
-            end_time=index * 3.0 + 3.0,
-            start_frame=index * 75,
-            end_frame=index * 75 + 75,
-        )
+    for scene, (language, text) in zip(scenes_of(analysis, len(SPOKEN)), SPOKEN, strict=True):
         TranscriptSegment.objects.create(
             analysis=analysis,
             scene=scene,
-            start_time=index * 3.0 + 0.5,
-            end_time=index * 3.0 + 2.5,
+            start_time=scene.start_time + 0.5,
+            end_time=scene.start_time + 2.5,
             text=text,
             language=language,
         )

@@ -3,13 +3,13 @@ query read as the faces stage's tag, and sign words read on screen."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import numpy as np
 import pytest
 
-from analysis.models import Analysis, Scene, Video
+from analysis.models import Analysis
+from tests.fixtures_db import scenes_of, stored_video
 from tests.fixtures_vision import sample_image
 from tests.vision.test_vocabulary_and_text import probabilities, shared_frames, words
 from vision import vocabulary
@@ -78,28 +78,9 @@ def test_a_person_in_the_query_is_read_as_the_faces_tag() -> None:
 
 def tagged_analysis(owner: Any, scenes: list[tuple[list[dict[str, Any]], str]]) -> Analysis:
     """An analysis whose scenes have these (tags, on-screen text), indexed."""
-    video = Video.objects.create(
-        owner=owner,
-        file=f"videos/{owner.pk}/{uuid.uuid4()}/source.mp4",
-        original_name="tagged.mp4",
-        sha256=uuid.uuid4().hex * 2,
-        duration=3.0 * len(scenes),
-        fps=25.0,
-        frame_count=75 * len(scenes),
-        width=320,
-        height=240,
-        has_audio=False,
-    )
+    video = stored_video(owner, 3.0 * len(scenes), name="tagged.mp4", has_audio=False)
     analysis = Analysis.objects.create(video=video, status="completed", parameters={})
-    for index, (tags, text) in enumerate(scenes):
-        scene = Scene.objects.create(
-            analysis=analysis,
-            index=index,
-            start_time=index * 3.0,
-            end_time=index * 3.0 + 3.0,
-            start_frame=index * 75,
-            end_frame=index * 75 + 75,
-        )
+    for scene, (tags, text) in zip(scenes_of(analysis, len(scenes)), scenes, strict=True):
         SceneObjects.objects.create(scene=scene, analysis=analysis, labels=[], tags=tags)
         if text:
             SceneText.objects.create(scene=scene, analysis=analysis, text=text)
