@@ -140,10 +140,8 @@ def _timings(history: int, before: datetime | None = None) -> tuple[dict[str, li
             out.setdefault(FINISH, []).append(sample)
         for name, saving in (metadata.get("stage_save_seconds") or {}).items():
             if isinstance(saving, int | float) and saving >= 0:
-                sample = Timed(float(duration), scenes, float(saving), name in cold, has_audio)
-                out.setdefault(name + SAVING, []).append(
-                    dataclasses.replace(sample, speech=speech or 0.0)
-                )
+                timed = (float(saving), name in cold, has_audio, speech or 0.0)
+                out.setdefault(name + SAVING, []).append(Timed(float(duration), scenes, *timed))
         profiles = metadata.get("stage_profiles") or {}
         for name, seconds in (metadata.get("stage_seconds") or {}).items():
             if isinstance(seconds, int | float) and seconds >= 0:
